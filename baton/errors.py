@@ -1,0 +1,56 @@
+"""One exception tree for Baton, apart from HTTP.
+
+    BatonError
+    ├── ValidationError      bad input; carries the fields at fault
+    ├── NotFoundError        an unknown definition, run or task
+    ├── ConflictError        the thing exists, or is in the wrong state for the request
+    └── StoreError           the database failed (driver errors are wrapped here)
+
+The docstring of each class is its default message. Status codes are chosen only
+in the API layer.
+"""
+
+from __future__ import annotations
+
+
+class BatonError(Exception):
+    """Baton failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (self.__doc__ or "").strip()
+        super().__init__(self.message)
+
+
+class FieldError:
+    """One field at fault: a path such as ``tasks[2].taskReferenceName`` and why."""
+
+    __slots__ = ("path", "message")
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"FieldError({self.path!r}, {self.message!r})"
+
+
+class ValidationError(BatonError):
+    """The input is not valid."""
+
+    def __init__(self, message: str | None = None, errors: list[FieldError] | None = None) -> None:
+        self.errors = errors or []
+        if message is None and self.errors:
+            message = "; ".join(f"{e.path}: {e.message}" for e in self.errors)
+        super().__init__(message)
+
+
+class NotFoundError(BatonError):
+    """Not found."""
+
+
+class ConflictError(BatonError):
+    """The request conflicts with the current state."""
+
+
+class StoreError(BatonError):
+    """The store failed."""

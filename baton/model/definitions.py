@@ -1,0 +1,167 @@
+"""Workflow and task definitions in Conductor's JSON shape (camelCase on the wire).
+
+Structs are decoded with msgspec, which checks types and names the path of a
+wrong one; rules that types cannot express live in ``validation.py``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import msgspec
+
+
+class TaskType(str, Enum):
+    """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server."""
+
+    SIMPLE = "SIMPLE"
+    INLINE = "INLINE"
+    SWITCH = "SWITCH"
+    DECISION = "DECISION"
+    SET_VARIABLE = "SET_VARIABLE"
+    TERMINATE = "TERMINATE"
+    WAIT = "WAIT"
+    HUMAN = "HUMAN"
+    JSON_JQ_TRANSFORM = "JSON_JQ_TRANSFORM"
+    NOOP = "NOOP"
+
+
+SYSTEM_TASK_TYPES = frozenset(t.value for t in TaskType if t is not TaskType.SIMPLE)
+"""Types run by the server; any other type name is a worker task."""
+
+
+class RetryLogic(str, Enum):
+    FIXED = "FIXED"
+    EXPONENTIAL_BACKOFF = "EXPONENTIAL_BACKOFF"
+    LINEAR_BACKOFF = "LINEAR_BACKOFF"
+
+
+class TaskTimeoutPolicy(str, Enum):
+    RETRY = "RETRY"
+    TIME_OUT_WF = "TIME_OUT_WF"
+    ALERT_ONLY = "ALERT_ONLY"
+
+
+class WorkflowTimeoutPolicy(str, Enum):
+    TIME_OUT_WF = "TIME_OUT_WF"
+    ALERT_ONLY = "ALERT_ONLY"
+
+
+class TaskDef(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """A task type's settings: retries, timeouts and limits (Conductor's ``TaskDef``).
+
+    The defaults are Conductor's, and are what a task type without a registered
+    definition gets.
+    """
+
+    name: str
+    description: str | None = None
+    retry_count: int = 3
+    retry_logic: RetryLogic = RetryLogic.FIXED
+    retry_delay_seconds: int = 60
+    backoff_scale_factor: int = 1
+    timeout_seconds: int = 0
+    timeout_policy: TaskTimeoutPolicy = TaskTimeoutPolicy.TIME_OUT_WF
+    response_timeout_seconds: int = 3600
+    poll_timeout_seconds: int | None = None
+    total_timeout_seconds: int | None = None
+    concurrent_exec_limit: int | None = None
+    rate_limit_per_frequency: int | None = None
+    rate_limit_frequency_in_seconds: int | None = None
+    input_keys: list[str] | None = None
+    output_keys: list[str] | None = None
+    input_template: dict[str, Any] | None = None
+    owner_email: str | None = None
+    owner_app: str | None = None
+    create_time: int | None = None
+    update_time: int | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+
+
+class SubWorkflowParams(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    name: str | None = None
+    version: int | None = None
+    workflow_definition: dict[str, Any] | None = None
+
+
+class WorkflowTask(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """One step of a workflow definition (Conductor's ``WorkflowTask``)."""
+
+    name: str
+    task_reference_name: str
+    type: str = TaskType.SIMPLE.value
+    description: str | None = None
+    input_parameters: dict[str, Any] = {}
+    optional: bool = False
+    start_delay: int = 0
+    async_complete: bool = False
+    # SWITCH / DECISION
+    evaluator_type: str | None = None
+    expression: str | None = None
+    case_value_param: str | None = None
+    case_expression: str | None = None
+    decision_cases: dict[str, list[WorkflowTask]] = {}
+    default_case: list[WorkflowTask] = []
+    # forks and loops (run by later task types; kept so definitions round-trip)
+    fork_tasks: list[list[WorkflowTask]] = []
+    join_on: list[str] = []
+    dynamic_fork_tasks_param: str | None = None
+    dynamic_fork_tasks_input_param_name: str | None = None
+    dynamic_task_name_param: str | None = None
+    loop_condition: str | None = None
+    loop_over: list[WorkflowTask] = []
+    sub_workflow_param: SubWorkflowParams | None = None
+    sink: str | None = None
+    script_expression: str | None = None
+    default_exclusive_join_task: list[str] = []
+    rate_limited: bool | None = None
+    retry_count: int | None = None
+    task_definition: TaskDef | None = None
+
+    def children(self) -> list[list[WorkflowTask]]:
+        """The nested task lists of this step (switch cases, fork branches, loop body)."""
+        lists: list[list[WorkflowTask]] = list(self.decision_cases.values())
+        if self.default_case:
+            lists.append(self.default_case)
+        lists.extend(self.fork_tasks)
+        if self.loop_over:
+            lists.append(self.loop_over)
+        return lists
+
+
+class WorkflowDef(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """A versioned workflow definition (Conductor's ``WorkflowDef``)."""
+
+    name: str
+    tasks: list[WorkflowTask]
+    version: int = 1
+    description: str | None = None
+    input_parameters: list[str] = []
+    output_parameters: dict[str, Any] = {}
+    input_template: dict[str, Any] = {}
+    variables: dict[str, Any] = {}
+    failure_workflow: str | None = None
+    schema_version: int = 2
+    restartable: bool = True
+    workflow_status_listener_enabled: bool = False
+    timeout_policy: WorkflowTimeoutPolicy = WorkflowTimeoutPolicy.ALERT_ONLY
+    timeout_seconds: int = 0
+    owner_email: str | None = None
+    owner_app: str | None = None
+    create_time: int | None = None
+    update_time: int | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+
+    def all_tasks(self) -> list[WorkflowTask]:
+        """Every step, nested ones included, depth first."""
+        found: list[WorkflowTask] = []
+        stack = list(reversed(self.tasks))
+        while stack:
+            task = stack.pop()
+            found.append(task)
+            for branch in reversed(task.children()):
+                stack.extend(reversed(branch))
+        return found

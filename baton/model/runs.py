@@ -1,0 +1,175 @@
+"""Runs and their steps as Conductor's ``Workflow`` and ``Task`` JSON, and the requests that act on them.
+
+Times are epoch milliseconds. Two fields are Baton's own and are not in
+Conductor's shapes: ``Task.visible_at`` (when a queued task may be handed out,
+or a timer fires) and ``Task.lease_expires_at`` (when a worker's claim runs
+out). Clients that do not know them ignore them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import msgspec
+
+from baton.model.definitions import TaskDef, WorkflowDef, WorkflowTask
+
+
+class WorkflowStatus(str, Enum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    TERMINATED = "TERMINATED"
+    PAUSED = "PAUSED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED)
+
+
+class TaskStatus(str, Enum):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    FAILED = "FAILED"
+    FAILED_WITH_TERMINAL_ERROR = "FAILED_WITH_TERMINAL_ERROR"
+    TIMED_OUT = "TIMED_OUT"
+    CANCELED = "CANCELED"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS)
+
+    @property
+    def is_successful(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.COMPLETED_WITH_ERRORS, TaskStatus.SKIPPED)
+
+
+class Task(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """One attempt at one step of a run (Conductor's ``Task``)."""
+
+    task_id: str
+    task_type: str
+    reference_task_name: str
+    workflow_instance_id: str
+    workflow_type: str
+    status: TaskStatus = TaskStatus.SCHEDULED
+    task_def_name: str = ""
+    seq: int = 0
+    retry_count: int = 0
+    poll_count: int = 0
+    input_data: dict[str, Any] = {}
+    output_data: dict[str, Any] = {}
+    correlation_id: str | None = None
+    workflow_priority: int = 0
+    scheduled_time: int = 0
+    start_time: int = 0
+    end_time: int = 0
+    update_time: int = 0
+    start_delay_in_seconds: int = 0
+    callback_after_seconds: int = 0
+    response_timeout_seconds: int = 0
+    retried_task_id: str | None = None
+    retried: bool = False
+    executed: bool = False
+    callback_from_worker: bool = True
+    worker_id: str | None = None
+    reason_for_incompletion: str | None = None
+    iteration: int = 0
+    workflow_task: WorkflowTask | None = None
+    visible_at: int = 0
+    lease_expires_at: int = 0
+
+    @property
+    def is_worker_task(self) -> bool:
+        from baton.model.definitions import SYSTEM_TASK_TYPES
+
+        return self.task_type not in SYSTEM_TASK_TYPES
+
+
+class Workflow(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """A run of a workflow definition (Conductor's ``Workflow``)."""
+
+    workflow_id: str
+    workflow_name: str
+    workflow_version: int
+    status: WorkflowStatus = WorkflowStatus.RUNNING
+    correlation_id: str | None = None
+    priority: int = 0
+    input: dict[str, Any] = {}
+    output: dict[str, Any] = {}
+    variables: dict[str, Any] = {}
+    create_time: int = 0
+    update_time: int = 0
+    start_time: int = 0
+    end_time: int = 0
+    reason_for_incompletion: str | None = None
+    failed_reference_task_names: list[str] = []
+    failed_task_names: list[str] = []
+    parent_workflow_id: str | None = None
+    parent_workflow_task_id: str | None = None
+    idempotency_key: str | None = None
+    created_by: str | None = None
+    tasks: list[Task] = []
+
+
+class IdempotencyStrategy(str, Enum):
+    RETURN_EXISTING = "RETURN_EXISTING"
+    FAIL = "FAIL"
+    FAIL_ON_RUNNING = "FAIL_ON_RUNNING"
+
+
+class StartWorkflowRequest(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """Conductor's ``StartWorkflowRequest``."""
+
+    name: str | None = None
+    version: int | None = None
+    correlation_id: str | None = None
+    input: dict[str, Any] = {}
+    priority: int = 0
+    task_to_domain: dict[str, str] = {}
+    workflow_def: WorkflowDef | None = None
+    created_by: str | None = None
+    idempotency_key: str | None = None
+    idempotency_strategy: IdempotencyStrategy | None = None
+
+
+class TaskResultStatus(str, Enum):
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    FAILED_WITH_TERMINAL_ERROR = "FAILED_WITH_TERMINAL_ERROR"
+
+
+class TaskExecLog(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    log: str = ""
+    task_id: str | None = None
+    created_time: int = 0
+
+
+class TaskResult(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """What a worker reports for a task (Conductor's ``TaskResult``)."""
+
+    task_id: str
+    status: TaskResultStatus
+    workflow_instance_id: str | None = None
+    output_data: dict[str, Any] = {}
+    reason_for_incompletion: str | None = None
+    callback_after_seconds: int = 0
+    worker_id: str | None = None
+    logs: list[TaskExecLog] = []
+    extend_lease: bool = False
+
+
+def default_task_def(name: str) -> TaskDef:
+    """Conductor's defaults, for a task type nobody registered."""
+    return TaskDef(name=name)
+
+
+def task_def_for(step: WorkflowTask) -> TaskDef:
+    """The settings a step runs with: its embedded definition, else the defaults."""
+    return step.task_definition or default_task_def(step.name)

@@ -1,0 +1,165 @@
+"""The one storage interface. SQLite and PostgreSQL implement it; nothing above it sees SQL.
+
+Rules every implementation keeps:
+
+* Each write method is one transaction: all of it commits, or none of it.
+* ``transact`` serialises decisions on one run (a row lock on PostgreSQL, the
+  single writer on SQLite), so two decisions on one run never interleave.
+* The work queue and the timers are derived from task rows as they are written:
+  a worker task (``task.is_worker_task``) whose status is SCHEDULED is queued for
+  its ``task_type`` with the run's priority, visible from ``task.visible_at``;
+  any other task is not queued. A task has a timer at ``lease_expires_at`` while
+  it is an IN_PROGRESS worker task with a lease, and at ``visible_at`` while it
+  is a non-terminal system task with ``visible_at > 0``; otherwise none.
+* Definition snapshots are content-addressed: a run stores the hash of the exact
+  definition it runs, so overwriting a registered definition never changes a
+  running run.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from baton.engine.decision import Decision
+from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef
+
+DecisionStep = Callable[[Workflow, WorkflowDef], Decision]
+"""A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartResult:
+    workflow_id: str
+    created: bool
+    """False when an idempotency key returned an existing run."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DueTimer:
+    workflow_id: str
+    task_id: str
+
+
+class Store(ABC):
+    """Everything durable. Open with ``open_store(url)``."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending numbered migrations."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    # -- definitions ---------------------------------------------------------
+
+    @abstractmethod
+    async def put_workflow_defs(self, defs: list[WorkflowDef], *, overwrite: bool) -> None:
+        """Store each definition under (name, version). When one exists and ``overwrite`` is
+        false: ConflictError naming it, and none are stored."""
+
+    @abstractmethod
+    async def get_workflow_def(self, name: str, version: int | None = None) -> WorkflowDef | None:
+        """The given version, or the highest version when ``version`` is None."""
+
+    @abstractmethod
+    async def list_workflow_defs(self, name: str | None = None) -> list[WorkflowDef]:
+        """All versions (of one name, or of all), ordered by name then version."""
+
+    @abstractmethod
+    async def delete_workflow_def(self, name: str, version: int) -> bool: ...
+
+    @abstractmethod
+    async def put_task_defs(self, defs: list[TaskDef], *, overwrite: bool = True) -> None:
+        """Create or replace; with ``overwrite`` false, ConflictError when one exists."""
+
+    @abstractmethod
+    async def get_task_defs(self, names: Collection[str]) -> dict[str, TaskDef]:
+        """The registered ones among ``names``; absent names are absent from the result."""
+
+    @abstractmethod
+    async def list_task_defs(self) -> list[TaskDef]: ...
+
+    @abstractmethod
+    async def delete_task_def(self, name: str) -> bool: ...
+
+    # -- runs ------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_run(
+        self,
+        decision: Decision,
+        definition: WorkflowDef,
+        *,
+        idempotency_strategy: IdempotencyStrategy | None = None,
+    ) -> StartResult:
+        """Insert a new run (``decision.workflow``), its definition snapshot and ``decision.created``.
+
+        When ``decision.workflow.idempotency_key`` is set and a run already holds
+        that key: RETURN_EXISTING (also the default) gives that run's id with
+        ``created=False``; FAIL raises ConflictError; FAIL_ON_RUNNING raises
+        ConflictError while that run is RUNNING or PAUSED, and otherwise creates
+        the new run and moves the key to it. However many calls race with one
+        key, they give exactly one new run.
+        """
+
+    @abstractmethod
+    async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
+        """Run one decision on a run, atomically.
+
+        Loads the run with all its tasks and its definition snapshot, holding a
+        lock that serialises decisions on this run; calls ``step``; unless the
+        decision has a ``refusal``, writes the run header, inserts
+        ``decision.created`` and replaces ``decision.updated`` (by ``task_id``),
+        with their queue rows and timers; commits. Returns the decision.
+        Raises NotFoundError for an unknown run.
+        """
+
+    @abstractmethod
+    async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None: ...
+
+    @abstractmethod
+    async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
+        """The definition snapshot the run executes."""
+
+    @abstractmethod
+    async def find_runs_by_correlation(
+        self, name: str, correlation_id: str, *, include_closed: bool, include_tasks: bool
+    ) -> list[Workflow]:
+        """Runs of ``name`` with that correlation id, newest first; only RUNNING/PAUSED unless ``include_closed``."""
+
+    @abstractmethod
+    async def delete_run(self, workflow_id: str) -> bool:
+        """Remove a run with its tasks, queue rows, timers and idempotency key."""
+
+    @abstractmethod
+    async def get_task(self, task_id: str) -> Task | None: ...
+
+    @abstractmethod
+    async def workflow_id_of_task(self, task_id: str) -> str | None: ...
+
+    # -- queue and timers ------------------------------------------------------------
+
+    @abstractmethod
+    async def claim_tasks(
+        self, task_type: str, *, worker_id: str | None, count: int, now: int
+    ) -> list[Task]:
+        """Hand out up to ``count`` queued tasks of ``task_type`` visible at ``now``.
+
+        Order: the run's priority, highest first; then ``visible_at``; then the
+        order they were queued. Each claimed task leaves the queue and becomes
+        IN_PROGRESS with ``worker_id``, ``poll_count + 1``, ``start_time = now``,
+        ``update_time = now`` and, when its ``response_timeout_seconds`` is
+        positive, ``lease_expires_at = now + response_timeout_seconds * 1000``.
+        A task that is no longer SCHEDULED (cancelled meanwhile) is not handed
+        out. Concurrent claims never hand one task out twice.
+        """
+
+    @abstractmethod
+    async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
+        """Queued tasks per type (all types with at least one, when ``task_types`` is None)."""
+
+    @abstractmethod
+    async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
+        """Tasks whose timer is at or before ``now``, earliest first."""
