@@ -48,7 +48,7 @@ class WorkflowTimeoutPolicy(str, Enum):
     ALERT_ONLY = "ALERT_ONLY"
 
 
-class TaskDef(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class TaskDef(msgspec.Struct, rename="camel", kw_only=True):
     """A task type's settings: retries, timeouts and limits (Conductor's ``TaskDef``).
 
     The defaults are Conductor's, and are what a task type without a registered
@@ -80,13 +80,13 @@ class TaskDef(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
     updated_by: str | None = None
 
 
-class SubWorkflowParams(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class SubWorkflowParams(msgspec.Struct, rename="camel", kw_only=True):
     name: str | None = None
     version: int | None = None
     workflow_definition: dict[str, Any] | None = None
 
 
-class WorkflowTask(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class WorkflowTask(msgspec.Struct, rename="camel", kw_only=True):
     """One step of a workflow definition (Conductor's ``WorkflowTask``)."""
 
     name: str
@@ -131,7 +131,7 @@ class WorkflowTask(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=T
         return lists
 
 
-class WorkflowDef(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class WorkflowDef(msgspec.Struct, rename="camel", kw_only=True):
     """A versioned workflow definition (Conductor's ``WorkflowDef``)."""
 
     name: str

@@ -49,7 +49,7 @@ class TaskStatus(str, Enum):
         return self in (TaskStatus.COMPLETED, TaskStatus.COMPLETED_WITH_ERRORS, TaskStatus.SKIPPED)
 
 
-class Task(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class Task(msgspec.Struct, rename="camel", kw_only=True):
     """One attempt at one step of a run (Conductor's ``Task``)."""
 
     task_id: str
@@ -91,7 +91,7 @@ class Task(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
         return self.task_type not in SYSTEM_TASK_TYPES
 
 
-class Workflow(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class Workflow(msgspec.Struct, rename="camel", kw_only=True):
     """A run of a workflow definition (Conductor's ``Workflow``)."""
 
     workflow_id: str
@@ -123,7 +123,7 @@ class IdempotencyStrategy(str, Enum):
     FAIL_ON_RUNNING = "FAIL_ON_RUNNING"
 
 
-class StartWorkflowRequest(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class StartWorkflowRequest(msgspec.Struct, rename="camel", kw_only=True):
     """Conductor's ``StartWorkflowRequest``."""
 
     name: str | None = None
@@ -145,13 +145,13 @@ class TaskResultStatus(str, Enum):
     FAILED_WITH_TERMINAL_ERROR = "FAILED_WITH_TERMINAL_ERROR"
 
 
-class TaskExecLog(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class TaskExecLog(msgspec.Struct, rename="camel", kw_only=True):
     log: str = ""
     task_id: str | None = None
     created_time: int = 0
 
 
-class TaskResult(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class TaskResult(msgspec.Struct, rename="camel", kw_only=True):
     """What a worker reports for a task (Conductor's ``TaskResult``)."""
 
     task_id: str

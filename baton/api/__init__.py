@@ -1,0 +1,1 @@
+"""HTTP routes: parse, call the service, render. Status codes are chosen here and nowhere else."""

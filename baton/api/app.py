@@ -1,0 +1,79 @@
+"""The ASGI application: routes, error mapping, body limit, and the lifespan that opens the store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from baton.api import metadata, tasks, workflows
+from baton.api.limits import BodySizeLimit, PayloadTooLarge
+from baton.api.responses import JSONResponse, baton_error_response, error_response
+from baton.config import Settings
+from baton.errors import BatonError, StoreError
+from baton.runtime.sweeper import Sweeper
+from baton.service import Baton
+from baton.store import open_store
+
+log = logging.getLogger(__name__)
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"healthy": True})
+
+
+async def _on_baton_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BatonError)
+    if isinstance(exc, PayloadTooLarge):
+        return error_response(413, exc.message, [{"path": "body", "message": exc.message}])
+    if isinstance(exc, StoreError):
+        log.error("store failure on %s %s: %s", request.method, request.url.path, exc)
+    return baton_error_response(exc)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(404, f"No route for {request.method} {request.url.path}")
+    if exc.status_code == 405:
+        return error_response(405, f"Method {request.method} is not allowed on {request.url.path}")
+    return error_response(exc.status_code, str(exc.detail))
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = open_store(settings.database_url)
+        await store.open()
+        service = Baton(store, settings)
+        if settings.load_examples:
+            loaded = await service.load_examples()
+            if loaded:
+                log.info("registered example workflows: %s", ", ".join(loaded))
+        sweeper = Sweeper(service.context)
+        sweeper.start()
+        app.state.baton = service
+        try:
+            yield
+        finally:
+            await sweeper.stop()
+            await store.close()
+
+    return Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            *metadata.routes,
+            *workflows.routes,
+            *tasks.routes,
+        ],
+        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        exception_handlers={BatonError: _on_baton_error, HTTPException: _on_http_error},
+        lifespan=lifespan,
+    )

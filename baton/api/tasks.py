@@ -1,0 +1,91 @@
+"""``/api/tasks``: the worker API (poll, report) and completing a waiting step by reference."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from baton.api.params import body_as, int_param, json_body
+from baton.api.responses import JSONResponse, no_content, text
+from baton.errors import FieldError, ValidationError
+from baton.model import TaskResult, TaskResultStatus
+from baton.service import Baton
+
+_DEFAULT_POLL_TIMEOUT_MS = 100
+
+
+def _service(request: Request) -> Baton:
+    service: Baton = request.app.state.baton
+    return service
+
+
+async def batch_poll(request: Request) -> Response:
+    tasks = await _service(request).tasks.poll(
+        request.path_params["task_type"],
+        worker_id=request.query_params.get("workerid"),
+        count=int_param(request, "count", 1) or 1,
+        timeout_ms=int_param(request, "timeout", _DEFAULT_POLL_TIMEOUT_MS) or 0,
+    )
+    return JSONResponse(tasks)
+
+
+async def poll_one(request: Request) -> Response:
+    tasks = await _service(request).tasks.poll(
+        request.path_params["task_type"], worker_id=request.query_params.get("workerid"), count=1
+    )
+    return JSONResponse(tasks[0]) if tasks else no_content()
+
+
+async def update(request: Request) -> Response:
+    result = await body_as(request, TaskResult)
+    task = await _service(request).tasks.update(result)
+    return text(task.task_id)
+
+
+async def update_v2(request: Request) -> Response:
+    result = await body_as(request, TaskResult)
+    next_task = await _service(request).tasks.update_and_poll(result)
+    return JSONResponse(next_task) if next_task is not None else no_content()
+
+
+async def get_task(request: Request) -> Response:
+    return JSONResponse(await _service(request).tasks.get(request.path_params["task_id"]))
+
+
+async def queue_sizes(request: Request) -> Response:
+    task_types = request.query_params.getlist("taskType")
+    return JSONResponse(await _service(request).tasks.queue_sizes(task_types))
+
+
+async def complete_by_ref(request: Request) -> Response:
+    raw_status = request.path_params["status"]
+    try:
+        status = TaskResultStatus(raw_status.upper())
+    except ValueError:
+        choices = ", ".join(s.value for s in TaskResultStatus)
+        raise ValidationError(
+            errors=[FieldError("status", f"must be one of {choices}, got '{raw_status}'")]
+        ) from None
+    output = await json_body(request, empty={})
+    if not isinstance(output, dict):
+        raise ValidationError(errors=[FieldError("body", "must be a JSON object (the task output)")])
+    task_id = await _service(request).tasks.complete_by_ref(
+        request.path_params["workflow_id"],
+        request.path_params["ref"],
+        status,
+        output,
+        worker_id=request.query_params.get("workerid"),
+    )
+    return text(task_id)
+
+
+routes = [
+    Route("/api/tasks/poll/batch/{task_type}", batch_poll, methods=["GET"]),
+    Route("/api/tasks/poll/{task_type}", poll_one, methods=["GET"]),
+    Route("/api/tasks/queue/sizes", queue_sizes, methods=["GET"]),
+    Route("/api/tasks", update, methods=["POST"]),
+    Route("/api/tasks/update-v2", update_v2, methods=["POST"]),
+    Route("/api/tasks/{workflow_id}/{ref}/{status}", complete_by_ref, methods=["POST"]),
+    Route("/api/tasks/{task_id}", get_task, methods=["GET"]),
+]

@@ -1,0 +1,180 @@
+"""``/api/workflow``: start (async, sync, idempotent), read and end runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from baton.api.params import bool_param, float_param, int_param, json_body, query_or_header
+from baton.api.responses import JSONResponse, text
+from baton.errors import FieldError, ValidationError
+from baton.model import IdempotencyStrategy, StartWorkflowRequest, Workflow
+from baton.model.codec import convert, to_builtins
+from baton.service import Baton
+
+_START_REQUEST_KEYS = frozenset(
+    {
+        "name",
+        "version",
+        "correlationId",
+        "input",
+        "priority",
+        "taskToDomain",
+        "workflowDef",
+        "createdBy",
+        "idempotencyKey",
+        "idempotencyStrategy",
+        "externalInputPayloadStoragePath",
+    }
+)
+
+
+def _service(request: Request) -> Baton:
+    service: Baton = request.app.state.baton
+    return service
+
+
+def _apply_idempotency_headers(request: Request, start: StartWorkflowRequest) -> None:
+    key = request.headers.get("x-idempotency-key")
+    strategy = request.headers.get("x-on-conflict")
+    if key:
+        start.idempotency_key = key
+    if strategy:
+        try:
+            start.idempotency_strategy = IdempotencyStrategy(strategy.strip().upper())
+        except ValueError:
+            choices = ", ".join(s.value for s in IdempotencyStrategy)
+            raise ValidationError(
+                errors=[FieldError("X-on-conflict", f"must be one of {choices}, got '{strategy}'")]
+            ) from None
+
+
+async def _input_map(request: Request) -> dict[str, Any]:
+    body = await json_body(request, empty={})
+    if not isinstance(body, dict):
+        raise ValidationError(errors=[FieldError("body", "must be a JSON object (the workflow input)")])
+    return body
+
+
+async def start_by_name(request: Request) -> Response:
+    """``POST /api/workflow/{name}``: the body is the input; returns the run id as text."""
+    start = StartWorkflowRequest(
+        name=request.path_params["name"],
+        version=int_param(request, "version"),
+        correlation_id=request.query_params.get("correlationId"),
+        priority=int_param(request, "priority", 0) or 0,
+        input=await _input_map(request),
+    )
+    _apply_idempotency_headers(request, start)
+    result = await _service(request).runs.start(start)
+    return text(result.workflow_id)
+
+
+async def start_with_request(request: Request) -> Response:
+    """``POST /api/workflow``: the body is a StartWorkflowRequest; returns the run id as text."""
+    start = convert(await json_body(request), StartWorkflowRequest)
+    _apply_idempotency_headers(request, start)
+    result = await _service(request).runs.start(start)
+    return text(result.workflow_id)
+
+
+async def execute(request: Request) -> Response:
+    """``POST /api/workflow/execute/{name}[/{version}]``: start, then wait for the end (200) or less (206)."""
+    service = _service(request)
+    body = await json_body(request, empty={})
+    if not isinstance(body, dict):
+        raise ValidationError(errors=[FieldError("body", "must be a JSON object")])
+    # The body is a StartWorkflowRequest when every key is one of its fields and one of them is
+    # `input` or `name`; otherwise it is the input map itself.
+    is_request = bool(body) and set(body) <= _START_REQUEST_KEYS and ("input" in body or "name" in body)
+    start = convert(body, StartWorkflowRequest) if is_request else StartWorkflowRequest(input=body)
+    start.name = request.path_params["name"]
+    version = request.path_params.get("version")
+    if version is not None:
+        start.version = int(version) or None
+    elif start.version == 0:
+        start.version = None
+    if start.correlation_id is None:
+        start.correlation_id = request.query_params.get("correlationId")
+    priority = int_param(request, "priority")
+    if priority is not None:
+        start.priority = priority
+    _apply_idempotency_headers(request, start)
+    wait_seconds = float_param(request, "waitForSeconds", 10.0)
+    if wait_seconds < 0:
+        raise ValidationError(errors=[FieldError("waitForSeconds", "must not be negative")])
+    wait_seconds = min(wait_seconds, service.context.settings.max_wait_for_seconds)
+    refs = query_or_header(request, "waitUntilTaskRef") or ""
+    request_id = query_or_header(request, "requestId") or service.context.new_id()
+    outcome = await service.runs.execute(
+        start,
+        wait_until_refs=frozenset(r.strip() for r in refs.split(",") if r.strip()),
+        wait_for_seconds=wait_seconds,
+    )
+    rendered = _render_run(outcome.run)
+    rendered["requestId"] = request_id
+    return JSONResponse(rendered, status_code=200 if outcome.ended else 206)
+
+
+async def get_run(request: Request) -> Response:
+    include_tasks = bool_param(request, "includeTasks", True)
+    run = await _service(request).runs.get(request.path_params["workflow_id"], include_tasks=include_tasks)
+    return JSONResponse(_render_run(run))
+
+
+async def get_status(request: Request) -> Response:
+    run = await _service(request).runs.get(request.path_params["workflow_id"], include_tasks=False)
+    return JSONResponse(
+        {
+            "workflowId": run.workflow_id,
+            "correlationId": run.correlation_id,
+            "output": run.output,
+            "variables": run.variables,
+            "status": run.status.value,
+        }
+    )
+
+
+async def correlated(request: Request) -> Response:
+    runs = await _service(request).runs.correlated(
+        request.path_params["name"],
+        request.path_params["correlation_id"],
+        include_closed=bool_param(request, "includeClosed", False),
+        include_tasks=bool_param(request, "includeTasks", False),
+    )
+    return JSONResponse([_render_run(r) for r in runs])
+
+
+async def terminate(request: Request) -> Response:
+    await _service(request).runs.terminate(
+        request.path_params["workflow_id"], request.query_params.get("reason")
+    )
+    return Response(status_code=200)
+
+
+async def remove(request: Request) -> Response:
+    await _service(request).runs.remove(request.path_params["workflow_id"])
+    return Response(status_code=200)
+
+
+def _render_run(run: Workflow) -> dict[str, Any]:
+    rendered: dict[str, Any] = to_builtins(run)
+    rendered.setdefault("tasks", [])
+    rendered["workflowType"] = run.workflow_name
+    return rendered
+
+
+routes = [
+    Route("/api/workflow", start_with_request, methods=["POST"]),
+    Route("/api/workflow/execute/{name}", execute, methods=["POST"]),
+    Route("/api/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
+    Route("/api/workflow/{name}/correlated/{correlation_id}", correlated, methods=["GET"]),
+    Route("/api/workflow/{workflow_id}/status", get_status, methods=["GET"]),
+    Route("/api/workflow/{workflow_id}/remove", remove, methods=["DELETE"]),
+    Route("/api/workflow/{name}", start_by_name, methods=["POST"]),
+    Route("/api/workflow/{workflow_id}", get_run, methods=["GET"]),
+    Route("/api/workflow/{workflow_id}", terminate, methods=["DELETE"]),
+]

@@ -1,0 +1,58 @@
+"""One typed configuration object, read from ``BATON_*`` environment variables and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite:///baton.db"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    """Where runs live: ``sqlite:///path.db`` (the default, ``./baton.db``) or ``postgresql://...``."""
+    host: str = "127.0.0.1"
+    """Address ``baton serve`` listens on."""
+    port: int = 8080
+    """Port ``baton serve`` listens on."""
+    max_body_bytes: int = 1024 * 1024
+    """Largest request body accepted; larger ones get 413."""
+    script_timeout_ms: int = 1000
+    """Wall-clock bound on one inline script (INLINE, SWITCH javascript)."""
+    script_memory_bytes: int = 32 * 1024 * 1024
+    """Heap bound on the JavaScript engine running inline scripts."""
+    sweep_interval_ms: int = 200
+    """How often the sweeper looks for due timers (expired leases, WAIT tasks)."""
+    max_poll_timeout_ms: int = 30_000
+    """Upper bound on a worker's long-poll ``timeout``."""
+    max_poll_count: int = 1000
+    """Upper bound on a worker's batch-poll ``count``."""
+    max_wait_for_seconds: int = 300
+    """Upper bound on a sync execute's ``waitForSeconds``."""
+    load_examples: bool = False
+    """Register the bundled example workflows at start (kept if they exist)."""
+    definition_cache_seconds: float = 2.0
+    """How long a resolved definition (with its task definitions) is reused by starts in this process."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``BATON_<FIELD>`` variables, then the non-None ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"BATON_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type == "bool":
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif f.type == "int":
+                values[f.name] = int(raw)
+            elif f.type == "float":
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)

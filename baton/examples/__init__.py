@@ -1,0 +1,1 @@
+"""Example workflow definitions, registered by ``baton serve --examples``."""

@@ -1,0 +1,1 @@
+"""The loops and wake-ups that run beside the API in ``baton serve``."""

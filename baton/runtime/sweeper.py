@@ -1,0 +1,59 @@
+"""Fires due timers: expired worker leases (retried per their TaskDef) and WAIT tasks whose time came.
+
+Timers are rows in the store, so a restart neither loses nor double-fires one:
+firing is a decision like any other, and a timer that is no longer due (the
+lease was extended, the task finished) is a no-op. Any number of processes
+may sweep one database; decisions on one run are serialised by the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from baton.engine import TimerFired
+from baton.errors import BatonError
+from baton.service.context import ServiceContext
+
+log = logging.getLogger(__name__)
+
+_BATCH = 200
+
+
+class Sweeper:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="baton-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def sweep_once(self) -> int:
+        """Fire up to one batch of the timers due now; returns how many were due."""
+        due = await self._ctx.store.due_timers(self._ctx.clock(), _BATCH)
+        for timer in due:
+            try:
+                await self._ctx.apply_event(timer.workflow_id, TimerFired(task_id=timer.task_id))
+            except BatonError as exc:
+                log.debug("timer on task %s not fired: %s", timer.task_id, exc)
+        return len(due)
+
+    async def _loop(self) -> None:
+        interval = self._ctx.settings.sweep_interval_ms / 1000
+        while True:
+            due = 0
+            try:
+                due = await self.sweep_once()
+            except Exception:
+                log.exception("sweeper pass failed; trying again")
+            if due < _BATCH:
+                await asyncio.sleep(interval)

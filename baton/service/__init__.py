@@ -1,0 +1,48 @@
+"""Use cases: the one place each is written. The HTTP API, the CLI and the SDK's in-process mode call these."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from baton.config import Settings
+from baton.errors import ConflictError
+from baton.model import WorkflowDef
+from baton.model.codec import decode
+from baton.runtime.notifier import Notifier
+from baton.service.context import ServiceContext
+from baton.service.definitions import DefinitionService
+from baton.service.resolver import DefinitionResolver
+from baton.service.runs import ExecuteOutcome, RunService
+from baton.service.tasks import TaskService
+from baton.store import Store
+
+__all__ = ["Baton", "DefinitionService", "ExecuteOutcome", "RunService", "ServiceContext", "TaskService"]
+
+
+class Baton:
+    """The service layer, wired: one per process."""
+
+    def __init__(self, store: Store, settings: Settings, notifier: Notifier | None = None) -> None:
+        self.context = ServiceContext(store=store, settings=settings, notifier=notifier or Notifier())
+        resolver = DefinitionResolver(self.context)
+        self.definitions = DefinitionService(self.context, resolver)
+        self.runs = RunService(self.context, resolver)
+        self.tasks = TaskService(self.context)
+
+    @property
+    def store(self) -> Store:
+        return self.context.store
+
+    async def load_examples(self) -> list[str]:
+        """Register the bundled example workflows that are not registered yet; returns their names."""
+        loaded: list[str] = []
+        for entry in sorted(resources.files("baton.examples").iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith(".json"):
+                continue
+            definition = decode(entry.read_bytes(), WorkflowDef, what=entry.name)
+            try:
+                await self.definitions.register_workflow(definition, overwrite=False)
+            except ConflictError:
+                continue
+            loaded.append(definition.name)
+        return loaded

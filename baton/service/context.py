@@ -1,0 +1,68 @@
+"""What every use case shares: the store, the wake-ups, the settings, the clock and the id source.
+
+``apply_event`` is the one way a use case changes a run: one decision, one
+transaction, then the wake-ups it implies.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from baton import engine
+from baton.config import Settings
+from baton.engine import DecideContext, Decision, Event
+from baton.errors import ConflictError, NotFoundError
+from baton.model import TaskStatus, Workflow, WorkflowDef
+from baton.runtime.notifier import Notifier, run_key, task_key
+from baton.store import Store
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(kw_only=True)
+class ServiceContext:
+    store: Store
+    settings: Settings
+    notifier: Notifier = field(default_factory=Notifier)
+    clock: Callable[[], int] = wall_clock_ms
+    new_id: Callable[[], str] = new_uuid
+
+    def decide_context(self) -> DecideContext:
+        return DecideContext(
+            now=self.clock(),
+            new_id=self.new_id,
+            script_timeout_ms=self.settings.script_timeout_ms,
+            script_memory_bytes=self.settings.script_memory_bytes,
+        )
+
+    async def apply_event(self, workflow_id: str, event: Event) -> Decision:
+        """Apply ``event`` to the run in one transaction; refusals become Baton errors."""
+        ctx = self.decide_context()
+
+        def step(run: Workflow, definition: WorkflowDef) -> Decision:
+            return engine.apply(definition, run, event, ctx)
+
+        decision = await self.store.transact(workflow_id, step)
+        if decision.refusal is not None:
+            if decision.refusal.kind == "not_found":
+                raise NotFoundError(decision.refusal.message)
+            raise ConflictError(decision.refusal.message)
+        self.publish(decision, ctx.now)
+        return decision
+
+    def publish(self, decision: Decision, now: int) -> None:
+        """Wake whoever waits on what the decision changed."""
+        keys = {run_key(decision.workflow.workflow_id)}
+        for task in (*decision.created, *decision.updated):
+            if task.status is TaskStatus.SCHEDULED and task.is_worker_task and task.visible_at <= now:
+                keys.add(task_key(task.task_type))
+        self.notifier.publish(keys)

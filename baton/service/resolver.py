@@ -1,0 +1,73 @@
+"""Turns a workflow name (or an inline definition) into the exact definition a new run executes.
+
+Each worker step gets its task definition embedded (``taskDefinition``), the
+registered one or Conductor's defaults, so a run keeps the retry and timeout
+settings it started with. Resolved definitions are reused for a short while
+(``definition_cache_seconds``); a metadata change made through this process
+clears the cache at once, one made through another process is seen within
+that time.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from baton.errors import NotFoundError
+from baton.model import SYSTEM_TASK_TYPES, WorkflowDef, WorkflowTask, default_task_def
+from baton.model.validation import validate_workflow_def
+from baton.service.context import ServiceContext
+
+
+class DefinitionResolver:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._cache: dict[tuple[str, int | None], tuple[float, WorkflowDef]] = {}
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def by_name(self, name: str, version: int | None) -> WorkflowDef:
+        """The registered definition (latest when ``version`` is None or 0), resolved."""
+        wanted = version or None
+        key = (name, wanted)
+        now = self._ctx.clock() / 1000
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        definition = await self._ctx.store.get_workflow_def(name, wanted)
+        if definition is None:
+            suffix = f" version {wanted}" if wanted else ""
+            raise NotFoundError(f"No such workflow definition: {name}{suffix}")
+        resolved = await self.resolve(definition)
+        if len(self._cache) > 1000:
+            self._cache.clear()
+        self._cache[key] = (now + self._ctx.settings.definition_cache_seconds, resolved)
+        return resolved
+
+    async def inline(self, definition: WorkflowDef) -> WorkflowDef:
+        """A definition sent with the start request, validated and resolved."""
+        validate_workflow_def(definition)
+        return await self.resolve(definition)
+
+    async def resolve(self, definition: WorkflowDef) -> WorkflowDef:
+        steps = definition.all_tasks()
+        names = {s.name for s in steps if s.type not in SYSTEM_TASK_TYPES and s.task_definition is None}
+        registered = await self._ctx.store.get_task_defs(names) if names else {}
+        return msgspec.structs.replace(definition, tasks=[_embed(t, registered) for t in definition.tasks])
+
+
+def _embed(step: WorkflowTask, registered: dict[str, object]) -> WorkflowTask:
+    changes: dict[str, object] = {}
+    if step.type not in SYSTEM_TASK_TYPES and step.task_definition is None:
+        changes["task_definition"] = registered.get(step.name) or default_task_def(step.name)
+    if step.decision_cases:
+        changes["decision_cases"] = {
+            key: [_embed(t, registered) for t in branch] for key, branch in step.decision_cases.items()
+        }
+    if step.default_case:
+        changes["default_case"] = [_embed(t, registered) for t in step.default_case]
+    if step.fork_tasks:
+        changes["fork_tasks"] = [[_embed(t, registered) for t in branch] for branch in step.fork_tasks]
+    if step.loop_over:
+        changes["loop_over"] = [_embed(t, registered) for t in step.loop_over]
+    return msgspec.structs.replace(step, **changes) if changes else step

@@ -1,0 +1,141 @@
+"""Starting runs (async, sync, idempotent), reading them and ending them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from baton import engine
+from baton.engine import Terminate
+from baton.errors import FieldError, NotFoundError, ValidationError
+from baton.model import (
+    IdempotencyStrategy,
+    StartWorkflowRequest,
+    TaskType,
+    Workflow,
+    WorkflowDef,
+)
+from baton.runtime.notifier import run_key
+from baton.service.context import ServiceContext
+from baton.service.resolver import DefinitionResolver
+from baton.store import StartResult
+
+MAX_PRIORITY = 99
+_BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecuteOutcome:
+    run: Workflow
+    ended: bool
+    """True when the run reached a terminal status before the answer."""
+
+
+class RunService:
+    def __init__(self, ctx: ServiceContext, resolver: DefinitionResolver) -> None:
+        self._ctx = ctx
+        self._resolver = resolver
+
+    async def start(self, request: StartWorkflowRequest) -> StartResult:
+        """Create a run; with an idempotency key, at most one run per key (per its strategy)."""
+        _check_start_request(request)
+        if request.workflow_def is not None:
+            definition = await self._resolver.inline(request.workflow_def)
+        else:
+            assert request.name is not None
+            definition = await self._resolver.by_name(request.name, request.version)
+        ctx = self._ctx.decide_context()
+        run = Workflow(
+            workflow_id=ctx.new_id(),
+            workflow_name=definition.name,
+            workflow_version=definition.version,
+            correlation_id=request.correlation_id,
+            priority=request.priority,
+            input={**definition.input_template, **request.input},
+            variables=dict(definition.variables),
+            create_time=ctx.now,
+            start_time=ctx.now,
+            update_time=ctx.now,
+            idempotency_key=request.idempotency_key,
+            created_by=request.created_by,
+        )
+        decision = engine.start(definition, run, ctx)
+        strategy = request.idempotency_strategy
+        if request.idempotency_key and strategy is None:
+            strategy = IdempotencyStrategy.RETURN_EXISTING
+        result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
+        if result.created:
+            self._ctx.publish(decision, ctx.now)
+        return result
+
+    async def execute(
+        self,
+        request: StartWorkflowRequest,
+        *,
+        wait_until_refs: frozenset[str] = frozenset(),
+        wait_for_seconds: float = 10,
+    ) -> ExecuteOutcome:
+        """Start a run and answer when it ends, a listed step completes, it blocks on a person, or time runs out."""
+        started = await self.start(request)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_for_seconds
+        with self._ctx.notifier.listen(run_key(started.workflow_id)) as waiter:
+            while True:
+                run = await self.get(started.workflow_id, include_tasks=True)
+                if run.status.is_terminal:
+                    return ExecuteOutcome(run=run, ended=True)
+                if _reached(run, wait_until_refs) or _blocked(run):
+                    return ExecuteOutcome(run=run, ended=False)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return ExecuteOutcome(run=run, ended=False)
+                # Re-read at least once a second: a change made by another process wakes nobody here.
+                await waiter.wait(min(remaining, 1.0))
+
+    async def get(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow:
+        run = await self._ctx.store.get_run(workflow_id, include_tasks=include_tasks)
+        if run is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        return run
+
+    async def definition_of(self, workflow_id: str) -> WorkflowDef:
+        definition = await self._ctx.store.get_run_definition(workflow_id)
+        if definition is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        return definition
+
+    async def correlated(
+        self, name: str, correlation_id: str, *, include_closed: bool, include_tasks: bool
+    ) -> list[Workflow]:
+        return await self._ctx.store.find_runs_by_correlation(
+            name, correlation_id, include_closed=include_closed, include_tasks=include_tasks
+        )
+
+    async def terminate(self, workflow_id: str, reason: str | None) -> None:
+        await self._ctx.apply_event(workflow_id, Terminate(reason=reason))
+
+    async def remove(self, workflow_id: str) -> None:
+        if not await self._ctx.store.delete_run(workflow_id):
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+
+
+def _check_start_request(request: StartWorkflowRequest) -> None:
+    errors: list[FieldError] = []
+    if request.workflow_def is None and not (request.name and request.name.strip()):
+        errors.append(FieldError("name", "is required (or an inline workflowDef)"))
+    if not 0 <= request.priority <= MAX_PRIORITY:
+        errors.append(FieldError("priority", f"must be between 0 and {MAX_PRIORITY}"))
+    if request.version is not None and request.version < 0:
+        errors.append(FieldError("version", "must not be negative"))
+    if request.idempotency_strategy is not None and not request.idempotency_key:
+        errors.append(FieldError("idempotencyKey", "is required with an idempotency strategy"))
+    if errors:
+        raise ValidationError(errors=errors)
+
+
+def _reached(run: Workflow, refs: frozenset[str]) -> bool:
+    return bool(refs) and any(t.reference_task_name in refs and t.status.is_successful for t in run.tasks)
+
+
+def _blocked(run: Workflow) -> bool:
+    return any(t.task_type in _BLOCKING_TYPES and not t.status.is_terminal for t in run.tasks)

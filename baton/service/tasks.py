@@ -1,0 +1,99 @@
+"""What workers do: poll for tasks, report results; and completing a waiting step by reference."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from baton.engine import TaskResultReceived, TaskStatusByRef
+from baton.errors import FieldError, NotFoundError, ValidationError
+from baton.model import Task, TaskResult, TaskResultStatus
+from baton.runtime.notifier import task_key
+from baton.service.context import ServiceContext
+
+
+class TaskService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    async def poll(
+        self, task_type: str, *, worker_id: str | None, count: int = 1, timeout_ms: int = 0
+    ) -> list[Task]:
+        """Claim up to ``count`` tasks; wait up to ``timeout_ms`` for the first one to be ready."""
+        settings = self._ctx.settings
+        if count < 1 or count > settings.max_poll_count:
+            raise ValidationError(
+                errors=[FieldError("count", f"must be between 1 and {settings.max_poll_count}")]
+            )
+        if timeout_ms < 0:
+            raise ValidationError(errors=[FieldError("timeout", "must not be negative")])
+        store = self._ctx.store
+        tasks = await store.claim_tasks(task_type, worker_id=worker_id, count=count, now=self._ctx.clock())
+        if tasks or timeout_ms == 0:
+            return tasks
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(timeout_ms, settings.max_poll_timeout_ms) / 1000
+        with self._ctx.notifier.listen(task_key(task_type)) as waiter:
+            while True:
+                tasks = await store.claim_tasks(
+                    task_type, worker_id=worker_id, count=count, now=self._ctx.clock()
+                )
+                remaining = deadline - loop.time()
+                if tasks or remaining <= 0:
+                    return tasks
+                # Re-check at least every half second: delayed tasks become visible without a wake-up,
+                # and tasks queued by another process wake nobody here.
+                await waiter.wait(min(remaining, 0.5))
+
+    async def update(self, result: TaskResult) -> Task:
+        """Apply a worker's result to its task; returns the task as updated."""
+        if not result.task_id:
+            raise ValidationError(errors=[FieldError("taskId", "is required")])
+        workflow_id = result.workflow_instance_id or await self._ctx.store.workflow_id_of_task(result.task_id)
+        if workflow_id is None:
+            raise NotFoundError(f"No such task: {result.task_id}")
+        decision = await self._ctx.apply_event(workflow_id, TaskResultReceived(result=result))
+        for task in decision.updated:
+            if task.task_id == result.task_id:
+                return task
+        raise NotFoundError(f"No such task: {result.task_id}")
+
+    async def update_and_poll(self, result: TaskResult) -> Task | None:
+        """Apply a result, then hand the same worker its next task of the same type, if one is ready."""
+        task = await self.update(result)
+        claimed = await self._ctx.store.claim_tasks(
+            task.task_type, worker_id=result.worker_id or task.worker_id, count=1, now=self._ctx.clock()
+        )
+        return claimed[0] if claimed else None
+
+    async def complete_by_ref(
+        self,
+        workflow_id: str,
+        reference_task_name: str,
+        status: TaskResultStatus,
+        output: dict[str, Any],
+        worker_id: str | None = None,
+    ) -> str:
+        """Set the status of the pending task with that reference name; returns its id."""
+        decision = await self._ctx.apply_event(
+            workflow_id,
+            TaskStatusByRef(
+                reference_task_name=reference_task_name, status=status, output=output, worker_id=worker_id
+            ),
+        )
+        for task in decision.updated:
+            if task.reference_task_name == reference_task_name and task.status.value == status.value:
+                return task.task_id
+        matching = [t for t in decision.updated if t.reference_task_name == reference_task_name]
+        if matching:
+            return matching[0].task_id
+        raise NotFoundError(f"No pending task '{reference_task_name}' in workflow {workflow_id}")
+
+    async def get(self, task_id: str) -> Task:
+        task = await self._ctx.store.get_task(task_id)
+        if task is None:
+            raise NotFoundError(f"No such task: {task_id}")
+        return task
+
+    async def queue_sizes(self, task_types: list[str] | None) -> dict[str, int]:
+        return await self._ctx.store.queue_sizes(task_types or None)
