@@ -21,12 +21,8 @@ def _serve(args: argparse.Namespace) -> int:
         load_examples=args.examples,
         max_body_bytes=args.max_body_bytes,
     )
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    print(
-        f"baton: serving on http://{settings.host}:{settings.port} with {settings.database_url}", flush=True
-    )
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"baton: serving on http://{settings.host}:{settings.port} with {settings.database_url}", flush=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -43,9 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from baton.sdk.cli import run_workers_main
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return run_workers_main(args.specs, server_url=args.server, concurrency=args.concurrency)
 
 
@@ -54,9 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the server")
-    serve.add_argument(
-        "--db", help="database URL: sqlite:///path.db (default ./baton.db) or postgresql://..."
-    )
+    serve.add_argument("--db", help="database URL: sqlite:///path.db (default ./baton.db) or postgresql://...")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument(

@@ -24,7 +24,7 @@ class BatonError(Exception):
 class FieldError:
     """One field at fault: a path such as ``tasks[2].taskReferenceName`` and why."""
 
-    __slots__ = ("path", "message")
+    __slots__ = ("message", "path")
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path

@@ -19,9 +19,7 @@ def _service(request: Request) -> Baton:
 
 async def create_workflow(request: Request) -> Response:
     definition = await body_as(request, WorkflowDef)
-    await _service(request).definitions.register_workflow(
-        definition, overwrite=bool_param(request, "overwrite", False)
-    )
+    await _service(request).definitions.register_workflow(definition, overwrite=bool_param(request, "overwrite", False))
     return Response(status_code=200)
 
 
@@ -43,9 +41,7 @@ async def get_workflow(request: Request) -> Response:
 
 
 async def delete_workflow(request: Request) -> Response:
-    await _service(request).definitions.delete_workflow(
-        request.path_params["name"], request.path_params["version"]
-    )
+    await _service(request).definitions.delete_workflow(request.path_params["name"], request.path_params["version"])
     return Response(status_code=200)
 
 

@@ -40,9 +40,7 @@ def status_for(exc: BatonError) -> int:
     return 500
 
 
-def error_response(
-    status_code: int, message: str, validation_errors: list[dict[str, Any]] | None = None
-) -> Response:
+def error_response(status_code: int, message: str, validation_errors: list[dict[str, Any]] | None = None) -> Response:
     body: dict[str, Any] = {
         "status": status_code,
         "message": message,

@@ -64,9 +64,7 @@ async def complete_by_ref(request: Request) -> Response:
         status = TaskResultStatus(raw_status.upper())
     except ValueError:
         choices = ", ".join(s.value for s in TaskResultStatus)
-        raise ValidationError(
-            errors=[FieldError("status", f"must be one of {choices}, got '{raw_status}'")]
-        ) from None
+        raise ValidationError(errors=[FieldError("status", f"must be one of {choices}, got '{raw_status}'")]) from None
     output = await json_body(request, empty={})
     if not isinstance(output, dict):
         raise ValidationError(errors=[FieldError("body", "must be a JSON object (the task output)")])

@@ -149,9 +149,7 @@ async def correlated(request: Request) -> Response:
 
 
 async def terminate(request: Request) -> Response:
-    await _service(request).runs.terminate(
-        request.path_params["workflow_id"], request.query_params.get("reason")
-    )
+    await _service(request).runs.terminate(request.path_params["workflow_id"], request.query_params.get("reason"))
     return Response(status_code=200)
 
 

@@ -26,9 +26,7 @@ def decode(data: bytes | str, into: type[T], *, what: str = "body") -> T:
     except msgspec.ValidationError as exc:
         raise _validation_error(str(exc), what) from exc
     except msgspec.DecodeError as exc:
-        raise ValidationError(
-            f"{what}: malformed JSON ({exc})", [FieldError(what, "malformed JSON")]
-        ) from exc
+        raise ValidationError(f"{what}: malformed JSON ({exc})", [FieldError(what, "malformed JSON")]) from exc
 
 
 def convert(value: Any, into: type[T], *, what: str = "body") -> T:

@@ -48,9 +48,7 @@ def validate_workflow_def(definition: WorkflowDef) -> None:
         raise ValidationError(errors=errors)
 
 
-def _validate_tasks(
-    tasks: list[WorkflowTask], path: str, seen: dict[str, str], errors: list[FieldError]
-) -> None:
+def _validate_tasks(tasks: list[WorkflowTask], path: str, seen: dict[str, str], errors: list[FieldError]) -> None:
     for index, task in enumerate(tasks):
         at = f"{path}[{index}]"
         _validate_task(task, at, errors)
@@ -86,35 +84,27 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
     params = task.input_parameters
     if kind == TaskType.SWITCH:
         if task.evaluator_type not in ("value-param", *_SCRIPT_EVALUATORS):
-            errors.append(
-                FieldError(f"{at}.evaluatorType", "must be 'value-param' or 'javascript' for a SWITCH")
-            )
+            errors.append(FieldError(f"{at}.evaluatorType", "must be 'value-param' or 'javascript' for a SWITCH"))
         if not task.expression:
             errors.append(FieldError(f"{at}.expression", "is required for a SWITCH"))
         if not task.decision_cases:
             errors.append(FieldError(f"{at}.decisionCases", "a SWITCH needs at least one case"))
     elif kind == TaskType.DECISION:
         if not task.case_value_param and not task.case_expression:
-            errors.append(
-                FieldError(f"{at}.caseValueParam", "a DECISION needs caseValueParam or caseExpression")
-            )
+            errors.append(FieldError(f"{at}.caseValueParam", "a DECISION needs caseValueParam or caseExpression"))
         if not task.decision_cases:
             errors.append(FieldError(f"{at}.decisionCases", "a DECISION needs at least one case"))
     elif kind == TaskType.INLINE:
         evaluator = params.get("evaluatorType")
         if evaluator not in ("value-param", *_SCRIPT_EVALUATORS):
             errors.append(
-                FieldError(
-                    f"{at}.inputParameters.evaluatorType", "must be 'javascript', 'graaljs' or 'value-param'"
-                )
+                FieldError(f"{at}.inputParameters.evaluatorType", "must be 'javascript', 'graaljs' or 'value-param'")
             )
         if not isinstance(params.get("expression"), str) or not params["expression"]:
             errors.append(FieldError(f"{at}.inputParameters.expression", "is required for an INLINE task"))
     elif kind == TaskType.JSON_JQ_TRANSFORM:
         if not isinstance(params.get("queryExpression"), str) or not params["queryExpression"]:
-            errors.append(
-                FieldError(f"{at}.inputParameters.queryExpression", "is required for a JSON_JQ_TRANSFORM")
-            )
+            errors.append(FieldError(f"{at}.inputParameters.queryExpression", "is required for a JSON_JQ_TRANSFORM"))
     elif kind == TaskType.TERMINATE:
         status = params.get("terminationStatus")
         if status not in _TERMINATION_STATUSES:

@@ -9,6 +9,7 @@ may sweep one database; decisions on one run are serialised by the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from baton.engine import TimerFired
@@ -31,10 +32,8 @@ class Sweeper:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def sweep_once(self) -> int:

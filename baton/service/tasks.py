@@ -16,15 +16,11 @@ class TaskService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    async def poll(
-        self, task_type: str, *, worker_id: str | None, count: int = 1, timeout_ms: int = 0
-    ) -> list[Task]:
+    async def poll(self, task_type: str, *, worker_id: str | None, count: int = 1, timeout_ms: int = 0) -> list[Task]:
         """Claim up to ``count`` tasks; wait up to ``timeout_ms`` for the first one to be ready."""
         settings = self._ctx.settings
         if count < 1 or count > settings.max_poll_count:
-            raise ValidationError(
-                errors=[FieldError("count", f"must be between 1 and {settings.max_poll_count}")]
-            )
+            raise ValidationError(errors=[FieldError("count", f"must be between 1 and {settings.max_poll_count}")])
         if timeout_ms < 0:
             raise ValidationError(errors=[FieldError("timeout", "must not be negative")])
         store = self._ctx.store
@@ -35,9 +31,7 @@ class TaskService:
         deadline = loop.time() + min(timeout_ms, settings.max_poll_timeout_ms) / 1000
         with self._ctx.notifier.listen(task_key(task_type)) as waiter:
             while True:
-                tasks = await store.claim_tasks(
-                    task_type, worker_id=worker_id, count=count, now=self._ctx.clock()
-                )
+                tasks = await store.claim_tasks(task_type, worker_id=worker_id, count=count, now=self._ctx.clock())
                 remaining = deadline - loop.time()
                 if tasks or remaining <= 0:
                     return tasks
@@ -77,9 +71,7 @@ class TaskService:
         """Set the status of the pending task with that reference name; returns its id."""
         decision = await self._ctx.apply_event(
             workflow_id,
-            TaskStatusByRef(
-                reference_task_name=reference_task_name, status=status, output=output, worker_id=worker_id
-            ),
+            TaskStatusByRef(reference_task_name=reference_task_name, status=status, output=output, worker_id=worker_id),
         )
         for task in decision.updated:
             if task.reference_task_name == reference_task_name and task.status.value == status.value:
