@@ -1,0 +1,119 @@
+"""Invariant 1 and 2 under SIGKILL: nothing acknowledged is lost, and no result is applied twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.helpers import register, simple_workflow
+from tests.conftest import ServerProcess
+
+RUNS = 200
+STEPS = ["crash_a", "crash_b", "crash_c"]
+
+
+class Worker:
+    """A plain-HTTP worker that survives the server dying: it retries until its result is taken or refused."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stop = threading.Event()
+        self.acknowledged: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def run(self, task_type: str) -> None:
+        with httpx.Client(base_url=self.url, timeout=5) as http:
+            while not self.stop.is_set():
+                try:
+                    response = http.get(
+                        f"/api/tasks/poll/batch/{task_type}",
+                        params={"workerid": "crash-worker", "count": 10, "timeout": 500},
+                    )
+                except httpx.TransportError:
+                    time.sleep(0.1)
+                    continue
+                if response.status_code != 200:
+                    time.sleep(0.1)
+                    continue
+                for task in response.json():
+                    self._report(http, task)
+
+    def _report(self, http: httpx.Client, task: dict[str, Any]) -> None:
+        output = {"token": task["taskId"], "seen": task["inputData"].get("previous")}
+        result = {
+            "taskId": task["taskId"],
+            "workflowInstanceId": task["workflowInstanceId"],
+            "status": "COMPLETED",
+            "outputData": output,
+        }
+        while not self.stop.is_set():
+            try:
+                response = http.post("/api/tasks", json=result)
+            except httpx.TransportError:
+                time.sleep(0.1)
+                continue
+            if response.status_code == 200:
+                with self.lock:
+                    self.acknowledged[task["taskId"]] = output
+                return
+            if response.status_code in (404, 409):
+                return
+            time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_sigkill_in_the_middle_of_200_runs_loses_nothing(server: ServerProcess) -> None:
+    client = httpx.Client(base_url=server.url, timeout=30)
+    client.post(
+        "/api/metadata/taskdefs",
+        json=[{"name": s, "retryCount": 5, "retryDelaySeconds": 0, "responseTimeoutSeconds": 2} for s in STEPS],
+    )
+    register(client, simple_workflow("crashy", STEPS))
+    ids = [client.post("/api/workflow/crashy", json={"x": i}).text for i in range(RUNS)]
+
+    worker = Worker(server.url)
+    threads = [threading.Thread(target=worker.run, args=(s,), daemon=True) for s in STEPS for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(worker.acknowledged) < RUNS and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.kill()
+    acknowledged_before_kill = dict(worker.acknowledged)
+    time.sleep(0.5)
+    server.start()
+
+    deadline = time.monotonic() + 90
+    pending = set(ids)
+    while pending and time.monotonic() < deadline:
+        for workflow_id in list(pending):
+            status = client.get(f"/api/workflow/{workflow_id}/status").json()["status"]
+            if status != "RUNNING":
+                pending.discard(workflow_id)
+        time.sleep(0.2)
+    worker.stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not pending, f"{len(pending)} runs did not finish after the restart"
+    assert acknowledged_before_kill, "the kill came before any step was acknowledged: the test proved nothing"
+
+    for workflow_id in ids:
+        run = client.get(f"/api/workflow/{workflow_id}").json()
+        assert run["status"] == "COMPLETED", run
+        completed = [t for t in run["tasks"] if t["status"] == "COMPLETED"]
+        assert [t["referenceTaskName"] for t in completed] == [f"{s}_{i}" for i, s in enumerate(STEPS)]
+        for index, task in enumerate(completed):
+            # Applied exactly once: the stored output is the one its own attempt produced, and the next
+            # step saw exactly that output.
+            assert task["outputData"]["token"] == task["taskId"]
+            if index + 1 < len(completed):
+                assert completed[index + 1]["inputData"]["previous"] == task["outputData"]
+        for task in run["tasks"]:
+            if task["taskId"] in acknowledged_before_kill:
+                assert task["status"] == "COMPLETED"
+                assert task["outputData"] == acknowledged_before_kill[task["taskId"]]
+    client.close()
