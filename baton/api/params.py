@@ -68,7 +68,7 @@ async def json_body(request: Request, *, empty: Any = None) -> Any:
         if empty is not None:
             return empty
         raise ValidationError(errors=[FieldError("body", "is required")])
-    return decode(raw, Any)  # type: ignore[arg-type]
+    return decode(raw, Any)
 
 
 def as_type(value: Any, into: type[T], what: str = "body") -> T:
