@@ -1,0 +1,76 @@
+"""``baton worker module:function ...`` as a subprocess against a real server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sdk_helpers import chain, unique, wait_for_status
+
+from baton.model import WorkflowStatus
+from baton.sdk import BatonClient
+
+pytestmark = pytest.mark.timeout(90)
+
+HERE = Path(__file__).parent
+
+
+def worker_process(url: str, *specs: str, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "baton", "worker", *specs, "--server", url, "--concurrency", "2"]
+    # The specs name modules in this directory: the command imports them from its working directory.
+    return subprocess.Popen(
+        command,
+        cwd=HERE,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@pytest.fixture
+def baton(server: Any) -> Iterator[BatonClient]:
+    with BatonClient(server.url, timeout=30) as client:
+        yield client
+
+
+def test_baton_worker_completes_a_workflow_and_stops_on_sigterm(
+    server: Any, baton: BatonClient, tmp_path: Path
+) -> None:
+    name = unique("cli_flow")
+    baton.register_workflow(chain(name, ["sdk_cli_add_one", "sdk_cli_double", "sdk_cli_square"]))
+    workflow_id = baton.start_workflow(name, {"x": 2})
+    log = tmp_path / "worker.log"
+    process = worker_process(
+        server.url,
+        "sdk_workers:add_one",
+        "sdk_workers:double",
+        "sdk_workers:plain_square=sdk_cli_square",
+        log=log,
+    )
+    try:
+        run = wait_for_status(baton, workflow_id, WorkflowStatus.COMPLETED, timeout=40)
+        assert run.output == {"x": 36}, log.read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_baton_worker_with_a_bad_spec_exits_2(tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    process = worker_process("http://127.0.0.1:9", "sdk_workers:nope", log=log)
+    try:
+        assert process.wait(timeout=30) == 2
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert "nope" in log.read_text()
