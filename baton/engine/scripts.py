@@ -32,6 +32,7 @@ from py_mini_racer import JSOOMException, JSTimeoutException, MiniRacer
 
 DEFAULT_TIMEOUT_MS: Final = 1000
 DEFAULT_MEMORY_BYTES: Final = 32 * 1024 * 1024
+_SETTLE_TIMEOUT_MS: Final = 1000
 
 _BOOTSTRAP: Final = r"""
 (function () {
@@ -127,12 +128,20 @@ def _make_racer() -> MiniRacer:
     return racer
 
 
-def discard_context() -> None:
+def discard_context(*, after_timeout: bool = False) -> None:
     """Throw this thread's V8 context away (the next evaluation makes a new one)."""
     racer, _local.racer = _local.racer, None
-    if racer is not None:
-        with contextlib.suppress(Exception):  # closing a broken isolate
-            racer.close()
+    if racer is None:
+        return
+    if after_timeout:
+        # A timed-out evaluation is cancelled asynchronously: V8 reports its end on
+        # the context's loop later. The isolate runs one task at a time, so once a
+        # trivial evaluation returns that report has been delivered, and closing
+        # the loop cannot race it.
+        with contextlib.suppress(Exception):
+            racer.eval("0", timeout=_SETTLE_TIMEOUT_MS)
+    with contextlib.suppress(Exception):  # closing a broken isolate
+        racer.close()
 
 
 def _first_line(text: str) -> str:
@@ -164,7 +173,7 @@ def evaluate(
     try:
         raw = racer.eval(code, timeout=max(1, timeout_ms), max_memory=memory_bytes)
     except JSTimeoutException:
-        discard_context()
+        discard_context(after_timeout=True)
         return ScriptResult(error=f"script timed out after {timeout_ms} ms")
     except JSOOMException:
         discard_context()

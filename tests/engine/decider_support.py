@@ -1,0 +1,188 @@
+"""A tiny in-memory stand-in for the store, for driving the decider in tests.
+
+``Harness`` applies each decision the way the store does: the run header from
+``decision.workflow``, ``decision.created`` inserted and ``decision.updated``
+replaced by id; ``decision.workflow.tasks`` is ignored, so a decision that
+forgets a changed task shows up as a wrong run. It also checks the rules the
+store relies on (each task at most once in created+updated, updated tasks exist,
+created ones do not).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import msgspec
+
+from baton.engine import (
+    DecideContext,
+    Decision,
+    Event,
+    TaskResultReceived,
+    TaskStatusByRef,
+    Terminate,
+    TimerFired,
+    apply,
+    start,
+)
+from baton.model import (
+    Task,
+    TaskDef,
+    TaskResult,
+    TaskResultStatus,
+    TaskStatus,
+    Workflow,
+    WorkflowDef,
+    WorkflowStatus,
+    WorkflowTask,
+)
+
+T0 = 1_700_000_000_000
+
+
+def simple(ref: str, *, name: str | None = None, **kw: Any) -> WorkflowTask:
+    return WorkflowTask(name=name or f"{ref}_task", task_reference_name=ref, **kw)
+
+
+def system(kind: str, ref: str, **kw: Any) -> WorkflowTask:
+    return WorkflowTask(name=ref, task_reference_name=ref, type=kind, **kw)
+
+
+def task_def(name: str = "t", **kw: Any) -> TaskDef:
+    return TaskDef(name=name, **kw)
+
+
+def workflow(*tasks: WorkflowTask, **kw: Any) -> WorkflowDef:
+    return WorkflowDef(name=kw.pop("name", "flow"), tasks=list(tasks), **kw)
+
+
+class Harness:
+    """One run, its tasks, a clock and an id source."""
+
+    def __init__(self, definition: WorkflowDef, workflow_input: dict[str, Any] | None = None, **run: Any):
+        self.definition = definition
+        self.now = T0
+        self._ids = itertools.count(1)
+        self.decisions: list[Decision] = []
+        header = Workflow(
+            workflow_id="wf-1",
+            workflow_name=definition.name,
+            workflow_version=definition.version,
+            input=workflow_input or {},
+            **run,
+        )
+        self.run = header
+        self.tasks: dict[str, Task] = {}
+        self.last = self._commit(start(definition, header, self.ctx()))
+
+    def new_id(self) -> str:
+        return f"task-{next(self._ids)}"
+
+    def ctx(self) -> DecideContext:
+        return DecideContext(now=self.now, new_id=self.new_id, script_timeout_ms=500)
+
+    def _commit(self, decision: Decision) -> Decision:
+        self.decisions.append(decision)
+        if decision.refusal is not None:
+            return decision
+        created = [t.task_id for t in decision.created]
+        updated = [t.task_id for t in decision.updated]
+        assert len(set(created) | set(updated)) == len(created) + len(updated), "a task listed twice"
+        for task in decision.created:
+            assert task.task_id not in self.tasks, f"created twice: {task.task_id}"
+            self.tasks[task.task_id] = task
+        for task in decision.updated:
+            assert task.task_id in self.tasks, f"updated an unknown task: {task.task_id}"
+            self.tasks[task.task_id] = task
+        ordered = sorted(self.tasks.values(), key=lambda t: t.seq)
+        assert [t.seq for t in ordered] == list(range(1, len(ordered) + 1))
+        self.run = msgspec.structs.replace(decision.workflow, tasks=ordered)
+        assert [t.task_id for t in decision.workflow.tasks] == [t.task_id for t in ordered]
+        return decision
+
+    def apply(self, event: Event) -> Decision:
+        return self._commit(apply(self.definition, self.run, event, self.ctx()))
+
+    # -- reading --------------------------------------------------------------
+
+    @property
+    def status(self) -> WorkflowStatus:
+        return self.run.status
+
+    def task(self, ref: str) -> Task:
+        """The latest attempt of a reference name."""
+        found = [t for t in self.run.tasks if t.reference_task_name == ref]
+        assert found, f"no task {ref}; have {[t.reference_task_name for t in self.run.tasks]}"
+        return max(found, key=lambda t: (t.iteration, t.retry_count, t.seq))
+
+    def attempts(self, ref: str) -> list[Task]:
+        return [t for t in self.run.tasks if t.reference_task_name == ref]
+
+    def refs(self) -> list[str]:
+        return [t.reference_task_name for t in self.run.tasks]
+
+    def pending_worker_tasks(self) -> list[Task]:
+        return [t for t in self.run.tasks if t.status is TaskStatus.SCHEDULED and t.is_worker_task]
+
+    # -- acting like the store and a worker -----------------------------------
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+    def claim(self, ref: str, worker: str = "w1") -> Task:
+        """What ``Store.claim_tasks`` does to a queued task."""
+        task = self.task(ref)
+        assert task.status is TaskStatus.SCHEDULED and task.is_worker_task
+        assert task.visible_at <= self.now, "claimed before it is visible"
+        rts = task.response_timeout_seconds
+        claimed = msgspec.structs.replace(
+            task,
+            status=TaskStatus.IN_PROGRESS,
+            worker_id=worker,
+            poll_count=task.poll_count + 1,
+            start_time=self.now,
+            update_time=self.now,
+            lease_expires_at=self.now + rts * 1000 if rts > 0 else 0,
+        )
+        self.tasks[task.task_id] = claimed
+        self.run = msgspec.structs.replace(self.run, tasks=sorted(self.tasks.values(), key=lambda t: t.seq))
+        return claimed
+
+    def report(
+        self,
+        ref_or_task: str | Task,
+        status: TaskResultStatus = TaskResultStatus.COMPLETED,
+        output: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> Decision:
+        task = self.task(ref_or_task) if isinstance(ref_or_task, str) else ref_or_task
+        result = TaskResult(
+            task_id=task.task_id,
+            status=status,
+            workflow_instance_id=self.run.workflow_id,
+            output_data=output or {},
+            **kw,
+        )
+        return self.apply(TaskResultReceived(result=result))
+
+    def complete(self, ref: str, output: dict[str, Any] | None = None) -> Decision:
+        self.claim(ref)
+        return self.report(ref, TaskResultStatus.COMPLETED, output)
+
+    def fail(self, ref: str, reason: str = "boom", *, terminal: bool = False) -> Decision:
+        self.claim(ref)
+        status = TaskResultStatus.FAILED_WITH_TERMINAL_ERROR if terminal else TaskResultStatus.FAILED
+        return self.report(ref, status, reason_for_incompletion=reason)
+
+    def fire(self, ref_or_task: str | Task) -> Decision:
+        task = self.task(ref_or_task) if isinstance(ref_or_task, str) else ref_or_task
+        return self.apply(TimerFired(task_id=task.task_id))
+
+    def signal(
+        self, ref: str, status: TaskResultStatus = TaskResultStatus.COMPLETED, output: dict[str, Any] | None = None
+    ) -> Decision:
+        return self.apply(TaskStatusByRef(reference_task_name=ref, status=status, output=output or {}))
+
+    def terminate(self, reason: str | None = None) -> Decision:
+        return self.apply(Terminate(reason=reason))
