@@ -66,6 +66,8 @@ _replace = msgspec.structs.replace
 _SIMPLE: Final = TaskType.SIMPLE.value
 _SWITCH_TYPES: Final = frozenset({TaskType.SWITCH.value, TaskType.DECISION.value})
 _RETRIABLE: Final = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
+_PENDING: Final = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
+_SUCCESSFUL: Final = frozenset(s for s in TaskStatus if s.is_successful)
 _RUNNING: Final = WorkflowStatus.RUNNING
 
 
@@ -429,11 +431,11 @@ def _advance_step(state: _State, step: WorkflowTask) -> _Progress:
             _schedule(state, step)
             continue
         status = task.status
-        if status.is_successful:
+        if status in _SUCCESSFUL:
             if status is TaskStatus.COMPLETED and task.task_type in _SWITCH_TYPES:
                 return _advance_list(state, _case_steps(step, task))
             return _Progress.DONE
-        if not status.is_terminal:
+        if status in _PENDING:
             if status is TaskStatus.SCHEDULED and not _is_worker(task) and task.visible_at <= state.now:
                 if not _spend(state):
                     return _Progress.STOPPED

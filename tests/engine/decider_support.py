@@ -11,6 +11,7 @@ created ones do not).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -60,10 +61,18 @@ def workflow(*tasks: WorkflowTask, **kw: Any) -> WorkflowDef:
 class Harness:
     """One run, its tasks, a clock and an id source."""
 
-    def __init__(self, definition: WorkflowDef, workflow_input: dict[str, Any] | None = None, **run: Any):
+    def __init__(
+        self,
+        definition: WorkflowDef,
+        workflow_input: dict[str, Any] | None = None,
+        *,
+        check_determinism: bool = False,
+        **run: Any,
+    ):
         self.definition = definition
         self.now = T0
-        self._ids = itertools.count(1)
+        self.check_determinism = check_determinism
+        self._next_id = 1
         self.decisions: list[Decision] = []
         header = Workflow(
             workflow_id="wf-1",
@@ -74,13 +83,28 @@ class Harness:
         )
         self.run = header
         self.tasks: dict[str, Task] = {}
-        self.last = self._commit(start(definition, header, self.ctx()))
-
-    def new_id(self) -> str:
-        return f"task-{next(self._ids)}"
+        self.last = self._decide(lambda ctx: start(definition, header, ctx))
 
     def ctx(self) -> DecideContext:
-        return DecideContext(now=self.now, new_id=self.new_id, script_timeout_ms=500)
+        """A context whose ids continue the run's sequence; ids it hands out are used up."""
+        counter = itertools.count(self._next_id)
+
+        def new_id() -> str:
+            number = next(counter)
+            self._next_id = max(self._next_id, number + 1)
+            return f"task-{number}"
+
+        return DecideContext(now=self.now, new_id=new_id, script_timeout_ms=500)
+
+    def _decide(self, step: Callable[[DecideContext], Decision]) -> Decision:
+        first_id = self._next_id
+        decision = step(self.ctx())
+        if self.check_determinism:
+            used_up = self._next_id
+            self._next_id = first_id
+            assert step(self.ctx()) == decision, "the same inputs gave a different decision"
+            assert self._next_id == used_up
+        return self._commit(decision)
 
     def _commit(self, decision: Decision) -> Decision:
         self.decisions.append(decision)
@@ -102,7 +126,9 @@ class Harness:
         return decision
 
     def apply(self, event: Event) -> Decision:
-        return self._commit(apply(self.definition, self.run, event, self.ctx()))
+        run = self.run
+        self.last = self._decide(lambda ctx: apply(self.definition, run, event, ctx))
+        return self.last
 
     # -- reading --------------------------------------------------------------
 
