@@ -142,9 +142,7 @@ class Store(ABC):
     # -- queue and timers ------------------------------------------------------------
 
     @abstractmethod
-    async def claim_tasks(
-        self, task_type: str, *, worker_id: str | None, count: int, now: int
-    ) -> list[Task]:
+    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
         """Hand out up to ``count`` queued tasks of ``task_type`` visible at ``now``.
 
         Order: the run's priority, highest first; then ``visible_at``; then the

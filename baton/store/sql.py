@@ -1,0 +1,370 @@
+"""What both stores share: row <-> struct mapping, the queue and timer rules, snapshots, migrations.
+
+The dialect modules (``sqlite.py``, ``postgres.py``) hold only SQL text and the
+way each database is driven; every rule about *what* is written lives here, once.
+
+Rows are passed to the drivers as positional tuples whose order is given by the
+``*_COLUMNS`` constants below; the SQL of both dialects lists its columns in
+that order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib import resources
+from typing import Any, TypeAlias
+
+import msgspec
+
+from baton.engine.decision import Decision
+from baton.errors import StoreError
+from baton.model import (
+    IdempotencyStrategy,
+    Task,
+    TaskDef,
+    TaskStatus,
+    Workflow,
+    WorkflowDef,
+    WorkflowStatus,
+)
+
+# -- codecs ------------------------------------------------------------------------
+
+_encoder = msgspec.json.Encoder()
+# Snapshots are hashed, so their JSON must not depend on the order keys were given in.
+_canonical_encoder = msgspec.json.Encoder(order="sorted")
+_workflow_def_decoder = msgspec.json.Decoder(WorkflowDef)
+_task_def_decoder = msgspec.json.Decoder(TaskDef)
+_workflow_decoder = msgspec.json.Decoder(Workflow)
+_task_decoder = msgspec.json.Decoder(Task)
+
+Body: TypeAlias = str | bytes
+"""A ``body`` column as a driver hands it back."""
+
+
+def encode(value: Any) -> str:
+    """The ``body`` column text of a struct."""
+    return _encoder.encode(value).decode()
+
+
+def decode_workflow_def(body: Body) -> WorkflowDef:
+    return _workflow_def_decoder.decode(body)
+
+
+def decode_task_def(body: Body) -> TaskDef:
+    return _task_def_decoder.decode(body)
+
+
+def decode_task(body: Body) -> Task:
+    return _task_decoder.decode(body)
+
+
+def decode_run(body: Body, task_bodies: Iterable[Body] = ()) -> Workflow:
+    """A run from its header body and its task bodies (already ordered by ``seq``)."""
+    run = _workflow_decoder.decode(body)
+    run.tasks = [_task_decoder.decode(b) for b in task_bodies]
+    return run
+
+
+def encode_run_header(run: Workflow) -> str:
+    """The run's body without its tasks: they live in their own rows."""
+    if run.tasks:
+        run = msgspec.structs.replace(run, tasks=[])
+    return encode(run)
+
+
+# -- definition snapshots ------------------------------------------------------------
+
+
+def snapshot_of(definition: WorkflowDef) -> tuple[str, str]:
+    """``(hash, body)`` of the exact definition a run executes: sha256 of its canonical JSON."""
+    raw = _canonical_encoder.encode(definition)
+    return hashlib.sha256(raw).hexdigest(), raw.decode()
+
+
+class SnapshotCache:
+    """Parsed snapshots by hash, and hashes known to be stored; both bounded (least recently used out).
+
+    Snapshots are immutable, so a cached one never goes stale. The parsed
+    definitions are shared: callers must not mutate them.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._parsed: OrderedDict[str, WorkflowDef] = OrderedDict()
+        self._stored: OrderedDict[str, None] = OrderedDict()
+
+    def get(self, digest: str) -> WorkflowDef | None:
+        found = self._parsed.get(digest)
+        if found is not None:
+            self._parsed.move_to_end(digest)
+        return found
+
+    def put(self, digest: str, definition: WorkflowDef) -> None:
+        self._parsed[digest] = definition
+        self._parsed.move_to_end(digest)
+        if len(self._parsed) > self._size:
+            self._parsed.popitem(last=False)
+        self.mark_stored(digest)
+
+    def is_stored(self, digest: str) -> bool:
+        if digest in self._stored:
+            self._stored.move_to_end(digest)
+            return True
+        return False
+
+    def mark_stored(self, digest: str) -> None:
+        """Call only once the transaction that stored it has committed."""
+        self._stored[digest] = None
+        self._stored.move_to_end(digest)
+        if len(self._stored) > self._size * 8:
+            self._stored.popitem(last=False)
+
+
+# -- the queue and timer rules -----------------------------------------------------
+
+
+def queue_visible_at(task: Task) -> int | None:
+    """When the task may be handed out, if it belongs in the queue: a SCHEDULED worker task."""
+    if task.status is TaskStatus.SCHEDULED and task.is_worker_task:
+        return task.visible_at
+    return None
+
+
+def timer_at(task: Task) -> int | None:
+    """When the sweeper must look at the task: a worker's lease expiry, a system task's wake-up."""
+    if task.is_worker_task:
+        if task.status is TaskStatus.IN_PROGRESS and task.lease_expires_at > 0:
+            return task.lease_expires_at
+        return None
+    if not task.status.is_terminal and task.visible_at > 0:
+        return task.visible_at
+    return None
+
+
+def claimed(task: Task, *, worker_id: str | None, now: int) -> Task:
+    """The task as a worker's claim leaves it."""
+    lease = now + task.response_timeout_seconds * 1000 if task.response_timeout_seconds > 0 else 0
+    return msgspec.structs.replace(
+        task,
+        status=TaskStatus.IN_PROGRESS,
+        worker_id=worker_id,
+        poll_count=task.poll_count + 1,
+        start_time=now,
+        update_time=now,
+        lease_expires_at=lease,
+    )
+
+
+# -- rows --------------------------------------------------------------------------
+
+WORKFLOW_DEF_COLUMNS = ("name", "version", "create_time", "body")
+TASK_DEF_COLUMNS = ("name", "body")
+RUN_INSERT_COLUMNS = (
+    "workflow_id",
+    "name",
+    "version",
+    "status",
+    "correlation_id",
+    "priority",
+    "create_time",
+    "update_time",
+    "end_time",
+    "snapshot_hash",
+    "body",
+)
+RUN_UPDATE_COLUMNS = ("status", "correlation_id", "priority", "update_time", "end_time", "body", "workflow_id")
+"""SET the first six WHERE ``workflow_id``."""
+TASK_INSERT_COLUMNS = ("task_id", "workflow_id", "seq", "ref", "task_type", "status", "timer_at", "body")
+TASK_UPDATE_COLUMNS = ("status", "timer_at", "body", "task_id", "workflow_id", "expected_status")
+"""SET the first three WHERE ``task_id``, ``workflow_id`` and ``status = expected_status``."""
+CLAIM_UPDATE_COLUMNS = ("timer_at", "body", "task_id")
+"""SET status IN_PROGRESS and these two WHERE ``task_id`` and status SCHEDULED."""
+QUEUE_UPSERT_COLUMNS = ("task_id", "task_type", "priority", "visible_at")
+QUEUE_DELETE_COLUMNS = ("task_id",)
+
+Row: TypeAlias = tuple[Any, ...]
+
+
+def workflow_def_row(definition: WorkflowDef) -> Row:
+    return (definition.name, definition.version, definition.create_time, encode(definition))
+
+
+def task_def_row(definition: TaskDef) -> Row:
+    return (definition.name, encode(definition))
+
+
+def run_insert_row(run: Workflow, snapshot_hash: str) -> Row:
+    return (
+        run.workflow_id,
+        run.workflow_name,
+        run.workflow_version,
+        run.status.value,
+        run.correlation_id,
+        run.priority,
+        run.create_time,
+        run.update_time,
+        run.end_time,
+        snapshot_hash,
+        encode_run_header(run),
+    )
+
+
+def run_update_row(run: Workflow) -> Row:
+    return (
+        run.status.value,
+        run.correlation_id,
+        run.priority,
+        run.update_time,
+        run.end_time,
+        encode_run_header(run),
+        run.workflow_id,
+    )
+
+
+def task_insert_row(task: Task, workflow_id: str) -> Row:
+    return (
+        task.task_id,
+        workflow_id,
+        task.seq,
+        task.reference_task_name,
+        task.task_type,
+        task.status.value,
+        timer_at(task),
+        encode(task),
+    )
+
+
+def claim_update_row(task: Task) -> Row:
+    return (timer_at(task), encode(task), task.task_id)
+
+
+# -- decisions -----------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class WritePlan:
+    """The task and queue rows one decision writes, as rows for each statement."""
+
+    task_inserts: list[Row] = field(default_factory=list)
+    task_updates: list[Row] = field(default_factory=list)
+    queue_upserts: list[Row] = field(default_factory=list)
+    queue_deletes: list[Row] = field(default_factory=list)
+
+
+def plan_new_run(decision: Decision) -> WritePlan:
+    """The task and queue rows of a new run (the run row itself needs its snapshot hash)."""
+    run = decision.workflow
+    if decision.updated:
+        raise StoreError("The first decision of a run can only create tasks, not update them")
+    plan = WritePlan()
+    _plan_created(plan, decision.created, run)
+    return plan
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTask:
+    """What a decision's writes depend on in a task as it was loaded (taken before ``step`` runs)."""
+
+    status: TaskStatus
+    queued: bool
+
+
+def loaded_tasks(tasks: Iterable[Task]) -> dict[str, LoadedTask]:
+    return {t.task_id: LoadedTask(status=t.status, queued=queue_visible_at(t) is not None) for t in tasks}
+
+
+def plan_decision(decision: Decision, workflow_id: str, loaded: Mapping[str, LoadedTask]) -> WritePlan:
+    """The rows a decision on run ``workflow_id`` writes; ``loaded`` is that run's tasks as loaded.
+
+    Each task update is guarded by the status the task was loaded with: the
+    only change made to a task outside its run's lock is a worker's claim
+    (SCHEDULED -> IN_PROGRESS), and a decision made before that claim must not
+    overwrite it. The caller checks that every guarded update found its row.
+    """
+    run = decision.workflow
+    if run.workflow_id != workflow_id:
+        raise StoreError(f"A decision on run {workflow_id} returned run {run.workflow_id}")
+    plan = WritePlan()
+    _plan_created(plan, decision.created, run)
+    for task in decision.updated:
+        before = loaded.get(task.task_id)
+        if before is None:
+            raise StoreError(f"Decision updates task {task.task_id}, which is not a task of run {workflow_id}")
+        plan.task_updates.append(
+            (task.status.value, timer_at(task), encode(task), task.task_id, workflow_id, before.status.value)
+        )
+        visible_at = queue_visible_at(task)
+        if visible_at is not None:
+            plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
+        elif before.queued:
+            plan.queue_deletes.append((task.task_id,))
+    return plan
+
+
+def _plan_created(plan: WritePlan, created: Sequence[Task], run: Workflow) -> None:
+    for task in created:
+        plan.task_inserts.append(task_insert_row(task, run.workflow_id))
+        visible_at = queue_visible_at(task)
+        if visible_at is not None:
+            plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
+
+
+# -- idempotency ---------------------------------------------------------------------
+
+
+class KeyOutcome(Enum):
+    """What ``create_run`` does when the idempotency key is already held by a run."""
+
+    RETURN_EXISTING = "return_existing"
+    REFUSE = "refuse"
+    TAKE_OVER = "take_over"
+    """Create the new run and move the key to it."""
+
+
+def resolve_key_conflict(strategy: IdempotencyStrategy | None, holder_status: WorkflowStatus) -> KeyOutcome:
+    if strategy is None or strategy is IdempotencyStrategy.RETURN_EXISTING:
+        return KeyOutcome.RETURN_EXISTING
+    if strategy is IdempotencyStrategy.FAIL:
+        return KeyOutcome.REFUSE
+    if holder_status in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED):
+        return KeyOutcome.REFUSE
+    return KeyOutcome.TAKE_OVER
+
+
+def key_conflict_message(key: str, holder: str) -> str:
+    return f"Idempotency key {key!r} is already used by workflow {holder}"
+
+
+# -- migrations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+_MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
+
+
+def load_migrations(dialect: str) -> list[Migration]:
+    """The numbered migrations of ``dialect`` (``sqlite`` or ``postgres``), in order."""
+    folder = resources.files("baton.store") / "migrations" / dialect
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match is None:
+            continue
+        found.append(Migration(version=int(match[1]), name=match[2], sql=entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise StoreError(f"Two {dialect} migrations share a number: {versions}")
+    return found

@@ -1,0 +1,453 @@
+"""The embedded store: one SQLite file in WAL mode, through the standard library's ``sqlite3``.
+
+Every method runs synchronously on the event loop, on one connection. That is
+deliberate: each call here takes well under a millisecond, and SQLite allows a
+single writer, so handing calls to threads would only add hops and let two
+writes interleave. Because no method awaits between its first and last
+statement, each write is one ``BEGIN IMMEDIATE ... COMMIT`` that nothing else in
+this process can enter, and ``transact`` runs load -> step -> write inside it.
+``BEGIN IMMEDIATE`` takes the write lock up front, so another process sharing
+the file (the CLI, say) waits on ``busy_timeout`` instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from baton.engine.decision import Decision
+from baton.errors import ConflictError, NotFoundError, StoreError
+from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef, WorkflowStatus
+from baton.store import sql
+from baton.store.base import DecisionStep, DueTimer, StartResult, Store
+
+# -- queries -------------------------------------------------------------------------
+
+CREATE_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)"""
+SELECT_APPLIED_MIGRATIONS = "SELECT version FROM schema_migrations"
+INSERT_APPLIED_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)"
+
+INSERT_WORKFLOW_DEF_NEW = """
+INSERT INTO workflow_defs (name, version, create_time, body) VALUES (?, ?, ?, ?)
+ON CONFLICT (name, version) DO NOTHING"""
+UPSERT_WORKFLOW_DEF = """
+INSERT INTO workflow_defs (name, version, create_time, body) VALUES (?, ?, ?, ?)
+ON CONFLICT (name, version) DO UPDATE SET create_time = excluded.create_time, body = excluded.body"""
+SELECT_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = ? AND version = ?"
+SELECT_LATEST_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = ? ORDER BY version DESC LIMIT 1"
+SELECT_ALL_WORKFLOW_DEFS = "SELECT body FROM workflow_defs ORDER BY name, version"
+SELECT_WORKFLOW_DEFS_OF = "SELECT body FROM workflow_defs WHERE name = ? ORDER BY version"
+DELETE_WORKFLOW_DEF = "DELETE FROM workflow_defs WHERE name = ? AND version = ?"
+
+INSERT_TASK_DEF_NEW = "INSERT INTO task_defs (name, body) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
+UPSERT_TASK_DEF = """
+INSERT INTO task_defs (name, body) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET body = excluded.body"""
+SELECT_TASK_DEFS = "SELECT body FROM task_defs WHERE name IN (SELECT value FROM json_each(?))"
+SELECT_ALL_TASK_DEFS = "SELECT body FROM task_defs ORDER BY name"
+DELETE_TASK_DEF = "DELETE FROM task_defs WHERE name = ?"
+
+INSERT_SNAPSHOT = "INSERT INTO definition_snapshots (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
+SELECT_SNAPSHOT = "SELECT body FROM definition_snapshots WHERE hash = ?"
+SELECT_RUN_SNAPSHOT = """
+SELECT s.body FROM runs r JOIN definition_snapshots s ON s.hash = r.snapshot_hash WHERE r.workflow_id = ?"""
+
+TAKE_IDEMPOTENCY_KEY = """
+INSERT INTO idempotency_keys (key, workflow_id) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"""
+SELECT_KEY_HOLDER = "SELECT workflow_id FROM idempotency_keys WHERE key = ?"
+MOVE_IDEMPOTENCY_KEY = "UPDATE idempotency_keys SET workflow_id = ? WHERE key = ?"
+SELECT_RUN_STATUS = "SELECT status FROM runs WHERE workflow_id = ?"
+
+INSERT_RUN = """
+INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
+                  create_time, update_time, end_time, snapshot_hash, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (workflow_id) DO NOTHING"""
+UPDATE_RUN = """
+UPDATE runs SET status = ?, correlation_id = ?, priority = ?, update_time = ?, end_time = ?, body = ?
+WHERE workflow_id = ?"""
+SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
+SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
+SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
+SELECT_CORRELATED_RUNS = """
+SELECT workflow_id, body FROM runs
+WHERE name = ? AND correlation_id = ? AND (? OR status IN ('RUNNING', 'PAUSED'))
+ORDER BY create_time DESC, workflow_id DESC"""
+SELECT_TASKS_OF_RUNS = """
+SELECT workflow_id, body FROM tasks
+WHERE workflow_id IN (SELECT value FROM json_each(?))
+ORDER BY workflow_id, seq"""
+DELETE_RUN = "DELETE FROM runs WHERE workflow_id = ?"
+"""Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
+
+INSERT_TASK = """
+INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
+UPDATE_TASK = """
+UPDATE tasks SET status = ?, timer_at = ?, body = ?
+WHERE task_id = ? AND workflow_id = ? AND status = ?"""
+SELECT_TASK = "SELECT body FROM tasks WHERE task_id = ?"
+SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = ?"
+
+UPSERT_QUEUE = """
+INSERT INTO queue (task_id, task_type, priority, visible_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (task_id) DO UPDATE SET
+    task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at"""
+DELETE_QUEUE_BY_TASK = "DELETE FROM queue WHERE task_id = ?"
+PICK_QUEUED = """
+SELECT q.id, t.body FROM queue q JOIN tasks t ON t.task_id = q.task_id
+WHERE q.task_type = ? AND q.visible_at <= ? AND t.status = 'SCHEDULED'
+ORDER BY q.priority DESC, q.visible_at, q.id
+LIMIT ?"""
+DELETE_QUEUE_BY_ID = "DELETE FROM queue WHERE id = ?"
+CLAIM_TASK = """
+UPDATE tasks SET status = 'IN_PROGRESS', timer_at = ?, body = ?
+WHERE task_id = ? AND status = 'SCHEDULED'"""
+COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
+COUNT_QUEUED_OF = """
+SELECT task_type, count(*) FROM queue
+WHERE task_type IN (SELECT value FROM json_each(?))
+GROUP BY task_type"""
+SELECT_DUE_TIMERS = """
+SELECT workflow_id, task_id FROM tasks
+WHERE timer_at IS NOT NULL AND timer_at <= ?
+ORDER BY timer_at, task_id
+LIMIT ?"""
+
+_MAX_KEY_ATTEMPTS = 10
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """Driver errors leave the store as StoreError; Baton's own errors pass unchanged."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite failed to {action}: {exc}") from exc
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration, split where SQLite's own tokenizer says one is complete."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    rest = "\n".join(ln for ln in buffer.splitlines() if not ln.strip().startswith("--")).strip()
+    if rest:
+        raise StoreError(f"Migration ends with an unterminated statement: {rest[:80]!r}")
+
+
+class SqliteStore(Store):
+    """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
+
+    def __init__(self, path: str, *, busy_timeout_ms: int = 5000, snapshot_cache_size: int = 512) -> None:
+        self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._conn: sqlite3.Connection | None = None
+        self._snapshots = sql.SnapshotCache(snapshot_cache_size)
+
+    # -- plumbing ------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._conn is not None:
+            return
+        with _translated("open the database"):
+            # isolation_level=None: no implicit transactions; every one here is explicit.
+            conn = sqlite3.connect(self._path, isolation_level=None)
+            try:
+                # WAL: readers never block the writer, and a commit is one append to the log.
+                conn.execute("PRAGMA journal_mode = WAL")
+                # NORMAL in WAL mode: a commit survives a killed process; only a power cut can lose the last few.
+                conn.execute("PRAGMA synchronous = NORMAL")
+                # Another process holding the write lock (the CLI, say) makes us wait a while, not fail at once.
+                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+                # Off by default in SQLite; deleting a run cascades to its tasks, queue rows and key.
+                conn.execute("PRAGMA foreign_keys = ON")
+                self._migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+        self._conn = conn
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with _translated("close the database"):
+                conn.execute("PRAGMA optimize")
+                conn.close()
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        with self._transaction(conn, "apply migrations"):
+            conn.execute(CREATE_MIGRATIONS_TABLE)
+            applied = {version for (version,) in conn.execute(SELECT_APPLIED_MIGRATIONS)}
+            for migration in sql.load_migrations("sqlite"):
+                if migration.version in applied:
+                    continue
+                for statement in _statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(INSERT_APPLIED_MIGRATION, (migration.version, migration.name))
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("The store is not open")
+        return self._conn
+
+    @contextmanager
+    def _transaction(
+        self, conn: sqlite3.Connection, action: str, begin: str = "BEGIN IMMEDIATE"
+    ) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        with _translated(action):
+            conn.execute(begin)
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _write(self, action: str) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction(self._connection(), action)
+
+    def _read(self, action: str) -> AbstractContextManager[sqlite3.Connection]:
+        """A read transaction: several SELECTs that see one state of the file."""
+        return self._transaction(self._connection(), action, "BEGIN")
+
+    # -- definitions ---------------------------------------------------------------
+
+    async def put_workflow_defs(self, defs: list[WorkflowDef], *, overwrite: bool) -> None:
+        rows = [sql.workflow_def_row(d) for d in defs]
+        with self._write("store workflow definitions") as conn:
+            if overwrite:
+                conn.executemany(UPSERT_WORKFLOW_DEF, rows)
+                return
+            for definition, row in zip(defs, rows, strict=True):
+                if conn.execute(INSERT_WORKFLOW_DEF_NEW, row).rowcount == 0:
+                    raise ConflictError(
+                        f"Workflow definition {definition.name} version {definition.version} already exists"
+                    )
+
+    async def get_workflow_def(self, name: str, version: int | None = None) -> WorkflowDef | None:
+        conn = self._connection()
+        with _translated("read a workflow definition"):
+            if version is None:
+                row = conn.execute(SELECT_LATEST_WORKFLOW_DEF, (name,)).fetchone()
+            else:
+                row = conn.execute(SELECT_WORKFLOW_DEF, (name, version)).fetchone()
+        return None if row is None else sql.decode_workflow_def(row[0])
+
+    async def list_workflow_defs(self, name: str | None = None) -> list[WorkflowDef]:
+        conn = self._connection()
+        with _translated("list workflow definitions"):
+            if name is None:
+                rows = conn.execute(SELECT_ALL_WORKFLOW_DEFS).fetchall()
+            else:
+                rows = conn.execute(SELECT_WORKFLOW_DEFS_OF, (name,)).fetchall()
+        return [sql.decode_workflow_def(body) for (body,) in rows]
+
+    async def delete_workflow_def(self, name: str, version: int) -> bool:
+        with self._write("delete a workflow definition") as conn:
+            return conn.execute(DELETE_WORKFLOW_DEF, (name, version)).rowcount > 0
+
+    async def put_task_defs(self, defs: list[TaskDef], *, overwrite: bool = True) -> None:
+        rows = [sql.task_def_row(d) for d in defs]
+        with self._write("store task definitions") as conn:
+            if overwrite:
+                conn.executemany(UPSERT_TASK_DEF, rows)
+                return
+            for definition, row in zip(defs, rows, strict=True):
+                if conn.execute(INSERT_TASK_DEF_NEW, row).rowcount == 0:
+                    raise ConflictError(f"Task definition {definition.name} already exists")
+
+    async def get_task_defs(self, names: Collection[str]) -> dict[str, TaskDef]:
+        if not names:
+            return {}
+        conn = self._connection()
+        with _translated("read task definitions"):
+            rows = conn.execute(SELECT_TASK_DEFS, (json.dumps(list(names)),)).fetchall()
+        found = [sql.decode_task_def(body) for (body,) in rows]
+        return {d.name: d for d in found}
+
+    async def list_task_defs(self) -> list[TaskDef]:
+        conn = self._connection()
+        with _translated("list task definitions"):
+            rows = conn.execute(SELECT_ALL_TASK_DEFS).fetchall()
+        return [sql.decode_task_def(body) for (body,) in rows]
+
+    async def delete_task_def(self, name: str) -> bool:
+        with self._write("delete a task definition") as conn:
+            return conn.execute(DELETE_TASK_DEF, (name,)).rowcount > 0
+
+    # -- runs ----------------------------------------------------------------------
+
+    async def create_run(
+        self,
+        decision: Decision,
+        definition: WorkflowDef,
+        *,
+        idempotency_strategy: IdempotencyStrategy | None = None,
+    ) -> StartResult:
+        run = decision.workflow
+        plan = sql.plan_new_run(decision)
+        digest, snapshot_body = sql.snapshot_of(definition)
+        key = run.idempotency_key
+        with self._write("create a run") as conn:
+            if key:
+                holder = self._take_key(conn, key, run.workflow_id, idempotency_strategy)
+                if holder is not None:
+                    return StartResult(workflow_id=holder, created=False)
+            if not self._snapshots.is_stored(digest):
+                conn.execute(INSERT_SNAPSHOT, (digest, snapshot_body))
+            if conn.execute(INSERT_RUN, sql.run_insert_row(run, digest)).rowcount == 0:
+                raise ConflictError(f"Workflow {run.workflow_id} already exists")
+            self._write_tasks(conn, plan)
+        self._snapshots.mark_stored(digest)
+        return StartResult(workflow_id=run.workflow_id, created=True)
+
+    def _take_key(
+        self, conn: sqlite3.Connection, key: str, workflow_id: str, strategy: IdempotencyStrategy | None
+    ) -> str | None:
+        """Give the key to ``workflow_id``, or the id of the run to return instead; ConflictError per strategy."""
+        for _ in range(_MAX_KEY_ATTEMPTS):
+            if conn.execute(TAKE_IDEMPOTENCY_KEY, (key, workflow_id)).rowcount == 1:
+                return None
+            holder_row = conn.execute(SELECT_KEY_HOLDER, (key,)).fetchone()
+            if holder_row is None:
+                continue
+            holder: str = holder_row[0]
+            status_row = conn.execute(SELECT_RUN_STATUS, (holder,)).fetchone()
+            if status_row is None:
+                continue
+            outcome = sql.resolve_key_conflict(strategy, WorkflowStatus(status_row[0]))
+            if outcome is sql.KeyOutcome.RETURN_EXISTING:
+                return holder
+            if outcome is sql.KeyOutcome.REFUSE:
+                raise ConflictError(sql.key_conflict_message(key, holder))
+            conn.execute(MOVE_IDEMPOTENCY_KEY, (workflow_id, key))
+            return None
+        raise StoreError(f"Could not settle idempotency key {key!r}")
+
+    async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
+        with self._write("record a decision") as conn:
+            row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No such workflow: {workflow_id}")
+            body, digest = row
+            task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
+            definition = self._snapshot(conn, digest)
+            run = sql.decode_run(body, (b for (b,) in task_rows))
+            loaded = sql.loaded_tasks(run.tasks)
+            decision = step(run, definition)
+            if decision.refusal is not None:
+                return decision
+            plan = sql.plan_decision(decision, workflow_id, loaded)
+            conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
+            self._write_tasks(conn, plan)
+        return decision
+
+    def _snapshot(self, conn: sqlite3.Connection, digest: str) -> WorkflowDef:
+        definition = self._snapshots.get(digest)
+        if definition is None:
+            row = conn.execute(SELECT_SNAPSHOT, (digest,)).fetchone()
+            if row is None:
+                raise StoreError(f"Definition snapshot {digest} is missing")
+            definition = sql.decode_workflow_def(row[0])
+            self._snapshots.put(digest, definition)
+        return definition
+
+    @staticmethod
+    def _write_tasks(conn: sqlite3.Connection, plan: sql.WritePlan) -> None:
+        if plan.task_inserts:
+            conn.executemany(INSERT_TASK, plan.task_inserts)
+        if plan.task_updates:
+            updated = conn.executemany(UPDATE_TASK, plan.task_updates).rowcount
+            if updated != len(plan.task_updates):
+                # Cannot happen under BEGIN IMMEDIATE: the tasks were loaded under the write lock.
+                raise StoreError("A task changed while a decision on its run was being made")
+        if plan.queue_deletes:
+            conn.executemany(DELETE_QUEUE_BY_TASK, plan.queue_deletes)
+        if plan.queue_upserts:
+            conn.executemany(UPSERT_QUEUE, plan.queue_upserts)
+
+    async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
+        with self._read("read a run") as conn:
+            row = conn.execute(SELECT_RUN, (workflow_id,)).fetchone()
+            if row is None:
+                return None
+            task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall() if include_tasks else []
+        return sql.decode_run(row[0], (b for (b,) in task_rows))
+
+    async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
+        conn = self._connection()
+        with _translated("read a run's definition"):
+            row = conn.execute(SELECT_RUN_SNAPSHOT, (workflow_id,)).fetchone()
+        # Decoded afresh: the caller owns what it gets.
+        return None if row is None else sql.decode_workflow_def(row[0])
+
+    async def find_runs_by_correlation(
+        self, name: str, correlation_id: str, *, include_closed: bool, include_tasks: bool
+    ) -> list[Workflow]:
+        with self._read("find correlated runs") as conn:
+            rows = conn.execute(SELECT_CORRELATED_RUNS, (name, correlation_id, include_closed)).fetchall()
+            tasks: dict[str, list[str]] = {}
+            if include_tasks and rows:
+                ids = json.dumps([workflow_id for workflow_id, _ in rows])
+                for workflow_id, body in conn.execute(SELECT_TASKS_OF_RUNS, (ids,)):
+                    tasks.setdefault(workflow_id, []).append(body)
+        return [sql.decode_run(body, tasks.get(workflow_id, ())) for workflow_id, body in rows]
+
+    async def delete_run(self, workflow_id: str) -> bool:
+        with self._write("delete a run") as conn:
+            return conn.execute(DELETE_RUN, (workflow_id,)).rowcount > 0
+
+    async def get_task(self, task_id: str) -> Task | None:
+        conn = self._connection()
+        with _translated("read a task"):
+            row = conn.execute(SELECT_TASK, (task_id,)).fetchone()
+        return None if row is None else sql.decode_task(row[0])
+
+    async def workflow_id_of_task(self, task_id: str) -> str | None:
+        conn = self._connection()
+        with _translated("read a task"):
+            row = conn.execute(SELECT_WORKFLOW_ID_OF_TASK, (task_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- queue and timers ------------------------------------------------------------
+
+    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
+        if count <= 0:
+            return []
+        with self._write("claim tasks") as conn:
+            rows = conn.execute(PICK_QUEUED, (task_type, now, count)).fetchall()
+            if not rows:
+                return []
+            tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for _, body in rows]
+            conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _ in rows])
+            conn.executemany(CLAIM_TASK, [sql.claim_update_row(t) for t in tasks])
+        return tasks
+
+    async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
+        conn = self._connection()
+        with _translated("count queued tasks"):
+            if task_types is None:
+                return {task_type: n for task_type, n in conn.execute(COUNT_QUEUED)}
+            sizes = dict.fromkeys(task_types, 0)
+            if sizes:
+                sizes.update(conn.execute(COUNT_QUEUED_OF, (json.dumps(list(sizes)),)).fetchall())
+            return sizes
+
+    async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
+        conn = self._connection()
+        with _translated("read due timers"):
+            rows = conn.execute(SELECT_DUE_TIMERS, (now, limit)).fetchall()
+        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
