@@ -324,7 +324,8 @@ def _apply_terminate(definition: WorkflowDef, run: Workflow, event: Terminate, c
     if run.status.is_terminal:
         return _refuse(run, "conflict", f"Workflow {run.workflow_id} is already {run.status.value}")
     state = _State(definition, run, ctx)
-    _end_run(state, WorkflowStatus.TERMINATED, reason=event.reason)
+    # Conductor leaves a terminated run's output as it was.
+    _end_run(state, WorkflowStatus.TERMINATED, reason=event.reason, output=run.output)
     return state.decision()
 
 

@@ -74,6 +74,8 @@ class Harness:
         self.check_determinism = check_determinism
         self._next_id = 1
         self.decisions: list[Decision] = []
+        self.history: list[dict[str, Any]] = []
+        """Each decision with everything needed to replay it (see ``replay``)."""
         header = Workflow(
             workflow_id="wf-1",
             workflow_name=definition.name,
@@ -83,7 +85,7 @@ class Harness:
         )
         self.run = header
         self.tasks: dict[str, Task] = {}
-        self.last = self._decide(lambda ctx: start(definition, header, ctx))
+        self.last = self._decide(lambda ctx: start(definition, header, ctx), header, None)
 
     def ctx(self) -> DecideContext:
         """A context whose ids continue the run's sequence; ids it hands out are used up."""
@@ -96,9 +98,18 @@ class Harness:
 
         return DecideContext(now=self.now, new_id=new_id, script_timeout_ms=500)
 
-    def _decide(self, step: Callable[[DecideContext], Decision]) -> Decision:
+    def _decide(self, step: Callable[[DecideContext], Decision], run: Workflow, event: Event | None) -> Decision:
         first_id = self._next_id
         decision = step(self.ctx())
+        self.history.append(
+            {
+                "now": self.now,
+                "firstId": first_id,
+                "run": run,
+                "event": None if event is None else {"kind": type(event).__name__, **msgspec.to_builtins(event)},
+                "decision": decision,
+            }
+        )
         if self.check_determinism:
             used_up = self._next_id
             self._next_id = first_id
@@ -127,7 +138,7 @@ class Harness:
 
     def apply(self, event: Event) -> Decision:
         run = self.run
-        self.last = self._decide(lambda ctx: apply(self.definition, run, event, ctx))
+        self.last = self._decide(lambda ctx: apply(self.definition, run, event, ctx), run, event)
         return self.last
 
     # -- reading --------------------------------------------------------------
@@ -212,3 +223,32 @@ class Harness:
 
     def terminate(self, reason: str | None = None) -> Decision:
         return self.apply(Terminate(reason=reason))
+
+
+_EVENT_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (TaskResultReceived, TaskStatusByRef, TimerFired, Terminate)
+}
+
+
+def history_document(h: Harness) -> bytes:
+    """A run's recorded decisions as JSON, to commit and replay."""
+    return msgspec.json.format(msgspec.json.encode({"definition": h.definition, "steps": h.history}), indent=1)
+
+
+def replay(document: bytes) -> list[tuple[Decision, Decision]]:
+    """Each recorded decision beside the one the decider makes now from the same inputs."""
+    raw = msgspec.json.decode(document)
+    definition = msgspec.convert(raw["definition"], WorkflowDef)
+    pairs: list[tuple[Decision, Decision]] = []
+    for entry in raw["steps"]:
+        run = msgspec.convert(entry["run"], Workflow)
+        counter = itertools.count(entry["firstId"])
+        ctx = DecideContext(now=entry["now"], new_id=lambda c=counter: f"task-{next(c)}", script_timeout_ms=500)
+        recorded = msgspec.convert(entry["decision"], Decision)
+        if entry["event"] is None:
+            pairs.append((recorded, start(definition, run, ctx)))
+            continue
+        fields = dict(entry["event"])
+        event = msgspec.convert(fields, _EVENT_TYPES[fields.pop("kind")])
+        pairs.append((recorded, apply(definition, run, event, ctx)))
+    return pairs
