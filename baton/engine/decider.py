@@ -34,7 +34,7 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Final, assert_never
+from typing import Any, Final
 
 import msgspec
 
@@ -214,7 +214,7 @@ def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideConte
         return _apply_timer_fired(definition, run, event, ctx)
     if isinstance(event, Terminate):
         return _apply_terminate(definition, run, event, ctx)
-    assert_never(event)
+    return _refuse(run, "conflict", f"Unknown event {type(event).__name__}")
 
 
 # -- event handlers --------------------------------------------------------------

@@ -633,3 +633,91 @@ def test_decisions_are_deterministic() -> None:
     one = start(definition, run, DecideContext(now=5, new_id=ids()))
     two = start(definition, run, DecideContext(now=5, new_id=ids()))
     assert one == two
+
+
+# -- smaller rules -------------------------------------------------------------
+
+
+def test_legacy_decision_with_a_case_expression_and_graaljs_inline() -> None:
+    h = Harness(
+        workflow(
+            system(
+                "INLINE",
+                "calc",
+                input_parameters={"evaluatorType": "graaljs", "expression": "$.v * 2", "v": 4},
+            ),
+            system(
+                "DECISION",
+                "d",
+                case_expression="$.n >= 8 ? 'high' : 'low'",
+                input_parameters={"n": "${calc.output.result}"},
+                decision_cases={"high": [simple("high")], "low": [simple("low")]},
+            ),
+        )
+    )
+    assert h.task("calc").output_data == {"result": 8}
+    assert h.task("d").output_data == {"caseOutput": ["high"]}
+    assert h.refs() == ["calc", "d", "high"]
+
+
+def test_cpewf_task_id_is_the_id_of_the_task_being_scheduled() -> None:
+    h = Harness(workflow(simple("a", input_parameters={"me": "${CPEWF_TASK_ID}"})))
+    assert h.task("a").input_data == {"me": h.task("a").task_id}
+
+
+def test_a_step_of_an_unknown_type_is_a_worker_task_of_that_type() -> None:
+    h = Harness(workflow(system("HTTP", "call")))
+    call = h.task("call")
+    assert call.task_type == "HTTP" and call.is_worker_task
+    assert call.status is TaskStatus.SCHEDULED
+
+
+def test_wait_with_both_duration_and_until_fails() -> None:
+    h = Harness(workflow(system("WAIT", "w", input_parameters={"duration": "1s", "until": "2030-01-01"})))
+    assert h.task("w").reason_for_incompletion == "WAIT takes 'duration' or 'until', not both"
+
+
+def test_optional_terminal_error_and_optional_failed_switch() -> None:
+    h = Harness(workflow(simple("a", optional=True), simple("b")))
+    h.fail("a", "no", terminal=True)
+    assert h.task("a").status is TaskStatus.COMPLETED_WITH_ERRORS
+    assert h.refs() == ["a", "b"]
+    s = Harness(
+        workflow(
+            system(
+                "SWITCH",
+                "s",
+                optional=True,
+                evaluator_type="javascript",
+                expression="(",
+                default_case=[simple("inside")],
+            ),
+            simple("after"),
+        )
+    )
+    assert s.task("s").status is TaskStatus.COMPLETED_WITH_ERRORS
+    assert s.refs() == ["s", "after"]  # a failed switch chooses no case
+
+
+def test_events_on_a_finished_run_are_refused() -> None:
+    h = Harness(workflow(system("WAIT", "w", input_parameters={"duration": "5s"})))
+    wait = h.task("w")
+    h.terminate()
+    assert wait.visible_at > 0
+    h.advance(10_000)
+    for decision in (h.fire(wait), h.signal("w")):
+        assert decision.refusal is not None
+        assert decision.refusal.message == "Workflow wf-1 is TERMINATED"
+
+
+def test_workflow_retry_count_on_the_step_overrides_the_task_definition() -> None:
+    h = Harness(workflow(simple("a", retry_count=0, task_definition=task_def(retry_count=5))))
+    h.fail("a")
+    assert h.status is WorkflowStatus.FAILED
+    assert len(h.attempts("a")) == 1
+
+
+def test_a_failed_run_resolves_its_output_parameters() -> None:
+    h = Harness(workflow(simple("a", task_definition=task_def(retry_count=0)), output_parameters={"x": "${a.status}"}))
+    h.fail("a")
+    assert h.run.output == {"x": "FAILED"}

@@ -88,3 +88,13 @@ def test_until(text: str, expected: int) -> None:
 @pytest.mark.parametrize("text", ["", "tomorrow", "2026-13-01", "2026-11-22 10:00 Nowhere/Land", 12])
 def test_bad_until(text: object) -> None:
     assert parse_until(text) is None
+
+
+def test_until_with_an_iana_zone() -> None:
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo("Europe/Paris")
+    except Exception:
+        pytest.skip("no time zone database here")
+    assert parse_until("2026-11-22 10:00 Europe/Paris") == _ms(2026, 11, 22, 9, 0)

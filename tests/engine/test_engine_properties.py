@@ -174,6 +174,7 @@ def act(h: Harness, task: Task, choice: int, callbacks: dict[str, int]) -> Decis
 @settings(
     max_examples=150,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(shapes=flow_shape, k=st.sampled_from(["a", "b", "c", "z"]), data=st.data())
