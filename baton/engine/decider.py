@@ -29,6 +29,13 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
   conflict, so nothing is written.
 * ``TaskStatusByRef`` with IN_PROGRESS merges the output and leaves the task's
   status and lease alone.
+* A retry keeps the failed attempt's input (nothing it reads can have changed in a
+  sequential list); its ``callbackAfterSeconds`` is the retry delay.
+* A step whose type is neither SIMPLE nor a system type is a worker task polled
+  under its type (``HTTP`` steps are polled as ``HTTP``); SIMPLE steps under their name.
+* The ``Terminate`` event leaves the run's output as it was; a TERMINATE task sets it
+  to ``workflowOutput``; a run that completes or fails gets its ``outputParameters``
+  resolved (or, without them, the last task's output).
 """
 
 from __future__ import annotations
