@@ -1,0 +1,176 @@
+"""PostgreSQL under real concurrency: many connections, and several stores (processes) on one database."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+from store_builders import make_run, make_task, start
+
+from baton.engine.decision import Decision
+from baton.errors import ConflictError, StoreError
+from baton.model import TaskStatus, Workflow, WorkflowDef
+from baton.store import DecisionStep, StartResult, Store, open_store
+from baton.store.postgres import PostgresStore
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+async def other_pg_store(postgres_url: str) -> AsyncIterator[Store]:
+    """A second store on the same database: another Baton process."""
+    opened = open_store(postgres_url, pool_max_size=10)
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_concurrent_claimers_never_share_a_task(pg_store: Store, other_pg_store: Store) -> None:
+    for r in range(20):
+        run = make_run(f"wf-{r}", priority=r % 3)
+        await start(pg_store, run, [make_task(run, f"t-{r}-{i}", seq=i) for i in range(10)])
+
+    async def claimer(store: Store, n: int) -> list[str]:
+        got: list[str] = []
+        while batch := await store.claim_tasks("work", worker_id=f"w{n}", count=3, now=1_000):
+            got.extend(t.task_id for t in batch)
+        return got
+
+    results = await asyncio.gather(*(claimer(pg_store if n % 2 else other_pg_store, n) for n in range(20)))
+
+    claimed = [task_id for got in results for task_id in got]
+    duplicates = [task_id for task_id, n in Counter(claimed).items() if n > 1]
+    assert duplicates == []
+    assert len(claimed) == 200
+    assert await pg_store.queue_sizes() == {}
+    for got, n in zip(results, range(20), strict=True):
+        for task_id in got[:3]:
+            task = await pg_store.get_task(task_id)
+            assert task is not None and task.status is TaskStatus.IN_PROGRESS and task.worker_id == f"w{n}"
+
+
+def _cancel_open_tasks(seen: list[Workflow]) -> DecisionStep:
+    def step(run: Workflow, definition: WorkflowDef) -> Decision:
+        seen.append(msgspec.structs.replace(run, tasks=[msgspec.structs.replace(t) for t in run.tasks]))
+        cancelled = [
+            msgspec.structs.replace(t, status=TaskStatus.CANCELED) for t in run.tasks if not t.status.is_terminal
+        ]
+        return Decision(workflow=run, updated=cancelled)
+
+    return step
+
+
+def _claim_in_another_process(url: str, task_type: str) -> list[str]:
+    """Claim on a store of its own, on a thread and event loop of its own, as another process would."""
+    claimed: list[str] = []
+
+    async def claim() -> None:
+        other = PostgresStore(url, max_size=1)
+        await other.open()
+        try:
+            claimed.extend(t.task_id for t in await other.claim_tasks(task_type, worker_id="w", count=1, now=5))
+        finally:
+            await other.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(claim(),))
+    thread.start()
+    thread.join()
+    return claimed
+
+
+async def test_a_decision_made_before_a_claim_is_made_again(pg_store: Store, postgres_url: str) -> None:
+    """A claim lands between a decision's load and its write: the decision is made again on the claimed task."""
+    run = make_run()
+    await start(pg_store, run, [make_task(run, "t1")])
+    claimed: list[str] = []
+    seen: list[list[TaskStatus]] = []
+
+    def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        seen.append([t.status for t in loaded.tasks])
+        if len(seen) == 1:
+            claimed.extend(_claim_in_another_process(postgres_url, "work"))
+        cancelled = msgspec.structs.replace(loaded.tasks[0], status=TaskStatus.CANCELED)
+        return Decision(workflow=loaded, updated=[cancelled])
+
+    await pg_store.transact("wf-1", step)
+
+    assert claimed == ["t1"]
+    assert seen == [[TaskStatus.SCHEDULED], [TaskStatus.IN_PROGRESS]]
+    task = await pg_store.get_task("t1")
+    assert task is not None
+    assert task.status is TaskStatus.CANCELED
+    assert (task.poll_count, task.worker_id) == (1, "w")  # the claim was not overwritten
+    assert await pg_store.queue_sizes() == {}
+
+
+async def test_claims_racing_decisions_stay_consistent(pg_store: Store, other_pg_store: Store) -> None:
+    runs = [make_run(f"wf-{i}") for i in range(40)]
+    for run in runs:
+        await start(pg_store, run, [make_task(run, f"{run.workflow_id}-t")])
+    seen: list[Workflow] = []
+    step = _cancel_open_tasks(seen)
+
+    async def claim_all() -> list[str]:
+        got: list[str] = []
+        for _ in range(40):
+            got.extend(t.task_id for t in await other_pg_store.claim_tasks("work", worker_id="w", count=2, now=5))
+        return got
+
+    async def cancel_all() -> None:
+        for run in runs:
+            await pg_store.transact(run.workflow_id, step)
+
+    claimed, _ = await asyncio.gather(claim_all(), cancel_all())
+
+    assert len(set(claimed)) == len(claimed)
+    assert await pg_store.queue_sizes() == {}
+    for run in runs:
+        task = await pg_store.get_task(f"{run.workflow_id}-t")
+        assert task is not None and task.status is TaskStatus.CANCELED
+        # A claimed task keeps its claim's fields: no decision overwrote it with what it loaded before.
+        assert (task.poll_count, task.worker_id) == ((1, "w") if task.task_id in claimed else (0, None))
+
+
+async def test_decisions_from_two_processes_on_one_run_serialise(pg_store: Store, other_pg_store: Store) -> None:
+    await start(pg_store, make_run())
+
+    def append(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        seq = len(loaded.tasks) + 1
+        return Decision(workflow=loaded, created=[make_task(loaded, f"t{seq}", seq=seq, task_type="NOOP")])
+
+    await asyncio.gather(*(s.transact("wf-1", append) for s in [pg_store, other_pg_store] * 15))
+
+    stored = await pg_store.get_run("wf-1")
+    assert stored is not None
+    assert [t.seq for t in stored.tasks] == list(range(1, 31))
+
+
+async def test_one_key_across_two_processes_makes_one_run(pg_store: Store, other_pg_store: Store) -> None:
+    async def attempt(i: int) -> StartResult:
+        store = pg_store if i % 2 else other_pg_store
+        return await start(store, make_run(f"wf-{i}", idempotency_key="k"))
+
+    results = await asyncio.gather(*(attempt(i) for i in range(50)))
+
+    assert len({r.workflow_id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+
+
+async def test_unreachable_database_is_a_store_error() -> None:
+    store = PostgresStore("postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=1", open_timeout=1)
+    with pytest.raises(StoreError):
+        await store.open()
+    with pytest.raises(StoreError, match="not open"):
+        await store.get_run("x")
+
+
+async def test_duplicate_run_id_is_a_conflict_not_a_driver_error(pg_store: Store) -> None:
+    await start(pg_store, make_run())
+    with pytest.raises(ConflictError):
+        await start(pg_store, make_run())
