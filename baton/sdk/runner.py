@@ -307,12 +307,18 @@ class WorkerRunner:
             lane.done()
 
     def _report(self, result: TaskResult) -> Task | None:
-        """Send a result until the server takes or refuses it; returns the next task it hands back."""
+        """Send a result until the server takes or refuses it; returns the next task it hands back.
+
+        Only the first attempt asks for a next task (update-v2): a retry may follow a
+        request that was applied but whose answer was lost, and a task claimed by
+        that lost answer would sit leased to us until its lease ran out.
+        """
         backoff = _Backoff(cap=self.retry_max_delay)
         limited = 0
+        first = True
         while True:
             try:
-                if self._stop.is_set():
+                if self._stop.is_set() or not first:
                     self.client.update_task(result)
                     return None
                 return self.client.update_task_v2(result)
@@ -330,6 +336,7 @@ class WorkerRunner:
                     )
                     return None
                 reason = str(exc)
+            first = False
             if self._abandon.is_set():
                 log.error("result of task %s lost: %s", result.task_id, reason)
                 return None

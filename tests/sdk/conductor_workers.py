@@ -1,9 +1,9 @@
 """Workers written against the official conductor-python SDK, run by its TaskHandler.
 
-Module level, so that TaskHandler's spawned processes can import them.
+Module level, so that TaskHandler's spawned processes can import them. No
+``from __future__ import annotations`` here: conductor-python reads parameter
+annotations as real types to convert inputs, and fails on string annotations.
 """
-
-from __future__ import annotations
 
 from conductor.client.http.models.task import Task
 from conductor.client.http.models.task_result import TaskResult

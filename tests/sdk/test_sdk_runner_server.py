@@ -11,7 +11,7 @@ import pytest
 from sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 from baton.model import Task, TaskStatus, WorkflowStatus
-from baton.sdk import BatonClient, TerminalError, WorkerRegistry, WorkerRunner, worker_task
+from baton.sdk import BatonClient, InProgress, TerminalError, WorkerRegistry, WorkerRunner, worker_task
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -159,10 +159,12 @@ def test_result_survives_a_server_restart(server: Any, baton: BatonClient) -> No
     baton.register_workflow(chain(name, [task_type]))
     started = threading.Event()
     release = threading.Event()
+    calls: list[int] = []
     registry = WorkerRegistry()
 
     @worker_task(task_type, poll_interval_ms=10, registry=registry)
     def outlast(x: int) -> dict[str, int]:
+        calls.append(x)
         started.set()
         release.wait(30)
         return {"x": x + 1}
@@ -180,5 +182,30 @@ def test_result_survives_a_server_restart(server: Any, baton: BatonClient) -> No
         runner.stop()
         runner.join(30)
     assert run.output == {"x": 42}
+    # One call, one attempt: the result was delivered late, not redone after a lease ran out.
+    assert calls == [41]
     (task,) = run.tasks
     assert task.status is TaskStatus.COMPLETED
+
+
+def test_in_progress_comes_back_after_the_callback(baton: BatonClient) -> None:
+    task_type, name = unique("patient"), unique("patient_flow")
+    baton.register_workflow(chain(name, [task_type]))
+    seen: list[int] = []
+    registry = WorkerRegistry()
+
+    @worker_task(task_type, poll_interval_ms=10, registry=registry)
+    def patient(task: Task) -> Any:
+        seen.append(task.poll_count)
+        if len(seen) == 1:
+            return InProgress(callback_after_seconds=1, output={"stage": "waiting"})
+        return {"x": task.input_data["x"], "stage": "done"}
+
+    workflow_id = baton.start_workflow(name, {"x": 5})
+    began = time.monotonic()
+    with WorkerRunner(baton, list(registry), poll_timeout_ms=300):
+        run = wait_for_status(baton, workflow_id, WorkflowStatus.COMPLETED)
+    assert len(seen) == 2
+    assert time.monotonic() - began >= 0.9, "handed out again before callbackAfterSeconds"
+    (task,) = run.tasks
+    assert task.output_data == {"x": 5, "stage": "done"}
