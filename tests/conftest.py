@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 import pytest
@@ -49,6 +50,12 @@ class ServerProcess:
         self._log_path = log_path
         self._extra_args = extra_args or []
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: BinaryIO | None = None
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def start(self, timeout: float = 30.0) -> None:
         command = [
@@ -64,9 +71,10 @@ class ServerProcess:
             "warning",
             *self._extra_args,
         ]
-        log = self._log_path.open("ab")
+        self._close_log()
+        self._log = self._log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -84,6 +92,7 @@ class ServerProcess:
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGKILL)
             self._process.wait(timeout=10)
+        self._close_log()
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -93,6 +102,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait(timeout=10)
+        self._close_log()
 
     def log(self) -> str:
         return self._log_path.read_text(errors="replace") if self._log_path.exists() else ""

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.params import body_as, bool_param, int_param
+from baton.api.params import body_as, bool_param, optional_int_param
 from baton.api.responses import JSONResponse
 from baton.model import TaskDef, WorkflowDef
 from baton.service import Baton
@@ -35,7 +35,7 @@ async def list_workflows(request: Request) -> Response:
 
 async def get_workflow(request: Request) -> Response:
     definition = await _service(request).definitions.get_workflow(
-        request.path_params["name"], int_param(request, "version")
+        request.path_params["name"], optional_int_param(request, "version")
     )
     return JSONResponse(definition)
 

@@ -20,14 +20,19 @@ def query_or_header(request: Request, name: str) -> str | None:
     return value
 
 
-def int_param(request: Request, name: str, default: int | None = None, *, header: bool = False) -> int | None:
-    raw = query_or_header(request, name) if header else request.query_params.get(name)
+def optional_int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
         return int(raw)
     except ValueError:
         raise ValidationError(errors=[FieldError(name, f"must be a whole number, got '{raw}'")]) from None
+
+
+def int_param(request: Request, name: str, default: int) -> int:
+    value = optional_int_param(request, name)
+    return default if value is None else value
 
 
 def float_param(request: Request, name: str, default: float) -> float:

@@ -24,8 +24,8 @@ async def batch_poll(request: Request) -> Response:
     tasks = await _service(request).tasks.poll(
         request.path_params["task_type"],
         worker_id=request.query_params.get("workerid"),
-        count=int_param(request, "count", 1) or 1,
-        timeout_ms=int_param(request, "timeout", _DEFAULT_POLL_TIMEOUT_MS) or 0,
+        count=int_param(request, "count", 1),
+        timeout_ms=int_param(request, "timeout", _DEFAULT_POLL_TIMEOUT_MS),
     )
     return JSONResponse(tasks)
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.params import bool_param, float_param, int_param, json_body, query_or_header
+from baton.api.params import bool_param, float_param, int_param, json_body, optional_int_param, query_or_header
 from baton.api.responses import JSONResponse, text
 from baton.errors import FieldError, ValidationError
 from baton.model import IdempotencyStrategy, StartWorkflowRequest, Workflow
@@ -63,9 +63,9 @@ async def start_by_name(request: Request) -> Response:
     """``POST /api/workflow/{name}``: the body is the input; returns the run id as text."""
     start = StartWorkflowRequest(
         name=request.path_params["name"],
-        version=int_param(request, "version"),
+        version=optional_int_param(request, "version"),
         correlation_id=request.query_params.get("correlationId"),
-        priority=int_param(request, "priority", 0) or 0,
+        priority=int_param(request, "priority", 0),
         input=await _input_map(request),
     )
     _apply_idempotency_headers(request, start)
@@ -99,7 +99,7 @@ async def execute(request: Request) -> Response:
         start.version = None
     if start.correlation_id is None:
         start.correlation_id = request.query_params.get("correlationId")
-    priority = int_param(request, "priority")
+    priority = optional_int_param(request, "priority")
     if priority is not None:
         start.priority = priority
     _apply_idempotency_headers(request, start)

@@ -10,10 +10,12 @@ that time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 
 from baton.errors import NotFoundError
-from baton.model import SYSTEM_TASK_TYPES, WorkflowDef, WorkflowTask, default_task_def
+from baton.model import SYSTEM_TASK_TYPES, TaskDef, WorkflowDef, WorkflowTask, default_task_def
 from baton.model.validation import validate_workflow_def
 from baton.service.context import ServiceContext
 
@@ -56,7 +58,7 @@ class DefinitionResolver:
         return msgspec.structs.replace(definition, tasks=[_embed(t, registered) for t in definition.tasks])
 
 
-def _embed(step: WorkflowTask, registered: dict[str, object]) -> WorkflowTask:
+def _embed(step: WorkflowTask, registered: Mapping[str, TaskDef]) -> WorkflowTask:
     changes: dict[str, object] = {}
     if step.type not in SYSTEM_TASK_TYPES and step.task_definition is None:
         changes["task_definition"] = registered.get(step.name) or default_task_def(step.name)

@@ -1,4 +1,4 @@
-"""Registering definitions through ``/api/metadata``: round trips, versions, conflicts, and errors that name the field."""
+"""``/api/metadata``: round trips, versions, conflicts, and errors that name the field."""
 
 from __future__ import annotations
 
@@ -33,9 +33,7 @@ def test_create_without_overwrite_conflicts_and_keeps_the_original(client: httpx
 
 
 def test_put_creates_or_updates_a_list(client: httpx.Client) -> None:
-    response = client.put(
-        "/api/metadata/workflow", json=[simple_workflow("a", ["x"]), simple_workflow("b", ["y"])]
-    )
+    response = client.put("/api/metadata/workflow", json=[simple_workflow("a", ["x"]), simple_workflow("b", ["y"])])
     assert response.status_code == 200, response.text
     response = client.put("/api/metadata/workflow", json=[simple_workflow("a", ["z"])])
     assert response.status_code == 200

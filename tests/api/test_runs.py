@@ -122,9 +122,7 @@ def test_wait_with_a_duration_completes_by_its_timer(client: httpx.Client) -> No
         client,
         {
             "name": "pause",
-            "tasks": [
-                {"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "1s"}}
-            ],
+            "tasks": [{"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "1s"}}],
         },
     )
     workflow_id = start(client, "pause")
