@@ -18,6 +18,8 @@ from baton.api.limits import BodySizeLimit, PayloadTooLarge
 from baton.api.responses import JSONResponse, baton_error_response, error_response
 from baton.config import Settings
 from baton.errors import BatonError, StoreError
+from baton.runtime.notifier import Notifier
+from baton.runtime.pg_notifier import PostgresNotifier
 from baton.runtime.sweeper import Sweeper
 from baton.service import Baton
 from baton.store import open_store
@@ -47,12 +49,22 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, str(exc.detail))
 
 
+def _notifier_for(database_url: str) -> Notifier:
+    """In-process wake-ups on SQLite (one server per file); LISTEN/NOTIFY across servers on PostgreSQL."""
+    if database_url.startswith(("postgresql://", "postgres://")):
+        return PostgresNotifier(database_url)
+    return Notifier()
+
+
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.database_url)
         await store.open()
-        service = Baton(store, settings)
+        notifier = _notifier_for(settings.database_url)
+        if isinstance(notifier, PostgresNotifier):
+            await notifier.start()
+        service = Baton(store, settings, notifier)
         if settings.load_examples:
             loaded = await service.load_examples()
             if loaded:
@@ -64,6 +76,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await sweeper.stop()
+            if isinstance(notifier, PostgresNotifier):
+                await notifier.stop()
             await store.close()
 
     return Starlette(

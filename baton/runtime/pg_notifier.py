@@ -1,0 +1,105 @@
+"""Wake-ups across processes through PostgreSQL ``LISTEN/NOTIFY``.
+
+Every ``baton serve`` on one database listens on one channel. A publish wakes
+local waiters at once and is also sent, coalesced with the others of the same
+moment, as one ``NOTIFY`` whose payload names the keys; the other processes
+wake their own waiters. A process ignores its own notifications. Wake-ups stay
+hints (see ``notifier.py``): a notification lost while a connection is down
+costs latency, not correctness, and the connections are made again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable
+
+import msgspec
+import psycopg
+
+from baton.runtime.notifier import Notifier
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "baton_wakeups"
+_MAX_KEYS_PER_NOTIFY = 100
+"""PostgreSQL caps a payload at 8000 bytes; more keys than this go in further notifications."""
+_RECONNECT_SECONDS = 1.0
+
+
+class _Payload(msgspec.Struct, array_like=True):
+    origin: str
+    keys: list[str]
+
+
+class PostgresNotifier(Notifier):
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._url = url
+        self._origin = uuid.uuid4().hex[:12]
+        self._pending: set[str] = set()
+        self._flush_needed = asyncio.Event()
+        self._listening = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._decoder = msgspec.json.Decoder(_Payload)
+
+    async def start(self) -> None:
+        """Start listening; returns once the first LISTEN is in place."""
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._listen_forever(), name="baton-notify-listen"),
+            loop.create_task(self._send_forever(), name="baton-notify-send"),
+        ]
+        await asyncio.wait_for(self._listening.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def publish(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        super().publish(keys)
+        self._pending.update(keys)
+        self._flush_needed.set()
+
+    async def _listen_forever(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as connection:
+                    await connection.execute(f"LISTEN {CHANNEL}")
+                    self._listening.set()
+                    async for notification in connection.notifies():
+                        self._receive(notification.payload)
+            except (psycopg.Error, OSError) as exc:
+                log.warning("lost the wake-up listener connection (%s); connecting again", exc)
+                await asyncio.sleep(_RECONNECT_SECONDS)
+
+    def _receive(self, raw: str) -> None:
+        try:
+            payload = self._decoder.decode(raw)
+        except msgspec.DecodeError:
+            return
+        if payload.origin != self._origin:
+            super().publish(payload.keys)
+
+    async def _send_forever(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as connection:
+                    while True:
+                        await self._flush_needed.wait()
+                        self._flush_needed.clear()
+                        keys, self._pending = sorted(self._pending), set()
+                        for start in range(0, len(keys), _MAX_KEYS_PER_NOTIFY):
+                            chunk = keys[start : start + _MAX_KEYS_PER_NOTIFY]
+                            payload = msgspec.json.encode(_Payload(self._origin, chunk)).decode()
+                            await connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+            except (psycopg.Error, OSError) as exc:
+                log.warning("lost the wake-up sender connection (%s); connecting again", exc)
+                await asyncio.sleep(_RECONNECT_SECONDS)

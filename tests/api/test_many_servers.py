@@ -1,0 +1,50 @@
+"""Many ``baton serve`` processes on one PostgreSQL database: no process is special."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from baton.store.testing import create_test_database, drop_test_database
+from tests.api.helpers import complete, poll, register, simple_workflow
+from tests.conftest import ServerProcess
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    url = create_test_database()
+    first, second = ServerProcess(url, tmp_path / "first.log"), ServerProcess(url, tmp_path / "second.log")
+    try:
+        first.start()
+        second.start()
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+        drop_test_database(url)
+
+
+def test_a_sync_execute_on_one_server_is_answered_by_a_worker_of_another(
+    two_servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    first_server, second_server = two_servers
+    with (
+        httpx.Client(base_url=first_server.url, timeout=30) as first,
+        httpx.Client(base_url=second_server.url, timeout=30) as second,
+    ):
+        register(first, simple_workflow("shared", ["remote_step"]))
+
+        def worker() -> None:
+            tasks = poll(second, "remote_step", timeout_ms=15_000)
+            assert complete(second, tasks[0], {"served_by": "second"}).status_code == 200
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        response = first.post("/api/workflow/execute/shared", json={}, params={"waitForSeconds": 20})
+        thread.join()
+        assert response.status_code == 200, response.text
+        assert response.json()["output"] == {"served_by": "second"}
