@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -97,21 +98,42 @@ def _process_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def _backend_ticks(database: str) -> dict[int, int]:
+    """CPU ticks of each PostgreSQL backend serving ``database`` (found by its process title)."""
+    ticks: dict[int, int] = {}
+    marker = f" {database} ".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes()
+            if title.startswith(b"postgres:") and marker in title:
+                ticks[int(entry.name)] = _process_ticks(int(entry.name))
+        except OSError:
+            continue  # gone, or not ours to read
+    return ticks
+
+
 class CpuMeter:
     """CPU seconds used in a workload's timed window: by the server, by this process, by the whole machine.
 
-    ``machine - server - client`` is everything else: PostgreSQL, and any other load on the machine
-    (which makes the figures worthless when it is large).
+    On PostgreSQL the backends serving the benchmark's database are counted too (``postgres_cpu_s``,
+    not PostgreSQL's background writers). What ``machine`` holds beyond these is other load on the
+    machine, which makes the figures worthless when it is large.
     """
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, database: str | None = None) -> None:
         self._server_pid = server_pid
+        self._database = database
         self._tick = os.sysconf("SC_CLK_TCK")
         self._start: tuple[int, int, float] | None = None
+        self._backends: dict[int, int] = {}
         self.figures: dict[str, float] = {}
 
     def start(self) -> None:
         self._start = (_machine_busy_ticks(), _process_ticks(self._server_pid), time.process_time())
+        if self._database:
+            self._backends = _backend_ticks(self._database)
 
     def stop(self) -> None:
         assert self._start is not None
@@ -119,8 +141,12 @@ class CpuMeter:
         self.figures = {
             "server_cpu_s": round((_process_ticks(self._server_pid) - server) / self._tick, 2),
             "client_cpu_s": round(time.process_time() - client, 2),
-            "machine_cpu_s": round((_machine_busy_ticks() - machine) / self._tick, 2),
         }
+        if self._database:
+            after = _backend_ticks(self._database)
+            used = sum(ticks - self._backends.get(pid, 0) for pid, ticks in after.items())
+            self.figures["postgres_cpu_s"] = round(used / self._tick, 2)
+        self.figures["machine_cpu_s"] = round((_machine_busy_ticks() - machine) / self._tick, 2)
 
 
 # -- the server and its database ------------------------------------------------------------------
@@ -740,7 +766,8 @@ def run_store(store: str, args: argparse.Namespace, opts: Options) -> int:
                         profile = Profiler(server.pid, output, args.profile_rate, args.profile_native)
                     log(f"bench: {workload} on {store}: load average {os.getloadavg()[0]:.2f} before the start")
                     try:
-                        meter = CpuMeter(server.pid)
+                        database = urlsplit(url).path.lstrip("/") if store == "postgres" else None
+                        meter = CpuMeter(server.pid, database)
                         with profile:
                             result = runner.run(WORKLOAD_FUNCTIONS[workload](server.url, store, opts, meter))
                         result.update(meter.figures)
