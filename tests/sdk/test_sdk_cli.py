@@ -24,13 +24,14 @@ HERE = Path(__file__).parent
 def worker_process(url: str, *specs: str, log: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "baton", "worker", *specs, "--server", url, "--concurrency", "2"]
     # The specs name modules in this directory: the command imports them from its working directory.
-    return subprocess.Popen(
-        command,
-        cwd=HERE,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    with log.open("wb") as out:  # the child has its own copy of the descriptor
+        return subprocess.Popen(
+            command,
+            cwd=HERE,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
 
 
 @pytest.fixture
