@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run Python workers (module:function specs)")
     worker.add_argument("specs", nargs="+", help="module:function of @worker_task functions, or module")
     worker.add_argument("--server", default="http://127.0.0.1:8080", help="Baton's base URL")
-    worker.add_argument("--concurrency", type=int, default=4, help="tasks run at once per process")
+    worker.add_argument("--concurrency", type=int, default=4, help="tasks of each task type run at once")
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     worker.set_defaults(run=_worker)
     return parser

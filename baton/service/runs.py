@@ -60,9 +60,10 @@ class RunService:
             created_by=request.created_by,
         )
         decision = engine.start(definition, run, ctx)
-        strategy = request.idempotency_strategy
-        if request.idempotency_key and strategy is None:
-            strategy = IdempotencyStrategy.RETURN_EXISTING
+        # A strategy without a key means nothing (Conductor's clients always send one): no idempotency.
+        strategy = None
+        if request.idempotency_key:
+            strategy = request.idempotency_strategy or IdempotencyStrategy.RETURN_EXISTING
         result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
         if result.created:
             self._ctx.publish(decision, ctx.now)
@@ -127,8 +128,6 @@ def _check_start_request(request: StartWorkflowRequest) -> None:
         errors.append(FieldError("priority", f"must be between 0 and {MAX_PRIORITY}"))
     if request.version is not None and request.version < 0:
         errors.append(FieldError("version", "must not be negative"))
-    if request.idempotency_strategy is not None and not request.idempotency_key:
-        errors.append(FieldError("idempotencyKey", "is required with an idempotency strategy"))
     if errors:
         raise ValidationError(errors=errors)
 

@@ -175,6 +175,10 @@ def test_idempotency_strategies(client: httpx.Client, header_style: bool) -> Non
     assert fresh.status_code == 200
     assert fresh.text != first.text
     assert start_with("k1", "FAIL").status_code == 409
+    # conductor-python always sends a strategy; without a key it means nothing.
+    keyless = [client.post("/api/workflow", json={"name": "idem", "idempotencyStrategy": "FAIL"}) for _ in range(2)]
+    assert [r.status_code for r in keyless] == [200, 200]
+    assert keyless[0].text != keyless[1].text
     bad = client.post("/api/workflow/idem", json={}, headers={"X-Idempotency-key": "k2", "X-on-conflict": "MAYBE"})
     assert bad.status_code == 400
     assert bad.json()["validationErrors"][0]["path"] == "X-on-conflict"
