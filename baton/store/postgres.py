@@ -3,21 +3,31 @@
 Any number of Baton processes may share one database. How they stay out of
 each other's way:
 
-* Pool connections run in autocommit mode, so a single statement is its own
-  transaction (one round trip, no BEGIN/COMMIT around reads); everything that
-  writes more than one statement runs inside an explicit ``conn.transaction()``.
 * ``transact`` locks the run's row (``FOR NO KEY UPDATE``), so decisions on one
-  run are serialised; it reads the tasks in the next statement, after the lock
-  is held, so it sees the last committed decision.
-* ``claim_tasks`` locks the queue rows and task rows it takes with
-  ``SKIP LOCKED`` and never waits on a lock, so claims cannot deadlock with each
-  other or with decisions, and two claims never take one task. A claim is the
-  only change made to a task outside its run's lock; a decision therefore
-  guards each task update with the status it loaded, and if a claim got there
-  first the decision is rolled back and made again on the fresh state.
+  run are serialised. It reads the tasks in the same statement, and again in a
+  new one (which sees the decision that held the lock before) when the run's
+  version shows that a decision committed while it waited for the lock.
+* ``claim_tasks`` is one statement: it locks the queue rows and task rows it
+  takes with ``SKIP LOCKED`` and never waits on a lock, so claims cannot
+  deadlock with each other or with decisions, and two claims never take one
+  task; it rewrites the claimed task bodies in SQL.
+* A claim (SCHEDULED -> IN_PROGRESS) is the only change made to a task outside
+  its run's lock. A decision therefore updates each task only if it still has
+  the status the decision loaded; if a claim got there first, the decision is
+  rolled back and made again on the fresh state.
 * ``create_run`` takes the idempotency key row first (``INSERT ... ON CONFLICT
   DO NOTHING``, which waits for a concurrent holder to commit or roll back),
   then decides by strategy under that row's lock.
+
+Cost: each statement costs the client more CPU than the server spends on it,
+so the write paths batch: all of a decision's rows go in one statement (the
+run update, task inserts and updates, queue changes, as data-modifying CTEs
+over ``unnest``ed arrays, sent in binary so bodies need no escaping), and a
+claim is a single statement. Pool connections run in
+autocommit mode, so a read is one statement and one round trip, as is a start
+without an idempotency key; every write of more than one statement runs in an
+explicit ``conn.transaction()``. (psycopg's pipeline mode would save round
+trips but costs more client CPU per statement than it saves here.)
 """
 
 from __future__ import annotations
@@ -79,16 +89,69 @@ LOCK_KEY_HOLDER = "SELECT workflow_id FROM idempotency_keys WHERE key = %s FOR U
 MOVE_IDEMPOTENCY_KEY = "UPDATE idempotency_keys SET workflow_id = %s WHERE key = %s"
 SELECT_RUN_STATUS = "SELECT status FROM runs WHERE workflow_id = %s"
 
-INSERT_RUN = """
-INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
-                  create_time, update_time, end_time, snapshot_hash, body)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (workflow_id) DO NOTHING"""
-UPDATE_RUN = """
-UPDATE runs SET status = %s, correlation_id = %s, priority = %s, update_time = %s, end_time = %s, body = %s
-WHERE workflow_id = %s"""
-LOCK_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = %s FOR NO KEY UPDATE"
-SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = %s ORDER BY seq"
+RUNS_PRIMARY_KEY = "runs_pkey"
+"""Violated by a run id that is taken: a ConflictError, not a driver error."""
+# The rows of a new run, all in one statement. A NULL snapshot body means it is known to be stored.
+CREATE_RUN = """
+WITH snapshot AS (
+    INSERT INTO definition_snapshots (hash, body)
+    SELECT %(snapshot_hash)s, %(snapshot_body)s::text WHERE %(snapshot_body)s::text IS NOT NULL
+    ON CONFLICT (hash) DO NOTHING
+), run AS (
+    INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
+                      create_time, update_time, end_time, snapshot_hash, body)
+    VALUES (%(workflow_id)s, %(name)s, %(version)s, %(status)s, %(correlation_id)s, %(priority)s,
+            %(create_time)s, %(update_time)s, %(end_time)s, %(snapshot_hash)s, %(body)s)
+), inserted AS (
+    INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
+    SELECT * FROM unnest(%(new_task_id)b::text[], %(new_workflow_id)b::text[], %(new_seq)b::int[],
+                         %(new_ref)b::text[], %(new_task_type)b::text[], %(new_status)b::text[],
+                         %(new_timer_at)b::bigint[], %(new_body)b::text[])
+), enqueued AS (
+    INSERT INTO queue (task_id, task_type, priority, visible_at)
+    SELECT * FROM unnest(%(queue_task_id)b::text[], %(queue_task_type)b::text[], %(queue_priority)b::int[],
+                         %(queue_visible_at)b::bigint[])
+)
+SELECT 1"""
+# All of a decision's rows in one statement; returns how many guarded task updates found their row.
+WRITE_DECISION = """
+WITH run AS (
+    UPDATE runs SET status = %(status)s, correlation_id = %(correlation_id)s, priority = %(priority)s,
+                    update_time = %(update_time)s, end_time = %(end_time)s, body = %(body)s,
+                    row_version = row_version + 1
+    WHERE workflow_id = %(workflow_id)s
+), inserted AS (
+    INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
+    SELECT * FROM unnest(%(new_task_id)b::text[], %(new_workflow_id)b::text[], %(new_seq)b::int[],
+                         %(new_ref)b::text[], %(new_task_type)b::text[], %(new_status)b::text[],
+                         %(new_timer_at)b::bigint[], %(new_body)b::text[])
+), updated AS (
+    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body
+    FROM unnest(%(upd_status)b::text[], %(upd_timer_at)b::bigint[], %(upd_body)b::text[],
+                %(upd_task_id)b::text[], %(upd_workflow_id)b::text[], %(upd_expected_status)b::text[])
+         AS u (status, timer_at, body, task_id, workflow_id, expected_status)
+    WHERE t.task_id = u.task_id AND t.workflow_id = u.workflow_id AND t.status = u.expected_status
+    RETURNING 1
+), dequeued AS (
+    DELETE FROM queue WHERE task_id = ANY(%(dequeue_task_id)b::text[])
+), enqueued AS (
+    INSERT INTO queue (task_id, task_type, priority, visible_at)
+    SELECT * FROM unnest(%(queue_task_id)b::text[], %(queue_task_type)b::text[], %(queue_priority)b::int[],
+                         %(queue_visible_at)b::bigint[])
+    ON CONFLICT (task_id) DO UPDATE SET
+        task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at
+)
+SELECT count(*) FROM updated"""
+# Locks the run and reads it with its tasks in one statement. The tasks come
+# from the statement's snapshot, taken before the lock was granted: if another
+# decision committed in between, the locked row's version is newer than the
+# snapshot's, ``fresh`` is false, and SELECT_RUN_WITH_TASKS reads them again.
+LOCK_RUN_FOR_DECISION = """
+SELECT r.body, r.snapshot_hash,
+       r.row_version = (SELECT s.row_version FROM runs s WHERE s.workflow_id = r.workflow_id) AS fresh,
+       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
+FROM runs r WHERE r.workflow_id = %s
+FOR NO KEY UPDATE OF r"""
 # One statement, so the header and the tasks come from one snapshot.
 SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = %s"
 SELECT_RUN_WITH_TASKS = """
@@ -106,25 +169,60 @@ ORDER BY r.create_time DESC, r.workflow_id DESC"""
 DELETE_RUN = "DELETE FROM runs WHERE workflow_id = %s"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
 
-INSERT_TASK = """
-INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"""
-UPDATE_TASK = """
-UPDATE tasks SET status = %s, timer_at = %s, body = %s
-WHERE task_id = %s AND workflow_id = %s AND status = %s"""
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = %s"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = %s"
 
-UPSERT_QUEUE = """
-INSERT INTO queue (task_id, task_type, priority, visible_at) VALUES (%s, %s, %s, %s)
-ON CONFLICT (task_id) DO UPDATE SET
-    task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at"""
-DELETE_QUEUE_BY_TASK = "DELETE FROM queue WHERE task_id = %s"
-# Takes the first rows in claim order whose queue row and task row nobody else
-# holds, removes them from the queue and returns the task bodies, in that order.
-# Locking both rows means a queue row that vanished, or a task that is no
-# longer SCHEDULED, since the statement's snapshot is dropped, not handed out.
-CLAIM_QUEUED = """
+# One statement, so one round trip and its own transaction: takes the first
+# tasks in claim order whose queue row and task row nobody else holds, removes
+# them from the queue and rewrites them as ``sql.claimed`` does (a test holds
+# the two to the same result). Locking both rows means a queue row that
+# vanished, or a task no longer SCHEDULED, since the statement's snapshot is
+# dropped, not handed out; the locked row is the latest version, so its body is.
+# The body is rebuilt with the json type (not jsonb, which would reorder and
+# reformat every value). PostgreSQL's JSON functions refuse the \u0000 escape;
+# a batch holding one fails as a data error and is claimed by PICK_FOR_CLAIM
+# and REWRITE_CLAIMED instead, which rewrite the bodies in Python.
+CLAIM_TASKS = """
+WITH picked AS (
+    SELECT q.id, q.priority, q.visible_at, t.task_id, t.body,
+           coalesce((t.body::json ->> 'responseTimeoutSeconds')::bigint, 0) AS response_timeout_seconds
+    FROM queue q JOIN tasks t ON t.task_id = q.task_id
+    WHERE q.task_type = %(task_type)s AND q.visible_at <= %(now)s AND t.status = 'SCHEDULED'
+    ORDER BY q.priority DESC, q.visible_at, q.id
+    LIMIT %(count)s
+    FOR UPDATE OF q SKIP LOCKED
+    FOR NO KEY UPDATE OF t SKIP LOCKED
+), leased AS (
+    SELECT p.*,
+           CASE WHEN p.response_timeout_seconds > 0
+                THEN %(now)s::bigint + p.response_timeout_seconds * 1000 ELSE 0 END AS lease_expires_at
+    FROM picked p
+), dequeued AS (
+    DELETE FROM queue WHERE id IN (SELECT id FROM picked)
+), claimed AS (
+    UPDATE tasks t
+    SET status = 'IN_PROGRESS',
+        timer_at = nullif(l.lease_expires_at, 0),
+        body = (
+            SELECT json_object_agg(f.key, f.value)::text
+            FROM (
+                SELECT key, value FROM json_each(l.body::json)
+                WHERE key NOT IN ('status', 'workerId', 'pollCount', 'startTime', 'updateTime', 'leaseExpiresAt')
+                UNION ALL
+                VALUES ('status', to_json('IN_PROGRESS'::text)),
+                       ('workerId', to_json(%(worker_id)s::text)),
+                       ('pollCount', to_json(coalesce((l.body::json ->> 'pollCount')::bigint, 0) + 1)),
+                       ('startTime', to_json(%(now)s::bigint)),
+                       ('updateTime', to_json(%(now)s::bigint)),
+                       ('leaseExpiresAt', to_json(l.lease_expires_at))
+            ) AS f (key, value)
+        )
+    FROM leased l
+    WHERE t.task_id = l.task_id
+    RETURNING t.body, l.priority, l.visible_at, l.id
+)
+SELECT body FROM claimed ORDER BY priority DESC, visible_at, id"""
+PICK_FOR_CLAIM = """
 WITH picked AS (
     SELECT q.id, q.priority, q.visible_at, t.body
     FROM queue q JOIN tasks t ON t.task_id = q.task_id
@@ -137,9 +235,12 @@ WITH picked AS (
     DELETE FROM queue WHERE id IN (SELECT id FROM picked)
 )
 SELECT body FROM picked ORDER BY priority DESC, visible_at, id"""
-CLAIM_TASK = """
-UPDATE tasks SET status = 'IN_PROGRESS', timer_at = %s, body = %s
-WHERE task_id = %s AND status = 'SCHEDULED'"""
+REWRITE_CLAIMED = """
+UPDATE tasks t SET status = 'IN_PROGRESS', timer_at = c.timer_at, body = c.body
+FROM unnest(%b::bigint[], %b::text[], %b::text[]) AS c (timer_at, body, task_id)
+WHERE t.task_id = c.task_id AND t.status = 'SCHEDULED'"""
+CLAIM_REWRITTEN_FIELDS = ("status", "workerId", "pollCount", "startTime", "updateTime", "leaseExpiresAt")
+"""The body fields CLAIM_TASKS sets, by their JSON names (``responseTimeoutSeconds`` it reads)."""
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue WHERE task_type = ANY(%s::text[]) GROUP BY task_type"""
@@ -152,8 +253,8 @@ LIMIT %s"""
 _MAX_ATTEMPTS = 10
 
 
-class _TaskMoved(Exception):
-    """A claim changed a task this decision updates; roll back and decide again."""
+class _TaskClaimed(Exception):
+    """A claim took a task this decision updates; roll back and decide again."""
 
 
 class _KeyMoved(Exception):
@@ -325,33 +426,39 @@ class PostgresStore(Store):
         idempotency_strategy: IdempotencyStrategy | None = None,
     ) -> StartResult:
         run = decision.workflow
-        plan = sql.plan_new_run(decision)
         digest, snapshot_body = sql.snapshot_of(definition)
+        params = _new_run_params(run, sql.plan_new_run(decision), digest)
+        if not self._snapshots.is_stored(digest):
+            params["snapshot_body"] = snapshot_body
         key = run.idempotency_key
         with _translated("create a run"):
             async with self._connection() as conn:
                 for _ in range(_MAX_ATTEMPTS):
                     try:
-                        async with conn.transaction():
-                            if key:
+                        if key:
+                            async with conn.transaction():
                                 holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
                                 if holder is not None:
                                     return StartResult(workflow_id=holder, created=False)
-                            if not self._snapshots.is_stored(digest):
-                                await conn.execute(INSERT_SNAPSHOT, (digest, snapshot_body))
-                            cur = await conn.execute(INSERT_RUN, sql.run_insert_row(run, digest))
-                            if cur.rowcount == 0:
-                                raise ConflictError(f"Workflow {run.workflow_id} already exists")
-                            await self._write_tasks(conn, plan)
+                                await conn.execute(CREATE_RUN, params)
+                        else:
+                            await conn.execute(CREATE_RUN, params)
                     except _KeyMoved:
                         continue
+                    except psycopg.errors.UniqueViolation as exc:
+                        if exc.diag.constraint_name == RUNS_PRIMARY_KEY:
+                            raise ConflictError(f"Workflow {run.workflow_id} already exists") from exc
+                        raise
                     self._snapshots.mark_stored(digest)
                     return StartResult(workflow_id=run.workflow_id, created=True)
         raise StoreError(f"Could not settle idempotency key {key!r}")
 
     @staticmethod
     async def _take_key(
-        conn: psycopg.AsyncConnection[Any], key: str, workflow_id: str, strategy: IdempotencyStrategy | None
+        conn: psycopg.AsyncConnection[Any],
+        key: str,
+        workflow_id: str,
+        strategy: IdempotencyStrategy | None,
     ) -> str | None:
         """Give the key to ``workflow_id``, or the id of the run to return instead; ConflictError per strategy."""
         cur = await conn.execute(TAKE_IDEMPOTENCY_KEY, (key, workflow_id))
@@ -381,25 +488,32 @@ class PostgresStore(Store):
                     try:
                         async with conn.transaction():
                             return await self._decide(conn, workflow_id, step)
-                    except _TaskMoved:
+                    except _TaskClaimed:
                         continue
-        raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept changing")
+        raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept being claimed")
 
     async def _decide(self, conn: psycopg.AsyncConnection[Any], workflow_id: str, step: DecisionStep) -> Decision:
         row = await (await conn.execute(LOCK_RUN_FOR_DECISION, (workflow_id,))).fetchone()
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
-        body, digest = row
-        task_rows = await (await conn.execute(SELECT_RUN_TASKS, (workflow_id,))).fetchall()
+        body, digest, fresh, task_bodies = row
+        if not fresh:
+            # A new statement, started with the lock held, sees the decision that held it before.
+            reread = await (await conn.execute(SELECT_RUN_WITH_TASKS, (workflow_id,))).fetchone()
+            if reread is None:
+                raise NotFoundError(f"No such workflow: {workflow_id}")
+            body, task_bodies = reread
         definition = await self._snapshot(conn, digest)
-        run = sql.decode_run(body, (b for (b,) in task_rows))
+        run = sql.decode_run(body, task_bodies)
         loaded = sql.loaded_tasks(run.tasks)
         decision = step(run, definition)
         if decision.refusal is not None:
             return decision
-        plan = sql.plan_decision(decision, workflow_id, loaded)
-        await conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
-        await self._write_tasks(conn, plan)
+        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        params = _decision_params(decision.workflow, plan)
+        written = await (await conn.execute(WRITE_DECISION, params)).fetchone()
+        if written is None or written[0] != len(plan.task_updates):
+            raise _TaskClaimed
         return decision
 
     async def _snapshot(self, conn: psycopg.AsyncConnection[Any], digest: str) -> WorkflowDef:
@@ -411,21 +525,6 @@ class PostgresStore(Store):
             definition = sql.decode_workflow_def(row[0])
             self._snapshots.put(digest, definition)
         return definition
-
-    @staticmethod
-    async def _write_tasks(conn: psycopg.AsyncConnection[Any], plan: sql.WritePlan) -> None:
-        """Task and queue rows, sent as one pipeline: one round trip however many statements."""
-        async with conn.pipeline(), conn.cursor() as cur, conn.cursor() as updates:
-            if plan.task_inserts:
-                await cur.executemany(INSERT_TASK, plan.task_inserts)
-            if plan.task_updates:
-                await updates.executemany(UPDATE_TASK, plan.task_updates)
-            if plan.queue_deletes:
-                await cur.executemany(DELETE_QUEUE_BY_TASK, plan.queue_deletes)
-            if plan.queue_upserts:
-                await cur.executemany(UPSERT_QUEUE, plan.queue_upserts)
-        if plan.task_updates and updates.rowcount != len(plan.task_updates):
-            raise _TaskMoved
 
     async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
         query = SELECT_RUN_WITH_TASKS if include_tasks else SELECT_RUN
@@ -465,14 +564,26 @@ class PostgresStore(Store):
     async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
         if count <= 0:
             return []
-        params = {"task_type": task_type, "now": now, "count": count}
+        params = {"task_type": task_type, "now": now, "count": count, "worker_id": worker_id}
         with _translated("claim tasks"):
-            async with self._connection() as conn, conn.transaction():
-                rows = await (await conn.execute(CLAIM_QUEUED, params)).fetchall()
-                tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for (body,) in rows]
-                if tasks:
-                    async with conn.cursor() as cur:
-                        await cur.executemany(CLAIM_TASK, [sql.claim_update_row(t) for t in tasks])
+            async with self._connection() as conn:
+                try:
+                    rows = await (await conn.execute(CLAIM_TASKS, params)).fetchall()
+                except psycopg.errors.DataError:
+                    return await self._claim_in_python(conn, params, worker_id=worker_id, now=now)
+        return [sql.decode_task(body) for (body,) in rows]
+
+    @staticmethod
+    async def _claim_in_python(
+        conn: psycopg.AsyncConnection[Any], params: dict[str, Any], *, worker_id: str | None, now: int
+    ) -> list[Task]:
+        """The same claim, with the bodies rewritten by ``sql.claimed``: for what PostgreSQL's JSON refuses."""
+        async with conn.transaction():
+            rows = await (await conn.execute(PICK_FOR_CLAIM, params)).fetchall()
+            tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for (body,) in rows]
+            if tasks:
+                rewritten = sql.columns([sql.claim_update_row(t) for t in tasks], len(sql.CLAIM_UPDATE_COLUMNS))
+                await conn.execute(REWRITE_CLAIMED, rewritten)
         return tasks
 
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
@@ -488,3 +599,34 @@ class PostgresStore(Store):
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, (now, limit))
         return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+
+
+def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, column in zip(
+        sql.TASK_INSERT_COLUMNS, sql.columns(plan.task_inserts, len(sql.TASK_INSERT_COLUMNS)), strict=True
+    ):
+        params[f"new_{name}"] = column
+    for name, column in zip(
+        sql.QUEUE_UPSERT_COLUMNS, sql.columns(plan.queue_upserts, len(sql.QUEUE_UPSERT_COLUMNS)), strict=True
+    ):
+        params[f"queue_{name}"] = column
+    return params
+
+
+def _new_run_params(run: Workflow, plan: sql.WritePlan, digest: str) -> dict[str, Any]:
+    params = dict(zip(sql.RUN_INSERT_COLUMNS, sql.run_insert_row(run, digest), strict=True))
+    params["snapshot_body"] = None
+    params.update(_task_row_params(plan))
+    return params
+
+
+def _decision_params(run: Workflow, plan: sql.WritePlan) -> dict[str, Any]:
+    params = dict(zip(sql.RUN_UPDATE_COLUMNS, sql.run_update_row(run), strict=True))
+    params.update(_task_row_params(plan))
+    for name, column in zip(
+        sql.TASK_UPDATE_COLUMNS, sql.columns(plan.task_updates, len(sql.TASK_UPDATE_COLUMNS)), strict=True
+    ):
+        params[f"upd_{name}"] = column
+    params["dequeue_task_id"] = [task_id for (task_id,) in plan.queue_deletes]
+    return params

@@ -182,7 +182,12 @@ RUN_UPDATE_COLUMNS = ("status", "correlation_id", "priority", "update_time", "en
 """SET the first six WHERE ``workflow_id``."""
 TASK_INSERT_COLUMNS = ("task_id", "workflow_id", "seq", "ref", "task_type", "status", "timer_at", "body")
 TASK_UPDATE_COLUMNS = ("status", "timer_at", "body", "task_id", "workflow_id", "expected_status")
-"""SET the first three WHERE ``task_id``, ``workflow_id`` and ``status = expected_status``."""
+"""SET the first three WHERE ``task_id``, ``workflow_id`` and ``status = expected_status``.
+
+The guard matters on PostgreSQL, where a claim (SCHEDULED -> IN_PROGRESS) is
+the one change made to a task outside its run's lock: a decision that loaded
+the task before the claim must not overwrite it.
+"""
 CLAIM_UPDATE_COLUMNS = ("timer_at", "body", "task_id")
 """SET status IN_PROGRESS and these two WHERE ``task_id`` and status SCHEDULED."""
 QUEUE_UPSERT_COLUMNS = ("task_id", "task_type", "priority", "visible_at")
@@ -269,7 +274,7 @@ def plan_new_run(decision: Decision) -> WritePlan:
 
 @dataclass(frozen=True, slots=True)
 class LoadedTask:
-    """What a decision's writes depend on in a task as it was loaded (taken before ``step`` runs)."""
+    """What a decision's writes depend on in a task as loaded; taken before ``step`` runs (it may mutate)."""
 
     status: TaskStatus
     queued: bool
@@ -279,13 +284,12 @@ def loaded_tasks(tasks: Iterable[Task]) -> dict[str, LoadedTask]:
     return {t.task_id: LoadedTask(status=t.status, queued=queue_visible_at(t) is not None) for t in tasks}
 
 
-def plan_decision(decision: Decision, workflow_id: str, loaded: Mapping[str, LoadedTask]) -> WritePlan:
-    """The rows a decision on run ``workflow_id`` writes; ``loaded`` is that run's tasks as loaded.
+def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, LoadedTask]) -> WritePlan:
+    """The task and queue rows a decision on run ``workflow_id`` writes; ``loaded`` is its tasks as loaded.
 
-    Each task update is guarded by the status the task was loaded with: the
-    only change made to a task outside its run's lock is a worker's claim
-    (SCHEDULED -> IN_PROGRESS), and a decision made before that claim must not
-    overwrite it. The caller checks that every guarded update found its row.
+    Each task update is guarded by the status the task was loaded with (see
+    ``TASK_UPDATE_COLUMNS``); the caller checks that every guarded update found
+    its row, and rolls back when one did not.
     """
     run = decision.workflow
     if run.workflow_id != workflow_id:
@@ -305,6 +309,13 @@ def plan_decision(decision: Decision, workflow_id: str, loaded: Mapping[str, Loa
         elif before.queued:
             plan.queue_deletes.append((task.task_id,))
     return plan
+
+
+def columns(rows: Sequence[Row], width: int) -> list[list[Any]]:
+    """Rows turned into ``width`` column lists: the arrays a batched ``unnest`` statement takes."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _plan_created(plan: WritePlan, created: Sequence[Task], run: Workflow) -> None:

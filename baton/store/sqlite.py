@@ -71,7 +71,8 @@ INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (workflow_id) DO NOTHING"""
 UPDATE_RUN = """
-UPDATE runs SET status = ?, correlation_id = ?, priority = ?, update_time = ?, end_time = ?, body = ?
+UPDATE runs SET status = ?, correlation_id = ?, priority = ?, update_time = ?, end_time = ?, body = ?,
+                row_version = row_version + 1
 WHERE workflow_id = ?"""
 SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
@@ -350,7 +351,7 @@ class SqliteStore(Store):
             decision = step(run, definition)
             if decision.refusal is not None:
                 return decision
-            plan = sql.plan_decision(decision, workflow_id, loaded)
+            plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
             conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
             self._write_tasks(conn, plan)
         return decision
@@ -372,7 +373,7 @@ class SqliteStore(Store):
         if plan.task_updates:
             updated = conn.executemany(UPDATE_TASK, plan.task_updates).rowcount
             if updated != len(plan.task_updates):
-                # Cannot happen under BEGIN IMMEDIATE: the tasks were loaded under the write lock.
+                # Cannot happen under BEGIN IMMEDIATE, which was held since the tasks were loaded.
                 raise StoreError("A task changed while a decision on its run was being made")
         if plan.queue_deletes:
             conn.executemany(DELETE_QUEUE_BY_TASK, plan.queue_deletes)

@@ -9,7 +9,7 @@ import pytest
 from store_builders import make_def, make_run, make_task, start
 
 from baton.engine.decision import Decision, Refusal
-from baton.errors import ConflictError, NotFoundError
+from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import (
     IdempotencyStrategy,
     TaskDef,
@@ -19,7 +19,7 @@ from baton.model import (
     WorkflowDef,
     WorkflowStatus,
 )
-from baton.store import DueTimer, StartResult, Store
+from baton.store import DueTimer, StartResult, Store, sql
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -200,6 +200,22 @@ async def test_transact_step_exception_writes_nothing(store: Store) -> None:
     await store.transact("wf-1", lambda loaded, _: Decision(workflow=loaded))
 
 
+async def test_transact_driver_error_is_a_store_error_and_writes_nothing(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1")])
+    before = await store.get_run("wf-1")
+
+    def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        header = msgspec.structs.replace(loaded, status=WorkflowStatus.COMPLETED)
+        return Decision(workflow=header, created=[make_task(loaded, "t1", seq=2)])  # a task id already taken
+
+    with pytest.raises(StoreError):
+        await store.transact("wf-1", step)
+
+    assert await store.get_run("wf-1") == before
+    await store.transact("wf-1", lambda loaded, _: Decision(workflow=loaded))
+
+
 async def test_transact_unknown_run(store: Store) -> None:
     with pytest.raises(NotFoundError):
         await store.transact("missing", lambda loaded, _: Decision(workflow=loaded))
@@ -267,6 +283,28 @@ async def test_claimed_task_is_in_progress_with_a_lease(store: Store) -> None:
     assert await store.get_task("t1") == claimed
     assert await store.queue_sizes(["work"]) == {"work": 0}
     assert await store.claim_tasks("work", worker_id="w", count=1, now=10_000) == []
+
+
+@pytest.mark.parametrize("odd_text", ["plain", "a\u0000b"], ids=["plain", "nul"])
+async def test_claim_rewrites_tasks_as_the_shared_rule_says(store: Store, odd_text: str) -> None:
+    run = make_run()
+    rich = msgspec.structs.replace(
+        make_task(run, "t1", seq=1, response_timeout_seconds=7),
+        poll_count=2,
+        worker_id="earlier",
+        input_data={"odd": odd_text, "text": 'zürich \u2603 "quoted" \\', "pi": 3.14159, "big": 2**62, "n": None},
+        output_data={"nested": [{"deep": [1, 2.5e-7, True, -0.0, 1e300]}]},
+        reason_for_incompletion="retried",
+        lease_expires_at=123,
+    )
+    bare = make_task(run, "t2", seq=2, response_timeout_seconds=0)
+    await start(store, run, [rich, bare])
+
+    claimed = await store.claim_tasks("work", worker_id=None, count=5, now=50_000)
+
+    assert claimed == [sql.claimed(t, worker_id=None, now=50_000) for t in (rich, bare)]
+    assert [await store.get_task(t.task_id) for t in claimed] == claimed
+    assert await store.due_timers(now=10**15, limit=10) == [DueTimer(workflow_id="wf-1", task_id="t1")]
 
 
 async def test_claim_without_response_timeout_has_no_lease(store: Store) -> None:

@@ -8,12 +8,13 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import msgspec
+import psycopg
 import pytest
 from store_builders import make_run, make_task, start
 
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, StoreError
-from baton.model import TaskStatus, Workflow, WorkflowDef
+from baton.model import Task, TaskStatus, Workflow, WorkflowDef
 from baton.store import DecisionStep, StartResult, Store, open_store
 from baton.store.postgres import PostgresStore
 
@@ -96,16 +97,53 @@ async def test_a_decision_made_before_a_claim_is_made_again(pg_store: Store, pos
         if len(seen) == 1:
             claimed.extend(_claim_in_another_process(postgres_url, "work"))
         cancelled = msgspec.structs.replace(loaded.tasks[0], status=TaskStatus.CANCELED)
-        return Decision(workflow=loaded, updated=[cancelled])
+        return Decision(workflow=loaded, created=[make_task(loaded, "t2", seq=2)], updated=[cancelled])
 
     await pg_store.transact("wf-1", step)
 
     assert claimed == ["t1"]
     assert seen == [[TaskStatus.SCHEDULED], [TaskStatus.IN_PROGRESS]]
+    stored = await pg_store.get_run("wf-1")
+    assert stored is not None
+    assert [(t.task_id, t.status) for t in stored.tasks] == [
+        ("t1", TaskStatus.CANCELED),
+        ("t2", TaskStatus.SCHEDULED),
+    ]
+    assert (stored.tasks[0].poll_count, stored.tasks[0].worker_id) == (1, "w")  # the claim was not overwritten
+    assert await pg_store.queue_sizes() == {"work": 1}
+
+
+async def test_a_decision_waits_for_a_claim_in_flight(pg_store: Store, postgres_url: str) -> None:
+    """A claim holds a task the decision updates: the decision waits, then is made again on the claimed task."""
+    run = make_run()
+    await start(pg_store, run, [make_task(run, "t1")])
+    async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+        # A claim in flight: it holds the task row and has not committed yet.
+        await conn.execute("SELECT 1 FROM tasks WHERE task_id = 't1' FOR NO KEY UPDATE")
+        seen: list[TaskStatus] = []
+
+        def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+            seen.append(loaded.tasks[0].status)
+            cancelled = msgspec.structs.replace(loaded.tasks[0], status=TaskStatus.CANCELED)
+            return Decision(workflow=loaded, updated=[cancelled])
+
+        decision = asyncio.create_task(pg_store.transact("wf-1", step))
+        await asyncio.sleep(0.3)
+        assert not decision.done()
+        task = await pg_store.get_task("t1")
+        assert task is not None
+        claimed = msgspec.structs.replace(task, status=TaskStatus.IN_PROGRESS, poll_count=1)
+        await conn.execute(
+            "UPDATE tasks SET status = 'IN_PROGRESS', body = %s WHERE task_id = 't1'",
+            (msgspec.json.encode(claimed).decode(),),
+        )
+        await conn.execute("DELETE FROM queue WHERE task_id = 't1'")
+        await conn.commit()
+        await decision
+
+    assert seen[-1] is TaskStatus.IN_PROGRESS
     task = await pg_store.get_task("t1")
-    assert task is not None
-    assert task.status is TaskStatus.CANCELED
-    assert (task.poll_count, task.worker_id) == (1, "w")  # the claim was not overwritten
+    assert task is not None and task.status is TaskStatus.CANCELED and task.poll_count == 1
     assert await pg_store.queue_sizes() == {}
 
 
@@ -174,3 +212,21 @@ async def test_duplicate_run_id_is_a_conflict_not_a_driver_error(pg_store: Store
     await start(pg_store, make_run())
     with pytest.raises(ConflictError):
         await start(pg_store, make_run())
+
+
+def test_sql_claim_rewrites_the_fields_the_shared_rule_changes() -> None:
+    """CLAIM_TASKS names body fields by their JSON names: they must be the ones ``sql.claimed`` changes."""
+    from baton.store import sql
+    from baton.store.postgres import CLAIM_REWRITTEN_FIELDS
+
+    run = make_run()
+    before = make_task(run, "t1")
+    after = sql.claimed(before, worker_id="w", now=1)
+    changed = {
+        f.encode_name
+        for f in msgspec.structs.fields(Task)
+        if getattr(before, f.name) != getattr(after, f.name) or f.name == "lease_expires_at"
+    }
+    assert changed == set(CLAIM_REWRITTEN_FIELDS)
+    names = {f.encode_name for f in msgspec.structs.fields(Task)}
+    assert "responseTimeoutSeconds" in names

@@ -33,6 +33,8 @@ CREATE TABLE runs (
     update_time    INTEGER NOT NULL,
     end_time       INTEGER NOT NULL,
     snapshot_hash  TEXT    NOT NULL REFERENCES definition_snapshots (hash),
+    -- Bumped by every decision: tells a decision whether what it read is what it locked.
+    row_version    INTEGER NOT NULL DEFAULT 0,
     body           TEXT    NOT NULL
 );
 CREATE INDEX runs_by_correlation ON runs (name, correlation_id, create_time DESC)
