@@ -78,7 +78,6 @@ SELECT_TASK_DEFS = "SELECT body FROM task_defs WHERE name = ANY(%s::text[])"
 SELECT_ALL_TASK_DEFS = "SELECT body FROM task_defs ORDER BY name"
 DELETE_TASK_DEF = "DELETE FROM task_defs WHERE name = %s"
 
-INSERT_SNAPSHOT = "INSERT INTO definition_snapshots (hash, body) VALUES (%s, %s) ON CONFLICT (hash) DO NOTHING"
 SELECT_SNAPSHOT = "SELECT body FROM definition_snapshots WHERE hash = %s"
 SELECT_RUN_SNAPSHOT = """
 SELECT s.body FROM runs r JOIN definition_snapshots s ON s.hash = r.snapshot_hash WHERE r.workflow_id = %s"""

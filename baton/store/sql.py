@@ -163,8 +163,6 @@ def claimed(task: Task, *, worker_id: str | None, now: int) -> Task:
 
 # -- rows --------------------------------------------------------------------------
 
-WORKFLOW_DEF_COLUMNS = ("name", "version", "create_time", "body")
-TASK_DEF_COLUMNS = ("name", "body")
 RUN_INSERT_COLUMNS = (
     "workflow_id",
     "name",
@@ -191,20 +189,22 @@ the task before the claim must not overwrite it.
 CLAIM_UPDATE_COLUMNS = ("timer_at", "body", "task_id")
 """SET status IN_PROGRESS and these two WHERE ``task_id`` and status SCHEDULED."""
 QUEUE_UPSERT_COLUMNS = ("task_id", "task_type", "priority", "visible_at")
-QUEUE_DELETE_COLUMNS = ("task_id",)
 
 Row: TypeAlias = tuple[Any, ...]
 
 
 def workflow_def_row(definition: WorkflowDef) -> Row:
+    """``(name, version, create_time, body)``."""
     return (definition.name, definition.version, definition.create_time, encode(definition))
 
 
 def task_def_row(definition: TaskDef) -> Row:
+    """``(name, body)``."""
     return (definition.name, encode(definition))
 
 
 def run_insert_row(run: Workflow, snapshot_hash: str) -> Row:
+    """In ``RUN_INSERT_COLUMNS`` order."""
     return (
         run.workflow_id,
         run.workflow_name,
@@ -221,6 +221,7 @@ def run_insert_row(run: Workflow, snapshot_hash: str) -> Row:
 
 
 def run_update_row(run: Workflow) -> Row:
+    """In ``RUN_UPDATE_COLUMNS`` order."""
     return (
         run.status.value,
         run.correlation_id,
@@ -233,6 +234,7 @@ def run_update_row(run: Workflow) -> Row:
 
 
 def task_insert_row(task: Task, workflow_id: str) -> Row:
+    """In ``TASK_INSERT_COLUMNS`` order."""
     return (
         task.task_id,
         workflow_id,
@@ -246,6 +248,7 @@ def task_insert_row(task: Task, workflow_id: str) -> Row:
 
 
 def claim_update_row(task: Task) -> Row:
+    """In ``CLAIM_UPDATE_COLUMNS`` order, for a task as ``claimed`` left it."""
     return (timer_at(task), encode(task), task.task_id)
 
 
@@ -257,9 +260,13 @@ class WritePlan:
     """The task and queue rows one decision writes, as rows for each statement."""
 
     task_inserts: list[Row] = field(default_factory=list)
+    """``TASK_INSERT_COLUMNS``"""
     task_updates: list[Row] = field(default_factory=list)
+    """``TASK_UPDATE_COLUMNS``"""
     queue_upserts: list[Row] = field(default_factory=list)
+    """``QUEUE_UPSERT_COLUMNS``: insert, or move a task already queued."""
     queue_deletes: list[Row] = field(default_factory=list)
+    """``(task_id,)`` of tasks that leave the queue."""
 
 
 def plan_new_run(decision: Decision) -> WritePlan:
