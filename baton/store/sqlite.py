@@ -183,8 +183,11 @@ class SqliteStore(Store):
         conn, self._conn = self._conn, None
         if conn is not None:
             with _translated("close the database"):
-                conn.execute("PRAGMA optimize")
-                conn.close()
+                try:
+                    # Refreshes the planner's statistics where they went stale; cheap when nothing did.
+                    conn.execute("PRAGMA optimize")
+                finally:
+                    conn.close()
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with self._transaction(conn, "apply migrations"):

@@ -21,8 +21,10 @@ dropped when the process exits; cloning it costs a file copy instead of a
 migration run per test. An unreachable PostgreSQL raises
 ``PostgresUnavailableError`` with what to do about it: tests fail, never skip.
 
-The functions are synchronous (they block for the tens of milliseconds a
-``CREATE DATABASE`` takes); async fixtures may call them directly.
+The functions are synchronous (they block while ``CREATE DATABASE`` copies the
+template, a fraction of a second); async fixtures may call them directly.
+Databases of a process that was killed are left behind: they are named
+``baton_test_*`` and ``baton_template_*`` and safe to drop.
 """
 
 from __future__ import annotations
