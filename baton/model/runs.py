@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from baton.model.definitions import TaskDef, WorkflowDef, WorkflowTask
+from baton.model.definitions import SYSTEM_TASK_TYPES, TaskDef, WorkflowDef, WorkflowTask
 
 
 class WorkflowStatus(str, Enum):
@@ -86,8 +86,6 @@ class Task(msgspec.Struct, rename="camel", kw_only=True):
 
     @property
     def is_worker_task(self) -> bool:
-        from baton.model.definitions import SYSTEM_TASK_TYPES
-
         return self.task_type not in SYSTEM_TASK_TYPES
 
 
