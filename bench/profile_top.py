@@ -1,6 +1,6 @@
 """The hottest functions in a py-spy speedscope profile, by own (self) time and by total (inclusive) time.
 
-    .venv/bin/python bench/profile_top.py /tmp/prof/w1-sqlite.speedscope.json [--top 15]
+    .venv/bin/python bench/profile_top.py /tmp/prof/w1-sqlite.speedscope.json [--top 15] [--match baton/]
 
 Functions are keyed by name and file (the line a sample stopped at is ignored), summed over every
 thread; a function that recurses is counted once per sample for its total time.
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--match", help="list only functions whose file path contains this (e.g. baton/)")
     args = parser.parse_args(argv)
     own, total, count = summarise(json.loads(args.profile.read_text()))
     if not count:
@@ -53,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for title, counter in (("own time", own), ("total time", total)):
         print(f"top {args.top} by {title} ({count} samples)")
-        for rank, ((name, path), hits) in enumerate(counter.most_common(args.top), start=1):
+        ranked = [(key, hits) for key, hits in counter.most_common() if not args.match or args.match in key[1]]
+        for rank, ((name, path), hits) in enumerate(ranked[: args.top], start=1):
             print(f"{rank:3d}. {100 * hits / count:5.1f}%  {name}  ({path})")
         print()
     return 0

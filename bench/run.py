@@ -60,6 +60,20 @@ def log(message: str) -> None:
 # -- the machine ----------------------------------------------------------------------------------
 
 
+def _baton_commit() -> str | None:
+    """The repository's commit, with ``+dirty`` when tracked files under baton/ differ from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "baton"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}+dirty" if changed else commit
+
+
 def machine_header() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
@@ -81,6 +95,7 @@ def machine_header() -> dict[str, Any]:
         "platform": platform.platform(),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
         "client": CLIENT,
+        "baton_commit": _baton_commit(),
     }
 
 
