@@ -445,8 +445,9 @@ async def wait_for(event: asyncio.Event, watched: list[asyncio.Task[Any]], timeo
             done, _ = await asyncio.wait([waiter, *watching], timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
             for task in done - {waiter}:
                 watching.discard(task)
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                failure = None if task.cancelled() else task.exception()
+                if failure is not None:
+                    raise failure
     finally:
         waiter.cancel()
 
