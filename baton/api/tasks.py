@@ -26,6 +26,7 @@ async def batch_poll(request: Request) -> Response:
         worker_id=request.query_params.get("workerid"),
         count=int_param(request, "count", 1),
         timeout_ms=int_param(request, "timeout", _DEFAULT_POLL_TIMEOUT_MS),
+        gone=request.is_disconnected,
     )
     return JSONResponse(tasks)
 

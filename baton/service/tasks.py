@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from baton.engine import TaskResultReceived, TaskStatusByRef
@@ -16,8 +17,20 @@ class TaskService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    async def poll(self, task_type: str, *, worker_id: str | None, count: int = 1, timeout_ms: int = 0) -> list[Task]:
-        """Claim up to ``count`` tasks; wait up to ``timeout_ms`` for the first one to be ready."""
+    async def poll(
+        self,
+        task_type: str,
+        *,
+        worker_id: str | None,
+        count: int = 1,
+        timeout_ms: int = 0,
+        gone: Callable[[], Awaitable[bool]] | None = None,
+    ) -> list[Task]:
+        """Claim up to ``count`` tasks; wait up to ``timeout_ms`` for the first one to be ready.
+
+        ``gone`` tells whether the poller has hung up: a long poll whose worker left
+        claims nothing more, so its tasks go to the workers still there.
+        """
         settings = self._ctx.settings
         if count < 1 or count > settings.max_poll_count:
             raise ValidationError(errors=[FieldError("count", f"must be between 1 and {settings.max_poll_count}")])
@@ -31,6 +44,8 @@ class TaskService:
         deadline = loop.time() + min(timeout_ms, settings.max_poll_timeout_ms) / 1000
         with self._ctx.notifier.listen(task_key(task_type)) as waiter:
             while True:
+                if gone is not None and await gone():
+                    return []
                 tasks = await store.claim_tasks(task_type, worker_id=worker_id, count=count, now=self._ctx.clock())
                 remaining = deadline - loop.time()
                 if tasks or remaining <= 0:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 
@@ -175,3 +176,18 @@ def test_a_completed_result_is_applied_once(client: httpx.Client) -> None:
     assert complete(client, task, {"v": 1}).status_code == 200
     assert complete(client, task, {"v": 2}).status_code == 409
     assert run_of(client, workflow_id)["tasks"][0]["outputData"] == {"v": 1}
+
+
+def test_a_long_poll_whose_worker_hung_up_claims_nothing(client: httpx.Client, server: Any) -> None:
+    register(client, simple_workflow("abandoned", ["left_behind"]))
+    with httpx.Client(base_url=server.url) as impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.get(
+            "/api/tasks/poll/batch/left_behind",
+            params={"workerid": "gone", "count": 1, "timeout": 10_000},
+            timeout=0.5,
+        )
+    time.sleep(0.2)
+    workflow_id = start(client, "abandoned")
+    time.sleep(0.5)
+    (task,) = poll(client, "left_behind", timeout_ms=5_000)
+    assert (task["workflowInstanceId"], task["workerId"]) == (workflow_id, "test-worker")
