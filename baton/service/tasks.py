@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from baton.engine import TaskResultReceived, TaskStatusByRef
-from baton.errors import FieldError, NotFoundError, ValidationError
-from baton.model import Task, TaskResult, TaskResultStatus
+from baton import engine
+from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
+from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from baton.model import Task, TaskResult, TaskResultStatus, Workflow, WorkflowDef
 from baton.runtime.notifier import task_key
 from baton.service.context import ServiceContext
+from baton.store import ClaimRequest
 
 
 class TaskService:
@@ -68,11 +70,37 @@ class TaskService:
         raise NotFoundError(f"No such task: {result.task_id}")
 
     async def update_and_poll(self, result: TaskResult) -> Task | None:
-        """Apply a result, then hand the same worker its next task of the same type, if one is ready."""
-        task = await self.update(result)
-        claimed = await self._ctx.store.claim_tasks(
-            task.task_type, worker_id=result.worker_id or task.worker_id, count=1, now=self._ctx.clock()
-        )
+        """Apply a result, then hand the same worker its next task of the same type, if one is ready.
+
+        One transaction for both (``Store.transact_then_claim``); the wake-ups are ``update``'s.
+        """
+        if not result.task_id:
+            raise ValidationError(errors=[FieldError("taskId", "is required")])
+        ctx = self._ctx
+        workflow_id = result.workflow_instance_id or await ctx.store.workflow_id_of_task(result.task_id)
+        if workflow_id is None:
+            raise NotFoundError(f"No such task: {result.task_id}")
+        decide_ctx = ctx.decide_context()
+        event = TaskResultReceived(result=result)
+
+        def step(run: Workflow, definition: WorkflowDef) -> Decision:
+            return engine.apply(definition, run, event, decide_ctx)
+
+        def claim_after(decision: Decision) -> ClaimRequest | None:
+            for task in decision.updated:
+                if task.task_id == result.task_id:
+                    worker_id = result.worker_id or task.worker_id
+                    return ClaimRequest(task.task_type, worker_id, 1, ctx.clock())
+            return None
+
+        decision, claimed = await ctx.store.transact_then_claim(workflow_id, step, claim_after)
+        if decision.refusal is not None:
+            if decision.refusal.kind == "not_found":
+                raise NotFoundError(decision.refusal.message)
+            raise ConflictError(decision.refusal.message)
+        ctx.publish(decision, decide_ctx.now)
+        if not any(task.task_id == result.task_id for task in decision.updated):
+            raise NotFoundError(f"No such task: {result.task_id}")
         return claimed[0] if claimed else None
 
     async def complete_by_ref(

@@ -36,6 +36,20 @@ class StartResult:
     """False when an idempotency key returned an existing run."""
 
 
+@dataclass(frozen=True)
+class ClaimRequest:
+    """What ``transact_then_claim`` claims after the decision: as ``Store.claim_tasks`` takes it."""
+
+    task_type: str
+    worker_id: str | None
+    count: int
+    now: int
+
+
+ClaimAfter = Callable[[Decision], ClaimRequest | None]
+"""From a decision, what to claim in the same transaction; None for nothing."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class DueTimer:
     workflow_id: str
@@ -114,6 +128,19 @@ class Store(ABC):
         ``decision.created`` and replaces ``decision.updated`` (by ``task_id``),
         with their queue rows and timers; commits. Returns the decision.
         Raises NotFoundError for an unknown run.
+        """
+
+    @abstractmethod
+    async def transact_then_claim(
+        self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
+    ) -> tuple[Decision, list[Task]]:
+        """``transact``, then ``claim_tasks`` as ``claim_after(decision)`` asks, in one transaction.
+
+        A worker's hand-off: its result and its next task commit together (or
+        not at all), at the cost of one transaction instead of two. Nothing is
+        claimed when the decision has a ``refusal`` (nothing is written then
+        either) or when ``claim_after`` returns None; the claim follows
+        ``claim_tasks``'s rules and may take tasks the decision just queued.
         """
 
     @abstractmethod

@@ -43,7 +43,7 @@ from baton.engine.decision import Decision
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import sql
-from baton.store.base import DecisionStep, DueTimer, StartResult, Store
+from baton.store.base import ClaimAfter, ClaimRequest, DecisionStep, DueTimer, StartResult, Store
 
 # -- queries -------------------------------------------------------------------------
 
@@ -250,6 +250,10 @@ ORDER BY timer_at, task_id
 LIMIT %s"""
 
 _MAX_ATTEMPTS = 10
+
+
+def _claim_nothing(decision: Decision) -> ClaimRequest | None:
+    return None
 
 
 class _TaskClaimed(Exception):
@@ -481,14 +485,45 @@ class PostgresStore(Store):
         return None
 
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
+        decision, _ = await self.transact_then_claim(workflow_id, step, _claim_nothing)
+        return decision
+
+    async def transact_then_claim(
+        self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
+    ) -> tuple[Decision, list[Task]]:
         with _translated("record a decision"):
             async with self._connection() as conn:
+                in_python = False
                 for _ in range(_MAX_ATTEMPTS):
                     try:
                         async with conn.transaction():
-                            return await self._decide(conn, workflow_id, step)
+                            decision = await self._decide(conn, workflow_id, step)
+                            if decision.refusal is not None:
+                                return decision, []
+                            request = claim_after(decision)
+                            if request is None or request.count <= 0:
+                                return decision, []
+                            params = {
+                                "task_type": request.task_type,
+                                "now": request.now,
+                                "count": request.count,
+                                "worker_id": request.worker_id,
+                            }
+                            if in_python:
+                                claimed = await self._claim_in_python(
+                                    conn, params, worker_id=request.worker_id, now=request.now
+                                )
+                            else:
+                                rows = await (await conn.execute(CLAIM_TASKS, params)).fetchall()
+                                claimed = [sql.decode_task(body) for (body,) in rows]
+                            return decision, claimed
                     except _TaskClaimed:
                         continue
+                    except psycopg.errors.DataError:
+                        if in_python:
+                            raise
+                        # What PostgreSQL's JSON refuses (see CLAIM_TASKS): all again, claiming in Python.
+                        in_python = True
         raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept being claimed")
 
     async def _decide(self, conn: psycopg.AsyncConnection[Any], workflow_id: str, step: DecisionStep) -> Decision:

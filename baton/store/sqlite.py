@@ -21,7 +21,7 @@ from baton.engine.decision import Decision
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import sql
-from baton.store.base import DecisionStep, DueTimer, StartResult, Store
+from baton.store.base import ClaimAfter, DecisionStep, DueTimer, StartResult, Store
 
 # -- queries -------------------------------------------------------------------------
 
@@ -343,20 +343,35 @@ class SqliteStore(Store):
 
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
         with self._write("record a decision") as conn:
-            row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"No such workflow: {workflow_id}")
-            body, digest = row
-            task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
-            definition = self._snapshot(conn, digest)
-            run = sql.decode_run(body, (b for (b,) in task_rows))
-            loaded = sql.loaded_tasks(run.tasks)
-            decision = step(run, definition)
+            return self._decide(conn, workflow_id, step)
+
+    async def transact_then_claim(
+        self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
+    ) -> tuple[Decision, list[Task]]:
+        with self._write("record a decision and claim") as conn:
+            decision = self._decide(conn, workflow_id, step)
             if decision.refusal is not None:
-                return decision
-            plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-            conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
-            self._write_tasks(conn, plan)
+                return decision, []
+            request = claim_after(decision)
+            if request is None or request.count <= 0:
+                return decision, []
+            return decision, self._claim(conn, request.task_type, request.worker_id, request.count, request.now)
+
+    def _decide(self, conn: sqlite3.Connection, workflow_id: str, step: DecisionStep) -> Decision:
+        row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        body, digest = row
+        task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
+        definition = self._snapshot(conn, digest)
+        run = sql.decode_run(body, (b for (b,) in task_rows))
+        loaded = sql.loaded_tasks(run.tasks)
+        decision = step(run, definition)
+        if decision.refusal is not None:
+            return decision
+        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
+        self._write_tasks(conn, plan)
         return decision
 
     def _snapshot(self, conn: sqlite3.Connection, digest: str) -> WorkflowDef:
@@ -432,12 +447,16 @@ class SqliteStore(Store):
         if count <= 0:
             return []
         with self._write("claim tasks") as conn:
-            rows = conn.execute(PICK_QUEUED, (task_type, now, count)).fetchall()
-            if not rows:
-                return []
-            tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for _, body in rows]
-            conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _ in rows])
-            conn.executemany(CLAIM_TASK, [sql.claim_update_row(t) for t in tasks])
+            return self._claim(conn, task_type, worker_id, count, now)
+
+    @staticmethod
+    def _claim(conn: sqlite3.Connection, task_type: str, worker_id: str | None, count: int, now: int) -> list[Task]:
+        rows = conn.execute(PICK_QUEUED, (task_type, now, count)).fetchall()
+        if not rows:
+            return []
+        tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for _, body in rows]
+        conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _ in rows])
+        conn.executemany(CLAIM_TASK, [sql.claim_update_row(t) for t in tasks])
         return tasks
 
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:

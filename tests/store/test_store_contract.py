@@ -19,7 +19,7 @@ from baton.model import (
     WorkflowDef,
     WorkflowStatus,
 )
-from baton.store import DueTimer, StartResult, Store, sql
+from baton.store import ClaimRequest, DueTimer, StartResult, Store, sql
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -235,6 +235,127 @@ async def test_transact_serialises_decisions_on_one_run(store: Store) -> None:
     stored = await store.get_run("wf-1")
     assert stored is not None
     assert [t.seq for t in stored.tasks] == list(range(1, 21))
+
+
+# -- transact_then_claim -------------------------------------------------------------
+
+
+def _complete_first(loaded: Workflow, definition: WorkflowDef) -> Decision:
+    done = msgspec.structs.replace(loaded.tasks[0], status=TaskStatus.COMPLETED, update_time=2_000)
+    nxt = make_task(loaded, f"{loaded.workflow_id}-next", seq=2, task_type="next")
+    return Decision(
+        workflow=msgspec.structs.replace(loaded, update_time=2_000, tasks=[]), created=[nxt], updated=[done]
+    )
+
+
+async def test_transact_then_claim_decides_and_claims_together(store: Store) -> None:
+    a, b = make_run("wf-a"), make_run("wf-b", create_time=2_000)
+    await start(store, a, [make_task(a, "a1")])
+    await start(store, b, [make_task(b, "b1")])
+    asked: list[Decision] = []
+
+    def claim_after(decision: Decision) -> ClaimRequest | None:
+        asked.append(decision)
+        return ClaimRequest("work", "worker-3", 5, 10_000)
+
+    decision, claimed = await store.transact_then_claim("wf-a", _complete_first, claim_after)
+
+    assert asked == [decision]
+    assert [t.task_id for t in claimed] == ["b1"]
+    assert claimed[0].status is TaskStatus.IN_PROGRESS and claimed[0].worker_id == "worker-3"
+    assert claimed[0].lease_expires_at == 10_000 + 60_000
+    assert await store.get_task("b1") == claimed[0]
+    stored = await store.get_run("wf-a")
+    assert stored is not None
+    assert [(t.task_id, t.status) for t in stored.tasks] == [
+        ("a1", TaskStatus.COMPLETED),
+        ("wf-a-next", TaskStatus.SCHEDULED),
+    ]
+    assert await store.queue_sizes() == {"next": 1}
+    assert await store.due_timers(10_000 + 60_000, 10) == [DueTimer(workflow_id="wf-b", task_id="b1")]
+
+
+async def test_transact_then_claim_may_claim_what_the_decision_queued(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1")])
+
+    decision, claimed = await store.transact_then_claim(
+        "wf-1", _complete_first, lambda d: ClaimRequest("next", None, 1, 10_000)
+    )
+
+    assert [t.task_id for t in claimed] == ["wf-1-next"] == [t.task_id for t in decision.created]
+    assert await store.queue_sizes() == {}
+
+
+async def test_transact_then_claim_nothing_to_claim(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1")])
+
+    _, none_asked = await store.transact_then_claim("wf-1", lambda loaded, _: Decision(workflow=loaded), lambda d: None)
+    _, empty = await store.transact_then_claim(
+        "wf-1", _complete_first, lambda d: ClaimRequest("absent", "w", 3, 10_000)
+    )
+
+    assert none_asked == [] and empty == []
+    stored = await store.get_run("wf-1")
+    assert stored is not None and stored.tasks[0].status is TaskStatus.COMPLETED
+
+
+async def test_transact_then_claim_refusal_writes_and_claims_nothing(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1")])
+    before = await store.get_run("wf-1")
+    asked: list[Decision] = []
+
+    def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        return Decision(workflow=loaded, refusal=Refusal(kind="conflict", message="no"))
+
+    def claim_after(decision: Decision) -> ClaimRequest | None:
+        asked.append(decision)
+        return ClaimRequest("work", "w", 1, 10_000)
+
+    decision, claimed = await store.transact_then_claim("wf-1", step, claim_after)
+
+    assert decision.refusal == Refusal(kind="conflict", message="no")
+    assert claimed == [] and asked == []
+    assert await store.get_run("wf-1") == before
+    assert await store.queue_sizes() == {"work": 1}
+
+
+async def test_transact_then_claim_failure_writes_and_claims_nothing(store: Store) -> None:
+    a, b = make_run("wf-a"), make_run("wf-b")
+    await start(store, a, [make_task(a, "a1")])
+    await start(store, b, [make_task(b, "b1")])
+    before = await store.get_run("wf-a")
+
+    def claim_after(decision: Decision) -> ClaimRequest | None:
+        raise RuntimeError("claim_after blew up")
+
+    with pytest.raises(RuntimeError, match="claim_after blew up"):
+        await store.transact_then_claim("wf-a", _complete_first, claim_after)
+
+    assert await store.get_run("wf-a") == before
+    assert await store.queue_sizes() == {"work": 2}
+    with pytest.raises(NotFoundError):
+        await store.transact_then_claim("missing", _complete_first, lambda d: ClaimRequest("work", "w", 1, 10_000))
+    assert await store.queue_sizes() == {"work": 2}
+
+
+async def test_transact_then_claim_rewrites_tasks_as_the_shared_rule_says(store: Store) -> None:
+    a, b = make_run("wf-a"), make_run("wf-b")
+    await start(store, a, [make_task(a, "a1")])
+    other = make_task(b, "b1")
+    other.input_data = {"text": "zürich \u0000 nul", "n": 1}
+    await start(store, b, [other])
+
+    _, claimed = await store.transact_then_claim(
+        "wf-a", _complete_first, lambda d: ClaimRequest("work", "w9", 1, 10_000)
+    )
+
+    assert claimed == [sql.claimed(other, worker_id="w9", now=10_000)]
+    assert await store.get_task("b1") == claimed[0]
+    stored = await store.get_run("wf-a")
+    assert stored is not None and stored.tasks[0].status is TaskStatus.COMPLETED
 
 
 # -- queue -------------------------------------------------------------------------
