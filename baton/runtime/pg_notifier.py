@@ -27,6 +27,10 @@ CHANNEL = "baton_wakeups"
 _MAX_KEYS_PER_NOTIFY = 100
 """PostgreSQL caps a payload at 8000 bytes; more keys than this go in further notifications."""
 _RECONNECT_SECONDS = 1.0
+_MIN_FLUSH_INTERVAL = 0.002
+"""Under load, at most one flush per this many seconds: each NOTIFY costs both sides a statement and
+PostgreSQL a lock at commit, and a busier moment then shares one. The first publish after a quiet spell
+is sent at once, so a lone wake-up is not delayed."""
 
 
 class _Payload(msgspec.Struct, array_like=True):
@@ -92,8 +96,14 @@ class PostgresNotifier(Notifier):
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as connection:
+                    loop = asyncio.get_running_loop()
+                    last_flush = 0.0
                     while True:
                         await self._flush_needed.wait()
+                        wait = last_flush + _MIN_FLUSH_INTERVAL - loop.time()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                        last_flush = loop.time()
                         self._flush_needed.clear()
                         keys, self._pending = sorted(self._pending), set()
                         for start in range(0, len(keys), _MAX_KEYS_PER_NOTIFY):
