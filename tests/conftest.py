@@ -33,6 +33,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         drop_test_database(url)
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test, dropped after it."""
+    url = create_test_database()
+    try:
+        yield url
+    finally:
+        drop_test_database(url)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from baton.runtime.pg_notifier import PostgresNotifier
-from baton.store.testing import create_test_database, drop_test_database
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    url = create_test_database()
-    try:
-        yield url
-    finally:
-        drop_test_database(url)
 
 
 async def test_a_publish_wakes_a_waiter_in_another_notifier(postgres_url: str) -> None:
