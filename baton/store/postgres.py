@@ -43,12 +43,12 @@ trips but costs more client CPU per statement than it saves here.)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool
+import asyncpg
 
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, NotFoundError, StoreError
@@ -67,37 +67,37 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
 )"""
 SELECT_APPLIED_MIGRATIONS = "SELECT version FROM schema_migrations"
-INSERT_APPLIED_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)"
+INSERT_APPLIED_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"
 
 INSERT_WORKFLOW_DEF_NEW = """
-INSERT INTO workflow_defs (name, version, create_time, body) VALUES (%s, %s, %s, %s)
+INSERT INTO workflow_defs (name, version, create_time, body) VALUES ($1, $2, $3, $4)
 ON CONFLICT (name, version) DO NOTHING"""
 UPSERT_WORKFLOW_DEF = """
-INSERT INTO workflow_defs (name, version, create_time, body) VALUES (%s, %s, %s, %s)
+INSERT INTO workflow_defs (name, version, create_time, body) VALUES ($1, $2, $3, $4)
 ON CONFLICT (name, version) DO UPDATE SET create_time = excluded.create_time, body = excluded.body"""
-SELECT_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = %s AND version = %s"
-SELECT_LATEST_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = %s ORDER BY version DESC LIMIT 1"
+SELECT_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = $1 AND version = $2"
+SELECT_LATEST_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = $1 ORDER BY version DESC LIMIT 1"
 SELECT_ALL_WORKFLOW_DEFS = "SELECT body FROM workflow_defs ORDER BY name, version"
-SELECT_WORKFLOW_DEFS_OF = "SELECT body FROM workflow_defs WHERE name = %s ORDER BY version"
-DELETE_WORKFLOW_DEF = "DELETE FROM workflow_defs WHERE name = %s AND version = %s"
+SELECT_WORKFLOW_DEFS_OF = "SELECT body FROM workflow_defs WHERE name = $1 ORDER BY version"
+DELETE_WORKFLOW_DEF = "DELETE FROM workflow_defs WHERE name = $1 AND version = $2"
 
-INSERT_TASK_DEF_NEW = "INSERT INTO task_defs (name, body) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING"
+INSERT_TASK_DEF_NEW = "INSERT INTO task_defs (name, body) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
 UPSERT_TASK_DEF = """
-INSERT INTO task_defs (name, body) VALUES (%s, %s)
+INSERT INTO task_defs (name, body) VALUES ($1, $2)
 ON CONFLICT (name) DO UPDATE SET body = excluded.body"""
-SELECT_TASK_DEFS = "SELECT body FROM task_defs WHERE name = ANY(%s::text[])"
+SELECT_TASK_DEFS = "SELECT body FROM task_defs WHERE name = ANY($1::text[])"
 SELECT_ALL_TASK_DEFS = "SELECT body FROM task_defs ORDER BY name"
-DELETE_TASK_DEF = "DELETE FROM task_defs WHERE name = %s"
+DELETE_TASK_DEF = "DELETE FROM task_defs WHERE name = $1"
 
-SELECT_SNAPSHOT = "SELECT body FROM definition_snapshots WHERE hash = %s"
+SELECT_SNAPSHOT = "SELECT body FROM definition_snapshots WHERE hash = $1"
 SELECT_RUN_SNAPSHOT = """
-SELECT s.body FROM runs r JOIN definition_snapshots s ON s.hash = r.snapshot_hash WHERE r.workflow_id = %s"""
+SELECT s.body FROM runs r JOIN definition_snapshots s ON s.hash = r.snapshot_hash WHERE r.workflow_id = $1"""
 
 TAKE_IDEMPOTENCY_KEY = """
-INSERT INTO idempotency_keys (key, workflow_id) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING"""
-LOCK_KEY_HOLDER = "SELECT workflow_id FROM idempotency_keys WHERE key = %s FOR UPDATE"
-MOVE_IDEMPOTENCY_KEY = "UPDATE idempotency_keys SET workflow_id = %s WHERE key = %s"
-SELECT_RUN_STATUS = "SELECT status FROM runs WHERE workflow_id = %s"
+INSERT INTO idempotency_keys (key, workflow_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"""
+LOCK_KEY_HOLDER = "SELECT workflow_id FROM idempotency_keys WHERE key = $1 FOR UPDATE"
+MOVE_IDEMPOTENCY_KEY = "UPDATE idempotency_keys SET workflow_id = $1 WHERE key = $2"
+SELECT_RUN_STATUS = "SELECT status FROM runs WHERE workflow_id = $1"
 
 RUNS_PRIMARY_KEY = "runs_pkey"
 """Violated by a run id that is taken: a ConflictError, not a driver error."""
@@ -105,49 +105,46 @@ RUNS_PRIMARY_KEY = "runs_pkey"
 CREATE_RUN = """
 WITH snapshot AS (
     INSERT INTO definition_snapshots (hash, body)
-    SELECT %(snapshot_hash)s, %(snapshot_body)s::text WHERE %(snapshot_body)s::text IS NOT NULL
+    SELECT $1, $2::text WHERE $2::text IS NOT NULL
     ON CONFLICT (hash) DO NOTHING
 ), run AS (
     INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
                       create_time, update_time, end_time, snapshot_hash, body)
-    VALUES (%(workflow_id)s, %(name)s, %(version)s, %(status)s, %(correlation_id)s, %(priority)s,
-            %(create_time)s, %(update_time)s, %(end_time)s, %(snapshot_hash)s, %(body)s)
+    VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $12)
 ), inserted AS (
     INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
-    SELECT * FROM unnest(%(new_task_id)b::text[], %(new_workflow_id)b::text[], %(new_seq)b::int[],
-                         %(new_ref)b::text[], %(new_task_type)b::text[], %(new_status)b::text[],
-                         %(new_timer_at)b::bigint[], %(new_body)b::text[])
+    SELECT * FROM unnest($13::text[], $14::text[], $15::int[],
+                         $16::text[], $17::text[], $18::text[],
+                         $19::bigint[], $20::text[])
 ), enqueued AS (
     INSERT INTO queue (task_id, task_type, priority, visible_at)
-    SELECT * FROM unnest(%(queue_task_id)b::text[], %(queue_task_type)b::text[], %(queue_priority)b::int[],
-                         %(queue_visible_at)b::bigint[])
+    SELECT * FROM unnest($21::text[], $22::text[], $23::int[], $24::bigint[])
 )
 SELECT 1"""
 # All of a decision's rows in one statement; returns how many guarded task updates found their row.
 WRITE_DECISION = """
 WITH run AS (
-    UPDATE runs SET status = %(status)s, correlation_id = %(correlation_id)s, priority = %(priority)s,
-                    update_time = %(update_time)s, end_time = %(end_time)s, body = %(body)s,
+    UPDATE runs SET status = $1, correlation_id = $2, priority = $3,
+                    update_time = $4, end_time = $5, body = $6,
                     row_version = row_version + 1
-    WHERE workflow_id = %(workflow_id)s
+    WHERE workflow_id = $7
 ), inserted AS (
     INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
-    SELECT * FROM unnest(%(new_task_id)b::text[], %(new_workflow_id)b::text[], %(new_seq)b::int[],
-                         %(new_ref)b::text[], %(new_task_type)b::text[], %(new_status)b::text[],
-                         %(new_timer_at)b::bigint[], %(new_body)b::text[])
+    SELECT * FROM unnest($8::text[], $9::text[], $10::int[],
+                         $11::text[], $12::text[], $13::text[],
+                         $14::bigint[], $15::text[])
 ), updated AS (
     UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body
-    FROM unnest(%(upd_status)b::text[], %(upd_timer_at)b::bigint[], %(upd_body)b::text[],
-                %(upd_task_id)b::text[], %(upd_workflow_id)b::text[], %(upd_expected_status)b::text[])
+    FROM unnest($16::text[], $17::bigint[], $18::text[],
+                $19::text[], $20::text[], $21::text[])
          AS u (status, timer_at, body, task_id, workflow_id, expected_status)
     WHERE t.task_id = u.task_id AND t.workflow_id = u.workflow_id AND t.status = u.expected_status
     RETURNING 1
 ), dequeued AS (
-    DELETE FROM queue WHERE task_id = ANY(%(dequeue_task_id)b::text[])
+    DELETE FROM queue WHERE task_id = ANY($22::text[])
 ), enqueued AS (
     INSERT INTO queue (task_id, task_type, priority, visible_at)
-    SELECT * FROM unnest(%(queue_task_id)b::text[], %(queue_task_type)b::text[], %(queue_priority)b::int[],
-                         %(queue_visible_at)b::bigint[])
+    SELECT * FROM unnest($23::text[], $24::text[], $25::int[], $26::bigint[])
     ON CONFLICT (task_id) DO UPDATE SET
         task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at
 )
@@ -160,27 +157,27 @@ LOCK_RUN_FOR_DECISION = """
 SELECT r.body, r.snapshot_hash,
        r.row_version = (SELECT s.row_version FROM runs s WHERE s.workflow_id = r.workflow_id) AS fresh,
        ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
-FROM runs r WHERE r.workflow_id = %s
+FROM runs r WHERE r.workflow_id = $1
 FOR NO KEY UPDATE OF r"""
 # One statement, so the header and the tasks come from one snapshot.
-SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = %s"
+SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = $1"
 SELECT_RUN_WITH_TASKS = """
 SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
-FROM runs r WHERE r.workflow_id = %s"""
+FROM runs r WHERE r.workflow_id = $1"""
 SELECT_CORRELATED_RUNS = """
 SELECT r.body,
-       CASE WHEN %(include_tasks)s
+       CASE WHEN $1
             THEN ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
        END
 FROM runs r
-WHERE r.name = %(name)s AND r.correlation_id = %(correlation_id)s
-  AND (%(include_closed)s OR r.status IN ('RUNNING', 'PAUSED'))
+WHERE r.name = $2 AND r.correlation_id = $3
+  AND ($4 OR r.status IN ('RUNNING', 'PAUSED'))
 ORDER BY r.create_time DESC, r.workflow_id DESC"""
-DELETE_RUN = "DELETE FROM runs WHERE workflow_id = %s"
+DELETE_RUN = "DELETE FROM runs WHERE workflow_id = $1"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
 
-SELECT_TASK = "SELECT body FROM tasks WHERE task_id = %s"
-SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = %s"
+SELECT_TASK = "SELECT body FROM tasks WHERE task_id = $1"
+SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = $1"
 
 # One statement, so one round trip and its own transaction: takes the first
 # tasks in claim order whose queue row and task row nobody else holds, removes
@@ -204,9 +201,9 @@ WITH first AS (
     -- queue is small), it touches no task row and no body, only the first ``count`` get further.
     SELECT q.id, q.priority, q.visible_at, q.task_id
     FROM queue q
-    WHERE q.task_type = %(task_type)s AND q.visible_at <= %(now)s
+    WHERE q.task_type = $1 AND q.visible_at <= $2
     ORDER BY q.priority DESC, q.visible_at, q.id
-    LIMIT %(count)s
+    LIMIT $3
     FOR UPDATE OF q SKIP LOCKED
 ), picked AS (
     SELECT f.id, f.priority, f.visible_at, t.task_id, t.body
@@ -222,7 +219,7 @@ WITH first AS (
 ), leased AS (
     SELECT f.*,
            CASE WHEN f.response_timeout_seconds > 0
-                THEN %(now)s::bigint + f.response_timeout_seconds * 1000 ELSE 0 END AS lease_expires_at
+                THEN $2::bigint + f.response_timeout_seconds * 1000 ELSE 0 END AS lease_expires_at
     FROM fields f
 ), dequeued AS (
     DELETE FROM queue WHERE id IN (SELECT id FROM picked)
@@ -231,9 +228,9 @@ WITH first AS (
     SET status = 'IN_PROGRESS',
         timer_at = nullif(l.lease_expires_at, 0),
         body = left(l.body, -1)
-               || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json(%(worker_id)s::text)::text, 'null')
+               || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json($4::text)::text, 'null')
                || ',"pollCount":' || (l.poll_count + 1)
-               || ',"startTime":' || %(now)s::bigint || ',"updateTime":' || %(now)s::bigint
+               || ',"startTime":' || $2::bigint || ',"updateTime":' || $2::bigint
                || ',"leaseExpiresAt":' || l.lease_expires_at || '}'
     FROM leased l
     WHERE t.task_id = l.task_id
@@ -244,9 +241,9 @@ PICK_FOR_CLAIM = """
 WITH picked AS (
     SELECT q.id, q.priority, q.visible_at, t.body
     FROM queue q JOIN tasks t ON t.task_id = q.task_id
-    WHERE q.task_type = %(task_type)s AND q.visible_at <= %(now)s AND t.status = 'SCHEDULED'
+    WHERE q.task_type = $1 AND q.visible_at <= $2 AND t.status = 'SCHEDULED'
     ORDER BY q.priority DESC, q.visible_at, q.id
-    LIMIT %(count)s
+    LIMIT $3
     FOR UPDATE OF q SKIP LOCKED
     FOR NO KEY UPDATE OF t SKIP LOCKED
 ), dequeued AS (
@@ -255,18 +252,36 @@ WITH picked AS (
 SELECT body FROM picked ORDER BY priority DESC, visible_at, id"""
 REWRITE_CLAIMED = """
 UPDATE tasks t SET status = 'IN_PROGRESS', timer_at = c.timer_at, body = c.body
-FROM unnest(%b::bigint[], %b::text[], %b::text[]) AS c (timer_at, body, task_id)
+FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c (timer_at, body, task_id)
 WHERE t.task_id = c.task_id AND t.status = 'SCHEDULED'"""
 CLAIM_REWRITTEN_FIELDS = ("status", "workerId", "pollCount", "startTime", "updateTime", "leaseExpiresAt")
 """The body fields CLAIM_TASKS sets, by their JSON names (``responseTimeoutSeconds`` it reads)."""
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
-SELECT task_type, count(*) FROM queue WHERE task_type = ANY(%s::text[]) GROUP BY task_type"""
+SELECT task_type, count(*) FROM queue WHERE task_type = ANY($1::text[]) GROUP BY task_type"""
 SELECT_DUE_TIMERS = """
 SELECT workflow_id, task_id FROM tasks
-WHERE timer_at IS NOT NULL AND timer_at <= %s
+WHERE timer_at IS NOT NULL AND timer_at <= $1
 ORDER BY timer_at, task_id
-LIMIT %s"""
+LIMIT $2"""
+
+# The parameters of the statements with named ones, in ``$n`` order.
+CREATE_RUN_ARGS = (
+    "snapshot_hash", "snapshot_body", "workflow_id", "name", "version", "status", "correlation_id", "priority",
+    "create_time", "update_time", "end_time", "body",
+    "new_task_id", "new_workflow_id", "new_seq", "new_ref", "new_task_type", "new_status", "new_timer_at", "new_body",
+    "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+)  # fmt: skip
+WRITE_DECISION_ARGS = (
+    "status", "correlation_id", "priority", "update_time", "end_time", "body", "workflow_id",
+    "new_task_id", "new_workflow_id", "new_seq", "new_ref", "new_task_type", "new_status", "new_timer_at", "new_body",
+    "upd_status", "upd_timer_at", "upd_body", "upd_task_id", "upd_workflow_id", "upd_expected_status",
+    "dequeue_task_id",
+    "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+)  # fmt: skip
+SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "include_closed")
+CLAIM_TASKS_ARGS = ("task_type", "now", "count", "worker_id")
+PICK_FOR_CLAIM_ARGS = ("task_type", "now", "count")
 
 _MAX_ATTEMPTS = 10
 
@@ -288,8 +303,26 @@ def _translated(action: str) -> Iterator[None]:
     """Driver errors leave the store as StoreError; Baton's own errors pass unchanged."""
     try:
         yield
-    except psycopg.Error as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         raise StoreError(f"PostgreSQL failed to {action}: {exc}") from exc
+
+
+def _args(names: tuple[str, ...], params: dict[str, Any]) -> list[Any]:
+    """The values of ``params`` in the ``$n`` order of a statement's ``names``."""
+    return [params[name] for name in names]
+
+
+def _rowcount(status: str) -> int:
+    """The row count of a command status such as ``INSERT 0 1`` or ``DELETE 3``."""
+    count = status.rpartition(" ")[2]
+    return int(count) if count.isdigit() else 0
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """A released connection is not reset: Baton changes no session state, and the reset is a round trip.
+
+    The pool still rolls back a transaction left open before it calls this.
+    """
 
 
 class PostgresStore(Store):
@@ -310,43 +343,47 @@ class PostgresStore(Store):
         self._min_size = min_size
         self._max_size = max_size
         self._open_timeout = open_timeout
-        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
-        self._claim_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._claim_pool: asyncpg.Pool | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
 
     # -- plumbing ------------------------------------------------------------------
 
+    def _new_pool(self, *, min_size: int, max_size: int, server_settings: dict[str, str] | None = None) -> asyncpg.Pool:
+        return asyncpg.create_pool(
+            self._url,
+            min_size=min(min_size, max_size),
+            max_size=max_size,
+            server_settings=server_settings,
+            reset=_keep_session,
+            timeout=self._open_timeout,
+        )
+
     async def open(self) -> None:
         if self._pool is not None:
             return
-        pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            self._url,
-            min_size=self._min_size,
-            max_size=self._max_size,
-            open=False,
-            name="baton",
-            kwargs={"autocommit": True},
-        )
-        # Stand-alone claims only: their commits need not wait for the WAL flush (see the module's docstring).
-        claim_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            self._url,
-            min_size=1,
-            max_size=max(1, self._max_size // 2),
-            open=False,
-            name="baton-claims",
-            kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
-        )
+        pool: asyncpg.Pool | None = None
+        claim_pool: asyncpg.Pool | None = None
         with _translated("connect"):
             try:
-                await pool.open(wait=True, timeout=self._open_timeout)
+                pool = self._new_pool(min_size=self._min_size, max_size=self._max_size)
+                async with asyncio.timeout(self._open_timeout):
+                    await pool
                 self._pool = pool
                 await self._migrate()
-                await claim_pool.open(wait=True, timeout=self._open_timeout)
+                # Stand-alone claims only: their commits need not wait for the WAL flush (see the module's docstring).
+                claim_pool = self._new_pool(
+                    min_size=1, max_size=max(1, self._max_size // 2), server_settings={"synchronous_commit": "off"}
+                )
+                async with asyncio.timeout(self._open_timeout):
+                    await claim_pool
                 self._claim_pool = claim_pool
             except BaseException:
                 self._pool = self._claim_pool = None
-                await claim_pool.close()
-                await pool.close()
+                # A pool whose start failed has closed itself already; terminate() then does nothing.
+                for started in (claim_pool, pool):
+                    if started is not None:
+                        started.terminate()
                 raise
 
     async def close(self) -> None:
@@ -361,89 +398,85 @@ class PostgresStore(Store):
         async with self._connection() as conn, conn.transaction():
             await conn.execute(MIGRATION_LOCK)
             await conn.execute(CREATE_MIGRATIONS_TABLE)
-            cur = await conn.execute(SELECT_APPLIED_MIGRATIONS)
-            applied = {version for (version,) in await cur.fetchall()}
+            applied = {version for (version,) in await conn.fetch(SELECT_APPLIED_MIGRATIONS)}
             for migration in sql.load_migrations("postgres"):
                 if migration.version in applied:
                     continue
-                # No parameters: psycopg sends the file as one simple query, all its statements at once.
-                await conn.execute(migration.sql.encode())
-                await conn.execute(INSERT_APPLIED_MIGRATION, (migration.version, migration.name))
+                # No arguments: asyncpg sends the file as one simple query, all its statements at once.
+                await conn.execute(migration.sql)
+                await conn.execute(INSERT_APPLIED_MIGRATION, migration.version, migration.name)
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
         if self._pool is None:
             raise StoreError("The store is not open")
-        async with self._pool.connection() as conn:
+        async with self._pool.acquire() as conn:
             yield conn
 
-    async def _fetchone(self, action: str, query: str, params: Any) -> tuple[Any, ...] | None:
+    async def _fetchone(self, action: str, query: str, *args: Any) -> asyncpg.Record | None:
         with _translated(action):
             async with self._connection() as conn:
-                cur = await conn.execute(query, params)
-                return await cur.fetchone()
+                row: asyncpg.Record | None = await conn.fetchrow(query, *args)
+                return row
 
-    async def _fetchall(self, action: str, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+    async def _fetchall(self, action: str, query: str, *args: Any) -> list[asyncpg.Record]:
         with _translated(action):
             async with self._connection() as conn:
-                cur = await conn.execute(query, params)
-                return await cur.fetchall()
+                rows: list[asyncpg.Record] = await conn.fetch(query, *args)
+                return rows
 
-    async def _rowcount(self, action: str, query: str, params: Any) -> int:
+    async def _rowcount(self, action: str, query: str, *args: Any) -> int:
         with _translated(action):
             async with self._connection() as conn:
-                cur = await conn.execute(query, params)
-                return cur.rowcount
+                return _rowcount(await conn.execute(query, *args))
 
     # -- definitions ---------------------------------------------------------------
 
     async def put_workflow_defs(self, defs: list[WorkflowDef], *, overwrite: bool) -> None:
         rows = [sql.workflow_def_row(d) for d in defs]
         with _translated("store workflow definitions"):
-            async with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            async with self._connection() as conn, conn.transaction():
                 if overwrite:
-                    await cur.executemany(UPSERT_WORKFLOW_DEF, rows)
+                    await conn.executemany(UPSERT_WORKFLOW_DEF, rows)
                     return
                 for definition, row in zip(defs, rows, strict=True):
-                    await cur.execute(INSERT_WORKFLOW_DEF_NEW, row)
-                    if cur.rowcount == 0:
+                    if _rowcount(await conn.execute(INSERT_WORKFLOW_DEF_NEW, *row)) == 0:
                         raise ConflictError(
                             f"Workflow definition {definition.name} version {definition.version} already exists"
                         )
 
     async def get_workflow_def(self, name: str, version: int | None = None) -> WorkflowDef | None:
         if version is None:
-            row = await self._fetchone("read a workflow definition", SELECT_LATEST_WORKFLOW_DEF, (name,))
+            row = await self._fetchone("read a workflow definition", SELECT_LATEST_WORKFLOW_DEF, name)
         else:
-            row = await self._fetchone("read a workflow definition", SELECT_WORKFLOW_DEF, (name, version))
+            row = await self._fetchone("read a workflow definition", SELECT_WORKFLOW_DEF, name, version)
         return None if row is None else sql.decode_workflow_def(row[0])
 
     async def list_workflow_defs(self, name: str | None = None) -> list[WorkflowDef]:
         if name is None:
             rows = await self._fetchall("list workflow definitions", SELECT_ALL_WORKFLOW_DEFS)
         else:
-            rows = await self._fetchall("list workflow definitions", SELECT_WORKFLOW_DEFS_OF, (name,))
+            rows = await self._fetchall("list workflow definitions", SELECT_WORKFLOW_DEFS_OF, name)
         return [sql.decode_workflow_def(body) for (body,) in rows]
 
     async def delete_workflow_def(self, name: str, version: int) -> bool:
-        return await self._rowcount("delete a workflow definition", DELETE_WORKFLOW_DEF, (name, version)) > 0
+        return await self._rowcount("delete a workflow definition", DELETE_WORKFLOW_DEF, name, version) > 0
 
     async def put_task_defs(self, defs: list[TaskDef], *, overwrite: bool = True) -> None:
         rows = [sql.task_def_row(d) for d in defs]
         with _translated("store task definitions"):
-            async with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            async with self._connection() as conn, conn.transaction():
                 if overwrite:
-                    await cur.executemany(UPSERT_TASK_DEF, rows)
+                    await conn.executemany(UPSERT_TASK_DEF, rows)
                     return
                 for definition, row in zip(defs, rows, strict=True):
-                    await cur.execute(INSERT_TASK_DEF_NEW, row)
-                    if cur.rowcount == 0:
+                    if _rowcount(await conn.execute(INSERT_TASK_DEF_NEW, *row)) == 0:
                         raise ConflictError(f"Task definition {definition.name} already exists")
 
     async def get_task_defs(self, names: Collection[str]) -> dict[str, TaskDef]:
         if not names:
             return {}
-        rows = await self._fetchall("read task definitions", SELECT_TASK_DEFS, (list(names),))
+        rows = await self._fetchall("read task definitions", SELECT_TASK_DEFS, list(names))
         found = [sql.decode_task_def(body) for (body,) in rows]
         return {d.name: d for d in found}
 
@@ -452,7 +485,7 @@ class PostgresStore(Store):
         return [sql.decode_task_def(body) for (body,) in rows]
 
     async def delete_task_def(self, name: str) -> bool:
-        return await self._rowcount("delete a task definition", DELETE_TASK_DEF, (name,)) > 0
+        return await self._rowcount("delete a task definition", DELETE_TASK_DEF, name) > 0
 
     # -- runs ----------------------------------------------------------------------
 
@@ -468,6 +501,7 @@ class PostgresStore(Store):
         params = _new_run_params(run, sql.plan_new_run(decision), digest)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body
+        args = _args(CREATE_RUN_ARGS, params)
         key = run.idempotency_key
         with _translated("create a run"):
             async with self._connection() as conn:
@@ -478,13 +512,13 @@ class PostgresStore(Store):
                                 holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
                                 if holder is not None:
                                     return StartResult(workflow_id=holder, created=False)
-                                await conn.execute(CREATE_RUN, params)
+                                await conn.execute(CREATE_RUN, *args)
                         else:
-                            await conn.execute(CREATE_RUN, params)
+                            await conn.execute(CREATE_RUN, *args)
                     except _KeyMoved:
                         continue
-                    except psycopg.errors.UniqueViolation as exc:
-                        if exc.diag.constraint_name == RUNS_PRIMARY_KEY:
+                    except asyncpg.UniqueViolationError as exc:
+                        if exc.constraint_name == RUNS_PRIMARY_KEY:
                             raise ConflictError(f"Workflow {run.workflow_id} already exists") from exc
                         raise
                     self._snapshots.mark_stored(digest)
@@ -493,22 +527,21 @@ class PostgresStore(Store):
 
     @staticmethod
     async def _take_key(
-        conn: psycopg.AsyncConnection[Any],
+        conn: asyncpg.Connection,
         key: str,
         workflow_id: str,
         strategy: IdempotencyStrategy | None,
     ) -> str | None:
         """Give the key to ``workflow_id``, or the id of the run to return instead; ConflictError per strategy."""
-        cur = await conn.execute(TAKE_IDEMPOTENCY_KEY, (key, workflow_id))
-        if cur.rowcount == 1:
+        if _rowcount(await conn.execute(TAKE_IDEMPOTENCY_KEY, key, workflow_id)) == 1:
             return None
         # Held by a committed run: lock the key row (waiting out a concurrent takeover),
         # then read its holder's status in a new statement, which sees that takeover's run.
-        holder_row = await (await conn.execute(LOCK_KEY_HOLDER, (key,))).fetchone()
+        holder_row = await conn.fetchrow(LOCK_KEY_HOLDER, key)
         if holder_row is None:
             raise _KeyMoved
         holder: str = holder_row[0]
-        status_row = await (await conn.execute(SELECT_RUN_STATUS, (holder,))).fetchone()
+        status_row = await conn.fetchrow(SELECT_RUN_STATUS, holder)
         if status_row is None:
             raise _KeyMoved
         outcome = sql.resolve_key_conflict(strategy, WorkflowStatus(status_row[0]))
@@ -516,7 +549,7 @@ class PostgresStore(Store):
             return holder
         if outcome is sql.KeyOutcome.REFUSE:
             raise ConflictError(sql.key_conflict_message(key, holder))
-        await conn.execute(MOVE_IDEMPOTENCY_KEY, (workflow_id, key))
+        await conn.execute(MOVE_IDEMPOTENCY_KEY, workflow_id, key)
         return None
 
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
@@ -549,26 +582,26 @@ class PostgresStore(Store):
                                     conn, params, worker_id=request.worker_id, now=request.now
                                 )
                             else:
-                                rows = await (await conn.execute(CLAIM_TASKS, params)).fetchall()
+                                rows = await conn.fetch(CLAIM_TASKS, *_args(CLAIM_TASKS_ARGS, params))
                                 claimed = [sql.decode_task(body) for (body,) in rows]
                             return decision, claimed
                     except _TaskClaimed:
                         continue
-                    except psycopg.errors.DataError:
+                    except asyncpg.DataError:
                         if in_python:
                             raise
                         # What PostgreSQL's JSON refuses (see CLAIM_TASKS): all again, claiming in Python.
                         in_python = True
         raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept being claimed")
 
-    async def _decide(self, conn: psycopg.AsyncConnection[Any], workflow_id: str, step: DecisionStep) -> Decision:
-        row = await (await conn.execute(LOCK_RUN_FOR_DECISION, (workflow_id,))).fetchone()
+    async def _decide(self, conn: asyncpg.Connection, workflow_id: str, step: DecisionStep) -> Decision:
+        row = await conn.fetchrow(LOCK_RUN_FOR_DECISION, workflow_id)
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
         body, digest, fresh, task_bodies = row
         if not fresh:
             # A new statement, started with the lock held, sees the decision that held it before.
-            reread = await (await conn.execute(SELECT_RUN_WITH_TASKS, (workflow_id,))).fetchone()
+            reread = await conn.fetchrow(SELECT_RUN_WITH_TASKS, workflow_id)
             if reread is None:
                 raise NotFoundError(f"No such workflow: {workflow_id}")
             body, task_bodies = reread
@@ -580,15 +613,15 @@ class PostgresStore(Store):
             return decision
         plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
         params = _decision_params(decision.workflow, plan)
-        written = await (await conn.execute(WRITE_DECISION, params)).fetchone()
-        if written is None or written[0] != len(plan.task_updates):
+        written = await conn.fetchval(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
+        if written != len(plan.task_updates):
             raise _TaskClaimed
         return decision
 
-    async def _snapshot(self, conn: psycopg.AsyncConnection[Any], digest: str) -> WorkflowDef:
+    async def _snapshot(self, conn: asyncpg.Connection, digest: str) -> WorkflowDef:
         definition = self._snapshots.get(digest)
         if definition is None:
-            row = await (await conn.execute(SELECT_SNAPSHOT, (digest,))).fetchone()
+            row = await conn.fetchrow(SELECT_SNAPSHOT, digest)
             if row is None:
                 raise StoreError(f"Definition snapshot {digest} is missing")
             definition = sql.decode_workflow_def(row[0])
@@ -597,11 +630,11 @@ class PostgresStore(Store):
 
     async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
         query = SELECT_RUN_WITH_TASKS if include_tasks else SELECT_RUN
-        row = await self._fetchone("read a run", query, (workflow_id,))
+        row = await self._fetchone("read a run", query, workflow_id)
         return None if row is None else sql.decode_run(row[0], row[1] or ())
 
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
-        row = await self._fetchone("read a run's definition", SELECT_RUN_SNAPSHOT, (workflow_id,))
+        row = await self._fetchone("read a run's definition", SELECT_RUN_SNAPSHOT, workflow_id)
         # Decoded afresh: the caller owns what it gets.
         return None if row is None else sql.decode_workflow_def(row[0])
 
@@ -614,18 +647,20 @@ class PostgresStore(Store):
             "include_closed": include_closed,
             "include_tasks": include_tasks,
         }
-        rows = await self._fetchall("find correlated runs", SELECT_CORRELATED_RUNS, params)
+        rows = await self._fetchall(
+            "find correlated runs", SELECT_CORRELATED_RUNS, *_args(SELECT_CORRELATED_RUNS_ARGS, params)
+        )
         return [sql.decode_run(body, tasks or ()) for body, tasks in rows]
 
     async def delete_run(self, workflow_id: str) -> bool:
-        return await self._rowcount("delete a run", DELETE_RUN, (workflow_id,)) > 0
+        return await self._rowcount("delete a run", DELETE_RUN, workflow_id) > 0
 
     async def get_task(self, task_id: str) -> Task | None:
-        row = await self._fetchone("read a task", SELECT_TASK, (task_id,))
+        row = await self._fetchone("read a task", SELECT_TASK, task_id)
         return None if row is None else sql.decode_task(row[0])
 
     async def workflow_id_of_task(self, task_id: str) -> str | None:
-        row = await self._fetchone("read a task", SELECT_WORKFLOW_ID_OF_TASK, (task_id,))
+        row = await self._fetchone("read a task", SELECT_WORKFLOW_ID_OF_TASK, task_id)
         return None if row is None else str(row[0])
 
     # -- queue and timers ------------------------------------------------------------
@@ -637,24 +672,24 @@ class PostgresStore(Store):
         if self._claim_pool is None:
             raise StoreError("The store is not open")
         with _translated("claim tasks"):
-            async with self._claim_pool.connection() as conn:
+            async with self._claim_pool.acquire() as conn:
                 try:
-                    rows = await (await conn.execute(CLAIM_TASKS, params)).fetchall()
-                except psycopg.errors.DataError:
+                    rows = await conn.fetch(CLAIM_TASKS, *_args(CLAIM_TASKS_ARGS, params))
+                except asyncpg.DataError:
                     return await self._claim_in_python(conn, params, worker_id=worker_id, now=now)
         return [sql.decode_task(body) for (body,) in rows]
 
     @staticmethod
     async def _claim_in_python(
-        conn: psycopg.AsyncConnection[Any], params: dict[str, Any], *, worker_id: str | None, now: int
+        conn: asyncpg.Connection, params: dict[str, Any], *, worker_id: str | None, now: int
     ) -> list[Task]:
         """The same claim, with the bodies rewritten by ``sql.claimed``: for what PostgreSQL's JSON refuses."""
         async with conn.transaction():
-            rows = await (await conn.execute(PICK_FOR_CLAIM, params)).fetchall()
+            rows = await conn.fetch(PICK_FOR_CLAIM, *_args(PICK_FOR_CLAIM_ARGS, params))
             tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for (body,) in rows]
             if tasks:
                 rewritten = sql.columns([sql.claim_update_row(t) for t in tasks], len(sql.CLAIM_UPDATE_COLUMNS))
-                await conn.execute(REWRITE_CLAIMED, rewritten)
+                await conn.execute(REWRITE_CLAIMED, *rewritten)
         return tasks
 
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
@@ -663,12 +698,12 @@ class PostgresStore(Store):
             return {task_type: n for task_type, n in rows}
         sizes = dict.fromkeys(task_types, 0)
         if sizes:
-            rows = await self._fetchall("count queued tasks", COUNT_QUEUED_OF, (list(sizes),))
+            rows = await self._fetchall("count queued tasks", COUNT_QUEUED_OF, list(sizes))
             sizes.update({task_type: n for task_type, n in rows})
         return sizes
 
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
-        rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, (now, limit))
+        rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, now, limit)
         return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
 
 
