@@ -1,4 +1,4 @@
-"""The shared store: PostgreSQL through psycopg 3 (async) and a connection pool.
+"""The shared store: PostgreSQL through asyncpg and its connection pools.
 
 Any number of Baton processes may share one database. How they stay out of
 each other's way:
@@ -33,12 +33,15 @@ each other's way:
 Cost: each statement costs the client more CPU than the server spends on it,
 so the write paths batch: all of a decision's rows go in one statement (the
 run update, task inserts and updates, queue changes, as data-modifying CTEs
-over ``unnest``ed arrays, sent in binary so bodies need no escaping), and a
-claim is a single statement. Pool connections run in
-autocommit mode, so a read is one statement and one round trip, as is a start
-without an idempotency key; every write of more than one statement runs in an
-explicit ``conn.transaction()``. (psycopg's pipeline mode would save round
-trips but costs more client CPU per statement than it saves here.)
+over ``unnest``ed arrays, which asyncpg sends in binary so bodies need no
+escaping), and a claim is a single statement. Outside ``conn.transaction()``
+asyncpg commits each statement by itself, so a read is one statement and one
+round trip, as is a start without an idempotency key; every write of more than
+one statement runs in an explicit ``conn.transaction()``. asyncpg prepares
+each statement once per connection and caches it. A connection going back to
+its pool is not reset (``_keep_session``): Baton sets no session state, and the
+reset would cost a round trip per use; a transaction left open is still rolled
+back by the pool.
 """
 
 from __future__ import annotations
