@@ -50,6 +50,7 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -321,6 +322,24 @@ def _rowcount(status: str) -> int:
     return int(count) if count.isdigit() else 0
 
 
+def _without_connect_timeout(url: str) -> tuple[str, float | None]:
+    """``url`` without libpq's ``connect_timeout``, and its value in seconds (None if absent or not positive).
+
+    asyncpg would send an unknown URL parameter to the server as a setting, which PostgreSQL refuses.
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    timeouts = [value for name, value in query if name == "connect_timeout"]
+    if not timeouts:
+        return url, None
+    rest = urlencode([(name, value) for name, value in query if name != "connect_timeout"])
+    try:
+        seconds = float(timeouts[-1])
+    except ValueError:
+        raise StoreError(f"Invalid connect_timeout {timeouts[-1]!r} in the database URL") from None
+    return urlunsplit(parts._replace(query=rest)), seconds if seconds > 0 else None
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """A released connection is not reset: Baton changes no session state, and the reset is a round trip.
 
@@ -342,7 +361,7 @@ class PostgresStore(Store):
     ) -> None:
         """``url``: a libpq URL or DSN; ``min_size``/``max_size``: pool bounds;
         ``open_timeout``: seconds ``open`` waits for the first connections."""
-        self._url = url
+        self._url, self._connect_timeout = _without_connect_timeout(url)
         self._min_size = min_size
         self._max_size = max_size
         self._open_timeout = open_timeout
@@ -359,7 +378,7 @@ class PostgresStore(Store):
             max_size=max_size,
             server_settings=server_settings,
             reset=_keep_session,
-            timeout=self._open_timeout,
+            timeout=min(self._open_timeout, self._connect_timeout or self._open_timeout),
         )
 
     async def open(self) -> None:

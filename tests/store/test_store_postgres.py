@@ -230,3 +230,14 @@ def test_sql_claim_rewrites_the_fields_the_shared_rule_changes() -> None:
     assert changed == set(CLAIM_REWRITTEN_FIELDS)
     names = {f.encode_name for f in msgspec.structs.fields(Task)}
     assert "responseTimeoutSeconds" in names
+
+
+async def test_a_url_with_libpqs_connect_timeout_opens(postgres_url: str) -> None:
+    """asyncpg would pass ``connect_timeout`` to the server as a setting; the store takes it as the timeout."""
+    separator = "&" if "?" in postgres_url else "?"
+    store = PostgresStore(f"{postgres_url}{separator}connect_timeout=5", max_size=1)
+    await store.open()
+    try:
+        assert await store.get_run("x") is None
+    finally:
+        await store.close()
