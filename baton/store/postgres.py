@@ -359,7 +359,7 @@ class PostgresStore(Store):
         open_timeout: float = 30.0,
         snapshot_cache_size: int = 512,
     ) -> None:
-        """``url``: a libpq URL or DSN; ``min_size``/``max_size``: pool bounds;
+        """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: pool bounds;
         ``open_timeout``: seconds ``open`` waits for the first connections."""
         self._url, self._connect_timeout = _without_connect_timeout(url)
         self._min_size = min_size
