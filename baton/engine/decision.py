@@ -32,13 +32,15 @@ class Decision:
     """The result of one decision: written by the store in one transaction, or not at all.
 
     ``workflow`` is the run after the decision (its ``tasks`` list is not read by
-    the store: ``created`` and ``updated`` are). ``refusal`` set means the event
-    was refused and nothing is to be written.
+    the store: ``created``, ``updated`` and ``removed`` are). ``refusal`` set
+    means the event was refused and nothing is to be written.
     """
 
     workflow: Workflow
     created: list[Task] = field(default_factory=list)
     updated: list[Task] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    """Ids of tasks taken out of the run (a DO_WHILE's ``keepLastN``): deleted with their queue rows and timers."""
     refusal: Refusal | None = None
 
     @property

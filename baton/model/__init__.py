@@ -1,6 +1,7 @@
 """Definitions and runs as typed data, JSON in and out."""
 
 from baton.model.definitions import (
+    FORK_TASK_TYPE,
     SYSTEM_TASK_TYPES,
     RetryLogic,
     SubWorkflowParams,
@@ -26,6 +27,7 @@ from baton.model.runs import (
 )
 
 __all__ = [
+    "FORK_TASK_TYPE",
     "SYSTEM_TASK_TYPES",
     "IdempotencyStrategy",
     "RetryLogic",

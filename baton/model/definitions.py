@@ -25,9 +25,18 @@ class TaskType(str, Enum):
     HUMAN = "HUMAN"
     JSON_JQ_TRANSFORM = "JSON_JQ_TRANSFORM"
     NOOP = "NOOP"
+    FORK_JOIN = "FORK_JOIN"
+    FORK_JOIN_DYNAMIC = "FORK_JOIN_DYNAMIC"
+    JOIN = "JOIN"
+    EXCLUSIVE_JOIN = "EXCLUSIVE_JOIN"
+    DO_WHILE = "DO_WHILE"
+    DYNAMIC = "DYNAMIC"
 
 
-SYSTEM_TASK_TYPES = frozenset(t.value for t in TaskType if t is not TaskType.SIMPLE)
+FORK_TASK_TYPE = "FORK"
+"""The ``taskType`` of the task a FORK_JOIN or FORK_JOIN_DYNAMIC step creates (Conductor's ``TASK_TYPE_FORK``)."""
+
+SYSTEM_TASK_TYPES = frozenset({*(t.value for t in TaskType if t is not TaskType.SIMPLE), FORK_TASK_TYPE})
 """Types run by the server; any other type name is a worker task."""
 
 
@@ -104,7 +113,7 @@ class WorkflowTask(msgspec.Struct, rename="camel", kw_only=True):
     case_expression: str | None = None
     decision_cases: dict[str, list[WorkflowTask]] = {}
     default_case: list[WorkflowTask] = []
-    # forks and loops (run by later task types; kept so definitions round-trip)
+    # forks, loops and dynamic tasks
     fork_tasks: list[list[WorkflowTask]] = []
     join_on: list[str] = []
     dynamic_fork_tasks_param: str | None = None
@@ -112,6 +121,8 @@ class WorkflowTask(msgspec.Struct, rename="camel", kw_only=True):
     dynamic_task_name_param: str | None = None
     loop_condition: str | None = None
     loop_over: list[WorkflowTask] = []
+    items: Any = None
+    """DO_WHILE over a list: the list, or an expression giving it (Conductor 3.x); ``inputParameters.items`` too."""
     sub_workflow_param: SubWorkflowParams | None = None
     sink: str | None = None
     script_expression: str | None = None

@@ -12,14 +12,8 @@ _TERMINATION_STATUSES = ("COMPLETED", "FAILED", "TERMINATED")
 _SCRIPT_EVALUATORS = ("javascript", "graaljs")
 _NOT_YET = frozenset(
     {
-        "FORK_JOIN",
-        "FORK_JOIN_DYNAMIC",
-        "JOIN",
-        "EXCLUSIVE_JOIN",
-        "DO_WHILE",
         "SUB_WORKFLOW",
         "START_WORKFLOW",
-        "DYNAMIC",
         "HTTP",
         "EVENT",
         "KAFKA_PUBLISH",
@@ -27,6 +21,8 @@ _NOT_YET = frozenset(
     }
 )
 _KNOWN_TYPES = frozenset(t.value for t in TaskType)
+_FORK_TYPES = frozenset({TaskType.FORK_JOIN.value, TaskType.FORK_JOIN_DYNAMIC.value})
+_FORK_TASK_NAME_KEYS = ("forkTaskName", "forkTaskType", "forkTaskWorkflow")
 
 
 def validate_workflow_def(definition: WorkflowDef) -> None:
@@ -43,12 +39,24 @@ def validate_workflow_def(definition: WorkflowDef) -> None:
     if not definition.tasks:
         errors.append(FieldError("tasks", "must hold at least one task"))
     seen: dict[str, str] = {}
-    _validate_tasks(definition.tasks, "tasks", seen, errors)
+    exclusive_joins: list[tuple[WorkflowTask, str]] = []
+    _validate_tasks(definition.tasks, "tasks", seen, errors, exclusive_joins)
+    for task, at in exclusive_joins:
+        for field, refs in (("joinOn", task.join_on), ("defaultExclusiveJoinTask", task.default_exclusive_join_task)):
+            for index, ref in enumerate(refs):
+                if ref not in seen:
+                    errors.append(FieldError(f"{at}.{field}[{index}]", f"'{ref}' is not a task of this workflow"))
     if errors:
         raise ValidationError(errors=errors)
 
 
-def _validate_tasks(tasks: list[WorkflowTask], path: str, seen: dict[str, str], errors: list[FieldError]) -> None:
+def _validate_tasks(
+    tasks: list[WorkflowTask],
+    path: str,
+    seen: dict[str, str],
+    errors: list[FieldError],
+    exclusive_joins: list[tuple[WorkflowTask, str]],
+) -> None:
     for index, task in enumerate(tasks):
         at = f"{path}[{index}]"
         _validate_task(task, at, errors)
@@ -58,8 +66,43 @@ def _validate_tasks(tasks: list[WorkflowTask], path: str, seen: dict[str, str], 
         elif ref:
             seen[ref] = f"{at}.taskReferenceName"
         for key, branch in task.decision_cases.items():
-            _validate_tasks(branch, f"{at}.decisionCases.{key}", seen, errors)
-        _validate_tasks(task.default_case, f"{at}.defaultCase", seen, errors)
+            _validate_tasks(branch, f"{at}.decisionCases.{key}", seen, errors, exclusive_joins)
+        _validate_tasks(task.default_case, f"{at}.defaultCase", seen, errors, exclusive_joins)
+        for number, branch in enumerate(task.fork_tasks):
+            _validate_tasks(branch, f"{at}.forkTasks[{number}]", seen, errors, exclusive_joins)
+        _validate_tasks(task.loop_over, f"{at}.loopOver", seen, errors, exclusive_joins)
+        _validate_neighbours(tasks, index, at, errors)
+        if task.type == TaskType.EXCLUSIVE_JOIN:
+            exclusive_joins.append((task, at))
+
+
+def _validate_neighbours(tasks: list[WorkflowTask], index: int, at: str, errors: list[FieldError]) -> None:
+    """A fork is followed by a JOIN, and a JOIN's ``joinOn`` names tasks of the fork just before it."""
+    task = tasks[index]
+    previous = tasks[index - 1] if index > 0 else None
+    following = tasks[index + 1] if index + 1 < len(tasks) else None
+    if task.type in _FORK_TYPES and (following is None or following.type != TaskType.JOIN):
+        errors.append(FieldError(at, f"a {task.type} must be followed by a JOIN task"))
+    if task.type != TaskType.JOIN:
+        return
+    if previous is None or previous.type not in _FORK_TYPES:
+        errors.append(FieldError(f"{at}.type", "a JOIN must come right after a FORK_JOIN or FORK_JOIN_DYNAMIC"))
+        return
+    if previous.type == TaskType.FORK_JOIN_DYNAMIC:
+        return  # it joins the branches the dynamic fork makes
+    forked = {t.task_reference_name for branch in previous.fork_tasks for t in _subtree(branch)}
+    for number, ref in enumerate(task.join_on):
+        if ref not in forked:
+            errors.append(FieldError(f"{at}.joinOn[{number}]", f"'{ref}' is not a task of the fork before this JOIN"))
+
+
+def _subtree(tasks: list[WorkflowTask]) -> list[WorkflowTask]:
+    found: list[WorkflowTask] = []
+    for task in tasks:
+        found.append(task)
+        for branch in task.children():
+            found.extend(_subtree(branch))
+    return found
 
 
 def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> None:
@@ -114,9 +157,60 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
                     f"must be one of {', '.join(_TERMINATION_STATUSES)}",
                 )
             )
+    else:
+        _validate_flow_task(task, at, errors)
     if task.task_definition is not None:
         for error in task_def_errors(task.task_definition):
             errors.append(FieldError(f"{at}.taskDefinition.{error.path}", error.message))
+
+
+def _validate_flow_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> None:
+    """The control-flow types: forks, joins, loops and dynamic tasks."""
+    kind, params = task.type, task.input_parameters
+    if kind == TaskType.FORK_JOIN:
+        if not task.fork_tasks:
+            errors.append(FieldError(f"{at}.forkTasks", "a FORK_JOIN needs at least one branch"))
+        for number, branch in enumerate(task.fork_tasks):
+            if not branch:
+                errors.append(FieldError(f"{at}.forkTasks[{number}]", "a branch needs at least one task"))
+    elif kind == TaskType.FORK_JOIN_DYNAMIC:
+        if any(key in params for key in _FORK_TASK_NAME_KEYS):
+            if "forkTaskInputs" not in params:
+                errors.append(
+                    FieldError(f"{at}.inputParameters.forkTaskInputs", "is required with forkTaskName or forkTaskType")
+                )
+            return
+        for field, name in (
+            ("dynamicForkTasksParam", task.dynamic_fork_tasks_param),
+            ("dynamicForkTasksInputParamName", task.dynamic_fork_tasks_input_param_name),
+        ):
+            if not name:
+                errors.append(
+                    FieldError(
+                        f"{at}.{field}",
+                        "is required for a FORK_JOIN_DYNAMIC (or inputParameters.forkTaskName with forkTaskInputs)",
+                    )
+                )
+            elif name not in params:
+                errors.append(FieldError(f"{at}.inputParameters.{name}", f"is required: {field} names it"))
+    elif kind == TaskType.DO_WHILE:
+        has_items = task.items is not None or "items" in params
+        if not has_items and not (task.loop_condition or "").strip():
+            errors.append(FieldError(f"{at}.loopCondition", "is required for a DO_WHILE (unless it loops over items)"))
+        if not task.loop_over:
+            errors.append(FieldError(f"{at}.loopOver", "a DO_WHILE needs at least one task to loop over"))
+        keep = params.get("keepLastN")
+        expression = isinstance(keep, str) and "${" in keep
+        if keep is not None and not expression and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
+            errors.append(FieldError(f"{at}.inputParameters.keepLastN", "must be a whole number, 1 or more"))
+    elif kind == TaskType.DYNAMIC:
+        name = task.dynamic_task_name_param
+        if not name:
+            errors.append(FieldError(f"{at}.dynamicTaskNameParam", "is required for a DYNAMIC task"))
+        elif name not in params:
+            errors.append(FieldError(f"{at}.inputParameters.{name}", "is required: dynamicTaskNameParam names it"))
+    elif kind == TaskType.EXCLUSIVE_JOIN and not task.join_on:
+        errors.append(FieldError(f"{at}.joinOn", "an EXCLUSIVE_JOIN needs at least one task to join on"))
 
 
 def task_def_errors(task_def: TaskDef) -> list[FieldError]:

@@ -180,6 +180,8 @@ ORDER BY r.create_time DESC, r.workflow_id DESC"""
 DELETE_RUN = "DELETE FROM runs WHERE workflow_id = $1"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
 
+DELETE_TASKS = "DELETE FROM tasks WHERE workflow_id = $1 AND task_id = ANY($2::text[])"
+"""Tasks a decision takes out of its run (``Decision.removed``); their queue rows go with them."""
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = $1"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = $1"
 
@@ -638,6 +640,8 @@ class PostgresStore(Store):
         written = await conn.fetchval(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
         if written != len(plan.task_updates):
             raise _TaskClaimed
+        if plan.task_deletes:
+            await conn.execute(DELETE_TASKS, workflow_id, [task_id for task_id, _ in plan.task_deletes])
         return decision
 
     async def _snapshot(self, conn: asyncpg.Connection, digest: str) -> WorkflowDef:

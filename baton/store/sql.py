@@ -267,6 +267,8 @@ class WritePlan:
     """``QUEUE_UPSERT_COLUMNS``: insert, or move a task already queued."""
     queue_deletes: list[Row] = field(default_factory=list)
     """``(task_id,)`` of tasks that leave the queue."""
+    task_deletes: list[Row] = field(default_factory=list)
+    """``(task_id, workflow_id)`` of tasks taken out of the run; their queue rows go with them."""
 
 
 def plan_new_run(decision: Decision) -> WritePlan:
@@ -315,6 +317,10 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
             plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
         elif before.queued:
             plan.queue_deletes.append((task.task_id,))
+    for task_id in decision.removed:
+        if task_id not in loaded:
+            raise StoreError(f"Decision removes task {task_id}, which is not a task of run {workflow_id}")
+        plan.task_deletes.append((task_id, workflow_id))
     return plan
 
 

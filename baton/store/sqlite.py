@@ -97,6 +97,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
 UPDATE_TASK = """
 UPDATE tasks SET status = ?, timer_at = ?, body = ?
 WHERE task_id = ? AND workflow_id = ? AND status = ?"""
+DELETE_TASK = "DELETE FROM tasks WHERE task_id = ? AND workflow_id = ?"
+"""Its queue row goes with it (ON DELETE CASCADE)."""
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = ?"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = ?"
 
@@ -468,6 +470,8 @@ class SqliteStore(Store):
             conn.executemany(DELETE_QUEUE_BY_TASK, plan.queue_deletes)
         if plan.queue_upserts:
             conn.executemany(UPSERT_QUEUE, plan.queue_upserts)
+        if plan.task_deletes:
+            conn.executemany(DELETE_TASK, plan.task_deletes)
 
     async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
         with self._read("read a run") as conn:

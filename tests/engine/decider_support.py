@@ -1,8 +1,8 @@
 """A tiny in-memory stand-in for the store, for driving the decider in tests.
 
 ``Harness`` applies each decision the way the store does: the run header from
-``decision.workflow``, ``decision.created`` inserted and ``decision.updated``
-replaced by id; ``decision.workflow.tasks`` is ignored, so a decision that
+``decision.workflow``, ``decision.created`` inserted, ``decision.updated``
+replaced by id and ``decision.removed`` deleted; ``decision.workflow.tasks`` is ignored, so a decision that
 forgets a changed task shows up as a wrong run. It also checks the rules the
 store relies on (each task at most once in created+updated, updated tasks exist,
 created ones do not).
@@ -74,6 +74,7 @@ class Harness:
         self.check_determinism = check_determinism
         self._next_id = 1
         self.decisions: list[Decision] = []
+        self.removed_count = 0
         self.history: list[dict[str, Any]] = []
         """Each decision with everything needed to replay it (see ``replay``)."""
         header = Workflow(
@@ -130,8 +131,14 @@ class Harness:
         for task in decision.updated:
             assert task.task_id in self.tasks, f"updated an unknown task: {task.task_id}"
             self.tasks[task.task_id] = task
+        for task_id in decision.removed:
+            assert task_id in self.tasks, f"removed an unknown task: {task_id}"
+            assert task_id not in created and task_id not in updated, f"removed and written: {task_id}"
+            del self.tasks[task_id]
+        self.removed_count += len(decision.removed)
         ordered = sorted(self.tasks.values(), key=lambda t: t.seq)
-        assert [t.seq for t in ordered] == list(range(1, len(ordered) + 1))
+        seqs = [t.seq for t in ordered]
+        assert len(set(seqs)) == len(seqs) and (not seqs or seqs[-1] == len(seqs) + self.removed_count)
         self.run = msgspec.structs.replace(decision.workflow, tasks=ordered)
         assert [t.task_id for t in decision.workflow.tasks] == [t.task_id for t in ordered]
         return decision
