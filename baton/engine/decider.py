@@ -615,6 +615,10 @@ def _check_join(state: _State, join: Task, after_fork: _AfterFork) -> _Progress:
     branches_done = after_fork is not None and after_fork[1] is _Progress.DONE
     output = forks.join_result(join, state.latest, branches_done)
     if output is None:
+        # Waiting only on tasks that never ran? Then a full walk may find every branch done.
+        partly_walked = after_fork is not None and after_fork[1] is _Progress.UNKNOWN
+        if partly_walked and forks.join_result(join, state.latest, branches_done=True) is not None:
+            return _Progress.UNKNOWN
         return _Progress.BLOCKED
     state.put(system_tasks.completed(join, state.now, output))
     return _Progress.DONE
@@ -781,9 +785,7 @@ def _start_join(state: _State, task: Task, step: WorkflowTask, scope: _Scope, af
     )
 
 
-def _start_exclusive_join(
-    state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork
-) -> Task:
+def _start_exclusive_join(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
     """The case before it is done (a SWITCH holds the list until it is): take the output of the one that ran."""
     found, failed = forks.exclusive_join_result(step, scope.suffix, state.latest)
     if found is None:
@@ -857,7 +859,6 @@ def _retry_limit(task: Task) -> int:
 
 def _can_retry(task: Task) -> bool:
     return task.status in _RETRIABLE and not task.retried and task.retry_count < _retry_limit(task)
-
 
 
 def retry_delay_seconds(task: Task) -> int:
