@@ -156,12 +156,14 @@ class _State:
         self.position: dict[str, int] = {}
         self.latest: dict[str, Task] = {}
         """Each reference name's latest attempt; a loop body task also under its plain name (latest iteration)."""
-        self.max_seq = 0
-        for index, task in enumerate(self.tasks):
-            self.position[task.task_id] = index
-            self._index(task)
-            if task.seq > self.max_seq:
-                self.max_seq = task.seq
+        # The part of a decision that grows with the run, so kept to comprehensions. The tasks come
+        # ordered by seq, and a reference name's later attempts have later seqs: the last one wins.
+        tasks = self.tasks
+        self.position = {task.task_id: index for index, task in enumerate(tasks)}
+        self.latest = {task.reference_task_name: task for task in tasks}
+        for task in [task for task in tasks if task.iteration]:
+            self._alias(task)
+        self.max_seq = max(tasks[-1].seq, tasks[0].seq) if tasks else 0
         self.created: dict[str, None] = {}
         self.updated: dict[str, None] = {}
         self.removed: dict[str, None] = {}
@@ -179,11 +181,16 @@ class _State:
         if seen is None or _attempt(task) > _attempt(seen):
             self.latest[ref] = task
         if task.iteration > 0:
-            plain = loops.base_ref(ref)
-            if plain != ref:
-                seen = self.latest.get(plain)
-                if seen is None or task.seq >= seen.seq:
-                    self.latest[plain] = task
+            self._alias(task)
+
+    def _alias(self, task: Task) -> None:
+        """A loop body task is also found by its plain reference name: the latest iteration's."""
+        ref = task.reference_task_name
+        plain = loops.base_ref(ref)
+        if plain != ref:
+            seen = self.latest.get(plain)
+            if seen is None or task.seq >= seen.seq:
+                self.latest[plain] = task
 
     # -- reading ---------------------------------------------------------------
 

@@ -214,16 +214,28 @@ def _same_task_steps(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[li
 # -- joins ---------------------------------------------------------------------------
 
 
+_SUCCESSFUL: Final = frozenset(s for s in TaskStatus if s.is_successful)
+
+
 def join_result(join: Task, latest: Mapping[str, Task], branches_done: bool) -> dict[str, Any] | None:
-    """The JOIN's output once it may complete, else None."""
-    refs = join.input_data.get(JOIN_ON) or []
+    """The JOIN's output once it may complete, else None.
+
+    Looks from the end first: branches tend to finish in the order they
+    started, so a JOIN still waiting finds out in a few lookups.
+    """
+    refs: list[str] = join.input_data.get(JOIN_ON) or []
+    for ref in reversed(refs):
+        task = latest.get(ref)
+        if task is None:
+            if not branches_done:
+                return None
+        elif task.status not in _SUCCESSFUL and (not branches_done or not task.status.is_terminal):
+            return None
     output: dict[str, Any] = {}
     for ref in refs:
-        task = latest.get(ref) if isinstance(ref, str) else None
-        if task is not None and task.status.is_successful:
+        task = latest.get(ref)
+        if task is not None and task.status in _SUCCESSFUL:
             output[ref] = task.output_data
-        elif not branches_done or (task is not None and not task.status.is_terminal):
-            return None
     return output
 
 

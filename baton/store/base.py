@@ -26,7 +26,11 @@ from baton.engine.decision import Decision
 from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef
 
 DecisionStep = Callable[[Workflow, WorkflowDef], Decision]
-"""A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision."""
+"""A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision.
+
+It must not mutate the run, its tasks or the definition: a store may share
+decoded tasks and definitions between decisions (``sql.TaskCache``).
+"""
 
 
 @dataclass(frozen=True, kw_only=True)

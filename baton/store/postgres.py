@@ -138,7 +138,7 @@ WITH run AS (
                          $11::text[], $12::text[], $13::text[],
                          $14::bigint[], $15::text[])
 ), updated AS (
-    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body
+    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body, row_version = t.row_version + 1
     FROM unnest($16::text[], $17::bigint[], $18::text[],
                 $19::text[], $20::text[], $21::text[])
          AS u (status, timer_at, body, task_id, workflow_id, expected_status)
@@ -232,6 +232,7 @@ WITH first AS (
 ), claimed AS (
     UPDATE tasks t
     SET status = 'IN_PROGRESS',
+        row_version = t.row_version + 1,
         timer_at = nullif(l.lease_expires_at, 0),
         body = left(l.body, -1)
                || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json($4::text)::text, 'null')
@@ -257,7 +258,7 @@ WITH picked AS (
 )
 SELECT body FROM picked ORDER BY priority DESC, visible_at, id"""
 REWRITE_CLAIMED = """
-UPDATE tasks t SET status = 'IN_PROGRESS', timer_at = c.timer_at, body = c.body
+UPDATE tasks t SET status = 'IN_PROGRESS', timer_at = c.timer_at, body = c.body, row_version = t.row_version + 1
 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c (timer_at, body, task_id)
 WHERE t.task_id = c.task_id AND t.status = 'SCHEDULED'"""
 CLAIM_REWRITTEN_FIELDS = ("status", "workerId", "pollCount", "startTime", "updateTime", "leaseExpiresAt")

@@ -11,9 +11,10 @@ that order.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
@@ -69,6 +70,79 @@ def decode_run(body: Body, task_bodies: Iterable[Body] = ()) -> Workflow:
     run = _workflow_decoder.decode(body)
     run.tasks = [_task_decoder.decode(b) for b in task_bodies]
     return run
+
+
+class TaskCache:
+    """Decoded tasks by id, each with the row version it was decoded at; bounded (oldest out).
+
+    A decision on a run of thousands of tasks changes one or two of them, yet it
+    reads them all: decoding each again is what made a step cost more the longer
+    the run. Each write to a task row bumps its ``row_version``, so a decision
+    reads only ``(task_id, row_version)`` for every task, and bodies only for
+    the rows whose version is not the one cached. The versions are read in the
+    decision's own transaction, so another process's writes are never missed.
+    The structs are shared between decisions: nothing may mutate them, which
+    the decider never does.
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._entries: dict[tuple[str, int], Task] = {}
+        """By ``(task_id, row_version)``: a run's rows as the database returns them are the keys."""
+        self._version_of: dict[str, int] = {}
+
+    def run(
+        self, body: Body, versions: Sequence[tuple[str, int]], load: Callable[[list[str]], RowsOfBodies]
+    ) -> Workflow:
+        """The run from its header body and its tasks' ``(task_id, row_version)`` rows (in ``seq`` order).
+
+        ``load`` fetches ``(task_id, row_version, body)`` for the ids whose version is not cached.
+        """
+        run = _workflow_decoder.decode(body)
+        tasks: list[Task | None] = list(map(self._entries.get, versions))
+        if None in tasks:
+            stale = [task_id for (task_id, _), task in zip(versions, tasks, strict=True) if task is None]
+            fresh: dict[str, Task] = {}
+            for task_id, version, task_body in load(stale):
+                fresh[task_id] = task = _task_decoder.decode(task_body)
+                self._put(task_id, version, task)
+            tasks = [
+                task if task is not None else fresh[task_id] for (task_id, _), task in zip(versions, tasks, strict=True)
+            ]
+        run.tasks = tasks  # type: ignore[assignment]  # no None is left
+        return run
+
+    def remember(self, plan: WritePlan, decision: Decision) -> None:
+        """After a decision is written: its new tasks at version 0, its changed ones one version on."""
+        version_of = self._version_of
+        by_id = {task.task_id: task for task in (*decision.created, *decision.updated)}
+        for row in plan.task_inserts:
+            self._put(row[0], 0, by_id[row[0]])
+        for row in plan.task_updates:
+            task_id = row[3]
+            before = version_of.get(task_id)
+            if before is not None:
+                self._put(task_id, before + 1, by_id[task_id])
+        for task_id, _ in plan.task_deletes:
+            old = version_of.pop(task_id, None)
+            if old is not None:
+                self._entries.pop((task_id, old), None)
+
+    def _put(self, task_id: str, version: int, task: Task) -> None:
+        entries, version_of = self._entries, self._version_of
+        old = version_of.get(task_id)
+        if old is not None and old != version:
+            entries.pop((task_id, old), None)
+        entries[(task_id, version)] = task
+        version_of[task_id] = version
+        if len(entries) > self._size:
+            for key in list(itertools.islice(entries, self._size // 4)):
+                del entries[key]
+                if version_of.get(key[0]) == key[1]:
+                    del version_of[key[0]]
+
+
+RowsOfBodies: TypeAlias = Iterable[tuple[str, int, Body]]
 
 
 def encode_run_header(run: Workflow) -> str:
@@ -281,19 +355,12 @@ def plan_new_run(decision: Decision) -> WritePlan:
     return plan
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedTask:
-    """What a decision's writes depend on in a task as loaded; taken before ``step`` runs (it may mutate)."""
-
-    status: TaskStatus
-    queued: bool
+def loaded_tasks(tasks: Iterable[Task]) -> dict[str, Task]:
+    """The run's tasks as loaded, by id: what a decision's writes are guarded by (``step`` never mutates them)."""
+    return {t.task_id: t for t in tasks}
 
 
-def loaded_tasks(tasks: Iterable[Task]) -> dict[str, LoadedTask]:
-    return {t.task_id: LoadedTask(status=t.status, queued=queue_visible_at(t) is not None) for t in tasks}
-
-
-def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, LoadedTask]) -> WritePlan:
+def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> WritePlan:
     """The task and queue rows a decision on run ``workflow_id`` writes; ``loaded`` is its tasks as loaded.
 
     Each task update is guarded by the status the task was loaded with (see
@@ -315,7 +382,7 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
         visible_at = queue_visible_at(task)
         if visible_at is not None:
             plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
-        elif before.queued:
+        elif queue_visible_at(before) is not None:
             plan.queue_deletes.append((task.task_id,))
     for task_id in decision.removed:
         if task_id not in loaded:

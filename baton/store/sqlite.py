@@ -80,6 +80,10 @@ WHERE workflow_id = ?"""
 SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
 SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
+SELECT_RUN_TASK_VERSIONS = "SELECT task_id, row_version FROM tasks WHERE workflow_id = ? ORDER BY seq"
+SELECT_TASK_BODIES = """
+SELECT task_id, row_version, body FROM tasks
+WHERE workflow_id = ? AND task_id IN (SELECT value FROM json_each(?))"""
 SELECT_CORRELATED_RUNS = """
 SELECT workflow_id, body FROM runs
 WHERE name = ? AND correlation_id = ? AND (? OR status IN ('RUNNING', 'PAUSED'))
@@ -95,7 +99,7 @@ INSERT_TASK = """
 INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
 UPDATE_TASK = """
-UPDATE tasks SET status = ?, timer_at = ?, body = ?
+UPDATE tasks SET status = ?, timer_at = ?, body = ?, row_version = row_version + 1
 WHERE task_id = ? AND workflow_id = ? AND status = ?"""
 DELETE_TASK = "DELETE FROM tasks WHERE task_id = ? AND workflow_id = ?"
 """Its queue row goes with it (ON DELETE CASCADE)."""
@@ -114,7 +118,7 @@ ORDER BY q.priority DESC, q.visible_at, q.id
 LIMIT ?"""
 DELETE_QUEUE_BY_ID = "DELETE FROM queue WHERE id = ?"
 CLAIM_TASK = """
-UPDATE tasks SET status = 'IN_PROGRESS', timer_at = ?, body = ?
+UPDATE tasks SET status = 'IN_PROGRESS', timer_at = ?, body = ?, row_version = row_version + 1
 WHERE task_id = ? AND status = 'SCHEDULED'"""
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
@@ -220,6 +224,7 @@ class SqliteStore(Store):
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
+        self._tasks = sql.TaskCache()
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -435,9 +440,13 @@ class SqliteStore(Store):
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
         body, digest = row
-        task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
+        versions = conn.execute(SELECT_RUN_TASK_VERSIONS, (workflow_id,)).fetchall()
+
+        def load(stale: list[str]) -> list[tuple[str, int, str]]:
+            return conn.execute(SELECT_TASK_BODIES, (workflow_id, json.dumps(stale))).fetchall()
+
         definition = self._snapshot(conn, digest)
-        run = sql.decode_run(body, (b for (b,) in task_rows))
+        run = self._tasks.run(body, versions, load)
         loaded = sql.loaded_tasks(run.tasks)
         decision = step(run, definition)
         if decision.refusal is not None:
@@ -445,6 +454,7 @@ class SqliteStore(Store):
         plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
         conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
         self._write_tasks(conn, plan)
+        self._tasks.remember(plan, decision)
         return decision
 
     def _snapshot(self, conn: sqlite3.Connection, digest: str) -> WorkflowDef:
