@@ -452,9 +452,32 @@ def _finish(state: _State, *, focused: bool = False) -> Decision:
     if focused:
         changed = (*state.created, *state.updated)
         tasks, position = state.tasks, state.position
-        state.focus = {loops.base_ref(tasks[position[task_id]].reference_task_name) for task_id in changed}
+        state.focus = _with_dynamic_anchors(
+            state, {loops.base_ref(tasks[position[task_id]].reference_task_name) for task_id in changed}
+        )
     _decide(state)
     return state.decision()
+
+
+def _with_dynamic_anchors(state: _State, refs: set[str]) -> set[str]:
+    """Add, for each changed task a dynamic fork made, that fork's own reference name, so the forks and
+    loops around it know which of their branches to walk (the definition does not name such tasks)."""
+    known = forks.definition_refs(state.definition)
+    strangers = refs - known
+    if not strangers:
+        return refs
+    focus = set(refs)
+    dynamic = [
+        task for task in state.tasks if task.task_type == FORK_TASK_TYPE and forks.FORKED_TASKS in task.input_data
+    ]
+    while strangers:
+        anchors: set[str] = set()
+        for fork in dynamic:
+            if not strangers.isdisjoint(forks.dynamic_branches(fork).owner):
+                anchors.add(loops.base_ref(fork.reference_task_name))
+        strangers = anchors - known - focus
+        focus |= anchors
+    return focus
 
 
 def _record_result(
@@ -527,11 +550,19 @@ def _decide(state: _State) -> None:
     if not state.running:
         return
     progress = _advance_list(state, state.definition.tasks, _TOP)
-    if progress is _Progress.UNKNOWN and state.running:
-        state.focus = None
-        progress = _advance_list(state, state.definition.tasks, _TOP)
+    if progress is _Progress.UNKNOWN:
+        progress = _advance_list_fully(state, state.definition.tasks, _TOP)
     if progress is _Progress.DONE and state.running:
         _end_run(state, WorkflowStatus.COMPLETED)
+
+
+def _advance_list_fully(state: _State, steps: list[WorkflowTask], scope: _Scope) -> _Progress:
+    """Walk a list whose partial walk could not tell whether it is done, every branch of it this time."""
+    focus, state.focus = state.focus, None
+    try:
+        return _advance_list(state, steps, scope) if state.running else _Progress.STOPPED
+    finally:
+        state.focus = focus
 
 
 def _advance_list(state: _State, steps: list[WorkflowTask], scope: _Scope) -> _Progress:
@@ -610,6 +641,8 @@ def _advance_fork(state: _State, step: WorkflowTask, fork: Task, scope: _Scope) 
     result = _Progress.DONE
     for index in chosen:
         progress = _advance_list(state, lists[index], scope)
+        if progress is _Progress.UNKNOWN:
+            progress = _advance_list_fully(state, lists[index], scope)
         if progress is _Progress.STOPPED:
             return progress
         result = max(result, progress)
@@ -653,6 +686,8 @@ def _advance_loop(state: _State, step: WorkflowTask, loop: Task, scope: _Scope) 
         iteration = loop.iteration
         inner = _Scope(suffix=loops.iteration_suffix(scope.suffix, iteration), iteration=iteration)
         progress = _advance_list(state, step.loop_over, inner)
+        if progress is _Progress.UNKNOWN:
+            progress = _advance_list_fully(state, step.loop_over, inner)
         if progress is not _Progress.DONE:
             return progress
         finished = loops.iteration_outputs(step.loop_over, inner.suffix, state.latest)

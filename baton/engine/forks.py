@@ -37,7 +37,7 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine.loops import base_ref
-from baton.model import Task, TaskStatus, TaskType, WorkflowTask
+from baton.model import Task, TaskStatus, TaskType, WorkflowDef, WorkflowTask
 
 FORKED_TASKS: Final = "forkedTasks"
 FORKED_TASK_DEFS: Final = "forkedTaskDefs"
@@ -117,6 +117,21 @@ def dynamic_branches(fork: Task) -> Branches:
         return found
     steps = msgspec.convert(fork.input_data.get(FORKED_TASK_DEFS) or [], _task_list_type)
     return _memo.put(fork.input_data, _branches([[s] for s in steps]))
+
+
+_definition_refs: OrderedDict[int, tuple[WorkflowDef, frozenset[str]]] = OrderedDict()
+
+
+def definition_refs(definition: WorkflowDef) -> frozenset[str]:
+    """Every reference name a definition holds, nested ones included (memoised by identity)."""
+    entry = _definition_refs.get(id(definition))
+    if entry is not None and entry[0] is definition:
+        return entry[1]
+    refs = frozenset(step.task_reference_name for step in definition.all_tasks())
+    _definition_refs[id(definition)] = (definition, refs)
+    if len(_definition_refs) > _MEMO_SIZE:
+        _definition_refs.popitem(last=False)
+    return refs
 
 
 def owning_branches(branches: Branches, refs: set[str]) -> set[int]:
