@@ -101,14 +101,13 @@ class TaskCache:
         run = _workflow_decoder.decode(body)
         tasks: list[Task | None] = list(map(self._entries.get, versions))
         if None in tasks:
-            stale = [task_id for (task_id, _), task in zip(versions, tasks, strict=True) if task is None]
+            holes = [index for index, task in enumerate(tasks) if task is None]
             fresh: dict[str, Task] = {}
-            for task_id, version, task_body in load(stale):
+            for task_id, version, task_body in load([versions[index][0] for index in holes]):
                 fresh[task_id] = task = _task_decoder.decode(task_body)
                 self._put(task_id, version, task)
-            tasks = [
-                task if task is not None else fresh[task_id] for (task_id, _), task in zip(versions, tasks, strict=True)
-            ]
+            for index in holes:
+                tasks[index] = fresh[versions[index][0]]
         run.tasks = tasks  # type: ignore[assignment]  # no None is left
         return run
 
@@ -127,6 +126,11 @@ class TaskCache:
             old = version_of.pop(task_id, None)
             if old is not None:
                 self._entries.pop((task_id, old), None)
+
+    def claimed(self, tasks: Iterable[tuple[Task, int]]) -> None:
+        """Tasks as a claim left them, at the row versions it wrote."""
+        for task, version in tasks:
+            self._put(task.task_id, version, task)
 
     def _put(self, task_id: str, version: int, task: Task) -> None:
         entries, version_of = self._entries, self._version_of

@@ -112,7 +112,7 @@ ON CONFLICT (task_id) DO UPDATE SET
     task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at"""
 DELETE_QUEUE_BY_TASK = "DELETE FROM queue WHERE task_id = ?"
 PICK_QUEUED = """
-SELECT q.id, t.body FROM queue q JOIN tasks t ON t.task_id = q.task_id
+SELECT q.id, t.body, t.row_version FROM queue q JOIN tasks t ON t.task_id = q.task_id
 WHERE q.task_type = ? AND q.visible_at <= ? AND t.status = 'SCHEDULED'
 ORDER BY q.priority DESC, q.visible_at, q.id
 LIMIT ?"""
@@ -534,14 +534,17 @@ class SqliteStore(Store):
         with self._write("claim tasks") as conn:
             return self._claim(conn, task_type, worker_id, count, now)
 
-    @staticmethod
-    def _claim(conn: sqlite3.Connection, task_type: str, worker_id: str | None, count: int, now: int) -> list[Task]:
+    def _claim(
+        self, conn: sqlite3.Connection, task_type: str, worker_id: str | None, count: int, now: int
+    ) -> list[Task]:
         rows = conn.execute(PICK_QUEUED, (task_type, now, count)).fetchall()
         if not rows:
             return []
-        tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for _, body in rows]
-        conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _ in rows])
+        tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for _, body, _ in rows]
+        conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _, _ in rows])
         conn.executemany(CLAIM_TASK, [sql.claim_update_row(t) for t in tasks])
+        # The claim bumped each row's version by one: the next decision on the run finds them cached.
+        self._tasks.claimed((task, version + 1) for task, (_, _, version) in zip(tasks, rows, strict=True))
         return tasks
 
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
