@@ -144,12 +144,17 @@ def owning_branches(branches: Branches, refs: set[str]) -> set[int]:
 
 
 def expand(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[WorkflowTask], dict[str, Any], str | None]:
-    """A dynamic fork's branch steps and its FORK task's input, from its resolved input; or an error."""
+    """A dynamic fork's branch steps and its FORK task's input, from its resolved input; or an error.
+
+    ``forkedTaskDefs`` keeps each branch's task JSON as given (with its input
+    merged in), not the full struct with every default: a fork of thousands of
+    branches stays a few bytes a branch.
+    """
     if any(key in input_data for key in _FORK_NAME_KEYS):
-        steps, error = _same_task_steps(step, input_data)
+        raws, error = _same_task_steps(step, input_data)
         kept = dict(input_data)
     else:
-        steps, error = _listed_steps(step, input_data)
+        raws, error = _listed_steps(step, input_data)
         kept = {
             k: v
             for k, v in input_data.items()
@@ -157,6 +162,10 @@ def expand(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[Workflo
         }
     if error is not None:
         return [], input_data, error
+    try:
+        steps = msgspec.convert(raws, _task_list_type)
+    except msgspec.ValidationError as exc:
+        return [], input_data, f"dynamic fork: a task is not a valid task: {exc}"
     refs: list[str] = []
     seen: set[str] = set()
     for ref in (s.task_reference_name for s in steps):
@@ -165,11 +174,11 @@ def expand(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[Workflo
         seen.add(ref)
         refs.append(ref)
     kept[FORKED_TASKS] = refs
-    kept[FORKED_TASK_DEFS] = msgspec.to_builtins(steps)
+    kept[FORKED_TASK_DEFS] = raws
     return steps, kept, None
 
 
-def _listed_steps(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[WorkflowTask], str | None]:
+def _listed_steps(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
     tasks_param = step.dynamic_fork_tasks_param or ""
     inputs_param = step.dynamic_fork_tasks_input_param_name or ""
     raw_tasks = input_data.get(tasks_param)
@@ -182,27 +191,26 @@ def _listed_steps(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[
         raw_inputs = {}
     if not isinstance(raw_inputs, dict):
         return [], f"dynamic fork: input '{inputs_param}' must be a map of reference name to input"
-    steps: list[WorkflowTask] = []
+    raws: list[dict[str, Any]] = []
     for index, raw in enumerate(raw_tasks):
-        try:
-            dynamic = msgspec.convert(raw, WorkflowTask)
-        except msgspec.ValidationError as exc:
-            return [], f"dynamic fork: input '{tasks_param}[{index}]' is not a task: {exc}"
-        if not dynamic.task_reference_name.strip():
-            return [], f"dynamic fork: input '{tasks_param}[{index}]' has no taskReferenceName"
-        extra = raw_inputs.get(dynamic.task_reference_name)
+        ref = raw.get("taskReferenceName") if isinstance(raw, dict) else None
+        if not isinstance(ref, str) or not ref.strip():
+            return [], f"dynamic fork: input '{tasks_param}[{index}]' is not a task with a taskReferenceName"
+        extra = raw_inputs.get(ref)
         if extra is not None and not isinstance(extra, dict):
-            return [], f"dynamic fork: the input of '{dynamic.task_reference_name}' must be a map"
-        changes: dict[str, Any] = {}
+            return [], f"dynamic fork: the input of '{ref}' must be a map"
+        given = raw.get("inputParameters")
         if extra:
-            changes["input_parameters"] = {**dynamic.input_parameters, **extra}
+            raw = {**raw, "inputParameters": {**given, **extra} if isinstance(given, dict) else extra}
+        if "name" not in raw:
+            raw = {**raw, "name": ref}
         if step.optional:
-            changes["optional"] = True
-        steps.append(msgspec.structs.replace(dynamic, **changes) if changes else dynamic)
-    return steps, None
+            raw = {**raw, "optional": True}
+        raws.append(raw)
+    return raws, None
 
 
-def _same_task_steps(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[WorkflowTask], str | None]:
+def _same_task_steps(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
     inputs = input_data.get("forkTaskInputs")
     if not isinstance(inputs, list):
         return [], "dynamic fork: input 'forkTaskInputs' must be a list"
@@ -210,20 +218,20 @@ def _same_task_steps(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[li
     name = input_data.get("forkTaskName") or (kind if kind != TaskType.SIMPLE.value else step.task_reference_name)
     if not isinstance(kind, str) or not isinstance(name, str):
         return [], "dynamic fork: 'forkTaskName' and 'forkTaskType' must be strings"
-    steps: list[WorkflowTask] = []
+    raws: list[dict[str, Any]] = []
     for index, item in enumerate(inputs):
         params = dict(item) if isinstance(item, dict) else {"input": item}
         params["__index"] = index
-        steps.append(
-            WorkflowTask(
-                name=name,
-                task_reference_name=f"_{name}_{index}",
-                type=kind,
-                input_parameters=params,
-                optional=step.optional,
-            )
-        )
-    return steps, None
+        raw: dict[str, Any] = {
+            "name": name,
+            "taskReferenceName": f"_{name}_{index}",
+            "type": kind,
+            "inputParameters": params,
+        }
+        if step.optional:
+            raw["optional"] = True
+        raws.append(raw)
+    return raws, None
 
 
 # -- joins ---------------------------------------------------------------------------

@@ -370,6 +370,7 @@ class PostgresStore(Store):
         self._open_timeout = open_timeout
         self._pool: asyncpg.Pool | None = None
         self._claim_pool: asyncpg.Pool | None = None
+        self._task_bodies = sql.BodyCache()
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
 
     # -- plumbing ------------------------------------------------------------------
@@ -631,7 +632,7 @@ class PostgresStore(Store):
                 raise NotFoundError(f"No such workflow: {workflow_id}")
             body, task_bodies = reread
         definition = await self._snapshot(conn, digest)
-        run = sql.decode_run(body, task_bodies)
+        run = self._task_bodies.run(body, task_bodies)
         loaded = sql.loaded_tasks(run.tasks)
         decision = step(run, definition)
         if decision.refusal is not None:

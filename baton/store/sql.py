@@ -149,6 +149,36 @@ class TaskCache:
 RowsOfBodies: TypeAlias = Iterable[tuple[str, int, Body]]
 
 
+class BodyCache:
+    """Decoded tasks by their exact body text; bounded (oldest out).
+
+    For a store that reads every body of a run anyway (PostgreSQL's one-statement
+    lock-and-read): an unchanged body is looked up, not decoded again. Keyed by
+    content, so it can never hand back a stale task. The structs are shared
+    between decisions: nothing may mutate them.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._entries: dict[Body, Task] = {}
+
+    def run(self, body: Body, task_bodies: Iterable[Body]) -> Workflow:
+        """``decode_run``, through the cache."""
+        run = _workflow_decoder.decode(body)
+        entries = self._entries
+        tasks: list[Task] = []
+        for task_body in task_bodies:
+            task = entries.get(task_body)
+            if task is None:
+                task = entries[task_body] = _task_decoder.decode(task_body)
+            tasks.append(task)
+        if len(entries) > self._size:
+            for key in list(itertools.islice(entries, len(entries) - self._size * 3 // 4)):
+                del entries[key]
+        run.tasks = tasks
+        return run
+
+
 def encode_run_header(run: Workflow) -> str:
     """The run's body without its tasks: they live in their own rows."""
     if run.tasks:
