@@ -25,6 +25,7 @@ from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import sql
 from baton.store.base import ClaimAfter, DecisionStep, DueTimer, StartResult, Store
+from baton.store.run_cache import CachedRun, LoadedTasks, RunCache
 
 # -- queries -------------------------------------------------------------------------
 
@@ -81,6 +82,8 @@ SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
 SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
 SELECT_RUN_TASK_VERSIONS = "SELECT task_id, row_version FROM tasks WHERE workflow_id = ? ORDER BY seq"
+SELECT_RUN_TASK_SIGNATURE = """
+SELECT count(*), coalesce(sum(row_version), 0), coalesce(max(seq), 0) FROM tasks WHERE workflow_id = ?"""
 SELECT_TASK_BODIES = """
 SELECT task_id, row_version, body FROM tasks
 WHERE workflow_id = ? AND task_id IN (SELECT value FROM json_each(?))"""
@@ -225,6 +228,7 @@ class SqliteStore(Store):
         self._checkpointer: _Checkpointer | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
         self._tasks = sql.TaskCache()
+        self._runs = RunCache()
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -420,34 +424,42 @@ class SqliteStore(Store):
         raise StoreError(f"Could not settle idempotency key {key!r}")
 
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
-        with self._write("record a decision") as conn:
-            return self._decide(conn, workflow_id, step)
+        try:
+            with self._write("record a decision") as conn:
+                return self._decide(conn, workflow_id, step)
+        except BaseException:
+            self._runs.forget(workflow_id)  # its copy may hold what was rolled back
+            raise
 
     async def transact_then_claim(
         self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
     ) -> tuple[Decision, list[Task]]:
-        with self._write("record a decision and claim") as conn:
-            decision = self._decide(conn, workflow_id, step)
-            if decision.refusal is not None:
-                return decision, []
-            request = claim_after(decision)
-            if request is None or request.count <= 0:
-                return decision, []
-            return decision, self._claim(conn, request.task_type, request.worker_id, request.count, request.now)
+        try:
+            with self._write("record a decision and claim") as conn:
+                decision = self._decide(conn, workflow_id, step)
+                if decision.refusal is not None:
+                    return decision, []
+                request = claim_after(decision)
+                if request is None or request.count <= 0:
+                    return decision, []
+                return decision, self._claim(conn, request.task_type, request.worker_id, request.count, request.now)
+        except BaseException:
+            self._runs.forget(workflow_id)
+            raise
 
     def _decide(self, conn: sqlite3.Connection, workflow_id: str, step: DecisionStep) -> Decision:
         row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
         body, digest = row
-        versions = conn.execute(SELECT_RUN_TASK_VERSIONS, (workflow_id,)).fetchall()
-
-        def load(stale: list[str]) -> list[tuple[str, int, str]]:
-            return conn.execute(SELECT_TASK_BODIES, (workflow_id, json.dumps(stale))).fetchall()
-
         definition = self._snapshot(conn, digest)
-        run = self._tasks.run(body, versions, load)
-        loaded = sql.loaded_tasks(run.tasks)
+        signature = conn.execute(SELECT_RUN_TASK_SIGNATURE, (workflow_id,)).fetchone()
+        cached = self._runs.get(workflow_id, signature)
+        if cached is None:
+            cached = self._load_run(conn, workflow_id, body, signature)
+        run = sql.decode_run(body)
+        run.tasks = list(cached.tasks)
+        loaded = LoadedTasks(run.tasks, cached.position)
         decision = step(run, definition)
         if decision.refusal is not None:
             return decision
@@ -455,7 +467,21 @@ class SqliteStore(Store):
         conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
         self._write_tasks(conn, plan)
         self._tasks.remember(plan, decision)
+        cached.apply(decision)
         return decision
+
+    def _load_run(
+        self, conn: sqlite3.Connection, workflow_id: str, body: str, signature: tuple[int, int, int]
+    ) -> CachedRun:
+        """Read a run's tasks in full (their versions, and the bodies ``sql.TaskCache`` lacks) and cache it."""
+        versions = conn.execute(SELECT_RUN_TASK_VERSIONS, (workflow_id,)).fetchall()
+
+        def load(stale: list[str]) -> list[tuple[str, int, str]]:
+            return conn.execute(SELECT_TASK_BODIES, (workflow_id, json.dumps(stale))).fetchall()
+
+        cached = CachedRun.of(signature, versions, self._tasks.run(body, versions, load).tasks)
+        self._runs.put(workflow_id, cached)
+        return cached
 
     def _snapshot(self, conn: sqlite3.Connection, digest: str) -> WorkflowDef:
         definition = self._snapshots.get(digest)
@@ -531,8 +557,12 @@ class SqliteStore(Store):
     async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
         if count <= 0:
             return []
-        with self._write("claim tasks") as conn:
-            return self._claim(conn, task_type, worker_id, count, now)
+        try:
+            with self._write("claim tasks") as conn:
+                return self._claim(conn, task_type, worker_id, count, now)
+        except BaseException:
+            self._runs.clear()  # a copy may hold a claim that was rolled back
+            raise
 
     def _claim(
         self, conn: sqlite3.Connection, task_type: str, worker_id: str | None, count: int, now: int
@@ -544,7 +574,11 @@ class SqliteStore(Store):
         conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _, _ in rows])
         conn.executemany(CLAIM_TASK, [sql.claim_update_row(t) for t in tasks])
         # The claim bumped each row's version by one: the next decision on the run finds them cached.
-        self._tasks.claimed((task, version + 1) for task, (_, _, version) in zip(tasks, rows, strict=True))
+        for task, (_, _, version) in zip(tasks, rows, strict=True):
+            self._tasks.claimed([(task, version + 1)])
+            cached = self._runs.peek(task.workflow_instance_id)
+            if cached is not None and not cached.claimed(task, version):
+                self._runs.forget(task.workflow_instance_id)
         return tasks
 
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
