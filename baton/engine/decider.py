@@ -315,7 +315,8 @@ def _apply_task_result(
     definition: WorkflowDef, run: Workflow, event: TaskResultReceived, ctx: DecideContext
 ) -> Decision:
     result = event.result
-    task = _find_task(run, result.task_id)
+    state = _State(definition, run, ctx)  # its index finds the task without a scan of the run
+    task = state.task(result.task_id)
     if task is None:
         return _refuse(run, "not_found", f"Task {result.task_id} not found in workflow {run.workflow_id}")
     if task.status.is_terminal:
@@ -328,7 +329,6 @@ def _apply_task_result(
             "conflict",
             f"Task {task.task_id} timed out: its lease expired at {task.lease_expires_at}",
         )
-    state = _State(definition, run, ctx)
     _record_result(
         state,
         task,
@@ -453,7 +453,7 @@ def _finish(state: _State, *, focused: bool = False) -> Decision:
         changed = (*state.created, *state.updated)
         tasks, position = state.tasks, state.position
         state.focus = _with_dynamic_anchors(
-            state, {loops.base_ref(tasks[position[task_id]].reference_task_name) for task_id in changed}
+            state, {tasks[position[task_id]].reference_task_name for task_id in changed}
         )
     _decide(state)
     return state.decision()
@@ -463,20 +463,19 @@ def _with_dynamic_anchors(state: _State, refs: set[str]) -> set[str]:
     """Add, for each changed task a dynamic fork made, that fork's own reference name, so the forks and
     loops around it know which of their branches to walk (the definition does not name such tasks)."""
     known = forks.definition_refs(state.definition)
-    strangers = refs - known
-    if not strangers:
-        return refs
-    focus = set(refs)
-    dynamic = [
-        task for task in state.tasks if task.task_type == FORK_TASK_TYPE and forks.FORKED_TASKS in task.input_data
-    ]
-    while strangers:
+    strangers = {ref for ref in refs if loops.base_ref(ref) not in known}
+    focus = {loops.base_ref(ref) for ref in refs}
+    dynamic_steps = forks.dynamic_fork_refs(state.definition)
+    while strangers and dynamic_steps:
         anchors: set[str] = set()
-        for fork in dynamic:
-            if not strangers.isdisjoint(forks.dynamic_branches(fork).owner):
-                anchors.add(loops.base_ref(fork.reference_task_name))
-        strangers = anchors - known - focus
-        focus |= anchors
+        for ref in strangers:
+            suffix = ref[len(loops.base_ref(ref)) :]
+            for step_ref in dynamic_steps:
+                fork = state.latest.get(step_ref + suffix)
+                if fork is not None and loops.base_ref(ref) in forks.dynamic_branches(fork).owner:
+                    anchors.add(fork.reference_task_name)
+        strangers = {ref for ref in anchors if loops.base_ref(ref) not in known} - strangers
+        focus |= {loops.base_ref(ref) for ref in anchors}
     return focus
 
 

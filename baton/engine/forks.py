@@ -134,6 +134,23 @@ def definition_refs(definition: WorkflowDef) -> frozenset[str]:
     return refs
 
 
+_dynamic_fork_refs: OrderedDict[int, tuple[WorkflowDef, tuple[str, ...]]] = OrderedDict()
+
+
+def dynamic_fork_refs(definition: WorkflowDef) -> tuple[str, ...]:
+    """The reference names of a definition's FORK_JOIN_DYNAMIC steps (memoised by identity)."""
+    entry = _dynamic_fork_refs.get(id(definition))
+    if entry is not None and entry[0] is definition:
+        return entry[1]
+    refs = tuple(
+        step.task_reference_name for step in definition.all_tasks() if step.type == TaskType.FORK_JOIN_DYNAMIC.value
+    )
+    _dynamic_fork_refs[id(definition)] = (definition, refs)
+    if len(_dynamic_fork_refs) > _MEMO_SIZE:
+        _dynamic_fork_refs.popitem(last=False)
+    return refs
+
+
 def owning_branches(branches: Branches, refs: set[str]) -> set[int]:
     """The branches holding any of these (base) reference names."""
     owner = branches.owner
