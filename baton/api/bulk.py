@@ -1,0 +1,69 @@
+"""``/api/workflow/bulk``: pause, resume, restart, retry and terminate many runs; the body is a JSON list of ids.
+
+Each answers Conductor's ``BulkResponse``: the ids the operation succeeded on, and
+the error message of each one it failed on. These routes come before the
+single-run ones (``/api/workflow/{id}/retry`` would match ``bulk/retry``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from baton.api.params import body_as, bool_param
+from baton.api.responses import JSONResponse
+from baton.service import Baton
+
+
+def _service(request: Request) -> Baton:
+    service: Baton = request.app.state.baton
+    return service
+
+
+async def _bulk(request: Request, operation: Callable[[str], Awaitable[object]]) -> Response:
+    workflow_ids = await body_as(request, list[str])
+    return JSONResponse(await _service(request).operations.bulk(workflow_ids, operation))
+
+
+async def pause(request: Request) -> Response:
+    return await _bulk(request, _service(request).operations.pause)
+
+
+async def resume(request: Request) -> Response:
+    return await _bulk(request, _service(request).operations.resume)
+
+
+async def restart(request: Request) -> Response:
+    operations = _service(request).operations
+    latest = bool_param(request, "useLatestDefinitions", False)
+
+    async def restart_one(workflow_id: str) -> None:
+        await operations.restart(workflow_id, use_latest_definitions=latest)
+
+    return await _bulk(request, restart_one)
+
+
+async def retry(request: Request) -> Response:
+    return await _bulk(request, _service(request).operations.retry)
+
+
+async def terminate(request: Request) -> Response:
+    runs = _service(request).runs
+    reason = request.query_params.get("reason")
+
+    async def terminate_one(workflow_id: str) -> None:
+        await runs.terminate(workflow_id, reason)
+
+    return await _bulk(request, terminate_one)
+
+
+routes = [
+    Route("/api/workflow/bulk/pause", pause, methods=["PUT"]),
+    Route("/api/workflow/bulk/resume", resume, methods=["PUT"]),
+    Route("/api/workflow/bulk/restart", restart, methods=["POST"]),
+    Route("/api/workflow/bulk/retry", retry, methods=["POST"]),
+    Route("/api/workflow/bulk/terminate", terminate, methods=["POST"]),
+]
