@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.params import body_as, bool_param
+from baton.api.params import bool_param, json_body
 from baton.api.responses import JSONResponse
+from baton.errors import FieldError, ValidationError
 from baton.service import Baton
 
 
@@ -24,8 +25,17 @@ def _service(request: Request) -> Baton:
 
 
 async def _bulk(request: Request, operation: Callable[[str], Awaitable[object]]) -> Response:
-    workflow_ids = await body_as(request, list[str])
-    return JSONResponse(await _service(request).operations.bulk(workflow_ids, operation))
+    return JSONResponse(await _service(request).operations.bulk(await _workflow_ids(request), operation))
+
+
+async def _workflow_ids(request: Request) -> list[str]:
+    body = await json_body(request)
+    if not isinstance(body, list):
+        raise ValidationError(errors=[FieldError("body", "must be a JSON list of workflow ids")])
+    for index, item in enumerate(body):
+        if not isinstance(item, str):
+            raise ValidationError(errors=[FieldError(f"body[{index}]", "must be a workflow id (a string)")])
+    return body
 
 
 async def pause(request: Request) -> Response:
