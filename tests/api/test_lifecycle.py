@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
+from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -350,3 +351,34 @@ def test_variables_steer_a_later_switch_and_decide(client: httpx.Client) -> None
     not_a_map = client.post(f"/api/workflow/{workflow_id}/variables", json=["route"])
     assert not_a_map.status_code == 400 and not_a_map.json()["validationErrors"][0]["path"] == "body"
     assert client.post("/api/workflow/no-such-run/variables", json={}).status_code == 404
+
+
+def test_operations_survive_a_killed_server(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        register(client, simple_workflow("durable_ops", ["da", "db"]))
+        paused_id = start(client, "durable_ops")
+        assert client.put(f"/api/workflow/{paused_id}/pause").status_code == 200
+        restarted_id = start(client, "durable_ops")
+        assert client.delete(f"/api/workflow/{restarted_id}").status_code == 200
+        assert client.post(f"/api/workflow/{restarted_id}/restart").status_code == 204
+        assert (
+            client.post(f"/api/tasks/{run_of(client, restarted_id)['tasks'][0]['taskId']}/log", json="kept").status_code
+            == 200
+        )
+
+    server.kill()
+    server.start()
+
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert run_of(client, paused_id)["status"] == "PAUSED"
+        restarted = run_of(client, restarted_id)
+        assert states(restarted) == [("da_0", "SCHEDULED")]
+        assert [e["log"] for e in client.get(f"/api/tasks/{restarted['tasks'][0]['taskId']}/log").json()] == ["kept"]
+        assert client.put(f"/api/workflow/{paused_id}/resume").status_code == 200
+        for task_type in ("da", "db"):
+            tasks = poll(client, task_type, count=2)
+            assert {t["workflowInstanceId"] for t in tasks} == {paused_id, restarted_id}
+            for task in tasks:
+                assert complete(client, task).status_code == 200
+        wait_for_status(client, paused_id, "COMPLETED")
+        wait_for_status(client, restarted_id, "COMPLETED")

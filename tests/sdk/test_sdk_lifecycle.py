@@ -3,10 +3,12 @@ against a real ``baton serve``."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
@@ -185,3 +187,48 @@ def test_conductor_python_lifecycle_calls(server: Any) -> None:
     assert again.input_data == {"x": 5}
     workflows.update_variables(workflow_id, {"from": "cpy"})
     assert workflows.get_workflow(workflow_id, include_tasks=False).variables == {"from": "cpy"}
+
+
+def test_operations_on_the_wire() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.startswith("/api/workflow/bulk/"):
+            return httpx.Response(
+                200, json={"bulkErrorResults": {"b": "No such workflow: b"}, "bulkSuccessfulResults": ["a"]}
+            )
+        if request.url.path.endswith("/rerun"):
+            return httpx.Response(200, text="wf 1")
+        if request.url.path.endswith("/log") and request.method == "GET":
+            return httpx.Response(200, json=[{"log": "l", "taskId": "t/1", "createdTime": 3}])
+        return httpx.Response(204 if request.url.path.endswith(("/restart", "/retry")) else 200)
+
+    with BatonClient("http://baton.test/api", transport=httpx.MockTransport(answer)) as client:
+        client.pause("wf 1")
+        client.restart("wf 1", use_latest_definitions=True)
+        client.retry("wf 1")
+        assert client.rerun("wf 1", RerunWorkflowRequest(re_run_from_task_id="t1")) == "wf 1"
+        client.skip_task("wf 1", "ref/1", SkipTaskRequest(task_output={"a": 1}))
+        client.decide("wf 1")
+        bulk = client.bulk_terminate(["a", "b"], reason="why")
+        client.add_task_log("t/1", "a line")
+        logs = client.get_task_logs("t/1")
+
+    assert [(r.method, r.url.raw_path.decode()) for r in seen] == [
+        ("PUT", "/api/workflow/wf%201/pause"),
+        ("POST", "/api/workflow/wf%201/restart?useLatestDefinitions=true"),
+        ("POST", "/api/workflow/wf%201/retry?resumeSubworkflowTasks=false"),
+        ("POST", "/api/workflow/wf%201/rerun"),
+        ("PUT", "/api/workflow/wf%201/skiptask/ref%2F1"),
+        ("PUT", "/api/workflow/decide/wf%201"),
+        ("POST", "/api/workflow/bulk/terminate?reason=why"),
+        ("POST", "/api/tasks/t%2F1/log"),
+        ("GET", "/api/tasks/t%2F1/log"),
+    ]
+    assert json.loads(seen[3].content)["reRunFromTaskId"] == "t1"
+    assert json.loads(seen[4].content)["taskOutput"] == {"a": 1}
+    assert json.loads(seen[6].content) == ["a", "b"]
+    assert json.loads(seen[7].content) == "a line"
+    assert (bulk.bulk_successful_results, bulk.bulk_error_results) == (["a"], {"b": "No such workflow: b"})
+    assert [(log.log, log.task_id, log.created_time) for log in logs] == [("l", "t/1", 3)]
