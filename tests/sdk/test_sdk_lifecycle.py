@@ -134,6 +134,8 @@ async def test_operations_through_the_async_client(server: Any) -> None:
 def test_conductor_python_lifecycle_calls(server: Any) -> None:
     pytest.importorskip("conductor.client")
     from conductor.client.configuration.configuration import Configuration
+    from conductor.client.http.api.workflow_bulk_resource_api import WorkflowBulkResourceApi
+    from conductor.client.http.api_client import ApiClient
     from conductor.client.http.models.rerun_workflow_request import RerunWorkflowRequest as CpyRerun
     from conductor.client.http.models.skip_task_request import SkipTaskRequest as CpySkip
     from conductor.client.http.models.task_result import TaskResult as CpyTaskResult
@@ -187,6 +189,15 @@ def test_conductor_python_lifecycle_calls(server: Any) -> None:
     assert again.input_data == {"x": 5}
     workflows.update_variables(workflow_id, {"from": "cpy"})
     assert workflows.get_workflow(workflow_id, include_tasks=False).variables == {"from": "cpy"}
+
+    bulk = WorkflowBulkResourceApi(ApiClient(config))
+    paused = bulk.pause_workflow([workflow_id, "no-such-run"])
+    assert paused.bulk_successful_results == [workflow_id]
+    assert list(paused.bulk_error_results) == ["no-such-run"]
+    assert bulk.resume_workflow([workflow_id]).bulk_successful_results == [workflow_id]
+    assert bulk.terminate([workflow_id], reason="bulk").bulk_successful_results == [workflow_id]
+    assert bulk.retry([workflow_id]).bulk_successful_results == [workflow_id]
+    assert bulk.restart([workflow_id]).bulk_error_results[workflow_id].endswith("RUNNING")
 
 
 def test_operations_on_the_wire() -> None:
