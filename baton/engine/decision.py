@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from baton.model import Task, Workflow, WorkflowDef
+from baton.model import Task, TaskExecLog, Workflow, WorkflowDef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +45,8 @@ class Decision:
     deleted before ``created`` is inserted, never listed in ``updated``."""
     definition: WorkflowDef | None = None
     """A new definition for the run to execute from now on (restart with the latest definition)."""
+    logs: list[TaskExecLog] = field(default_factory=list)
+    """Log lines to append to tasks of the run (a worker result's ``logs``), each with its ``task_id``."""
 
     @property
     def changed(self) -> bool:

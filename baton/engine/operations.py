@@ -39,7 +39,9 @@ What each does, and where Conductor leaves room, what Baton chooses:
   that as nothing to do, as Conductor does).
 
 Restart, retry and rerun clear ``reasonForIncompletion``, the failed task names
-and the end time.
+and the end time. A worker's result keeps its ``logs``: they go in
+``Decision.logs`` (``createdTime`` now when the worker gave none) and are stored
+in the result's transaction.
 """
 
 from __future__ import annotations
@@ -62,10 +64,11 @@ from baton.engine.events import (
     Resume,
     Retry,
     SkipTask,
+    TaskResultReceived,
     UpdateVariables,
 )
 from baton.engine.expressions import resolve
-from baton.model import Task, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
+from baton.model import Task, TaskExecLog, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 
 _replace = msgspec.structs.replace
 
@@ -76,10 +79,21 @@ _RETRYABLE_RUNS: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_
 
 
 def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideContext) -> Decision:
-    """Apply one event to a run (any event: the decider's own go to ``decider.apply``)."""
+    """Apply one event to a run (any event: the decider's own go to ``decider.apply``).
+
+    A worker's result that carries log lines gets them in ``Decision.logs``, so they
+    are stored with the result, in its transaction.
+    """
     if isinstance(event, OPERATOR_EVENTS):
         return _apply_operation(definition, run, event, ctx)
-    return decider.apply(definition, run, event, ctx)
+    decision = decider.apply(definition, run, event, ctx)
+    if isinstance(event, TaskResultReceived) and event.result.logs and decision.refusal is None:
+        result = event.result
+        decision.logs = [
+            TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or ctx.now)
+            for log in result.logs
+        ]
+    return decision
 
 
 def _apply_operation(definition: WorkflowDef, run: Workflow, event: OperatorEvent, ctx: DecideContext) -> Decision:

@@ -9,7 +9,7 @@ from typing import Any
 from baton import engine
 from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
-from baton.model import Task, TaskExecLog, TaskResult, TaskResultStatus, Workflow, WorkflowDef
+from baton.model import Task, TaskResult, TaskResultStatus, Workflow, WorkflowDef
 from baton.runtime.notifier import task_key
 from baton.service.context import ServiceContext
 from baton.store import ClaimRequest
@@ -66,20 +66,8 @@ class TaskService:
         decision = await self._ctx.apply_event(workflow_id, TaskResultReceived(result=result))
         for task in decision.updated:
             if task.task_id == result.task_id:
-                await self._record_logs(result)
                 return task
         raise NotFoundError(f"No such task: {result.task_id}")
-
-    async def _record_logs(self, result: TaskResult) -> None:
-        """The log lines a worker sent with its result (Conductor's ``TaskResult.logs``), once it was applied."""
-        if not result.logs:
-            return
-        now = self._ctx.clock()
-        logs = [
-            TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or now)
-            for log in result.logs
-        ]
-        await self._ctx.store.add_task_logs(result.task_id, logs)
 
     async def update_and_poll(self, result: TaskResult) -> Task | None:
         """Apply a result, then hand the same worker its next task of the same type, if one is ready.
@@ -113,7 +101,6 @@ class TaskService:
         ctx.publish(decision, decide_ctx.now)
         if not any(task.task_id == result.task_id for task in decision.updated):
             raise NotFoundError(f"No such task: {result.task_id}")
-        await self._record_logs(result)
         return claimed[0] if claimed else None
 
     async def complete_by_ref(

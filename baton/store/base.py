@@ -128,8 +128,8 @@ class Store(ABC):
         queue rows, timers and logs), moves the run to ``decision.definition``
         when one is given (its snapshot and version), writes the run header,
         inserts ``decision.created`` and replaces ``decision.updated`` (by
-        ``task_id``), with their queue rows and timers; commits. Returns the
-        decision.
+        ``task_id``), with their queue rows and timers; appends
+        ``decision.logs``; commits. Returns the decision.
         Raises NotFoundError for an unknown run.
         """
 

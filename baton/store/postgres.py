@@ -275,6 +275,11 @@ SELECT t.task_id, l.created_time, l.log
 FROM tasks t, unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS l (created_time, log, n)
 WHERE t.task_id = $1
 ORDER BY l.n"""
+INSERT_DECISION_LOGS = """
+INSERT INTO task_logs (task_id, created_time, log)
+SELECT l.task_id, l.created_time, l.log
+FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS l (task_id, created_time, log, n)
+ORDER BY l.n"""
 SELECT_TASK_EXISTS = "SELECT 1 FROM tasks WHERE task_id = $1"
 SELECT_TASK_LOGS = """
 SELECT l.log, l.created_time FROM tasks t LEFT JOIN task_logs l ON l.task_id = t.task_id
@@ -663,6 +668,8 @@ class PostgresStore(Store):
         written = await conn.fetchval(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
         if written != len(plan.task_updates):
             raise _TaskClaimed
+        if plan.log_inserts:
+            await conn.execute(INSERT_DECISION_LOGS, *sql.columns(plan.log_inserts, 3))
         return decision
 
     async def _snapshot(self, conn: asyncpg.Connection, digest: str) -> WorkflowDef:

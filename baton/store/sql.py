@@ -281,6 +281,8 @@ class WritePlan:
     """Ids of the run's tasks to delete (with their queue rows and logs), before the inserts."""
     snapshot: SnapshotChange | None = None
     """The run's new definition snapshot, when the decision replaces its definition."""
+    log_inserts: list[Row] = field(default_factory=list)
+    """``(task_id, created_time, log)`` of the log lines to append, after the task rows are written."""
 
 
 def plan_new_run(decision: Decision) -> WritePlan:
@@ -318,6 +320,7 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
     plan = WritePlan()
     _plan_removed(plan, decision, workflow_id=workflow_id, loaded=loaded)
     _plan_created(plan, decision.created, run)
+    _plan_logs(plan, decision, workflow_id=workflow_id, loaded=loaded)
     for task in decision.updated:
         before = loaded.get(task.task_id)
         if before is None:
@@ -345,6 +348,16 @@ def _plan_removed(plan: WritePlan, decision: Decision, *, workflow_id: str, load
     if decision.definition is not None:
         digest, body = snapshot_of(decision.definition)
         plan.snapshot = SnapshotChange(digest=digest, body=body, version=decision.definition.version)
+
+
+def _plan_logs(plan: WritePlan, decision: Decision, *, workflow_id: str, loaded: Mapping[str, LoadedTask]) -> None:
+    if not decision.logs:
+        return
+    kept = (set(loaded) - set(decision.removed)) | {task.task_id for task in decision.created}
+    for log in decision.logs:
+        if log.task_id not in kept:
+            raise StoreError(f"Decision logs to task {log.task_id}, which is not a task of run {workflow_id}")
+        plan.log_inserts.append((log.task_id, log.created_time, encode_log_line(log.log)))
 
 
 def columns(rows: Sequence[Row], width: int) -> list[list[Any]]:

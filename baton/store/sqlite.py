@@ -457,6 +457,8 @@ class SqliteStore(Store):
             conn.execute(UPDATE_RUN_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.version, workflow_id))
         conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
         self._write_tasks(conn, plan)
+        if plan.log_inserts:
+            conn.executemany(INSERT_TASK_LOG, plan.log_inserts)
         return decision
 
     def _snapshot(self, conn: sqlite3.Connection, digest: str) -> WorkflowDef:

@@ -823,3 +823,38 @@ async def test_task_logs_go_with_their_run(store: Store) -> None:
     assert await store.get_task_logs("t1") is None
     await start(store, make_run(), [make_task(run, "t1")])
     assert await store.get_task_logs("t1") == []
+
+
+async def test_a_decision_appends_log_lines_in_its_transaction(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1")])
+
+    def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        nxt = make_task(loaded, "t2", seq=2)
+        return Decision(
+            workflow=loaded,
+            created=[nxt],
+            logs=[
+                TaskExecLog(log="on t1", task_id="t1", created_time=3),
+                TaskExecLog(log="on the new t2", task_id="t2", created_time=4),
+                TaskExecLog(log="again t1", task_id="t1", created_time=2),
+            ],
+        )
+
+    def refused(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        logs = [TaskExecLog(log="never", task_id="t1", created_time=9)]
+        return Decision(workflow=loaded, logs=logs, refusal=Refusal(kind="conflict", message="no"))
+
+    def foreign(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        return Decision(workflow=loaded, logs=[TaskExecLog(log="x", task_id="elsewhere", created_time=1)])
+
+    await store.transact("wf-1", step)
+    await store.transact("wf-1", refused)
+    with pytest.raises(StoreError, match="elsewhere"):
+        await store.transact("wf-1", foreign)
+
+    assert [(log.log, log.created_time) for log in await store.get_task_logs("t1") or []] == [
+        ("on t1", 3),
+        ("again t1", 2),
+    ]
+    assert [log.log for log in await store.get_task_logs("t2") or []] == ["on the new t2"]
