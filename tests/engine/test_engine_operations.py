@@ -7,7 +7,7 @@ import pytest
 from decider_support import Harness, simple, system, task_def, workflow
 
 from baton.engine import Decide, Pause, Rerun, Restart, Resume, Retry, SkipTask, UpdateVariables
-from baton.model import TaskResultStatus, TaskStatus, WorkflowStatus
+from baton.model import TaskExecLog, TaskResultStatus, TaskStatus, WorkflowStatus
 
 
 def three_steps(**kw: object) -> Harness:
@@ -211,3 +211,18 @@ def test_events_never_mutate_the_run_they_are_given(event: object) -> None:
     snapshot = msgspec.json.encode(before)
     h.apply(event)  # type: ignore[arg-type]
     assert msgspec.json.encode(before) == snapshot
+
+
+def test_a_worker_results_logs_come_with_its_decision() -> None:
+    h = three_steps()
+    task = h.claim("a")
+    logs = [TaskExecLog(log="first", created_time=5), TaskExecLog(log="second")]
+
+    decision = h.report("a", TaskResultStatus.COMPLETED, logs=logs)
+
+    assert [(log.log, log.task_id, log.created_time) for log in decision.logs] == [
+        ("first", task.task_id, 5),
+        ("second", task.task_id, h.now),
+    ]
+    late = h.report(task, TaskResultStatus.COMPLETED, logs=logs)
+    assert late.refusal is not None and late.logs == []
