@@ -38,27 +38,35 @@ class CachedRun:
         return cls(signature=signature, versions=list(versions), tasks=list(tasks), position=position)
 
     def apply(self, decision: Decision) -> None:
-        """Bring the copy to what the decision wrote (its rows are written as it lists them)."""
+        """Bring the copy to what the decision wrote: its removals first, then its updates and new tasks."""
         count, total, top = self.signature
+        if decision.removed:
+            gone = set(decision.removed)
+            total -= sum(version for task_id, version in self.versions if task_id in gone)
+            count -= len(gone)
+            kept = [(pair, task) for pair, task in zip(self.versions, self.tasks, strict=True) if pair[0] not in gone]
+            self.versions = [pair for pair, _ in kept]
+            self.tasks = [task for _, task in kept]
+            self.position = {task_id: index for index, (task_id, _) in enumerate(self.versions)}
+            top = max((task.seq for task in self.tasks), default=0)
         versions, tasks, position = self.versions, self.tasks, self.position
         for task in decision.updated:
             index = position[task.task_id]
             versions[index] = (task.task_id, versions[index][1] + 1)
             tasks[index] = task
             total += 1
+        in_order = True
         for task in decision.created:
             position[task.task_id] = len(tasks)
             versions.append((task.task_id, 0))
             tasks.append(task)
             count += 1
+            in_order = in_order and task.seq > top
             top = max(top, task.seq)
-        if decision.removed:
-            gone = set(decision.removed)
-            total -= sum(version for task_id, version in versions if task_id in gone)
-            count -= len(gone)
-            kept = [(pair, task) for pair, task in zip(versions, tasks, strict=True) if pair[0] not in gone]
-            self.versions = [pair for pair, _ in kept]
-            self.tasks = [task for _, task in kept]
+        if not in_order:  # a new task took a seq below one kept (a rerun): keep the copy in seq order
+            pairs = sorted(zip(versions, tasks, strict=True), key=lambda pair: pair[1].seq)
+            self.versions = [version for version, _ in pairs]
+            self.tasks = [task for _, task in pairs]
             self.position = {task_id: index for index, (task_id, _) in enumerate(self.versions)}
         self.signature = (count, total, top)
 
