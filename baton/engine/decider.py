@@ -719,7 +719,7 @@ def _advance_loop(state: _State, step: WorkflowTask, loop: Task, scope: _Scope) 
 def _forget_iteration(state: _State, step: WorkflowTask, scope: _Scope, iteration: int) -> None:
     """Remove the tasks of one finished iteration of this loop (``keepLastN``)."""
     marker = loops.iteration_suffix(scope.suffix, iteration)
-    body = {t.task_reference_name for branch in step.children() for t in _all_steps(branch)}
+    body = set(forks.subtree_refs(step.loop_over))
     for task in state.live_tasks():
         ref = task.reference_task_name
         if task.iteration == 0 or loops.base_ref(ref) not in body:
@@ -727,15 +727,6 @@ def _forget_iteration(state: _State, step: WorkflowTask, scope: _Scope, iteratio
         rest = ref[len(loops.base_ref(ref)) :]
         if rest == marker or rest.startswith(marker + "__"):
             state.remove(task)
-
-
-def _all_steps(steps: list[WorkflowTask]) -> list[WorkflowTask]:
-    found: list[WorkflowTask] = []
-    for step in steps:
-        found.append(step)
-        for child in step.children():
-            found.extend(_all_steps(child))
-    return found
 
 
 def _spend(state: _State) -> bool:

@@ -36,7 +36,6 @@ from typing import Any, Final
 
 import msgspec
 
-from baton.engine.loops import base_ref
 from baton.model import Task, TaskStatus, TaskType, WorkflowDef, WorkflowTask
 
 FORKED_TASKS: Final = "forkedTasks"
@@ -82,12 +81,13 @@ class _Memo:
 _memo = _Memo()
 
 
-def _subtree_refs(steps: list[WorkflowTask]) -> list[str]:
+def subtree_refs(steps: list[WorkflowTask]) -> list[str]:
+    """The reference names of these steps and of every step nested in them."""
     refs: list[str] = []
     for step in steps:
         refs.append(step.task_reference_name)
         for child in step.children():
-            refs.extend(_subtree_refs(child))
+            refs.extend(subtree_refs(child))
     return refs
 
 
@@ -97,7 +97,7 @@ def _branches(lists: list[list[WorkflowTask]]) -> Branches:
         if len(steps) == 1 and not steps[0].children():
             owner[steps[0].task_reference_name] = index
             continue
-        for ref in _subtree_refs(steps):
+        for ref in subtree_refs(steps):
             owner[ref] = index
     return Branches(lists=lists, owner=owner)
 
@@ -289,8 +289,3 @@ def exclusive_join_result(step: WorkflowTask, suffix: str, latest: Mapping[str, 
                 continue
             return task, not task.status.is_successful
     return None, False
-
-
-def owner_refs(refs: set[str]) -> set[str]:
-    """The base reference names of changed tasks, to find which branches to walk."""
-    return {base_ref(ref) for ref in refs}
