@@ -1,0 +1,45 @@
+-- Search over runs (``/api/workflow/search``) and retention (PostgreSQL).
+--
+-- Only columns a decision never changes (create_time, name), or changes once
+-- when the run ends (status), lead these indexes, so a decision's update of its
+-- run stays HOT (no new index entries) as before.
+
+-- freeText: the words of a run's id, correlation id and input, set when the run
+-- is inserted (a trigger, so no decision pays for it: the input is the one the
+-- run started with). 'simple': no stemming, lower case. A body PostgreSQL's JSON
+-- cannot read as text (a \u0000 escape) is indexed whole instead of its input.
+CREATE FUNCTION baton_run_search_vector(workflow_id text, correlation_id text, body text)
+RETURNS tsvector LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    input_text text;
+BEGIN
+    BEGIN
+        input_text := (body::json -> 'input')::text;
+    EXCEPTION WHEN data_exception THEN
+        input_text := body;
+    END;
+    -- Bounded: a tsvector holds at most 1 MB, and a huge input should not slow a start down.
+    RETURN to_tsvector('simple', left(workflow_id || ' ' || coalesce(correlation_id, '') || ' '
+                                      || coalesce(input_text, ''), 65536));
+END $$;
+
+CREATE FUNCTION baton_runs_set_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.search_vector := baton_run_search_vector(NEW.workflow_id, NEW.correlation_id, NEW.body);
+    RETURN NEW;
+END $$;
+
+ALTER TABLE runs ADD COLUMN search_vector tsvector;
+UPDATE runs SET search_vector = baton_run_search_vector(workflow_id, correlation_id, body);
+CREATE TRIGGER runs_search_vector BEFORE INSERT ON runs
+    FOR EACH ROW EXECUTE FUNCTION baton_runs_set_search_vector();
+CREATE INDEX runs_by_search_vector ON runs USING gin (search_vector);
+
+-- Newest first (the default order), time ranges, and retention's batches.
+CREATE INDEX runs_by_start ON runs (create_time, workflow_id);
+-- workflowType filters, newest first; /api/workflow/running/{name}.
+CREATE INDEX runs_by_name_start ON runs (name, create_time);
+-- status filters, newest first.
+CREATE INDEX runs_by_status_start ON runs (status, create_time);
+-- correlationId without a workflowType (runs_by_correlation leads with the name).
+CREATE INDEX runs_by_correlation_id ON runs (correlation_id) WHERE correlation_id IS NOT NULL;
