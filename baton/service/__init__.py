@@ -13,10 +13,20 @@ from baton.service.context import ServiceContext
 from baton.service.definitions import DefinitionService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
+from baton.service.search import SearchParams, SearchService
 from baton.service.tasks import TaskService
 from baton.store import Store
 
-__all__ = ["Baton", "DefinitionService", "ExecuteOutcome", "RunService", "ServiceContext", "TaskService"]
+__all__ = [
+    "Baton",
+    "DefinitionService",
+    "ExecuteOutcome",
+    "RunService",
+    "SearchParams",
+    "SearchService",
+    "ServiceContext",
+    "TaskService",
+]
 
 
 class Baton:
@@ -28,6 +38,7 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context)
+        self.search = SearchService(self.context)
 
     @property
     def store(self) -> Store:
