@@ -40,13 +40,15 @@ def test_comparisons() -> None:
     assert parse("startTime < 2") == Comparison("startTime", Operator.LT, (2,))
     assert parse("version != 2") == Comparison("version", Operator.NE, (2,))
     assert parse("workflowType NOT IN (a)") == Comparison("workflowType", Operator.NOT_IN, ("a",))
-    assert parse("workflowId = 'it''s a \"run\"'") == Comparison("workflowId", Operator.EQ, ("it's a \"run\"",))
+    assert parse("workflowId = 'it''s a \"run\"'") == Comparison("workflowId", Operator.EQ, ('it\'s a "run"',))
     assert parse('correlationId = "a b"') == Comparison("correlationId", Operator.EQ, ("a b",))
 
 
 def test_iso_times_are_epoch_milliseconds() -> None:
     assert parse("startTime > 2024-05-01T10:00:00Z") == Comparison("startTime", Operator.GT, (1_714_557_600_000,))
-    assert parse("startTime > '2024-05-01T12:00:00+02:00'") == Comparison("startTime", Operator.GT, (1_714_557_600_000,))
+    assert parse("startTime > '2024-05-01T12:00:00+02:00'") == Comparison(
+        "startTime", Operator.GT, (1_714_557_600_000,)
+    )
     assert parse_time("2024-05-01T10:00:00") == 1_714_557_600_000
     assert parse_time("1970-01-01T00:00:00.250Z") == 250
     assert parse_time("yesterday") is None
