@@ -43,3 +43,7 @@ CREATE INDEX runs_by_name_start ON runs (name, create_time);
 CREATE INDEX runs_by_status_start ON runs (status, create_time);
 -- correlationId without a workflowType (runs_by_correlation leads with the name).
 CREATE INDEX runs_by_correlation_id ON runs (correlation_id) WHERE correlation_id IS NOT NULL;
+
+-- Task searches by type and status (a claim or a result changes a task's
+-- status and timer, so those updates make new index entries anyway).
+CREATE INDEX tasks_by_type_status ON tasks (task_type, status);
