@@ -48,7 +48,8 @@ LOAD_RUNS = """
 WITH source AS (
     SELECT i,
            md5(i::text)::uuid::text AS workflow_id,
-           'bench_type_' || (i % $4) AS name,
+           -- (i / 100 + 3 i) mod 20: every type gets every status (which follows i mod 100).
+           'bench_type_' || ((i / 100 + 3 * i) % $4) AS name,
            CASE WHEN i % 100 < 85 THEN 'COMPLETED' WHEN i % 100 < 93 THEN 'RUNNING'
                 WHEN i % 100 < 97 THEN 'FAILED' WHEN i % 100 < 99 THEN 'TERMINATED'
                 ELSE 'TIMED_OUT' END AS status,
@@ -210,8 +211,9 @@ async def time_queries(url: str, runs: int, repeat: int, show_plans: bool) -> li
             }
         )
         if show_plans:
-            statement = search_runs(Dialect.POSTGRES, request).page
-            log(f"--- {name}\n{await explain(url, statement.sql, statement.params)}")
+            statements = search_runs(Dialect.POSTGRES, request)
+            log(f"--- {name}\n{await explain(url, statements.page.sql, statements.page.params)}")
+            log(f"--- {name} (count)\n{await explain(url, statements.count.sql, statements.count.params)}")
     tasks: list[tuple[str, SearchRequest]] = [
         ("tasks: workflowId = x", task_request(f"workflowId = {some_id}")),
         ("tasks: taskType = t AND status = FAILED", task_request("taskType = bench_type_3_step AND status = FAILED")),
@@ -280,14 +282,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=100_000, help="runs per INSERT while loading")
     parser.add_argument("--repeat", type=int, default=20, help="timed repetitions of each query")
     parser.add_argument("--explain", action="store_true", help="print each query's plan to stderr")
+    parser.add_argument(
+        "--url", help="a migrated database to use and keep (loaded only if it has no runs) instead of a fresh one"
+    )
     args = parser.parse_args(argv)
     log(json.dumps(machine_header()))
-    with tempfile.TemporaryDirectory(prefix="baton-search-bench-") as tmp, bench_database("postgres", Path(tmp)) as url:
-        print(json.dumps(asyncio.run(load(url, args.runs, args.chunk))), flush=True)
-        for line in asyncio.run(time_queries(url, args.runs, args.repeat, args.explain)):
-            print(json.dumps(line), flush=True)
-        print(json.dumps(time_http(url, args.repeat, args.runs, Path(tmp))), flush=True)
+    with tempfile.TemporaryDirectory(prefix="baton-search-bench-") as tmp:
+        if args.url:
+            measure(args.url, args, Path(tmp))
+        else:
+            with bench_database("postgres", Path(tmp)) as url:
+                measure(url, args, Path(tmp))
     return 0
+
+
+def measure(url: str, args: argparse.Namespace, workdir: Path) -> None:
+    if asyncio.run(_count_runs(url)) == 0:
+        print(json.dumps(asyncio.run(load(url, args.runs, args.chunk))), flush=True)
+    for line in asyncio.run(time_queries(url, args.runs, args.repeat, args.explain)):
+        print(json.dumps(line), flush=True)
+    print(json.dumps(time_http(url, args.repeat, args.runs, workdir)), flush=True)
+
+
+async def _count_runs(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM runs")
+        return count
+    finally:
+        await conn.close()
 
 
 if __name__ == "__main__":
