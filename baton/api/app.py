@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import metadata, search, tasks, workflows
+from baton.api import bulk, metadata, search, tasks, workflows
 from baton.api.limits import BodySizeLimit, PayloadTooLarge
 from baton.api.responses import JSONResponse, baton_error_response, error_response
 from baton.config import Settings
@@ -94,6 +94,7 @@ def create_app(settings: Settings) -> Starlette:
             *metadata.routes,
             # Before workflows and tasks: /api/workflow/search is not the run whose id is "search".
             *search.routes,
+            *bulk.routes,
             *workflows.routes,
             *tasks.routes,
         ],

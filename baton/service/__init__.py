@@ -11,6 +11,7 @@ from baton.model.codec import decode
 from baton.runtime.notifier import Notifier
 from baton.service.context import ServiceContext
 from baton.service.definitions import DefinitionService
+from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
 from baton.service.search import SearchParams, SearchService
@@ -21,6 +22,7 @@ __all__ = [
     "Baton",
     "DefinitionService",
     "ExecuteOutcome",
+    "OperationService",
     "RunService",
     "SearchParams",
     "SearchService",
@@ -39,6 +41,7 @@ class Baton:
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context)
         self.search = SearchService(self.context)
+        self.operations = OperationService(self.context, resolver)
 
     @property
     def store(self) -> Store:

@@ -6,6 +6,7 @@ import msgspec
 import pytest
 from store_builders import make_run, make_task, start
 
+from baton.engine.decision import Decision
 from baton.model import TaskStatus, Workflow, WorkflowStatus
 from baton.model.search_query import TASK_FIELDS, WORKFLOW_FIELDS, free_text_terms, parse_query, parse_sort
 from baton.store import TOTAL_HITS_CAP, SearchRequest, Store
@@ -198,3 +199,23 @@ async def test_delete_finished_before_takes_finished_runs_with_everything_they_o
     assert (await start(store, fresh)).created
     again = make_run("again", idempotency_key="k-running")
     assert not (await start(store, again)).created
+
+
+async def test_free_text_follows_a_reopened_run_with_new_input(store: Store) -> None:
+    await start(store, make_run("wf-r", correlation_id="first-corr"))
+
+    def end(run: Workflow, _definition: object) -> Decision:
+        return Decision(workflow=finished(run, WorkflowStatus.COMPLETED, 2000))
+
+    def rerun(run: Workflow, _definition: object) -> Decision:
+        reopened = msgspec.structs.replace(
+            run, status=WorkflowStatus.RUNNING, end_time=0, input={"fresh": "brand-new-input"}, correlation_id="again"
+        )
+        return Decision(workflow=reopened)
+
+    await store.transact("wf-r", end)
+    assert await ids(store, free_text="first-corr") == ["wf-r"]
+    await store.transact("wf-r", rerun)
+    assert await ids(store, free_text="brand-new-input") == ["wf-r"]
+    assert await ids(store, free_text="again") == ["wf-r"]
+    assert await ids(store, free_text="first-corr") == []

@@ -4,10 +4,12 @@
 -- when the run ends (status), lead these indexes, so a decision's update of its
 -- run stays HOT (no new index entries) as before.
 
--- freeText: the words of a run's id, correlation id and input, set when the run
--- is inserted (a trigger, so no decision pays for it: the input is the one the
--- run started with). 'simple': no stemming, lower case. A body PostgreSQL's JSON
--- cannot read as text (a \u0000 escape) is indexed whole instead of its input.
+-- freeText: the words of a run's id, correlation id and input, set by a trigger
+-- when the run is inserted and again when it is reopened (it becomes RUNNING
+-- from another status: a rerun may bring a new input) or its correlation id
+-- changes; no other decision pays for it. 'simple': no stemming, lower case. A
+-- body PostgreSQL's JSON cannot read as text (a \u0000 escape) is indexed whole
+-- instead of its input.
 CREATE FUNCTION baton_run_search_vector(workflow_id text, correlation_id text, body text)
 RETURNS tsvector LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -33,6 +35,11 @@ ALTER TABLE runs ADD COLUMN search_vector tsvector;
 UPDATE runs SET search_vector = baton_run_search_vector(workflow_id, correlation_id, body);
 CREATE TRIGGER runs_search_vector BEFORE INSERT ON runs
     FOR EACH ROW EXECUTE FUNCTION baton_runs_set_search_vector();
+CREATE TRIGGER runs_search_vector_reopened BEFORE UPDATE ON runs
+    FOR EACH ROW
+    WHEN ((NEW.status = 'RUNNING' AND OLD.status <> 'RUNNING')
+          OR OLD.correlation_id IS DISTINCT FROM NEW.correlation_id)
+    EXECUTE FUNCTION baton_runs_set_search_vector();
 CREATE INDEX runs_by_search_vector ON runs USING gin (search_vector);
 
 -- Newest first (the default order), time ranges, and retention's batches.
