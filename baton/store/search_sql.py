@@ -14,8 +14,9 @@ How each field is read:
   field does in Conductor's Elasticsearch: ``endTime < x`` does not match it, and
   ``endTime != x`` does. The same holds for a NULL correlation id.
 * ``freeText`` words must each appear in the run's id, correlation id or input. On
-  PostgreSQL it is a word match against ``runs.search_vector`` (a generated
-  ``tsvector``, GIN-indexed, 'simple' configuration: no stemming, case-insensitive),
+  PostgreSQL it is a word match against ``runs.search_vector`` (a ``tsvector`` set
+  by a trigger when the run is inserted or reopened, GIN-indexed, 'simple'
+  configuration: no stemming, case-insensitive; see migration 0002),
   as Elasticsearch matches words; on SQLite a case-insensitive substring match
   (``LIKE``, not indexed). For tasks: the task id, run id and the task's input.
 
