@@ -63,7 +63,7 @@ class SearchRequest:
 
     query: Query | None = None
     free_text: tuple[str, ...] = ()
-    """Words that must each appear (see the store's docstring for where); none for everything."""
+    """Words that must each appear (where: see ``store/search_sql.py``); none for everything."""
     sort: tuple[SortKey, ...] = ()
     """Empty: newest first (start time, then id, descending)."""
     start: int = 0
