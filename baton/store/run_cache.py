@@ -105,7 +105,7 @@ class LoadedTasks(Mapping[str, Task]):
 class RunCache:
     """The runs this process decided on lately, each with the signature it expects; bounded (oldest out)."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._runs: OrderedDict[str, CachedRun] = OrderedDict()
 

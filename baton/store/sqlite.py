@@ -405,6 +405,11 @@ class SqliteStore(Store):
                 raise ConflictError(f"Workflow {run.workflow_id} already exists")
             self._write_tasks(conn, plan)
         self._snapshots.mark_stored(digest)
+        # Its first decision then finds the run cached, its tasks at version 0.
+        self._tasks.remember(plan, decision)
+        cached = CachedRun.of((0, 0, 0), [], [])
+        cached.apply(decision)
+        self._runs.put(run.workflow_id, cached)
         return StartResult(workflow_id=run.workflow_id, created=True)
 
     def _take_key(
