@@ -63,6 +63,6 @@ class ServiceContext:
         """Wake whoever waits on what the decision changed."""
         keys = {run_key(decision.workflow.workflow_id)}
         for task in (*decision.created, *decision.updated):
-            if task.status is TaskStatus.SCHEDULED and task.is_worker_task and task.visible_at <= now:
+            if task.status is TaskStatus.SCHEDULED and task.is_queued_task and task.visible_at <= now:
                 keys.add(task_key(task.task_type))
         self.notifier.publish(keys)
