@@ -9,6 +9,7 @@ from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
 from baton.runtime.notifier import Notifier
+from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
 from baton.service.definitions import DefinitionService
 from baton.service.resolver import DefinitionResolver
@@ -16,7 +17,7 @@ from baton.service.runs import ExecuteOutcome, RunService
 from baton.service.tasks import TaskService
 from baton.store import Store
 
-__all__ = ["Baton", "DefinitionService", "ExecuteOutcome", "RunService", "ServiceContext", "TaskService"]
+__all__ = ["Baton", "ChildRuns", "DefinitionService", "ExecuteOutcome", "RunService", "ServiceContext", "TaskService"]
 
 
 class Baton:
@@ -28,6 +29,8 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context)
+        self.children = ChildRuns(self.context, self.runs)
+        self.context.signal_handler = self.children.handle
 
     @property
     def store(self) -> Store:
