@@ -18,8 +18,10 @@ from baton.api.limits import BodySizeLimit, PayloadTooLarge
 from baton.api.responses import JSONResponse, baton_error_response, error_response
 from baton.config import Settings
 from baton.errors import BatonError, StoreError
+from baton.runtime.executors import Executors
 from baton.runtime.notifier import Notifier
 from baton.runtime.pg_notifier import PostgresNotifier
+from baton.runtime.relay import OutboxRelay
 from baton.runtime.sweeper import Sweeper
 from baton.service import Baton
 from baton.store import open_store
@@ -71,10 +73,16 @@ def create_app(settings: Settings) -> Starlette:
                 log.info("registered example workflows: %s", ", ".join(loaded))
         sweeper = Sweeper(service.context)
         sweeper.start()
+        executors = Executors(service)
+        executors.start()
+        relay = OutboxRelay(service)
+        relay.start()
         app.state.baton = service
         try:
             yield
         finally:
+            await relay.stop()
+            await executors.stop()
             await sweeper.stop()
             if isinstance(notifier, PostgresNotifier):
                 await notifier.stop()
