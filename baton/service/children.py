@@ -143,7 +143,10 @@ class ChildRuns:
             failure_input["failureTaskId"] = signal.task_id
         failure_input["failedWorkflow"] = to_builtins(failed)
         request = StartWorkflowRequest(name=signal.name, input=failure_input, correlation_id=failed.correlation_id)
-        await self._runs.start(request, workflow_id=signal.target_workflow_id)
+        try:
+            await self._runs.start(request, workflow_id=signal.target_workflow_id)
+        except NotFoundError as exc:
+            log.warning("failure workflow of run %s not started: %s", failed.workflow_id, exc.message)
 
 
 def child_result(child: Workflow, parent_task_id: str) -> TaskResult:
