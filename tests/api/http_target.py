@@ -2,7 +2,8 @@
 
 Each path answers as it says: ``/json`` a JSON object, ``/text`` plain text,
 ``/status/<code>`` that status, ``/flaky/<n>`` 503 for the first n calls and then
-200. Every request is recorded (method, path, headers, body).
+200, ``/gate`` 200 once ``gate`` is set (it holds the call until then, up to 30 s).
+Every request is recorded (method, path, headers, body) as it arrives.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class HttpTarget:
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._calls: dict[str, int] = {}
+        self.gate = threading.Event()
         target = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,8 +61,10 @@ class HttpTarget:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    @staticmethod
-    def answer(method: str, path: str, body: bytes, calls: int) -> tuple[int, str, bytes]:
+    def answer(self, method: str, path: str, body: bytes, calls: int) -> tuple[int, str, bytes]:
+        if path == "/gate":
+            opened = self.gate.wait(30)
+            return (200, "application/json", b'{"passed": true}') if opened else (504, "text/plain", b"shut")
         if path.startswith("/json"):
             return 200, "application/json", json.dumps({"method": method, "path": path, "n": 42}).encode()
         if path.startswith("/text"):

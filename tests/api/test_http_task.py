@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.api.helpers import register, start, wait_for_status
 from tests.api.http_target import HttpTarget, http_target
-from tests.conftest import free_port
+from tests.conftest import ServerProcess, free_port
 
 __all__ = ["http_target"]
 
@@ -119,3 +122,30 @@ def test_bad_http_requests_are_refused_at_registration_naming_the_field(client: 
     assert response.status_code == 400
     assert [e["path"] for e in response.json()["validationErrors"]] == ["tasks[0].inputParameters.http_request"]
     assert client.get("/api/metadata/workflow/http_bad").status_code == 404
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_call_hands_the_call_to_its_restart(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http_target: HttpTarget
+) -> None:
+    monkeypatch.setenv("BATON_SERVER_TASK_LEASE_SECONDS", "2")
+    server = ServerProcess(store_url, tmp_path / "server.log")
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            register(client, http_workflow("http_crash", {"uri": f"{http_target.url}/gate", "method": "GET"}))
+            workflow_id = start(client, "http_crash")
+            deadline = time.monotonic() + 15
+            while not http_target.requests_to("/gate"):
+                assert time.monotonic() < deadline, "the server never made the call"
+                time.sleep(0.02)
+            server.kill()
+            http_target.gate.set()
+            server.start()
+            run = wait_for_status(client, workflow_id, "COMPLETED", timeout=30)
+            [task] = run["tasks"]
+            assert task["retryCount"] == 0 and task["pollCount"] == 2
+            assert task["outputData"]["response"]["body"] == {"passed": True}
+            assert len(http_target.requests_to("/gate")) == 2
+    finally:
+        server.stop()

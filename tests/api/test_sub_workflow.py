@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from tests.api.helpers import complete, poll, register, run_of, start, wait_for_status
+from tests.api.workers import ResilientWorker
 from tests.conftest import ServerProcess
 
 
@@ -293,50 +293,42 @@ RUNS = 30
 def test_sigkill_while_children_run_loses_no_parent(
     store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Short leases, so a claim cut off by the kill comes back quickly after the restart.
+    # A short server-task lease, so a SUB_WORKFLOW claim cut off by the kill comes back soon after the restart.
     monkeypatch.setenv("BATON_SERVER_TASK_LEASE_SECONDS", "2")
     server = ServerProcess(store_url, tmp_path / "server.log")
     server.start()
+    worker = ResilientWorker(server.url, lambda task: {"doubled": task["inputData"]["value"] * 2})
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             client.post(
                 "/api/metadata/taskdefs",
-                json=[{"name": "child_work", "retryCount": 3, "retryDelaySeconds": 0, "responseTimeoutSeconds": 2}],
+                json=[{"name": "child_work", "retryCount": 5, "retryDelaySeconds": 0, "responseTimeoutSeconds": 2}],
             )
             register(client, child_workflow())
             register(client, parent_workflow())
             parents = [start(client, "parent", {"value": i}, correlationId=f"p{i}") for i in range(RUNS)]
-            # Half the children finish before the kill; the kill lands right after their last results.
-            done = 0
-            while done < RUNS // 2:
-                for task in poll(client, "child_work", count=RUNS // 2 - done, timeout_ms=5000):
-                    assert complete(client, task, {"doubled": task["inputData"]["value"] * 2}).status_code == 200
-                    done += 1
+            worker.start(["child_work"], threads_per_type=1)
+            deadline = time.monotonic() + 30
+            while len(worker.acknowledged) < RUNS // 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
             server.kill()
+            acknowledged_before_kill = dict(worker.acknowledged)
+            assert acknowledged_before_kill, "the kill came before any child step was done: the test proved nothing"
+            assert len(acknowledged_before_kill) < RUNS, "the kill came after every child step: the test proved nothing"
             server.start()
-            stop = threading.Event()
-
-            def work() -> None:
-                with httpx.Client(base_url=server.url, timeout=30) as http:
-                    while not stop.is_set():
-                        for task in poll(http, "child_work", count=10, timeout_ms=500):
-                            complete(http, task, {"doubled": task["inputData"]["value"] * 2})
-
-            worker = threading.Thread(target=work, daemon=True)
-            worker.start()
-            try:
-                for index, parent_id in enumerate(parents):
-                    parent = wait_for_status(client, parent_id, "COMPLETED", timeout=60)
-                    assert parent["output"] == {"fromChild": index * 2}
-                    subs = parent["tasks"]
-                    assert [t["status"] for t in subs] == ["COMPLETED"]
-                    # Children share their parent's correlation id: exactly one child was ever started.
-                    children = client.get(f"/api/workflow/child/correlated/p{index}", params={"includeClosed": "true"})
-                    [child] = children.json()
-                    assert child["workflowId"] == subs[0]["subWorkflowId"]
-                    assert child["status"] == "COMPLETED" and child["parentWorkflowId"] == parent_id
-            finally:
-                stop.set()
-                worker.join(timeout=10)
+            for index, parent_id in enumerate(parents):
+                parent = wait_for_status(client, parent_id, "COMPLETED", timeout=60)
+                assert parent["output"] == {"fromChild": index * 2}
+                [sub] = parent["tasks"]
+                assert sub["status"] == "COMPLETED"
+                # Children share their parent's correlation id: exactly one child was ever started.
+                children = client.get(f"/api/workflow/child/correlated/p{index}", params={"includeClosed": "true"})
+                [child] = children.json()
+                assert child["workflowId"] == sub["subWorkflowId"]
+                assert child["status"] == "COMPLETED" and child["parentWorkflowId"] == parent_id
+            for task_id, output in acknowledged_before_kill.items():
+                task = client.get(f"/api/tasks/{task_id}").json()
+                assert task["status"] == "COMPLETED" and task["outputData"] == output
     finally:
+        worker.join()
         server.stop()
