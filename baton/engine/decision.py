@@ -8,7 +8,7 @@ from enum import Enum
 
 import msgspec
 
-from baton.model import Task, Workflow
+from baton.model import Task, TaskExecLog, Workflow, WorkflowDef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +76,13 @@ class Decision:
     refusal: Refusal | None = None
     signals: list[Signal] = field(default_factory=list)
     """Outbox rows the store writes with the decision."""
+    removed: list[str] = field(default_factory=list)
+    """Ids of the run's tasks to delete, with their queue rows, timers and logs (restart, rerun);
+    deleted before ``created`` is inserted, never listed in ``updated``."""
+    definition: WorkflowDef | None = None
+    """A new definition for the run to execute from now on (restart with the latest definition)."""
+    logs: list[TaskExecLog] = field(default_factory=list)
+    """Log lines to append to tasks of the run (a worker result's ``logs``), each with its ``task_id``."""
 
     @property
     def changed(self) -> bool:

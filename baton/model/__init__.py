@@ -13,7 +13,10 @@ from baton.model.definitions import (
     WorkflowTimeoutPolicy,
 )
 from baton.model.runs import (
+    BulkResponse,
     IdempotencyStrategy,
+    RerunWorkflowRequest,
+    SkipTaskRequest,
     StartWorkflowRequest,
     Task,
     TaskExecLog,
@@ -29,8 +32,11 @@ from baton.model.runs import (
 __all__ = [
     "SERVER_QUEUED_TASK_TYPES",
     "SYSTEM_TASK_TYPES",
+    "BulkResponse",
     "IdempotencyStrategy",
+    "RerunWorkflowRequest",
     "RetryLogic",
+    "SkipTaskRequest",
     "StartWorkflowRequest",
     "SubWorkflowParams",
     "Task",

@@ -12,12 +12,22 @@ from baton.runtime.notifier import Notifier
 from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
 from baton.service.definitions import DefinitionService
+from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
 from baton.service.tasks import TaskService
 from baton.store import Store
 
-__all__ = ["Baton", "ChildRuns", "DefinitionService", "ExecuteOutcome", "RunService", "ServiceContext", "TaskService"]
+__all__ = [
+    "Baton",
+    "ChildRuns",
+    "DefinitionService",
+    "ExecuteOutcome",
+    "OperationService",
+    "RunService",
+    "ServiceContext",
+    "TaskService",
+]
 
 
 class Baton:
@@ -29,6 +39,7 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context)
+        self.operations = OperationService(self.context, resolver)
         self.children = ChildRuns(self.context, self.runs)
         self.context.signal_handler = self.children.handle
 

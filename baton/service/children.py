@@ -20,8 +20,9 @@ durable and at least once, and each is idempotent:
   is dropped with a warning and the recorded id names no run.
 
 A SUB_WORKFLOW task starts its child with an idempotency key made from the
-task's id, so a retry after a crash finds the child instead of starting a
-second one. The child's input is the task's input, its correlation id and
+task's id and scheduled time, so the same attempt claimed again after a crash
+finds its child instead of starting a second one, while a rerun of the task
+(same id, scheduled again) starts a new child. The child's input is the task's input, its correlation id and
 priority the parent's.
 """
 
@@ -74,7 +75,7 @@ class ChildRuns:
             input=dict(task.input_data),
             correlation_id=task.correlation_id,
             priority=task.workflow_priority,
-            idempotency_key=f"{task.task_id}:sub_workflow",
+            idempotency_key=f"{task.task_id}:{task.scheduled_time}:sub_workflow",
             idempotency_strategy=IdempotencyStrategy.RETURN_EXISTING,
         )
         started = await self._runs.start(
