@@ -149,3 +149,29 @@ def test_a_server_killed_mid_call_hands_the_call_to_its_restart(
             assert len(http_target.requests_to("/gate")) == 2
     finally:
         server.stop()
+
+
+def test_calls_in_flight_are_bounded_by_the_executor_concurrency(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http_target: HttpTarget
+) -> None:
+    monkeypatch.setenv("BATON_EXECUTOR_CONCURRENCY", "2")
+    server = ServerProcess(store_url, tmp_path / "server.log")
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            register(client, http_workflow("http_gated", {"uri": f"{http_target.url}/gate", "method": "GET"}))
+            ids = [start(client, "http_gated") for _ in range(5)]
+            deadline = time.monotonic() + 15
+            while len(http_target.requests_to("/gate")) < 2:
+                assert time.monotonic() < deadline, "the server never made two calls"
+                time.sleep(0.02)
+            # Both slots are busy until the gate opens: the other three stay in the queue, unclaimed.
+            sizes = client.get("/api/tasks/queue/sizes", params={"taskType": "HTTP"}).json()
+            assert sizes == {"HTTP": 3}
+            assert len(http_target.requests_to("/gate")) == 2
+            http_target.gate.set()
+            for workflow_id in ids:
+                wait_for_status(client, workflow_id, "COMPLETED")
+            assert len(http_target.requests_to("/gate")) == 5
+    finally:
+        server.stop()
