@@ -332,3 +332,19 @@ def test_sigkill_while_children_run_loses_no_parent(
     finally:
         worker.join()
         server.stop()
+
+
+def test_rerun_from_the_sub_workflow_task_starts_a_new_child(client: httpx.Client) -> None:
+    register(client, child_workflow())
+    register(client, parent_workflow())
+    parent_id = start(client, "parent", {"value": 2})
+    work_one(client, "child_work")
+    first = wait_for_status(client, parent_id, "COMPLETED")["tasks"][0]
+    response = client.post(f"/api/workflow/{parent_id}/rerun", json={"reRunFromTaskId": first["taskId"]})
+    assert response.status_code == 200, response.text
+    second_child = wait_for_child(client, parent_id)["subWorkflowId"]
+    assert second_child != first["subWorkflowId"]
+    work_one(client, "child_work", {"doubled": 40})
+    parent = wait_for_status(client, parent_id, "COMPLETED")
+    assert parent["output"] == {"fromChild": 40}
+    assert parent["tasks"][0]["subWorkflowId"] == second_child
