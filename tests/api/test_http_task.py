@@ -175,3 +175,22 @@ def test_calls_in_flight_are_bounded_by_the_executor_concurrency(
             assert len(http_target.requests_to("/gate")) == 5
     finally:
         server.stop()
+
+
+def test_an_async_complete_call_waits_for_its_completion(client: httpx.Client, http_target: HttpTarget) -> None:
+    request = {"uri": f"{http_target.url}/json/async", "method": "GET"}
+    register(client, http_workflow("http_async", request, asyncComplete=True))
+    workflow_id = start(client, "http_async")
+    deadline = time.monotonic() + 15
+    while True:
+        task = client.get(f"/api/workflow/{workflow_id}").json()["tasks"][0]
+        if task["status"] == "IN_PROGRESS" and "response" in task["outputData"]:
+            break
+        assert time.monotonic() < deadline, task
+        time.sleep(0.05)
+    assert task["outputData"]["response"]["statusCode"] == 200
+    assert client.get(f"/api/workflow/{workflow_id}/status").json()["status"] == "RUNNING"
+    response = client.post(f"/api/tasks/{workflow_id}/call/COMPLETED", json={"confirmed": True})
+    assert response.status_code == 200, response.text
+    run = wait_for_status(client, workflow_id, "COMPLETED")
+    assert run["tasks"][0]["outputData"]["confirmed"] is True

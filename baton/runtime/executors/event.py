@@ -3,9 +3,10 @@
 The payload and the task's output are Conductor's EVENT task output: the task's
 input plus ``workflowInstanceId``, ``workflowType``, ``workflowVersion``,
 ``correlationId`` and ``sink``, and, in the output, ``event_produced`` (the sink).
-A 2xx answer completes the task. A failed post (no answer, or not 2xx) is tried
-again a few times at once (0.2 s, then 1 s apart); when all fail, the task fails
-and is retried per its TaskDef. Sinks other than ``webhook:http(s)://...`` are
+A 2xx answer completes the task (or, with ``asyncComplete``, leaves it
+IN_PROGRESS). A failed post (no answer, or not 2xx) is tried again a few times
+at once (0.2 s, then 1 s apart); when all fail, the task fails and is retried
+per its TaskDef. Sinks other than ``webhook:http(s)://...`` are
 refused when the definition is registered; one that an expression turned into
 something else fails the task with a terminal error.
 """
@@ -19,7 +20,14 @@ import httpx
 
 from baton.model import Task, TaskResultStatus
 from baton.model.validation import EVENT_SINK_SCHEMES
-from baton.runtime.executors.http import HttpRequest, ResponseTooLarge, budget_for, failure_reason, send
+from baton.runtime.executors.http import (
+    HttpRequest,
+    ResponseTooLarge,
+    budget_for,
+    failure_reason,
+    send,
+    success_status,
+)
 from baton.runtime.executors.reporting import Reporter
 from baton.service import Baton
 
@@ -59,7 +67,7 @@ async def run_event(
             reason = f"POST {url}: {failure_reason(exc)}"
             continue
         if response.ok:
-            await reporter.report(task, TaskResultStatus.COMPLETED, {**payload, "event_produced": sink})
+            await reporter.report(task, success_status(task), {**payload, "event_produced": sink})
             return
         reason = f"POST {url} answered {response.status_code} {response.reason_phrase}"
     await reporter.report(task, TaskResultStatus.FAILED, {**payload}, reason=f"{reason} ({attempts} attempts)")

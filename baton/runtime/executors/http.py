@@ -4,7 +4,9 @@ The output is Conductor's: ``response`` with ``body`` (parsed when it is JSON,
 else the text), ``headers`` (each a list of values), ``statusCode`` and
 ``reasonPhrase``. A 2xx answer completes the task; any other answer, or no answer
 (refused, timed out), fails it with a reason, and the task is retried per its
-TaskDef. A request the task cannot even make (no uri, an unknown method) fails
+TaskDef; with ``asyncComplete`` a 2xx answer leaves the task IN_PROGRESS (with
+the response as output) until it is completed through the API, as in Conductor.
+A request the task cannot even make (no uri, an unknown method) fails
 with a terminal error: retrying would not help.
 
 Choices where Conductor leaves room: ``connectionTimeOut`` and ``readTimeOut``
@@ -137,6 +139,12 @@ async def send(client: httpx.AsyncClient, request: HttpRequest, *, budget_second
             )
 
 
+def success_status(task: Task) -> TaskResultStatus:
+    """COMPLETED; IN_PROGRESS for a step with ``asyncComplete``, which something else completes later."""
+    step = task.workflow_task
+    return TaskResultStatus.IN_PROGRESS if step is not None and step.async_complete else TaskResultStatus.COMPLETED
+
+
 def budget_for(lease_seconds: int) -> float:
     """How long a call may take: it must answer before the task's lease runs out."""
     return max(1.0, lease_seconds - _LEASE_MARGIN_SECONDS)
@@ -173,7 +181,7 @@ async def run_http(task: Task, client: httpx.AsyncClient, reporter: Reporter, le
         return
     output = {"response": response.as_output()}
     if response.ok:
-        await reporter.report(task, TaskResultStatus.COMPLETED, output)
+        await reporter.report(task, success_status(task), output)
         return
     body = response.body if isinstance(response.body, str | None) else json.dumps(response.body)
     reason = f"{request.method} {request.uri} answered {response.status_code} {response.reason_phrase}"
