@@ -1,7 +1,8 @@
 """What every use case shares: the store, the wake-ups, the settings, the clock and the id source.
 
 ``apply_event`` is the one way a use case changes a run: one decision, one
-transaction, then the wake-ups it implies.
+transaction, then the wake-ups it implies and the signals it wrote for other
+runs (acted on in the background; see ``service.children``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class ServiceContext:
         return decision
 
     def publish(self, decision: Decision, now: int) -> None:
-        """Wake whoever waits on what the decision changed."""
+        """Wake whoever waits on what the decision changed, and act on its signals (it has committed)."""
         keys = {run_key(decision.workflow.workflow_id)}
         for task in (*decision.created, *decision.updated):
             if task.status is TaskStatus.SCHEDULED and task.is_queued_task and task.visible_at <= now:
