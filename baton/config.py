@@ -45,6 +45,10 @@ class Settings:
     outbox_relay_after_ms: int = 2000
     """A signal to another run (a child's result for its parent, a child to terminate, a failure workflow
     to start) not acted on this long after its decision is taken up by any server's relay."""
+    retention_days: float = 0.0
+    """Finished runs (by end time) older than this many days are deleted with their tasks; 0 keeps them forever."""
+    retention_interval_ms: int = 60_000
+    """How often the retention loop looks for finished runs to delete (when ``retention_days`` is set)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -15,6 +15,7 @@ from baton.service.definitions import DefinitionService
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
+from baton.service.search import SearchParams, SearchService
 from baton.service.tasks import TaskService
 from baton.store import Store
 
@@ -25,6 +26,8 @@ __all__ = [
     "ExecuteOutcome",
     "OperationService",
     "RunService",
+    "SearchParams",
+    "SearchService",
     "ServiceContext",
     "TaskService",
 ]
@@ -39,6 +42,7 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context)
+        self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)
         self.children = ChildRuns(self.context, self.runs)
         self.context.signal_handler = self.children.handle
