@@ -2,6 +2,7 @@
 
 from baton.model.definitions import (
     FORK_TASK_TYPE,
+    SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
     RetryLogic,
     SubWorkflowParams,
@@ -31,6 +32,7 @@ from baton.model.runs import (
 
 __all__ = [
     "FORK_TASK_TYPE",
+    "SERVER_QUEUED_TASK_TYPES",
     "SYSTEM_TASK_TYPES",
     "BulkResponse",
     "IdempotencyStrategy",

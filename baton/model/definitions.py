@@ -13,7 +13,12 @@ import msgspec
 
 
 class TaskType(str, Enum):
-    """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server."""
+    """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server.
+
+    Most system tasks run inline, inside the decision that schedules them; the
+    ones in ``SERVER_QUEUED_TASK_TYPES`` (they call out, or start other runs) are
+    queued like worker tasks and run by the server's executors.
+    """
 
     SIMPLE = "SIMPLE"
     INLINE = "INLINE"
@@ -31,10 +36,19 @@ class TaskType(str, Enum):
     EXCLUSIVE_JOIN = "EXCLUSIVE_JOIN"
     DO_WHILE = "DO_WHILE"
     DYNAMIC = "DYNAMIC"
+    HTTP = "HTTP"
+    EVENT = "EVENT"
+    SUB_WORKFLOW = "SUB_WORKFLOW"
+    START_WORKFLOW = "START_WORKFLOW"
 
 
 FORK_TASK_TYPE = "FORK"
 """The ``taskType`` of the task a FORK_JOIN or FORK_JOIN_DYNAMIC step creates (Conductor's ``TASK_TYPE_FORK``)."""
+
+SERVER_QUEUED_TASK_TYPES = frozenset(
+    t.value for t in (TaskType.HTTP, TaskType.EVENT, TaskType.SUB_WORKFLOW, TaskType.START_WORKFLOW)
+)
+"""System tasks that are queued and claimed with a lease, like worker tasks, by executors inside ``baton serve``."""
 
 SYSTEM_TASK_TYPES = frozenset({*(t.value for t in TaskType if t is not TaskType.SIMPLE), FORK_TASK_TYPE})
 """Types run by the server; any other type name is a worker task."""
