@@ -2,13 +2,14 @@
 
 from baton.engine.decider import apply, start
 from baton.engine.decision import DecideContext, Decision, Refusal
-from baton.engine.events import Event, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
+from baton.engine.events import Event, RunTimerFired, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
 
 __all__ = [
     "DecideContext",
     "Decision",
     "Event",
     "Refusal",
+    "RunTimerFired",
     "TaskResultReceived",
     "TaskStatusByRef",
     "Terminate",

@@ -40,6 +40,8 @@ class Decision:
     created: list[Task] = field(default_factory=list)
     updated: list[Task] = field(default_factory=list)
     refusal: Refusal | None = None
+    alerts: list[str] = field(default_factory=list)
+    """ALERT_ONLY timeouts raised by this decision, for the caller to log."""
 
     @property
     def changed(self) -> bool:

@@ -27,9 +27,14 @@ class TaskStatusByRef:
 
 @dataclass(frozen=True, kw_only=True)
 class TimerFired:
-    """A task's timer came due: a worker's lease ran out, or a WAIT's time came."""
+    """A task's timer came due: a worker's lease ran out, a WAIT's time came, or one of its timeouts."""
 
     task_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunTimerFired:
+    """The run's own timer came due: its WorkflowDef ``timeoutSeconds`` ran out."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,4 +44,4 @@ class Terminate:
     reason: str | None = None
 
 
-Event = TaskResultReceived | TaskStatusByRef | TimerFired | Terminate
+Event = TaskResultReceived | TaskStatusByRef | TimerFired | RunTimerFired | Terminate
