@@ -27,7 +27,7 @@ class Baton:
         resolver = DefinitionResolver(self.context)
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
-        self.tasks = TaskService(self.context)
+        self.tasks = TaskService(self.context, resolver)
 
     @property
     def store(self) -> Store:
