@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from baton.engine import RunTimerFired
 from baton.engine.timeouts import run_timer_at, task_timer_at
@@ -320,3 +322,73 @@ def test_no_run_timer_without_a_timeout() -> None:
     h = Harness(definition)
     assert run_timer_at(h.run, definition) is None
     assert h.apply(RunTimerFired()).refusal is not None
+
+
+# -- property: random timeout settings, a world that answers, stalls or goes silent ---
+
+timeout_settings = st.fixed_dictionaries(
+    {
+        "retry_count": st.integers(0, 3),
+        "retry_delay_seconds": st.integers(0, 5),
+        "response_timeout_seconds": st.integers(1, 10),
+        "timeout_seconds": st.sampled_from([0, 10, 30]),
+        "poll_timeout_seconds": st.sampled_from([None, 0, 3, 20]),
+        "total_timeout_seconds": st.sampled_from([None, 0, 15, 60]),
+        "timeout_policy": st.sampled_from(list(TaskTimeoutPolicy)),
+    }
+)
+run_settings = st.fixed_dictionaries(
+    {"timeout_seconds": st.sampled_from([0, 40, 200]), "timeout_policy": st.sampled_from(list(WorkflowTimeoutPolicy))}
+)
+
+
+@settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(st.tuples(timeout_settings, st.booleans()), min_size=1, max_size=3),
+    run=run_settings,
+    data=st.data(),
+)
+def test_random_timeouts_always_end_the_run(
+    steps: list[tuple[dict[str, Any], bool]], run: dict[str, Any], data: st.DataObject
+) -> None:
+    tasks = []
+    for index, (settings_, optional) in enumerate(steps):
+        tasks.append(simple(f"s{index}", optional=optional, task_definition=task_def(f"s{index}", **settings_)))
+    definition = workflow(*tasks, **run)
+    h = Harness(definition, check_determinism=True)
+    for _ in range(300):
+        if h.status.is_terminal:
+            break
+        pending = [t for t in h.run.tasks if not t.status.is_terminal]
+        assert len(pending) == 1
+        task = pending[0]
+        due = [at for at in (task_timer_at(task), run_timer_at(h.run, definition)) if at is not None]
+        move = data.draw(st.integers(0, 3), label="move")
+        if move == 0 and due:  # silence: the next timer fires, exactly when due
+            h.advance(max(0, min(due) - h.now))
+            fired = h.apply(RunTimerFired()) if min(due) == run_timer_at(h.run, definition) else h.fire(task)
+            assert fired.refusal is None, fired.refusal
+            continue
+        if task.status is TaskStatus.SCHEDULED:
+            if task.visible_at > h.now:
+                h.advance(task.visible_at - h.now)
+                if (at := task_timer_at(task)) is not None and at <= h.now:
+                    assert h.fire(task).refusal is None
+                    continue
+            task = h.claim(task.reference_task_name)
+        outcome = TaskResultStatus.FAILED if move == 1 else TaskResultStatus.COMPLETED
+        assert h.report(task, outcome).refusal is None
+    assert h.status.is_terminal, "the run did not end"
+    for task in h.run.tasks:
+        if task.retry_count and (budget := task.workflow_task and task.workflow_task.task_definition):
+            total = budget.total_timeout_seconds
+            if total:
+                # no attempt was scheduled after the step's budget ran out
+                assert task.scheduled_time < task.first_scheduled_time + total * 1000
+    assert [t for t in h.run.tasks if not t.status.is_terminal] == []
+    if h.status is WorkflowStatus.TIMED_OUT:
+        assert h.run.reason_for_incompletion
+    alerting = any(s.timeout_policy is ALERT_ONLY for s in (t.task_definition for t in tasks) if s is not None)
+    alerting = alerting or definition.timeout_policy is WorkflowTimeoutPolicy.ALERT_ONLY
+    if not alerting:
+        assert not any(d.alerts for d in h.decisions)
