@@ -119,10 +119,13 @@ COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue
 WHERE task_type IN (SELECT value FROM json_each(?))
 GROUP BY task_type"""
+# Each side stops at the limit on its own index, so a backlog of due timers is not read whole.
 SELECT_DUE_TIMERS = """
-SELECT workflow_id, task_id, timer_at FROM tasks WHERE timer_at IS NOT NULL AND timer_at <= ?1
+SELECT * FROM (SELECT workflow_id, task_id, timer_at FROM tasks
+               WHERE timer_at IS NOT NULL AND timer_at <= ?1 ORDER BY timer_at, task_id LIMIT ?2)
 UNION ALL
-SELECT workflow_id, NULL, timer_at FROM runs WHERE timer_at IS NOT NULL AND timer_at <= ?1
+SELECT * FROM (SELECT workflow_id, NULL, timer_at FROM runs
+               WHERE timer_at IS NOT NULL AND timer_at <= ?1 ORDER BY timer_at LIMIT ?2)
 ORDER BY 3, 2
 LIMIT ?2"""
 # A limited claim: prune the ledger, count it, claim, record the claims (see ClaimLimits).
