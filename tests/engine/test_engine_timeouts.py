@@ -9,7 +9,7 @@ from decider_support import T0, Harness, assert_rearmed, simple, system, task_de
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.engine import RunTimerFired
+from baton.engine import Retry, RunTimerFired
 from baton.engine.timeouts import run_timer_at, task_timer_at
 from baton.model import (
     TaskResultStatus,
@@ -315,6 +315,27 @@ def test_run_timeout_counts_from_the_last_retry() -> None:
     definition = workflow(simple("a"), timeout_seconds=10)
     h = Harness(definition, last_retried_time=T0 + 50_000)
     assert run_timer_at(h.run, definition) == T0 + 60_000
+
+
+def test_an_operators_retry_restarts_the_run_timeout_and_the_step_budget() -> None:
+    definition = workflow(
+        simple("a", task_definition=task_def(retry_count=0, total_timeout_seconds=5)),
+        timeout_seconds=60,
+        timeout_policy=WorkflowTimeoutPolicy.TIME_OUT_WF,
+    )
+    h = Harness(definition)
+    h.advance(5_000)
+    h.fire("a")
+    assert h.status is WorkflowStatus.TIMED_OUT
+    h.advance(100_000)
+    h.apply(Retry())
+    assert h.status is WorkflowStatus.RUNNING and h.run.last_retried_time == h.now
+    assert run_timer_at(h.run, definition) == h.now + 60_000
+    retry = h.task("a")
+    assert (retry.status, retry.first_scheduled_time, retry.scheduled_time) == (TaskStatus.SCHEDULED, 0, h.now)
+    assert task_timer_at(retry) == h.now + 5_000
+    h.complete("a")
+    assert h.status is WorkflowStatus.COMPLETED
 
 
 def test_no_run_timer_without_a_timeout() -> None:
