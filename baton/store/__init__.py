@@ -11,16 +11,32 @@
 
 from __future__ import annotations
 
-from baton.store.base import ClaimAfter, ClaimLimits, ClaimRequest, DecisionStep, DueTimer, StartResult, Store
+from baton.store.base import (
+    TOTAL_HITS_CAP,
+    ClaimAfter,
+    ClaimLimits,
+    ClaimRequest,
+    DecisionStep,
+    DueTimer,
+    RunPage,
+    SearchRequest,
+    StartResult,
+    Store,
+    TaskPage,
+)
 
 __all__ = [
+    "TOTAL_HITS_CAP",
     "ClaimAfter",
     "ClaimLimits",
     "ClaimRequest",
     "DecisionStep",
     "DueTimer",
+    "RunPage",
+    "SearchRequest",
     "StartResult",
     "Store",
+    "TaskPage",
     "open_store",
 ]
 
