@@ -1,7 +1,7 @@
 """The decider: pure functions from a run's recorded state to its next state. No I/O, no clock reads."""
 
 from baton.engine.decider import start
-from baton.engine.decision import DecideContext, Decision, Refusal
+from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind
 from baton.engine.events import (
     OPERATOR_EVENTS,
     Decide,
@@ -36,6 +36,8 @@ __all__ = [
     "Resume",
     "Retry",
     "RunTimerFired",
+    "Signal",
+    "SignalKind",
     "SkipTask",
     "TaskResultReceived",
     "TaskStatusByRef",

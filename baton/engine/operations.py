@@ -199,6 +199,7 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
             output_data={},
             reason_for_incompletion=None,
             worker_id=None,
+            sub_workflow_id=None,
             retried=False,
             executed=False,
             scheduled_time=now,
@@ -304,6 +305,7 @@ def _new_attempt(state: _State, task: Task) -> None:
             output_data={},
             reason_for_incompletion=None,
             worker_id=None,
+            sub_workflow_id=None,
             scheduled_time=now,
             first_scheduled_time=0,  # an operator's retry gets a fresh totalTimeoutSeconds budget
             start_time=0,

@@ -12,7 +12,7 @@ Conductor's rules (``DeciderService``), and where Baton chooses:
   the delay too). The first start is the first poll: later polls (after an
   IN_PROGRESS result with ``callbackAfterSeconds``) keep it. A server-run task
   starts when it runs.
-* ``pollTimeoutSeconds``: a worker task not polled within ``pollTimeoutSeconds``
+* ``pollTimeoutSeconds``: a queued task not polled within ``pollTimeoutSeconds``
   of becoming visible (its scheduled time plus its start delay, or its retry
   delay) times out. Conductor counts a retry's delay twice here; Baton once.
 * ``timeoutPolicy`` for both: RETRY marks the task TIMED_OUT and retries it per
@@ -99,7 +99,7 @@ def _poll_deadline(task: Task, settings: TaskDef) -> int | None:
     seconds = settings.poll_timeout_seconds
     if not seconds or seconds <= 0 or task.status is not TaskStatus.SCHEDULED or task.poll_count > 0:
         return None
-    if not task.is_worker_task:
+    if not task.is_queued_task:
         return None
     deadline = task.visible_at + seconds * 1000
     return deadline if deadline > task.timeout_alerted_at else None
@@ -111,7 +111,7 @@ def task_timer_at(task: Task) -> int | None:
     if status.is_terminal:
         return None
     due: int | None = None
-    if task.is_worker_task:
+    if task.is_queued_task:
         if status is TaskStatus.IN_PROGRESS and task.lease_expires_at > 0:
             due = task.lease_expires_at
     elif task.visible_at > 0:

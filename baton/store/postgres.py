@@ -54,7 +54,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from baton.engine.decision import Decision
+from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import search_sql, sql
@@ -283,6 +283,9 @@ FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c (timer_at, body, task_id)
 WHERE t.task_id = c.task_id AND t.status = 'SCHEDULED'"""
 CLAIM_REWRITTEN_FIELDS = ("status", "workerId", "pollCount", "startTime", "updateTime", "leaseExpiresAt")
 """The body fields CLAIM_TASKS sets, by their JSON names (``responseTimeoutSeconds`` it reads)."""
+INSERT_SIGNAL = "INSERT INTO outbox (signal_id, created_at, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+SELECT_SIGNALS_BEFORE = "SELECT body FROM outbox WHERE created_at < $1 ORDER BY created_at LIMIT $2"
+DELETE_SIGNAL = "DELETE FROM outbox WHERE signal_id = $1"
 # The lines in the order given; no row inserted when there is no such task.
 INSERT_TASK_LOGS = """
 INSERT INTO task_logs (task_id, created_time, log)
@@ -581,7 +584,8 @@ class PostgresStore(Store):
     ) -> StartResult:
         run = decision.workflow
         digest, snapshot_body = sql.snapshot_of(definition)
-        params = _new_run_params(run, sql.plan_new_run(decision), digest, definition)
+        plan = sql.plan_new_run(decision)
+        params = _new_run_params(run, plan, digest, definition)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body
         args = _args(CREATE_RUN_ARGS, params)
@@ -590,12 +594,15 @@ class PostgresStore(Store):
             async with self._connection() as conn:
                 for _ in range(_MAX_ATTEMPTS):
                     try:
-                        if key:
+                        if key or plan.outbox_inserts:
                             async with conn.transaction():
-                                holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
-                                if holder is not None:
-                                    return StartResult(workflow_id=holder, created=False)
+                                if key:
+                                    holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
+                                    if holder is not None:
+                                        return StartResult(workflow_id=holder, created=False)
                                 await conn.execute(CREATE_RUN, *args)
+                                if plan.outbox_inserts:
+                                    await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
                         else:
                             await conn.execute(CREATE_RUN, *args)
                     except _KeyMoved:
@@ -706,6 +713,8 @@ class PostgresStore(Store):
         written = await conn.fetchval(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
         if written != len(plan.task_updates):
             raise _TaskClaimed
+        if plan.outbox_inserts:
+            await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
         if plan.log_inserts:
             await conn.execute(INSERT_DECISION_LOGS, *sql.columns(plan.log_inserts, 3))
         return decision
@@ -833,6 +842,15 @@ class PostgresStore(Store):
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, now, limit)
         return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id, _ in rows]
+
+    # -- the outbox --------------------------------------------------------------------
+
+    async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
+        rows = await self._fetchall("read the outbox", SELECT_SIGNALS_BEFORE, created_before, limit)
+        return [sql.decode_signal(body) for (body,) in rows]
+
+    async def delete_signal(self, signal_id: str) -> None:
+        await self._rowcount("delete a signal", DELETE_SIGNAL, signal_id)
 
     # -- search and retention --------------------------------------------------------
 

@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "queue",
     "idempotency_keys",
     "task_claims",
+    "outbox",
     "task_logs",
 }
 
