@@ -663,13 +663,62 @@ async def workload_w2(base_url: str, store: str, opts: Options, meter: CpuMeter)
     }
 
 
+_FAN_OUT_SCRIPT = """(function () {
+  var tasks = [], inputs = {};
+  for (var i = 0; i < $.branches; i++) {
+    tasks.push({name: $.taskType, taskReferenceName: 'b' + i, type: 'SIMPLE'});
+    inputs['b' + i] = {n: i};
+  }
+  return {dynamicTasks: tasks, dynamicTasksInput: inputs};
+})()"""
+
+
+def fan_out_workflow(name: str, task_type: str) -> dict[str, Any]:
+    """An INLINE script lists ``workflow.input.branches`` SIMPLE tasks (as Conductor's cookbook does), a
+    FORK_JOIN_DYNAMIC runs them, a JOIN joins them; the run's output is the JOIN's."""
+    return {
+        "name": name,
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "plan",
+                "taskReferenceName": "plan",
+                "type": "INLINE",
+                "inputParameters": {
+                    "evaluatorType": "javascript",
+                    "expression": _FAN_OUT_SCRIPT,
+                    "branches": "${workflow.input.branches}",
+                    "taskType": task_type,
+                },
+            },
+            {
+                "name": "fan_out",
+                "taskReferenceName": "fan_out",
+                "type": "FORK_JOIN_DYNAMIC",
+                "inputParameters": {
+                    "dynamicTasks": "${plan.output.result.dynamicTasks}",
+                    "dynamicTasksInput": "${plan.output.result.dynamicTasksInput}",
+                },
+                "dynamicForkTasksParam": "dynamicTasks",
+                "dynamicForkTasksInputParamName": "dynamicTasksInput",
+            },
+            {"name": "fan_in", "taskReferenceName": "fan_in", "type": "JOIN"},
+        ],
+        "outputParameters": {"joined": "${fan_in.output}"},
+        "ownerEmail": "bench@example.com",
+    }
+
+
 async def workload_w3(base_url: str, store: str, opts: Options, meter: CpuMeter) -> dict[str, Any]:
-    """One run of ``steps`` SIMPLE tasks in sequence; one worker, which update-v2 hands each next step."""
+    """One run that fans out ``steps`` SIMPLE tasks with FORK_JOIN_DYNAMIC and joins them; workers in batches."""
     name = "bench_w3"
-    task_type = "bench_seq"
+    task_type = "bench_fan"
     steps = opts.steps
+    refs = [f"b{i}" for i in range(steps)]
+    run_input = {"branches": steps}
     async with new_client(base_url) as client:
-        await register(client, sequence_workflow(name, [task_type] * steps))
+        await register(client, fan_out_workflow(name, task_type))
         done = asyncio.Event()
         finished_at: list[float] = []
 
@@ -678,19 +727,19 @@ async def workload_w3(base_url: str, store: str, opts: Options, meter: CpuMeter)
                 finished_at.append(time.perf_counter())
                 done.set()
 
-        pool = WorkerPool(client, batch=1, poll_timeout_ms=1000, on_completed=on_completed)
-        pool.start(task_type, 1)
+        pool = WorkerPool(client, batch=opts.batch, poll_timeout_ms=1000, on_completed=on_completed)
+        pool.start(task_type, opts.workers_per_type)
         await asyncio.sleep(0.3)
         try:
             meter.start()
             began = time.perf_counter()
-            response = await client.post(f"/api/workflow/{name}", content=_encode({"n": 0}), headers=JSON_HEADERS)
+            response = await client.post(f"/api/workflow/{name}", content=_encode(run_input), headers=JSON_HEADERS)
             if response.status_code != 200:
                 raise BenchError(
                     f"POST /api/workflow/{name}: expected 200, got {response.status_code}: {response.text}"
                 )
             workflow_id = response.text
-            await wait_for(done, pool.tasks, opts.timeout, f"{steps} steps to complete")
+            await wait_for(done, pool.tasks, opts.timeout, f"{steps} branches to complete")
             ended = finished_at[0]
             if await confirm_completed(client, [workflow_id], timeout=30) > 1:
                 ended = time.perf_counter()
@@ -699,20 +748,22 @@ async def workload_w3(base_url: str, store: str, opts: Options, meter: CpuMeter)
         finally:
             await pool.stop()
         status = _decode((await client.get(f"/api/workflow/{workflow_id}/status")).content)
-        if status.get("output", {}).get("n") != steps:
-            raise BenchError(f"W3 run output: expected n={steps}, got {status.get('output')!r}")
+        joined = status.get("output", {}).get("joined") or {}
+        if joined != {ref: {"n": i + 1} for i, ref in enumerate(refs)}:
+            raise BenchError(f"W3 run output: expected the {steps} branches' outputs, got {len(joined)} entries")
     seconds = ended - began
     return {
         "workload": "W3",
         "store": store,
-        "shape": f"sequential-{steps}",
+        "shape": f"FORK_JOIN_DYNAMIC-{steps}",
         "runs": 1,
         "steps": steps,
         "seconds": round(seconds, 3),
         "steps_per_s": round(steps / seconds, 1),
         "ms_per_step": round(seconds * 1000 / steps, 3),
         "confirm_ms": round((confirmed_at - ended) * 1000, 1),
-        "worker_coroutines": 1,
+        "worker_coroutines": opts.workers_per_type,
+        "poll_batch": opts.batch,
     }
 
 
@@ -732,11 +783,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1,W2,W3")
     parser.add_argument("--runs", type=int, default=2000, help="W1: number of runs")
     parser.add_argument("--starters", type=int, default=8, help="W1: concurrent starting coroutines")
-    parser.add_argument("--workers-per-type", type=int, default=4, help="W1: worker coroutines per task type")
-    parser.add_argument("--batch", type=int, default=10, help="W1: tasks asked for per batch poll")
+    parser.add_argument("--workers-per-type", type=int, default=4, help="W1, W3: worker coroutines per task type")
+    parser.add_argument("--batch", type=int, default=10, help="W1, W3: tasks asked for per batch poll")
     parser.add_argument("--executes", type=int, default=300, help="W2: counted sync executes")
     parser.add_argument("--warmup", type=int, default=30, help="W2: executes before counting")
-    parser.add_argument("--steps", type=int, default=500, help="W3: steps in the one sequential run")
+    parser.add_argument("--steps", type=int, default=500, help="W3: branches of the one fanned-out run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a workload may take before failing")
     parser.add_argument("--no-verify", action="store_true", help="W1: skip the untimed status read of every run")
     parser.add_argument(

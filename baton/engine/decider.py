@@ -5,8 +5,17 @@ kind in its own ``_apply_<kind>`` handler, then ``_decide`` advances the run:
 it walks the definition's task list from the top, scheduling the next step of
 each list once the step before it succeeded, running system tasks inline until
 nothing more can be done, retrying failed attempts, and ending the run when its
-list is done or a step failed for good. The walk is recursive (a SWITCH's chosen
-case is a child list), the shape forks and loops will reuse.
+list is done or a step failed for good. The walk is recursive: a SWITCH's chosen
+case, each branch of a fork (``engine/forks.py``) and each iteration of a
+DO_WHILE body (``engine/loops.py``) are child lists. Inside a loop, a scope
+carries the iteration suffix (``__N``) that every reference name gets.
+
+The walk costs what changed, not the run's size: after an event, a fork walks
+only the branches that hold a changed task (the others were advanced as far as
+they go by the decision that last touched them); when such a partial walk is
+all that stands between the run and its end, the run is walked once in full to
+confirm it (``_Progress.UNKNOWN``). Handlers that change a run in other ways
+(lifecycle operations) get the full walk by default.
 
 No I/O, no clock reads (``ctx.now`` and ``ctx.new_id`` come in), and never an
 exception for a bad event: it is refused with ``Decision.refusal``. The
@@ -25,14 +34,39 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
   (or ``retryCount``): a script error fails the run at once.
 * A worker's result for an IN_PROGRESS task whose lease has run out is refused
   (conflict), even before the lease timer fired: the task is retried instead.
-* A timer that no longer applies (task done, lease extended) is refused as a
-  conflict, so nothing is written.
+* Timeouts (``timeoutSeconds``, ``pollTimeoutSeconds``, ``totalTimeoutSeconds``,
+  the run's ``timeoutSeconds``) follow ``engine/timeouts.py``; a task's timeout is
+  checked before its lease or wake-up when its timer fires.
+* A timer for a finished task or run is refused as a conflict, so nothing is
+  written. A timer that fires before anything of its task is due (the lease was
+  extended meanwhile, or a PostgreSQL claim left the poll deadline in the timer
+  row) rewrites the task as it is, so the store derives its timer row again.
+* ``startDelay`` delays server-run tasks too: the task waits SCHEDULED, on a
+  timer, and runs when the delay is over.
 * ``TaskStatusByRef`` with IN_PROGRESS merges the output and leaves the task's
   status and lease alone.
 * A retry keeps the failed attempt's input (nothing it reads can have changed in a
   sequential list); its ``callbackAfterSeconds`` is the retry delay.
 * A step whose type is neither SIMPLE nor a system type is a worker task polled
-  under its type (``HTTP`` steps are polled as ``HTTP``); SIMPLE steps under their name.
+  under its type; SIMPLE steps under their name.
+* Scheduling a worker task does not count towards ``MAX_INLINE_STEPS`` (it cannot
+  run away: it waits for a worker), so a dynamic fork may make thousands of them;
+  system tasks and loop iterations do.
+* ``POST /api/tasks/{workflowId}/{ref}/{status}`` takes a loop body task's full
+  reference name (``approve__2``) or its plain one (the latest iteration's).
+* A DYNAMIC step whose name parameter is missing or not a string fails, and so
+  fails the run (Conductor terminates it); its task's type is the name it gives.
+* HTTP, EVENT, SUB_WORKFLOW and START_WORKFLOW steps are queued under their type
+  like worker tasks, with a lease of ``ctx.server_task_lease_seconds``, and run by
+  the server's executors (``baton.runtime.executors``). Their lease running out means
+  the server running them died: the same attempt goes back to the queue (no retry is
+  spent). An IN_PROGRESS report keeps them IN_PROGRESS (a SUB_WORKFLOW waiting for its
+  child), with no lease unless ``extendLease``.
+* A run that ends writes ``Decision.signals`` (the outbox): its parent's SUB_WORKFLOW task
+  gets the result (CHILD_ENDED), its running children are terminated (TERMINATE_CHILD),
+  and, when it ends FAILED or TIMED_OUT, its ``failureWorkflow`` is started
+  (START_FAILURE_WORKFLOW) under an id chosen here and recorded at once in the run's
+  output as ``conductor.failure_workflow`` (as Conductor does).
 * The ``Terminate`` event leaves the run's output as it was; a TERMINATE task sets it
   to ``workflowOutput``; a run that completes or fails gets its ``outputParameters``
   resolved (or, without them, the last task's output).
@@ -40,16 +74,19 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
 
 from __future__ import annotations
 
-from enum import Enum
+from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any, Final
 
 import msgspec
 
-from baton.engine import system_tasks
-from baton.engine.decision import DecideContext, Decision, Refusal
-from baton.engine.events import Event, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
+from baton.engine import forks, loops, system_tasks, timeouts
+from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind
+from baton.engine.events import Event, RunTimerFired, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
 from baton.engine.expressions import RunDocument, resolve
 from baton.model import (
+    FORK_TASK_TYPE,
+    SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
     RetryLogic,
     Task,
@@ -72,35 +109,64 @@ _replace = msgspec.structs.replace
 
 _SIMPLE: Final = TaskType.SIMPLE.value
 _SWITCH_TYPES: Final = frozenset({TaskType.SWITCH.value, TaskType.DECISION.value})
+_FORK_STEPS: Final = frozenset({TaskType.FORK_JOIN.value, TaskType.FORK_JOIN_DYNAMIC.value})
+_DO_WHILE: Final = TaskType.DO_WHILE.value
+_JOIN: Final = TaskType.JOIN.value
 _RETRIABLE: Final = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 _PENDING: Final = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
 _SUCCESSFUL: Final = frozenset(s for s in TaskStatus if s.is_successful)
 _RUNNING: Final = WorkflowStatus.RUNNING
+_SUB_WORKFLOW: Final = TaskType.SUB_WORKFLOW.value
+_FAILURE_WORKFLOW_OUTPUT: Final = "conductor.failure_workflow"
+_TRIGGERS_FAILURE_WORKFLOW: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT})
+_FAILED_TASK: Final = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatus.TIMED_OUT})
 
 
-class _Progress(Enum):
-    DONE = "done"
+class _Progress(IntEnum):
+    """How far a list got; a list is as far as its least advanced part (the larger value)."""
+
+    DONE = 0
     """Every step of the list succeeded."""
-    BLOCKED = "blocked"
+    UNKNOWN = 1
+    """Every step walked succeeded, but a fork skipped branches nothing changed in: walk in full to know."""
+    BLOCKED = 2
     """A step waits for a worker, a timer or a signal."""
-    STOPPED = "stopped"
+    STOPPED = 3
     """The run ended (or cannot advance now)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """Where a list runs: the iteration suffix its reference names get, and the innermost loop's iteration."""
+
+    suffix: str = ""
+    iteration: int = 0
+
+
+_TOP: Final = _Scope()
+
+_AfterFork = tuple[WorkflowTask, _Progress] | None
+"""The fork step just before a step in its list, and how far its branches got."""
 
 
 class _State:
     """One decision's working copy of a run: the header, the task list and what changed."""
 
     __slots__ = (
+        "alerts",
         "created",
         "ctx",
         "definition",
         "doc",
+        "focus",
         "latest",
         "limits",
         "max_seq",
         "now",
         "position",
+        "removed",
         "run",
+        "signals",
         "steps",
         "tasks",
         "updated",
@@ -114,22 +180,44 @@ class _State:
         self.tasks: list[Task] = list(run.tasks)
         self.position: dict[str, int] = {}
         self.latest: dict[str, Task] = {}
-        self.max_seq = 0
-        for index, task in enumerate(self.tasks):
-            self.position[task.task_id] = index
-            ref = task.reference_task_name
-            seen = self.latest.get(ref)
-            if seen is None or _attempt(task) > _attempt(seen):
-                self.latest[ref] = task
-            if task.seq > self.max_seq:
-                self.max_seq = task.seq
+        """Each reference name's latest attempt; a loop body task also under its plain name (latest iteration)."""
+        # The part of a decision that grows with the run, so kept to comprehensions. The tasks come
+        # ordered by seq, and a reference name's later attempts have later seqs: the last one wins.
+        tasks = self.tasks
+        self.position = {task.task_id: index for index, task in enumerate(tasks)}
+        self.latest = {task.reference_task_name: task for task in tasks}
+        for task in [task for task in tasks if task.iteration]:
+            self._alias(task)
+        self.max_seq = max(tasks[-1].seq, tasks[0].seq) if tasks else 0
         self.created: dict[str, None] = {}
         self.updated: dict[str, None] = {}
+        self.removed: dict[str, None] = {}
+        self.focus: set[str] | None = None
+        """Plain reference names of the tasks the event changed: forks walk only their branches. None: all."""
+        self.alerts: list[str] = []
         self.steps = 0
+        self.signals: list[Signal] = []
         self.limits = system_tasks.Limits(
             script_timeout_ms=ctx.script_timeout_ms, script_memory_bytes=ctx.script_memory_bytes
         )
         self.doc = RunDocument(run, self.latest, schema_version=definition.schema_version)
+
+    def _index(self, task: Task) -> None:
+        ref = task.reference_task_name
+        seen = self.latest.get(ref)
+        if seen is None or _attempt(task) > _attempt(seen):
+            self.latest[ref] = task
+        if task.iteration > 0:
+            self._alias(task)
+
+    def _alias(self, task: Task) -> None:
+        """A loop body task is also found by its plain reference name: the latest iteration's."""
+        ref = task.reference_task_name
+        plain = loops.base_ref(ref)
+        if plain != ref:
+            seen = self.latest.get(plain)
+            if seen is None or task.seq >= seen.seq:
+                self.latest[plain] = task
 
     # -- reading ---------------------------------------------------------------
 
@@ -148,18 +236,37 @@ class _State:
         index = self.position[task.task_id]
         self.tasks[index] = task
         ref = task.reference_task_name
-        latest = self.latest.get(ref)
-        if latest is not None and latest.task_id == task.task_id:
-            self.latest[ref] = task
+        for key in (ref, loops.base_ref(ref)) if task.iteration > 0 else (ref,):
+            latest = self.latest.get(key)
+            if latest is not None and latest.task_id == task.task_id:
+                self.latest[key] = task
         if task.task_id not in self.created:
             self.updated[task.task_id] = None
 
     def add(self, task: Task) -> None:
         self.position[task.task_id] = len(self.tasks)
         self.tasks.append(task)
-        self.latest[task.reference_task_name] = task
+        self._index(task)
         self.created[task.task_id] = None
         self.max_seq = max(self.max_seq, task.seq)
+
+    def remove(self, task: Task) -> None:
+        """Take a task out of the run (``keepLastN``); one made in this decision is simply never written."""
+        task_id = task.task_id
+        if task_id in self.created:
+            del self.created[task_id]
+        else:
+            self.updated.pop(task_id, None)
+            self.removed[task_id] = None
+        self.position.pop(task_id, None)
+        ref = task.reference_task_name
+        if self.latest.get(ref) is task:
+            del self.latest[ref]
+
+    def live_tasks(self) -> list[Task]:
+        """The run's tasks, less those removed in this decision."""
+        position = self.position
+        return [task for task in self.tasks if position.get(task.task_id) is not None]
 
     def set_run(self, **changes: Any) -> None:
         self.run = _replace(self.run, **changes)
@@ -167,10 +274,16 @@ class _State:
 
     def decision(self) -> Decision:
         tasks, position = self.tasks, self.position
+        if len(position) != len(tasks):
+            tasks = self.live_tasks()
+        current = self.tasks
         return Decision(
             workflow=_replace(self.run, update_time=self.now, tasks=tasks),
-            created=[tasks[position[task_id]] for task_id in self.created],
-            updated=[tasks[position[task_id]] for task_id in self.updated],
+            created=[current[position[task_id]] for task_id in self.created],
+            updated=[current[position[task_id]] for task_id in self.updated],
+            removed=list(self.removed),
+            alerts=self.alerts,
+            signals=self.signals,
         )
 
 
@@ -181,6 +294,11 @@ def _attempt(task: Task) -> tuple[int, int, int]:
 
 def _is_worker(task: Task) -> bool:
     return task.task_type not in SYSTEM_TASK_TYPES
+
+
+def _is_queued(task: Task) -> bool:
+    """Handed out from the queue with a lease: a worker task, or one the server's executors run."""
+    return task.is_queued_task
 
 
 def _refuse(run: Workflow, kind: str, message: str) -> Decision:
@@ -219,6 +337,8 @@ def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideConte
         return _apply_task_status_by_ref(definition, run, event, ctx)
     if isinstance(event, TimerFired):
         return _apply_timer_fired(definition, run, event, ctx)
+    if isinstance(event, RunTimerFired):
+        return _apply_run_timer_fired(definition, run, event, ctx)
     if isinstance(event, Terminate):
         return _apply_terminate(definition, run, event, ctx)
     return _refuse(run, "conflict", f"Unknown event {type(event).__name__}")
@@ -231,20 +351,20 @@ def _apply_task_result(
     definition: WorkflowDef, run: Workflow, event: TaskResultReceived, ctx: DecideContext
 ) -> Decision:
     result = event.result
-    task = _find_task(run, result.task_id)
+    state = _State(definition, run, ctx)  # its index finds the task without a scan of the run
+    task = state.task(result.task_id)
     if task is None:
         return _refuse(run, "not_found", f"Task {result.task_id} not found in workflow {run.workflow_id}")
     if task.status.is_terminal:
         return _refuse(run, "conflict", f"Task {task.task_id} is already {task.status.value}")
     if run.status.is_terminal:
         return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
-    if _is_worker(task) and task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= ctx.now:
+    if _is_queued(task) and task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= ctx.now:
         return _refuse(
             run,
             "conflict",
             f"Task {task.task_id} timed out: its lease expired at {task.lease_expires_at}",
         )
-    state = _State(definition, run, ctx)
     _record_result(
         state,
         task,
@@ -254,8 +374,9 @@ def _apply_task_result(
         reason=result.reason_for_incompletion,
         callback_after_seconds=result.callback_after_seconds,
         extend_lease=result.extend_lease,
+        sub_workflow_id=result.sub_workflow_id,
     )
-    return _finish(state)
+    return _finish(state, focused=True)
 
 
 def _apply_task_status_by_ref(
@@ -264,14 +385,7 @@ def _apply_task_status_by_ref(
     if run.status.is_terminal:
         return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
     ref = event.reference_task_name
-    pending: Task | None = None
-    for task in run.tasks:
-        if (
-            task.reference_task_name == ref
-            and not task.status.is_terminal
-            and (pending is None or _attempt(task) > _attempt(pending))
-        ):
-            pending = task
+    pending = _pending_by_ref(run, ref)
     if pending is None:
         return _refuse(run, "not_found", f"No pending task with reference name {ref} in workflow {run.workflow_id}")
     state = _State(definition, run, ctx)
@@ -286,7 +400,7 @@ def _apply_task_status_by_ref(
         )
     else:
         _record_result(state, pending, event.status, event.output, worker_id=event.worker_id)
-    return _finish(state)
+    return _finish(state, focused=True)
 
 
 def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired, ctx: DecideContext) -> Decision:
@@ -298,9 +412,24 @@ def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired
     if task.status.is_terminal:
         return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} is already {task.status.value}")
     now = ctx.now
-    if _is_worker(task):
+    state = _State(definition, run, ctx)
+    timeout = timeouts.task_timeout_due(task, now)
+    if timeout is not None:
+        if not timeout.alert_only:
+            return _time_out(state, task, timeout)
+        task = _replace(task, timeout_alerted_at=now)
+        state.put(task)
+        state.alerts.append(
+            f"Task {task.task_id} ({task.reference_task_name}) of workflow {run.workflow_id}: {timeout.reason}"
+        )
+    if _is_queued(task):
         if task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= now:
-            state = _State(definition, run, ctx)
+            if task.task_type in SERVER_QUEUED_TASK_TYPES:
+                # The server running it died: the same attempt goes back to the queue.
+                state.put(
+                    _replace(task, status=TaskStatus.SCHEDULED, visible_at=now, update_time=now, lease_expires_at=0)
+                )
+                return _finish(state)
             state.put(
                 _replace(
                     task,
@@ -314,17 +443,56 @@ def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired
                 )
             )
             return _finish(state)
-        return _refuse(run, "conflict", f"Timer is stale: the lease of task {task.task_id} is not due")
-    if 0 < task.visible_at <= now:
-        state = _State(definition, run, ctx)
+    elif 0 < task.visible_at <= now:
         if task.status is TaskStatus.SCHEDULED:
-            _execute(state, task)  # a system task's delayed retry
-        elif task.task_type == TaskType.WAIT.value:
+            _execute(state, task)  # a delayed start or a system task's delayed retry
+            return _finish(state)
+        if task.task_type == TaskType.WAIT.value:
             state.put(system_tasks.completed(task, now))
-        else:
-            return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} has no timer due")
-        return _finish(state)
-    return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} has no timer due")
+            return _finish(state)
+    if state.alerts:
+        return state.decision()
+    due = timeouts.task_timer_at(task)
+    if due is None or due <= now:
+        return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} has no timer due")
+    # Nothing is due yet: the timer row ran ahead of the task. Writing the task again re-derives the row.
+    state.put(task)
+    return state.decision()
+
+
+def _time_out(state: _State, task: Task, timeout: timeouts.TaskTimeout) -> Decision:
+    """Mark the task TIMED_OUT; then retry it (RETRY), end the run (TIME_OUT_WF), or neither (total budget)."""
+    now = state.now
+    timed_out = _replace(
+        task,
+        status=TaskStatus.TIMED_OUT,
+        reason_for_incompletion=timeout.reason,
+        end_time=now,
+        update_time=now,
+        lease_expires_at=0,
+    )
+    state.put(timed_out)
+    if timeout.ends_run:
+        _fail_run(state, timed_out)
+        return state.decision()
+    return _finish(state)
+
+
+def _apply_run_timer_fired(
+    definition: WorkflowDef, run: Workflow, event: RunTimerFired, ctx: DecideContext
+) -> Decision:
+    if run.status.is_terminal:
+        return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
+    reason = timeouts.run_timeout_due(run, definition, ctx.now)
+    if reason is None:
+        return _refuse(run, "conflict", f"Timer is stale: workflow {run.workflow_id} has no timeout due")
+    state = _State(definition, run, ctx)
+    if timeouts.run_timeout_ends_run(definition):
+        _end_run(state, WorkflowStatus.TIMED_OUT, reason=reason)
+    else:
+        state.set_run(timeout_alerted_at=ctx.now)
+        state.alerts.append(f"Workflow {run.workflow_id} ({run.workflow_name}): {reason}")
+    return state.decision()
 
 
 def _apply_terminate(definition: WorkflowDef, run: Workflow, event: Terminate, ctx: DecideContext) -> Decision:
@@ -336,6 +504,29 @@ def _apply_terminate(definition: WorkflowDef, run: Workflow, event: Terminate, c
     return state.decision()
 
 
+def _pending_by_ref(run: Workflow, ref: str) -> Task | None:
+    """The latest pending attempt with this reference name, or, for a loop body's plain name, its latest iteration's."""
+    pending: Task | None = None
+    for task in run.tasks:
+        if (
+            task.reference_task_name == ref
+            and not task.status.is_terminal
+            and (pending is None or _attempt(task) > _attempt(pending))
+        ):
+            pending = task
+    if pending is not None:
+        return pending
+    for task in run.tasks:
+        if (
+            task.iteration > 0
+            and not task.status.is_terminal
+            and loops.base_ref(task.reference_task_name) == ref
+            and (pending is None or task.seq > pending.seq)
+        ):
+            pending = task
+    return pending
+
+
 def _find_task(run: Workflow, task_id: str) -> Task | None:
     for task in run.tasks:
         if task.task_id == task_id:
@@ -343,9 +534,40 @@ def _find_task(run: Workflow, task_id: str) -> Task | None:
     return None
 
 
-def _finish(state: _State) -> Decision:
+def _finish(state: _State, *, focused: bool = False) -> Decision:
+    """Advance the run and give the decision.
+
+    ``focused``: the event changed nothing but the tasks changed so far, so forks
+    need walk only the branches holding those (see ``_State.focus``).
+    """
+    if focused:
+        changed = (*state.created, *state.updated)
+        tasks, position = state.tasks, state.position
+        state.focus = _with_dynamic_anchors(
+            state, {tasks[position[task_id]].reference_task_name for task_id in changed}
+        )
     _decide(state)
     return state.decision()
+
+
+def _with_dynamic_anchors(state: _State, refs: set[str]) -> set[str]:
+    """Add, for each changed task a dynamic fork made, that fork's own reference name, so the forks and
+    loops around it know which of their branches to walk (the definition does not name such tasks)."""
+    known = forks.definition_refs(state.definition)
+    strangers = {ref for ref in refs if loops.base_ref(ref) not in known}
+    focus = {loops.base_ref(ref) for ref in refs}
+    dynamic_steps = forks.dynamic_fork_refs(state.definition)
+    while strangers and dynamic_steps:
+        anchors: set[str] = set()
+        for ref in strangers:
+            suffix = ref[len(loops.base_ref(ref)) :]
+            for step_ref in dynamic_steps:
+                fork = state.latest.get(step_ref + suffix)
+                if fork is not None and loops.base_ref(ref) in forks.dynamic_branches(fork).owner:
+                    anchors.add(fork.reference_task_name)
+        strangers = {ref for ref in anchors if loops.base_ref(ref) not in known} - strangers
+        focus |= {loops.base_ref(ref) for ref in anchors}
+    return focus
 
 
 def _record_result(
@@ -358,14 +580,30 @@ def _record_result(
     reason: str | None = None,
     callback_after_seconds: int = 0,
     extend_lease: bool = False,
+    sub_workflow_id: str | None = None,
 ) -> None:
     """A worker's (or the API's) report on a non-terminal task."""
     now = state.now
     worker = worker_id or task.worker_id
+    child = sub_workflow_id or task.sub_workflow_id
     if status is TaskResultStatus.IN_PROGRESS:
         merged = {**task.output_data, **output}
-        if not _is_worker(task):
+        if not _is_queued(task):
             state.put(_replace(task, output_data=merged, worker_id=worker, update_time=now))
+        elif task.task_type in SERVER_QUEUED_TASK_TYPES:
+            lease = now + task.response_timeout_seconds * 1000 if extend_lease else 0
+            state.put(
+                _replace(
+                    task,
+                    status=TaskStatus.IN_PROGRESS,
+                    output_data=merged,
+                    worker_id=worker,
+                    sub_workflow_id=child,
+                    start_time=task.start_time or now,
+                    update_time=now,
+                    lease_expires_at=lease,
+                )
+            )
         elif extend_lease:
             lease = now + task.response_timeout_seconds * 1000 if task.response_timeout_seconds > 0 else 0
             state.put(
@@ -401,6 +639,7 @@ def _record_result(
             status=new_status,
             output_data=output,
             worker_id=worker,
+            sub_workflow_id=child,
             reason_for_incompletion=reason if new_status is not TaskStatus.COMPLETED else None,
             start_time=task.start_time or now,
             end_time=now,
@@ -417,40 +656,71 @@ def _decide(state: _State) -> None:
     """Advance the run as far as it goes now; end it when its task list is done."""
     if not state.running:
         return
-    if _advance_list(state, state.definition.tasks) is _Progress.DONE and state.running:
+    progress = _advance_list(state, state.definition.tasks, _TOP)
+    if progress is _Progress.UNKNOWN:
+        progress = _advance_list_fully(state, state.definition.tasks, _TOP)
+    if progress is _Progress.DONE and state.running:
         _end_run(state, WorkflowStatus.COMPLETED)
 
 
-def _advance_list(state: _State, steps: list[WorkflowTask]) -> _Progress:
+def _advance_list_fully(state: _State, steps: list[WorkflowTask], scope: _Scope) -> _Progress:
+    """Walk a list whose partial walk could not tell whether it is done, every branch of it this time."""
+    focus, state.focus = state.focus, None
+    try:
+        return _advance_list(state, steps, scope) if state.running else _Progress.STOPPED
+    finally:
+        state.focus = focus
+
+
+def _advance_list(state: _State, steps: list[WorkflowTask], scope: _Scope) -> _Progress:
+    """Advance one list. A fork does not hold up the steps after it: its JOIN decides when they go on."""
+    result = _Progress.DONE
+    after_fork: _AfterFork = None
     for step in steps:
-        progress = _advance_step(state, step)
-        if progress is not _Progress.DONE:
+        progress = _advance_step(state, step, scope, after_fork)
+        if progress is _Progress.STOPPED:
             return progress
-    return _Progress.DONE
+        if step.type in _FORK_STEPS:
+            result = max(result, progress)
+            after_fork = (step, progress)
+            continue
+        if progress is not _Progress.DONE:
+            return max(result, progress)
+        after_fork = None
+    return result
 
 
-def _advance_step(state: _State, step: WorkflowTask) -> _Progress:
-    ref = step.task_reference_name
+def _advance_step(state: _State, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> _Progress:
+    ref = step.task_reference_name + scope.suffix
     while state.running:
         task = state.latest.get(ref)
         if task is None:
-            if not _spend(state):
+            if step.type in SYSTEM_TASK_TYPES and not _spend(state):
                 return _Progress.STOPPED
-            _schedule(state, step)
+            _schedule(state, step, scope, after_fork)
             continue
         status = task.status
         if status in _SUCCESSFUL:
             if status is TaskStatus.COMPLETED and task.task_type in _SWITCH_TYPES:
-                return _advance_list(state, _case_steps(step, task))
+                return _advance_list(state, _case_steps(step, task), scope)
+            if status is TaskStatus.COMPLETED and task.task_type == FORK_TASK_TYPE:
+                return _advance_fork(state, step, task, scope)
             return _Progress.DONE
         if status in _PENDING:
-            if status is TaskStatus.SCHEDULED and not _is_worker(task) and task.visible_at <= state.now:
+            if task.task_type == _DO_WHILE and status is TaskStatus.IN_PROGRESS:
+                progress = _advance_loop(state, step, task, scope)
+                if progress is None:
+                    continue  # the loop task ended: look at it again
+                return progress
+            if task.task_type == _JOIN and status is TaskStatus.IN_PROGRESS:
+                return _check_join(state, task, after_fork)
+            if status is TaskStatus.SCHEDULED and not _is_queued(task) and task.visible_at <= state.now:
                 if not _spend(state):
                     return _Progress.STOPPED
                 _execute(state, task)
                 continue
             return _Progress.BLOCKED
-        if _can_retry(task):
+        if _can_retry(task, state.now):
             if not _spend(state):
                 return _Progress.STOPPED
             _schedule_retry(state, task)
@@ -461,6 +731,110 @@ def _advance_step(state: _State, step: WorkflowTask) -> _Progress:
         _fail_run(state, task)
         return _Progress.STOPPED
     return _Progress.STOPPED
+
+
+# -- forks and joins -------------------------------------------------------------
+
+
+def _advance_fork(state: _State, step: WorkflowTask, fork: Task, scope: _Scope) -> _Progress:
+    """Advance the branches of a fork whose FORK task completed; only those the event touched, when known."""
+    branches = forks.dynamic_branches(fork) if step.type == TaskType.FORK_JOIN_DYNAMIC else forks.static_branches(step)
+    lists = branches.lists
+    focus = state.focus
+    if focus is None or fork.task_id in state.created:
+        chosen: list[int] | range = range(len(lists))
+    else:
+        chosen = sorted(forks.owning_branches(branches, focus))
+    result = _Progress.DONE
+    for index in chosen:
+        progress = _advance_list(state, lists[index], scope)
+        if progress is _Progress.UNKNOWN:
+            progress = _advance_list_fully(state, lists[index], scope)
+        if progress is _Progress.STOPPED:
+            return progress
+        result = max(result, progress)
+    if len(chosen) < len(lists):
+        result = max(result, _Progress.UNKNOWN)
+    return result
+
+
+def _check_join(state: _State, join: Task, after_fork: _AfterFork) -> _Progress:
+    branches_done = after_fork is not None and after_fork[1] is _Progress.DONE
+    output = forks.join_result(join, state.latest, branches_done)
+    if output is None:
+        # Waiting only on tasks that never ran? Then a full walk may find every branch done.
+        partly_walked = after_fork is not None and after_fork[1] is _Progress.UNKNOWN
+        if partly_walked and forks.join_result(join, state.latest, branches_done=True) is not None:
+            return _Progress.UNKNOWN
+        return _Progress.BLOCKED
+    state.put(system_tasks.completed(join, state.now, output))
+    return _Progress.DONE
+
+
+def _join_on(state: _State, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> list[str]:
+    """The full reference names a JOIN waits for: a dynamic fork's branches, else its ``joinOn``."""
+    if after_fork is not None and after_fork[0].type == TaskType.FORK_JOIN_DYNAMIC:
+        fork = state.latest.get(after_fork[0].task_reference_name + scope.suffix)
+        forked = fork.input_data.get(forks.FORKED_TASKS) if fork is not None else None
+        if isinstance(forked, list):
+            return [ref + scope.suffix for ref in forked if isinstance(ref, str)]
+        return []
+    return [ref + scope.suffix for ref in step.join_on]
+
+
+# -- loops -----------------------------------------------------------------------
+
+
+def _advance_loop(state: _State, step: WorkflowTask, loop: Task, scope: _Scope) -> _Progress | None:
+    """Run the current iteration's body; when it is done, decide on the next. None: the loop task ended."""
+    items, _ = loops.items_of(step, loop.input_data)
+    now = state.now
+    while state.running:
+        iteration = loop.iteration
+        inner = _Scope(suffix=loops.iteration_suffix(scope.suffix, iteration), iteration=iteration)
+        progress = _advance_list(state, step.loop_over, inner)
+        if progress is _Progress.UNKNOWN:
+            progress = _advance_list_fully(state, step.loop_over, inner)
+        if progress is not _Progress.DONE:
+            return progress
+        finished = loops.iteration_outputs(step.loop_over, inner.suffix, state.latest)
+        output = {**loop.output_data, str(iteration): finished, loops.ITERATION: iteration}
+        go_on, error = loops.goes_on(step, loop, output, finished, items, state.limits)
+        if error is not None:
+            ended = system_tasks.failed(loop, now, error, output)
+            state.put(_replace(ended, status=TaskStatus.FAILED_WITH_TERMINAL_ERROR))
+            return None
+        keep = loops.keep_last(loop.input_data)
+        if keep is not None and iteration - keep >= 1:
+            output.pop(str(iteration - keep), None)
+            _forget_iteration(state, step, scope, iteration - keep)
+        if not go_on:
+            state.put(system_tasks.completed(loop, now, output))
+            return None
+        if not _spend(state):
+            return _Progress.STOPPED
+        following = iteration + 1
+        loop = _replace(
+            loop,
+            iteration=following,
+            output_data={**output, loops.ITERATION: following, **loops.item_fields(items, following)},
+            update_time=now,
+        )
+        state.put(loop)
+    return _Progress.STOPPED
+
+
+def _forget_iteration(state: _State, step: WorkflowTask, scope: _Scope, iteration: int) -> None:
+    """Remove the tasks of one finished iteration of this loop (``keepLastN``)."""
+    marker = loops.iteration_suffix(scope.suffix, iteration)
+    body = set(forks.subtree_refs(step.loop_over))
+    for task in state.live_tasks():
+        ref = task.reference_task_name
+        if task.iteration == 0 or loops.base_ref(ref) not in body:
+            continue
+        rest = ref[len(loops.base_ref(ref)) :]
+        if rest == marker or rest.startswith(marker + "__"):
+            state.remove(task)
 
 
 def _spend(state: _State) -> bool:
@@ -483,23 +857,37 @@ def _case_steps(step: WorkflowTask, task: Task) -> list[WorkflowTask]:
     return chosen or step.default_case
 
 
-def _schedule(state: _State, step: WorkflowTask) -> Task:
-    """Create the first attempt of a step; a system task runs at once."""
+def _schedule(state: _State, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> None:
+    """Create the first attempt of a step; a system task runs at once, a control task starts."""
     run, now = state.run, state.now
     task_id = state.ctx.new_id()
     state.doc.task_id = task_id
     input_data = resolve(step.input_parameters, state.doc) if step.input_parameters else {}
+    if step.type == _DO_WHILE and step.items is not None and "items" not in input_data:
+        input_data["items"] = resolve(step.items, state.doc)
     state.doc.task_id = None
-    system = step.type in SYSTEM_TASK_TYPES
-    worker = not system
+    kind, name, definition = step.type, step.name, step
+    if kind == TaskType.DYNAMIC:
+        wanted = input_data.get(step.dynamic_task_name_param or "")
+        if isinstance(wanted, str) and wanted.strip():
+            kind = wanted if wanted in SYSTEM_TASK_TYPES else _SIMPLE
+            name = wanted
+            definition = _replace(step, name=wanted, type=kind)
+    queued = kind not in SYSTEM_TASK_TYPES or kind in SERVER_QUEUED_TASK_TYPES
+    if kind in SERVER_QUEUED_TASK_TYPES:
+        lease_seconds = state.ctx.server_task_lease_seconds
+    else:
+        lease_seconds = task_def_for(definition).response_timeout_seconds if queued else 0
+    delay_ms = max(0, step.start_delay) * 1000
+    delayed = bool(delay_ms) and kind not in _STARTERS  # a system task's start delay waits for its timer
     task = Task(
         task_id=task_id,
-        task_type=step.name if step.type == _SIMPLE else step.type,
-        reference_task_name=step.task_reference_name,
+        task_type=name if kind == _SIMPLE else kind,
+        reference_task_name=step.task_reference_name + scope.suffix,
         workflow_instance_id=run.workflow_id,
         workflow_type=run.workflow_name,
         status=TaskStatus.SCHEDULED,
-        task_def_name=step.name,
+        task_def_name=name,
         seq=state.max_seq + 1,
         input_data=input_data,
         correlation_id=run.correlation_id,
@@ -507,15 +895,90 @@ def _schedule(state: _State, step: WorkflowTask) -> Task:
         scheduled_time=now,
         update_time=now,
         start_delay_in_seconds=step.start_delay,
-        response_timeout_seconds=task_def_for(step).response_timeout_seconds if worker else 0,
-        workflow_task=step,
-        visible_at=now + max(0, step.start_delay) * 1000 if worker else 0,
+        response_timeout_seconds=lease_seconds,
+        iteration=scope.iteration,
+        workflow_task=definition,
+        visible_at=now + delay_ms if queued or delayed else 0,
     )
-    state.add(task)
-    if system:
+    if queued or delayed:
+        state.add(task)
+        return
+    starter = _STARTERS.get(kind)
+    if starter is None:
+        state.add(task)
         _execute(state, task)
-        return state.tasks[state.position[task_id]]
-    return task
+        return
+    state.add(starter(state, task, step, scope, after_fork))
+
+
+def _start_fork(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
+    forked = _replace(task, task_type=FORK_TASK_TYPE, task_def_name=FORK_TASK_TYPE)
+    if step.type == TaskType.FORK_JOIN:
+        return system_tasks.completed(forked, state.now)
+    _, input_data, error = forks.expand(step, task.input_data)
+    if error is not None:
+        return _terminal_failure(forked, state.now, error)
+    return system_tasks.completed(_replace(forked, input_data=input_data), state.now)
+
+
+def _start_join(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
+    join_on = _join_on(state, step, scope, after_fork)
+    return _replace(
+        task,
+        status=TaskStatus.IN_PROGRESS,
+        input_data={**task.input_data, forks.JOIN_ON: join_on},
+        start_time=state.now,
+    )
+
+
+def _start_exclusive_join(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
+    """The case before it is done (a SWITCH holds the list until it is): take the output of the one that ran."""
+    found, failed = forks.exclusive_join_result(step, scope.suffix, state.latest)
+    if found is None:
+        return system_tasks.completed(task, state.now, {})
+    if failed:
+        reason = found.reason_for_incompletion or f"Task {found.reference_task_name} ended {found.status.value}"
+        return system_tasks.failed(task, state.now, reason, found.output_data)
+    return system_tasks.completed(task, state.now, found.output_data)
+
+
+def _start_loop(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
+    items, error = loops.items_of(step, task.input_data)
+    if error is not None:
+        return _terminal_failure(task, state.now, error)
+    if items is not None and not items:
+        return system_tasks.completed(task, state.now, {loops.ITERATION: 0})
+    return _replace(
+        task,
+        status=TaskStatus.IN_PROGRESS,
+        iteration=1,
+        output_data={loops.ITERATION: 1, **loops.item_fields(items, 1)},
+        start_time=state.now,
+    )
+
+
+def _start_dynamic(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
+    """Reached only when the name parameter did not name a task (else the task took that name's type)."""
+    param = step.dynamic_task_name_param or ""
+    wanted = task.input_data.get(param)
+    return _terminal_failure(
+        task, state.now, f"DYNAMIC task: input '{param}' must name the task to run, not {wanted!r}"
+    )
+
+
+def _terminal_failure(task: Task, now: int, reason: str) -> Task:
+    return _replace(system_tasks.failed(task, now, reason), status=TaskStatus.FAILED_WITH_TERMINAL_ERROR)
+
+
+_STARTERS: Final = {
+    TaskType.FORK_JOIN.value: _start_fork,
+    TaskType.FORK_JOIN_DYNAMIC.value: _start_fork,
+    TaskType.JOIN.value: _start_join,
+    TaskType.EXCLUSIVE_JOIN.value: _start_exclusive_join,
+    TaskType.DO_WHILE.value: _start_loop,
+    TaskType.DYNAMIC.value: _start_dynamic,
+}
+"""Control tasks: made in their first state by the decider itself, not run by ``system_tasks``."""
 
 
 def _execute(state: _State, task: Task) -> None:
@@ -540,8 +1003,13 @@ def _retry_limit(task: Task) -> int:
     return task_def_for(step).retry_count
 
 
-def _can_retry(task: Task) -> bool:
-    return task.status in _RETRIABLE and not task.retried and task.retry_count < _retry_limit(task)
+def _can_retry(task: Task, now: int) -> bool:
+    return (
+        task.status in _RETRIABLE
+        and not task.retried
+        and task.retry_count < _retry_limit(task)
+        and not timeouts.retry_budget_spent(task, now)
+    )
 
 
 def retry_delay_seconds(task: Task) -> int:
@@ -576,18 +1044,22 @@ def _schedule_retry(state: _State, task: Task) -> None:
         output_data={},
         reason_for_incompletion=None,
         worker_id=None,
+        sub_workflow_id=None,
         scheduled_time=now,
+        first_scheduled_time=task.first_scheduled_time or task.scheduled_time,
         start_time=0,
         end_time=0,
         update_time=now,
+        start_delay_in_seconds=delay,
+        timeout_alerted_at=0,
         callback_after_seconds=delay,
-        visible_at=now + delay * 1000 if delay else (now if _is_worker(task) else 0),
+        visible_at=now + delay * 1000 if delay else (now if _is_queued(task) else 0),
         lease_expires_at=0,
         executed=False,
     )
     state.put(_replace(task, retried=True, update_time=now))
     state.add(retry)
-    if not _is_worker(retry) and delay == 0:
+    if not _is_queued(retry) and delay == 0:
         _execute(state, retry)
 
 
@@ -616,9 +1088,9 @@ def _end_run(
     reason: str | None = None,
     output: dict[str, Any] | None = None,
 ) -> None:
-    """End the run: cancel what is still pending, set its status, output and end time."""
+    """End the run: cancel what is still pending, set its status, output and end time; signal other runs."""
     now = state.now
-    for task in state.tasks:
+    for task in state.live_tasks():
         if not task.status.is_terminal:
             state.put(
                 _replace(
@@ -629,8 +1101,25 @@ def _end_run(
                     lease_expires_at=0,
                 )
             )
+            if task.task_type == _SUB_WORKFLOW and task.sub_workflow_id:
+                _signal(state, SignalKind.TERMINATE_CHILD, task.sub_workflow_id, reason=reason)
     if output is None:
         output = _run_output(state)
+    run = state.run
+    if run.parent_workflow_id and run.parent_workflow_task_id:
+        _signal(state, SignalKind.CHILD_ENDED, run.parent_workflow_id, task_id=run.parent_workflow_task_id)
+    failure_workflow = state.definition.failure_workflow
+    if status in _TRIGGERS_FAILURE_WORKFLOW and failure_workflow:
+        failure_run_id = state.ctx.new_id()
+        output = {**output, _FAILURE_WORKFLOW_OUTPUT: failure_run_id}
+        _signal(
+            state,
+            SignalKind.START_FAILURE_WORKFLOW,
+            failure_run_id,
+            task_id=_failed_task_id(state),
+            name=failure_workflow,
+            reason=reason,
+        )
     state.set_run(
         status=status,
         output=output,
@@ -639,13 +1128,45 @@ def _end_run(
     )
 
 
+def _signal(
+    state: _State,
+    kind: SignalKind,
+    target_workflow_id: str,
+    *,
+    task_id: str | None = None,
+    name: str | None = None,
+    reason: str | None = None,
+) -> None:
+    state.signals.append(
+        Signal(
+            signal_id=state.ctx.new_id(),
+            kind=kind,
+            source_workflow_id=state.run.workflow_id,
+            target_workflow_id=target_workflow_id,
+            task_id=task_id,
+            name=name,
+            reason=reason,
+            created_at=state.now,
+        )
+    )
+
+
+def _failed_task_id(state: _State) -> str | None:
+    """The latest task that failed, for the failure workflow's ``failureTaskId``."""
+    failed: Task | None = None
+    for task in state.tasks:
+        if task.status in _FAILED_TASK and (failed is None or task.seq > failed.seq):
+            failed = task
+    return failed.task_id if failed is not None else None
+
+
 def _run_output(state: _State) -> dict[str, Any]:
     """The definition's ``outputParameters`` resolved, else the last task's output (Conductor's default)."""
     if state.definition.output_parameters:
         resolved = resolve(state.definition.output_parameters, state.doc)
         return resolved if isinstance(resolved, dict) else {}
     last: Task | None = None
-    for task in state.tasks:
+    for task in state.live_tasks():
         if last is None or task.seq > last.seq:
             last = task
     return last.output_data if last is not None else {}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
-from baton.model import Task, Workflow
+import msgspec
+
+from baton.model import Task, TaskExecLog, Workflow, WorkflowDef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,6 +20,8 @@ class DecideContext:
     new_id: Callable[[], str]
     script_timeout_ms: int = 1000
     script_memory_bytes: int = 32 * 1024 * 1024
+    server_task_lease_seconds: int = 30
+    """The lease of a task the server's executors run (HTTP, EVENT, SUB_WORKFLOW, START_WORKFLOW)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,19 +32,59 @@ class Refusal:
     message: str
 
 
+class SignalKind(str, Enum):
+    CHILD_ENDED = "CHILD_ENDED"
+    """A sub-workflow ended: its parent's SUB_WORKFLOW task gets the result."""
+    TERMINATE_CHILD = "TERMINATE_CHILD"
+    """A run ended while a sub-workflow of it was running: terminate the child."""
+    START_FAILURE_WORKFLOW = "START_FAILURE_WORKFLOW"
+    """A run ended FAILED or TIMED_OUT and its definition names a ``failureWorkflow``."""
+
+
+class Signal(msgspec.Struct, kw_only=True, frozen=True):
+    """Something a decision asks of another run, written in the decision's transaction (an outbox row).
+
+    Acted on after the commit, at least once: each kind is idempotent.
+    """
+
+    signal_id: str
+    kind: SignalKind
+    source_workflow_id: str
+    """The run whose decision wrote it."""
+    target_workflow_id: str
+    """The run it acts on: the parent, the child, or the id the failure workflow is started with."""
+    task_id: str | None = None
+    """The parent's SUB_WORKFLOW task (CHILD_ENDED), or the task that failed the run (START_FAILURE_WORKFLOW)."""
+    name: str | None = None
+    """The failure workflow's name."""
+    reason: str | None = None
+    created_at: int = 0
+
+
 @dataclass(kw_only=True)
 class Decision:
     """The result of one decision: written by the store in one transaction, or not at all.
 
     ``workflow`` is the run after the decision (its ``tasks`` list is not read by
-    the store: ``created`` and ``updated`` are). ``refusal`` set means the event
-    was refused and nothing is to be written.
+    the store: ``created``, ``updated`` and ``removed`` are). ``refusal`` set
+    means the event was refused and nothing is to be written.
     """
 
     workflow: Workflow
     created: list[Task] = field(default_factory=list)
     updated: list[Task] = field(default_factory=list)
     refusal: Refusal | None = None
+    signals: list[Signal] = field(default_factory=list)
+    """Outbox rows the store writes with the decision."""
+    removed: list[str] = field(default_factory=list)
+    """Ids of the run's tasks to delete, with their queue rows, timers and logs (restart, rerun, a
+    DO_WHILE's ``keepLastN``); deleted before ``created`` is inserted, never listed in ``updated``."""
+    definition: WorkflowDef | None = None
+    """A new definition for the run to execute from now on (restart with the latest definition)."""
+    logs: list[TaskExecLog] = field(default_factory=list)
+    """Log lines to append to tasks of the run (a worker result's ``logs``), each with its ``task_id``."""
+    alerts: list[str] = field(default_factory=list)
+    """ALERT_ONLY timeouts raised by this decision, for the caller to log."""
 
     @property
     def changed(self) -> bool:

@@ -1,6 +1,8 @@
 """Definitions and runs as typed data, JSON in and out."""
 
 from baton.model.definitions import (
+    FORK_TASK_TYPE,
+    SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
     RetryLogic,
     SubWorkflowParams,
@@ -12,7 +14,10 @@ from baton.model.definitions import (
     WorkflowTimeoutPolicy,
 )
 from baton.model.runs import (
+    BulkResponse,
     IdempotencyStrategy,
+    RerunWorkflowRequest,
+    SkipTaskRequest,
     StartWorkflowRequest,
     Task,
     TaskExecLog,
@@ -26,9 +31,14 @@ from baton.model.runs import (
 )
 
 __all__ = [
+    "FORK_TASK_TYPE",
+    "SERVER_QUEUED_TASK_TYPES",
     "SYSTEM_TASK_TYPES",
+    "BulkResponse",
     "IdempotencyStrategy",
+    "RerunWorkflowRequest",
     "RetryLogic",
+    "SkipTaskRequest",
     "StartWorkflowRequest",
     "SubWorkflowParams",
     "Task",

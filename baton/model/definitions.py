@@ -13,7 +13,12 @@ import msgspec
 
 
 class TaskType(str, Enum):
-    """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server."""
+    """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server.
+
+    Most system tasks run inline, inside the decision that schedules them; the
+    ones in ``SERVER_QUEUED_TASK_TYPES`` (they call out, or start other runs) are
+    queued like worker tasks and run by the server's executors.
+    """
 
     SIMPLE = "SIMPLE"
     INLINE = "INLINE"
@@ -25,9 +30,27 @@ class TaskType(str, Enum):
     HUMAN = "HUMAN"
     JSON_JQ_TRANSFORM = "JSON_JQ_TRANSFORM"
     NOOP = "NOOP"
+    FORK_JOIN = "FORK_JOIN"
+    FORK_JOIN_DYNAMIC = "FORK_JOIN_DYNAMIC"
+    JOIN = "JOIN"
+    EXCLUSIVE_JOIN = "EXCLUSIVE_JOIN"
+    DO_WHILE = "DO_WHILE"
+    DYNAMIC = "DYNAMIC"
+    HTTP = "HTTP"
+    EVENT = "EVENT"
+    SUB_WORKFLOW = "SUB_WORKFLOW"
+    START_WORKFLOW = "START_WORKFLOW"
 
 
-SYSTEM_TASK_TYPES = frozenset(t.value for t in TaskType if t is not TaskType.SIMPLE)
+FORK_TASK_TYPE = "FORK"
+"""The ``taskType`` of the task a FORK_JOIN or FORK_JOIN_DYNAMIC step creates (Conductor's ``TASK_TYPE_FORK``)."""
+
+SERVER_QUEUED_TASK_TYPES = frozenset(
+    t.value for t in (TaskType.HTTP, TaskType.EVENT, TaskType.SUB_WORKFLOW, TaskType.START_WORKFLOW)
+)
+"""System tasks that are queued and claimed with a lease, like worker tasks, by executors inside ``baton serve``."""
+
+SYSTEM_TASK_TYPES = frozenset({*(t.value for t in TaskType if t is not TaskType.SIMPLE), FORK_TASK_TYPE})
 """Types run by the server; any other type name is a worker task."""
 
 
@@ -104,7 +127,7 @@ class WorkflowTask(msgspec.Struct, rename="camel", kw_only=True):
     case_expression: str | None = None
     decision_cases: dict[str, list[WorkflowTask]] = {}
     default_case: list[WorkflowTask] = []
-    # forks and loops (run by later task types; kept so definitions round-trip)
+    # forks, loops and dynamic tasks
     fork_tasks: list[list[WorkflowTask]] = []
     join_on: list[str] = []
     dynamic_fork_tasks_param: str | None = None
@@ -112,6 +135,8 @@ class WorkflowTask(msgspec.Struct, rename="camel", kw_only=True):
     dynamic_task_name_param: str | None = None
     loop_condition: str | None = None
     loop_over: list[WorkflowTask] = []
+    items: Any = None
+    """DO_WHILE over a list: the list, or an expression giving it (Conductor 3.x); ``inputParameters.items`` too."""
     sub_workflow_param: SubWorkflowParams | None = None
     sink: str | None = None
     script_expression: str | None = None

@@ -1,9 +1,12 @@
 """Runs and their steps as Conductor's ``Workflow`` and ``Task`` JSON, and the requests that act on them.
 
-Times are epoch milliseconds. Two fields are Baton's own and are not in
+Times are epoch milliseconds. A few fields are Baton's own and are not in
 Conductor's shapes: ``Task.visible_at`` (when a queued task may be handed out,
-or a timer fires) and ``Task.lease_expires_at`` (when a worker's claim runs
-out). Clients that do not know them ignore them.
+or a timer fires), ``Task.lease_expires_at`` (when a worker's claim runs out),
+``Task.first_scheduled_time`` (when the step's first attempt was scheduled:
+``totalTimeoutSeconds`` counts from it) and ``timeout_alerted_at`` on tasks and
+runs (when an ALERT_ONLY timeout was last raised: a deadline at or before it is
+not raised again). Clients that do not know them ignore them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from baton.model.definitions import SYSTEM_TASK_TYPES, TaskDef, WorkflowDef, WorkflowTask
+from baton.model.definitions import SERVER_QUEUED_TASK_TYPES, SYSTEM_TASK_TYPES, TaskDef, WorkflowDef, WorkflowTask
 
 
 class WorkflowStatus(str, Enum):
@@ -80,13 +83,24 @@ class Task(msgspec.Struct, rename="camel", kw_only=True):
     worker_id: str | None = None
     reason_for_incompletion: str | None = None
     iteration: int = 0
+    sub_workflow_id: str | None = None
     workflow_task: WorkflowTask | None = None
     visible_at: int = 0
     lease_expires_at: int = 0
+    first_scheduled_time: int = 0
+    """0 on a first attempt (its own ``scheduled_time`` is the first); retries carry it."""
+    timeout_alerted_at: int = 0
 
     @property
     def is_worker_task(self) -> bool:
+        """Run by an external worker (not a system task)."""
         return self.task_type not in SYSTEM_TASK_TYPES
+
+    @property
+    def is_queued_task(self) -> bool:
+        """Handed out from the queue with a lease: a worker task, or a system task the server's executors run."""
+        task_type = self.task_type
+        return task_type not in SYSTEM_TASK_TYPES or task_type in SERVER_QUEUED_TASK_TYPES
 
 
 class Workflow(msgspec.Struct, rename="camel", kw_only=True):
@@ -112,6 +126,10 @@ class Workflow(msgspec.Struct, rename="camel", kw_only=True):
     parent_workflow_task_id: str | None = None
     idempotency_key: str | None = None
     created_by: str | None = None
+    last_retried_time: int = 0
+    """When the run was last retried, rerun or restarted; its ``timeoutSeconds`` counts from then (else from
+    ``create_time``)."""
+    timeout_alerted_at: int = 0
     tasks: list[Task] = []
 
 
@@ -161,6 +179,33 @@ class TaskResult(msgspec.Struct, rename="camel", kw_only=True):
     worker_id: str | None = None
     logs: list[TaskExecLog] = []
     extend_lease: bool = False
+    sub_workflow_id: str | None = None
+
+
+class RerunWorkflowRequest(msgspec.Struct, rename="camel", kw_only=True):
+    """Conductor's ``RerunWorkflowRequest``: run an ended run again from one task (or from the start)."""
+
+    re_run_from_workflow_id: str | None = None
+    workflow_input: dict[str, Any] | None = None
+    re_run_from_task_id: str | None = None
+    task_input: dict[str, Any] | None = None
+    correlation_id: str | None = None
+
+
+class SkipTaskRequest(msgspec.Struct, rename="camel", kw_only=True):
+    """Conductor's ``SkipTaskRequest``: the input and output the skipped task gets."""
+
+    task_input: dict[str, Any] = {}
+    task_output: dict[str, Any] = {}
+    task_input_message: Any = None
+    task_output_message: Any = None
+
+
+class BulkResponse(msgspec.Struct, rename="camel", kw_only=True):
+    """Conductor's ``BulkResponse``: the ids an operation succeeded on, and why it failed on the others."""
+
+    bulk_error_results: dict[str, str] = {}
+    bulk_successful_results: list[str] = []
 
 
 def default_task_def(name: str) -> TaskDef:

@@ -1,8 +1,14 @@
-"""Rules on definitions that types alone cannot express. Each error names its field's path."""
+"""Rules on definitions that types alone cannot express. Each error names its field's path.
+
+Values that are expressions (``${...}``) are checked when the task runs, not here.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import msgspec
 
 from baton.errors import FieldError, ValidationError
 from baton.model.definitions import TaskDef, TaskType, WorkflowDef, WorkflowTask
@@ -12,21 +18,15 @@ _TERMINATION_STATUSES = ("COMPLETED", "FAILED", "TERMINATED")
 _SCRIPT_EVALUATORS = ("javascript", "graaljs")
 _NOT_YET = frozenset(
     {
-        "FORK_JOIN",
-        "FORK_JOIN_DYNAMIC",
-        "JOIN",
-        "EXCLUSIVE_JOIN",
-        "DO_WHILE",
-        "SUB_WORKFLOW",
-        "START_WORKFLOW",
-        "DYNAMIC",
-        "HTTP",
-        "EVENT",
         "KAFKA_PUBLISH",
         "LAMBDA",
     }
 )
 _KNOWN_TYPES = frozenset(t.value for t in TaskType)
+_FORK_TYPES = frozenset({TaskType.FORK_JOIN.value, TaskType.FORK_JOIN_DYNAMIC.value})
+_FORK_TASK_NAME_KEYS = ("forkTaskName", "forkTaskType", "forkTaskWorkflow")
+HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
+EVENT_SINK_SCHEMES = ("webhook:http://", "webhook:https://")
 
 
 def validate_workflow_def(definition: WorkflowDef) -> None:
@@ -43,12 +43,24 @@ def validate_workflow_def(definition: WorkflowDef) -> None:
     if not definition.tasks:
         errors.append(FieldError("tasks", "must hold at least one task"))
     seen: dict[str, str] = {}
-    _validate_tasks(definition.tasks, "tasks", seen, errors)
+    exclusive_joins: list[tuple[WorkflowTask, str]] = []
+    _validate_tasks(definition.tasks, "tasks", seen, errors, exclusive_joins)
+    for task, at in exclusive_joins:
+        for field, refs in (("joinOn", task.join_on), ("defaultExclusiveJoinTask", task.default_exclusive_join_task)):
+            for index, ref in enumerate(refs):
+                if ref not in seen:
+                    errors.append(FieldError(f"{at}.{field}[{index}]", f"'{ref}' is not a task of this workflow"))
     if errors:
         raise ValidationError(errors=errors)
 
 
-def _validate_tasks(tasks: list[WorkflowTask], path: str, seen: dict[str, str], errors: list[FieldError]) -> None:
+def _validate_tasks(
+    tasks: list[WorkflowTask],
+    path: str,
+    seen: dict[str, str],
+    errors: list[FieldError],
+    exclusive_joins: list[tuple[WorkflowTask, str]],
+) -> None:
     for index, task in enumerate(tasks):
         at = f"{path}[{index}]"
         _validate_task(task, at, errors)
@@ -58,8 +70,43 @@ def _validate_tasks(tasks: list[WorkflowTask], path: str, seen: dict[str, str], 
         elif ref:
             seen[ref] = f"{at}.taskReferenceName"
         for key, branch in task.decision_cases.items():
-            _validate_tasks(branch, f"{at}.decisionCases.{key}", seen, errors)
-        _validate_tasks(task.default_case, f"{at}.defaultCase", seen, errors)
+            _validate_tasks(branch, f"{at}.decisionCases.{key}", seen, errors, exclusive_joins)
+        _validate_tasks(task.default_case, f"{at}.defaultCase", seen, errors, exclusive_joins)
+        for number, branch in enumerate(task.fork_tasks):
+            _validate_tasks(branch, f"{at}.forkTasks[{number}]", seen, errors, exclusive_joins)
+        _validate_tasks(task.loop_over, f"{at}.loopOver", seen, errors, exclusive_joins)
+        _validate_neighbours(tasks, index, at, errors)
+        if task.type == TaskType.EXCLUSIVE_JOIN:
+            exclusive_joins.append((task, at))
+
+
+def _validate_neighbours(tasks: list[WorkflowTask], index: int, at: str, errors: list[FieldError]) -> None:
+    """A fork is followed by a JOIN, and a JOIN's ``joinOn`` names tasks of the fork just before it."""
+    task = tasks[index]
+    previous = tasks[index - 1] if index > 0 else None
+    following = tasks[index + 1] if index + 1 < len(tasks) else None
+    if task.type in _FORK_TYPES and (following is None or following.type != TaskType.JOIN):
+        errors.append(FieldError(at, f"a {task.type} must be followed by a JOIN task"))
+    if task.type != TaskType.JOIN:
+        return
+    if previous is None or previous.type not in _FORK_TYPES:
+        errors.append(FieldError(f"{at}.type", "a JOIN must come right after a FORK_JOIN or FORK_JOIN_DYNAMIC"))
+        return
+    if previous.type == TaskType.FORK_JOIN_DYNAMIC:
+        return  # it joins the branches the dynamic fork makes
+    forked = {t.task_reference_name for branch in previous.fork_tasks for t in _subtree(branch)}
+    for number, ref in enumerate(task.join_on):
+        if ref not in forked:
+            errors.append(FieldError(f"{at}.joinOn[{number}]", f"'{ref}' is not a task of the fork before this JOIN"))
+
+
+def _subtree(tasks: list[WorkflowTask]) -> list[WorkflowTask]:
+    found: list[WorkflowTask] = []
+    for task in tasks:
+        found.append(task)
+        for branch in task.children():
+            found.extend(_subtree(branch))
+    return found
 
 
 def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> None:
@@ -105,6 +152,22 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
     elif kind == TaskType.JSON_JQ_TRANSFORM:
         if not isinstance(params.get("queryExpression"), str) or not params["queryExpression"]:
             errors.append(FieldError(f"{at}.inputParameters.queryExpression", "is required for a JSON_JQ_TRANSFORM"))
+    elif kind == TaskType.HTTP:
+        _validate_http(params, f"{at}.inputParameters.http_request", errors)
+    elif kind == TaskType.EVENT:
+        sink = task.sink
+        if not isinstance(sink, str) or not (sink.startswith(EVENT_SINK_SCHEMES) or _is_expression(sink)):
+            errors.append(
+                FieldError(f"{at}.sink", "must be a webhook sink: 'webhook:https://...' or 'webhook:http://...'")
+            )
+    elif kind == TaskType.SUB_WORKFLOW:
+        _validate_sub_workflow(task, f"{at}.subWorkflowParam", errors)
+    elif kind == TaskType.START_WORKFLOW:
+        spec = params.get("startWorkflow")
+        if not isinstance(spec, dict):
+            errors.append(FieldError(f"{at}.inputParameters.startWorkflow", "is required for a START_WORKFLOW task"))
+        elif not isinstance(spec.get("name"), str) or not spec["name"].strip():
+            errors.append(FieldError(f"{at}.inputParameters.startWorkflow.name", "is required"))
     elif kind == TaskType.TERMINATE:
         status = params.get("terminationStatus")
         if status not in _TERMINATION_STATUSES:
@@ -114,9 +177,110 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
                     f"must be one of {', '.join(_TERMINATION_STATUSES)}",
                 )
             )
+    else:
+        _validate_flow_task(task, at, errors)
     if task.task_definition is not None:
         for error in task_def_errors(task.task_definition):
             errors.append(FieldError(f"{at}.taskDefinition.{error.path}", error.message))
+
+
+def _validate_flow_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> None:
+    """The control-flow types: forks, joins, loops and dynamic tasks."""
+    kind, params = task.type, task.input_parameters
+    if kind == TaskType.FORK_JOIN:
+        if not task.fork_tasks:
+            errors.append(FieldError(f"{at}.forkTasks", "a FORK_JOIN needs at least one branch"))
+        for number, branch in enumerate(task.fork_tasks):
+            if not branch:
+                errors.append(FieldError(f"{at}.forkTasks[{number}]", "a branch needs at least one task"))
+    elif kind == TaskType.FORK_JOIN_DYNAMIC:
+        if any(key in params for key in _FORK_TASK_NAME_KEYS):
+            if "forkTaskInputs" not in params:
+                errors.append(
+                    FieldError(f"{at}.inputParameters.forkTaskInputs", "is required with forkTaskName or forkTaskType")
+                )
+            return
+        for field, name in (
+            ("dynamicForkTasksParam", task.dynamic_fork_tasks_param),
+            ("dynamicForkTasksInputParamName", task.dynamic_fork_tasks_input_param_name),
+        ):
+            if not name:
+                errors.append(
+                    FieldError(
+                        f"{at}.{field}",
+                        "is required for a FORK_JOIN_DYNAMIC (or inputParameters.forkTaskName with forkTaskInputs)",
+                    )
+                )
+            elif name not in params:
+                errors.append(FieldError(f"{at}.inputParameters.{name}", f"is required: {field} names it"))
+    elif kind == TaskType.DO_WHILE:
+        has_items = task.items is not None or "items" in params
+        if not has_items and not (task.loop_condition or "").strip():
+            errors.append(FieldError(f"{at}.loopCondition", "is required for a DO_WHILE (unless it loops over items)"))
+        if not task.loop_over:
+            errors.append(FieldError(f"{at}.loopOver", "a DO_WHILE needs at least one task to loop over"))
+        keep = params.get("keepLastN")
+        expression = isinstance(keep, str) and "${" in keep
+        if keep is not None and not expression and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
+            errors.append(FieldError(f"{at}.inputParameters.keepLastN", "must be a whole number, 1 or more"))
+    elif kind == TaskType.DYNAMIC:
+        name = task.dynamic_task_name_param
+        if not name:
+            errors.append(FieldError(f"{at}.dynamicTaskNameParam", "is required for a DYNAMIC task"))
+        elif name not in params:
+            errors.append(FieldError(f"{at}.inputParameters.{name}", "is required: dynamicTaskNameParam names it"))
+    elif kind == TaskType.EXCLUSIVE_JOIN and not task.join_on:
+        errors.append(FieldError(f"{at}.joinOn", "an EXCLUSIVE_JOIN needs at least one task to join on"))
+
+
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _validate_http(params: dict[str, Any], at: str, errors: list[FieldError]) -> None:
+    request = params.get("http_request")
+    if _is_expression(request):
+        return
+    if not isinstance(request, dict):
+        errors.append(FieldError(at, "is required for an HTTP task (an object with uri and method)"))
+        return
+    uri = request.get("uri")
+    if not isinstance(uri, str) or not uri.strip():
+        errors.append(FieldError(f"{at}.uri", "is required"))
+    elif not (uri.startswith(("http://", "https://")) or _is_expression(uri)):
+        errors.append(FieldError(f"{at}.uri", "must be an http:// or https:// URL"))
+    method = request.get("method", "GET")
+    if not isinstance(method, str) or not (method.upper() in HTTP_METHODS or _is_expression(method)):
+        errors.append(FieldError(f"{at}.method", f"must be one of {', '.join(HTTP_METHODS)}"))
+    for field in ("connectionTimeOut", "readTimeOut"):
+        value = request.get(field)
+        if value is not None and not _is_expression(value) and (not isinstance(value, int) or value <= 0):
+            errors.append(FieldError(f"{at}.{field}", "must be a positive number of milliseconds"))
+    headers = request.get("headers")
+    if headers is not None and not isinstance(headers, dict) and not _is_expression(headers):
+        errors.append(FieldError(f"{at}.headers", "must be an object"))
+
+
+def _validate_sub_workflow(task: WorkflowTask, at: str, errors: list[FieldError]) -> None:
+    params = task.sub_workflow_param
+    if params is None:
+        errors.append(FieldError(at, "is required for a SUB_WORKFLOW task"))
+        return
+    if params.workflow_definition is not None:
+        try:
+            inline = msgspec.convert(params.workflow_definition, WorkflowDef)
+        except msgspec.ValidationError as exc:
+            errors.append(FieldError(f"{at}.workflowDefinition", str(exc)))
+            return
+        try:
+            validate_workflow_def(inline)
+        except ValidationError as exc:
+            errors.extend(FieldError(f"{at}.workflowDefinition.{e.path}", e.message) for e in exc.errors)
+        return
+    if not params.name or not params.name.strip():
+        errors.append(FieldError(f"{at}.name", "is required (or an inline workflowDefinition)"))
+    if params.version is not None and params.version < 1:
+        errors.append(FieldError(f"{at}.version", "must be 1 or more"))
 
 
 def task_def_errors(task_def: TaskDef) -> list[FieldError]:
@@ -128,8 +292,13 @@ def task_def_errors(task_def: TaskDef) -> list[FieldError]:
         ("retryDelaySeconds", task_def.retry_delay_seconds),
         ("timeoutSeconds", task_def.timeout_seconds),
         ("backoffScaleFactor", task_def.backoff_scale_factor),
+        ("pollTimeoutSeconds", task_def.poll_timeout_seconds),
+        ("totalTimeoutSeconds", task_def.total_timeout_seconds),
+        ("concurrentExecLimit", task_def.concurrent_exec_limit),
+        ("rateLimitPerFrequency", task_def.rate_limit_per_frequency),
+        ("rateLimitFrequencyInSeconds", task_def.rate_limit_frequency_in_seconds),
     ):
-        if value < 0:
+        if value is not None and value < 0:
             errors.append(FieldError(field, "must not be negative"))
     if task_def.response_timeout_seconds < 1:
         errors.append(FieldError("responseTimeoutSeconds", "must be 1 or more"))

@@ -9,14 +9,28 @@ from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
 from baton.runtime.notifier import Notifier
+from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
 from baton.service.definitions import DefinitionService
+from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
+from baton.service.search import SearchParams, SearchService
 from baton.service.tasks import TaskService
 from baton.store import Store
 
-__all__ = ["Baton", "DefinitionService", "ExecuteOutcome", "RunService", "ServiceContext", "TaskService"]
+__all__ = [
+    "Baton",
+    "ChildRuns",
+    "DefinitionService",
+    "ExecuteOutcome",
+    "OperationService",
+    "RunService",
+    "SearchParams",
+    "SearchService",
+    "ServiceContext",
+    "TaskService",
+]
 
 
 class Baton:
@@ -27,7 +41,11 @@ class Baton:
         resolver = DefinitionResolver(self.context)
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
-        self.tasks = TaskService(self.context)
+        self.tasks = TaskService(self.context, resolver)
+        self.search = SearchService(self.context)
+        self.operations = OperationService(self.context, resolver)
+        self.children = ChildRuns(self.context, self.runs)
+        self.context.signal_handler = self.children.handle
 
     @property
     def store(self) -> Store:

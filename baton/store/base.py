@@ -6,11 +6,21 @@ Rules every implementation keeps:
 * ``transact`` serialises decisions on one run (a row lock on PostgreSQL, the
   single writer on SQLite), so two decisions on one run never interleave.
 * The work queue and the timers are derived from task rows as they are written:
-  a worker task (``task.is_worker_task``) whose status is SCHEDULED is queued for
-  its ``task_type`` with the run's priority, visible from ``task.visible_at``;
-  any other task is not queued. A task has a timer at ``lease_expires_at`` while
-  it is an IN_PROGRESS worker task with a lease, and at ``visible_at`` while it
-  is a non-terminal system task with ``visible_at > 0``; otherwise none.
+  a queued task (``task.is_queued_task``: a worker task, or a system task the
+  server's executors run, such as HTTP or SUB_WORKFLOW) whose status is SCHEDULED
+  is queued for its ``task_type`` with the run's priority, visible from
+  ``task.visible_at``; any other task is not queued. A task has a timer at
+  ``lease_expires_at`` while it is an IN_PROGRESS queued task with a lease, at
+  ``visible_at`` while it is a non-terminal inline system task with
+  ``visible_at > 0``, or at the earliest of its timeouts
+  (``engine.timeouts.task_timer_at`` holds the whole rule); a run has a timer at
+  its WorkflowDef timeout (``engine.timeouts.run_timer_at``).
+* A claim with ``ClaimLimits`` counts, in the database and in the claim's
+  transaction, the type's tasks claimed under a limit that are still IN_PROGRESS
+  and those claimed within the rate window, so the limits hold across any number
+  of processes. Tasks claimed while the type had no limit are not counted.
+* A decision's ``signals`` are written to the outbox in its transaction; they
+  stay there until ``delete_signal``.
 * Definition snapshots are content-addressed: a run stores the hash of the exact
   definition it runs, so overwriting a registered definition never changes a
   running run.
@@ -19,14 +29,19 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from baton.engine.decision import Decision
-from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef
+from baton.engine.decision import Decision, Signal
+from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
+from baton.model.search_query import Query, SortKey
 
 DecisionStep = Callable[[Workflow, WorkflowDef], Decision]
-"""A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision."""
+"""A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision.
+
+It must not mutate the run, its tasks or the definition: a store may share
+decoded tasks and definitions between decisions (``sql.TaskCache``).
+"""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +49,41 @@ class StartResult:
     workflow_id: str
     created: bool
     """False when an idempotency key returned an existing run."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimLimits:
+    """A task type's limits on hand-outs, from its registered TaskDef."""
+
+    concurrent: int | None = None
+    """``concurrentExecLimit``: at most this many IN_PROGRESS at once."""
+    per_window: int | None = None
+    """``rateLimitPerFrequency``: at most this many handed out per window."""
+    window_ms: int = 1000
+    """``rateLimitFrequencyInSeconds`` (Conductor's default: 1 s), in milliseconds."""
+
+    @classmethod
+    def of(cls, task_def: TaskDef | None) -> ClaimLimits | None:
+        """The limits a TaskDef sets; None when it sets none (a non-positive value is no limit)."""
+        if task_def is None:
+            return None
+        concurrent = task_def.concurrent_exec_limit
+        per_window = task_def.rate_limit_per_frequency
+        window = task_def.rate_limit_frequency_in_seconds
+        limits = cls(
+            concurrent=concurrent if concurrent is not None and concurrent > 0 else None,
+            per_window=per_window if per_window is not None and per_window > 0 else None,
+            window_ms=(window if window is not None and window > 0 else 1) * 1000,
+        )
+        return None if limits.concurrent is None and limits.per_window is None else limits
+
+    def allowed(self, count: int, *, in_progress: int, in_window: int) -> int:
+        """How many of ``count`` may be handed out now."""
+        if self.concurrent is not None:
+            count = min(count, self.concurrent - in_progress)
+        if self.per_window is not None:
+            count = min(count, self.per_window - in_window)
+        return max(count, 0)
 
 
 @dataclass(frozen=True)
@@ -44,6 +94,7 @@ class ClaimRequest:
     worker_id: str | None
     count: int
     now: int
+    limits: ClaimLimits | None = None
 
 
 ClaimAfter = Callable[[Decision], ClaimRequest | None]
@@ -53,7 +104,38 @@ ClaimAfter = Callable[[Decision], ClaimRequest | None]
 @dataclass(frozen=True, kw_only=True)
 class DueTimer:
     workflow_id: str
-    task_id: str
+    task_id: str | None = None
+    """None for the run's own timer."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRequest:
+    """A parsed search: its fields are those of ``search_query.WORKFLOW_FIELDS`` or ``TASK_FIELDS``."""
+
+    query: Query | None = None
+    free_text: tuple[str, ...] = ()
+    """Words that must each appear (where: see ``store/search_sql.py``); none for everything."""
+    sort: tuple[SortKey, ...] = ()
+    """Empty: newest first (start time, then id, descending)."""
+    start: int = 0
+    size: int = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunPage:
+    total_hits: int
+    results: list[Workflow]
+    """Run headers, without their tasks."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPage:
+    total_hits: int
+    results: list[Task]
+
+
+TOTAL_HITS_CAP = 10_000
+"""``total_hits`` counts matches up to here and says this many beyond (as Elasticsearch does by default)."""
 
 
 class Store(ABC):
@@ -124,9 +206,12 @@ class Store(ABC):
 
         Loads the run with all its tasks and its definition snapshot, holding a
         lock that serialises decisions on this run; calls ``step``; unless the
-        decision has a ``refusal``, writes the run header, inserts
-        ``decision.created`` and replaces ``decision.updated`` (by ``task_id``),
-        with their queue rows and timers; commits. Returns the decision.
+        decision has a ``refusal``, deletes ``decision.removed`` (with their
+        queue rows, timers and logs), moves the run to ``decision.definition``
+        when one is given (its snapshot and version), writes the run header,
+        inserts ``decision.created`` and replaces ``decision.updated`` (by
+        ``task_id``), with their queue rows and timers; appends
+        ``decision.logs``; commits. Returns the decision.
         Raises NotFoundError for an unknown run.
         """
 
@@ -158,7 +243,7 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_run(self, workflow_id: str) -> bool:
-        """Remove a run with its tasks, queue rows, timers and idempotency key."""
+        """Remove a run with its tasks, queue rows, timers, task logs and idempotency key."""
 
     @abstractmethod
     async def get_task(self, task_id: str) -> Task | None: ...
@@ -166,16 +251,29 @@ class Store(ABC):
     @abstractmethod
     async def workflow_id_of_task(self, task_id: str) -> str | None: ...
 
+    # -- task logs -------------------------------------------------------------------
+
+    @abstractmethod
+    async def add_task_logs(self, task_id: str, logs: Sequence[TaskExecLog]) -> bool:
+        """Append log lines to a task, in order; False (and nothing stored) when there is no such task."""
+
+    @abstractmethod
+    async def get_task_logs(self, task_id: str) -> list[TaskExecLog] | None:
+        """A task's log lines in the order they were added; None when there is no such task."""
+
     # -- queue and timers ------------------------------------------------------------
 
     @abstractmethod
-    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
-        """Hand out up to ``count`` queued tasks of ``task_type`` visible at ``now``.
+    async def claim_tasks(
+        self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
+    ) -> list[Task]:
+        """Hand out up to ``count`` queued tasks of ``task_type`` visible at ``now``, within ``limits``.
 
         Order: the run's priority, highest first; then ``visible_at``; then the
         order they were queued. Each claimed task leaves the queue and becomes
-        IN_PROGRESS with ``worker_id``, ``poll_count + 1``, ``start_time = now``,
-        ``update_time = now`` and, when its ``response_timeout_seconds`` is
+        IN_PROGRESS with ``worker_id``, ``poll_count + 1``, ``start_time = now``
+        (on its first claim; later claims keep it), ``update_time = now`` and,
+        when its ``response_timeout_seconds`` is
         positive, ``lease_expires_at = now + response_timeout_seconds * 1000``.
         A task that is no longer SCHEDULED (cancelled meanwhile) is not handed
         out. Concurrent claims never hand one task out twice.
@@ -187,4 +285,43 @@ class Store(ABC):
 
     @abstractmethod
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
-        """Tasks whose timer is at or before ``now``, earliest first."""
+        """Tasks and runs whose timer is at or before ``now``, earliest first."""
+
+    # -- the outbox --------------------------------------------------------------------
+
+    @abstractmethod
+    async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
+        """Signals still in the outbox that were written before ``created_before``, oldest first."""
+
+    @abstractmethod
+    async def delete_signal(self, signal_id: str) -> None:
+        """Remove a signal once acted on; removing one already gone is not an error."""
+
+    # -- search and retention --------------------------------------------------------
+
+    @abstractmethod
+    async def search_runs(self, request: SearchRequest) -> RunPage:
+        """Run headers matching ``request``, in its order, ``size`` of them from ``start``.
+
+        ``total_hits`` is exact up to ``TOTAL_HITS_CAP`` and that cap beyond it.
+        """
+
+    @abstractmethod
+    async def search_tasks(self, request: SearchRequest) -> TaskPage:
+        """Tasks matching ``request``; with no sort, those of the newest runs first, then by ``seq``."""
+
+    @abstractmethod
+    async def running_run_ids(
+        self, name: str, *, version: int | None, start_from: int | None, start_to: int | None
+    ) -> list[str]:
+        """Ids of RUNNING runs of ``name`` (of ``version`` if given) started within the bounds (inclusive).
+
+        Oldest first.
+        """
+
+    @abstractmethod
+    async def delete_finished_before(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` runs that ended (COMPLETED, FAILED, TIMED_OUT, TERMINATED) before ``cutoff``.
+
+        Their tasks, queue rows, timers and idempotency keys go with them. Returns how many were deleted.
+        """

@@ -47,18 +47,29 @@ back by the pool.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from baton.engine.decision import Decision
+from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
-from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef, WorkflowStatus
-from baton.store import sql
-from baton.store.base import ClaimAfter, ClaimRequest, DecisionStep, DueTimer, StartResult, Store
+from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
+from baton.store import search_sql, sql
+from baton.store.base import (
+    ClaimAfter,
+    ClaimLimits,
+    ClaimRequest,
+    DecisionStep,
+    DueTimer,
+    RunPage,
+    SearchRequest,
+    StartResult,
+    Store,
+    TaskPage,
+)
 
 # -- queries -------------------------------------------------------------------------
 
@@ -113,8 +124,8 @@ WITH snapshot AS (
     ON CONFLICT (hash) DO NOTHING
 ), run AS (
     INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
-                      create_time, update_time, end_time, snapshot_hash, body)
-    VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $12)
+                      create_time, update_time, end_time, snapshot_hash, body, timer_at)
+    VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $12, $25)
 ), inserted AS (
     INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
     SELECT * FROM unnest($13::text[], $14::text[], $15::int[],
@@ -130,7 +141,7 @@ WRITE_DECISION = """
 WITH run AS (
     UPDATE runs SET status = $1, correlation_id = $2, priority = $3,
                     update_time = $4, end_time = $5, body = $6,
-                    row_version = row_version + 1
+                    row_version = row_version + 1, timer_at = $27
     WHERE workflow_id = $7
 ), inserted AS (
     INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
@@ -138,7 +149,7 @@ WITH run AS (
                          $11::text[], $12::text[], $13::text[],
                          $14::bigint[], $15::text[])
 ), updated AS (
-    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body
+    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body, row_version = t.row_version + 1
     FROM unnest($16::text[], $17::bigint[], $18::text[],
                 $19::text[], $20::text[], $21::text[])
          AS u (status, timer_at, body, task_id, workflow_id, expected_status)
@@ -180,6 +191,14 @@ ORDER BY r.create_time DESC, r.workflow_id DESC"""
 DELETE_RUN = "DELETE FROM runs WHERE workflow_id = $1"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
 
+DELETE_TASKS = "DELETE FROM tasks WHERE workflow_id = $1 AND task_id = ANY($2::text[])"
+"""Their queue rows and log lines go with them (ON DELETE CASCADE)."""
+# The snapshot row and the run's pointer to it in one statement (as CREATE_RUN does).
+REPLACE_RUN_SNAPSHOT = """
+WITH snapshot AS (
+    INSERT INTO definition_snapshots (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING
+)
+UPDATE runs SET snapshot_hash = $1, version = $3 WHERE workflow_id = $4"""
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = $1"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = $1"
 
@@ -230,11 +249,16 @@ WITH first AS (
 ), claimed AS (
     UPDATE tasks t
     SET status = 'IN_PROGRESS',
-        timer_at = nullif(l.lease_expires_at, 0),
+        row_version = t.row_version + 1,
+        -- The lease, or a timeout the task's timer already held if earlier (a poll timeout it held
+        -- no longer applies: the decider re-arms a timer that fires for it).
+        timer_at = least(nullif(l.lease_expires_at, 0), t.timer_at),
+        -- startTime is the first poll's: a later poll (after a callback) keeps the body's.
         body = left(l.body, -1)
                || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json($4::text)::text, 'null')
                || ',"pollCount":' || (l.poll_count + 1)
-               || ',"startTime":' || $2::bigint || ',"updateTime":' || $2::bigint
+               || CASE WHEN l.poll_count = 0 THEN ',"startTime":' || $2::bigint ELSE '' END
+               || ',"updateTime":' || $2::bigint
                || ',"leaseExpiresAt":' || l.lease_expires_at || '}'
     FROM leased l
     WHERE t.task_id = l.task_id
@@ -255,19 +279,58 @@ WITH picked AS (
 )
 SELECT body FROM picked ORDER BY priority DESC, visible_at, id"""
 REWRITE_CLAIMED = """
-UPDATE tasks t SET status = 'IN_PROGRESS', timer_at = c.timer_at, body = c.body
+UPDATE tasks t SET status = 'IN_PROGRESS', timer_at = c.timer_at, body = c.body, row_version = t.row_version + 1
 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c (timer_at, body, task_id)
 WHERE t.task_id = c.task_id AND t.status = 'SCHEDULED'"""
 CLAIM_REWRITTEN_FIELDS = ("status", "workerId", "pollCount", "startTime", "updateTime", "leaseExpiresAt")
 """The body fields CLAIM_TASKS sets, by their JSON names (``responseTimeoutSeconds`` it reads)."""
+INSERT_SIGNAL = "INSERT INTO outbox (signal_id, created_at, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+SELECT_SIGNALS_BEFORE = "SELECT body FROM outbox WHERE created_at < $1 ORDER BY created_at LIMIT $2"
+DELETE_SIGNAL = "DELETE FROM outbox WHERE signal_id = $1"
+# The lines in the order given; no row inserted when there is no such task.
+INSERT_TASK_LOGS = """
+INSERT INTO task_logs (task_id, created_time, log)
+SELECT t.task_id, l.created_time, l.log
+FROM tasks t, unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS l (created_time, log, n)
+WHERE t.task_id = $1
+ORDER BY l.n"""
+INSERT_DECISION_LOGS = """
+INSERT INTO task_logs (task_id, created_time, log)
+SELECT l.task_id, l.created_time, l.log
+FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS l (task_id, created_time, log, n)
+ORDER BY l.n"""
+SELECT_TASK_EXISTS = "SELECT 1 FROM tasks WHERE task_id = $1"
+SELECT_TASK_LOGS = """
+SELECT l.log, l.created_time FROM tasks t LEFT JOIN task_logs l ON l.task_id = t.task_id
+WHERE t.task_id = $1 ORDER BY l.id"""
+"""No row: no such task; one row of NULLs: a task without log lines."""
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue WHERE task_type = ANY($1::text[]) GROUP BY task_type"""
+# Each side stops at the limit on its own index, so a backlog of due timers is not read whole.
 SELECT_DUE_TIMERS = """
-SELECT workflow_id, task_id FROM tasks
-WHERE timer_at IS NOT NULL AND timer_at <= $1
-ORDER BY timer_at, task_id
+(SELECT workflow_id, task_id, timer_at FROM tasks
+ WHERE timer_at IS NOT NULL AND timer_at <= $1 ORDER BY timer_at, task_id LIMIT $2)
+UNION ALL
+(SELECT workflow_id, NULL, timer_at FROM runs WHERE timer_at IS NOT NULL AND timer_at <= $1 ORDER BY timer_at LIMIT $2)
+ORDER BY 3, 2
 LIMIT $2"""
+# A limited claim (see ClaimLimits): lock the type, prune and count the ledger, claim, record the claims.
+# The lock is taken in a statement of its own, so the count, a new statement, sees every claim committed
+# by the limited claim that held the lock before.
+LOCK_CLAIM_LIMIT = "SELECT pg_advisory_xact_lock(hashtextextended('baton.claim_limit:' || $1, 0))"
+COUNT_CLAIM_LEDGER = """
+WITH pruned AS (
+    DELETE FROM task_claims c
+    WHERE c.task_type = $1 AND c.claimed_at <= $2
+      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.task_id = c.task_id AND t.status = 'IN_PROGRESS')
+)
+SELECT (SELECT count(DISTINCT c.task_id) FROM task_claims c JOIN tasks t ON t.task_id = c.task_id
+        WHERE c.task_type = $1 AND t.status = 'IN_PROGRESS'),
+       (SELECT count(*) FROM task_claims WHERE task_type = $1 AND claimed_at > $2)"""
+INSERT_CLAIM_LEDGER = """
+INSERT INTO task_claims (task_type, task_id, claimed_at)
+SELECT $1, task_id, $2 FROM unnest($3::text[]) AS c (task_id)"""
 
 # The parameters of the statements with named ones, in ``$n`` order.
 CREATE_RUN_ARGS = (
@@ -275,6 +338,7 @@ CREATE_RUN_ARGS = (
     "create_time", "update_time", "end_time", "body",
     "new_task_id", "new_workflow_id", "new_seq", "new_ref", "new_task_type", "new_status", "new_timer_at", "new_body",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+    "timer_at",
 )  # fmt: skip
 WRITE_DECISION_ARGS = (
     "status", "correlation_id", "priority", "update_time", "end_time", "body", "workflow_id",
@@ -282,6 +346,7 @@ WRITE_DECISION_ARGS = (
     "upd_status", "upd_timer_at", "upd_body", "upd_task_id", "upd_workflow_id", "upd_expected_status",
     "dequeue_task_id",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+    "timer_at",
 )  # fmt: skip
 SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "include_closed")
 CLAIM_TASKS_ARGS = ("task_type", "now", "count", "worker_id")
@@ -367,6 +432,7 @@ class PostgresStore(Store):
         self._open_timeout = open_timeout
         self._pool: asyncpg.Pool | None = None
         self._claim_pool: asyncpg.Pool | None = None
+        self._task_bodies = sql.BodyCache()
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
 
     # -- plumbing ------------------------------------------------------------------
@@ -520,7 +586,8 @@ class PostgresStore(Store):
     ) -> StartResult:
         run = decision.workflow
         digest, snapshot_body = sql.snapshot_of(definition)
-        params = _new_run_params(run, sql.plan_new_run(decision), digest)
+        plan = sql.plan_new_run(decision)
+        params = _new_run_params(run, plan, digest, definition)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body
         args = _args(CREATE_RUN_ARGS, params)
@@ -529,12 +596,15 @@ class PostgresStore(Store):
             async with self._connection() as conn:
                 for _ in range(_MAX_ATTEMPTS):
                     try:
-                        if key:
+                        if key or plan.outbox_inserts:
                             async with conn.transaction():
-                                holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
-                                if holder is not None:
-                                    return StartResult(workflow_id=holder, created=False)
+                                if key:
+                                    holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
+                                    if holder is not None:
+                                        return StartResult(workflow_id=holder, created=False)
                                 await conn.execute(CREATE_RUN, *args)
+                                if plan.outbox_inserts:
+                                    await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
                         else:
                             await conn.execute(CREATE_RUN, *args)
                     except _KeyMoved:
@@ -599,7 +669,9 @@ class PostgresStore(Store):
                                 "count": request.count,
                                 "worker_id": request.worker_id,
                             }
-                            if in_python:
+                            if request.limits is not None:
+                                claimed = await self._claim_within(conn, params, request.limits)
+                            elif in_python:
                                 claimed = await self._claim_in_python(
                                     conn, params, worker_id=request.worker_id, now=request.now
                                 )
@@ -628,16 +700,25 @@ class PostgresStore(Store):
                 raise NotFoundError(f"No such workflow: {workflow_id}")
             body, task_bodies = reread
         definition = await self._snapshot(conn, digest)
-        run = sql.decode_run(body, task_bodies)
+        run = self._task_bodies.run(body, task_bodies)
         loaded = sql.loaded_tasks(run.tasks)
         decision = step(run, definition)
         if decision.refusal is not None:
             return decision
         plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-        params = _decision_params(decision.workflow, plan)
+        if plan.task_deletes:
+            await conn.execute(DELETE_TASKS, workflow_id, plan.task_deletes)
+        if plan.snapshot is not None:
+            snapshot = plan.snapshot
+            await conn.execute(REPLACE_RUN_SNAPSHOT, snapshot.digest, snapshot.body, snapshot.version, workflow_id)
+        params = _decision_params(decision.workflow, plan, decision.definition or definition)
         written = await conn.fetchval(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
         if written != len(plan.task_updates):
             raise _TaskClaimed
+        if plan.outbox_inserts:
+            await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
+        if plan.log_inserts:
+            await conn.execute(INSERT_DECISION_LOGS, *sql.columns(plan.log_inserts, 3))
         return decision
 
     async def _snapshot(self, conn: asyncpg.Connection, digest: str) -> WorkflowDef:
@@ -685,9 +766,24 @@ class PostgresStore(Store):
         row = await self._fetchone("read a task", SELECT_WORKFLOW_ID_OF_TASK, task_id)
         return None if row is None else str(row[0])
 
+    # -- task logs -------------------------------------------------------------------
+
+    async def add_task_logs(self, task_id: str, logs: Sequence[TaskExecLog]) -> bool:
+        if not logs:
+            return await self._fetchone("read a task", SELECT_TASK_EXISTS, task_id) is not None
+        times = [log.created_time for log in logs]
+        lines = [sql.encode_log_line(log.log) for log in logs]
+        return await self._rowcount("add task logs", INSERT_TASK_LOGS, task_id, times, lines) > 0
+
+    async def get_task_logs(self, task_id: str) -> list[TaskExecLog] | None:
+        rows = await self._fetchall("read task logs", SELECT_TASK_LOGS, task_id)
+        return sql.task_logs_of(task_id, rows)
+
     # -- queue and timers ------------------------------------------------------------
 
-    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
+    async def claim_tasks(
+        self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
+    ) -> list[Task]:
         if count <= 0:
             return []
         params = {"task_type": task_type, "now": now, "count": count, "worker_id": worker_id}
@@ -695,11 +791,32 @@ class PostgresStore(Store):
             raise StoreError("The store is not open")
         with _translated("claim tasks"):
             async with self._claim_pool.acquire() as conn:
+                if limits is not None:
+                    async with conn.transaction():
+                        return await self._claim_within(conn, params, limits)
                 try:
                     rows = await conn.fetch(CLAIM_TASKS, *_args(CLAIM_TASKS_ARGS, params))
                 except asyncpg.DataError:
                     return await self._claim_in_python(conn, params, worker_id=worker_id, now=now)
         return [sql.decode_task(body) for (body,) in rows]
+
+    @classmethod
+    async def _claim_within(cls, conn: asyncpg.Connection, params: dict[str, Any], limits: ClaimLimits) -> list[Task]:
+        """A claim within ``limits``, in the caller's transaction: only for types that have limits.
+
+        The type's advisory lock serialises its limited claims across processes
+        until the transaction ends; the count after it sees all they committed.
+        """
+        task_type, now = params["task_type"], params["now"]
+        await conn.execute(LOCK_CLAIM_LIMIT, task_type)
+        in_progress, in_window = await conn.fetchrow(COUNT_CLAIM_LEDGER, task_type, now - limits.window_ms)
+        allowed = limits.allowed(params["count"], in_progress=in_progress, in_window=in_window)
+        if allowed <= 0:
+            return []
+        tasks = await cls._claim_in_python(conn, {**params, "count": allowed}, worker_id=params["worker_id"], now=now)
+        if tasks:
+            await conn.execute(INSERT_CLAIM_LEDGER, task_type, now, [t.task_id for t in tasks])
+        return tasks
 
     @staticmethod
     async def _claim_in_python(
@@ -726,7 +843,49 @@ class PostgresStore(Store):
 
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, now, limit)
-        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id, _ in rows]
+
+    # -- the outbox --------------------------------------------------------------------
+
+    async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
+        rows = await self._fetchall("read the outbox", SELECT_SIGNALS_BEFORE, created_before, limit)
+        return [sql.decode_signal(body) for (body,) in rows]
+
+    async def delete_signal(self, signal_id: str) -> None:
+        await self._rowcount("delete a signal", DELETE_SIGNAL, signal_id)
+
+    # -- search and retention --------------------------------------------------------
+
+    async def _search(self, statements: search_sql.SearchStatements, request: SearchRequest) -> tuple[int, list[str]]:
+        with _translated("search"):
+            async with self._connection() as conn:
+                rows = await conn.fetch(statements.page.sql, *statements.page.params)
+                counted = None
+                if not search_sql.page_is_last(request.start, request.size, len(rows)):
+                    counted = int(await conn.fetchval(statements.count.sql, *statements.count.params))
+        bodies = [body for (body,) in rows]
+        return search_sql.total_hits(request.start, request.size, len(bodies), counted), bodies
+
+    async def search_runs(self, request: SearchRequest) -> RunPage:
+        total, bodies = await self._search(search_sql.search_runs(search_sql.Dialect.POSTGRES, request), request)
+        return RunPage(total_hits=total, results=[sql.decode_run(body) for body in bodies])
+
+    async def search_tasks(self, request: SearchRequest) -> TaskPage:
+        total, bodies = await self._search(search_sql.search_tasks(search_sql.Dialect.POSTGRES, request), request)
+        return TaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies])
+
+    async def running_run_ids(
+        self, name: str, *, version: int | None, start_from: int | None, start_to: int | None
+    ) -> list[str]:
+        statement = search_sql.running_run_ids(
+            search_sql.Dialect.POSTGRES, name, version=version, start_from=start_from, start_to=start_to
+        )
+        rows = await self._fetchall("list running runs", statement.sql, *statement.params)
+        return [workflow_id for (workflow_id,) in rows]
+
+    async def delete_finished_before(self, cutoff: int, limit: int) -> int:
+        statement = search_sql.delete_finished_before(search_sql.Dialect.POSTGRES, cutoff, limit)
+        return await self._rowcount("delete finished runs", statement.sql, *statement.params)
 
 
 def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:
@@ -742,15 +901,15 @@ def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:
     return params
 
 
-def _new_run_params(run: Workflow, plan: sql.WritePlan, digest: str) -> dict[str, Any]:
-    params = dict(zip(sql.RUN_INSERT_COLUMNS, sql.run_insert_row(run, digest), strict=True))
+def _new_run_params(run: Workflow, plan: sql.WritePlan, digest: str, definition: WorkflowDef) -> dict[str, Any]:
+    params = dict(zip(sql.RUN_INSERT_COLUMNS, sql.run_insert_row(run, digest, definition), strict=True))
     params["snapshot_body"] = None
     params.update(_task_row_params(plan))
     return params
 
 
-def _decision_params(run: Workflow, plan: sql.WritePlan) -> dict[str, Any]:
-    params = dict(zip(sql.RUN_UPDATE_COLUMNS, sql.run_update_row(run), strict=True))
+def _decision_params(run: Workflow, plan: sql.WritePlan, definition: WorkflowDef) -> dict[str, Any]:
+    params = dict(zip(sql.RUN_UPDATE_COLUMNS, sql.run_update_row(run, definition), strict=True))
     params.update(_task_row_params(plan))
     for name, column in zip(
         sql.TASK_UPDATE_COLUMNS, sql.columns(plan.task_updates, len(sql.TASK_UPDATE_COLUMNS)), strict=True

@@ -11,9 +11,10 @@ that order.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
@@ -21,12 +22,14 @@ from typing import Any, TypeAlias
 
 import msgspec
 
-from baton.engine.decision import Decision
+from baton.engine import timeouts
+from baton.engine.decision import Decision, Signal
 from baton.errors import StoreError
 from baton.model import (
     IdempotencyStrategy,
     Task,
     TaskDef,
+    TaskExecLog,
     TaskStatus,
     Workflow,
     WorkflowDef,
@@ -42,6 +45,7 @@ _workflow_def_decoder = msgspec.json.Decoder(WorkflowDef)
 _task_def_decoder = msgspec.json.Decoder(TaskDef)
 _workflow_decoder = msgspec.json.Decoder(Workflow)
 _task_decoder = msgspec.json.Decoder(Task)
+_signal_decoder = msgspec.json.Decoder(Signal)
 
 Body: TypeAlias = str | bytes
 """A ``body`` column as a driver hands it back."""
@@ -64,11 +68,122 @@ def decode_task(body: Body) -> Task:
     return _task_decoder.decode(body)
 
 
+def decode_signal(body: Body) -> Signal:
+    return _signal_decoder.decode(body)
+
+
 def decode_run(body: Body, task_bodies: Iterable[Body] = ()) -> Workflow:
     """A run from its header body and its task bodies (already ordered by ``seq``)."""
     run = _workflow_decoder.decode(body)
     run.tasks = [_task_decoder.decode(b) for b in task_bodies]
     return run
+
+
+class TaskCache:
+    """Decoded tasks by id, each with the row version it was decoded at; bounded (oldest out).
+
+    A decision on a run of thousands of tasks changes one or two of them, yet it
+    reads them all: decoding each again is what made a step cost more the longer
+    the run. Each write to a task row bumps its ``row_version``, so a decision
+    reads only ``(task_id, row_version)`` for every task, and bodies only for
+    the rows whose version is not the one cached. The versions are read in the
+    decision's own transaction, so another process's writes are never missed.
+    The structs are shared between decisions: nothing may mutate them, which
+    the decider never does.
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._entries: dict[tuple[str, int], Task] = {}
+        """By ``(task_id, row_version)``: a run's rows as the database returns them are the keys."""
+        self._version_of: dict[str, int] = {}
+
+    def run(
+        self, body: Body, versions: Sequence[tuple[str, int]], load: Callable[[list[str]], RowsOfBodies]
+    ) -> Workflow:
+        """The run from its header body and its tasks' ``(task_id, row_version)`` rows (in ``seq`` order).
+
+        ``load`` fetches ``(task_id, row_version, body)`` for the ids whose version is not cached.
+        """
+        run = _workflow_decoder.decode(body)
+        tasks: list[Task | None] = list(map(self._entries.get, versions))
+        if None in tasks:
+            holes = [index for index, task in enumerate(tasks) if task is None]
+            fresh: dict[str, Task] = {}
+            for task_id, version, task_body in load([versions[index][0] for index in holes]):
+                fresh[task_id] = task = _task_decoder.decode(task_body)
+                self._put(task_id, version, task)
+            for index in holes:
+                tasks[index] = fresh[versions[index][0]]
+        run.tasks = tasks  # type: ignore[assignment]  # no None is left
+        return run
+
+    def remember(self, plan: WritePlan, decision: Decision) -> None:
+        """After a decision is written: its new tasks at version 0, its changed ones one version on."""
+        version_of = self._version_of
+        by_id = {task.task_id: task for task in (*decision.created, *decision.updated)}
+        for row in plan.task_inserts:
+            self._put(row[0], 0, by_id[row[0]])
+        for row in plan.task_updates:
+            task_id = row[3]
+            before = version_of.get(task_id)
+            if before is not None:
+                self._put(task_id, before + 1, by_id[task_id])
+        for task_id in plan.task_deletes:
+            old = version_of.pop(task_id, None)
+            if old is not None:
+                self._entries.pop((task_id, old), None)
+
+    def claimed(self, tasks: Iterable[tuple[Task, int]]) -> None:
+        """Tasks as a claim left them, at the row versions it wrote."""
+        for task, version in tasks:
+            self._put(task.task_id, version, task)
+
+    def _put(self, task_id: str, version: int, task: Task) -> None:
+        entries, version_of = self._entries, self._version_of
+        old = version_of.get(task_id)
+        if old is not None and old != version:
+            entries.pop((task_id, old), None)
+        entries[(task_id, version)] = task
+        version_of[task_id] = version
+        if len(entries) > self._size:
+            for key in list(itertools.islice(entries, self._size // 4)):
+                del entries[key]
+                if version_of.get(key[0]) == key[1]:
+                    del version_of[key[0]]
+
+
+RowsOfBodies: TypeAlias = Iterable[tuple[str, int, Body]]
+
+
+class BodyCache:
+    """Decoded tasks by their exact body text; bounded (oldest out).
+
+    For a store that reads every body of a run anyway (PostgreSQL's one-statement
+    lock-and-read): an unchanged body is looked up, not decoded again. Keyed by
+    content, so it can never hand back a stale task. The structs are shared
+    between decisions: nothing may mutate them.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._entries: dict[Body, Task] = {}
+
+    def run(self, body: Body, task_bodies: Iterable[Body]) -> Workflow:
+        """``decode_run``, through the cache."""
+        run = _workflow_decoder.decode(body)
+        entries = self._entries
+        tasks: list[Task] = []
+        for task_body in task_bodies:
+            task = entries.get(task_body)
+            if task is None:
+                task = entries[task_body] = _task_decoder.decode(task_body)
+            tasks.append(task)
+        if len(entries) > self._size:
+            for key in list(itertools.islice(entries, len(entries) - self._size * 3 // 4)):
+                del entries[key]
+        run.tasks = tasks
+        return run
 
 
 def encode_run_header(run: Workflow) -> str:
@@ -130,32 +245,32 @@ class SnapshotCache:
 
 
 def queue_visible_at(task: Task) -> int | None:
-    """When the task may be handed out, if it belongs in the queue: a SCHEDULED worker task."""
-    if task.status is TaskStatus.SCHEDULED and task.is_worker_task:
+    """When the task may be handed out, if it belongs in the queue: a SCHEDULED queued task
+    (a worker task, or a system task the server's executors run)."""
+    if task.status is TaskStatus.SCHEDULED and task.is_queued_task:
         return task.visible_at
     return None
 
 
 def timer_at(task: Task) -> int | None:
-    """When the sweeper must look at the task: a worker's lease expiry, a system task's wake-up."""
-    if task.is_worker_task:
-        if task.status is TaskStatus.IN_PROGRESS and task.lease_expires_at > 0:
-            return task.lease_expires_at
-        return None
-    if not task.status.is_terminal and task.visible_at > 0:
-        return task.visible_at
-    return None
+    """When the sweeper must look at the task: a lease expiry, a wake-up or a timeout (``engine.timeouts``)."""
+    return timeouts.task_timer_at(task)
+
+
+def run_timer_at(run: Workflow, definition: WorkflowDef) -> int | None:
+    """When the sweeper must look at the run itself: its WorkflowDef ``timeoutSeconds``."""
+    return timeouts.run_timer_at(run, definition)
 
 
 def claimed(task: Task, *, worker_id: str | None, now: int) -> Task:
-    """The task as a worker's claim leaves it."""
+    """The task as a worker's claim leaves it. ``startTime`` is the first poll's: later polls keep it."""
     lease = now + task.response_timeout_seconds * 1000 if task.response_timeout_seconds > 0 else 0
     return msgspec.structs.replace(
         task,
         status=TaskStatus.IN_PROGRESS,
         worker_id=worker_id,
         poll_count=task.poll_count + 1,
-        start_time=now,
+        start_time=task.start_time if task.poll_count > 0 else now,
         update_time=now,
         lease_expires_at=lease,
     )
@@ -175,9 +290,19 @@ RUN_INSERT_COLUMNS = (
     "end_time",
     "snapshot_hash",
     "body",
+    "timer_at",
 )
-RUN_UPDATE_COLUMNS = ("status", "correlation_id", "priority", "update_time", "end_time", "body", "workflow_id")
-"""SET the first six WHERE ``workflow_id``."""
+RUN_UPDATE_COLUMNS = (
+    "status",
+    "correlation_id",
+    "priority",
+    "update_time",
+    "end_time",
+    "body",
+    "workflow_id",
+    "timer_at",
+)
+"""SET all but ``workflow_id`` WHERE ``workflow_id``."""
 TASK_INSERT_COLUMNS = ("task_id", "workflow_id", "seq", "ref", "task_type", "status", "timer_at", "body")
 TASK_UPDATE_COLUMNS = ("status", "timer_at", "body", "task_id", "workflow_id", "expected_status")
 """SET the first three WHERE ``task_id``, ``workflow_id`` and ``status = expected_status``.
@@ -189,6 +314,7 @@ the task before the claim must not overwrite it.
 CLAIM_UPDATE_COLUMNS = ("timer_at", "body", "task_id")
 """SET status IN_PROGRESS and these two WHERE ``task_id`` and status SCHEDULED."""
 QUEUE_UPSERT_COLUMNS = ("task_id", "task_type", "priority", "visible_at")
+OUTBOX_INSERT_COLUMNS = ("signal_id", "created_at", "body")
 
 Row: TypeAlias = tuple[Any, ...]
 
@@ -203,7 +329,7 @@ def task_def_row(definition: TaskDef) -> Row:
     return (definition.name, encode(definition))
 
 
-def run_insert_row(run: Workflow, snapshot_hash: str) -> Row:
+def run_insert_row(run: Workflow, snapshot_hash: str, definition: WorkflowDef) -> Row:
     """In ``RUN_INSERT_COLUMNS`` order."""
     return (
         run.workflow_id,
@@ -217,10 +343,11 @@ def run_insert_row(run: Workflow, snapshot_hash: str) -> Row:
         run.end_time,
         snapshot_hash,
         encode_run_header(run),
+        run_timer_at(run, definition),
     )
 
 
-def run_update_row(run: Workflow) -> Row:
+def run_update_row(run: Workflow, definition: WorkflowDef) -> Row:
     """In ``RUN_UPDATE_COLUMNS`` order."""
     return (
         run.status.value,
@@ -230,6 +357,7 @@ def run_update_row(run: Workflow) -> Row:
         run.end_time,
         encode_run_header(run),
         run.workflow_id,
+        run_timer_at(run, definition),
     )
 
 
@@ -255,6 +383,15 @@ def claim_update_row(task: Task) -> Row:
 # -- decisions -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class SnapshotChange:
+    """A run moves to another definition: store the snapshot, point the run (and its version column) at it."""
+
+    digest: str
+    body: str
+    version: int
+
+
 @dataclass(kw_only=True)
 class WritePlan:
     """The task and queue rows one decision writes, as rows for each statement."""
@@ -267,6 +404,14 @@ class WritePlan:
     """``QUEUE_UPSERT_COLUMNS``: insert, or move a task already queued."""
     queue_deletes: list[Row] = field(default_factory=list)
     """``(task_id,)`` of tasks that leave the queue."""
+    task_deletes: list[str] = field(default_factory=list)
+    """Ids of the run's tasks to delete (with their queue rows and logs), before the inserts."""
+    snapshot: SnapshotChange | None = None
+    """The run's new definition snapshot, when the decision replaces its definition."""
+    log_inserts: list[Row] = field(default_factory=list)
+    """``(task_id, created_time, log)`` of the log lines to append, after the task rows are written."""
+    outbox_inserts: list[Row] = field(default_factory=list)
+    """``OUTBOX_INSERT_COLUMNS``: the decision's signals."""
 
 
 def plan_new_run(decision: Decision) -> WritePlan:
@@ -276,22 +421,16 @@ def plan_new_run(decision: Decision) -> WritePlan:
         raise StoreError("The first decision of a run can only create tasks, not update them")
     plan = WritePlan()
     _plan_created(plan, decision.created, run)
+    _plan_signals(plan, decision.signals)
     return plan
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedTask:
-    """What a decision's writes depend on in a task as loaded; taken before ``step`` runs (it may mutate)."""
-
-    status: TaskStatus
-    queued: bool
+def loaded_tasks(tasks: Iterable[Task]) -> dict[str, Task]:
+    """The run's tasks as loaded, by id: what a decision's writes are guarded by (``step`` never mutates them)."""
+    return {t.task_id: t for t in tasks}
 
 
-def loaded_tasks(tasks: Iterable[Task]) -> dict[str, LoadedTask]:
-    return {t.task_id: LoadedTask(status=t.status, queued=queue_visible_at(t) is not None) for t in tasks}
-
-
-def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, LoadedTask]) -> WritePlan:
+def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> WritePlan:
     """The task and queue rows a decision on run ``workflow_id`` writes; ``loaded`` is its tasks as loaded.
 
     Each task update is guarded by the status the task was loaded with (see
@@ -302,7 +441,9 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
     if run.workflow_id != workflow_id:
         raise StoreError(f"A decision on run {workflow_id} returned run {run.workflow_id}")
     plan = WritePlan()
+    _plan_removed(plan, decision, workflow_id=workflow_id, loaded=loaded)
     _plan_created(plan, decision.created, run)
+    _plan_logs(plan, decision, workflow_id=workflow_id, loaded=loaded)
     for task in decision.updated:
         before = loaded.get(task.task_id)
         if before is None:
@@ -313,9 +454,34 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
         visible_at = queue_visible_at(task)
         if visible_at is not None:
             plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
-        elif before.queued:
+        elif queue_visible_at(before) is not None:
             plan.queue_deletes.append((task.task_id,))
+    _plan_signals(plan, decision.signals)
     return plan
+
+
+def _plan_removed(plan: WritePlan, decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> None:
+    if decision.removed:
+        updated = {task.task_id for task in decision.updated}
+        for task_id in decision.removed:
+            if task_id not in loaded:
+                raise StoreError(f"Decision removes task {task_id}, which is not a task of run {workflow_id}")
+            if task_id in updated:
+                raise StoreError(f"Decision both updates and removes task {task_id}")
+        plan.task_deletes = list(decision.removed)
+    if decision.definition is not None:
+        digest, body = snapshot_of(decision.definition)
+        plan.snapshot = SnapshotChange(digest=digest, body=body, version=decision.definition.version)
+
+
+def _plan_logs(plan: WritePlan, decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> None:
+    if not decision.logs:
+        return
+    kept = (set(loaded) - set(decision.removed)) | {task.task_id for task in decision.created}
+    for log in decision.logs:
+        if log.task_id not in kept:
+            raise StoreError(f"Decision logs to task {log.task_id}, which is not a task of run {workflow_id}")
+        plan.log_inserts.append((log.task_id, log.created_time, encode_log_line(log.log)))
 
 
 def columns(rows: Sequence[Row], width: int) -> list[list[Any]]:
@@ -325,12 +491,38 @@ def columns(rows: Sequence[Row], width: int) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
+def _plan_signals(plan: WritePlan, signals: Sequence[Signal]) -> None:
+    plan.outbox_inserts.extend((signal.signal_id, signal.created_at, encode(signal)) for signal in signals)
+
+
 def _plan_created(plan: WritePlan, created: Sequence[Task], run: Workflow) -> None:
     for task in created:
         plan.task_inserts.append(task_insert_row(task, run.workflow_id))
         visible_at = queue_visible_at(task)
         if visible_at is not None:
             plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
+
+
+# -- task logs -----------------------------------------------------------------------
+
+
+_log_decoder = msgspec.json.Decoder(str)
+
+
+def encode_log_line(line: str) -> str:
+    """A ``log`` column's text: the line as a JSON string, since PostgreSQL text cannot hold NUL."""
+    return encode(line)
+
+
+def task_logs_of(task_id: str, rows: Iterable[Sequence[Any]]) -> list[TaskExecLog] | None:
+    """Log lines from ``(log, created_time)`` rows of a LEFT JOIN on the task: None when no row (no such task)."""
+    found: list[TaskExecLog] | None = None
+    for log, created_time in rows:
+        if found is None:
+            found = []
+        if log is not None:
+            found.append(TaskExecLog(log=_log_decoder.decode(log), task_id=task_id, created_time=created_time))
+    return found
 
 
 # -- idempotency ---------------------------------------------------------------------

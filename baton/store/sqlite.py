@@ -17,14 +17,25 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
-from baton.engine.decision import Decision
+from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
-from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef, WorkflowStatus
-from baton.store import sql
-from baton.store.base import ClaimAfter, DecisionStep, DueTimer, StartResult, Store
+from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
+from baton.store import search_sql, sql
+from baton.store.base import (
+    ClaimAfter,
+    ClaimLimits,
+    DecisionStep,
+    DueTimer,
+    RunPage,
+    SearchRequest,
+    StartResult,
+    Store,
+    TaskPage,
+)
+from baton.store.run_cache import CachedRun, LoadedTasks, RunCache
 
 # -- queries -------------------------------------------------------------------------
 
@@ -70,16 +81,22 @@ SELECT_RUN_STATUS = "SELECT status FROM runs WHERE workflow_id = ?"
 
 INSERT_RUN = """
 INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
-                  create_time, update_time, end_time, snapshot_hash, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  create_time, update_time, end_time, snapshot_hash, body, timer_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (workflow_id) DO NOTHING"""
 UPDATE_RUN = """
-UPDATE runs SET status = ?, correlation_id = ?, priority = ?, update_time = ?, end_time = ?, body = ?,
-                row_version = row_version + 1
-WHERE workflow_id = ?"""
+UPDATE runs SET status = ?1, correlation_id = ?2, priority = ?3, update_time = ?4, end_time = ?5, body = ?6,
+                row_version = row_version + 1, timer_at = ?8
+WHERE workflow_id = ?7"""
 SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
 SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
+SELECT_RUN_TASK_VERSIONS = "SELECT task_id, row_version FROM tasks WHERE workflow_id = ? ORDER BY seq"
+SELECT_RUN_TASK_SIGNATURE = """
+SELECT count(*), coalesce(sum(row_version), 0), coalesce(max(seq), 0) FROM tasks WHERE workflow_id = ?"""
+SELECT_TASK_BODIES = """
+SELECT task_id, row_version, body FROM tasks
+WHERE workflow_id = ? AND task_id IN (SELECT value FROM json_each(?))"""
 SELECT_CORRELATED_RUNS = """
 SELECT workflow_id, body FROM runs
 WHERE name = ? AND correlation_id = ? AND (? OR status IN ('RUNNING', 'PAUSED'))
@@ -95,8 +112,11 @@ INSERT_TASK = """
 INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
 UPDATE_TASK = """
-UPDATE tasks SET status = ?, timer_at = ?, body = ?
+UPDATE tasks SET status = ?, timer_at = ?, body = ?, row_version = row_version + 1
 WHERE task_id = ? AND workflow_id = ? AND status = ?"""
+DELETE_TASK = "DELETE FROM tasks WHERE task_id = ? AND workflow_id = ?"
+"""Its queue row and log lines go with it (ON DELETE CASCADE)."""
+UPDATE_RUN_SNAPSHOT = "UPDATE runs SET snapshot_hash = ?, version = ? WHERE workflow_id = ?"
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = ?"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = ?"
 
@@ -105,25 +125,48 @@ INSERT INTO queue (task_id, task_type, priority, visible_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (task_id) DO UPDATE SET
     task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at"""
 DELETE_QUEUE_BY_TASK = "DELETE FROM queue WHERE task_id = ?"
+INSERT_SIGNAL = "INSERT INTO outbox (signal_id, created_at, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+SELECT_SIGNALS_BEFORE = "SELECT body FROM outbox WHERE created_at < ? ORDER BY created_at LIMIT ?"
+DELETE_SIGNAL = "DELETE FROM outbox WHERE signal_id = ?"
 PICK_QUEUED = """
-SELECT q.id, t.body FROM queue q JOIN tasks t ON t.task_id = q.task_id
+SELECT q.id, t.body, t.row_version FROM queue q JOIN tasks t ON t.task_id = q.task_id
 WHERE q.task_type = ? AND q.visible_at <= ? AND t.status = 'SCHEDULED'
 ORDER BY q.priority DESC, q.visible_at, q.id
 LIMIT ?"""
 DELETE_QUEUE_BY_ID = "DELETE FROM queue WHERE id = ?"
 CLAIM_TASK = """
-UPDATE tasks SET status = 'IN_PROGRESS', timer_at = ?, body = ?
+UPDATE tasks SET status = 'IN_PROGRESS', timer_at = ?, body = ?, row_version = row_version + 1
 WHERE task_id = ? AND status = 'SCHEDULED'"""
+INSERT_TASK_LOG = "INSERT INTO task_logs (task_id, created_time, log) VALUES (?, ?, ?)"
+SELECT_TASK_LOGS = """
+SELECT l.log, l.created_time FROM tasks t LEFT JOIN task_logs l ON l.task_id = t.task_id
+WHERE t.task_id = ? ORDER BY l.id"""
+"""No row: no such task; one row of NULLs: a task without log lines."""
+
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue
 WHERE task_type IN (SELECT value FROM json_each(?))
 GROUP BY task_type"""
+# Each side stops at the limit on its own index, so a backlog of due timers is not read whole.
 SELECT_DUE_TIMERS = """
-SELECT workflow_id, task_id FROM tasks
-WHERE timer_at IS NOT NULL AND timer_at <= ?
-ORDER BY timer_at, task_id
-LIMIT ?"""
+SELECT * FROM (SELECT workflow_id, task_id, timer_at FROM tasks
+               WHERE timer_at IS NOT NULL AND timer_at <= ?1 ORDER BY timer_at, task_id LIMIT ?2)
+UNION ALL
+SELECT * FROM (SELECT workflow_id, NULL, timer_at FROM runs
+               WHERE timer_at IS NOT NULL AND timer_at <= ?1 ORDER BY timer_at LIMIT ?2)
+ORDER BY 3, 2
+LIMIT ?2"""
+# A limited claim: prune the ledger, count it, claim, record the claims (see ClaimLimits).
+PRUNE_CLAIM_LEDGER = """
+DELETE FROM task_claims
+WHERE task_type = ?1 AND claimed_at <= ?2
+  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.task_id = task_claims.task_id AND t.status = 'IN_PROGRESS')"""
+COUNT_CLAIM_LEDGER = """
+SELECT (SELECT count(DISTINCT c.task_id) FROM task_claims c JOIN tasks t ON t.task_id = c.task_id
+        WHERE c.task_type = ?1 AND t.status = 'IN_PROGRESS'),
+       (SELECT count(*) FROM task_claims WHERE task_type = ?1 AND claimed_at > ?2)"""
+INSERT_CLAIM_LEDGER = "INSERT INTO task_claims (task_type, task_id, claimed_at) VALUES (?, ?, ?)"
 
 _MAX_KEY_ATTEMPTS = 10
 
@@ -218,6 +261,8 @@ class SqliteStore(Store):
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
+        self._tasks = sql.TaskCache()
+        self._runs = RunCache()
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -383,10 +428,15 @@ class SqliteStore(Store):
                     return StartResult(workflow_id=holder, created=False)
             if not self._snapshots.is_stored(digest):
                 conn.execute(INSERT_SNAPSHOT, (digest, snapshot_body))
-            if conn.execute(INSERT_RUN, sql.run_insert_row(run, digest)).rowcount == 0:
+            if conn.execute(INSERT_RUN, sql.run_insert_row(run, digest, definition)).rowcount == 0:
                 raise ConflictError(f"Workflow {run.workflow_id} already exists")
             self._write_tasks(conn, plan)
         self._snapshots.mark_stored(digest)
+        # Its first decision then finds the run cached, its tasks at version 0.
+        self._tasks.remember(plan, decision)
+        cached = CachedRun.of((0, 0, 0), [], [])
+        cached.apply(decision)
+        self._runs.put(run.workflow_id, cached)
         return StartResult(workflow_id=run.workflow_id, created=True)
 
     def _take_key(
@@ -413,37 +463,74 @@ class SqliteStore(Store):
         raise StoreError(f"Could not settle idempotency key {key!r}")
 
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
-        with self._write("record a decision") as conn:
-            return self._decide(conn, workflow_id, step)
+        try:
+            with self._write("record a decision") as conn:
+                return self._decide(conn, workflow_id, step)
+        except BaseException:
+            self._runs.forget(workflow_id)  # its copy may hold what was rolled back
+            raise
 
     async def transact_then_claim(
         self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
     ) -> tuple[Decision, list[Task]]:
-        with self._write("record a decision and claim") as conn:
-            decision = self._decide(conn, workflow_id, step)
-            if decision.refusal is not None:
-                return decision, []
-            request = claim_after(decision)
-            if request is None or request.count <= 0:
-                return decision, []
-            return decision, self._claim(conn, request.task_type, request.worker_id, request.count, request.now)
+        try:
+            with self._write("record a decision and claim") as conn:
+                decision = self._decide(conn, workflow_id, step)
+                if decision.refusal is not None:
+                    return decision, []
+                request = claim_after(decision)
+                if request is None or request.count <= 0:
+                    return decision, []
+                claimed = self._claim(
+                    conn, request.task_type, request.worker_id, request.count, request.now, request.limits
+                )
+                return decision, claimed
+        except BaseException:
+            self._runs.clear()  # a copy may hold what was rolled back (this run's, or a claimed task's run's)
+            raise
 
     def _decide(self, conn: sqlite3.Connection, workflow_id: str, step: DecisionStep) -> Decision:
         row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
         body, digest = row
-        task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
         definition = self._snapshot(conn, digest)
-        run = sql.decode_run(body, (b for (b,) in task_rows))
-        loaded = sql.loaded_tasks(run.tasks)
+        signature = conn.execute(SELECT_RUN_TASK_SIGNATURE, (workflow_id,)).fetchone()
+        cached = self._runs.get(workflow_id, signature)
+        if cached is None:
+            cached = self._load_run(conn, workflow_id, body, signature)
+        run = sql.decode_run(body)
+        run.tasks = list(cached.tasks)
+        loaded = LoadedTasks(run.tasks, cached.position)
         decision = step(run, definition)
         if decision.refusal is not None:
             return decision
         plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-        conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
+        if plan.task_deletes:
+            conn.executemany(DELETE_TASK, [(task_id, workflow_id) for task_id in plan.task_deletes])
+        if plan.snapshot is not None:
+            conn.execute(INSERT_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.body))
+            conn.execute(UPDATE_RUN_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.version, workflow_id))
+        conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow, decision.definition or definition))
         self._write_tasks(conn, plan)
+        if plan.log_inserts:
+            conn.executemany(INSERT_TASK_LOG, plan.log_inserts)
+        self._tasks.remember(plan, decision)
+        cached.apply(decision)
         return decision
+
+    def _load_run(
+        self, conn: sqlite3.Connection, workflow_id: str, body: str, signature: tuple[int, int, int]
+    ) -> CachedRun:
+        """Read a run's tasks in full (their versions, and the bodies ``sql.TaskCache`` lacks) and cache it."""
+        versions = conn.execute(SELECT_RUN_TASK_VERSIONS, (workflow_id,)).fetchall()
+
+        def load(stale: list[str]) -> list[tuple[str, int, str]]:
+            return conn.execute(SELECT_TASK_BODIES, (workflow_id, json.dumps(stale))).fetchall()
+
+        cached = CachedRun.of(signature, versions, self._tasks.run(body, versions, load).tasks)
+        self._runs.put(workflow_id, cached)
+        return cached
 
     def _snapshot(self, conn: sqlite3.Connection, digest: str) -> WorkflowDef:
         definition = self._snapshots.get(digest)
@@ -468,6 +555,8 @@ class SqliteStore(Store):
             conn.executemany(DELETE_QUEUE_BY_TASK, plan.queue_deletes)
         if plan.queue_upserts:
             conn.executemany(UPSERT_QUEUE, plan.queue_upserts)
+        if plan.outbox_inserts:
+            conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
 
     async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
         with self._read("read a run") as conn:
@@ -512,22 +601,67 @@ class SqliteStore(Store):
             row = conn.execute(SELECT_WORKFLOW_ID_OF_TASK, (task_id,)).fetchone()
         return None if row is None else str(row[0])
 
+    # -- task logs -------------------------------------------------------------------
+
+    async def add_task_logs(self, task_id: str, logs: Sequence[TaskExecLog]) -> bool:
+        rows = [(task_id, log.created_time, sql.encode_log_line(log.log)) for log in logs]
+        with self._write("add task logs") as conn:
+            if conn.execute(SELECT_WORKFLOW_ID_OF_TASK, (task_id,)).fetchone() is None:
+                return False
+            conn.executemany(INSERT_TASK_LOG, rows)
+        return True
+
+    async def get_task_logs(self, task_id: str) -> list[TaskExecLog] | None:
+        conn = self._connection()
+        with _translated("read task logs"):
+            rows = conn.execute(SELECT_TASK_LOGS, (task_id,)).fetchall()
+        return sql.task_logs_of(task_id, rows)
+
     # -- queue and timers ------------------------------------------------------------
 
-    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
+    async def claim_tasks(
+        self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
+    ) -> list[Task]:
         if count <= 0:
             return []
-        with self._write("claim tasks") as conn:
-            return self._claim(conn, task_type, worker_id, count, now)
+        try:
+            with self._write("claim tasks") as conn:
+                return self._claim(conn, task_type, worker_id, count, now, limits)
+        except BaseException:
+            self._runs.clear()  # a copy may hold a claim that was rolled back
+            raise
 
-    @staticmethod
-    def _claim(conn: sqlite3.Connection, task_type: str, worker_id: str | None, count: int, now: int) -> list[Task]:
+    def _claim(
+        self,
+        conn: sqlite3.Connection,
+        task_type: str,
+        worker_id: str | None,
+        count: int,
+        now: int,
+        limits: ClaimLimits | None = None,
+    ) -> list[Task]:
+        if limits is not None:
+            # The single writer (BEGIN IMMEDIATE) serialises limited claims: the count cannot go stale.
+            window_start = now - limits.window_ms
+            conn.execute(PRUNE_CLAIM_LEDGER, (task_type, window_start))
+            in_progress, in_window = conn.execute(COUNT_CLAIM_LEDGER, (task_type, window_start)).fetchone()
+            count = limits.allowed(count, in_progress=in_progress, in_window=in_window)
+            if count <= 0:
+                return []
         rows = conn.execute(PICK_QUEUED, (task_type, now, count)).fetchall()
         if not rows:
             return []
-        tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for _, body in rows]
-        conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _ in rows])
+        tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for _, body, _ in rows]
+        conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _, _ in rows])
         conn.executemany(CLAIM_TASK, [sql.claim_update_row(t) for t in tasks])
+        if limits is not None:
+            conn.executemany(INSERT_CLAIM_LEDGER, [(task_type, t.task_id, now) for t in tasks])
+        # The claim bumped each row's version by one: the next decision on the run finds them cached.
+        for task, (_, _, version) in zip(tasks, rows, strict=True):
+            self._tasks.claimed([(task, version + 1)])
+            cached = self._runs.peek(task.workflow_instance_id)
+            if cached is not None and not cached.claimed(task, version):
+                self._runs.forget(task.workflow_instance_id)
         return tasks
 
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
@@ -544,4 +678,49 @@ class SqliteStore(Store):
         conn = self._connection()
         with _translated("read due timers"):
             rows = conn.execute(SELECT_DUE_TIMERS, (now, limit)).fetchall()
-        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id, _ in rows]
+
+    # -- the outbox --------------------------------------------------------------------
+
+    async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
+        conn = self._connection()
+        with _translated("read the outbox"):
+            rows = conn.execute(SELECT_SIGNALS_BEFORE, (created_before, limit)).fetchall()
+        return [sql.decode_signal(body) for (body,) in rows]
+
+    async def delete_signal(self, signal_id: str) -> None:
+        with self._write("delete a signal") as conn:
+            conn.execute(DELETE_SIGNAL, (signal_id,))
+
+    # -- search and retention --------------------------------------------------------
+
+    def _search(self, statements: search_sql.SearchStatements, request: SearchRequest) -> tuple[int, list[str]]:
+        with self._read("search") as conn:
+            bodies = [body for (body,) in conn.execute(statements.page.sql, statements.page.params)]
+            counted = None
+            if not search_sql.page_is_last(request.start, request.size, len(bodies)):
+                counted = int(conn.execute(statements.count.sql, statements.count.params).fetchone()[0])
+        return search_sql.total_hits(request.start, request.size, len(bodies), counted), bodies
+
+    async def search_runs(self, request: SearchRequest) -> RunPage:
+        total, bodies = self._search(search_sql.search_runs(search_sql.Dialect.SQLITE, request), request)
+        return RunPage(total_hits=total, results=[sql.decode_run(body) for body in bodies])
+
+    async def search_tasks(self, request: SearchRequest) -> TaskPage:
+        total, bodies = self._search(search_sql.search_tasks(search_sql.Dialect.SQLITE, request), request)
+        return TaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies])
+
+    async def running_run_ids(
+        self, name: str, *, version: int | None, start_from: int | None, start_to: int | None
+    ) -> list[str]:
+        statement = search_sql.running_run_ids(
+            search_sql.Dialect.SQLITE, name, version=version, start_from=start_from, start_to=start_to
+        )
+        conn = self._connection()
+        with _translated("list running runs"):
+            return [workflow_id for (workflow_id,) in conn.execute(statement.sql, statement.params)]
+
+    async def delete_finished_before(self, cutoff: int, limit: int) -> int:
+        statement = search_sql.delete_finished_before(search_sql.Dialect.SQLITE, cutoff, limit)
+        with self._write("delete finished runs") as conn:
+            return conn.execute(statement.sql, statement.params).rowcount

@@ -1,8 +1,8 @@
 """A tiny in-memory stand-in for the store, for driving the decider in tests.
 
 ``Harness`` applies each decision the way the store does: the run header from
-``decision.workflow``, ``decision.created`` inserted and ``decision.updated``
-replaced by id; ``decision.workflow.tasks`` is ignored, so a decision that
+``decision.workflow``, ``decision.created`` inserted, ``decision.updated``
+replaced by id and ``decision.removed`` deleted; ``decision.workflow.tasks`` is ignored, so a decision that
 forgets a changed task shows up as a wrong run. It also checks the rules the
 store relies on (each task at most once in created+updated, updated tasks exist,
 created ones do not).
@@ -20,6 +20,7 @@ from baton.engine import (
     DecideContext,
     Decision,
     Event,
+    RunTimerFired,
     TaskResultReceived,
     TaskStatusByRef,
     Terminate,
@@ -124,6 +125,11 @@ class Harness:
         created = [t.task_id for t in decision.created]
         updated = [t.task_id for t in decision.updated]
         assert len(set(created) | set(updated)) == len(created) + len(updated), "a task listed twice"
+        for task_id in decision.removed:
+            assert task_id in self.tasks and task_id not in updated, f"removed an unknown or updated task: {task_id}"
+            del self.tasks[task_id]
+        if decision.definition is not None:
+            self.definition = decision.definition
         for task in decision.created:
             assert task.task_id not in self.tasks, f"created twice: {task.task_id}"
             self.tasks[task.task_id] = task
@@ -131,7 +137,9 @@ class Harness:
             assert task.task_id in self.tasks, f"updated an unknown task: {task.task_id}"
             self.tasks[task.task_id] = task
         ordered = sorted(self.tasks.values(), key=lambda t: t.seq)
-        assert [t.seq for t in ordered] == list(range(1, len(ordered) + 1))
+        seqs = [t.seq for t in ordered]
+        # Unique, not contiguous: keepLastN removes a loop's older iterations from the middle.
+        assert len(set(seqs)) == len(seqs), f"two tasks share a seq: {seqs}"
         self.run = msgspec.structs.replace(decision.workflow, tasks=ordered)
         assert [t.task_id for t in decision.workflow.tasks] == [t.task_id for t in ordered]
         return decision
@@ -170,7 +178,7 @@ class Harness:
     def claim(self, ref: str, worker: str = "w1") -> Task:
         """What ``Store.claim_tasks`` does to a queued task."""
         task = self.task(ref)
-        assert task.status is TaskStatus.SCHEDULED and task.is_worker_task
+        assert task.status is TaskStatus.SCHEDULED and task.is_queued_task
         assert task.visible_at <= self.now, "claimed before it is visible"
         rts = task.response_timeout_seconds
         claimed = msgspec.structs.replace(
@@ -178,7 +186,7 @@ class Harness:
             status=TaskStatus.IN_PROGRESS,
             worker_id=worker,
             poll_count=task.poll_count + 1,
-            start_time=self.now,
+            start_time=task.start_time if task.poll_count > 0 else self.now,
             update_time=self.now,
             lease_expires_at=self.now + rts * 1000 if rts > 0 else 0,
         )
@@ -225,8 +233,16 @@ class Harness:
         return self.apply(Terminate(reason=reason))
 
 
+def assert_rearmed(decision: Decision, task: Task) -> None:
+    """A timer that fired before anything was due: the task is written back unchanged, nothing else happens."""
+    assert decision.refusal is None
+    assert not decision.created and not decision.alerts
+    assert decision.updated == [task]
+    assert decision.workflow.status is WorkflowStatus.RUNNING
+
+
 _EVENT_TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (TaskResultReceived, TaskStatusByRef, TimerFired, Terminate)
+    cls.__name__: cls for cls in (TaskResultReceived, TaskStatusByRef, TimerFired, RunTimerFired, Terminate)
 }
 
 

@@ -105,7 +105,76 @@ def terminate_while_waiting() -> Harness:
     return h
 
 
+def fork_and_dynamic_fork() -> Harness:
+    h = Harness(
+        workflow(
+            system(
+                "FORK_JOIN",
+                "split",
+                fork_tasks=[
+                    [simple("left", input_parameters={"n": "${workflow.input.n}"}), simple("left2")],
+                    [system("WAIT", "pause", input_parameters={"duration": "5s"})],
+                ],
+            ),
+            system("JOIN", "merge", join_on=["left2", "pause"]),
+            system(
+                "FORK_JOIN_DYNAMIC",
+                "fan",
+                input_parameters={
+                    "tasks": [
+                        {"name": "part", "taskReferenceName": "p0"},
+                        {"name": "part", "taskReferenceName": "p1"},
+                    ],
+                    "inputs": {"p0": {"i": 0}, "p1": {"i": "${left.output.v}"}},
+                },
+                dynamic_fork_tasks_param="tasks",
+                dynamic_fork_tasks_input_param_name="inputs",
+            ),
+            system("JOIN", "fan_in"),
+            output_parameters={"parts": "${fan_in.output}"},
+        ),
+        {"n": 3},
+    )
+    h.complete("left", {"v": 1})
+    h.advance(5_000)
+    h.fire("pause")
+    h.complete("left2")
+    h.complete("p1", {"r": 1})
+    h.fail("p0", "flaky")
+    h.advance(60_000)
+    h.complete("p0", {"r": 0})
+    return h
+
+
+def loops_with_items_and_keep_last() -> Harness:
+    h = Harness(
+        workflow(
+            system(
+                "DO_WHILE",
+                "each",
+                items="${workflow.input.items}",
+                input_parameters={"keepLastN": 1},
+                loop_over=[simple("handle", input_parameters={"item": "${each.output.loopItem}"})],
+            ),
+            system(
+                "DO_WHILE",
+                "poll",
+                loop_condition="$.check['ready'] != true",
+                loop_over=[system("HUMAN", "check")],
+            ),
+        ),
+        {"items": ["a", "b", "c"]},
+    )
+    for i in (1, 2, 3):
+        h.complete(f"handle__{i}", {"seen": i})
+    h.signal("check", TaskResultStatus.COMPLETED, {"ready": False})
+    h.signal("check", TaskResultStatus.COMPLETED, {"ready": True})
+    return h
+
+
 SCENARIOS: dict[str, Callable[[], Harness]] = {
+    "fork_and_dynamic_fork": fork_and_dynamic_fork,
+    "loops_with_items_and_keep_last": loops_with_items_and_keep_last,
     "retries_and_lease_expiry": retries_and_lease_expiry,
     "switch_inline_and_wait": switch_inline_and_wait,
     "terminate_while_waiting": terminate_while_waiting,

@@ -1,9 +1,11 @@
-"""Property tests: random sequential and switch workflows, driven to the end by a simulated worker.
+"""Property tests: random workflows of sequences, switches, forks, dynamic forks and loops, nested in each
+other, driven to the end by a simulated worker.
 
 Whatever the shape and whatever the workers do (complete, fail, fail for good,
 go silent until the lease runs out, ask to be called back), the run ends; each
-(reference name, retry count) is created once; nothing is created once the run
-has ended; and the same inputs always give the same decision.
+(reference name, retry count, iteration) is created once; nothing is created
+once the run has ended; a JOIN never completes while a task it joins on is
+pending or still to come; and the same inputs always give the same decision.
 """
 
 from __future__ import annotations
@@ -48,12 +50,24 @@ leaf_shape = st.one_of(
 )
 
 
+leaf_shape = st.one_of(leaf_shape, st.tuples(st.just("dynamic_fork"), st.integers(0, 3), st.booleans()))
+
+
 def _extend(children: st.SearchStrategy[list[Shape]]) -> st.SearchStrategy[Shape]:
-    return st.tuples(
-        st.just("switch"),
-        st.booleans(),  # javascript or value-param
-        st.dictionaries(st.sampled_from(["a", "b", "c"]), children, max_size=3),
-        children,
+    non_empty = children.filter(bool)
+    return st.one_of(
+        st.tuples(
+            st.just("switch"),
+            st.booleans(),  # javascript or value-param
+            st.dictionaries(st.sampled_from(["a", "b", "c"]), children, max_size=3),
+            children,
+        ),
+        st.tuples(
+            st.just("fork"),
+            st.lists(non_empty, min_size=1, max_size=3),
+            st.sampled_from(["all", "first", "none"]),  # what the JOIN joins on
+        ),
+        st.tuples(st.just("loop"), st.integers(1, 3), non_empty),  # iterations, body
     )
 
 
@@ -65,10 +79,56 @@ def build(shapes: list[Shape]) -> WorkflowDef:
     counter = itertools.count(1)
 
     def steps(items: list[Shape]) -> list[WorkflowTask]:
-        return [step(item) for item in items]
+        return [task for item in items for task in step(item)]
 
-    def step(shape: Shape) -> WorkflowTask:
+    def step(shape: Shape) -> list[WorkflowTask]:
         ref = f"s{next(counter)}"
+        kind = shape[0]
+        if kind == "fork":
+            _, branch_shapes, mode = shape
+            branches = [steps(items) for items in branch_shapes]
+            lasts = [branch[-1].task_reference_name for branch in branches]
+            join_on = {"all": lasts, "first": lasts[:1], "none": []}[mode]
+            return [
+                WorkflowTask(name=ref, task_reference_name=ref, type=TaskType.FORK_JOIN.value, fork_tasks=branches),
+                WorkflowTask(name=f"{ref}_join", task_reference_name=f"{ref}_join", type="JOIN", join_on=join_on),
+            ]
+        if kind == "loop":
+            _, times, body = shape
+            return [
+                WorkflowTask(
+                    name=ref,
+                    task_reference_name=ref,
+                    type=TaskType.DO_WHILE.value,
+                    loop_condition=f"$.{ref}['iteration'] < {times}",
+                    loop_over=steps(body),
+                )
+            ]
+        if kind == "dynamic_fork":
+            _, count, optional = shape
+            tasks = [
+                {
+                    "name": f"dyn_{ref}",
+                    "taskReferenceName": f"{ref}_d{i}",
+                    "taskDefinition": {"name": f"dyn_{ref}", "retryCount": i % 2, "retryDelaySeconds": 1},
+                }
+                for i in range(count)
+            ]
+            return [
+                WorkflowTask(
+                    name=ref,
+                    task_reference_name=ref,
+                    type=TaskType.FORK_JOIN_DYNAMIC.value,
+                    optional=optional,
+                    input_parameters={"tasks": tasks, "inputs": {t["taskReferenceName"]: {"k": 1} for t in tasks}},
+                    dynamic_fork_tasks_param="tasks",
+                    dynamic_fork_tasks_input_param_name="inputs",
+                ),
+                WorkflowTask(name=f"{ref}_join", task_reference_name=f"{ref}_join", type="JOIN"),
+            ]
+        return [leaf(ref, shape)]
+
+    def leaf(ref: str, shape: Shape) -> WorkflowTask:
         kind = shape[0]
         if kind == "worker":
             _, retries, delay, logic, timeout, optional = shape
@@ -130,6 +190,26 @@ def build(shapes: list[Shape]) -> WorkflowDef:
 # -- invariants ------------------------------------------------------------------
 
 
+_CONTROL = frozenset({TaskType.JOIN.value, TaskType.DO_WHILE.value})
+"""Pending tasks that wait on other tasks: nothing from outside acts on them."""
+
+
+def check_joins(h: Harness, joined_early: dict[str, set[str]]) -> None:
+    """A completed JOIN's tasks ended successfully, or never run at all (they were in a case not taken)."""
+    latest = {t.reference_task_name: t for t in sorted(h.run.tasks, key=lambda t: t.seq)}
+    for join in h.run.tasks:
+        if join.task_type != TaskType.JOIN.value or join.status is not TaskStatus.COMPLETED:
+            continue
+        absent = joined_early.setdefault(join.task_id, set())
+        for ref in join.input_data["joinOn"]:
+            task = latest.get(ref)
+            if task is None:
+                absent.add(ref)
+                continue
+            assert ref not in absent, f"JOIN {join.reference_task_name} completed before {ref} was scheduled"
+            assert task.status.is_successful, f"JOIN {join.reference_task_name} completed but {ref} is {task.status}"
+
+
 def check(h: Harness, decision: Decision, was_terminal: bool) -> None:
     attempts = [(t.reference_task_name, t.retry_count, t.iteration) for t in h.run.tasks]
     assert len(attempts) == len(set(attempts)), "an attempt was created twice"
@@ -183,15 +263,17 @@ def test_random_runs_always_end_cleanly(shapes: list[Shape], k: str, data: st.Da
     h = Harness(definition, {"k": k}, check_determinism=True)
     check(h, h.last, was_terminal=False)
     callbacks: dict[str, int] = {}
+    joined_early: dict[str, set[str]] = {}
     for _ in range(MAX_ACTIONS):
         if h.status.is_terminal:
             break
-        pending = [t for t in h.run.tasks if not t.status.is_terminal]
+        pending = [t for t in h.run.tasks if not t.status.is_terminal and t.task_type not in _CONTROL]
         assert pending, "a running run with nothing pending is stuck"
         task = pending[data.draw(st.integers(0, len(pending) - 1), label="task")]
         decision = act(h, task, data.draw(st.integers(0, 29), label="choice"), callbacks)
         assert decision.refusal is None, decision.refusal
         check(h, decision, was_terminal=False)
+        check_joins(h, joined_early)
     assert h.status.is_terminal, "the run did not end"
     event(f"ended {h.status.value}")
     event(f"{min(len(h.run.tasks) // 5 * 5, 20)}+ tasks")
