@@ -125,45 +125,6 @@ WITH snapshot AS (
     SELECT * FROM unnest($21::text[], $22::text[], $23::int[], $24::bigint[])
 )
 SELECT 1"""
-# All of a decision's rows in one statement; returns how many guarded task updates found their row.
-WRITE_DECISION = """
-WITH run AS (
-    UPDATE runs SET status = $1, correlation_id = $2, priority = $3,
-                    update_time = $4, end_time = $5, body = $6,
-                    row_version = row_version + 1
-    WHERE workflow_id = $7
-), inserted AS (
-    INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
-    SELECT * FROM unnest($8::text[], $9::text[], $10::int[],
-                         $11::text[], $12::text[], $13::text[],
-                         $14::bigint[], $15::text[])
-), updated AS (
-    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body
-    FROM unnest($16::text[], $17::bigint[], $18::text[],
-                $19::text[], $20::text[], $21::text[])
-         AS u (status, timer_at, body, task_id, workflow_id, expected_status)
-    WHERE t.task_id = u.task_id AND t.workflow_id = u.workflow_id AND t.status = u.expected_status
-    RETURNING 1
-), dequeued AS (
-    DELETE FROM queue WHERE task_id = ANY($22::text[])
-), enqueued AS (
-    INSERT INTO queue (task_id, task_type, priority, visible_at)
-    SELECT * FROM unnest($23::text[], $24::text[], $25::int[], $26::bigint[])
-    ON CONFLICT (task_id) DO UPDATE SET
-        task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at
-)
-SELECT count(*) FROM updated"""
-# Locks the run and reads it with its tasks in one statement. The tasks come
-# from the statement's snapshot, taken before the lock was granted: if another
-# decision committed in between, the locked row's version is newer than the
-# snapshot's, ``fresh`` is false, and SELECT_RUN_WITH_TASKS reads them again.
-LOCK_RUN_FOR_DECISION = """
-SELECT r.body, r.snapshot_hash,
-       r.row_version = (SELECT s.row_version FROM runs s WHERE s.workflow_id = r.workflow_id) AS fresh,
-       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
-FROM runs r WHERE r.workflow_id = $1
-FOR NO KEY UPDATE OF r"""
-# One statement, so the header and the tasks come from one snapshot.
 SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = $1"
 SELECT_RUN_WITH_TASKS = """
 SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
@@ -183,35 +144,36 @@ DELETE_RUN = "DELETE FROM runs WHERE workflow_id = $1"
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = $1"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = $1"
 
-# One statement, so one round trip and its own transaction: takes the first
-# tasks in claim order whose queue row and task row nobody else holds, removes
-# them from the queue and rewrites them as ``sql.claimed`` does (a test holds
-# the two to the same result). Locking both rows means a queue row that
-# vanished, or a task no longer SCHEDULED, since the statement's snapshot is
-# dropped, not handed out; the locked row is the latest version, so its body is.
-# The body is not rebuilt: the claimed fields are appended to it as text, after
-# the ones it has. A JSON object with a key twice means its last value, to
+# The claim, as CTEs that CLAIM_TASKS and WRITE_DECISION share; ``{task_type}``, ``{now}``, ``{count}``
+# and ``{worker_id}`` are parameter references, ``{guard}`` a further condition on the queue rows.
+# Takes the first tasks in claim order whose queue row and task row nobody else
+# holds, removes them from the queue and rewrites them as ``sql.claimed`` does (a
+# test holds the two to the same result). Locking both rows means a queue row
+# that vanished, or a task no longer SCHEDULED, since the statement's snapshot
+# is dropped, not handed out; the locked row is the latest version, so its body
+# is. The body is not rebuilt: the claimed fields are appended to it as text,
+# after the ones it has. A JSON object with a key twice means its last value, to
 # msgspec as to PostgreSQL's json functions, so the body decodes as the claimed
 # task; the next decision on the task writes it whole again, so a body carries
 # at most one such tail. (Rebuilding it with json_each/json_object_agg cost
 # PostgreSQL several times more CPU than the rest of the claim.) Reading
-# ``pollCount`` and ``responseTimeoutSeconds`` only scans the text. A batch
-# that PostgreSQL's JSON refuses anyway (an escape it cannot read) fails as a
-# data error and is claimed by PICK_FOR_CLAIM and REWRITE_CLAIMED instead,
-# which rewrite the bodies in Python.
-CLAIM_TASKS = """
-WITH first AS (
+# ``pollCount`` and ``responseTimeoutSeconds`` only scans the text. A batch that
+# PostgreSQL's JSON refuses anyway (an escape it cannot read) fails as a data
+# error and is claimed by PICK_FOR_CLAIM and REWRITE_CLAIMED instead, which
+# rewrite the bodies in Python.
+_CLAIM_CTES = """
+candidates AS (
     -- The queue alone: whatever plan orders the candidates (a sort, while the statistics say the
     -- queue is small), it touches no task row and no body, only the first ``count`` get further.
     SELECT q.id, q.priority, q.visible_at, q.task_id
     FROM queue q
-    WHERE q.task_type = $1 AND q.visible_at <= $2
+    WHERE q.task_type = {task_type} AND q.visible_at <= {now}{guard}
     ORDER BY q.priority DESC, q.visible_at, q.id
-    LIMIT $3
+    LIMIT {count}
     FOR UPDATE OF q SKIP LOCKED
 ), picked AS (
-    SELECT f.id, f.priority, f.visible_at, t.task_id, t.body
-    FROM first f JOIN tasks t ON t.task_id = f.task_id
+    SELECT c.id, c.priority, c.visible_at, t.task_id, t.body
+    FROM candidates c JOIN tasks t ON t.task_id = c.task_id
     WHERE t.status = 'SCHEDULED'
     FOR NO KEY UPDATE OF t SKIP LOCKED
 ), fields AS (
@@ -223,24 +185,105 @@ WITH first AS (
 ), leased AS (
     SELECT f.*,
            CASE WHEN f.response_timeout_seconds > 0
-                THEN $2::bigint + f.response_timeout_seconds * 1000 ELSE 0 END AS lease_expires_at
+                THEN {now} + f.response_timeout_seconds * 1000 ELSE 0 END AS lease_expires_at
     FROM fields f
-), dequeued AS (
+), handed_out AS (
     DELETE FROM queue WHERE id IN (SELECT id FROM picked)
 ), claimed AS (
     UPDATE tasks t
     SET status = 'IN_PROGRESS',
         timer_at = nullif(l.lease_expires_at, 0),
         body = left(l.body, -1)
-               || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json($4::text)::text, 'null')
+               || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json({worker_id})::text, 'null')
                || ',"pollCount":' || (l.poll_count + 1)
-               || ',"startTime":' || $2::bigint || ',"updateTime":' || $2::bigint
-               || ',"leaseExpiresAt":' || l.lease_expires_at || '}'
+               || ',"startTime":' || {now} || ',"updateTime":' || {now}
+               || ',"leaseExpiresAt":' || l.lease_expires_at || '}}'
     FROM leased l
     WHERE t.task_id = l.task_id
     RETURNING t.body, l.priority, l.visible_at, l.id
+)"""
+CLAIM_ORDER = "ORDER BY priority DESC, visible_at, id"
+# One statement, so one round trip and its own transaction.
+CLAIM_TASKS = (
+    "WITH"
+    + _CLAIM_CTES.format(task_type="$1", now="$2::bigint", count="$3", worker_id="$4::text", guard="")
+    + f"\nSELECT body FROM claimed {CLAIM_ORDER}"
 )
-SELECT body FROM claimed ORDER BY priority DESC, visible_at, id"""
+# Reads a run with its tasks for a decision, without a lock: one statement, so
+# the header and the tasks come from one snapshot. WRITE_DECISION then writes
+# only if the run's ``row_version`` is still the one read here.
+READ_RUN_FOR_DECISION = """
+SELECT r.body, r.snapshot_hash, r.row_version,
+       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
+FROM runs r WHERE r.workflow_id = $1"""
+# Locks the run and reads it with its tasks in one statement: the way in when
+# decisions on the run contend. The tasks come from the statement's snapshot,
+# taken before the lock was granted: if another decision committed in between,
+# the locked row's version is newer than the snapshot's, ``fresh`` is false, and
+# SELECT_RUN_WITH_TASKS reads them again. The ``row_version`` returned is the
+# locked row's.
+LOCK_RUN_FOR_DECISION = """
+SELECT r.body, r.snapshot_hash, r.row_version,
+       r.row_version = (SELECT s.row_version FROM runs s WHERE s.workflow_id = r.workflow_id) AS fresh,
+       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
+FROM runs r WHERE r.workflow_id = $1
+FOR NO KEY UPDATE OF r"""
+# All of a decision's rows, and the worker's next claim, in one statement, so
+# one round trip and (outside a transaction) one commit. Nothing is written
+# unless the run still has the ``row_version`` the decision read ($27) and
+# every task it updates still has the status it was loaded with: the run row is
+# locked first, then those task rows (the lock path's order, so the two cannot
+# deadlock), and everything after is gated on the run's update. Returns whether
+# it wrote, and the claimed bodies. The claim ($28-$31; a count of 0 claims
+# nothing) leaves out the tasks this decision updates, which would otherwise be
+# changed twice by one statement, and cannot see the tasks it queues (one
+# snapshot): a decision that queues a task the claim could take claims with
+# CLAIM_TASKS after it, in one transaction.
+WRITE_DECISION = (
+    """
+WITH locked_run AS (
+    SELECT 1 FROM runs WHERE workflow_id = $7 AND row_version = $27 FOR NO KEY UPDATE
+), locked_tasks AS (
+    SELECT t.task_id
+    FROM tasks t JOIN unnest($19::text[], $21::text[]) AS u (task_id, expected_status) ON t.task_id = u.task_id
+    WHERE t.workflow_id = $7 AND t.status = u.expected_status AND EXISTS (SELECT 1 FROM locked_run)
+    FOR NO KEY UPDATE OF t
+), run AS (
+    UPDATE runs SET status = $1, correlation_id = $2, priority = $3,
+                    update_time = $4, end_time = $5, body = $6,
+                    row_version = row_version + 1
+    WHERE workflow_id = $7 AND row_version = $27
+      AND (SELECT count(*) FROM locked_tasks) = cardinality($19::text[])
+    RETURNING 1
+), inserted AS (
+    INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
+    SELECT * FROM unnest($8::text[], $9::text[], $10::int[],
+                         $11::text[], $12::text[], $13::text[],
+                         $14::bigint[], $15::text[])
+    WHERE EXISTS (SELECT 1 FROM run)
+), updated AS (
+    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body
+    FROM unnest($16::text[], $17::bigint[], $18::text[], $19::text[], $20::text[])
+         AS u (status, timer_at, body, task_id, workflow_id)
+    WHERE t.task_id = u.task_id AND t.workflow_id = u.workflow_id AND EXISTS (SELECT 1 FROM run)
+), dequeued AS (
+    DELETE FROM queue WHERE task_id = ANY($22::text[]) AND EXISTS (SELECT 1 FROM run)
+), enqueued AS (
+    INSERT INTO queue (task_id, task_type, priority, visible_at)
+    SELECT * FROM unnest($23::text[], $24::text[], $25::int[], $26::bigint[])
+    WHERE EXISTS (SELECT 1 FROM run)
+    ON CONFLICT (task_id) DO UPDATE SET
+        task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at
+),"""
+    + _CLAIM_CTES.format(
+        task_type="$28",
+        now="$29::bigint",
+        count="$30",
+        worker_id="$31::text",
+        guard="\n      AND q.task_id <> ALL($19::text[]) AND EXISTS (SELECT 1 FROM run)",
+    )
+    + f"\nSELECT EXISTS (SELECT 1 FROM run), ARRAY(SELECT body FROM claimed {CLAIM_ORDER})"
+)
 PICK_FOR_CLAIM = """
 WITH picked AS (
     SELECT q.id, q.priority, q.visible_at, t.body
@@ -282,16 +325,33 @@ WRITE_DECISION_ARGS = (
     "upd_status", "upd_timer_at", "upd_body", "upd_task_id", "upd_workflow_id", "upd_expected_status",
     "dequeue_task_id",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+    "row_version", "claim_task_type", "claim_now", "claim_count", "claim_worker_id",
 )  # fmt: skip
 SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "include_closed")
-CLAIM_TASKS_ARGS = ("task_type", "now", "count", "worker_id")
-PICK_FOR_CLAIM_ARGS = ("task_type", "now", "count")
 
 _MAX_ATTEMPTS = 10
 
 
 def _claim_nothing(decision: Decision) -> ClaimRequest | None:
     return None
+
+
+def _claim_request(request: ClaimRequest | None) -> ClaimRequest | None:
+    """None for a request that asks for nothing."""
+    return request if request is not None and request.count > 0 else None
+
+
+def _claim_args(request: ClaimRequest) -> tuple[str, int, int, str | None]:
+    """CLAIM_TASKS's parameters."""
+    return request.task_type, request.now, request.count, request.worker_id
+
+
+def _queues_claimable(plan: sql.WritePlan, request: ClaimRequest) -> bool:
+    """Whether the decision queues a task the claim could take: WRITE_DECISION's claim cannot see it."""
+    return any(
+        task_type == request.task_type and visible_at <= request.now
+        for _, task_type, _, visible_at in plan.queue_upserts
+    )
 
 
 class _TaskClaimed(Exception):
@@ -583,62 +643,115 @@ class PostgresStore(Store):
     ) -> tuple[Decision, list[Task]]:
         with _translated("record a decision"):
             async with self._connection() as conn:
-                in_python = False
-                for _ in range(_MAX_ATTEMPTS):
-                    try:
-                        async with conn.transaction():
-                            decision = await self._decide(conn, workflow_id, step)
-                            if decision.refusal is not None:
-                                return decision, []
-                            request = claim_after(decision)
-                            if request is None or request.count <= 0:
-                                return decision, []
-                            params = {
-                                "task_type": request.task_type,
-                                "now": request.now,
-                                "count": request.count,
-                                "worker_id": request.worker_id,
-                            }
-                            if in_python:
-                                claimed = await self._claim_in_python(
-                                    conn, params, worker_id=request.worker_id, now=request.now
-                                )
-                            else:
-                                rows = await conn.fetch(CLAIM_TASKS, *_args(CLAIM_TASKS_ARGS, params))
-                                claimed = [sql.decode_task(body) for (body,) in rows]
-                            return decision, claimed
-                    except _TaskClaimed:
-                        continue
-                    except asyncpg.DataError:
-                        if in_python:
-                            raise
-                        # What PostgreSQL's JSON refuses (see CLAIM_TASKS): all again, claiming in Python.
-                        in_python = True
-        raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept being claimed")
+                try:
+                    done = await self._decide_unlocked(conn, workflow_id, step, claim_after)
+                except asyncpg.DataError:
+                    # What PostgreSQL's JSON refuses (see _CLAIM_CTES): all again, claiming in Python.
+                    return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=True)
+                if done is not None:
+                    return done
+                return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=False)
 
-    async def _decide(self, conn: asyncpg.Connection, workflow_id: str, step: DecisionStep) -> Decision:
-        row = await conn.fetchrow(LOCK_RUN_FOR_DECISION, workflow_id)
+    async def _decide_unlocked(
+        self, conn: asyncpg.Connection, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
+    ) -> tuple[Decision, list[Task]] | None:
+        """The common case in two statements and no BEGIN/COMMIT: read, decide, write if nothing changed.
+
+        None when another decision on the run, or a claim of one of the tasks the
+        decision updates, came first: nothing was written, and the caller decides
+        again under the run's lock.
+        """
+        row = await conn.fetchrow(READ_RUN_FOR_DECISION, workflow_id)
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
-        body, digest, fresh, task_bodies = row
-        if not fresh:
-            # A new statement, started with the lock held, sees the decision that held it before.
-            reread = await conn.fetchrow(SELECT_RUN_WITH_TASKS, workflow_id)
-            if reread is None:
-                raise NotFoundError(f"No such workflow: {workflow_id}")
-            body, task_bodies = reread
+        body, digest, row_version, task_bodies = row
+        decision, loaded = await self._step(conn, step, body, digest, task_bodies)
+        if decision.refusal is not None:
+            return decision, []
+        request = _claim_request(claim_after(decision))
+        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        if request is None or not _queues_claimable(plan, request):
+            written, claimed = await self._write(conn, decision, plan, row_version, request)
+            return (decision, claimed) if written else None
+        async with conn.transaction():
+            written, _ = await self._write(conn, decision, plan, row_version, None)
+            if not written:
+                return None
+            rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
+            return decision, [sql.decode_task(body) for (body,) in rows]
+
+    async def _decide_locked(
+        self,
+        conn: asyncpg.Connection,
+        workflow_id: str,
+        step: DecisionStep,
+        claim_after: ClaimAfter,
+        *,
+        in_python: bool,
+    ) -> tuple[Decision, list[Task]]:
+        """One decision in a transaction that holds the run's row lock throughout."""
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                async with conn.transaction():
+                    row = await conn.fetchrow(LOCK_RUN_FOR_DECISION, workflow_id)
+                    if row is None:
+                        raise NotFoundError(f"No such workflow: {workflow_id}")
+                    body, digest, row_version, fresh, task_bodies = row
+                    if not fresh:
+                        # A new statement, started with the lock held, sees the decision that held it before.
+                        reread = await conn.fetchrow(SELECT_RUN_WITH_TASKS, workflow_id)
+                        if reread is None:
+                            raise NotFoundError(f"No such workflow: {workflow_id}")
+                        body, task_bodies = reread
+                    decision, loaded = await self._step(conn, step, body, digest, task_bodies)
+                    if decision.refusal is not None:
+                        return decision, []
+                    request = _claim_request(claim_after(decision))
+                    plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+                    inline = request is not None and not in_python and not _queues_claimable(plan, request)
+                    written, claimed = await self._write(conn, decision, plan, row_version, request if inline else None)
+                    if not written:
+                        raise _TaskClaimed
+                    if request is None or inline:
+                        return decision, claimed
+                    if in_python:
+                        return decision, await self._claim_in_python(conn, request)
+                    rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
+                    return decision, [sql.decode_task(body) for (body,) in rows]
+            except _TaskClaimed:
+                continue
+            except asyncpg.DataError:
+                if in_python:
+                    raise
+                in_python = True
+        raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept being claimed")
+
+    async def _step(
+        self, conn: asyncpg.Connection, step: DecisionStep, body: str, digest: str, task_bodies: list[str]
+    ) -> tuple[Decision, dict[str, sql.LoadedTask]]:
+        """The decision on the run as read, and its tasks as loaded (taken before ``step``, which may mutate)."""
         definition = await self._snapshot(conn, digest)
         run = sql.decode_run(body, task_bodies)
         loaded = sql.loaded_tasks(run.tasks)
-        decision = step(run, definition)
-        if decision.refusal is not None:
-            return decision
-        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        return step(run, definition), loaded
+
+    @staticmethod
+    async def _write(
+        conn: asyncpg.Connection,
+        decision: Decision,
+        plan: sql.WritePlan,
+        row_version: int,
+        claim: ClaimRequest | None,
+    ) -> tuple[bool, list[Task]]:
+        """WRITE_DECISION: whether it wrote (the run and its tasks were as read), and what it claimed."""
         params = _decision_params(decision.workflow, plan)
-        written = await conn.fetchval(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
-        if written != len(plan.task_updates):
-            raise _TaskClaimed
-        return decision
+        params["row_version"] = row_version
+        params["claim_task_type"] = claim.task_type if claim else ""
+        params["claim_now"] = claim.now if claim else 0
+        params["claim_count"] = claim.count if claim else 0
+        params["claim_worker_id"] = claim.worker_id if claim else None
+        written, bodies = await conn.fetchrow(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
+        return bool(written), [sql.decode_task(body) for body in bodies]
 
     async def _snapshot(self, conn: asyncpg.Connection, digest: str) -> WorkflowDef:
         definition = self._snapshots.get(digest)
@@ -690,25 +803,25 @@ class PostgresStore(Store):
     async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
         if count <= 0:
             return []
-        params = {"task_type": task_type, "now": now, "count": count, "worker_id": worker_id}
+        request = ClaimRequest(task_type, worker_id, count, now)
         if self._claim_pool is None:
             raise StoreError("The store is not open")
         with _translated("claim tasks"):
             async with self._claim_pool.acquire() as conn:
                 try:
-                    rows = await conn.fetch(CLAIM_TASKS, *_args(CLAIM_TASKS_ARGS, params))
+                    rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
                 except asyncpg.DataError:
-                    return await self._claim_in_python(conn, params, worker_id=worker_id, now=now)
+                    return await self._claim_in_python(conn, request)
         return [sql.decode_task(body) for (body,) in rows]
 
     @staticmethod
-    async def _claim_in_python(
-        conn: asyncpg.Connection, params: dict[str, Any], *, worker_id: str | None, now: int
-    ) -> list[Task]:
+    async def _claim_in_python(conn: asyncpg.Connection, request: ClaimRequest) -> list[Task]:
         """The same claim, with the bodies rewritten by ``sql.claimed``: for what PostgreSQL's JSON refuses."""
         async with conn.transaction():
-            rows = await conn.fetch(PICK_FOR_CLAIM, *_args(PICK_FOR_CLAIM_ARGS, params))
-            tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for (body,) in rows]
+            rows = await conn.fetch(PICK_FOR_CLAIM, request.task_type, request.now, request.count)
+            tasks = [
+                sql.claimed(sql.decode_task(body), worker_id=request.worker_id, now=request.now) for (body,) in rows
+            ]
             if tasks:
                 rewritten = sql.columns([sql.claim_update_row(t) for t in tasks], len(sql.CLAIM_UPDATE_COLUMNS))
                 await conn.execute(REWRITE_CLAIMED, *rewritten)
