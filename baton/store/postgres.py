@@ -382,7 +382,7 @@ def _rowcount(status: str) -> int:
     return int(count) if count.isdigit() else 0
 
 
-def _without_connect_timeout(url: str) -> tuple[str, float | None]:
+def split_connect_timeout(url: str) -> tuple[str, float | None]:
     """``url`` without libpq's ``connect_timeout``, and its value in seconds (None if absent or not positive).
 
     asyncpg would send an unknown URL parameter to the server as a setting, which PostgreSQL refuses.
@@ -421,7 +421,7 @@ class PostgresStore(Store):
     ) -> None:
         """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: pool bounds;
         ``open_timeout``: seconds ``open`` waits for the first connections."""
-        self._url, self._connect_timeout = _without_connect_timeout(url)
+        self._url, self._connect_timeout = split_connect_timeout(url)
         self._min_size = min_size
         self._max_size = max_size
         self._open_timeout = open_timeout
