@@ -80,8 +80,8 @@ class PostgresNotifier(Notifier):
         self._pending.update(keys)
         self._flush_needed.set()
 
-    async def _connect(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self._url, timeout=self._connect_timeout)
+    async def _connect(self, server_settings: dict[str, str] | None = None) -> asyncpg.Connection:
+        return await asyncpg.connect(self._url, timeout=self._connect_timeout, server_settings=server_settings)
 
     async def _listen_forever(self) -> None:
         while True:
@@ -112,7 +112,9 @@ class PostgresNotifier(Notifier):
         while True:
             connection: asyncpg.Connection | None = None
             try:
-                connection = await self._connect()
+                # A NOTIFY commits a transaction of its own: it need not wait for the WAL flush (a hint lost in a
+                # PostgreSQL crash costs latency only), and each wait would hold back the wake-ups behind it.
+                connection = await self._connect({"synchronous_commit": "off"})
                 loop = asyncio.get_running_loop()
                 last_flush = 0.0
                 while True:
