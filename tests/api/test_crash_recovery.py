@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -10,59 +9,16 @@ import httpx
 import pytest
 
 from tests.api.helpers import register, simple_workflow
+from tests.api.workers import ResilientWorker
 from tests.conftest import ServerProcess
 
 RUNS = 200
 STEPS = ["crash_a", "crash_b", "crash_c"]
 
 
-class Worker:
-    """A plain-HTTP worker that survives the server dying: it retries until its result is taken or refused."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.stop = threading.Event()
-        self.acknowledged: dict[str, dict[str, Any]] = {}
-        self.lock = threading.Lock()
-
-    def run(self, task_type: str) -> None:
-        with httpx.Client(base_url=self.url, timeout=5) as http:
-            while not self.stop.is_set():
-                try:
-                    response = http.get(
-                        f"/api/tasks/poll/batch/{task_type}",
-                        params={"workerid": "crash-worker", "count": 10, "timeout": 500},
-                    )
-                except httpx.TransportError:
-                    time.sleep(0.1)
-                    continue
-                if response.status_code != 200:
-                    time.sleep(0.1)
-                    continue
-                for task in response.json():
-                    self._report(http, task)
-
-    def _report(self, http: httpx.Client, task: dict[str, Any]) -> None:
-        output = {"token": task["taskId"], "seen": task["inputData"].get("previous")}
-        result = {
-            "taskId": task["taskId"],
-            "workflowInstanceId": task["workflowInstanceId"],
-            "status": "COMPLETED",
-            "outputData": output,
-        }
-        while not self.stop.is_set():
-            try:
-                response = http.post("/api/tasks", json=result)
-            except httpx.TransportError:
-                time.sleep(0.1)
-                continue
-            if response.status_code == 200:
-                with self.lock:
-                    self.acknowledged[task["taskId"]] = output
-                return
-            if response.status_code in (404, 409):
-                return
-            time.sleep(0.1)
+def token_output(task: dict[str, Any]) -> dict[str, Any]:
+    """The task's own id as a token, and what the step before it produced, as the step's input saw it."""
+    return {"token": task["taskId"], "seen": task["inputData"].get("previous")}
 
 
 @pytest.mark.slow
@@ -75,10 +31,8 @@ def test_sigkill_in_the_middle_of_200_runs_loses_nothing(server: ServerProcess) 
     register(client, simple_workflow("crashy", STEPS))
     ids = [client.post("/api/workflow/crashy", json={"x": i}).text for i in range(RUNS)]
 
-    worker = Worker(server.url)
-    threads = [threading.Thread(target=worker.run, args=(s,), daemon=True) for s in STEPS for _ in range(2)]
-    for thread in threads:
-        thread.start()
+    worker = ResilientWorker(server.url, token_output, worker_id="crash-worker")
+    worker.start(STEPS)
     deadline = time.monotonic() + 30
     while len(worker.acknowledged) < RUNS and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -95,9 +49,7 @@ def test_sigkill_in_the_middle_of_200_runs_loses_nothing(server: ServerProcess) 
             if status != "RUNNING":
                 pending.discard(workflow_id)
         time.sleep(0.2)
-    worker.stop.set()
-    for thread in threads:
-        thread.join(timeout=10)
+    worker.join()
     assert not pending, f"{len(pending)} runs did not finish after the restart"
     assert acknowledged_before_kill, "the kill came before any step was acknowledged: the test proved nothing"
 
