@@ -3,10 +3,21 @@
 Any number of Baton processes may share one database. How they stay out of
 each other's way:
 
-* ``transact`` locks the run's row (``FOR NO KEY UPDATE``), so decisions on one
-  run are serialised. It reads the tasks in the same statement, and again in a
-  new one (which sees the decision that held the lock before) when the run's
-  version shows that a decision committed while it waited for the lock.
+* ``transact`` (and ``transact_then_claim``) first decides optimistically, in
+  two statements and no BEGIN/COMMIT: it reads the run with its tasks and the
+  run's ``row_version`` (no lock), calls the decider, and sends everything the
+  decision writes, with the worker's next claim, as one statement, which
+  commits on its own. That statement locks the run row, then the task rows it
+  updates, and writes only if the run still has the version read and each of
+  those tasks the status read; otherwise it writes nothing and the decision is
+  made again the locked way: the run's row is locked (``FOR NO KEY UPDATE``)
+  and read with its tasks in one statement, and again in a new one (which sees
+  the decision that held the lock before) when the run's version shows that a
+  decision committed while it waited. Both ways lock the run row before task
+  rows, so they cannot deadlock each other. Decisions on one run are
+  serialised either way: every decision bumps ``row_version``. Runs whose
+  decisions rarely overlap (a worker's steps one after another) take the first
+  way; contended ones pay one extra read.
 * ``claim_tasks`` is one statement: it locks the queue rows and task rows it
   takes with ``SKIP LOCKED`` and never waits on a lock, so claims cannot
   deadlock with each other or with decisions, and two claims never take one
@@ -14,8 +25,8 @@ each other's way:
   appends the claimed fields to the bodies as text (see CLAIM_TASKS).
 * A claim (SCHEDULED -> IN_PROGRESS) is the only change made to a task outside
   its run's lock. A decision therefore updates each task only if it still has
-  the status the decision loaded; if a claim got there first, the decision is
-  rolled back and made again on the fresh state.
+  the status the decision loaded; if a claim got there first, the decision
+  writes nothing (or is rolled back) and is made again on the fresh state.
 * A stand-alone ``claim_tasks`` commits with ``synchronous_commit = off``
   (its own small pool, whose connections are opened with that setting): it
   does not wait for the WAL flush. A claim lost in a PostgreSQL crash only
@@ -31,10 +42,13 @@ each other's way:
   then decides by strategy under that row's lock.
 
 Cost: each statement costs the client more CPU than the server spends on it,
-so the write paths batch: all of a decision's rows go in one statement (the
-run update, task inserts and updates, queue changes, as data-modifying CTEs
-over ``unnest``ed arrays, which asyncpg sends in binary so bodies need no
-escaping), and a claim is a single statement. Outside ``conn.transaction()``
+and BEGIN and COMMIT are statements too, so the write paths batch: all of a
+decision's rows and a worker's next claim go in one statement (the guards, the
+run update, task inserts and updates, queue changes and the claim, as
+data-modifying CTEs over ``unnest``ed arrays, which asyncpg sends in binary so
+bodies need no escaping), and a claim is a single statement. A worker's step
+is thus two statements (read, write and claim) instead of five (BEGIN, lock and
+read, write, claim, COMMIT). Outside ``conn.transaction()``
 asyncpg commits each statement by itself, so a read is one statement and one
 round trip, as is a start without an idempotency key; every write of more than
 one statement runs in an explicit ``conn.transaction()``. asyncpg prepares
