@@ -16,7 +16,7 @@ from baton.engine.decision import Decision
 from baton.errors import ConflictError, StoreError
 from baton.model import Task, TaskStatus, Workflow, WorkflowDef
 from baton.store import ClaimRequest, DecisionStep, StartResult, Store, open_store
-from baton.store.postgres import CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION, PostgresStore
+from baton.store.postgres import PostgresStore
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -285,29 +285,3 @@ async def test_a_url_with_libpqs_connect_timeout_opens(postgres_url: str) -> Non
         assert await store.get_run("x") is None
     finally:
         await store.close()
-
-
-async def test_starts_and_decisions_are_planned_once_per_connection(postgres_url: str) -> None:
-    """Their statements keep one generic plan per connection: none is planned again for its parameters."""
-    store = PostgresStore(postgres_url, max_size=1)
-    await store.open()
-    try:
-        for i in range(8):
-            run = make_run(f"wf-{i}")
-            await start(store, run, [make_task(run, f"t{i}")])
-        for i in range(8):
-            claim = ClaimRequest("work", "w", i % 3, 10_000)
-            await store.transact_then_claim(f"wf-{i}", _cancel_open_tasks([]), lambda d, c=claim: c)
-        async with store._decision_connection() as conn:
-            plans = await conn.fetch(
-                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = ANY($1)",
-                [CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION],
-            )
-    finally:
-        await store.close()
-
-    assert {row["statement"]: (row["generic_plans"] > 0, row["custom_plans"]) for row in plans} == {
-        CREATE_RUN: (True, 0),
-        READ_RUN_FOR_DECISION: (True, 0),
-        WRITE_DECISION: (True, 0),
-    }
