@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import metadata, tasks, workflows
+from baton.api import bulk, metadata, tasks, workflows
 from baton.api.limits import BodySizeLimit, PayloadTooLarge
 from baton.api.responses import JSONResponse, baton_error_response, error_response
 from baton.config import Settings
@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/health", health, methods=["GET"]),
             *metadata.routes,
+            *bulk.routes,
             *workflows.routes,
             *tasks.routes,
         ],

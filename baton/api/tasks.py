@@ -1,4 +1,4 @@
-"""``/api/tasks``: the worker API (poll, report) and completing a waiting step by reference."""
+"""``/api/tasks``: the worker API (poll, report), completing a waiting step by reference, and task logs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from baton.api.params import body_as, int_param, json_body
 from baton.api.responses import JSONResponse, no_content, text
 from baton.errors import FieldError, ValidationError
 from baton.model import TaskResult, TaskResultStatus
+from baton.model.codec import decode
 from baton.service import Baton
 
 _DEFAULT_POLL_TIMEOUT_MS = 100
@@ -79,6 +80,26 @@ async def complete_by_ref(request: Request) -> Response:
     return text(task_id)
 
 
+async def add_log(request: Request) -> Response:
+    """The body is the log line: a JSON string (as Conductor's clients send it) or plain text."""
+    raw = await request.body()
+    if not raw.strip():
+        raise ValidationError(errors=[FieldError("body", "is required (the log line)")])
+    try:
+        line = decode(raw, str)
+    except ValidationError:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(errors=[FieldError("body", "must be UTF-8 text (the log line)")]) from None
+    await _service(request).operations.add_task_log(request.path_params["task_id"], line)
+    return Response(status_code=200)
+
+
+async def get_logs(request: Request) -> Response:
+    return JSONResponse(await _service(request).operations.task_logs(request.path_params["task_id"]))
+
+
 routes = [
     Route("/api/tasks/poll/batch/{task_type}", batch_poll, methods=["GET"]),
     Route("/api/tasks/poll/{task_type}", poll_one, methods=["GET"]),
@@ -86,5 +107,7 @@ routes = [
     Route("/api/tasks", update, methods=["POST"]),
     Route("/api/tasks/update-v2", update_v2, methods=["POST"]),
     Route("/api/tasks/{workflow_id}/{ref}/{status}", complete_by_ref, methods=["POST"]),
+    Route("/api/tasks/{task_id}/log", add_log, methods=["POST"]),
+    Route("/api/tasks/{task_id}/log", get_logs, methods=["GET"]),
     Route("/api/tasks/{task_id}", get_task, methods=["GET"]),
 ]

@@ -1,4 +1,4 @@
-"""``/api/workflow``: start (async, sync, idempotent), read and end runs."""
+"""``/api/workflow``: start (async, sync, idempotent), read and end runs, and an operator's operations on one run."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.params import bool_param, float_param, int_param, json_body, optional_int_param, query_or_header
+from baton.api.params import (
+    body_as,
+    bool_param,
+    float_param,
+    int_param,
+    json_body,
+    optional_int_param,
+    query_or_header,
+)
 from baton.api.responses import JSONResponse, text
 from baton.errors import FieldError, ValidationError
-from baton.model import IdempotencyStrategy, StartWorkflowRequest, Workflow
-from baton.model.codec import convert, to_builtins
+from baton.model import IdempotencyStrategy, RerunWorkflowRequest, SkipTaskRequest, StartWorkflowRequest, Workflow
+from baton.model.codec import convert, decode, to_builtins
 from baton.service import Baton
 
 _START_REQUEST_KEYS = frozenset(
@@ -158,6 +166,81 @@ async def remove(request: Request) -> Response:
     return Response(status_code=200)
 
 
+# -- an operator's operations on one run (baton/service/operations.py) ------------------------
+
+
+async def pause(request: Request) -> Response:
+    await _service(request).operations.pause(request.path_params["workflow_id"])
+    return Response(status_code=200)
+
+
+async def resume(request: Request) -> Response:
+    await _service(request).operations.resume(request.path_params["workflow_id"])
+    return Response(status_code=200)
+
+
+async def restart(request: Request) -> Response:
+    """204, as Conductor answers (its 2.x clients expect it)."""
+    await _service(request).operations.restart(
+        request.path_params["workflow_id"],
+        use_latest_definitions=bool_param(request, "useLatestDefinitions", False),
+    )
+    return Response(status_code=204)
+
+
+async def retry(request: Request) -> Response:
+    """204, as Conductor answers."""
+    await _service(request).operations.retry(
+        request.path_params["workflow_id"],
+        resume_subworkflow_tasks=bool_param(request, "resumeSubworkflowTasks", False),
+    )
+    return Response(status_code=204)
+
+
+async def rerun(request: Request) -> Response:
+    """The body is a RerunWorkflowRequest; returns the run's id as text."""
+    body = await body_as(request, RerunWorkflowRequest, empty=RerunWorkflowRequest())
+    workflow_id = await _service(request).operations.rerun(request.path_params["workflow_id"], body)
+    return text(workflow_id)
+
+
+async def skip_task(request: Request) -> Response:
+    """A SkipTaskRequest as the JSON body, or as JSON in the ``skipTaskRequest`` query parameter."""
+    raw_body = await request.body()
+    if raw_body.strip():
+        skip = decode(raw_body, SkipTaskRequest)
+    else:
+        skip = _skip_request_in_query(request.query_params.get("skipTaskRequest"))
+    await _service(request).operations.skip_task(request.path_params["workflow_id"], request.path_params["ref"], skip)
+    return Response(status_code=200)
+
+
+def _skip_request_in_query(raw: str | None) -> SkipTaskRequest:
+    """conductor-python sends its SkipTaskRequest in this parameter as Python text, not JSON; Conductor binds no
+    such parameter and ignores it. Baton reads it when it is JSON, and otherwise ignores it too."""
+    if not raw:
+        return SkipTaskRequest()
+    try:
+        value = decode(raw, Any, what="skipTaskRequest")
+    except ValidationError:
+        return SkipTaskRequest()
+    return convert(value, SkipTaskRequest, what="skipTaskRequest")
+
+
+async def update_variables(request: Request) -> Response:
+    """The body is a map of variables, merged into the run's; returns the run."""
+    variables = await json_body(request)
+    if not isinstance(variables, dict):
+        raise ValidationError(errors=[FieldError("body", "must be a JSON object (the variables to set)")])
+    run = await _service(request).operations.update_variables(request.path_params["workflow_id"], variables)
+    return JSONResponse(_render_run(run))
+
+
+async def decide(request: Request) -> Response:
+    await _service(request).operations.decide(request.path_params["workflow_id"])
+    return Response(status_code=200)
+
+
 def _render_run(run: Workflow) -> dict[str, Any]:
     rendered: dict[str, Any] = to_builtins(run)
     rendered.setdefault("tasks", [])
@@ -167,6 +250,14 @@ def _render_run(run: Workflow) -> dict[str, Any]:
 
 routes = [
     Route("/api/workflow", start_with_request, methods=["POST"]),
+    Route("/api/workflow/decide/{workflow_id}", decide, methods=["PUT"]),
+    Route("/api/workflow/{workflow_id}/pause", pause, methods=["PUT"]),
+    Route("/api/workflow/{workflow_id}/resume", resume, methods=["PUT"]),
+    Route("/api/workflow/{workflow_id}/restart", restart, methods=["POST"]),
+    Route("/api/workflow/{workflow_id}/retry", retry, methods=["POST"]),
+    Route("/api/workflow/{workflow_id}/rerun", rerun, methods=["POST"]),
+    Route("/api/workflow/{workflow_id}/skiptask/{ref}", skip_task, methods=["PUT"]),
+    Route("/api/workflow/{workflow_id}/variables", update_variables, methods=["POST"]),
     Route("/api/workflow/execute/{name}", execute, methods=["POST"]),
     Route("/api/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
     Route("/api/workflow/{name}/correlated/{correlation_id}", correlated, methods=["GET"]),

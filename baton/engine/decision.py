@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from baton.model import Task, Workflow
+from baton.model import Task, TaskExecLog, Workflow, WorkflowDef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +40,13 @@ class Decision:
     created: list[Task] = field(default_factory=list)
     updated: list[Task] = field(default_factory=list)
     refusal: Refusal | None = None
+    removed: list[str] = field(default_factory=list)
+    """Ids of the run's tasks to delete, with their queue rows, timers and logs (restart, rerun);
+    deleted before ``created`` is inserted, never listed in ``updated``."""
+    definition: WorkflowDef | None = None
+    """A new definition for the run to execute from now on (restart with the latest definition)."""
+    logs: list[TaskExecLog] = field(default_factory=list)
+    """Log lines to append to tasks of the run (a worker result's ``logs``), each with its ``task_id``."""
 
     @property
     def changed(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from baton.model import TaskResult, TaskResultStatus
+from baton.model import TaskResult, TaskResultStatus, WorkflowDef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,4 +39,72 @@ class Terminate:
     reason: str | None = None
 
 
-Event = TaskResultReceived | TaskStatusByRef | TimerFired | Terminate
+# -- an operator's events (handled in ``engine/operations.py``) -------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pause:
+    """``PUT /api/workflow/{id}/pause``: schedule nothing new until resumed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume:
+    """``PUT /api/workflow/{id}/resume``: back to RUNNING, and decide again."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Restart:
+    """``POST /api/workflow/{id}/restart``: an ended run starts over, same id, its tasks removed.
+
+    ``definition`` is the latest registered definition, resolved, when the caller
+    asked for ``useLatestDefinitions``; None keeps the run's own.
+    """
+
+    definition: WorkflowDef | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retry:
+    """``POST /api/workflow/{id}/retry``: a new attempt of each failed, timed-out or cancelled step."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rerun:
+    """``POST /api/workflow/{id}/rerun``: an ended run runs again from one task (or from the start).
+
+    The tasks after ``from_task_id`` are removed; that task is scheduled again,
+    with ``task_input`` when given. ``workflow_input`` and ``correlation_id``
+    replace the run's when given.
+    """
+
+    from_task_id: str | None = None
+    task_input: dict[str, Any] | None = None
+    workflow_input: dict[str, Any] | None = None
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkipTask:
+    """``PUT /api/workflow/{id}/skiptask/{ref}``: the step becomes SKIPPED (now, or when it is reached)."""
+
+    reference_task_name: str
+    task_input: dict[str, Any] = field(default_factory=dict)
+    task_output: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateVariables:
+    """``POST /api/workflow/{id}/variables``: merge these into the run's variables."""
+
+    variables: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decide:
+    """``PUT /api/workflow/decide/{id}``: advance the run as far as it goes now."""
+
+
+OperatorEvent = Pause | Resume | Restart | Retry | Rerun | SkipTask | UpdateVariables | Decide
+OPERATOR_EVENTS = (Pause, Resume, Restart, Retry, Rerun, SkipTask, UpdateVariables, Decide)
+
+Event = TaskResultReceived | TaskStatusByRef | TimerFired | Terminate | OperatorEvent

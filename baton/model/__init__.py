@@ -12,7 +12,10 @@ from baton.model.definitions import (
     WorkflowTimeoutPolicy,
 )
 from baton.model.runs import (
+    BulkResponse,
     IdempotencyStrategy,
+    RerunWorkflowRequest,
+    SkipTaskRequest,
     StartWorkflowRequest,
     Task,
     TaskExecLog,
@@ -27,8 +30,11 @@ from baton.model.runs import (
 
 __all__ = [
     "SYSTEM_TASK_TYPES",
+    "BulkResponse",
     "IdempotencyStrategy",
+    "RerunWorkflowRequest",
     "RetryLogic",
+    "SkipTaskRequest",
     "StartWorkflowRequest",
     "SubWorkflowParams",
     "Task",

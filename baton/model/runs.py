@@ -163,6 +163,32 @@ class TaskResult(msgspec.Struct, rename="camel", kw_only=True):
     extend_lease: bool = False
 
 
+class RerunWorkflowRequest(msgspec.Struct, rename="camel", kw_only=True):
+    """Conductor's ``RerunWorkflowRequest``: run an ended run again from one task (or from the start)."""
+
+    re_run_from_workflow_id: str | None = None
+    workflow_input: dict[str, Any] | None = None
+    re_run_from_task_id: str | None = None
+    task_input: dict[str, Any] | None = None
+    correlation_id: str | None = None
+
+
+class SkipTaskRequest(msgspec.Struct, rename="camel", kw_only=True):
+    """Conductor's ``SkipTaskRequest``: the input and output the skipped task gets."""
+
+    task_input: dict[str, Any] = {}
+    task_output: dict[str, Any] = {}
+    task_input_message: Any = None
+    task_output_message: Any = None
+
+
+class BulkResponse(msgspec.Struct, rename="camel", kw_only=True):
+    """Conductor's ``BulkResponse``: the ids an operation succeeded on, and why it failed on the others."""
+
+    bulk_error_results: dict[str, str] = {}
+    bulk_successful_results: list[str] = []
+
+
 def default_task_def(name: str) -> TaskDef:
     """Conductor's defaults, for a task type nobody registered."""
     return TaskDef(name=name)

@@ -24,10 +24,14 @@ import msgspec
 
 from baton.errors import BatonError, FieldError
 from baton.model import (
+    BulkResponse,
     IdempotencyStrategy,
+    RerunWorkflowRequest,
+    SkipTaskRequest,
     StartWorkflowRequest,
     Task,
     TaskDef,
+    TaskExecLog,
     TaskResult,
     TaskResultStatus,
     TaskStatus,
@@ -386,6 +390,72 @@ class _Routes:
     def remove(workflow_id: str) -> _Call[None]:
         return _Call(method="DELETE", path=f"/api/workflow/{_seg(workflow_id)}/remove", parse=_none)
 
+    # an operator's operations
+
+    @staticmethod
+    def pause(workflow_id: str) -> _Call[None]:
+        return _Call(method="PUT", path=f"/api/workflow/{_seg(workflow_id)}/pause", parse=_none)
+
+    @staticmethod
+    def resume(workflow_id: str) -> _Call[None]:
+        return _Call(method="PUT", path=f"/api/workflow/{_seg(workflow_id)}/resume", parse=_none)
+
+    @staticmethod
+    def restart(workflow_id: str, use_latest_definitions: bool) -> _Call[None]:
+        return _Call(
+            method="POST",
+            path=f"/api/workflow/{_seg(workflow_id)}/restart",
+            params=[("useLatestDefinitions", _flag(use_latest_definitions))],
+            parse=_none,
+        )
+
+    @staticmethod
+    def retry(workflow_id: str, resume_subworkflow_tasks: bool) -> _Call[None]:
+        return _Call(
+            method="POST",
+            path=f"/api/workflow/{_seg(workflow_id)}/retry",
+            params=[("resumeSubworkflowTasks", _flag(resume_subworkflow_tasks))],
+            parse=_none,
+        )
+
+    @staticmethod
+    def rerun(workflow_id: str, request: RerunWorkflowRequest) -> _Call[str]:
+        return _Call(method="POST", path=f"/api/workflow/{_seg(workflow_id)}/rerun", body=_encode(request), parse=_text)
+
+    @staticmethod
+    def skip_task(workflow_id: str, task_ref_name: str, request: SkipTaskRequest) -> _Call[None]:
+        return _Call(
+            method="PUT",
+            path=f"/api/workflow/{_seg(workflow_id)}/skiptask/{_seg(task_ref_name)}",
+            body=_encode(request),
+            parse=_none,
+        )
+
+    @staticmethod
+    def update_variables(workflow_id: str, variables: Mapping[str, Any]) -> _Call[Workflow]:
+        return _Call(
+            method="POST",
+            path=f"/api/workflow/{_seg(workflow_id)}/variables",
+            body=_encode(dict(variables)),
+            parse=_json(Workflow),
+        )
+
+    @staticmethod
+    def decide(workflow_id: str) -> _Call[None]:
+        return _Call(method="PUT", path=f"/api/workflow/decide/{_seg(workflow_id)}", parse=_none)
+
+    @staticmethod
+    def bulk(
+        method: str, operation: str, workflow_ids: Sequence[str], params: list[tuple[str, str]] | None = None
+    ) -> _Call[BulkResponse]:
+        return _Call(
+            method=method,
+            path=f"/api/workflow/bulk/{operation}",
+            params=params or [],
+            body=_encode(list(workflow_ids)),
+            parse=_json(BulkResponse),
+        )
+
     # tasks
 
     @staticmethod
@@ -451,6 +521,14 @@ class _Routes:
             body=_encode(dict(output or {})),
             parse=_text,
         )
+
+    @staticmethod
+    def add_task_log(task_id: str, line: str) -> _Call[None]:
+        return _Call(method="POST", path=f"/api/tasks/{_seg(task_id)}/log", body=_encode(line), parse=_none)
+
+    @staticmethod
+    def get_task_logs(task_id: str) -> _Call[list[TaskExecLog]]:
+        return _Call(method="GET", path=f"/api/tasks/{_seg(task_id)}/log", parse=_json(list[TaskExecLog]))
 
     @staticmethod
     def health() -> _Call[bool]:
@@ -684,6 +762,59 @@ class BatonClient:
         """Delete a run and its tasks (``DELETE /api/workflow/{id}/remove``)."""
         self._send(_Routes.remove(workflow_id))
 
+    # an operator's operations
+
+    def pause(self, workflow_id: str) -> None:
+        """Pause a run: it schedules nothing new until resumed (``PUT /api/workflow/{id}/pause``)."""
+        self._send(_Routes.pause(workflow_id))
+
+    def resume(self, workflow_id: str) -> None:
+        """Resume a paused run (``PUT /api/workflow/{id}/resume``)."""
+        self._send(_Routes.resume(workflow_id))
+
+    def restart(self, workflow_id: str, *, use_latest_definitions: bool = False) -> None:
+        """Run an ended run again from its start, same id (``POST /api/workflow/{id}/restart``)."""
+        self._send(_Routes.restart(workflow_id, use_latest_definitions))
+
+    def retry(self, workflow_id: str, *, resume_subworkflow_tasks: bool = False) -> None:
+        """A new attempt of the failed steps of a failed run (``POST /api/workflow/{id}/retry``)."""
+        self._send(_Routes.retry(workflow_id, resume_subworkflow_tasks))
+
+    def rerun(self, workflow_id: str, request: RerunWorkflowRequest | None = None) -> str:
+        """Run an ended run again from a task (or its start) with new input; returns its id."""
+        return self._send(
+            _Routes.rerun(workflow_id, request or RerunWorkflowRequest(re_run_from_workflow_id=workflow_id))
+        )
+
+    def skip_task(self, workflow_id: str, task_ref_name: str, request: SkipTaskRequest | None = None) -> None:
+        """Mark a step SKIPPED, now or when it is reached (``PUT /api/workflow/{id}/skiptask/{ref}``)."""
+        self._send(_Routes.skip_task(workflow_id, task_ref_name, request or SkipTaskRequest()))
+
+    def update_variables(self, workflow_id: str, variables: Mapping[str, Any]) -> Workflow:
+        """Merge variables into a run's; returns the run (``POST /api/workflow/{id}/variables``)."""
+        return self._send(_Routes.update_variables(workflow_id, variables))
+
+    def decide(self, workflow_id: str) -> None:
+        """Advance a run as far as it goes now (``PUT /api/workflow/decide/{id}``)."""
+        self._send(_Routes.decide(workflow_id))
+
+    def bulk_pause(self, workflow_ids: Sequence[str]) -> BulkResponse:
+        return self._send(_Routes.bulk("PUT", "pause", workflow_ids))
+
+    def bulk_resume(self, workflow_ids: Sequence[str]) -> BulkResponse:
+        return self._send(_Routes.bulk("PUT", "resume", workflow_ids))
+
+    def bulk_restart(self, workflow_ids: Sequence[str], *, use_latest_definitions: bool = False) -> BulkResponse:
+        params = [("useLatestDefinitions", _flag(use_latest_definitions))]
+        return self._send(_Routes.bulk("POST", "restart", workflow_ids, params))
+
+    def bulk_retry(self, workflow_ids: Sequence[str]) -> BulkResponse:
+        return self._send(_Routes.bulk("POST", "retry", workflow_ids))
+
+    def bulk_terminate(self, workflow_ids: Sequence[str], *, reason: str | None = None) -> BulkResponse:
+        params = [("reason", reason)] if reason is not None else []
+        return self._send(_Routes.bulk("POST", "terminate", workflow_ids, params))
+
     # tasks
 
     def poll(
@@ -729,6 +860,13 @@ class BatonClient:
     ) -> str:
         """Set the status of a run's pending task by reference name; returns the task id."""
         return self._send(_Routes.complete_task_by_ref(workflow_id, task_ref_name, status, output, worker_id))
+
+    def add_task_log(self, task_id: str, line: str) -> None:
+        """Append a line to a task's log (``POST /api/tasks/{taskId}/log``)."""
+        self._send(_Routes.add_task_log(task_id, line))
+
+    def get_task_logs(self, task_id: str) -> list[TaskExecLog]:
+        return self._send(_Routes.get_task_logs(task_id))
 
 
 class AsyncBatonClient:
@@ -901,6 +1039,48 @@ class AsyncBatonClient:
     async def remove(self, workflow_id: str) -> None:
         await self._send(_Routes.remove(workflow_id))
 
+    async def pause(self, workflow_id: str) -> None:
+        await self._send(_Routes.pause(workflow_id))
+
+    async def resume(self, workflow_id: str) -> None:
+        await self._send(_Routes.resume(workflow_id))
+
+    async def restart(self, workflow_id: str, *, use_latest_definitions: bool = False) -> None:
+        await self._send(_Routes.restart(workflow_id, use_latest_definitions))
+
+    async def retry(self, workflow_id: str, *, resume_subworkflow_tasks: bool = False) -> None:
+        await self._send(_Routes.retry(workflow_id, resume_subworkflow_tasks))
+
+    async def rerun(self, workflow_id: str, request: RerunWorkflowRequest | None = None) -> str:
+        request = request or RerunWorkflowRequest(re_run_from_workflow_id=workflow_id)
+        return await self._send(_Routes.rerun(workflow_id, request))
+
+    async def skip_task(self, workflow_id: str, task_ref_name: str, request: SkipTaskRequest | None = None) -> None:
+        await self._send(_Routes.skip_task(workflow_id, task_ref_name, request or SkipTaskRequest()))
+
+    async def update_variables(self, workflow_id: str, variables: Mapping[str, Any]) -> Workflow:
+        return await self._send(_Routes.update_variables(workflow_id, variables))
+
+    async def decide(self, workflow_id: str) -> None:
+        await self._send(_Routes.decide(workflow_id))
+
+    async def bulk_pause(self, workflow_ids: Sequence[str]) -> BulkResponse:
+        return await self._send(_Routes.bulk("PUT", "pause", workflow_ids))
+
+    async def bulk_resume(self, workflow_ids: Sequence[str]) -> BulkResponse:
+        return await self._send(_Routes.bulk("PUT", "resume", workflow_ids))
+
+    async def bulk_restart(self, workflow_ids: Sequence[str], *, use_latest_definitions: bool = False) -> BulkResponse:
+        params = [("useLatestDefinitions", _flag(use_latest_definitions))]
+        return await self._send(_Routes.bulk("POST", "restart", workflow_ids, params))
+
+    async def bulk_retry(self, workflow_ids: Sequence[str]) -> BulkResponse:
+        return await self._send(_Routes.bulk("POST", "retry", workflow_ids))
+
+    async def bulk_terminate(self, workflow_ids: Sequence[str], *, reason: str | None = None) -> BulkResponse:
+        params = [("reason", reason)] if reason is not None else []
+        return await self._send(_Routes.bulk("POST", "terminate", workflow_ids, params))
+
     async def poll(
         self,
         task_type: str,
@@ -938,3 +1118,9 @@ class AsyncBatonClient:
         worker_id: str | None = None,
     ) -> str:
         return await self._send(_Routes.complete_task_by_ref(workflow_id, task_ref_name, status, output, worker_id))
+
+    async def add_task_log(self, task_id: str, line: str) -> None:
+        await self._send(_Routes.add_task_log(task_id, line))
+
+    async def get_task_logs(self, task_id: str) -> list[TaskExecLog]:
+        return await self._send(_Routes.get_task_logs(task_id))

@@ -11,12 +11,21 @@ from baton.model.codec import decode
 from baton.runtime.notifier import Notifier
 from baton.service.context import ServiceContext
 from baton.service.definitions import DefinitionService
+from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
 from baton.service.tasks import TaskService
 from baton.store import Store
 
-__all__ = ["Baton", "DefinitionService", "ExecuteOutcome", "RunService", "ServiceContext", "TaskService"]
+__all__ = [
+    "Baton",
+    "DefinitionService",
+    "ExecuteOutcome",
+    "OperationService",
+    "RunService",
+    "ServiceContext",
+    "TaskService",
+]
 
 
 class Baton:
@@ -28,6 +37,7 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context)
+        self.operations = OperationService(self.context, resolver)
 
     @property
     def store(self) -> Store:

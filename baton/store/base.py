@@ -19,11 +19,11 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from baton.engine.decision import Decision
-from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef
+from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
 
 DecisionStep = Callable[[Workflow, WorkflowDef], Decision]
 """A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision."""
@@ -124,9 +124,12 @@ class Store(ABC):
 
         Loads the run with all its tasks and its definition snapshot, holding a
         lock that serialises decisions on this run; calls ``step``; unless the
-        decision has a ``refusal``, writes the run header, inserts
-        ``decision.created`` and replaces ``decision.updated`` (by ``task_id``),
-        with their queue rows and timers; commits. Returns the decision.
+        decision has a ``refusal``, deletes ``decision.removed`` (with their
+        queue rows, timers and logs), moves the run to ``decision.definition``
+        when one is given (its snapshot and version), writes the run header,
+        inserts ``decision.created`` and replaces ``decision.updated`` (by
+        ``task_id``), with their queue rows and timers; appends
+        ``decision.logs``; commits. Returns the decision.
         Raises NotFoundError for an unknown run.
         """
 
@@ -158,13 +161,23 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_run(self, workflow_id: str) -> bool:
-        """Remove a run with its tasks, queue rows, timers and idempotency key."""
+        """Remove a run with its tasks, queue rows, timers, task logs and idempotency key."""
 
     @abstractmethod
     async def get_task(self, task_id: str) -> Task | None: ...
 
     @abstractmethod
     async def workflow_id_of_task(self, task_id: str) -> str | None: ...
+
+    # -- task logs -------------------------------------------------------------------
+
+    @abstractmethod
+    async def add_task_logs(self, task_id: str, logs: Sequence[TaskExecLog]) -> bool:
+        """Append log lines to a task, in order; False (and nothing stored) when there is no such task."""
+
+    @abstractmethod
+    async def get_task_logs(self, task_id: str) -> list[TaskExecLog] | None:
+        """A task's log lines in the order they were added; None when there is no such task."""
 
     # -- queue and timers ------------------------------------------------------------
 

@@ -61,7 +61,7 @@ back by the pool.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -70,7 +70,7 @@ import asyncpg
 
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, NotFoundError, StoreError
-from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef, WorkflowStatus
+from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import sql
 from baton.store.base import ClaimAfter, ClaimRequest, DecisionStep, DueTimer, StartResult, Store
 
@@ -155,6 +155,14 @@ ORDER BY r.create_time DESC, r.workflow_id DESC"""
 DELETE_RUN = "DELETE FROM runs WHERE workflow_id = $1"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
 
+DELETE_TASKS = "DELETE FROM tasks WHERE workflow_id = $1 AND task_id = ANY($2::text[])"
+"""Their queue rows and log lines go with them (ON DELETE CASCADE)."""
+# The snapshot row and the run's pointer to it in one statement (as CREATE_RUN does).
+REPLACE_RUN_SNAPSHOT = """
+WITH snapshot AS (
+    INSERT INTO definition_snapshots (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING
+)
+UPDATE runs SET snapshot_hash = $1, version = $3 WHERE workflow_id = $4"""
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = $1"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = $1"
 
@@ -317,6 +325,23 @@ FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c (timer_at, body, task_id)
 WHERE t.task_id = c.task_id AND t.status = 'SCHEDULED'"""
 CLAIM_REWRITTEN_FIELDS = ("status", "workerId", "pollCount", "startTime", "updateTime", "leaseExpiresAt")
 """The body fields CLAIM_TASKS sets, by their JSON names (``responseTimeoutSeconds`` it reads)."""
+# The lines in the order given; no row inserted when there is no such task.
+INSERT_TASK_LOGS = """
+INSERT INTO task_logs (task_id, created_time, log)
+SELECT t.task_id, l.created_time, l.log
+FROM tasks t, unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS l (created_time, log, n)
+WHERE t.task_id = $1
+ORDER BY l.n"""
+INSERT_DECISION_LOGS = """
+INSERT INTO task_logs (task_id, created_time, log)
+SELECT l.task_id, l.created_time, l.log
+FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS l (task_id, created_time, log, n)
+ORDER BY l.n"""
+SELECT_TASK_EXISTS = "SELECT 1 FROM tasks WHERE task_id = $1"
+SELECT_TASK_LOGS = """
+SELECT l.log, l.created_time FROM tasks t LEFT JOIN task_logs l ON l.task_id = t.task_id
+WHERE t.task_id = $1 ORDER BY l.id"""
+"""No row: no such task; one row of NULLs: a task without log lines."""
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue WHERE task_type = ANY($1::text[]) GROUP BY task_type"""
@@ -358,6 +383,15 @@ def _claim_request(request: ClaimRequest | None) -> ClaimRequest | None:
 def _claim_args(request: ClaimRequest) -> tuple[str, int, int, str | None]:
     """CLAIM_TASKS's parameters."""
     return request.task_type, request.now, request.count, request.worker_id
+
+
+def _has_more_statements(plan: sql.WritePlan) -> bool:
+    """Whether the decision writes more than WRITE_DECISION does (removed tasks, a new definition, log lines).
+
+    Those statements follow WRITE_DECISION in one transaction, and a claim then
+    comes after them (WRITE_DECISION's own could take a task being removed).
+    """
+    return bool(plan.task_deletes or plan.snapshot is not None or plan.log_inserts)
 
 
 def _queues_claimable(plan: sql.WritePlan, request: ClaimRequest) -> bool:
@@ -684,13 +718,16 @@ class PostgresStore(Store):
             return decision, []
         request = _claim_request(claim_after(decision))
         plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-        if request is None or not _queues_claimable(plan, request):
-            written, claimed = await self._write(conn, decision, plan, row_version, request)
+        if not _has_more_statements(plan) and (request is None or not _queues_claimable(plan, request)):
+            written, claimed = await self._write(conn, workflow_id, decision, plan, row_version, request)
             return (decision, claimed) if written else None
         async with conn.transaction():
-            written, _ = await self._write(conn, decision, plan, row_version, None)
+            # When it writes nothing, neither do the statements after it: there is nothing to roll back.
+            written, _ = await self._write(conn, workflow_id, decision, plan, row_version, None)
             if not written:
                 return None
+            if request is None:
+                return decision, []
             rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
             return decision, [sql.decode_task(body) for (body,) in rows]
 
@@ -722,8 +759,15 @@ class PostgresStore(Store):
                         return decision, []
                     request = _claim_request(claim_after(decision))
                     plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-                    inline = request is not None and not in_python and not _queues_claimable(plan, request)
-                    written, claimed = await self._write(conn, decision, plan, row_version, request if inline else None)
+                    inline = (
+                        request is not None
+                        and not in_python
+                        and not _has_more_statements(plan)
+                        and not _queues_claimable(plan, request)
+                    )
+                    written, claimed = await self._write(
+                        conn, workflow_id, decision, plan, row_version, request if inline else None
+                    )
                     if not written:
                         raise _TaskClaimed
                     if request is None or inline:
@@ -752,12 +796,17 @@ class PostgresStore(Store):
     @staticmethod
     async def _write(
         conn: asyncpg.Connection,
+        workflow_id: str,
         decision: Decision,
         plan: sql.WritePlan,
         row_version: int,
         claim: ClaimRequest | None,
     ) -> tuple[bool, list[Task]]:
-        """WRITE_DECISION: whether it wrote (the run and its tasks were as read), and what it claimed."""
+        """WRITE_DECISION, then the plan's other statements if it wrote: whether it wrote (the run and its tasks
+        were as read), and what it claimed.
+
+        The caller holds a transaction whenever ``_has_more_statements(plan)``.
+        """
         params = _decision_params(decision.workflow, plan)
         params["row_version"] = row_version
         params["claim_task_type"] = claim.task_type if claim else ""
@@ -765,7 +814,16 @@ class PostgresStore(Store):
         params["claim_count"] = claim.count if claim else 0
         params["claim_worker_id"] = claim.worker_id if claim else None
         written, bodies = await conn.fetchrow(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
-        return bool(written), [sql.decode_task(body) for body in bodies]
+        if not written:
+            return False, []
+        if plan.task_deletes:
+            await conn.execute(DELETE_TASKS, workflow_id, plan.task_deletes)
+        if plan.snapshot is not None:
+            snapshot = plan.snapshot
+            await conn.execute(REPLACE_RUN_SNAPSHOT, snapshot.digest, snapshot.body, snapshot.version, workflow_id)
+        if plan.log_inserts:
+            await conn.execute(INSERT_DECISION_LOGS, *sql.columns(plan.log_inserts, 3))
+        return True, [sql.decode_task(body) for body in bodies]
 
     async def _snapshot(self, conn: asyncpg.Connection, digest: str) -> WorkflowDef:
         definition = self._snapshots.get(digest)
@@ -811,6 +869,19 @@ class PostgresStore(Store):
     async def workflow_id_of_task(self, task_id: str) -> str | None:
         row = await self._fetchone("read a task", SELECT_WORKFLOW_ID_OF_TASK, task_id)
         return None if row is None else str(row[0])
+
+    # -- task logs -------------------------------------------------------------------
+
+    async def add_task_logs(self, task_id: str, logs: Sequence[TaskExecLog]) -> bool:
+        if not logs:
+            return await self._fetchone("read a task", SELECT_TASK_EXISTS, task_id) is not None
+        times = [log.created_time for log in logs]
+        lines = [sql.encode_log_line(log.log) for log in logs]
+        return await self._rowcount("add task logs", INSERT_TASK_LOGS, task_id, times, lines) > 0
+
+    async def get_task_logs(self, task_id: str) -> list[TaskExecLog] | None:
+        rows = await self._fetchall("read task logs", SELECT_TASK_LOGS, task_id)
+        return sql.task_logs_of(task_id, rows)
 
     # -- queue and timers ------------------------------------------------------------
 

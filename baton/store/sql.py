@@ -27,6 +27,7 @@ from baton.model import (
     IdempotencyStrategy,
     Task,
     TaskDef,
+    TaskExecLog,
     TaskStatus,
     Workflow,
     WorkflowDef,
@@ -255,6 +256,15 @@ def claim_update_row(task: Task) -> Row:
 # -- decisions -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class SnapshotChange:
+    """A run moves to another definition: store the snapshot, point the run (and its version column) at it."""
+
+    digest: str
+    body: str
+    version: int
+
+
 @dataclass(kw_only=True)
 class WritePlan:
     """The task and queue rows one decision writes, as rows for each statement."""
@@ -267,6 +277,12 @@ class WritePlan:
     """``QUEUE_UPSERT_COLUMNS``: insert, or move a task already queued."""
     queue_deletes: list[Row] = field(default_factory=list)
     """``(task_id,)`` of tasks that leave the queue."""
+    task_deletes: list[str] = field(default_factory=list)
+    """Ids of the run's tasks to delete (with their queue rows and logs), before the inserts."""
+    snapshot: SnapshotChange | None = None
+    """The run's new definition snapshot, when the decision replaces its definition."""
+    log_inserts: list[Row] = field(default_factory=list)
+    """``(task_id, created_time, log)`` of the log lines to append, after the task rows are written."""
 
 
 def plan_new_run(decision: Decision) -> WritePlan:
@@ -302,7 +318,9 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
     if run.workflow_id != workflow_id:
         raise StoreError(f"A decision on run {workflow_id} returned run {run.workflow_id}")
     plan = WritePlan()
+    _plan_removed(plan, decision, workflow_id=workflow_id, loaded=loaded)
     _plan_created(plan, decision.created, run)
+    _plan_logs(plan, decision, workflow_id=workflow_id, loaded=loaded)
     for task in decision.updated:
         before = loaded.get(task.task_id)
         if before is None:
@@ -318,6 +336,30 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
     return plan
 
 
+def _plan_removed(plan: WritePlan, decision: Decision, *, workflow_id: str, loaded: Mapping[str, LoadedTask]) -> None:
+    if decision.removed:
+        updated = {task.task_id for task in decision.updated}
+        for task_id in decision.removed:
+            if task_id not in loaded:
+                raise StoreError(f"Decision removes task {task_id}, which is not a task of run {workflow_id}")
+            if task_id in updated:
+                raise StoreError(f"Decision both updates and removes task {task_id}")
+        plan.task_deletes = list(decision.removed)
+    if decision.definition is not None:
+        digest, body = snapshot_of(decision.definition)
+        plan.snapshot = SnapshotChange(digest=digest, body=body, version=decision.definition.version)
+
+
+def _plan_logs(plan: WritePlan, decision: Decision, *, workflow_id: str, loaded: Mapping[str, LoadedTask]) -> None:
+    if not decision.logs:
+        return
+    kept = (set(loaded) - set(decision.removed)) | {task.task_id for task in decision.created}
+    for log in decision.logs:
+        if log.task_id not in kept:
+            raise StoreError(f"Decision logs to task {log.task_id}, which is not a task of run {workflow_id}")
+        plan.log_inserts.append((log.task_id, log.created_time, encode_log_line(log.log)))
+
+
 def columns(rows: Sequence[Row], width: int) -> list[list[Any]]:
     """Rows turned into ``width`` column lists: the arrays a batched ``unnest`` statement takes."""
     if not rows:
@@ -331,6 +373,28 @@ def _plan_created(plan: WritePlan, created: Sequence[Task], run: Workflow) -> No
         visible_at = queue_visible_at(task)
         if visible_at is not None:
             plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
+
+
+# -- task logs -----------------------------------------------------------------------
+
+
+_log_decoder = msgspec.json.Decoder(str)
+
+
+def encode_log_line(line: str) -> str:
+    """A ``log`` column's text: the line as a JSON string, since PostgreSQL text cannot hold NUL."""
+    return encode(line)
+
+
+def task_logs_of(task_id: str, rows: Iterable[Sequence[Any]]) -> list[TaskExecLog] | None:
+    """Log lines from ``(log, created_time)`` rows of a LEFT JOIN on the task: None when no row (no such task)."""
+    found: list[TaskExecLog] | None = None
+    for log, created_time in rows:
+        if found is None:
+            found = []
+        if log is not None:
+            found.append(TaskExecLog(log=_log_decoder.decode(log), task_id=task_id, created_time=created_time))
+    return found
 
 
 # -- idempotency ---------------------------------------------------------------------

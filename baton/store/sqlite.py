@@ -17,12 +17,12 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, NotFoundError, StoreError
-from baton.model import IdempotencyStrategy, Task, TaskDef, Workflow, WorkflowDef, WorkflowStatus
+from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import sql
 from baton.store.base import ClaimAfter, DecisionStep, DueTimer, StartResult, Store
 
@@ -97,6 +97,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
 UPDATE_TASK = """
 UPDATE tasks SET status = ?, timer_at = ?, body = ?
 WHERE task_id = ? AND workflow_id = ? AND status = ?"""
+DELETE_TASK = "DELETE FROM tasks WHERE task_id = ? AND workflow_id = ?"
+"""Its queue row and log lines go with it (ON DELETE CASCADE)."""
+UPDATE_RUN_SNAPSHOT = "UPDATE runs SET snapshot_hash = ?, version = ? WHERE workflow_id = ?"
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = ?"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = ?"
 
@@ -114,6 +117,12 @@ DELETE_QUEUE_BY_ID = "DELETE FROM queue WHERE id = ?"
 CLAIM_TASK = """
 UPDATE tasks SET status = 'IN_PROGRESS', timer_at = ?, body = ?
 WHERE task_id = ? AND status = 'SCHEDULED'"""
+INSERT_TASK_LOG = "INSERT INTO task_logs (task_id, created_time, log) VALUES (?, ?, ?)"
+SELECT_TASK_LOGS = """
+SELECT l.log, l.created_time FROM tasks t LEFT JOIN task_logs l ON l.task_id = t.task_id
+WHERE t.task_id = ? ORDER BY l.id"""
+"""No row: no such task; one row of NULLs: a task without log lines."""
+
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue
@@ -441,8 +450,15 @@ class SqliteStore(Store):
         if decision.refusal is not None:
             return decision
         plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        if plan.task_deletes:
+            conn.executemany(DELETE_TASK, [(task_id, workflow_id) for task_id in plan.task_deletes])
+        if plan.snapshot is not None:
+            conn.execute(INSERT_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.body))
+            conn.execute(UPDATE_RUN_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.version, workflow_id))
         conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
         self._write_tasks(conn, plan)
+        if plan.log_inserts:
+            conn.executemany(INSERT_TASK_LOG, plan.log_inserts)
         return decision
 
     def _snapshot(self, conn: sqlite3.Connection, digest: str) -> WorkflowDef:
@@ -511,6 +527,22 @@ class SqliteStore(Store):
         with _translated("read a task"):
             row = conn.execute(SELECT_WORKFLOW_ID_OF_TASK, (task_id,)).fetchone()
         return None if row is None else str(row[0])
+
+    # -- task logs -------------------------------------------------------------------
+
+    async def add_task_logs(self, task_id: str, logs: Sequence[TaskExecLog]) -> bool:
+        rows = [(task_id, log.created_time, sql.encode_log_line(log.log)) for log in logs]
+        with self._write("add task logs") as conn:
+            if conn.execute(SELECT_WORKFLOW_ID_OF_TASK, (task_id,)).fetchone() is None:
+                return False
+            conn.executemany(INSERT_TASK_LOG, rows)
+        return True
+
+    async def get_task_logs(self, task_id: str) -> list[TaskExecLog] | None:
+        conn = self._connection()
+        with _translated("read task logs"):
+            rows = conn.execute(SELECT_TASK_LOGS, (task_id,)).fetchall()
+        return sql.task_logs_of(task_id, rows)
 
     # -- queue and timers ------------------------------------------------------------
 

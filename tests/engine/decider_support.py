@@ -124,6 +124,11 @@ class Harness:
         created = [t.task_id for t in decision.created]
         updated = [t.task_id for t in decision.updated]
         assert len(set(created) | set(updated)) == len(created) + len(updated), "a task listed twice"
+        for task_id in decision.removed:
+            assert task_id in self.tasks and task_id not in updated, f"removed an unknown or updated task: {task_id}"
+            del self.tasks[task_id]
+        if decision.definition is not None:
+            self.definition = decision.definition
         for task in decision.created:
             assert task.task_id not in self.tasks, f"created twice: {task.task_id}"
             self.tasks[task.task_id] = task

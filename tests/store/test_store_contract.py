@@ -13,6 +13,7 @@ from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import (
     IdempotencyStrategy,
     TaskDef,
+    TaskExecLog,
     TaskStatus,
     TaskType,
     Workflow,
@@ -710,3 +711,171 @@ async def test_decision_cannot_update_a_task_of_another_run(store: Store) -> Non
         await store.transact("a", step)
     task = await store.get_task("b-t")
     assert task is not None and task.status is TaskStatus.SCHEDULED
+
+
+# -- removing tasks and moving a run to another definition (restart, rerun) ------------------
+
+
+async def test_transact_removes_tasks_with_their_queue_rows_timers_and_logs(store: Store) -> None:
+    run = make_run()
+    await start(
+        store,
+        run,
+        [
+            make_task(run, "queued", seq=1),
+            make_task(run, "leased", seq=2, task_type="leased", response_timeout_seconds=10),
+            make_task(run, "wait", seq=3, task_type=TaskType.WAIT.value, visible_at=5),
+            make_task(run, "kept", seq=4, status=TaskStatus.COMPLETED),
+        ],
+    )
+    await store.claim_tasks("leased", worker_id="w", count=1, now=1)
+    assert await store.add_task_logs("queued", [TaskExecLog(log="line", task_id="queued", created_time=1)])
+    assert len(await store.due_timers(now=10**15, limit=10)) == 2
+
+    def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        again = make_task(loaded, "again", seq=5, task_type="again")
+        return Decision(workflow=loaded, created=[again], removed=["queued", "leased", "wait"])
+
+    await store.transact("wf-1", step)
+
+    stored = await store.get_run("wf-1")
+    assert stored is not None
+    assert [t.task_id for t in stored.tasks] == ["kept", "again"]
+    assert await store.get_task("queued") is None
+    assert await store.get_task_logs("queued") is None
+    assert await store.queue_sizes() == {"again": 1}
+    assert await store.due_timers(now=10**15, limit=10) == []
+    assert await store.claim_tasks("work", worker_id="w", count=5, now=10**15) == []
+
+
+async def test_transact_may_remove_every_task_and_reuse_nothing(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1", seq=1), make_task(run, "t2", seq=2)])
+
+    def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        fresh = make_task(loaded, "t3", seq=1)
+        return Decision(workflow=loaded, created=[fresh], removed=[t.task_id for t in loaded.tasks])
+
+    await store.transact("wf-1", step)
+
+    stored = await store.get_run("wf-1")
+    assert stored is not None and [(t.task_id, t.seq) for t in stored.tasks] == [("t3", 1)]
+    assert [t.task_id for t in await store.claim_tasks("work", worker_id="w", count=5, now=10**15)] == ["t3"]
+
+
+async def test_transact_refuses_to_remove_a_foreign_or_updated_task(store: Store) -> None:
+    a, b = make_run("a"), make_run("b")
+    await start(store, a, [make_task(a, "a-t")])
+    await start(store, b, [make_task(b, "b-t")])
+
+    def foreign(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        return Decision(workflow=loaded, removed=["b-t"])
+
+    def both(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        changed = msgspec.structs.replace(loaded.tasks[0], status=TaskStatus.CANCELED)
+        return Decision(workflow=loaded, updated=[changed], removed=["a-t"])
+
+    with pytest.raises(StoreError, match="not a task of run a"):
+        await store.transact("a", foreign)
+    with pytest.raises(StoreError, match="updates and removes"):
+        await store.transact("a", both)
+    assert await store.get_task("b-t") is not None
+    task = await store.get_task("a-t")
+    assert task is not None and task.status is TaskStatus.SCHEDULED
+
+
+async def test_transact_moves_the_run_to_a_new_definition(store: Store) -> None:
+    first, latest = make_def(version=1), make_def(version=2, description="latest")
+    await start(store, make_run(), definition=first)
+
+    def move(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        return Decision(workflow=msgspec.structs.replace(loaded, workflow_version=2), definition=latest)
+
+    await store.transact("wf-1", move)
+
+    assert await store.get_run_definition("wf-1") == latest
+    seen: list[WorkflowDef] = []
+
+    def look(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        seen.append(definition)
+        return Decision(workflow=loaded)
+
+    await store.transact("wf-1", look)
+    assert seen == [latest]
+    stored = await store.get_run("wf-1", include_tasks=False)
+    assert stored is not None and stored.workflow_version == 2
+
+
+# -- task logs -------------------------------------------------------------------------------
+
+
+async def test_task_logs_in_order_per_task(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1", seq=1), make_task(run, "t2", seq=2)])
+
+    assert await store.get_task_logs("t1") == []
+    assert await store.add_task_logs("t1", [TaskExecLog(log="one", task_id="t1", created_time=5)])
+    assert await store.add_task_logs(
+        "t1",
+        [TaskExecLog(log="two ü \u0000", task_id="t1", created_time=7), TaskExecLog(log="three", created_time=6)],
+    )
+    assert await store.add_task_logs("t2", [])
+    assert await store.get_task_logs("t1") == [
+        TaskExecLog(log="one", task_id="t1", created_time=5),
+        TaskExecLog(log="two ü \u0000", task_id="t1", created_time=7),
+        TaskExecLog(log="three", task_id="t1", created_time=6),
+    ]
+    assert await store.get_task_logs("t2") == []
+
+
+async def test_task_logs_of_an_unknown_task(store: Store) -> None:
+    assert await store.add_task_logs("missing", [TaskExecLog(log="x", created_time=1)]) is False
+    assert await store.add_task_logs("missing", []) is False
+    assert await store.get_task_logs("missing") is None
+
+
+async def test_task_logs_go_with_their_run(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1")])
+    await store.add_task_logs("t1", [TaskExecLog(log="x", created_time=1)])
+
+    await store.delete_run("wf-1")
+
+    assert await store.get_task_logs("t1") is None
+    await start(store, make_run(), [make_task(run, "t1")])
+    assert await store.get_task_logs("t1") == []
+
+
+async def test_a_decision_appends_log_lines_in_its_transaction(store: Store) -> None:
+    run = make_run()
+    await start(store, run, [make_task(run, "t1")])
+
+    def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        nxt = make_task(loaded, "t2", seq=2)
+        return Decision(
+            workflow=loaded,
+            created=[nxt],
+            logs=[
+                TaskExecLog(log="on t1", task_id="t1", created_time=3),
+                TaskExecLog(log="on the new t2", task_id="t2", created_time=4),
+                TaskExecLog(log="again t1", task_id="t1", created_time=2),
+            ],
+        )
+
+    def refused(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        logs = [TaskExecLog(log="never", task_id="t1", created_time=9)]
+        return Decision(workflow=loaded, logs=logs, refusal=Refusal(kind="conflict", message="no"))
+
+    def foreign(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        return Decision(workflow=loaded, logs=[TaskExecLog(log="x", task_id="elsewhere", created_time=1)])
+
+    await store.transact("wf-1", step)
+    await store.transact("wf-1", refused)
+    with pytest.raises(StoreError, match="elsewhere"):
+        await store.transact("wf-1", foreign)
+
+    assert [(log.log, log.created_time) for log in await store.get_task_logs("t1") or []] == [
+        ("on t1", 3),
+        ("again t1", 2),
+    ]
+    assert [log.log for log in await store.get_task_logs("t2") or []] == ["on the new t2"]

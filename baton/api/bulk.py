@@ -1,0 +1,79 @@
+"""``/api/workflow/bulk``: pause, resume, restart, retry and terminate many runs; the body is a JSON list of ids.
+
+Each answers Conductor's ``BulkResponse``: the ids the operation succeeded on, and
+the error message of each one it failed on. These routes come before the
+single-run ones (``/api/workflow/{id}/retry`` would match ``bulk/retry``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from baton.api.params import bool_param, json_body
+from baton.api.responses import JSONResponse
+from baton.errors import FieldError, ValidationError
+from baton.service import Baton
+
+
+def _service(request: Request) -> Baton:
+    service: Baton = request.app.state.baton
+    return service
+
+
+async def _bulk(request: Request, operation: Callable[[str], Awaitable[object]]) -> Response:
+    return JSONResponse(await _service(request).operations.bulk(await _workflow_ids(request), operation))
+
+
+async def _workflow_ids(request: Request) -> list[str]:
+    body = await json_body(request)
+    if not isinstance(body, list):
+        raise ValidationError(errors=[FieldError("body", "must be a JSON list of workflow ids")])
+    for index, item in enumerate(body):
+        if not isinstance(item, str):
+            raise ValidationError(errors=[FieldError(f"body[{index}]", "must be a workflow id (a string)")])
+    return body
+
+
+async def pause(request: Request) -> Response:
+    return await _bulk(request, _service(request).operations.pause)
+
+
+async def resume(request: Request) -> Response:
+    return await _bulk(request, _service(request).operations.resume)
+
+
+async def restart(request: Request) -> Response:
+    operations = _service(request).operations
+    latest = bool_param(request, "useLatestDefinitions", False)
+
+    async def restart_one(workflow_id: str) -> None:
+        await operations.restart(workflow_id, use_latest_definitions=latest)
+
+    return await _bulk(request, restart_one)
+
+
+async def retry(request: Request) -> Response:
+    return await _bulk(request, _service(request).operations.retry)
+
+
+async def terminate(request: Request) -> Response:
+    runs = _service(request).runs
+    reason = request.query_params.get("reason")
+
+    async def terminate_one(workflow_id: str) -> None:
+        await runs.terminate(workflow_id, reason)
+
+    return await _bulk(request, terminate_one)
+
+
+routes = [
+    Route("/api/workflow/bulk/pause", pause, methods=["PUT"]),
+    Route("/api/workflow/bulk/resume", resume, methods=["PUT"]),
+    Route("/api/workflow/bulk/restart", restart, methods=["POST"]),
+    Route("/api/workflow/bulk/retry", retry, methods=["POST"]),
+    Route("/api/workflow/bulk/terminate", terminate, methods=["POST"]),
+]

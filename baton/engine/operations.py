@@ -1,0 +1,365 @@
+"""An operator's events: pause, resume, restart, retry, rerun, skip a task, set variables, decide.
+
+``apply`` here is the engine's entry point for every event: it handles the
+operator's events (``events.OPERATOR_EVENTS``) and hands the rest to the
+decider's ``apply``. Like the decider, it does no I/O, reads no clock and never
+raises for a bad event: a run in the wrong state is refused (conflict), and
+the message names the state it is in.
+
+What each does, and where Conductor leaves room, what Baton chooses:
+
+* Pause: RUNNING -> PAUSED; pausing a PAUSED run changes nothing. A paused run
+  schedules no new step: a worker's result for a step already handed out is
+  recorded, and the steps after it wait for Resume. A task already queued may
+  still be polled, and a system task's delayed retry still runs when its timer
+  fires (neither is a new step).
+* Resume: PAUSED -> RUNNING, then the run is decided again.
+* Restart: only an ended run. Same id; every task is removed; the run starts
+  again from its first step with its original input (the definition's
+  ``inputTemplate`` defaults applied again) and the definition's initial
+  variables. ``restartable: false`` refuses the restart of a COMPLETED run
+  (Conductor's rule: a failed or terminated run may still be restarted). With
+  the latest definition, the run's version and snapshot change to it.
+* Retry: only a FAILED, TIMED_OUT or TERMINATED run. For each step whose latest
+  attempt is FAILED, FAILED_WITH_TERMINAL_ERROR, TIMED_OUT or CANCELED, a new
+  attempt (``retryCount + 1``, ``retriedTaskId``) is scheduled, its input
+  resolved again over the failed attempt's; nothing else is re-run. No such step
+  is a conflict (use restart), except for a TIMED_OUT run, which just runs on.
+* Rerun: only an ended run. From a task id: the tasks after it (by ``seq``) are
+  removed and that task is scheduled again (its id kept, its output cleared,
+  ``taskInput`` as its input when given). Without one: as Restart, keeping the
+  run's definition. ``workflowInput`` and ``correlationId`` replace the run's.
+* SkipTask: only a RUNNING run. A pending attempt of the step becomes SKIPPED
+  with the given output and the run goes on; a step not reached yet gets a
+  SKIPPED task now, so the walk passes it when it gets there (as Conductor).
+  A step that already ended is a conflict.
+* UpdateVariables: a RUNNING or PAUSED run; the variables are merged in, and a
+  running run is decided again.
+* Decide: a RUNNING run is advanced; any other is refused (the service treats
+  that as nothing to do, as Conductor does).
+
+Restart, retry and rerun clear ``reasonForIncompletion``, the failed task names
+and the end time. A worker's result keeps its ``logs``: they go in
+``Decision.logs`` (``createdTime`` now when the worker gave none) and are stored
+in the result's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from baton.engine import decider
+from baton.engine.decider import _attempt, _finish, _is_worker, _refuse, _State
+from baton.engine.decision import DecideContext, Decision
+from baton.engine.events import (
+    OPERATOR_EVENTS,
+    Decide,
+    Event,
+    OperatorEvent,
+    Pause,
+    Rerun,
+    Restart,
+    Resume,
+    Retry,
+    SkipTask,
+    TaskResultReceived,
+    UpdateVariables,
+)
+from baton.engine.expressions import resolve
+from baton.model import Task, TaskExecLog, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
+
+_replace = msgspec.structs.replace
+
+_RETRIABLE: Final = frozenset(
+    {TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatus.TIMED_OUT, TaskStatus.CANCELED}
+)
+_RETRYABLE_RUNS: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT, WorkflowStatus.TERMINATED})
+
+
+def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideContext) -> Decision:
+    """Apply one event to a run (any event: the decider's own go to ``decider.apply``).
+
+    A worker's result that carries log lines gets them in ``Decision.logs``, so they
+    are stored with the result, in its transaction.
+    """
+    if isinstance(event, OPERATOR_EVENTS):
+        return _apply_operation(definition, run, event, ctx)
+    decision = decider.apply(definition, run, event, ctx)
+    if isinstance(event, TaskResultReceived) and event.result.logs and decision.refusal is None:
+        result = event.result
+        decision.logs = [
+            TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or ctx.now)
+            for log in result.logs
+        ]
+    return decision
+
+
+def _apply_operation(definition: WorkflowDef, run: Workflow, event: OperatorEvent, ctx: DecideContext) -> Decision:
+    if isinstance(event, Pause):
+        return _apply_pause(definition, run, ctx)
+    if isinstance(event, Resume):
+        return _apply_resume(definition, run, ctx)
+    if isinstance(event, Restart):
+        return _apply_restart(definition, run, event, ctx)
+    if isinstance(event, Retry):
+        return _apply_retry(definition, run, ctx)
+    if isinstance(event, Rerun):
+        return _apply_rerun(definition, run, event, ctx)
+    if isinstance(event, SkipTask):
+        return _apply_skip_task(definition, run, event, ctx)
+    if isinstance(event, UpdateVariables):
+        return _apply_update_variables(definition, run, event, ctx)
+    return _apply_decide(definition, run, event, ctx)
+
+
+def _in_state(run: Workflow, *, expected: str = "") -> Decision:
+    """The refusal for a run in the wrong state: the message names the state it is in."""
+    suffix = f", not {expected}" if expected else ""
+    return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}{suffix}")
+
+
+# -- pause, resume, decide, variables ------------------------------------------------------
+
+
+def _apply_pause(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+    if run.status.is_terminal:
+        return _in_state(run)
+    state = _State(definition, run, ctx)
+    state.set_run(status=WorkflowStatus.PAUSED)
+    return state.decision()
+
+
+def _apply_resume(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+    if run.status is not WorkflowStatus.PAUSED:
+        return _in_state(run, expected=WorkflowStatus.PAUSED.value)
+    state = _State(definition, run, ctx)
+    state.set_run(status=WorkflowStatus.RUNNING)
+    return _finish(state)
+
+
+def _apply_decide(definition: WorkflowDef, run: Workflow, event: Decide, ctx: DecideContext) -> Decision:
+    if run.status is not WorkflowStatus.RUNNING:
+        return _in_state(run, expected=WorkflowStatus.RUNNING.value)
+    return _finish(_State(definition, run, ctx))
+
+
+def _apply_update_variables(
+    definition: WorkflowDef, run: Workflow, event: UpdateVariables, ctx: DecideContext
+) -> Decision:
+    if run.status.is_terminal:
+        return _in_state(run)
+    state = _State(definition, run, ctx)
+    state.set_run(variables={**run.variables, **event.variables})
+    return _finish(state)
+
+
+# -- restart, rerun ------------------------------------------------------------------------
+
+
+def _apply_restart(definition: WorkflowDef, run: Workflow, event: Restart, ctx: DecideContext) -> Decision:
+    if not run.status.is_terminal:
+        return _in_state(run)
+    target = event.definition or definition
+    if run.status is WorkflowStatus.COMPLETED and not target.restartable:
+        return _refuse(
+            run,
+            "conflict",
+            f"Workflow {run.workflow_id} is COMPLETED and its definition {target.name} "
+            f"version {target.version} is not restartable",
+        )
+    decision = _start_over(target, run, run.input, run.correlation_id, ctx)
+    decision.definition = event.definition
+    return decision
+
+
+def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: DecideContext) -> Decision:
+    if not run.status.is_terminal:
+        return _in_state(run)
+    correlation_id = event.correlation_id if event.correlation_id is not None else run.correlation_id
+    workflow_input = event.workflow_input if event.workflow_input is not None else run.input
+    if event.from_task_id is None:
+        return _start_over(definition, run, workflow_input, correlation_id, ctx)
+    origin = next((t for t in run.tasks if t.task_id == event.from_task_id), None)
+    if origin is None:
+        return _refuse(run, "not_found", f"Task {event.from_task_id} not found in workflow {run.workflow_id}")
+    kept = [t for t in run.tasks if t.seq <= origin.seq]
+    removed = [t.task_id for t in run.tasks if t.seq > origin.seq]
+    now = ctx.now
+    header = _reopened(run, now, input=workflow_input, correlation_id=correlation_id, output={})
+    state = _State(definition, _replace(header, tasks=kept), ctx)
+    state.put(
+        _replace(
+            origin,
+            status=TaskStatus.SCHEDULED,
+            input_data=origin.input_data if event.task_input is None else event.task_input,
+            output_data={},
+            reason_for_incompletion=None,
+            worker_id=None,
+            retried=False,
+            executed=False,
+            scheduled_time=now,
+            start_time=0,
+            end_time=0,
+            update_time=now,
+            callback_after_seconds=0,
+            visible_at=now if _is_worker(origin) else 0,
+            lease_expires_at=0,
+        )
+    )
+    decision = _finish(state)
+    decision.removed = removed
+    return decision
+
+
+def _start_over(
+    definition: WorkflowDef,
+    run: Workflow,
+    workflow_input: dict[str, Any],
+    correlation_id: str | None,
+    ctx: DecideContext,
+) -> Decision:
+    """The run from its first step again: every task removed, the definition's initial variables."""
+    header = _reopened(
+        run,
+        ctx.now,
+        workflow_version=definition.version,
+        input=workflow_input,
+        correlation_id=correlation_id,
+        output={},
+        variables={},
+        create_time=ctx.now,
+        start_time=ctx.now,
+        tasks=[],
+    )
+    decision = decider.start(definition, header, ctx)
+    decision.removed = [t.task_id for t in run.tasks]
+    return decision
+
+
+def _reopened(run: Workflow, now: int, **changes: Any) -> Workflow:
+    """The header of an ended run that runs again."""
+    return _replace(
+        run,
+        status=WorkflowStatus.RUNNING,
+        reason_for_incompletion=None,
+        failed_reference_task_names=[],
+        failed_task_names=[],
+        end_time=0,
+        update_time=now,
+        **changes,
+    )
+
+
+# -- retry ---------------------------------------------------------------------------------
+
+
+def _apply_retry(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+    if run.status not in _RETRYABLE_RUNS:
+        return _in_state(run)
+    state = _State(definition, _reopened(run, ctx.now), ctx)
+    failed = sorted((t for t in state.latest.values() if t.status in _RETRIABLE), key=lambda t: t.seq)
+    if not failed and run.status is not WorkflowStatus.TIMED_OUT:
+        return _refuse(
+            run,
+            "conflict",
+            f"Workflow {run.workflow_id} has no failed task to retry: restart it to run it again from the start",
+        )
+    for task in failed:
+        _new_attempt(state, task)
+    return _finish(state)
+
+
+def _new_attempt(state: _State, task: Task) -> None:
+    """Schedule the next attempt of a failed step, its input resolved again over the failed one's."""
+    now = state.now
+    task_id = state.ctx.new_id()
+    input_data = task.input_data
+    step = task.workflow_task
+    if step is not None and step.input_parameters:
+        state.doc.task_id = task_id
+        resolved = resolve(step.input_parameters, state.doc)
+        state.doc.task_id = None
+        if isinstance(resolved, dict):
+            input_data = {**task.input_data, **resolved}
+    state.put(_replace(task, retried=True, update_time=now))
+    state.add(
+        _replace(
+            task,
+            task_id=task_id,
+            status=TaskStatus.SCHEDULED,
+            seq=state.max_seq + 1,
+            retry_count=task.retry_count + 1,
+            retried_task_id=task.task_id,
+            retried=False,
+            poll_count=0,
+            input_data=input_data,
+            output_data={},
+            reason_for_incompletion=None,
+            worker_id=None,
+            scheduled_time=now,
+            start_time=0,
+            end_time=0,
+            update_time=now,
+            callback_after_seconds=0,
+            visible_at=now if _is_worker(task) else 0,
+            lease_expires_at=0,
+            executed=False,
+        )
+    )
+
+
+# -- skip ----------------------------------------------------------------------------------
+
+
+def _apply_skip_task(definition: WorkflowDef, run: Workflow, event: SkipTask, ctx: DecideContext) -> Decision:
+    if run.status is not WorkflowStatus.RUNNING:
+        return _in_state(run, expected=WorkflowStatus.RUNNING.value)
+    ref = event.reference_task_name
+    attempts = [t for t in run.tasks if t.reference_task_name == ref]
+    state = _State(definition, run, ctx)
+    now = ctx.now
+    if attempts:
+        latest = max(attempts, key=_attempt)
+        if latest.status.is_terminal:
+            return _refuse(
+                run, "conflict", f"Task {ref} of workflow {run.workflow_id} is already {latest.status.value}"
+            )
+        state.put(_skipped(latest, event, now))
+        return _finish(state)
+    step = _step_named(definition, ref)
+    if step is None:
+        return _refuse(run, "not_found", f"No task {ref} in the definition of workflow {run.workflow_id}")
+    task = Task(
+        task_id=ctx.new_id(),
+        task_type=step.name if step.type == "SIMPLE" else step.type,
+        reference_task_name=ref,
+        workflow_instance_id=run.workflow_id,
+        workflow_type=run.workflow_name,
+        task_def_name=step.name,
+        seq=state.max_seq + 1,
+        correlation_id=run.correlation_id,
+        workflow_priority=run.priority,
+        scheduled_time=now,
+        workflow_task=step,
+    )
+    state.add(_skipped(task, event, now))
+    return _finish(state)
+
+
+def _skipped(task: Task, event: SkipTask, now: int) -> Task:
+    return _replace(
+        task,
+        status=TaskStatus.SKIPPED,
+        input_data=event.task_input or task.input_data,
+        output_data=event.task_output,
+        end_time=now,
+        update_time=now,
+        visible_at=0,
+        lease_expires_at=0,
+    )
+
+
+def _step_named(definition: WorkflowDef, ref: str) -> WorkflowTask | None:
+    return next((s for s in definition.all_tasks() if s.task_reference_name == ref), None)

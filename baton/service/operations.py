@@ -1,0 +1,153 @@
+"""An operator's use cases: pause, resume, restart, retry, rerun, skip a task, set variables, decide,
+their bulk forms, and task logs.
+
+Each single-run operation is one event applied with ``ServiceContext.apply_event``
+(one decision, one transaction); what each does to the run is written in
+``engine/operations.py``. A run in the wrong state is a ConflictError whose
+message names the state; an unknown run or task is a NotFoundError.
+
+Where Conductor leaves room, Baton chooses:
+
+* ``decide`` on a run that is not RUNNING does nothing and is not an error
+  (Conductor's decider returns at once for a paused or ended run).
+* ``retry`` accepts ``resumeSubworkflowTasks`` and, until SUB_WORKFLOW tasks
+  exist, it changes nothing: the failed step gets a new attempt either way.
+* ``rerun`` takes the run id from the path; a ``reRunFromWorkflowId`` in the body
+  is ignored (Conductor overwrites it the same way).
+* The bulk forms apply the single-run operation to each id in turn (at most
+  ``MAX_BULK_IDS``, Conductor's limit); each failure is reported under its id
+  with its message, and does not stop the others.
+* A log line's ``createdTime`` is the server's clock when the caller gives none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
+
+from baton.engine import Decide, Event, Pause, Rerun, Restart, Resume, Retry, SkipTask, UpdateVariables
+from baton.errors import BatonError, ConflictError, FieldError, NotFoundError, ValidationError
+from baton.model import BulkResponse, RerunWorkflowRequest, SkipTaskRequest, TaskExecLog, Workflow
+from baton.service.context import ServiceContext
+from baton.service.resolver import DefinitionResolver
+
+MAX_BULK_IDS: Final = 1000
+"""Most run ids one bulk request may name (Conductor's limit)."""
+
+
+class OperationService:
+    def __init__(self, ctx: ServiceContext, resolver: DefinitionResolver) -> None:
+        self._ctx = ctx
+        self._resolver = resolver
+
+    # -- one run -------------------------------------------------------------------
+
+    async def pause(self, workflow_id: str) -> None:
+        await self._apply(workflow_id, Pause())
+
+    async def resume(self, workflow_id: str) -> None:
+        await self._apply(workflow_id, Resume())
+
+    async def restart(self, workflow_id: str, *, use_latest_definitions: bool = False) -> None:
+        """Run an ended run again from its start; with the latest registered definition when asked."""
+        definition = None
+        if use_latest_definitions:
+            run = await self._run_header(workflow_id)
+            definition = await self._resolver.by_name(run.workflow_name, None)
+        await self._apply(workflow_id, Restart(definition=definition))
+
+    async def retry(self, workflow_id: str, *, resume_subworkflow_tasks: bool = False) -> None:
+        """A new attempt of each failed step of a FAILED, TIMED_OUT or TERMINATED run."""
+        await self._apply(workflow_id, Retry())
+
+    async def rerun(self, workflow_id: str, request: RerunWorkflowRequest) -> str:
+        """Run an ended run again from ``reRunFromTaskId`` (or from its start); returns its id."""
+        await self._apply(
+            workflow_id,
+            Rerun(
+                from_task_id=request.re_run_from_task_id or None,
+                task_input=request.task_input,
+                workflow_input=request.workflow_input,
+                correlation_id=request.correlation_id,
+            ),
+        )
+        return workflow_id
+
+    async def skip_task(self, workflow_id: str, reference_task_name: str, request: SkipTaskRequest) -> None:
+        await self._apply(
+            workflow_id,
+            SkipTask(
+                reference_task_name=reference_task_name,
+                task_input=request.task_input,
+                task_output=request.task_output,
+            ),
+        )
+
+    async def update_variables(self, workflow_id: str, variables: dict[str, Any]) -> Workflow:
+        """Merge ``variables`` into the run's; returns the run as it is now."""
+        await self._apply(workflow_id, UpdateVariables(variables=variables))
+        run = await self._ctx.store.get_run(workflow_id)
+        if run is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        return run
+
+    async def decide(self, workflow_id: str) -> None:
+        try:
+            await self._apply(workflow_id, Decide())
+        except ConflictError:
+            return  # not RUNNING: nothing to decide
+
+    # -- many runs -----------------------------------------------------------------
+
+    async def bulk(self, workflow_ids: Sequence[str], operation: Callable[[str], Awaitable[object]]) -> BulkResponse:
+        """Apply ``operation`` to each id; a failure is recorded under its id and the rest go on."""
+        check_bulk_ids(workflow_ids)
+        response = BulkResponse()
+        for workflow_id in dict.fromkeys(workflow_ids):
+            try:
+                await operation(workflow_id)
+            except BatonError as exc:
+                response.bulk_error_results[workflow_id] = exc.message
+            else:
+                response.bulk_successful_results.append(workflow_id)
+        return response
+
+    # -- task logs -----------------------------------------------------------------
+
+    async def add_task_log(self, task_id: str, line: str) -> None:
+        log = TaskExecLog(log=line, task_id=task_id, created_time=self._ctx.clock())
+        if not await self._ctx.store.add_task_logs(task_id, [log]):
+            raise NotFoundError(f"No such task: {task_id}")
+
+    async def task_logs(self, task_id: str) -> list[TaskExecLog]:
+        logs = await self._ctx.store.get_task_logs(task_id)
+        if logs is None:
+            raise NotFoundError(f"No such task: {task_id}")
+        return logs
+
+    # -- plumbing ------------------------------------------------------------------
+
+    async def _apply(self, workflow_id: str, event: Event) -> None:
+        await self._ctx.apply_event(workflow_id, event)
+
+    async def _run_header(self, workflow_id: str) -> Workflow:
+        run = await self._ctx.store.get_run(workflow_id, include_tasks=False)
+        if run is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        return run
+
+
+def check_bulk_ids(workflow_ids: Sequence[str]) -> None:
+    if not workflow_ids:
+        raise ValidationError(errors=[FieldError("body", "must list at least one workflow id")])
+    if len(workflow_ids) > MAX_BULK_IDS:
+        raise ValidationError(
+            errors=[
+                FieldError(
+                    "body", f"cannot process more than {MAX_BULK_IDS} workflows in one request, got {len(workflow_ids)}"
+                )
+            ]
+        )
+    for index, workflow_id in enumerate(workflow_ids):
+        if not workflow_id.strip():
+            raise ValidationError(errors=[FieldError(f"body[{index}]", "must be a workflow id, got an empty string")])
