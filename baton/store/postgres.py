@@ -56,6 +56,11 @@ each statement once per connection and caches it. A connection going back to
 its pool is not reset (``_keep_session``): Baton sets no session state, and the
 reset would cost a round trip per use; a transaction left open is still rolled
 back by the pool.
+
+Three pools: starts and decisions on one whose connections keep one generic
+plan per statement (``_DECISION_SETTINGS``), stand-alone claims on one with
+asynchronous commits, everything else (reads, definitions, searches) on the
+main one with PostgreSQL's defaults.
 """
 
 from __future__ import annotations
@@ -370,6 +375,31 @@ SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "inclu
 
 _MAX_ATTEMPTS = 10
 
+_DECISION_SETTINGS = {
+    "plan_cache_mode": "force_generic_plan",
+    "enable_seqscan": "off",
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+}
+"""The decision pool's connections plan each statement once, by its indexes.
+
+By default PostgreSQL plans a prepared statement's first five executions for
+their parameters, then keeps a generic plan if its estimated cost is no higher
+than theirs, until the next ANALYZE of a table it reads. Both halves hurt the
+hot path. For WRITE_DECISION the comparison falls either way on a connection's
+first decisions, and a connection on which it fell for custom plans plans the
+statement again at every decision, for more than the rest of the statement
+costs (1-2 connections in 10 in runs of W1). And a plan made while the tables
+are small (a fresh database: each new connection's first statements) may scan
+a table whole and join by hashing, which stays cheap only while the table does.
+Every statement on this pool finds its rows by key (a run, its tasks, a queue's
+head, a snapshot), so these connections plan each statement once, with the
+parameters unknown, and without sequential scans, hash or merge joins unless
+nothing else can run it: index lookups in nested loops, whatever the tables'
+sizes when it was planned. Searches, whose best plans do depend on their
+parameters and on the tables, stay on the main pool with the defaults.
+"""
+
 
 def _claim_nothing(decision: Decision) -> ClaimRequest | None:
     return None
@@ -474,6 +504,7 @@ class PostgresStore(Store):
         self._max_size = max_size
         self._open_timeout = open_timeout
         self._pool: asyncpg.Pool | None = None
+        self._decision_pool: asyncpg.Pool | None = None
         self._claim_pool: asyncpg.Pool | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
 
@@ -492,37 +523,42 @@ class PostgresStore(Store):
     async def open(self) -> None:
         if self._pool is not None:
             return
-        pool: asyncpg.Pool | None = None
-        claim_pool: asyncpg.Pool | None = None
+        started: list[asyncpg.Pool] = []
+
+        async def start(pool: asyncpg.Pool) -> asyncpg.Pool:
+            started.append(pool)
+            async with asyncio.timeout(self._open_timeout):
+                await pool
+            return pool
+
         with _translated("connect"):
             try:
-                pool = self._new_pool(min_size=self._min_size, max_size=self._max_size)
-                async with asyncio.timeout(self._open_timeout):
-                    await pool
-                self._pool = pool
+                self._pool = await start(self._new_pool(min_size=self._min_size, max_size=max(2, self._max_size // 2)))
                 await self._migrate()
-                # Stand-alone claims only: their commits need not wait for the WAL flush (see the module's docstring).
-                claim_pool = self._new_pool(
-                    min_size=1, max_size=max(1, self._max_size // 2), server_settings={"synchronous_commit": "off"}
+                # Starts and decisions: a handful of statements, each planned once per connection (see
+                # _DECISION_SETTINGS).
+                self._decision_pool = await start(
+                    self._new_pool(min_size=self._min_size, max_size=self._max_size, server_settings=_DECISION_SETTINGS)
                 )
-                async with asyncio.timeout(self._open_timeout):
-                    await claim_pool
-                self._claim_pool = claim_pool
+                # Stand-alone claims only: their commits need not wait for the WAL flush (see the module's docstring).
+                self._claim_pool = await start(
+                    self._new_pool(
+                        min_size=1, max_size=max(1, self._max_size // 2), server_settings={"synchronous_commit": "off"}
+                    )
+                )
             except BaseException:
-                self._pool = self._claim_pool = None
+                self._pool = self._decision_pool = self._claim_pool = None
                 # A pool whose start failed has closed itself already; terminate() then does nothing.
-                for started in (claim_pool, pool):
-                    if started is not None:
-                        started.terminate()
+                for pool in reversed(started):
+                    pool.terminate()
                 raise
 
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        claim_pool, self._claim_pool = self._claim_pool, None
-        if claim_pool is not None:
-            await claim_pool.close()
-        if pool is not None:
-            await pool.close()
+        pools = [self._claim_pool, self._decision_pool, self._pool]
+        self._pool = self._decision_pool = self._claim_pool = None
+        for pool in pools:
+            if pool is not None:
+                await pool.close()
 
     async def _migrate(self) -> None:
         async with self._connection() as conn, conn.transaction():
@@ -541,6 +577,14 @@ class PostgresStore(Store):
         if self._pool is None:
             raise StoreError("The store is not open")
         async with self._pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _decision_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """For ``create_run`` and decisions only (see _DECISION_SETTINGS)."""
+        if self._decision_pool is None:
+            raise StoreError("The store is not open")
+        async with self._decision_pool.acquire() as conn:
             yield conn
 
     async def _fetchone(self, action: str, query: str, *args: Any) -> asyncpg.Record | None:
@@ -634,7 +678,7 @@ class PostgresStore(Store):
         args = _args(CREATE_RUN_ARGS, params)
         key = run.idempotency_key
         with _translated("create a run"):
-            async with self._connection() as conn:
+            async with self._decision_connection() as conn:
                 for _ in range(_MAX_ATTEMPTS):
                     try:
                         if key:
@@ -690,7 +734,7 @@ class PostgresStore(Store):
         self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
     ) -> tuple[Decision, list[Task]]:
         with _translated("record a decision"):
-            async with self._connection() as conn:
+            async with self._decision_connection() as conn:
                 try:
                     done = await self._decide_unlocked(conn, workflow_id, step, claim_after)
                 except asyncpg.DataError:

@@ -16,7 +16,7 @@ from baton.engine.decision import Decision
 from baton.errors import ConflictError, StoreError
 from baton.model import Task, TaskStatus, Workflow, WorkflowDef
 from baton.store import ClaimRequest, DecisionStep, StartResult, Store, open_store
-from baton.store.postgres import PostgresStore
+from baton.store.postgres import CLAIM_TASKS, CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION, PostgresStore
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -285,3 +285,59 @@ async def test_a_url_with_libpqs_connect_timeout_opens(postgres_url: str) -> Non
         assert await store.get_run("x") is None
     finally:
         await store.close()
+
+
+async def test_starts_and_decisions_are_planned_once_per_connection(postgres_url: str) -> None:
+    """Their statements keep one generic plan per connection: none is planned again for its parameters."""
+    store = PostgresStore(postgres_url, max_size=1)
+    await store.open()
+    try:
+        for i in range(8):
+            run = make_run(f"wf-{i}")
+            await start(store, run, [make_task(run, f"t{i}")])
+        for i in range(8):
+            claim = ClaimRequest("work", "w", i % 3, 10_000)
+            await store.transact_then_claim(f"wf-{i}", _cancel_open_tasks([]), lambda d, c=claim: c)
+        async with store._decision_connection() as conn:
+            plans = await conn.fetch(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = ANY($1)",
+                [CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION],
+            )
+    finally:
+        await store.close()
+
+    assert {row["statement"]: (row["generic_plans"] > 0, row["custom_plans"]) for row in plans} == {
+        CREATE_RUN: (True, 0),
+        READ_RUN_FOR_DECISION: (True, 0),
+        WRITE_DECISION: (True, 0),
+    }
+
+
+async def test_decision_plans_look_rows_up_by_index_however_small_the_tables(postgres_url: str) -> None:
+    """Planned on an empty database, the hot statements' plans still find rows by index: no plan made while the
+    tables are small scans them whole once they are not."""
+    store = PostgresStore(postgres_url, max_size=1)
+    await store.open()
+    empty = "'{}'"
+    arguments = {
+        READ_RUN_FOR_DECISION: ["'wf-1'"],
+        CLAIM_TASKS: ["'work'", "1", "10", "'w'"],
+        WRITE_DECISION: [
+            "'RUNNING'", "NULL", "0", "1", "0", "'{}'", "'wf-1'",
+            *[empty] * 8, *[empty] * 6, empty, *[empty] * 4,
+            "0", "'work'", "1", "10", "'w'",
+        ],
+    }  # fmt: skip
+    try:
+        async with store._decision_connection() as conn:
+            plans = {}
+            for n, (statement, values) in enumerate(arguments.items()):
+                await conn.execute(f"PREPARE hot_{n} AS {statement}")
+                rows = await conn.fetch(f"EXPLAIN EXECUTE hot_{n}({', '.join(values)})")
+                plans[statement] = "\n".join(row[0] for row in rows)
+    finally:
+        await store.close()
+
+    for plan in plans.values():
+        assert "$1" in plan  # the generic plan, made for any parameters
+        assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
