@@ -57,10 +57,10 @@ its pool is not reset (``_keep_session``): Baton sets no session state, and the
 reset would cost a round trip per use; a transaction left open is still rolled
 back by the pool.
 
-Three pools: starts and decisions on one whose connections keep one generic
-plan per statement (``_DECISION_SETTINGS``), stand-alone claims on one with
-asynchronous commits, everything else (reads, definitions, searches) on the
-main one with PostgreSQL's defaults.
+Three pools: starts and decisions on one whose connections plan each statement
+once, by its indexes (``_BY_KEY_SETTINGS``); stand-alone claims on one with the
+same settings and asynchronous commits; everything else (reads, definitions,
+searches) on the main one with PostgreSQL's defaults.
 """
 
 from __future__ import annotations
@@ -375,13 +375,13 @@ SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "inclu
 
 _MAX_ATTEMPTS = 10
 
-_DECISION_SETTINGS = {
+_BY_KEY_SETTINGS = {
     "plan_cache_mode": "force_generic_plan",
     "enable_seqscan": "off",
     "enable_hashjoin": "off",
     "enable_mergejoin": "off",
 }
-"""The decision pool's connections plan each statement once, by its indexes.
+"""The decision and claim pools' connections plan each statement once, by its indexes.
 
 By default PostgreSQL plans a prepared statement's first five executions for
 their parameters, then keeps a generic plan if its estimated cost is no higher
@@ -392,8 +392,8 @@ statement again at every decision, for more than the rest of the statement
 costs (1-2 connections in 10 in runs of W1). And a plan made while the tables
 are small (a fresh database: each new connection's first statements) may scan
 a table whole and join by hashing, which stays cheap only while the table does.
-Every statement on this pool finds its rows by key (a run, its tasks, a queue's
-head, a snapshot), so these connections plan each statement once, with the
+Every statement on these pools finds its rows by key (a run, its tasks, a
+queue's head, a snapshot), so their connections plan each statement once, with the
 parameters unknown, and without sequential scans, hash or merge joins unless
 nothing else can run it: index lookups in nested loops, whatever the tables'
 sizes when it was planned. Searches, whose best plans do depend on their
@@ -536,14 +536,16 @@ class PostgresStore(Store):
                 self._pool = await start(self._new_pool(min_size=self._min_size, max_size=max(2, self._max_size // 2)))
                 await self._migrate()
                 # Starts and decisions: a handful of statements, each planned once per connection (see
-                # _DECISION_SETTINGS).
+                # _BY_KEY_SETTINGS).
                 self._decision_pool = await start(
-                    self._new_pool(min_size=self._min_size, max_size=self._max_size, server_settings=_DECISION_SETTINGS)
+                    self._new_pool(min_size=self._min_size, max_size=self._max_size, server_settings=_BY_KEY_SETTINGS)
                 )
                 # Stand-alone claims only: their commits need not wait for the WAL flush (see the module's docstring).
                 self._claim_pool = await start(
                     self._new_pool(
-                        min_size=1, max_size=max(1, self._max_size // 2), server_settings={"synchronous_commit": "off"}
+                        min_size=1,
+                        max_size=max(1, self._max_size // 2),
+                        server_settings={**_BY_KEY_SETTINGS, "synchronous_commit": "off"},
                     )
                 )
             except BaseException:
@@ -580,8 +582,16 @@ class PostgresStore(Store):
             yield conn
 
     @asynccontextmanager
+    async def _claim_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """For stand-alone claims only: their commits do not wait for the WAL flush."""
+        if self._claim_pool is None:
+            raise StoreError("The store is not open")
+        async with self._claim_pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def _decision_connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """For ``create_run`` and decisions only (see _DECISION_SETTINGS)."""
+        """For ``create_run`` and decisions only (see _BY_KEY_SETTINGS)."""
         if self._decision_pool is None:
             raise StoreError("The store is not open")
         async with self._decision_pool.acquire() as conn:
@@ -933,10 +943,8 @@ class PostgresStore(Store):
         if count <= 0:
             return []
         request = ClaimRequest(task_type, worker_id, count, now)
-        if self._claim_pool is None:
-            raise StoreError("The store is not open")
         with _translated("claim tasks"):
-            async with self._claim_pool.acquire() as conn:
+            async with self._claim_connection() as conn:
                 try:
                     rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
                 except asyncpg.DataError:

@@ -313,31 +313,40 @@ async def test_starts_and_decisions_are_planned_once_per_connection(postgres_url
     }
 
 
-async def test_decision_plans_look_rows_up_by_index_however_small_the_tables(postgres_url: str) -> None:
-    """Planned on an empty database, the hot statements' plans still find rows by index: no plan made while the
-    tables are small scans them whole once they are not."""
+async def test_hot_plans_look_rows_up_by_index_however_small_the_tables(postgres_url: str) -> None:
+    """Planned on an empty database, the decision and claim statements' plans still find rows by index: no plan
+    made while the tables are small scans them whole once they are not."""
     store = PostgresStore(postgres_url, max_size=1)
     await store.open()
     empty = "'{}'"
-    arguments = {
+    claim = ["'work'", "1", "10", "'w'"]
+    decisions = {
         READ_RUN_FOR_DECISION: ["'wf-1'"],
-        CLAIM_TASKS: ["'work'", "1", "10", "'w'"],
+        CLAIM_TASKS: claim,
         WRITE_DECISION: [
             "'RUNNING'", "NULL", "0", "1", "0", "'{}'", "'wf-1'",
             *[empty] * 8, *[empty] * 6, empty, *[empty] * 4,
-            "0", "'work'", "1", "10", "'w'",
+            "0", *claim,
         ],
     }  # fmt: skip
+
+    async def explain(conn: asyncpg.Connection, statements: dict[str, list[str]]) -> list[str]:
+        plans = []
+        for n, (statement, values) in enumerate(statements.items()):
+            await conn.execute(f"PREPARE hot_{n} AS {statement}")
+            rows = await conn.fetch(f"EXPLAIN EXECUTE hot_{n}({', '.join(values)})")
+            plans.append("\n".join(row[0] for row in rows))
+        return plans
+
     try:
         async with store._decision_connection() as conn:
-            plans = {}
-            for n, (statement, values) in enumerate(arguments.items()):
-                await conn.execute(f"PREPARE hot_{n} AS {statement}")
-                rows = await conn.fetch(f"EXPLAIN EXECUTE hot_{n}({', '.join(values)})")
-                plans[statement] = "\n".join(row[0] for row in rows)
+            plans = await explain(conn, decisions)
+        async with store._claim_connection() as conn:
+            plans += await explain(conn, {CLAIM_TASKS: claim})
     finally:
         await store.close()
 
-    for plan in plans.values():
+    assert len(plans) == 4
+    for plan in plans:
         assert "$1" in plan  # the generic plan, made for any parameters
         assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
