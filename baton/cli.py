@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         load_examples=args.examples,
         max_body_bytes=args.max_body_bytes,
+        retention_days=args.retention_days,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"baton: serving on http://{settings.host}:{settings.port} with {settings.database_url}", flush=True)
@@ -58,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="register the bundled example workflows at start",
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 1 MiB)")
+    serve.add_argument(
+        "--retention-days",
+        type=float,
+        help="delete finished runs this many days after they ended (default 0: keep forever)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 

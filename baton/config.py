@@ -36,6 +36,10 @@ class Settings:
     """Register the bundled example workflows at start (kept if they exist)."""
     definition_cache_seconds: float = 2.0
     """How long a resolved definition (with its task definitions) is reused by starts in this process."""
+    retention_days: float = 0.0
+    """Finished runs (by end time) older than this many days are deleted with their tasks; 0 keeps them forever."""
+    retention_interval_ms: int = 60_000
+    """How often the retention loop looks for finished runs to delete (when ``retention_days`` is set)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import bulk, metadata, tasks, workflows
+from baton.api import bulk, metadata, search, tasks, workflows
 from baton.api.limits import BodySizeLimit, PayloadTooLarge
 from baton.api.responses import JSONResponse, baton_error_response, error_response
 from baton.config import Settings
 from baton.errors import BatonError, StoreError
 from baton.runtime.notifier import Notifier
 from baton.runtime.pg_notifier import PostgresNotifier
+from baton.runtime.retention import Retention
 from baton.runtime.sweeper import Sweeper
 from baton.service import Baton
 from baton.store import open_store
@@ -71,10 +72,17 @@ def create_app(settings: Settings) -> Starlette:
                 log.info("registered example workflows: %s", ", ".join(loaded))
         sweeper = Sweeper(service.context)
         sweeper.start()
+        retention = Retention(
+            service.search,
+            retention_days=settings.retention_days,
+            interval_ms=settings.retention_interval_ms,
+        )
+        retention.start()
         app.state.baton = service
         try:
             yield
         finally:
+            await retention.stop()
             await sweeper.stop()
             if isinstance(notifier, PostgresNotifier):
                 await notifier.stop()
@@ -84,6 +92,8 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/health", health, methods=["GET"]),
             *metadata.routes,
+            # Before workflows and tasks: /api/workflow/search is not the run whose id is "search".
+            *search.routes,
             *bulk.routes,
             *workflows.routes,
             *tasks.routes,

@@ -17,6 +17,7 @@ from baton.sdk.client import (
     BatonClient,
     BatonConnectionError,
     ExecuteResult,
+    SearchResult,
     WorkflowRun,
     WorkflowStatusSummary,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "BatonConnectionError",
     "ExecuteResult",
     "InProgress",
+    "SearchResult",
     "TerminalError",
     "Worker",
     "WorkerLoadError",

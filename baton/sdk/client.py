@@ -39,6 +39,7 @@ from baton.model import (
     WorkflowDef,
     WorkflowStatus,
 )
+from baton.model.summaries import TaskSummary, WorkflowSummary
 
 __all__ = [
     "AsyncBatonClient",
@@ -46,6 +47,7 @@ __all__ = [
     "BatonClient",
     "BatonConnectionError",
     "ExecuteResult",
+    "SearchResult",
     "WorkflowRun",
     "WorkflowStatusSummary",
 ]
@@ -115,6 +117,13 @@ class WorkflowStatusSummary(msgspec.Struct, rename="camel", kw_only=True):
     correlation_id: str | None = None
     output: dict[str, Any] = {}
     variables: dict[str, Any] = {}
+
+
+class SearchResult(msgspec.Struct, Generic[T], rename="camel", kw_only=True):
+    """Conductor's ``SearchResult``: one page of hits and how many there are in all (see the server's cap)."""
+
+    total_hits: int = 0
+    results: list[T] = []
 
 
 class ExecuteResult(NamedTuple):
@@ -380,6 +389,29 @@ class _Routes:
             params=[("includeClosed", _flag(include_closed)), ("includeTasks", _flag(include_tasks))],
             parse=_json(list[Workflow]),
         )
+
+    # search
+
+    @staticmethod
+    def search(
+        path: str, kind: type[T], query: str | None, free_text: str | None, start: int, size: int, sort: str | None
+    ) -> _Call[SearchResult[T]]:
+        params = [("start", str(start)), ("size", str(size))]
+        for name, value in (("query", query), ("freeText", free_text), ("sort", sort)):
+            if value is not None:
+                params.append((name, value))
+        return _Call(method="GET", path=path, params=params, parse=_json(SearchResult[kind]))  # type: ignore[valid-type]
+
+    @staticmethod
+    def running_workflows(
+        name: str, version: int | None, start_time: int | None, end_time: int | None
+    ) -> _Call[list[str]]:
+        params = [
+            (key, str(value))
+            for key, value in (("version", version), ("startTime", start_time), ("endTime", end_time))
+            if value is not None
+        ]
+        return _Call(method="GET", path=f"/api/workflow/running/{_seg(name)}", params=params, parse=_json(list[str]))
 
     @staticmethod
     def terminate(workflow_id: str, reason: str | None) -> _Call[None]:
@@ -754,6 +786,36 @@ class BatonClient:
     ) -> list[Workflow]:
         return self._send(_Routes.get_by_correlation_id(name, correlation_id, include_closed, include_tasks))
 
+    def search_workflows(
+        self,
+        query: str | None = None,
+        *,
+        free_text: str | None = "*",
+        start: int = 0,
+        size: int = 100,
+        sort: str | None = None,
+    ) -> SearchResult[WorkflowSummary]:
+        """``GET /api/workflow/search``: e.g. ``query="workflowType IN (a,b) AND status = FAILED"``."""
+        return self._send(_Routes.search("/api/workflow/search", WorkflowSummary, query, free_text, start, size, sort))
+
+    def search_tasks(
+        self,
+        query: str | None = None,
+        *,
+        free_text: str | None = "*",
+        start: int = 0,
+        size: int = 100,
+        sort: str | None = None,
+    ) -> SearchResult[TaskSummary]:
+        """``GET /api/tasks/search``: e.g. ``query="taskType = charge AND status = FAILED"``."""
+        return self._send(_Routes.search("/api/tasks/search", TaskSummary, query, free_text, start, size, sort))
+
+    def get_running_workflows(
+        self, name: str, *, version: int | None = None, start_time: int | None = None, end_time: int | None = None
+    ) -> list[str]:
+        """Ids of the RUNNING runs of ``name`` (every version unless one is given), oldest first."""
+        return self._send(_Routes.running_workflows(name, version, start_time, end_time))
+
     def terminate(self, workflow_id: str, reason: str | None = None) -> None:
         """Terminate a running run (``DELETE /api/workflow/{id}``)."""
         self._send(_Routes.terminate(workflow_id, reason))
@@ -1032,6 +1094,35 @@ class AsyncBatonClient:
         include_tasks: bool = False,
     ) -> list[Workflow]:
         return await self._send(_Routes.get_by_correlation_id(name, correlation_id, include_closed, include_tasks))
+
+    async def search_workflows(
+        self,
+        query: str | None = None,
+        *,
+        free_text: str | None = "*",
+        start: int = 0,
+        size: int = 100,
+        sort: str | None = None,
+    ) -> SearchResult[WorkflowSummary]:
+        return await self._send(
+            _Routes.search("/api/workflow/search", WorkflowSummary, query, free_text, start, size, sort)
+        )
+
+    async def search_tasks(
+        self,
+        query: str | None = None,
+        *,
+        free_text: str | None = "*",
+        start: int = 0,
+        size: int = 100,
+        sort: str | None = None,
+    ) -> SearchResult[TaskSummary]:
+        return await self._send(_Routes.search("/api/tasks/search", TaskSummary, query, free_text, start, size, sort))
+
+    async def get_running_workflows(
+        self, name: str, *, version: int | None = None, start_time: int | None = None, end_time: int | None = None
+    ) -> list[str]:
+        return await self._send(_Routes.running_workflows(name, version, start_time, end_time))
 
     async def terminate(self, workflow_id: str, reason: str | None = None) -> None:
         await self._send(_Routes.terminate(workflow_id, reason))

@@ -14,6 +14,7 @@ from baton.service.definitions import DefinitionService
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
+from baton.service.search import SearchParams, SearchService
 from baton.service.tasks import TaskService
 from baton.store import Store
 
@@ -23,6 +24,8 @@ __all__ = [
     "ExecuteOutcome",
     "OperationService",
     "RunService",
+    "SearchParams",
+    "SearchService",
     "ServiceContext",
     "TaskService",
 ]
@@ -37,6 +40,7 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context)
+        self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)
 
     @property

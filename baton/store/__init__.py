@@ -11,9 +11,32 @@
 
 from __future__ import annotations
 
-from baton.store.base import ClaimAfter, ClaimRequest, DecisionStep, DueTimer, StartResult, Store
+from baton.store.base import (
+    TOTAL_HITS_CAP,
+    ClaimAfter,
+    ClaimRequest,
+    DecisionStep,
+    DueTimer,
+    RunPage,
+    SearchRequest,
+    StartResult,
+    Store,
+    TaskPage,
+)
 
-__all__ = ["ClaimAfter", "ClaimRequest", "DecisionStep", "DueTimer", "StartResult", "Store", "open_store"]
+__all__ = [
+    "TOTAL_HITS_CAP",
+    "ClaimAfter",
+    "ClaimRequest",
+    "DecisionStep",
+    "DueTimer",
+    "RunPage",
+    "SearchRequest",
+    "StartResult",
+    "Store",
+    "TaskPage",
+    "open_store",
+]
 
 
 def open_store(url: str, *, pool_min_size: int = 1, pool_max_size: int = 10) -> Store:

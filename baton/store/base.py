@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from baton.engine.decision import Decision
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
+from baton.model.search_query import Query, SortKey
 
 DecisionStep = Callable[[Workflow, WorkflowDef], Decision]
 """A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision."""
@@ -54,6 +55,36 @@ ClaimAfter = Callable[[Decision], ClaimRequest | None]
 class DueTimer:
     workflow_id: str
     task_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRequest:
+    """A parsed search: its fields are those of ``search_query.WORKFLOW_FIELDS`` or ``TASK_FIELDS``."""
+
+    query: Query | None = None
+    free_text: tuple[str, ...] = ()
+    """Words that must each appear (where: see ``store/search_sql.py``); none for everything."""
+    sort: tuple[SortKey, ...] = ()
+    """Empty: newest first (start time, then id, descending)."""
+    start: int = 0
+    size: int = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunPage:
+    total_hits: int
+    results: list[Workflow]
+    """Run headers, without their tasks."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPage:
+    total_hits: int
+    results: list[Task]
+
+
+TOTAL_HITS_CAP = 10_000
+"""``total_hits`` counts matches up to here and says this many beyond (as Elasticsearch does by default)."""
 
 
 class Store(ABC):
@@ -201,3 +232,32 @@ class Store(ABC):
     @abstractmethod
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         """Tasks whose timer is at or before ``now``, earliest first."""
+
+    # -- search and retention --------------------------------------------------------
+
+    @abstractmethod
+    async def search_runs(self, request: SearchRequest) -> RunPage:
+        """Run headers matching ``request``, in its order, ``size`` of them from ``start``.
+
+        ``total_hits`` is exact up to ``TOTAL_HITS_CAP`` and that cap beyond it.
+        """
+
+    @abstractmethod
+    async def search_tasks(self, request: SearchRequest) -> TaskPage:
+        """Tasks matching ``request``; with no sort, those of the newest runs first, then by ``seq``."""
+
+    @abstractmethod
+    async def running_run_ids(
+        self, name: str, *, version: int | None, start_from: int | None, start_to: int | None
+    ) -> list[str]:
+        """Ids of RUNNING runs of ``name`` (of ``version`` if given) started within the bounds (inclusive).
+
+        Oldest first.
+        """
+
+    @abstractmethod
+    async def delete_finished_before(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` runs that ended (COMPLETED, FAILED, TIMED_OUT, TERMINATED) before ``cutoff``.
+
+        Their tasks, queue rows, timers and idempotency keys go with them. Returns how many were deleted.
+        """

@@ -76,8 +76,18 @@ import asyncpg
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
-from baton.store import sql
-from baton.store.base import ClaimAfter, ClaimRequest, DecisionStep, DueTimer, StartResult, Store
+from baton.store import search_sql, sql
+from baton.store.base import (
+    ClaimAfter,
+    ClaimRequest,
+    DecisionStep,
+    DueTimer,
+    RunPage,
+    SearchRequest,
+    StartResult,
+    Store,
+    TaskPage,
+)
 
 # -- queries -------------------------------------------------------------------------
 
@@ -977,6 +987,39 @@ class PostgresStore(Store):
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, now, limit)
         return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+
+    # -- search and retention --------------------------------------------------------
+
+    async def _search(self, statements: search_sql.SearchStatements, request: SearchRequest) -> tuple[int, list[str]]:
+        with _translated("search"):
+            async with self._connection() as conn:
+                rows = await conn.fetch(statements.page.sql, *statements.page.params)
+                counted = None
+                if not search_sql.page_is_last(request.start, request.size, len(rows)):
+                    counted = int(await conn.fetchval(statements.count.sql, *statements.count.params))
+        bodies = [body for (body,) in rows]
+        return search_sql.total_hits(request.start, request.size, len(bodies), counted), bodies
+
+    async def search_runs(self, request: SearchRequest) -> RunPage:
+        total, bodies = await self._search(search_sql.search_runs(search_sql.Dialect.POSTGRES, request), request)
+        return RunPage(total_hits=total, results=[sql.decode_run(body) for body in bodies])
+
+    async def search_tasks(self, request: SearchRequest) -> TaskPage:
+        total, bodies = await self._search(search_sql.search_tasks(search_sql.Dialect.POSTGRES, request), request)
+        return TaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies])
+
+    async def running_run_ids(
+        self, name: str, *, version: int | None, start_from: int | None, start_to: int | None
+    ) -> list[str]:
+        statement = search_sql.running_run_ids(
+            search_sql.Dialect.POSTGRES, name, version=version, start_from=start_from, start_to=start_to
+        )
+        rows = await self._fetchall("list running runs", statement.sql, *statement.params)
+        return [workflow_id for (workflow_id,) in rows]
+
+    async def delete_finished_before(self, cutoff: int, limit: int) -> int:
+        statement = search_sql.delete_finished_before(search_sql.Dialect.POSTGRES, cutoff, limit)
+        return await self._rowcount("delete finished runs", statement.sql, *statement.params)
 
 
 def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from contextlib import AbstractContextManager, contextmanager
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
-from baton.store import sql
-from baton.store.base import ClaimAfter, DecisionStep, DueTimer, StartResult, Store
+from baton.store import search_sql, sql
+from baton.store.base import ClaimAfter, DecisionStep, DueTimer, RunPage, SearchRequest, StartResult, Store, TaskPage
 
 # -- queries -------------------------------------------------------------------------
 
@@ -577,3 +577,36 @@ class SqliteStore(Store):
         with _translated("read due timers"):
             rows = conn.execute(SELECT_DUE_TIMERS, (now, limit)).fetchall()
         return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+
+    # -- search and retention --------------------------------------------------------
+
+    def _search(self, statements: search_sql.SearchStatements, request: SearchRequest) -> tuple[int, list[str]]:
+        with self._read("search") as conn:
+            bodies = [body for (body,) in conn.execute(statements.page.sql, statements.page.params)]
+            counted = None
+            if not search_sql.page_is_last(request.start, request.size, len(bodies)):
+                counted = int(conn.execute(statements.count.sql, statements.count.params).fetchone()[0])
+        return search_sql.total_hits(request.start, request.size, len(bodies), counted), bodies
+
+    async def search_runs(self, request: SearchRequest) -> RunPage:
+        total, bodies = self._search(search_sql.search_runs(search_sql.Dialect.SQLITE, request), request)
+        return RunPage(total_hits=total, results=[sql.decode_run(body) for body in bodies])
+
+    async def search_tasks(self, request: SearchRequest) -> TaskPage:
+        total, bodies = self._search(search_sql.search_tasks(search_sql.Dialect.SQLITE, request), request)
+        return TaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies])
+
+    async def running_run_ids(
+        self, name: str, *, version: int | None, start_from: int | None, start_to: int | None
+    ) -> list[str]:
+        statement = search_sql.running_run_ids(
+            search_sql.Dialect.SQLITE, name, version=version, start_from=start_from, start_to=start_to
+        )
+        conn = self._connection()
+        with _translated("list running runs"):
+            return [workflow_id for (workflow_id,) in conn.execute(statement.sql, statement.params)]
+
+    async def delete_finished_before(self, cutoff: int, limit: int) -> int:
+        statement = search_sql.delete_finished_before(search_sql.Dialect.SQLITE, cutoff, limit)
+        with self._write("delete finished runs") as conn:
+            return conn.execute(statement.sql, statement.params).rowcount

@@ -1,0 +1,87 @@
+"""Finding runs and tasks: ``/api/workflow/search[-v2]``, ``/api/workflow/running/{name}``, ``/api/tasks/search[-v2]``.
+
+The answer of a search is Conductor's ``SearchResult``: ``{"totalHits": n, "results": [...]}``
+of ``WorkflowSummary`` / ``TaskSummary`` (``-v2``: whole ``Workflow`` headers without their
+tasks, and whole ``Task`` objects). These routes come before ``/api/workflow/{workflow_id}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from baton.api.params import int_param, optional_int_param
+from baton.api.responses import JSONResponse
+from baton.model import Workflow
+from baton.model.codec import to_builtins
+from baton.model.summaries import task_summary, workflow_summary
+from baton.service import Baton, SearchParams
+from baton.service.search import DEFAULT_SEARCH_SIZE
+
+
+def _service(request: Request) -> Baton:
+    service: Baton = request.app.state.baton
+    return service
+
+
+def _params(request: Request) -> SearchParams:
+    query = request.query_params
+    return SearchParams(
+        query=query.get("query"),
+        free_text=query.get("freeText"),
+        sort=query.get("sort"),
+        start=int_param(request, "start", 0),
+        size=int_param(request, "size", DEFAULT_SEARCH_SIZE),
+    )
+
+
+def _result(total_hits: int, results: list[Any]) -> Response:
+    return JSONResponse({"totalHits": total_hits, "results": results})
+
+
+def _render_header(run: Workflow) -> dict[str, Any]:
+    rendered: dict[str, Any] = to_builtins(run)
+    rendered["workflowType"] = run.workflow_name
+    return rendered
+
+
+async def search_workflows(request: Request) -> Response:
+    page = await _service(request).search.runs(_params(request))
+    return _result(page.total_hits, [workflow_summary(run) for run in page.results])
+
+
+async def search_workflows_v2(request: Request) -> Response:
+    page = await _service(request).search.runs(_params(request))
+    return _result(page.total_hits, [_render_header(run) for run in page.results])
+
+
+async def search_tasks(request: Request) -> Response:
+    page = await _service(request).search.tasks(_params(request))
+    return _result(page.total_hits, [task_summary(task) for task in page.results])
+
+
+async def search_tasks_v2(request: Request) -> Response:
+    page = await _service(request).search.tasks(_params(request))
+    return _result(page.total_hits, page.results)
+
+
+async def running(request: Request) -> Response:
+    ids = await _service(request).search.running_ids(
+        request.path_params["name"],
+        version=optional_int_param(request, "version"),
+        start_from=optional_int_param(request, "startTime"),
+        start_to=optional_int_param(request, "endTime"),
+    )
+    return JSONResponse(ids)
+
+
+routes = [
+    Route("/api/workflow/search", search_workflows, methods=["GET"]),
+    Route("/api/workflow/search-v2", search_workflows_v2, methods=["GET"]),
+    Route("/api/workflow/running/{name}", running, methods=["GET"]),
+    Route("/api/tasks/search", search_tasks, methods=["GET"]),
+    Route("/api/tasks/search-v2", search_tasks_v2, methods=["GET"]),
+]

@@ -1,0 +1,64 @@
+"""Deletes finished runs older than the retention setting, in batches, beside the API.
+
+A run is finished when COMPLETED, FAILED, TIMED_OUT or TERMINATED; its age is
+counted from its end time. Its tasks, queue rows, timers and idempotency key go
+with it. Each batch is one short transaction, so deleting a large backlog never
+holds the database for long; a pass runs batches until one comes back short,
+then sleeps ``retention_interval_ms``. With ``retention_days`` 0 (the default)
+nothing is ever deleted and the loop does not start. Any number of processes
+may run it against one database: a batch skips runs another holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from baton.service.search import SearchService
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+class Retention:
+    def __init__(self, search: SearchService, *, retention_days: float, interval_ms: int) -> None:
+        self._search = search
+        self._retention_days = retention_days
+        self._interval_s = interval_ms / 1000
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self._retention_days > 0
+
+    def start(self) -> None:
+        if self.enabled:
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name="baton-retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_once(self) -> int:
+        """Delete batches until one is short; returns how many runs went."""
+        deleted = 0
+        while True:
+            count = await self._search.delete_finished(self._retention_days, batch=BATCH)
+            deleted += count
+            if count < BATCH:
+                return deleted
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                deleted = await self.run_once()
+                if deleted:
+                    log.info("retention: deleted %d finished runs older than %g days", deleted, self._retention_days)
+            except Exception:
+                log.exception("retention pass failed; trying again")
+            await asyncio.sleep(self._interval_s)
