@@ -507,8 +507,9 @@ class PostgresStore(Store):
         open_timeout: float = 30.0,
         snapshot_cache_size: int = 512,
     ) -> None:
-        """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: pool bounds;
-        ``open_timeout``: seconds ``open`` waits for the first connections."""
+        """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: the decision
+        pool's bounds (the main and claim pools hold at most half as many, at least 2 and 1); ``open_timeout``:
+        seconds ``open`` waits for the first connections."""
         self._url, self._connect_timeout = split_connect_timeout(url)
         self._min_size = min_size
         self._max_size = max_size
