@@ -36,6 +36,15 @@ class Settings:
     """Register the bundled example workflows at start (kept if they exist)."""
     definition_cache_seconds: float = 2.0
     """How long a resolved definition (with its task definitions) is reused by starts in this process."""
+    server_task_lease_seconds: int = 30
+    """Lease of a task the server runs itself (HTTP, EVENT, SUB_WORKFLOW, START_WORKFLOW): if the server
+    running it dies, another (or the restarted one) takes it up again after this. HTTP calls are cut off
+    before it runs out."""
+    executor_concurrency: int = 32
+    """How many server-run tasks (HTTP calls, webhook posts, workflow starts) one process runs at once."""
+    outbox_relay_after_ms: int = 2000
+    """A signal to another run (a child's result for its parent, a child to terminate, a failure workflow
+    to start) not acted on this long after its decision is taken up by any server's relay."""
     retention_days: float = 0.0
     """Finished runs (by end time) older than this many days are deleted with their tasks; 0 keeps them forever."""
     retention_interval_ms: int = 60_000

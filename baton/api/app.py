@@ -18,8 +18,10 @@ from baton.api.limits import BodySizeLimit, PayloadTooLarge
 from baton.api.responses import JSONResponse, baton_error_response, error_response
 from baton.config import Settings
 from baton.errors import BatonError, StoreError
+from baton.runtime.executors import Executors
 from baton.runtime.notifier import Notifier
 from baton.runtime.pg_notifier import PostgresNotifier
+from baton.runtime.relay import OutboxRelay
 from baton.runtime.retention import Retention
 from baton.runtime.sweeper import Sweeper
 from baton.service import Baton
@@ -72,6 +74,10 @@ def create_app(settings: Settings) -> Starlette:
                 log.info("registered example workflows: %s", ", ".join(loaded))
         sweeper = Sweeper(service.context)
         sweeper.start()
+        executors = Executors(service)
+        executors.start()
+        relay = OutboxRelay(service)
+        relay.start()
         retention = Retention(
             service.search,
             retention_days=settings.retention_days,
@@ -82,6 +88,8 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await relay.stop()
+            await executors.stop()
             await retention.stop()
             await sweeper.stop()
             if isinstance(notifier, PostgresNotifier):

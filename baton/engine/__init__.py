@@ -1,7 +1,7 @@
 """The decider: pure functions from a run's recorded state to its next state. No I/O, no clock reads."""
 
 from baton.engine.decider import start
-from baton.engine.decision import DecideContext, Decision, Refusal
+from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind
 from baton.engine.events import (
     OPERATOR_EVENTS,
     Decide,
@@ -34,6 +34,8 @@ __all__ = [
     "Restart",
     "Resume",
     "Retry",
+    "Signal",
+    "SignalKind",
     "SkipTask",
     "TaskResultReceived",
     "TaskStatusByRef",

@@ -32,7 +32,18 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
 * A retry keeps the failed attempt's input (nothing it reads can have changed in a
   sequential list); its ``callbackAfterSeconds`` is the retry delay.
 * A step whose type is neither SIMPLE nor a system type is a worker task polled
-  under its type (``HTTP`` steps are polled as ``HTTP``); SIMPLE steps under their name.
+  under its type; SIMPLE steps under their name.
+* HTTP, EVENT, SUB_WORKFLOW and START_WORKFLOW steps are queued under their type
+  like worker tasks, with a lease of ``ctx.server_task_lease_seconds``, and run by
+  the server's executors (``baton.runtime.executors``). Their lease running out means
+  the server running them died: the same attempt goes back to the queue (no retry is
+  spent). An IN_PROGRESS report keeps them IN_PROGRESS (a SUB_WORKFLOW waiting for its
+  child), with no lease unless ``extendLease``.
+* A run that ends writes ``Decision.signals`` (the outbox): its parent's SUB_WORKFLOW task
+  gets the result (CHILD_ENDED), its running children are terminated (TERMINATE_CHILD),
+  and, when it ends FAILED or TIMED_OUT, its ``failureWorkflow`` is started
+  (START_FAILURE_WORKFLOW) under an id chosen here and recorded at once in the run's
+  output as ``conductor.failure_workflow`` (as Conductor does).
 * The ``Terminate`` event leaves the run's output as it was; a TERMINATE task sets it
   to ``workflowOutput``; a run that completes or fails gets its ``outputParameters``
   resolved (or, without them, the last task's output).
@@ -46,10 +57,11 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine import system_tasks
-from baton.engine.decision import DecideContext, Decision, Refusal
+from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind
 from baton.engine.events import Event, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
 from baton.engine.expressions import RunDocument, resolve
 from baton.model import (
+    SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
     RetryLogic,
     Task,
@@ -76,6 +88,10 @@ _RETRIABLE: Final = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 _PENDING: Final = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
 _SUCCESSFUL: Final = frozenset(s for s in TaskStatus if s.is_successful)
 _RUNNING: Final = WorkflowStatus.RUNNING
+_SUB_WORKFLOW: Final = TaskType.SUB_WORKFLOW.value
+_FAILURE_WORKFLOW_OUTPUT: Final = "conductor.failure_workflow"
+_TRIGGERS_FAILURE_WORKFLOW: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT})
+_FAILED_TASK: Final = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatus.TIMED_OUT})
 
 
 class _Progress(Enum):
@@ -101,6 +117,7 @@ class _State:
         "now",
         "position",
         "run",
+        "signals",
         "steps",
         "tasks",
         "updated",
@@ -126,6 +143,7 @@ class _State:
         self.created: dict[str, None] = {}
         self.updated: dict[str, None] = {}
         self.steps = 0
+        self.signals: list[Signal] = []
         self.limits = system_tasks.Limits(
             script_timeout_ms=ctx.script_timeout_ms, script_memory_bytes=ctx.script_memory_bytes
         )
@@ -171,6 +189,7 @@ class _State:
             workflow=_replace(self.run, update_time=self.now, tasks=tasks),
             created=[tasks[position[task_id]] for task_id in self.created],
             updated=[tasks[position[task_id]] for task_id in self.updated],
+            signals=self.signals,
         )
 
 
@@ -181,6 +200,11 @@ def _attempt(task: Task) -> tuple[int, int, int]:
 
 def _is_worker(task: Task) -> bool:
     return task.task_type not in SYSTEM_TASK_TYPES
+
+
+def _is_queued(task: Task) -> bool:
+    """Handed out from the queue with a lease: a worker task, or one the server's executors run."""
+    return task.is_queued_task
 
 
 def _refuse(run: Workflow, kind: str, message: str) -> Decision:
@@ -238,7 +262,7 @@ def _apply_task_result(
         return _refuse(run, "conflict", f"Task {task.task_id} is already {task.status.value}")
     if run.status.is_terminal:
         return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
-    if _is_worker(task) and task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= ctx.now:
+    if _is_queued(task) and task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= ctx.now:
         return _refuse(
             run,
             "conflict",
@@ -254,6 +278,7 @@ def _apply_task_result(
         reason=result.reason_for_incompletion,
         callback_after_seconds=result.callback_after_seconds,
         extend_lease=result.extend_lease,
+        sub_workflow_id=result.sub_workflow_id,
     )
     return _finish(state)
 
@@ -298,9 +323,15 @@ def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired
     if task.status.is_terminal:
         return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} is already {task.status.value}")
     now = ctx.now
-    if _is_worker(task):
+    if _is_queued(task):
         if task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= now:
             state = _State(definition, run, ctx)
+            if task.task_type in SERVER_QUEUED_TASK_TYPES:
+                # The server running it died: the same attempt goes back to the queue.
+                state.put(
+                    _replace(task, status=TaskStatus.SCHEDULED, visible_at=now, update_time=now, lease_expires_at=0)
+                )
+                return _finish(state)
             state.put(
                 _replace(
                     task,
@@ -358,14 +389,30 @@ def _record_result(
     reason: str | None = None,
     callback_after_seconds: int = 0,
     extend_lease: bool = False,
+    sub_workflow_id: str | None = None,
 ) -> None:
     """A worker's (or the API's) report on a non-terminal task."""
     now = state.now
     worker = worker_id or task.worker_id
+    child = sub_workflow_id or task.sub_workflow_id
     if status is TaskResultStatus.IN_PROGRESS:
         merged = {**task.output_data, **output}
-        if not _is_worker(task):
+        if not _is_queued(task):
             state.put(_replace(task, output_data=merged, worker_id=worker, update_time=now))
+        elif task.task_type in SERVER_QUEUED_TASK_TYPES:
+            lease = now + task.response_timeout_seconds * 1000 if extend_lease else 0
+            state.put(
+                _replace(
+                    task,
+                    status=TaskStatus.IN_PROGRESS,
+                    output_data=merged,
+                    worker_id=worker,
+                    sub_workflow_id=child,
+                    start_time=task.start_time or now,
+                    update_time=now,
+                    lease_expires_at=lease,
+                )
+            )
         elif extend_lease:
             lease = now + task.response_timeout_seconds * 1000 if task.response_timeout_seconds > 0 else 0
             state.put(
@@ -401,6 +448,7 @@ def _record_result(
             status=new_status,
             output_data=output,
             worker_id=worker,
+            sub_workflow_id=child,
             reason_for_incompletion=reason if new_status is not TaskStatus.COMPLETED else None,
             start_time=task.start_time or now,
             end_time=now,
@@ -444,7 +492,7 @@ def _advance_step(state: _State, step: WorkflowTask) -> _Progress:
                 return _advance_list(state, _case_steps(step, task))
             return _Progress.DONE
         if status in _PENDING:
-            if status is TaskStatus.SCHEDULED and not _is_worker(task) and task.visible_at <= state.now:
+            if status is TaskStatus.SCHEDULED and not _is_queued(task) and task.visible_at <= state.now:
                 if not _spend(state):
                     return _Progress.STOPPED
                 _execute(state, task)
@@ -490,8 +538,11 @@ def _schedule(state: _State, step: WorkflowTask) -> Task:
     state.doc.task_id = task_id
     input_data = resolve(step.input_parameters, state.doc) if step.input_parameters else {}
     state.doc.task_id = None
-    system = step.type in SYSTEM_TASK_TYPES
-    worker = not system
+    queued = step.type not in SYSTEM_TASK_TYPES or step.type in SERVER_QUEUED_TASK_TYPES
+    if step.type in SERVER_QUEUED_TASK_TYPES:
+        lease_seconds = state.ctx.server_task_lease_seconds
+    else:
+        lease_seconds = task_def_for(step).response_timeout_seconds if queued else 0
     task = Task(
         task_id=task_id,
         task_type=step.name if step.type == _SIMPLE else step.type,
@@ -507,12 +558,12 @@ def _schedule(state: _State, step: WorkflowTask) -> Task:
         scheduled_time=now,
         update_time=now,
         start_delay_in_seconds=step.start_delay,
-        response_timeout_seconds=task_def_for(step).response_timeout_seconds if worker else 0,
+        response_timeout_seconds=lease_seconds,
         workflow_task=step,
-        visible_at=now + max(0, step.start_delay) * 1000 if worker else 0,
+        visible_at=now + max(0, step.start_delay) * 1000 if queued else 0,
     )
     state.add(task)
-    if system:
+    if not queued:
         _execute(state, task)
         return state.tasks[state.position[task_id]]
     return task
@@ -576,18 +627,19 @@ def _schedule_retry(state: _State, task: Task) -> None:
         output_data={},
         reason_for_incompletion=None,
         worker_id=None,
+        sub_workflow_id=None,
         scheduled_time=now,
         start_time=0,
         end_time=0,
         update_time=now,
         callback_after_seconds=delay,
-        visible_at=now + delay * 1000 if delay else (now if _is_worker(task) else 0),
+        visible_at=now + delay * 1000 if delay else (now if _is_queued(task) else 0),
         lease_expires_at=0,
         executed=False,
     )
     state.put(_replace(task, retried=True, update_time=now))
     state.add(retry)
-    if not _is_worker(retry) and delay == 0:
+    if not _is_queued(retry) and delay == 0:
         _execute(state, retry)
 
 
@@ -616,7 +668,7 @@ def _end_run(
     reason: str | None = None,
     output: dict[str, Any] | None = None,
 ) -> None:
-    """End the run: cancel what is still pending, set its status, output and end time."""
+    """End the run: cancel what is still pending, set its status, output and end time; signal other runs."""
     now = state.now
     for task in state.tasks:
         if not task.status.is_terminal:
@@ -629,14 +681,63 @@ def _end_run(
                     lease_expires_at=0,
                 )
             )
+            if task.task_type == _SUB_WORKFLOW and task.sub_workflow_id:
+                _signal(state, SignalKind.TERMINATE_CHILD, task.sub_workflow_id, reason=reason)
     if output is None:
         output = _run_output(state)
+    run = state.run
+    if run.parent_workflow_id and run.parent_workflow_task_id:
+        _signal(state, SignalKind.CHILD_ENDED, run.parent_workflow_id, task_id=run.parent_workflow_task_id)
+    failure_workflow = state.definition.failure_workflow
+    if status in _TRIGGERS_FAILURE_WORKFLOW and failure_workflow:
+        failure_run_id = state.ctx.new_id()
+        output = {**output, _FAILURE_WORKFLOW_OUTPUT: failure_run_id}
+        _signal(
+            state,
+            SignalKind.START_FAILURE_WORKFLOW,
+            failure_run_id,
+            task_id=_failed_task_id(state),
+            name=failure_workflow,
+            reason=reason,
+        )
     state.set_run(
         status=status,
         output=output,
         reason_for_incompletion=reason if status is not WorkflowStatus.COMPLETED else None,
         end_time=now,
     )
+
+
+def _signal(
+    state: _State,
+    kind: SignalKind,
+    target_workflow_id: str,
+    *,
+    task_id: str | None = None,
+    name: str | None = None,
+    reason: str | None = None,
+) -> None:
+    state.signals.append(
+        Signal(
+            signal_id=state.ctx.new_id(),
+            kind=kind,
+            source_workflow_id=state.run.workflow_id,
+            target_workflow_id=target_workflow_id,
+            task_id=task_id,
+            name=name,
+            reason=reason,
+            created_at=state.now,
+        )
+    )
+
+
+def _failed_task_id(state: _State) -> str | None:
+    """The latest task that failed, for the failure workflow's ``failureTaskId``."""
+    failed: Task | None = None
+    for task in state.tasks:
+        if task.status in _FAILED_TASK and (failed is None or task.seq > failed.seq):
+            failed = task
+    return failed.task_id if failed is not None else None
 
 
 def _run_output(state: _State) -> dict[str, Any]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
+
+import msgspec
 
 from baton.model import Task, TaskExecLog, Workflow, WorkflowDef
 
@@ -17,6 +20,8 @@ class DecideContext:
     new_id: Callable[[], str]
     script_timeout_ms: int = 1000
     script_memory_bytes: int = 32 * 1024 * 1024
+    server_task_lease_seconds: int = 30
+    """The lease of a task the server's executors run (HTTP, EVENT, SUB_WORKFLOW, START_WORKFLOW)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,6 +30,35 @@ class Refusal:
 
     kind: str
     message: str
+
+
+class SignalKind(str, Enum):
+    CHILD_ENDED = "CHILD_ENDED"
+    """A sub-workflow ended: its parent's SUB_WORKFLOW task gets the result."""
+    TERMINATE_CHILD = "TERMINATE_CHILD"
+    """A run ended while a sub-workflow of it was running: terminate the child."""
+    START_FAILURE_WORKFLOW = "START_FAILURE_WORKFLOW"
+    """A run ended FAILED or TIMED_OUT and its definition names a ``failureWorkflow``."""
+
+
+class Signal(msgspec.Struct, kw_only=True, frozen=True):
+    """Something a decision asks of another run, written in the decision's transaction (an outbox row).
+
+    Acted on after the commit, at least once: each kind is idempotent.
+    """
+
+    signal_id: str
+    kind: SignalKind
+    source_workflow_id: str
+    """The run whose decision wrote it."""
+    target_workflow_id: str
+    """The run it acts on: the parent, the child, or the id the failure workflow is started with."""
+    task_id: str | None = None
+    """The parent's SUB_WORKFLOW task (CHILD_ENDED), or the task that failed the run (START_FAILURE_WORKFLOW)."""
+    name: str | None = None
+    """The failure workflow's name."""
+    reason: str | None = None
+    created_at: int = 0
 
 
 @dataclass(kw_only=True)
@@ -40,6 +74,8 @@ class Decision:
     created: list[Task] = field(default_factory=list)
     updated: list[Task] = field(default_factory=list)
     refusal: Refusal | None = None
+    signals: list[Signal] = field(default_factory=list)
+    """Outbox rows the store writes with the decision."""
     removed: list[str] = field(default_factory=list)
     """Ids of the run's tasks to delete, with their queue rows, timers and logs (restart, rerun);
     deleted before ``created`` is inserted, never listed in ``updated``."""

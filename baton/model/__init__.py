@@ -1,6 +1,7 @@
 """Definitions and runs as typed data, JSON in and out."""
 
 from baton.model.definitions import (
+    SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
     RetryLogic,
     SubWorkflowParams,
@@ -29,6 +30,7 @@ from baton.model.runs import (
 )
 
 __all__ = [
+    "SERVER_QUEUED_TASK_TYPES",
     "SYSTEM_TASK_TYPES",
     "BulkResponse",
     "IdempotencyStrategy",

@@ -13,7 +13,12 @@ import msgspec
 
 
 class TaskType(str, Enum):
-    """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server."""
+    """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server.
+
+    Most system tasks run inline, inside the decision that schedules them; the
+    ones in ``SERVER_QUEUED_TASK_TYPES`` (they call out, or start other runs) are
+    queued like worker tasks and run by the server's executors.
+    """
 
     SIMPLE = "SIMPLE"
     INLINE = "INLINE"
@@ -25,7 +30,16 @@ class TaskType(str, Enum):
     HUMAN = "HUMAN"
     JSON_JQ_TRANSFORM = "JSON_JQ_TRANSFORM"
     NOOP = "NOOP"
+    HTTP = "HTTP"
+    EVENT = "EVENT"
+    SUB_WORKFLOW = "SUB_WORKFLOW"
+    START_WORKFLOW = "START_WORKFLOW"
 
+
+SERVER_QUEUED_TASK_TYPES = frozenset(
+    t.value for t in (TaskType.HTTP, TaskType.EVENT, TaskType.SUB_WORKFLOW, TaskType.START_WORKFLOW)
+)
+"""System tasks that are queued and claimed with a lease, like worker tasks, by executors inside ``baton serve``."""
 
 SYSTEM_TASK_TYPES = frozenset(t.value for t in TaskType if t is not TaskType.SIMPLE)
 """Types run by the server; any other type name is a worker task."""

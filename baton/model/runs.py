@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from baton.model.definitions import SYSTEM_TASK_TYPES, TaskDef, WorkflowDef, WorkflowTask
+from baton.model.definitions import SERVER_QUEUED_TASK_TYPES, SYSTEM_TASK_TYPES, TaskDef, WorkflowDef, WorkflowTask
 
 
 class WorkflowStatus(str, Enum):
@@ -80,13 +80,21 @@ class Task(msgspec.Struct, rename="camel", kw_only=True):
     worker_id: str | None = None
     reason_for_incompletion: str | None = None
     iteration: int = 0
+    sub_workflow_id: str | None = None
     workflow_task: WorkflowTask | None = None
     visible_at: int = 0
     lease_expires_at: int = 0
 
     @property
     def is_worker_task(self) -> bool:
+        """Run by an external worker (not a system task)."""
         return self.task_type not in SYSTEM_TASK_TYPES
+
+    @property
+    def is_queued_task(self) -> bool:
+        """Handed out from the queue with a lease: a worker task, or a system task the server's executors run."""
+        task_type = self.task_type
+        return task_type not in SYSTEM_TASK_TYPES or task_type in SERVER_QUEUED_TASK_TYPES
 
 
 class Workflow(msgspec.Struct, rename="camel", kw_only=True):
@@ -161,6 +169,7 @@ class TaskResult(msgspec.Struct, rename="camel", kw_only=True):
     worker_id: str | None = None
     logs: list[TaskExecLog] = []
     extend_lease: bool = False
+    sub_workflow_id: str | None = None
 
 
 class RerunWorkflowRequest(msgspec.Struct, rename="camel", kw_only=True):

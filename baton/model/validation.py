@@ -1,8 +1,14 @@
-"""Rules on definitions that types alone cannot express. Each error names its field's path."""
+"""Rules on definitions that types alone cannot express. Each error names its field's path.
+
+Values that are expressions (``${...}``) are checked when the task runs, not here.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import msgspec
 
 from baton.errors import FieldError, ValidationError
 from baton.model.definitions import TaskDef, TaskType, WorkflowDef, WorkflowTask
@@ -17,16 +23,14 @@ _NOT_YET = frozenset(
         "JOIN",
         "EXCLUSIVE_JOIN",
         "DO_WHILE",
-        "SUB_WORKFLOW",
-        "START_WORKFLOW",
         "DYNAMIC",
-        "HTTP",
-        "EVENT",
         "KAFKA_PUBLISH",
         "LAMBDA",
     }
 )
 _KNOWN_TYPES = frozenset(t.value for t in TaskType)
+HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
+EVENT_SINK_SCHEMES = ("webhook:http://", "webhook:https://")
 
 
 def validate_workflow_def(definition: WorkflowDef) -> None:
@@ -105,6 +109,22 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
     elif kind == TaskType.JSON_JQ_TRANSFORM:
         if not isinstance(params.get("queryExpression"), str) or not params["queryExpression"]:
             errors.append(FieldError(f"{at}.inputParameters.queryExpression", "is required for a JSON_JQ_TRANSFORM"))
+    elif kind == TaskType.HTTP:
+        _validate_http(params, f"{at}.inputParameters.http_request", errors)
+    elif kind == TaskType.EVENT:
+        sink = task.sink
+        if not isinstance(sink, str) or not (sink.startswith(EVENT_SINK_SCHEMES) or _is_expression(sink)):
+            errors.append(
+                FieldError(f"{at}.sink", "must be a webhook sink: 'webhook:https://...' or 'webhook:http://...'")
+            )
+    elif kind == TaskType.SUB_WORKFLOW:
+        _validate_sub_workflow(task, f"{at}.subWorkflowParam", errors)
+    elif kind == TaskType.START_WORKFLOW:
+        spec = params.get("startWorkflow")
+        if not isinstance(spec, dict):
+            errors.append(FieldError(f"{at}.inputParameters.startWorkflow", "is required for a START_WORKFLOW task"))
+        elif not isinstance(spec.get("name"), str) or not spec["name"].strip():
+            errors.append(FieldError(f"{at}.inputParameters.startWorkflow.name", "is required"))
     elif kind == TaskType.TERMINATE:
         status = params.get("terminationStatus")
         if status not in _TERMINATION_STATUSES:
@@ -117,6 +137,56 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
     if task.task_definition is not None:
         for error in task_def_errors(task.task_definition):
             errors.append(FieldError(f"{at}.taskDefinition.{error.path}", error.message))
+
+
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _validate_http(params: dict[str, Any], at: str, errors: list[FieldError]) -> None:
+    request = params.get("http_request")
+    if _is_expression(request):
+        return
+    if not isinstance(request, dict):
+        errors.append(FieldError(at, "is required for an HTTP task (an object with uri and method)"))
+        return
+    uri = request.get("uri")
+    if not isinstance(uri, str) or not uri.strip():
+        errors.append(FieldError(f"{at}.uri", "is required"))
+    elif not (uri.startswith(("http://", "https://")) or _is_expression(uri)):
+        errors.append(FieldError(f"{at}.uri", "must be an http:// or https:// URL"))
+    method = request.get("method", "GET")
+    if not isinstance(method, str) or not (method.upper() in HTTP_METHODS or _is_expression(method)):
+        errors.append(FieldError(f"{at}.method", f"must be one of {', '.join(HTTP_METHODS)}"))
+    for field in ("connectionTimeOut", "readTimeOut"):
+        value = request.get(field)
+        if value is not None and not _is_expression(value) and (not isinstance(value, int) or value <= 0):
+            errors.append(FieldError(f"{at}.{field}", "must be a positive number of milliseconds"))
+    headers = request.get("headers")
+    if headers is not None and not isinstance(headers, dict) and not _is_expression(headers):
+        errors.append(FieldError(f"{at}.headers", "must be an object"))
+
+
+def _validate_sub_workflow(task: WorkflowTask, at: str, errors: list[FieldError]) -> None:
+    params = task.sub_workflow_param
+    if params is None:
+        errors.append(FieldError(at, "is required for a SUB_WORKFLOW task"))
+        return
+    if params.workflow_definition is not None:
+        try:
+            inline = msgspec.convert(params.workflow_definition, WorkflowDef)
+        except msgspec.ValidationError as exc:
+            errors.append(FieldError(f"{at}.workflowDefinition", str(exc)))
+            return
+        try:
+            validate_workflow_def(inline)
+        except ValidationError as exc:
+            errors.extend(FieldError(f"{at}.workflowDefinition.{e.path}", e.message) for e in exc.errors)
+        return
+    if not params.name or not params.name.strip():
+        errors.append(FieldError(f"{at}.name", "is required (or an inline workflowDefinition)"))
+    if params.version is not None and params.version < 1:
+        errors.append(FieldError(f"{at}.version", "must be 1 or more"))
 
 
 def task_def_errors(task_def: TaskDef) -> list[FieldError]:

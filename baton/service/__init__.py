@@ -9,6 +9,7 @@ from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
 from baton.runtime.notifier import Notifier
+from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
 from baton.service.definitions import DefinitionService
 from baton.service.operations import OperationService
@@ -20,6 +21,7 @@ from baton.store import Store
 
 __all__ = [
     "Baton",
+    "ChildRuns",
     "DefinitionService",
     "ExecuteOutcome",
     "OperationService",
@@ -42,6 +44,8 @@ class Baton:
         self.tasks = TaskService(self.context)
         self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)
+        self.children = ChildRuns(self.context, self.runs)
+        self.context.signal_handler = self.children.handle
 
     @property
     def store(self) -> Store:

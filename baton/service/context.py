@@ -1,23 +1,30 @@
 """What every use case shares: the store, the wake-ups, the settings, the clock and the id source.
 
 ``apply_event`` is the one way a use case changes a run: one decision, one
-transaction, then the wake-ups it implies.
+transaction, then the wake-ups it implies and the signals it wrote for other
+runs (acted on in the background; see ``service.children``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from baton import engine
 from baton.config import Settings
-from baton.engine import DecideContext, Decision, Event
+from baton.engine import DecideContext, Decision, Event, Signal
 from baton.errors import ConflictError, NotFoundError
 from baton.model import TaskStatus, Workflow, WorkflowDef
 from baton.runtime.notifier import Notifier, run_key, task_key
 from baton.store import Store
+
+log = logging.getLogger(__name__)
+
+SignalHandler = Callable[[Signal], Awaitable[None]]
 
 
 def wall_clock_ms() -> int:
@@ -35,6 +42,9 @@ class ServiceContext:
     notifier: Notifier = field(default_factory=Notifier)
     clock: Callable[[], int] = wall_clock_ms
     new_id: Callable[[], str] = new_uuid
+    signal_handler: SignalHandler | None = None
+    """Acts on a decision's signals right after its commit (the outbox relay catches what this misses)."""
+    _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     def decide_context(self) -> DecideContext:
         return DecideContext(
@@ -42,6 +52,7 @@ class ServiceContext:
             new_id=self.new_id,
             script_timeout_ms=self.settings.script_timeout_ms,
             script_memory_bytes=self.settings.script_memory_bytes,
+            server_task_lease_seconds=self.settings.server_task_lease_seconds,
         )
 
     async def apply_event(self, workflow_id: str, event: Event) -> Decision:
@@ -60,9 +71,25 @@ class ServiceContext:
         return decision
 
     def publish(self, decision: Decision, now: int) -> None:
-        """Wake whoever waits on what the decision changed."""
+        """Wake whoever waits on what the decision changed, and act on its signals (it has committed)."""
         keys = {run_key(decision.workflow.workflow_id)}
         for task in (*decision.created, *decision.updated):
-            if task.status is TaskStatus.SCHEDULED and task.is_worker_task and task.visible_at <= now:
+            if task.status is TaskStatus.SCHEDULED and task.is_queued_task and task.visible_at <= now:
                 keys.add(task_key(task.task_type))
         self.notifier.publish(keys)
+        if decision.signals and self.signal_handler is not None:
+            self._dispatch(decision.signals, self.signal_handler)
+
+    def _dispatch(self, signals: list[Signal], handler: SignalHandler) -> None:
+        """Act on committed signals in the background: the caller's answer does not wait for other runs."""
+
+        async def act() -> None:
+            for signal in signals:
+                try:
+                    await handler(signal)
+                except Exception:
+                    log.exception("signal %s (%s) not acted on; the relay will retry it", signal.signal_id, signal.kind)
+
+        task = asyncio.get_running_loop().create_task(act())
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)

@@ -2,7 +2,10 @@
 
 Each worker step gets its task definition embedded (``taskDefinition``), the
 registered one or Conductor's defaults, so a run keeps the retry and timeout
-settings it started with. Resolved definitions are reused for a short while
+settings it started with. A step the server runs from its queue (HTTP, EVENT,
+SUB_WORKFLOW, START_WORKFLOW) gets the task definition registered under its
+name, if there is one: its retries follow it (without one it is not retried,
+like the other system tasks). Resolved definitions are reused for a short while
 (``definition_cache_seconds``); a metadata change made through this process
 clears the cache at once, one made through another process is seen within
 that time.
@@ -15,7 +18,14 @@ from collections.abc import Mapping
 import msgspec
 
 from baton.errors import NotFoundError
-from baton.model import SYSTEM_TASK_TYPES, TaskDef, WorkflowDef, WorkflowTask, default_task_def
+from baton.model import (
+    SERVER_QUEUED_TASK_TYPES,
+    SYSTEM_TASK_TYPES,
+    TaskDef,
+    WorkflowDef,
+    WorkflowTask,
+    default_task_def,
+)
 from baton.model.validation import validate_workflow_def
 from baton.service.context import ServiceContext
 
@@ -53,15 +63,18 @@ class DefinitionResolver:
 
     async def resolve(self, definition: WorkflowDef) -> WorkflowDef:
         steps = definition.all_tasks()
-        names = {s.name for s in steps if s.type not in SYSTEM_TASK_TYPES and s.task_definition is None}
+        names = {s.name for s in steps if _takes_task_def(s) and s.task_definition is None}
         registered = await self._ctx.store.get_task_defs(names) if names else {}
         return msgspec.structs.replace(definition, tasks=[_embed(t, registered) for t in definition.tasks])
 
 
 def _embed(step: WorkflowTask, registered: Mapping[str, TaskDef]) -> WorkflowTask:
     changes: dict[str, object] = {}
-    if step.type not in SYSTEM_TASK_TYPES and step.task_definition is None:
-        changes["task_definition"] = registered.get(step.name) or default_task_def(step.name)
+    if step.task_definition is None:
+        if step.type not in SYSTEM_TASK_TYPES:
+            changes["task_definition"] = registered.get(step.name) or default_task_def(step.name)
+        elif step.type in SERVER_QUEUED_TASK_TYPES and step.name in registered:
+            changes["task_definition"] = registered[step.name]
     if step.decision_cases:
         changes["decision_cases"] = {
             key: [_embed(t, registered) for t in branch] for key, branch in step.decision_cases.items()
@@ -73,3 +86,7 @@ def _embed(step: WorkflowTask, registered: Mapping[str, TaskDef]) -> WorkflowTas
     if step.loop_over:
         changes["loop_over"] = [_embed(t, registered) for t in step.loop_over]
     return msgspec.structs.replace(step, **changes) if changes else step
+
+
+def _takes_task_def(step: WorkflowTask) -> bool:
+    return step.type not in SYSTEM_TASK_TYPES or step.type in SERVER_QUEUED_TASK_TYPES

@@ -36,8 +36,19 @@ class RunService:
         self._ctx = ctx
         self._resolver = resolver
 
-    async def start(self, request: StartWorkflowRequest) -> StartResult:
-        """Create a run; with an idempotency key, at most one run per key (per its strategy)."""
+    async def start(
+        self,
+        request: StartWorkflowRequest,
+        *,
+        workflow_id: str | None = None,
+        parent_workflow_id: str | None = None,
+        parent_workflow_task_id: str | None = None,
+    ) -> StartResult:
+        """Create a run; with an idempotency key, at most one run per key (per its strategy).
+
+        ``workflow_id`` starts it under an id chosen beforehand (a failure workflow);
+        the parent fields make it a sub-workflow of that run's task.
+        """
         _check_start_request(request)
         if request.workflow_def is not None:
             definition = await self._resolver.inline(request.workflow_def)
@@ -46,7 +57,7 @@ class RunService:
             definition = await self._resolver.by_name(request.name, request.version)
         ctx = self._ctx.decide_context()
         run = Workflow(
-            workflow_id=ctx.new_id(),
+            workflow_id=workflow_id or ctx.new_id(),
             workflow_name=definition.name,
             workflow_version=definition.version,
             correlation_id=request.correlation_id,
@@ -58,6 +69,8 @@ class RunService:
             update_time=ctx.now,
             idempotency_key=request.idempotency_key,
             created_by=request.created_by,
+            parent_workflow_id=parent_workflow_id,
+            parent_workflow_task_id=parent_workflow_task_id,
         )
         decision = engine.start(definition, run, ctx)
         # A strategy without a key means nothing (Conductor's clients always send one): no idempotency.

@@ -6,11 +6,15 @@ Rules every implementation keeps:
 * ``transact`` serialises decisions on one run (a row lock on PostgreSQL, the
   single writer on SQLite), so two decisions on one run never interleave.
 * The work queue and the timers are derived from task rows as they are written:
-  a worker task (``task.is_worker_task``) whose status is SCHEDULED is queued for
-  its ``task_type`` with the run's priority, visible from ``task.visible_at``;
-  any other task is not queued. A task has a timer at ``lease_expires_at`` while
-  it is an IN_PROGRESS worker task with a lease, and at ``visible_at`` while it
-  is a non-terminal system task with ``visible_at > 0``; otherwise none.
+  a queued task (``task.is_queued_task``: a worker task, or a system task the
+  server's executors run, such as HTTP or SUB_WORKFLOW) whose status is SCHEDULED
+  is queued for its ``task_type`` with the run's priority, visible from
+  ``task.visible_at``; any other task is not queued. A task has a timer at
+  ``lease_expires_at`` while it is an IN_PROGRESS queued task with a lease, and
+  at ``visible_at`` while it is a non-terminal inline system task with
+  ``visible_at > 0``; otherwise none.
+* A decision's ``signals`` are written to the outbox in its transaction; they
+  stay there until ``delete_signal``.
 * Definition snapshots are content-addressed: a run stores the hash of the exact
   definition it runs, so overwriting a registered definition never changes a
   running run.
@@ -22,7 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from baton.engine.decision import Decision
+from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
 from baton.model.search_query import Query, SortKey
 
@@ -232,6 +236,16 @@ class Store(ABC):
     @abstractmethod
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         """Tasks whose timer is at or before ``now``, earliest first."""
+
+    # -- the outbox --------------------------------------------------------------------
+
+    @abstractmethod
+    async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
+        """Signals still in the outbox that were written before ``created_before``, oldest first."""
+
+    @abstractmethod
+    async def delete_signal(self, signal_id: str) -> None:
+        """Remove a signal once acted on; removing one already gone is not an error."""
 
     # -- search and retention --------------------------------------------------------
 

@@ -73,7 +73,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from baton.engine.decision import Decision
+from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import search_sql, sql
@@ -340,6 +340,9 @@ FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c (timer_at, body, task_id)
 WHERE t.task_id = c.task_id AND t.status = 'SCHEDULED'"""
 CLAIM_REWRITTEN_FIELDS = ("status", "workerId", "pollCount", "startTime", "updateTime", "leaseExpiresAt")
 """The body fields CLAIM_TASKS sets, by their JSON names (``responseTimeoutSeconds`` it reads)."""
+INSERT_SIGNAL = "INSERT INTO outbox (signal_id, created_at, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+SELECT_SIGNALS_BEFORE = "SELECT body FROM outbox WHERE created_at < $1 ORDER BY created_at LIMIT $2"
+DELETE_SIGNAL = "DELETE FROM outbox WHERE signal_id = $1"
 # The lines in the order given; no row inserted when there is no such task.
 INSERT_TASK_LOGS = """
 INSERT INTO task_logs (task_id, created_time, log)
@@ -426,12 +429,13 @@ def _claim_args(request: ClaimRequest) -> tuple[str, int, int, str | None]:
 
 
 def _has_more_statements(plan: sql.WritePlan) -> bool:
-    """Whether the decision writes more than WRITE_DECISION does (removed tasks, a new definition, log lines).
+    """Whether the decision writes more than WRITE_DECISION does (removed tasks, a new definition, log lines,
+    signals to other runs).
 
     Those statements follow WRITE_DECISION in one transaction, and a claim then
     comes after them (WRITE_DECISION's own could take a task being removed).
     """
-    return bool(plan.task_deletes or plan.snapshot is not None or plan.log_inserts)
+    return bool(plan.task_deletes or plan.snapshot is not None or plan.log_inserts or plan.outbox_inserts)
 
 
 def _queues_claimable(plan: sql.WritePlan, request: ClaimRequest) -> bool:
@@ -693,7 +697,8 @@ class PostgresStore(Store):
     ) -> StartResult:
         run = decision.workflow
         digest, snapshot_body = sql.snapshot_of(definition)
-        params = _new_run_params(run, sql.plan_new_run(decision), digest)
+        plan = sql.plan_new_run(decision)
+        params = _new_run_params(run, plan, digest)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body
         args = _args(CREATE_RUN_ARGS, params)
@@ -702,12 +707,15 @@ class PostgresStore(Store):
             async with self._decision_connection() as conn:
                 for _ in range(_MAX_ATTEMPTS):
                     try:
-                        if key:
+                        if key or plan.outbox_inserts:
                             async with conn.transaction():
-                                holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
-                                if holder is not None:
-                                    return StartResult(workflow_id=holder, created=False)
+                                if key:
+                                    holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
+                                    if holder is not None:
+                                        return StartResult(workflow_id=holder, created=False)
                                 await conn.execute(CREATE_RUN, *args)
+                                if plan.outbox_inserts:
+                                    await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
                         else:
                             await conn.execute(CREATE_RUN, *args)
                     except _KeyMoved:
@@ -886,6 +894,8 @@ class PostgresStore(Store):
         if plan.snapshot is not None:
             snapshot = plan.snapshot
             await conn.execute(REPLACE_RUN_SNAPSHOT, snapshot.digest, snapshot.body, snapshot.version, workflow_id)
+        if plan.outbox_inserts:
+            await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
         if plan.log_inserts:
             await conn.execute(INSERT_DECISION_LOGS, *sql.columns(plan.log_inserts, 3))
         return True, [sql.decode_task(body) for body in bodies]
@@ -988,6 +998,15 @@ class PostgresStore(Store):
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, now, limit)
         return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+
+    # -- the outbox --------------------------------------------------------------------
+
+    async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
+        rows = await self._fetchall("read the outbox", SELECT_SIGNALS_BEFORE, created_before, limit)
+        return [sql.decode_signal(body) for (body,) in rows]
+
+    async def delete_signal(self, signal_id: str) -> None:
+        await self._rowcount("delete a signal", DELETE_SIGNAL, signal_id)
 
     # -- search and retention --------------------------------------------------------
 

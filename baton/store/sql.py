@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 
 import msgspec
 
-from baton.engine.decision import Decision
+from baton.engine.decision import Decision, Signal
 from baton.errors import StoreError
 from baton.model import (
     IdempotencyStrategy,
@@ -43,6 +43,7 @@ _workflow_def_decoder = msgspec.json.Decoder(WorkflowDef)
 _task_def_decoder = msgspec.json.Decoder(TaskDef)
 _workflow_decoder = msgspec.json.Decoder(Workflow)
 _task_decoder = msgspec.json.Decoder(Task)
+_signal_decoder = msgspec.json.Decoder(Signal)
 
 Body: TypeAlias = str | bytes
 """A ``body`` column as a driver hands it back."""
@@ -63,6 +64,10 @@ def decode_task_def(body: Body) -> TaskDef:
 
 def decode_task(body: Body) -> Task:
     return _task_decoder.decode(body)
+
+
+def decode_signal(body: Body) -> Signal:
+    return _signal_decoder.decode(body)
 
 
 def decode_run(body: Body, task_bodies: Iterable[Body] = ()) -> Workflow:
@@ -131,15 +136,16 @@ class SnapshotCache:
 
 
 def queue_visible_at(task: Task) -> int | None:
-    """When the task may be handed out, if it belongs in the queue: a SCHEDULED worker task."""
-    if task.status is TaskStatus.SCHEDULED and task.is_worker_task:
+    """When the task may be handed out, if it belongs in the queue: a SCHEDULED queued task
+    (a worker task, or a system task the server's executors run)."""
+    if task.status is TaskStatus.SCHEDULED and task.is_queued_task:
         return task.visible_at
     return None
 
 
 def timer_at(task: Task) -> int | None:
-    """When the sweeper must look at the task: a worker's lease expiry, a system task's wake-up."""
-    if task.is_worker_task:
+    """When the sweeper must look at the task: a lease's expiry, an inline system task's wake-up."""
+    if task.is_queued_task:
         if task.status is TaskStatus.IN_PROGRESS and task.lease_expires_at > 0:
             return task.lease_expires_at
         return None
@@ -190,6 +196,7 @@ the task before the claim must not overwrite it.
 CLAIM_UPDATE_COLUMNS = ("timer_at", "body", "task_id")
 """SET status IN_PROGRESS and these two WHERE ``task_id`` and status SCHEDULED."""
 QUEUE_UPSERT_COLUMNS = ("task_id", "task_type", "priority", "visible_at")
+OUTBOX_INSERT_COLUMNS = ("signal_id", "created_at", "body")
 
 Row: TypeAlias = tuple[Any, ...]
 
@@ -283,6 +290,8 @@ class WritePlan:
     """The run's new definition snapshot, when the decision replaces its definition."""
     log_inserts: list[Row] = field(default_factory=list)
     """``(task_id, created_time, log)`` of the log lines to append, after the task rows are written."""
+    outbox_inserts: list[Row] = field(default_factory=list)
+    """``OUTBOX_INSERT_COLUMNS``: the decision's signals."""
 
 
 def plan_new_run(decision: Decision) -> WritePlan:
@@ -292,6 +301,7 @@ def plan_new_run(decision: Decision) -> WritePlan:
         raise StoreError("The first decision of a run can only create tasks, not update them")
     plan = WritePlan()
     _plan_created(plan, decision.created, run)
+    _plan_signals(plan, decision.signals)
     return plan
 
 
@@ -333,6 +343,7 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
             plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
         elif before.queued:
             plan.queue_deletes.append((task.task_id,))
+    _plan_signals(plan, decision.signals)
     return plan
 
 
@@ -365,6 +376,10 @@ def columns(rows: Sequence[Row], width: int) -> list[list[Any]]:
     if not rows:
         return [[] for _ in range(width)]
     return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _plan_signals(plan: WritePlan, signals: Sequence[Signal]) -> None:
+    plan.outbox_inserts.extend((signal.signal_id, signal.created_at, encode(signal)) for signal in signals)
 
 
 def _plan_created(plan: WritePlan, created: Sequence[Task], run: Workflow) -> None:

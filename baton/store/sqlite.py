@@ -20,7 +20,7 @@ import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
-from baton.engine.decision import Decision
+from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import search_sql, sql
@@ -108,6 +108,9 @@ INSERT INTO queue (task_id, task_type, priority, visible_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (task_id) DO UPDATE SET
     task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at"""
 DELETE_QUEUE_BY_TASK = "DELETE FROM queue WHERE task_id = ?"
+INSERT_SIGNAL = "INSERT INTO outbox (signal_id, created_at, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+SELECT_SIGNALS_BEFORE = "SELECT body FROM outbox WHERE created_at < ? ORDER BY created_at LIMIT ?"
+DELETE_SIGNAL = "DELETE FROM outbox WHERE signal_id = ?"
 PICK_QUEUED = """
 SELECT q.id, t.body FROM queue q JOIN tasks t ON t.task_id = q.task_id
 WHERE q.task_type = ? AND q.visible_at <= ? AND t.status = 'SCHEDULED'
@@ -484,6 +487,8 @@ class SqliteStore(Store):
             conn.executemany(DELETE_QUEUE_BY_TASK, plan.queue_deletes)
         if plan.queue_upserts:
             conn.executemany(UPSERT_QUEUE, plan.queue_upserts)
+        if plan.outbox_inserts:
+            conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
 
     async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
         with self._read("read a run") as conn:
@@ -577,6 +582,18 @@ class SqliteStore(Store):
         with _translated("read due timers"):
             rows = conn.execute(SELECT_DUE_TIMERS, (now, limit)).fetchall()
         return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+
+    # -- the outbox --------------------------------------------------------------------
+
+    async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
+        conn = self._connection()
+        with _translated("read the outbox"):
+            rows = conn.execute(SELECT_SIGNALS_BEFORE, (created_before, limit)).fetchall()
+        return [sql.decode_signal(body) for (body,) in rows]
+
+    async def delete_signal(self, signal_id: str) -> None:
+        with self._write("delete a signal") as conn:
+            conn.execute(DELETE_SIGNAL, (signal_id,))
 
     # -- search and retention --------------------------------------------------------
 

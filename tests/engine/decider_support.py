@@ -175,7 +175,7 @@ class Harness:
     def claim(self, ref: str, worker: str = "w1") -> Task:
         """What ``Store.claim_tasks`` does to a queued task."""
         task = self.task(ref)
-        assert task.status is TaskStatus.SCHEDULED and task.is_worker_task
+        assert task.status is TaskStatus.SCHEDULED and task.is_queued_task
         assert task.visible_at <= self.now, "claimed before it is visible"
         rts = task.response_timeout_seconds
         claimed = msgspec.structs.replace(

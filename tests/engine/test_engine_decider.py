@@ -666,9 +666,9 @@ def test_cpewf_task_id_is_the_id_of_the_task_being_scheduled() -> None:
 
 
 def test_a_step_of_an_unknown_type_is_a_worker_task_of_that_type() -> None:
-    h = Harness(workflow(system("HTTP", "call")))
+    h = Harness(workflow(system("MY_CONNECTOR", "call")))
     call = h.task("call")
-    assert call.task_type == "HTTP" and call.is_worker_task
+    assert call.task_type == "MY_CONNECTOR" and call.is_worker_task
     assert call.status is TaskStatus.SCHEDULED
 
 

@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "tasks",
     "queue",
     "idempotency_keys",
+    "outbox",
     "task_logs",
 }
 

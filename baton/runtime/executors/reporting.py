@@ -1,0 +1,44 @@
+"""An executor's result goes back the way a worker's does: ``TaskService.update``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from baton.errors import ConflictError, NotFoundError
+from baton.model import Task, TaskResult, TaskResultStatus
+from baton.service import TaskService
+
+log = logging.getLogger(__name__)
+
+
+class Reporter:
+    def __init__(self, tasks: TaskService, worker_id: str) -> None:
+        self._tasks = tasks
+        self.worker_id = worker_id
+
+    async def report(
+        self,
+        task: Task,
+        status: TaskResultStatus,
+        output: dict[str, Any] | None = None,
+        *,
+        reason: str | None = None,
+        sub_workflow_id: str | None = None,
+    ) -> bool:
+        """Report a result; False when it was refused (the task was cancelled or its lease ran out meanwhile)."""
+        result = TaskResult(
+            task_id=task.task_id,
+            workflow_instance_id=task.workflow_instance_id,
+            status=status,
+            output_data=output or {},
+            reason_for_incompletion=reason,
+            worker_id=self.worker_id,
+            sub_workflow_id=sub_workflow_id,
+        )
+        try:
+            await self._tasks.update(result)
+        except (ConflictError, NotFoundError) as exc:
+            log.info("result of %s task %s refused: %s", task.task_type, task.task_id, exc)
+            return False
+        return True

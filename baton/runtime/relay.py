@@ -1,0 +1,57 @@
+"""Acts on outbox signals that the process which wrote them did not (it died, or a store call failed).
+
+The process that commits a decision acts on its signals at once; a signal still
+in the outbox ``outbox_relay_after_ms`` later is taken up here, by whichever
+server looks first. Acting twice is harmless: every signal kind is idempotent
+(see ``service.children``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from baton.service import Baton
+
+log = logging.getLogger(__name__)
+
+_BATCH = 100
+
+
+class OutboxRelay:
+    def __init__(self, service: Baton) -> None:
+        self._service = service
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="baton-outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def relay_once(self) -> int:
+        """Act on up to one batch of overdue signals; returns how many there were."""
+        ctx = self._service.context
+        overdue = await ctx.store.signals_created_before(ctx.clock() - ctx.settings.outbox_relay_after_ms, _BATCH)
+        for signal in overdue:
+            try:
+                await self._service.children.handle(signal)
+            except Exception:
+                log.exception("signal %s (%s) not acted on; trying again later", signal.signal_id, signal.kind.value)
+        return len(overdue)
+
+    async def _loop(self) -> None:
+        interval = self._service.context.settings.sweep_interval_ms / 1000
+        while True:
+            overdue = 0
+            try:
+                overdue = await self.relay_once()
+            except Exception:
+                log.exception("outbox relay pass failed; trying again")
+            if overdue < _BATCH:
+                await asyncio.sleep(interval)

@@ -1,0 +1,140 @@
+"""WorkflowDef ``failureWorkflow``: a run that ends FAILED or TIMED_OUT starts it with the failed run's details."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from tests.api.helpers import poll, register, run_of, start, wait_for_status
+from tests.conftest import ServerProcess
+
+
+def failing_workflow(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "version": 1,
+        "tasks": [
+            {
+                "name": "risky",
+                "taskReferenceName": "risky",
+                "type": "SIMPLE",
+                "taskDefinition": {"name": "risky", "retryCount": 0},
+            }
+        ],
+        "failureWorkflow": "cleanup",
+        **extra,
+    }
+
+
+CLEANUP = {
+    "name": "cleanup",
+    "version": 1,
+    "tasks": [
+        {
+            "name": "note",
+            "taskReferenceName": "note",
+            "type": "SET_VARIABLE",
+            "inputParameters": {"failed": "${workflow.input.workflowId}"},
+        }
+    ],
+    "outputParameters": {"cleaned": "${workflow.input.workflowId}", "why": "${workflow.input.reason}"},
+}
+
+
+def wait_for_started(client: httpx.Client, workflow_id: str, status: str, timeout: float = 15.0) -> dict[str, Any]:
+    """``wait_for_status`` for a run started after the failed run's decision: it may not exist for a moment."""
+    deadline = time.monotonic() + timeout
+    while client.get(f"/api/workflow/{workflow_id}/status").status_code == 404:
+        assert time.monotonic() < deadline, f"{workflow_id} was never started"
+        time.sleep(0.05)
+    return wait_for_status(client, workflow_id, status, timeout)
+
+
+def fail_risky(client: httpx.Client, reason: str = "card declined") -> dict[str, Any]:
+    [task] = poll(client, "risky", timeout_ms=5000)
+    response = client.post(
+        "/api/tasks",
+        json={
+            "taskId": task["taskId"],
+            "workflowInstanceId": task["workflowInstanceId"],
+            "status": "FAILED",
+            "reasonForIncompletion": reason,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return task
+
+
+def test_a_failed_run_starts_its_failure_workflow_with_its_details(client: httpx.Client) -> None:
+    register(client, CLEANUP)
+    register(client, failing_workflow("checkout"))
+    workflow_id = start(client, "checkout", {"orderId": "o-1"}, correlationId="corr-7")
+    task = fail_risky(client)
+    failed = wait_for_status(client, workflow_id, "FAILED")
+    failure_id = failed["output"]["conductor.failure_workflow"]
+    cleanup = wait_for_started(client, failure_id, "COMPLETED")
+    assert cleanup["workflowName"] == "cleanup"
+    assert cleanup["correlationId"] == "corr-7"
+    cleanup_input = cleanup["input"]
+    assert cleanup_input["orderId"] == "o-1"
+    assert cleanup_input["workflowId"] == workflow_id
+    assert cleanup_input["reason"] == "card declined"
+    assert cleanup_input["failureStatus"] == "FAILED"
+    assert cleanup_input["failureTaskId"] == task["taskId"]
+    assert cleanup_input["failedWorkflow"]["workflowId"] == workflow_id
+    assert cleanup_input["failedWorkflow"]["status"] == "FAILED"
+    assert cleanup["output"] == {"cleaned": workflow_id, "why": "card declined"}
+
+
+def test_a_terminate_task_that_fails_the_run_starts_the_failure_workflow(client: httpx.Client) -> None:
+    register(client, CLEANUP)
+    register(
+        client,
+        {
+            "name": "gives_up",
+            "version": 1,
+            "failureWorkflow": "cleanup",
+            "tasks": [
+                {
+                    "name": "stop",
+                    "taskReferenceName": "stop",
+                    "type": "TERMINATE",
+                    "inputParameters": {"terminationStatus": "FAILED", "terminationReason": "out of stock"},
+                }
+            ],
+        },
+    )
+    failed = wait_for_status(client, start(client, "gives_up"), "FAILED")
+    cleanup = wait_for_started(client, failed["output"]["conductor.failure_workflow"], "COMPLETED")
+    assert cleanup["input"]["reason"] == "out of stock"
+
+
+def test_completed_and_terminated_runs_start_no_failure_workflow(client: httpx.Client) -> None:
+    register(client, CLEANUP)
+    register(client, failing_workflow("checkout"))
+    terminated_id = start(client, "checkout")
+    assert client.delete(f"/api/workflow/{terminated_id}").status_code == 200
+    terminated = run_of(client, terminated_id)
+    assert terminated["status"] == "TERMINATED"
+    assert "conductor.failure_workflow" not in terminated["output"]
+    cleanups = client.get("/api/workflow/cleanup/correlated/none", params={"includeClosed": "true"})
+    assert cleanups.json() == []
+
+
+def test_an_unregistered_failure_workflow_does_not_disturb_the_failed_run(
+    client: httpx.Client, server: ServerProcess
+) -> None:
+    register(client, failing_workflow("checkout_nowhere", failureWorkflow="never_registered"))
+    workflow_id = start(client, "checkout_nowhere")
+    fail_risky(client)
+    failed = wait_for_status(client, workflow_id, "FAILED")
+    assert failed["reasonForIncompletion"] == "card declined"
+    deadline = time.monotonic() + 15
+    while "No such workflow definition: never_registered" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+    assert client.get(f"/api/workflow/{failed['output']['conductor.failure_workflow']}").status_code == 404
+    assert run_of(client, workflow_id) == failed
+    assert client.get("/health").status_code == 200

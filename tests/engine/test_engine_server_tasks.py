@@ -1,0 +1,95 @@
+"""Tasks the server runs from its queue (HTTP, EVENT, SUB_WORKFLOW, START_WORKFLOW); the signals of a run's end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from decider_support import Harness, simple, system, task_def, workflow
+
+from baton.engine import SignalKind
+from baton.model import SubWorkflowParams, TaskResultStatus, TaskStatus, WorkflowStatus, WorkflowTask
+
+
+def _sub(ref: str, **kw: Any) -> WorkflowTask:
+    return system("SUB_WORKFLOW", ref, sub_workflow_param=SubWorkflowParams(name="child"), **kw)
+
+
+def test_server_run_types_are_queued_with_the_server_lease_and_not_run_inline() -> None:
+    for kind in ("HTTP", "EVENT", "SUB_WORKFLOW", "START_WORKFLOW"):
+        h = Harness(workflow(system(kind, "s")))
+        task = h.task("s")
+        assert task.status is TaskStatus.SCHEDULED
+        assert task.is_queued_task and not task.is_worker_task
+        assert task.task_type == kind
+        assert task.response_timeout_seconds == 30
+        assert task.visible_at == h.now
+
+
+def test_a_lost_lease_of_a_server_run_task_requeues_the_same_attempt() -> None:
+    h = Harness(workflow(system("HTTP", "call")))
+    claimed = h.claim("call")
+    h.advance(31_000)
+    h.fire(claimed)
+    again = h.task("call")
+    assert again.task_id == claimed.task_id
+    assert again.status is TaskStatus.SCHEDULED and again.retry_count == 0
+    assert again.lease_expires_at == 0 and again.visible_at == h.now
+    assert h.status is WorkflowStatus.RUNNING
+
+
+def test_in_progress_report_keeps_a_sub_workflow_in_progress_without_a_lease() -> None:
+    h = Harness(workflow(_sub("s")))
+    h.claim("s")
+    h.report("s", TaskResultStatus.IN_PROGRESS, {"subWorkflowId": "child-1"}, sub_workflow_id="child-1")
+    task = h.task("s")
+    assert task.status is TaskStatus.IN_PROGRESS
+    assert task.lease_expires_at == 0
+    assert task.sub_workflow_id == "child-1"
+    assert task.output_data == {"subWorkflowId": "child-1"}
+
+
+def test_a_failed_sub_workflow_is_retried_per_its_task_definition_with_a_new_attempt() -> None:
+    h = Harness(workflow(_sub("s", task_definition=task_def("s", retry_count=1, retry_delay_seconds=0))))
+    h.claim("s")
+    h.report("s", TaskResultStatus.FAILED, sub_workflow_id="child-1", reason_for_incompletion="child failed")
+    retry = h.task("s")
+    assert retry.retry_count == 1 and retry.status is TaskStatus.SCHEDULED
+    assert retry.sub_workflow_id is None
+
+
+def test_ending_a_run_terminates_its_running_children() -> None:
+    h = Harness(workflow(_sub("s")))
+    h.claim("s")
+    h.report("s", TaskResultStatus.IN_PROGRESS, sub_workflow_id="child-1")
+    decision = h.terminate("enough")
+    assert [(s.kind, s.target_workflow_id, s.reason) for s in decision.signals] == [
+        (SignalKind.TERMINATE_CHILD, "child-1", "enough")
+    ]
+
+
+def test_a_child_that_ends_signals_its_parent_task() -> None:
+    h = Harness(workflow(simple("a")), parent_workflow_id="parent-1", parent_workflow_task_id="ptask-1")
+    decision = h.complete("a", {"x": 1})
+    assert h.status is WorkflowStatus.COMPLETED
+    [signal] = decision.signals
+    assert signal.kind is SignalKind.CHILD_ENDED
+    assert (signal.target_workflow_id, signal.task_id, signal.source_workflow_id) == ("parent-1", "ptask-1", "wf-1")
+
+
+def test_a_failed_run_records_and_signals_its_failure_workflow() -> None:
+    h = Harness(workflow(simple("a", task_definition=task_def("a", retry_count=0)), failure_workflow="cleanup"))
+    decision = h.fail("a", "broken")
+    assert h.status is WorkflowStatus.FAILED
+    [signal] = decision.signals
+    assert signal.kind is SignalKind.START_FAILURE_WORKFLOW
+    assert signal.name == "cleanup" and signal.reason == "broken"
+    assert signal.task_id == h.task("a").task_id
+    assert h.run.output["conductor.failure_workflow"] == signal.target_workflow_id
+
+
+def test_a_completed_or_terminated_run_starts_no_failure_workflow() -> None:
+    done = Harness(workflow(simple("a"), failure_workflow="cleanup"))
+    assert done.complete("a").signals == []
+    stopped = Harness(workflow(simple("a"), failure_workflow="cleanup"))
+    assert stopped.terminate().signals == []
+    assert "conductor.failure_workflow" not in stopped.run.output

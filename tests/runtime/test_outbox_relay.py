@@ -1,0 +1,117 @@
+"""The outbox relay: a signal whose process never acted on it (it died right after the commit) is still delivered.
+
+The service runs on a real store with ``signal_handler`` unset, which is what a
+process killed between a decision's commit and acting on its signals leaves
+behind; then the relay, as any server would run it, delivers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from baton.config import Settings
+from baton.model import StartWorkflowRequest, TaskResult, TaskResultStatus, WorkflowDef, WorkflowStatus
+from baton.model.codec import convert
+from baton.runtime.relay import OutboxRelay
+from baton.service import Baton
+from baton.store import open_store
+
+pytestmark = pytest.mark.timeout(60)
+
+T0 = 1_700_000_000_000
+
+CHILD: dict[str, Any] = {
+    "name": "child",
+    "tasks": [{"name": "child_work", "taskReferenceName": "work", "type": "SIMPLE"}],
+    "outputParameters": {"doubled": "${work.output.doubled}"},
+}
+PARENT: dict[str, Any] = {
+    "name": "parent",
+    "tasks": [
+        {
+            "name": "run_child",
+            "taskReferenceName": "sub",
+            "type": "SUB_WORKFLOW",
+            "subWorkflowParam": {"name": "child"},
+        }
+    ],
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+async def service(store_url: str) -> AsyncIterator[Baton]:
+    store = open_store(store_url)
+    await store.open()
+    baton = Baton(store, Settings(database_url=store_url))
+    baton.context.clock = Clock()
+    baton.context.signal_handler = None
+    for definition in (CHILD, PARENT):
+        await baton.definitions.register_workflow(convert(definition, WorkflowDef), overwrite=True)
+    try:
+        yield baton
+    finally:
+        await store.close()
+
+
+async def _parent_waiting_on_child(service: Baton) -> tuple[str, str]:
+    """A parent whose SUB_WORKFLOW task runs its child, as the executor leaves it; (parent id, child id)."""
+    parent = await service.runs.start(StartWorkflowRequest(name="parent"))
+    [sub] = await service.store.claim_tasks("SUB_WORKFLOW", worker_id="server", count=1, now=T0)
+    child = await service.children.start_child(sub)
+    await service.tasks.update(
+        TaskResult(
+            task_id=sub.task_id,
+            workflow_instance_id=parent.workflow_id,
+            status=TaskResultStatus.IN_PROGRESS,
+            sub_workflow_id=child.workflow_id,
+        )
+    )
+    return parent.workflow_id, child.workflow_id
+
+
+async def _relay_later(service: Baton) -> int:
+    clock = service.context.clock
+    assert isinstance(clock, Clock)
+    clock.now += service.context.settings.outbox_relay_after_ms + 1
+    return await OutboxRelay(service).relay_once()
+
+
+async def test_a_childs_end_reaches_its_parent_through_the_relay(service: Baton) -> None:
+    parent_id, child_id = await _parent_waiting_on_child(service)
+    [work] = await service.tasks.poll("child_work", worker_id="w")
+    await service.tasks.update(
+        TaskResult(task_id=work.task_id, status=TaskResultStatus.COMPLETED, output_data={"doubled": 6})
+    )
+    assert (await service.runs.get(child_id)).status is WorkflowStatus.COMPLETED
+    assert (await service.runs.get(parent_id)).status is WorkflowStatus.RUNNING
+    assert await OutboxRelay(service).relay_once() == 0, "a fresh signal is left to the process that wrote it"
+
+    assert await _relay_later(service) == 1
+    parent = await service.runs.get(parent_id)
+    assert parent.status is WorkflowStatus.COMPLETED
+    assert parent.tasks[0].output_data == {"doubled": 6, "subWorkflowId": child_id}
+    assert await _relay_later(service) == 0, "a delivered signal leaves the outbox"
+
+
+async def test_a_terminated_parents_child_is_terminated_through_the_relay(service: Baton) -> None:
+    parent_id, child_id = await _parent_waiting_on_child(service)
+    await service.runs.terminate(parent_id, "stop")
+    assert (await service.runs.get(child_id)).status is WorkflowStatus.RUNNING
+    assert await _relay_later(service) == 1
+    child = await service.runs.get(child_id)
+    assert child.status is WorkflowStatus.TERMINATED
+    # The child's own end signals its (ended) parent: delivering it is a no-op, and it leaves the outbox too.
+    assert await _relay_later(service) == 1
+    assert await _relay_later(service) == 0
+    assert (await service.runs.get(parent_id)).status is WorkflowStatus.TERMINATED
