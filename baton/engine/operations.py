@@ -39,7 +39,9 @@ What each does, and where Conductor leaves room, what Baton chooses:
   that as nothing to do, as Conductor does).
 
 Restart, retry and rerun clear ``reasonForIncompletion``, the failed task names
-and the end time. A worker's result keeps its ``logs``: they go in
+and the end time, and set ``lastRetriedTime``: the run's ``timeoutSeconds`` counts
+from then. A step retried or rerun by an operator gets a fresh
+``totalTimeoutSeconds`` budget. A worker's result keeps its ``logs``: they go in
 ``Decision.logs`` (``createdTime`` now when the worker gave none) and are stored
 in the result's transaction.
 """
@@ -201,12 +203,14 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
             retried=False,
             executed=False,
             scheduled_time=now,
+            first_scheduled_time=0,
             start_time=0,
             end_time=0,
             update_time=now,
             callback_after_seconds=0,
             visible_at=now if _is_worker(origin) else 0,
             lease_expires_at=0,
+            timeout_alerted_at=0,
         )
     )
     decision = _finish(state)
@@ -240,7 +244,7 @@ def _start_over(
 
 
 def _reopened(run: Workflow, now: int, **changes: Any) -> Workflow:
-    """The header of an ended run that runs again."""
+    """The header of an ended run that runs again; its WorkflowDef timeout counts from now."""
     return _replace(
         run,
         status=WorkflowStatus.RUNNING,
@@ -249,6 +253,8 @@ def _reopened(run: Workflow, now: int, **changes: Any) -> Workflow:
         failed_task_names=[],
         end_time=0,
         update_time=now,
+        last_retried_time=now,
+        timeout_alerted_at=0,
         **changes,
     )
 
@@ -301,12 +307,14 @@ def _new_attempt(state: _State, task: Task) -> None:
             worker_id=None,
             sub_workflow_id=None,
             scheduled_time=now,
+            first_scheduled_time=0,  # an operator's retry gets a fresh totalTimeoutSeconds budget
             start_time=0,
             end_time=0,
             update_time=now,
             callback_after_seconds=0,
             visible_at=now if _is_worker(task) else 0,
             lease_expires_at=0,
+            timeout_alerted_at=0,
             executed=False,
         )
     )

@@ -66,6 +66,7 @@ searches) on the main one with PostgreSQL's defaults.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -79,6 +80,7 @@ from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflo
 from baton.store import search_sql, sql
 from baton.store.base import (
     ClaimAfter,
+    ClaimLimits,
     ClaimRequest,
     DecisionStep,
     DueTimer,
@@ -142,8 +144,8 @@ WITH snapshot AS (
     ON CONFLICT (hash) DO NOTHING
 ), run AS (
     INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
-                      create_time, update_time, end_time, snapshot_hash, body)
-    VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $12)
+                      create_time, update_time, end_time, snapshot_hash, body, timer_at)
+    VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $12, $25)
 ), inserted AS (
     INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
     SELECT * FROM unnest($13::text[], $14::text[], $15::int[],
@@ -229,11 +231,15 @@ candidates AS (
 ), claimed AS (
     UPDATE tasks t
     SET status = 'IN_PROGRESS',
-        timer_at = nullif(l.lease_expires_at, 0),
+        -- The lease, or a timeout the task's timer already held if earlier (a poll timeout it held
+        -- no longer applies: the decider re-arms a timer that fires for it).
+        timer_at = least(nullif(l.lease_expires_at, 0), t.timer_at),
+        -- startTime is the first poll's: a later poll (after a callback) keeps the body's.
         body = left(l.body, -1)
                || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json({worker_id})::text, 'null')
                || ',"pollCount":' || (l.poll_count + 1)
-               || ',"startTime":' || {now} || ',"updateTime":' || {now}
+               || CASE WHEN l.poll_count = 0 THEN ',"startTime":' || {now} ELSE '' END
+               || ',"updateTime":' || {now}
                || ',"leaseExpiresAt":' || l.lease_expires_at || '}}'
     FROM leased l
     WHERE t.task_id = l.task_id
@@ -271,7 +277,7 @@ FOR NO KEY UPDATE OF r"""
 # every task it updates still has the status it was loaded with: the run row is
 # locked first, then those task rows (the lock path's order, so the two cannot
 # deadlock), and everything after is gated on the run's update. Returns whether
-# it wrote, and the claimed bodies. The claim ($28-$31; a count of 0 claims
+# it wrote, and the claimed bodies. ($32 is the run's timer.) The claim ($28-$31; a count of 0 claims
 # nothing) leaves out the tasks this decision updates, which would otherwise be
 # changed twice by one statement, and cannot see the tasks it queues (one
 # snapshot): a decision that queues a task the claim could take claims with
@@ -288,7 +294,7 @@ WITH locked_run AS (
 ), run AS (
     UPDATE runs SET status = $1, correlation_id = $2, priority = $3,
                     update_time = $4, end_time = $5, body = $6,
-                    row_version = row_version + 1
+                    row_version = row_version + 1, timer_at = $32
     WHERE workflow_id = $7 AND row_version = $27
       AND (SELECT count(*) FROM locked_tasks) = cardinality($19::text[])
     RETURNING 1
@@ -363,11 +369,30 @@ WHERE t.task_id = $1 ORDER BY l.id"""
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue WHERE task_type = ANY($1::text[]) GROUP BY task_type"""
+# Each side stops at the limit on its own index, so a backlog of due timers is not read whole.
 SELECT_DUE_TIMERS = """
-SELECT workflow_id, task_id FROM tasks
-WHERE timer_at IS NOT NULL AND timer_at <= $1
-ORDER BY timer_at, task_id
+(SELECT workflow_id, task_id, timer_at FROM tasks
+ WHERE timer_at IS NOT NULL AND timer_at <= $1 ORDER BY timer_at, task_id LIMIT $2)
+UNION ALL
+(SELECT workflow_id, NULL, timer_at FROM runs WHERE timer_at IS NOT NULL AND timer_at <= $1 ORDER BY timer_at LIMIT $2)
+ORDER BY 3, 2
 LIMIT $2"""
+# A limited claim (see ClaimLimits): lock the type, prune and count the ledger, claim, record the claims.
+# The lock is taken in a statement of its own, so the count, a new statement, sees every claim committed
+# by the limited claim that held the lock before.
+LOCK_CLAIM_LIMIT = "SELECT pg_advisory_xact_lock(hashtextextended('baton.claim_limit:' || $1, 0))"
+COUNT_CLAIM_LEDGER = """
+WITH pruned AS (
+    DELETE FROM task_claims c
+    WHERE c.task_type = $1 AND c.claimed_at <= $2
+      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.task_id = c.task_id AND t.status = 'IN_PROGRESS')
+)
+SELECT (SELECT count(DISTINCT c.task_id) FROM task_claims c JOIN tasks t ON t.task_id = c.task_id
+        WHERE c.task_type = $1 AND t.status = 'IN_PROGRESS'),
+       (SELECT count(*) FROM task_claims WHERE task_type = $1 AND claimed_at > $2)"""
+INSERT_CLAIM_LEDGER = """
+INSERT INTO task_claims (task_type, task_id, claimed_at)
+SELECT $1, task_id, $2 FROM unnest($3::text[]) AS c (task_id)"""
 
 # The parameters of the statements with named ones, in ``$n`` order.
 CREATE_RUN_ARGS = (
@@ -375,6 +400,7 @@ CREATE_RUN_ARGS = (
     "create_time", "update_time", "end_time", "body",
     "new_task_id", "new_workflow_id", "new_seq", "new_ref", "new_task_type", "new_status", "new_timer_at", "new_body",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+    "timer_at",
 )  # fmt: skip
 WRITE_DECISION_ARGS = (
     "status", "correlation_id", "priority", "update_time", "end_time", "body", "workflow_id",
@@ -383,6 +409,7 @@ WRITE_DECISION_ARGS = (
     "dequeue_task_id",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
     "row_version", "claim_task_type", "claim_now", "claim_count", "claim_worker_id",
+    "timer_at",
 )  # fmt: skip
 SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "include_closed")
 
@@ -436,6 +463,15 @@ def _has_more_statements(plan: sql.WritePlan) -> bool:
     comes after them (WRITE_DECISION's own could take a task being removed).
     """
     return bool(plan.task_deletes or plan.snapshot is not None or plan.log_inserts or plan.outbox_inserts)
+
+
+def _claims_inline(plan: sql.WritePlan, request: ClaimRequest | None) -> bool:
+    """Whether WRITE_DECISION can carry the decision's claim (or there is none): no other statement follows it,
+    the decision queues nothing the claim could take, and the claim has no limits (those take a lock and a
+    ledger)."""
+    if _has_more_statements(plan):
+        return False
+    return request is None or (request.limits is None and not _queues_claimable(plan, request))
 
 
 def _queues_claimable(plan: sql.WritePlan, request: ClaimRequest) -> bool:
@@ -698,7 +734,7 @@ class PostgresStore(Store):
         run = decision.workflow
         digest, snapshot_body = sql.snapshot_of(definition)
         plan = sql.plan_new_run(decision)
-        params = _new_run_params(run, plan, digest)
+        params = _new_run_params(run, plan, digest, definition)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body
         args = _args(CREATE_RUN_ARGS, params)
@@ -786,23 +822,22 @@ class PostgresStore(Store):
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
         body, digest, row_version, task_bodies = row
-        decision, loaded = await self._step(conn, step, body, digest, task_bodies)
+        decision, loaded, definition = await self._step(conn, step, body, digest, task_bodies)
         if decision.refusal is not None:
             return decision, []
         request = _claim_request(claim_after(decision))
         plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-        if not _has_more_statements(plan) and (request is None or not _queues_claimable(plan, request)):
-            written, claimed = await self._write(conn, workflow_id, decision, plan, row_version, request)
+        if _claims_inline(plan, request):
+            written, claimed = await self._write(conn, workflow_id, decision, definition, plan, row_version, request)
             return (decision, claimed) if written else None
         async with conn.transaction():
             # When it writes nothing, neither do the statements after it: there is nothing to roll back.
-            written, _ = await self._write(conn, workflow_id, decision, plan, row_version, None)
+            written, _ = await self._write(conn, workflow_id, decision, definition, plan, row_version, None)
             if not written:
                 return None
             if request is None:
                 return decision, []
-            rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
-            return decision, [sql.decode_task(body) for (body,) in rows]
+            return decision, await self._claim_after_writes(conn, request, in_python=False)
 
     async def _decide_locked(
         self,
@@ -827,28 +862,20 @@ class PostgresStore(Store):
                         if reread is None:
                             raise NotFoundError(f"No such workflow: {workflow_id}")
                         body, task_bodies = reread
-                    decision, loaded = await self._step(conn, step, body, digest, task_bodies)
+                    decision, loaded, definition = await self._step(conn, step, body, digest, task_bodies)
                     if decision.refusal is not None:
                         return decision, []
                     request = _claim_request(claim_after(decision))
                     plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-                    inline = (
-                        request is not None
-                        and not in_python
-                        and not _has_more_statements(plan)
-                        and not _queues_claimable(plan, request)
-                    )
+                    inline = not in_python and _claims_inline(plan, request)
                     written, claimed = await self._write(
-                        conn, workflow_id, decision, plan, row_version, request if inline else None
+                        conn, workflow_id, decision, definition, plan, row_version, request if inline else None
                     )
                     if not written:
                         raise _TaskClaimed
                     if request is None or inline:
                         return decision, claimed
-                    if in_python:
-                        return decision, await self._claim_in_python(conn, request)
-                    rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
-                    return decision, [sql.decode_task(body) for (body,) in rows]
+                    return decision, await self._claim_after_writes(conn, request, in_python=in_python)
             except _TaskClaimed:
                 continue
             except asyncpg.DataError:
@@ -859,18 +886,32 @@ class PostgresStore(Store):
 
     async def _step(
         self, conn: asyncpg.Connection, step: DecisionStep, body: str, digest: str, task_bodies: list[str]
-    ) -> tuple[Decision, dict[str, sql.LoadedTask]]:
-        """The decision on the run as read, and its tasks as loaded (taken before ``step``, which may mutate)."""
+    ) -> tuple[Decision, dict[str, sql.LoadedTask], WorkflowDef]:
+        """The decision on the run as read, its tasks as loaded (taken before ``step``, which may mutate), and the
+        definition the run executes after the decision."""
         definition = await self._snapshot(conn, digest)
         run = sql.decode_run(body, task_bodies)
         loaded = sql.loaded_tasks(run.tasks)
-        return step(run, definition), loaded
+        decision = step(run, definition)
+        return decision, loaded, decision.definition or definition
+
+    async def _claim_after_writes(
+        self, conn: asyncpg.Connection, request: ClaimRequest, *, in_python: bool
+    ) -> list[Task]:
+        """The claim of a decision that could not carry it in WRITE_DECISION, in the decision's transaction."""
+        if request.limits is not None:
+            return await self._claim_within(conn, request, request.limits)
+        if in_python:
+            return await self._claim_in_python(conn, request)
+        rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
+        return [sql.decode_task(body) for (body,) in rows]
 
     @staticmethod
     async def _write(
         conn: asyncpg.Connection,
         workflow_id: str,
         decision: Decision,
+        definition: WorkflowDef,
         plan: sql.WritePlan,
         row_version: int,
         claim: ClaimRequest | None,
@@ -880,7 +921,7 @@ class PostgresStore(Store):
 
         The caller holds a transaction whenever ``_has_more_statements(plan)``.
         """
-        params = _decision_params(decision.workflow, plan)
+        params = _decision_params(decision.workflow, plan, definition)
         params["row_version"] = row_version
         params["claim_task_type"] = claim.task_type if claim else ""
         params["claim_now"] = claim.now if claim else 0
@@ -960,17 +1001,40 @@ class PostgresStore(Store):
 
     # -- queue and timers ------------------------------------------------------------
 
-    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
+    async def claim_tasks(
+        self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
+    ) -> list[Task]:
         if count <= 0:
             return []
         request = ClaimRequest(task_type, worker_id, count, now)
         with _translated("claim tasks"):
             async with self._claim_connection() as conn:
+                if limits is not None:
+                    async with conn.transaction():
+                        return await self._claim_within(conn, request, limits)
                 try:
                     rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
                 except asyncpg.DataError:
                     return await self._claim_in_python(conn, request)
         return [sql.decode_task(body) for (body,) in rows]
+
+    @classmethod
+    async def _claim_within(cls, conn: asyncpg.Connection, request: ClaimRequest, limits: ClaimLimits) -> list[Task]:
+        """A claim within ``limits``, in the caller's transaction: only for types that have limits.
+
+        The type's advisory lock serialises its limited claims across processes
+        until the transaction ends; the count after it sees all they committed.
+        """
+        task_type, now = request.task_type, request.now
+        await conn.execute(LOCK_CLAIM_LIMIT, task_type)
+        in_progress, in_window = await conn.fetchrow(COUNT_CLAIM_LEDGER, task_type, now - limits.window_ms)
+        allowed = limits.allowed(request.count, in_progress=in_progress, in_window=in_window)
+        if allowed <= 0:
+            return []
+        tasks = await cls._claim_in_python(conn, dataclasses.replace(request, count=allowed))
+        if tasks:
+            await conn.execute(INSERT_CLAIM_LEDGER, task_type, now, [t.task_id for t in tasks])
+        return tasks
 
     @staticmethod
     async def _claim_in_python(conn: asyncpg.Connection, request: ClaimRequest) -> list[Task]:
@@ -997,7 +1061,7 @@ class PostgresStore(Store):
 
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, now, limit)
-        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id, _ in rows]
 
     # -- the outbox --------------------------------------------------------------------
 
@@ -1055,15 +1119,15 @@ def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:
     return params
 
 
-def _new_run_params(run: Workflow, plan: sql.WritePlan, digest: str) -> dict[str, Any]:
-    params = dict(zip(sql.RUN_INSERT_COLUMNS, sql.run_insert_row(run, digest), strict=True))
+def _new_run_params(run: Workflow, plan: sql.WritePlan, digest: str, definition: WorkflowDef) -> dict[str, Any]:
+    params = dict(zip(sql.RUN_INSERT_COLUMNS, sql.run_insert_row(run, digest, definition), strict=True))
     params["snapshot_body"] = None
     params.update(_task_row_params(plan))
     return params
 
 
-def _decision_params(run: Workflow, plan: sql.WritePlan) -> dict[str, Any]:
-    params = dict(zip(sql.RUN_UPDATE_COLUMNS, sql.run_update_row(run), strict=True))
+def _decision_params(run: Workflow, plan: sql.WritePlan, definition: WorkflowDef) -> dict[str, Any]:
+    params = dict(zip(sql.RUN_UPDATE_COLUMNS, sql.run_update_row(run, definition), strict=True))
     params.update(_task_row_params(plan))
     for name, column in zip(
         sql.TASK_UPDATE_COLUMNS, sql.columns(plan.task_updates, len(sql.TASK_UPDATE_COLUMNS)), strict=True

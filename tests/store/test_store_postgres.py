@@ -326,7 +326,7 @@ async def test_hot_plans_look_rows_up_by_index_however_small_the_tables(postgres
         WRITE_DECISION: [
             "'RUNNING'", "NULL", "0", "1", "0", "'{}'", "'wf-1'",
             *[empty] * 8, *[empty] * 6, empty, *[empty] * 4,
-            "0", *claim,
+            "0", *claim, "NULL",
         ],
     }  # fmt: skip
 
