@@ -6,6 +6,9 @@ moment, as one ``NOTIFY`` whose payload names the keys; the other processes
 wake their own waiters. A process ignores its own notifications. Wake-ups stay
 hints (see ``notifier.py``): a notification lost while a connection is down
 costs latency, not correctness, and the connections are made again.
+
+It uses asyncpg, as the store does: one connection that listens (asyncpg calls
+back on each notification, and on the connection's loss), and one that sends.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import logging
 import uuid
 from collections.abc import Iterable
 
+import asyncpg
 import msgspec
-import psycopg
 
 from baton.runtime.notifier import Notifier
+from baton.store.postgres import split_connect_timeout
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,9 @@ CHANNEL = "baton_wakeups"
 _MAX_KEYS_PER_NOTIFY = 100
 """PostgreSQL caps a payload at 8000 bytes; more keys than this go in further notifications."""
 _RECONNECT_SECONDS = 1.0
+_CONNECT_TIMEOUT_SECONDS = 10.0
+"""When the URL gives no ``connect_timeout``."""
+_CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _MIN_FLUSH_INTERVAL = 0.002
 """Under load, at most one flush per this many seconds: each NOTIFY costs both sides a statement and
 PostgreSQL a lock at commit, and a busier moment then shares one. The first publish after a quiet spell
@@ -41,7 +48,8 @@ class _Payload(msgspec.Struct, array_like=True):
 class PostgresNotifier(Notifier):
     def __init__(self, url: str) -> None:
         super().__init__()
-        self._url = url
+        self._url, connect_timeout = split_connect_timeout(url)
+        self._connect_timeout = connect_timeout or _CONNECT_TIMEOUT_SECONDS
         self._origin = uuid.uuid4().hex[:12]
         self._pending: set[str] = set()
         self._flush_needed = asyncio.Event()
@@ -72,19 +80,27 @@ class PostgresNotifier(Notifier):
         self._pending.update(keys)
         self._flush_needed.set()
 
+    async def _connect(self, server_settings: dict[str, str] | None = None) -> asyncpg.Connection:
+        return await asyncpg.connect(self._url, timeout=self._connect_timeout, server_settings=server_settings)
+
     async def _listen_forever(self) -> None:
         while True:
+            connection: asyncpg.Connection | None = None
             try:
-                async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as connection:
-                    await connection.execute(f"LISTEN {CHANNEL}")
-                    self._listening.set()
-                    async for notification in connection.notifies():
-                        self._receive(notification.payload)
-            except (psycopg.Error, OSError) as exc:
+                connection = await self._connect()
+                lost = _loss_of(connection)
+                await connection.add_listener(CHANNEL, self._on_notification)
+                self._listening.set()
+                await lost.wait()
+                log.warning("lost the wake-up listener connection; connecting again")
+            except _CONNECTION_ERRORS as exc:
                 log.warning("lost the wake-up listener connection (%s); connecting again", exc)
-                await asyncio.sleep(_RECONNECT_SECONDS)
+            finally:
+                if connection is not None:
+                    connection.terminate()
+            await asyncio.sleep(_RECONNECT_SECONDS)
 
-    def _receive(self, raw: str) -> None:
+    def _on_notification(self, connection: object, pid: int, channel: str, raw: str) -> None:
         try:
             payload = self._decoder.decode(raw)
         except msgspec.DecodeError:
@@ -94,22 +110,35 @@ class PostgresNotifier(Notifier):
 
     async def _send_forever(self) -> None:
         while True:
+            connection: asyncpg.Connection | None = None
             try:
-                async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as connection:
-                    loop = asyncio.get_running_loop()
-                    last_flush = 0.0
-                    while True:
-                        await self._flush_needed.wait()
-                        wait = last_flush + _MIN_FLUSH_INTERVAL - loop.time()
-                        if wait > 0:
-                            await asyncio.sleep(wait)
-                        last_flush = loop.time()
-                        self._flush_needed.clear()
-                        keys, self._pending = sorted(self._pending), set()
-                        for start in range(0, len(keys), _MAX_KEYS_PER_NOTIFY):
-                            chunk = keys[start : start + _MAX_KEYS_PER_NOTIFY]
-                            payload = msgspec.json.encode(_Payload(self._origin, chunk)).decode()
-                            await connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-            except (psycopg.Error, OSError) as exc:
+                # A NOTIFY commits a transaction of its own: it need not wait for the WAL flush (a hint lost in a
+                # PostgreSQL crash costs latency only), and each wait would hold back the wake-ups behind it.
+                connection = await self._connect({"synchronous_commit": "off"})
+                loop = asyncio.get_running_loop()
+                last_flush = 0.0
+                while True:
+                    await self._flush_needed.wait()
+                    wait = last_flush + _MIN_FLUSH_INTERVAL - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    last_flush = loop.time()
+                    self._flush_needed.clear()
+                    keys, self._pending = sorted(self._pending), set()
+                    for start in range(0, len(keys), _MAX_KEYS_PER_NOTIFY):
+                        chunk = keys[start : start + _MAX_KEYS_PER_NOTIFY]
+                        payload = msgspec.json.encode(_Payload(self._origin, chunk)).decode()
+                        await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            except _CONNECTION_ERRORS as exc:
                 log.warning("lost the wake-up sender connection (%s); connecting again", exc)
-                await asyncio.sleep(_RECONNECT_SECONDS)
+            finally:
+                if connection is not None:
+                    connection.terminate()
+            await asyncio.sleep(_RECONNECT_SECONDS)
+
+
+def _loss_of(connection: asyncpg.Connection) -> asyncio.Event:
+    """Set when ``connection`` is lost."""
+    lost = asyncio.Event()
+    connection.add_termination_listener(lambda _: lost.set())
+    return lost

@@ -3,10 +3,21 @@
 Any number of Baton processes may share one database. How they stay out of
 each other's way:
 
-* ``transact`` locks the run's row (``FOR NO KEY UPDATE``), so decisions on one
-  run are serialised. It reads the tasks in the same statement, and again in a
-  new one (which sees the decision that held the lock before) when the run's
-  version shows that a decision committed while it waited for the lock.
+* ``transact`` (and ``transact_then_claim``) first decides optimistically, in
+  two statements and no BEGIN/COMMIT: it reads the run with its tasks and the
+  run's ``row_version`` (no lock), calls the decider, and sends everything the
+  decision writes, with the worker's next claim, as one statement, which
+  commits on its own. That statement locks the run row, then the task rows it
+  updates, and writes only if the run still has the version read and each of
+  those tasks the status read; otherwise it writes nothing and the decision is
+  made again the locked way: the run's row is locked (``FOR NO KEY UPDATE``)
+  and read with its tasks in one statement, and again in a new one (which sees
+  the decision that held the lock before) when the run's version shows that a
+  decision committed while it waited. Both ways lock the run row before task
+  rows, so they cannot deadlock each other. Decisions on one run are
+  serialised either way: every decision bumps ``row_version``. Runs whose
+  decisions rarely overlap (a worker's steps one after another) take the first
+  way; contended ones pay one extra read.
 * ``claim_tasks`` is one statement: it locks the queue rows and task rows it
   takes with ``SKIP LOCKED`` and never waits on a lock, so claims cannot
   deadlock with each other or with decisions, and two claims never take one
@@ -14,8 +25,8 @@ each other's way:
   appends the claimed fields to the bodies as text (see CLAIM_TASKS).
 * A claim (SCHEDULED -> IN_PROGRESS) is the only change made to a task outside
   its run's lock. A decision therefore updates each task only if it still has
-  the status the decision loaded; if a claim got there first, the decision is
-  rolled back and made again on the fresh state.
+  the status the decision loaded; if a claim got there first, the decision
+  writes nothing (or is rolled back) and is made again on the fresh state.
 * A stand-alone ``claim_tasks`` commits with ``synchronous_commit = off``
   (its own small pool, whose connections are opened with that setting): it
   does not wait for the WAL flush. A claim lost in a PostgreSQL crash only
@@ -31,10 +42,13 @@ each other's way:
   then decides by strategy under that row's lock.
 
 Cost: each statement costs the client more CPU than the server spends on it,
-so the write paths batch: all of a decision's rows go in one statement (the
-run update, task inserts and updates, queue changes, as data-modifying CTEs
-over ``unnest``ed arrays, which asyncpg sends in binary so bodies need no
-escaping), and a claim is a single statement. Outside ``conn.transaction()``
+and BEGIN and COMMIT are statements too, so the write paths batch: all of a
+decision's rows and a worker's next claim go in one statement (the guards, the
+run update, task inserts and updates, queue changes and the claim, as
+data-modifying CTEs over ``unnest``ed arrays, which asyncpg sends in binary so
+bodies need no escaping), and a claim is a single statement. A worker's step
+is thus two statements (read, write and claim) instead of five (BEGIN, lock and
+read, write, claim, COMMIT). Outside ``conn.transaction()``
 asyncpg commits each statement by itself, so a read is one statement and one
 round trip, as is a start without an idempotency key; every write of more than
 one statement runs in an explicit ``conn.transaction()``. asyncpg prepares
@@ -42,11 +56,17 @@ each statement once per connection and caches it. A connection going back to
 its pool is not reset (``_keep_session``): Baton sets no session state, and the
 reset would cost a round trip per use; a transaction left open is still rolled
 back by the pool.
+
+Three pools: starts and decisions on one whose connections plan each statement
+once, by its indexes (``_BY_KEY_SETTINGS``); stand-alone claims on one with the
+same settings and asynchronous commits; everything else (reads, definitions,
+searches) on the main one with PostgreSQL's defaults.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -136,45 +156,6 @@ WITH snapshot AS (
     SELECT * FROM unnest($21::text[], $22::text[], $23::int[], $24::bigint[])
 )
 SELECT 1"""
-# All of a decision's rows in one statement; returns how many guarded task updates found their row.
-WRITE_DECISION = """
-WITH run AS (
-    UPDATE runs SET status = $1, correlation_id = $2, priority = $3,
-                    update_time = $4, end_time = $5, body = $6,
-                    row_version = row_version + 1, timer_at = $27
-    WHERE workflow_id = $7
-), inserted AS (
-    INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
-    SELECT * FROM unnest($8::text[], $9::text[], $10::int[],
-                         $11::text[], $12::text[], $13::text[],
-                         $14::bigint[], $15::text[])
-), updated AS (
-    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body, row_version = t.row_version + 1
-    FROM unnest($16::text[], $17::bigint[], $18::text[],
-                $19::text[], $20::text[], $21::text[])
-         AS u (status, timer_at, body, task_id, workflow_id, expected_status)
-    WHERE t.task_id = u.task_id AND t.workflow_id = u.workflow_id AND t.status = u.expected_status
-    RETURNING 1
-), dequeued AS (
-    DELETE FROM queue WHERE task_id = ANY($22::text[])
-), enqueued AS (
-    INSERT INTO queue (task_id, task_type, priority, visible_at)
-    SELECT * FROM unnest($23::text[], $24::text[], $25::int[], $26::bigint[])
-    ON CONFLICT (task_id) DO UPDATE SET
-        task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at
-)
-SELECT count(*) FROM updated"""
-# Locks the run and reads it with its tasks in one statement. The tasks come
-# from the statement's snapshot, taken before the lock was granted: if another
-# decision committed in between, the locked row's version is newer than the
-# snapshot's, ``fresh`` is false, and SELECT_RUN_WITH_TASKS reads them again.
-LOCK_RUN_FOR_DECISION = """
-SELECT r.body, r.snapshot_hash,
-       r.row_version = (SELECT s.row_version FROM runs s WHERE s.workflow_id = r.workflow_id) AS fresh,
-       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
-FROM runs r WHERE r.workflow_id = $1
-FOR NO KEY UPDATE OF r"""
-# One statement, so the header and the tasks come from one snapshot.
 SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = $1"
 SELECT_RUN_WITH_TASKS = """
 SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
@@ -202,35 +183,36 @@ UPDATE runs SET snapshot_hash = $1, version = $3 WHERE workflow_id = $4"""
 SELECT_TASK = "SELECT body FROM tasks WHERE task_id = $1"
 SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = $1"
 
-# One statement, so one round trip and its own transaction: takes the first
-# tasks in claim order whose queue row and task row nobody else holds, removes
-# them from the queue and rewrites them as ``sql.claimed`` does (a test holds
-# the two to the same result). Locking both rows means a queue row that
-# vanished, or a task no longer SCHEDULED, since the statement's snapshot is
-# dropped, not handed out; the locked row is the latest version, so its body is.
-# The body is not rebuilt: the claimed fields are appended to it as text, after
-# the ones it has. A JSON object with a key twice means its last value, to
+# The claim, as CTEs that CLAIM_TASKS and WRITE_DECISION share; ``{task_type}``, ``{now}``, ``{count}``
+# and ``{worker_id}`` are parameter references, ``{guard}`` a further condition on the queue rows.
+# Takes the first tasks in claim order whose queue row and task row nobody else
+# holds, removes them from the queue and rewrites them as ``sql.claimed`` does (a
+# test holds the two to the same result). Locking both rows means a queue row
+# that vanished, or a task no longer SCHEDULED, since the statement's snapshot
+# is dropped, not handed out; the locked row is the latest version, so its body
+# is. The body is not rebuilt: the claimed fields are appended to it as text,
+# after the ones it has. A JSON object with a key twice means its last value, to
 # msgspec as to PostgreSQL's json functions, so the body decodes as the claimed
 # task; the next decision on the task writes it whole again, so a body carries
 # at most one such tail. (Rebuilding it with json_each/json_object_agg cost
 # PostgreSQL several times more CPU than the rest of the claim.) Reading
-# ``pollCount`` and ``responseTimeoutSeconds`` only scans the text. A batch
-# that PostgreSQL's JSON refuses anyway (an escape it cannot read) fails as a
-# data error and is claimed by PICK_FOR_CLAIM and REWRITE_CLAIMED instead,
-# which rewrite the bodies in Python.
-CLAIM_TASKS = """
-WITH first AS (
+# ``pollCount`` and ``responseTimeoutSeconds`` only scans the text. A batch that
+# PostgreSQL's JSON refuses anyway (an escape it cannot read) fails as a data
+# error and is claimed by PICK_FOR_CLAIM and REWRITE_CLAIMED instead, which
+# rewrite the bodies in Python.
+_CLAIM_CTES = """
+candidates AS (
     -- The queue alone: whatever plan orders the candidates (a sort, while the statistics say the
     -- queue is small), it touches no task row and no body, only the first ``count`` get further.
     SELECT q.id, q.priority, q.visible_at, q.task_id
     FROM queue q
-    WHERE q.task_type = $1 AND q.visible_at <= $2
+    WHERE q.task_type = {task_type} AND q.visible_at <= {now}{guard}
     ORDER BY q.priority DESC, q.visible_at, q.id
-    LIMIT $3
+    LIMIT {count}
     FOR UPDATE OF q SKIP LOCKED
 ), picked AS (
-    SELECT f.id, f.priority, f.visible_at, t.task_id, t.body
-    FROM first f JOIN tasks t ON t.task_id = f.task_id
+    SELECT c.id, c.priority, c.visible_at, t.task_id, t.body
+    FROM candidates c JOIN tasks t ON t.task_id = c.task_id
     WHERE t.status = 'SCHEDULED'
     FOR NO KEY UPDATE OF t SKIP LOCKED
 ), fields AS (
@@ -242,9 +224,9 @@ WITH first AS (
 ), leased AS (
     SELECT f.*,
            CASE WHEN f.response_timeout_seconds > 0
-                THEN $2::bigint + f.response_timeout_seconds * 1000 ELSE 0 END AS lease_expires_at
+                THEN {now} + f.response_timeout_seconds * 1000 ELSE 0 END AS lease_expires_at
     FROM fields f
-), dequeued AS (
+), handed_out AS (
     DELETE FROM queue WHERE id IN (SELECT id FROM picked)
 ), claimed AS (
     UPDATE tasks t
@@ -255,16 +237,97 @@ WITH first AS (
         timer_at = least(nullif(l.lease_expires_at, 0), t.timer_at),
         -- startTime is the first poll's: a later poll (after a callback) keeps the body's.
         body = left(l.body, -1)
-               || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json($4::text)::text, 'null')
+               || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json({worker_id})::text, 'null')
                || ',"pollCount":' || (l.poll_count + 1)
-               || CASE WHEN l.poll_count = 0 THEN ',"startTime":' || $2::bigint ELSE '' END
-               || ',"updateTime":' || $2::bigint
-               || ',"leaseExpiresAt":' || l.lease_expires_at || '}'
+               || CASE WHEN l.poll_count = 0 THEN ',"startTime":' || {now} ELSE '' END
+               || ',"updateTime":' || {now}
+               || ',"leaseExpiresAt":' || l.lease_expires_at || '}}'
     FROM leased l
     WHERE t.task_id = l.task_id
     RETURNING t.body, l.priority, l.visible_at, l.id
+)"""
+CLAIM_ORDER = "ORDER BY priority DESC, visible_at, id"
+# One statement, so one round trip and its own transaction.
+CLAIM_TASKS = (
+    "WITH"
+    + _CLAIM_CTES.format(task_type="$1", now="$2::bigint", count="$3", worker_id="$4::text", guard="")
+    + f"\nSELECT body FROM claimed {CLAIM_ORDER}"
 )
-SELECT body FROM claimed ORDER BY priority DESC, visible_at, id"""
+# Reads a run with its tasks for a decision, without a lock: one statement, so
+# the header and the tasks come from one snapshot. WRITE_DECISION then writes
+# only if the run's ``row_version`` is still the one read here.
+READ_RUN_FOR_DECISION = """
+SELECT r.body, r.snapshot_hash, r.row_version,
+       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
+FROM runs r WHERE r.workflow_id = $1"""
+# Locks the run and reads it with its tasks in one statement: the way in when
+# decisions on the run contend. The tasks come from the statement's snapshot,
+# taken before the lock was granted: if another decision committed in between,
+# the locked row's version is newer than the snapshot's, ``fresh`` is false, and
+# SELECT_RUN_WITH_TASKS reads them again. The ``row_version`` returned is the
+# locked row's.
+LOCK_RUN_FOR_DECISION = """
+SELECT r.body, r.snapshot_hash, r.row_version,
+       r.row_version = (SELECT s.row_version FROM runs s WHERE s.workflow_id = r.workflow_id) AS fresh,
+       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
+FROM runs r WHERE r.workflow_id = $1
+FOR NO KEY UPDATE OF r"""
+# All of a decision's rows, and the worker's next claim, in one statement, so
+# one round trip and (outside a transaction) one commit. Nothing is written
+# unless the run still has the ``row_version`` the decision read ($27) and
+# every task it updates still has the status it was loaded with: the run row is
+# locked first, then those task rows (the lock path's order, so the two cannot
+# deadlock), and everything after is gated on the run's update. Returns whether
+# it wrote, and the claimed bodies. ($32 is the run's timer.) The claim ($28-$31; a count of 0 claims
+# nothing) leaves out the tasks this decision updates, which would otherwise be
+# changed twice by one statement, and cannot see the tasks it queues (one
+# snapshot): a decision that queues a task the claim could take claims with
+# CLAIM_TASKS after it, in one transaction.
+WRITE_DECISION = (
+    """
+WITH locked_run AS (
+    SELECT 1 FROM runs WHERE workflow_id = $7 AND row_version = $27 FOR NO KEY UPDATE
+), locked_tasks AS (
+    SELECT t.task_id
+    FROM tasks t JOIN unnest($19::text[], $21::text[]) AS u (task_id, expected_status) ON t.task_id = u.task_id
+    WHERE t.workflow_id = $7 AND t.status = u.expected_status AND EXISTS (SELECT 1 FROM locked_run)
+    FOR NO KEY UPDATE OF t
+), run AS (
+    UPDATE runs SET status = $1, correlation_id = $2, priority = $3,
+                    update_time = $4, end_time = $5, body = $6,
+                    row_version = row_version + 1, timer_at = $32
+    WHERE workflow_id = $7 AND row_version = $27
+      AND (SELECT count(*) FROM locked_tasks) = cardinality($19::text[])
+    RETURNING 1
+), inserted AS (
+    INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
+    SELECT * FROM unnest($8::text[], $9::text[], $10::int[],
+                         $11::text[], $12::text[], $13::text[],
+                         $14::bigint[], $15::text[])
+    WHERE EXISTS (SELECT 1 FROM run)
+), updated AS (
+    UPDATE tasks t SET status = u.status, timer_at = u.timer_at, body = u.body, row_version = t.row_version + 1
+    FROM unnest($16::text[], $17::bigint[], $18::text[], $19::text[], $20::text[])
+         AS u (status, timer_at, body, task_id, workflow_id)
+    WHERE t.task_id = u.task_id AND t.workflow_id = u.workflow_id AND EXISTS (SELECT 1 FROM run)
+), dequeued AS (
+    DELETE FROM queue WHERE task_id = ANY($22::text[]) AND EXISTS (SELECT 1 FROM run)
+), enqueued AS (
+    INSERT INTO queue (task_id, task_type, priority, visible_at)
+    SELECT * FROM unnest($23::text[], $24::text[], $25::int[], $26::bigint[])
+    WHERE EXISTS (SELECT 1 FROM run)
+    ON CONFLICT (task_id) DO UPDATE SET
+        task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at
+),"""
+    + _CLAIM_CTES.format(
+        task_type="$28",
+        now="$29::bigint",
+        count="$30",
+        worker_id="$31::text",
+        guard="\n      AND q.task_id <> ALL($19::text[]) AND EXISTS (SELECT 1 FROM run)",
+    )
+    + f"\nSELECT EXISTS (SELECT 1 FROM run), ARRAY(SELECT body FROM claimed {CLAIM_ORDER})"
+)
 PICK_FOR_CLAIM = """
 WITH picked AS (
     SELECT q.id, q.priority, q.visible_at, t.body
@@ -346,17 +409,78 @@ WRITE_DECISION_ARGS = (
     "upd_status", "upd_timer_at", "upd_body", "upd_task_id", "upd_workflow_id", "upd_expected_status",
     "dequeue_task_id",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+    "row_version", "claim_task_type", "claim_now", "claim_count", "claim_worker_id",
     "timer_at",
 )  # fmt: skip
 SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "include_closed")
-CLAIM_TASKS_ARGS = ("task_type", "now", "count", "worker_id")
-PICK_FOR_CLAIM_ARGS = ("task_type", "now", "count")
 
 _MAX_ATTEMPTS = 10
+
+_BY_KEY_SETTINGS = {
+    "plan_cache_mode": "force_generic_plan",
+    "enable_seqscan": "off",
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+}
+"""The decision and claim pools' connections plan each statement once, by its indexes.
+
+By default PostgreSQL plans a prepared statement's first five executions for
+their parameters, then keeps a generic plan if its estimated cost is no higher
+than theirs, until the next ANALYZE of a table it reads. Both halves hurt the
+hot path. For WRITE_DECISION the comparison falls either way on a connection's
+first decisions, and a connection on which it fell for custom plans plans the
+statement again at every decision, for more than the rest of the statement
+costs (1-2 connections in 10 in runs of W1). And a plan made while the tables
+are small (a fresh database: each new connection's first statements) may scan
+a table whole and join by hashing, which stays cheap only while the table does.
+Every statement on these pools finds its rows by key (a run, its tasks, a
+queue's head, a snapshot), so their connections plan each statement once, with the
+parameters unknown, and without sequential scans, hash or merge joins unless
+nothing else can run it: index lookups in nested loops, whatever the tables'
+sizes when it was planned. Searches, whose best plans do depend on their
+parameters and on the tables, stay on the main pool with the defaults.
+"""
 
 
 def _claim_nothing(decision: Decision) -> ClaimRequest | None:
     return None
+
+
+def _claim_request(request: ClaimRequest | None) -> ClaimRequest | None:
+    """None for a request that asks for nothing."""
+    return request if request is not None and request.count > 0 else None
+
+
+def _claim_args(request: ClaimRequest) -> tuple[str, int, int, str | None]:
+    """CLAIM_TASKS's parameters."""
+    return request.task_type, request.now, request.count, request.worker_id
+
+
+def _has_more_statements(plan: sql.WritePlan) -> bool:
+    """Whether the decision writes more than WRITE_DECISION does (removed tasks, a new definition, log lines,
+    signals to other runs).
+
+    Those statements follow WRITE_DECISION in one transaction, and a claim then
+    comes after them (WRITE_DECISION's own could take a task being removed).
+    """
+    return bool(plan.task_deletes or plan.snapshot is not None or plan.log_inserts or plan.outbox_inserts)
+
+
+def _claims_inline(plan: sql.WritePlan, request: ClaimRequest | None) -> bool:
+    """Whether WRITE_DECISION can carry the decision's claim (or there is none): no other statement follows it,
+    the decision queues nothing the claim could take, and the claim has no limits (those take a lock and a
+    ledger)."""
+    if _has_more_statements(plan):
+        return False
+    return request is None or (request.limits is None and not _queues_claimable(plan, request))
+
+
+def _queues_claimable(plan: sql.WritePlan, request: ClaimRequest) -> bool:
+    """Whether the decision queues a task the claim could take: WRITE_DECISION's claim cannot see it."""
+    return any(
+        task_type == request.task_type and visible_at <= request.now
+        for _, task_type, _, visible_at in plan.queue_upserts
+    )
 
 
 class _TaskClaimed(Exception):
@@ -387,7 +511,7 @@ def _rowcount(status: str) -> int:
     return int(count) if count.isdigit() else 0
 
 
-def _without_connect_timeout(url: str) -> tuple[str, float | None]:
+def split_connect_timeout(url: str) -> tuple[str, float | None]:
     """``url`` without libpq's ``connect_timeout``, and its value in seconds (None if absent or not positive).
 
     asyncpg would send an unknown URL parameter to the server as a setting, which PostgreSQL refuses.
@@ -424,13 +548,15 @@ class PostgresStore(Store):
         open_timeout: float = 30.0,
         snapshot_cache_size: int = 512,
     ) -> None:
-        """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: pool bounds;
-        ``open_timeout``: seconds ``open`` waits for the first connections."""
-        self._url, self._connect_timeout = _without_connect_timeout(url)
+        """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: the decision
+        pool's bounds (the main and claim pools hold at most half as many, at least 2 and 1); ``open_timeout``:
+        seconds ``open`` waits for the first connections."""
+        self._url, self._connect_timeout = split_connect_timeout(url)
         self._min_size = min_size
         self._max_size = max_size
         self._open_timeout = open_timeout
         self._pool: asyncpg.Pool | None = None
+        self._decision_pool: asyncpg.Pool | None = None
         self._claim_pool: asyncpg.Pool | None = None
         self._task_bodies = sql.BodyCache()
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
@@ -450,37 +576,44 @@ class PostgresStore(Store):
     async def open(self) -> None:
         if self._pool is not None:
             return
-        pool: asyncpg.Pool | None = None
-        claim_pool: asyncpg.Pool | None = None
+        started: list[asyncpg.Pool] = []
+
+        async def start(pool: asyncpg.Pool) -> asyncpg.Pool:
+            started.append(pool)
+            async with asyncio.timeout(self._open_timeout):
+                await pool
+            return pool
+
         with _translated("connect"):
             try:
-                pool = self._new_pool(min_size=self._min_size, max_size=self._max_size)
-                async with asyncio.timeout(self._open_timeout):
-                    await pool
-                self._pool = pool
+                self._pool = await start(self._new_pool(min_size=self._min_size, max_size=max(2, self._max_size // 2)))
                 await self._migrate()
-                # Stand-alone claims only: their commits need not wait for the WAL flush (see the module's docstring).
-                claim_pool = self._new_pool(
-                    min_size=1, max_size=max(1, self._max_size // 2), server_settings={"synchronous_commit": "off"}
+                # Starts and decisions: a handful of statements, each planned once per connection (see
+                # _BY_KEY_SETTINGS).
+                self._decision_pool = await start(
+                    self._new_pool(min_size=self._min_size, max_size=self._max_size, server_settings=_BY_KEY_SETTINGS)
                 )
-                async with asyncio.timeout(self._open_timeout):
-                    await claim_pool
-                self._claim_pool = claim_pool
+                # Stand-alone claims only: their commits need not wait for the WAL flush (see the module's docstring).
+                self._claim_pool = await start(
+                    self._new_pool(
+                        min_size=1,
+                        max_size=max(1, self._max_size // 2),
+                        server_settings={**_BY_KEY_SETTINGS, "synchronous_commit": "off"},
+                    )
+                )
             except BaseException:
-                self._pool = self._claim_pool = None
+                self._pool = self._decision_pool = self._claim_pool = None
                 # A pool whose start failed has closed itself already; terminate() then does nothing.
-                for started in (claim_pool, pool):
-                    if started is not None:
-                        started.terminate()
+                for pool in reversed(started):
+                    pool.terminate()
                 raise
 
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        claim_pool, self._claim_pool = self._claim_pool, None
-        if claim_pool is not None:
-            await claim_pool.close()
-        if pool is not None:
-            await pool.close()
+        pools = [self._claim_pool, self._decision_pool, self._pool]
+        self._pool = self._decision_pool = self._claim_pool = None
+        for pool in pools:
+            if pool is not None:
+                await pool.close()
 
     async def _migrate(self) -> None:
         async with self._connection() as conn, conn.transaction():
@@ -499,6 +632,22 @@ class PostgresStore(Store):
         if self._pool is None:
             raise StoreError("The store is not open")
         async with self._pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _claim_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """For stand-alone claims only: their commits do not wait for the WAL flush."""
+        if self._claim_pool is None:
+            raise StoreError("The store is not open")
+        async with self._claim_pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _decision_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """For ``create_run`` and decisions only (see _BY_KEY_SETTINGS)."""
+        if self._decision_pool is None:
+            raise StoreError("The store is not open")
+        async with self._decision_pool.acquire() as conn:
             yield conn
 
     async def _fetchone(self, action: str, query: str, *args: Any) -> asyncpg.Record | None:
@@ -593,7 +742,7 @@ class PostgresStore(Store):
         args = _args(CREATE_RUN_ARGS, params)
         key = run.idempotency_key
         with _translated("create a run"):
-            async with self._connection() as conn:
+            async with self._decision_connection() as conn:
                 for _ in range(_MAX_ATTEMPTS):
                     try:
                         if key or plan.outbox_inserts:
@@ -652,74 +801,147 @@ class PostgresStore(Store):
         self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
     ) -> tuple[Decision, list[Task]]:
         with _translated("record a decision"):
-            async with self._connection() as conn:
-                in_python = False
-                for _ in range(_MAX_ATTEMPTS):
-                    try:
-                        async with conn.transaction():
-                            decision = await self._decide(conn, workflow_id, step)
-                            if decision.refusal is not None:
-                                return decision, []
-                            request = claim_after(decision)
-                            if request is None or request.count <= 0:
-                                return decision, []
-                            params = {
-                                "task_type": request.task_type,
-                                "now": request.now,
-                                "count": request.count,
-                                "worker_id": request.worker_id,
-                            }
-                            if request.limits is not None:
-                                claimed = await self._claim_within(conn, params, request.limits)
-                            elif in_python:
-                                claimed = await self._claim_in_python(
-                                    conn, params, worker_id=request.worker_id, now=request.now
-                                )
-                            else:
-                                rows = await conn.fetch(CLAIM_TASKS, *_args(CLAIM_TASKS_ARGS, params))
-                                claimed = [sql.decode_task(body) for (body,) in rows]
-                            return decision, claimed
-                    except _TaskClaimed:
-                        continue
-                    except asyncpg.DataError:
-                        if in_python:
-                            raise
-                        # What PostgreSQL's JSON refuses (see CLAIM_TASKS): all again, claiming in Python.
-                        in_python = True
-        raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept being claimed")
+            async with self._decision_connection() as conn:
+                try:
+                    done = await self._decide_unlocked(conn, workflow_id, step, claim_after)
+                except asyncpg.DataError:
+                    # What PostgreSQL's JSON refuses (see _CLAIM_CTES): all again, claiming in Python.
+                    return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=True)
+                if done is not None:
+                    return done
+                return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=False)
 
-    async def _decide(self, conn: asyncpg.Connection, workflow_id: str, step: DecisionStep) -> Decision:
-        row = await conn.fetchrow(LOCK_RUN_FOR_DECISION, workflow_id)
+    async def _decide_unlocked(
+        self, conn: asyncpg.Connection, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
+    ) -> tuple[Decision, list[Task]] | None:
+        """The common case in two statements and no BEGIN/COMMIT: read, decide, write if nothing changed.
+
+        None when another decision on the run, or a claim of one of the tasks the
+        decision updates, came first: nothing was written, and the caller decides
+        again under the run's lock.
+        """
+        row = await conn.fetchrow(READ_RUN_FOR_DECISION, workflow_id)
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
-        body, digest, fresh, task_bodies = row
-        if not fresh:
-            # A new statement, started with the lock held, sees the decision that held it before.
-            reread = await conn.fetchrow(SELECT_RUN_WITH_TASKS, workflow_id)
-            if reread is None:
-                raise NotFoundError(f"No such workflow: {workflow_id}")
-            body, task_bodies = reread
+        body, digest, row_version, task_bodies = row
+        decision, loaded, definition = await self._step(conn, step, body, digest, task_bodies)
+        if decision.refusal is not None:
+            return decision, []
+        request = _claim_request(claim_after(decision))
+        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        if _claims_inline(plan, request):
+            written, claimed = await self._write(conn, workflow_id, decision, definition, plan, row_version, request)
+            return (decision, claimed) if written else None
+        async with conn.transaction():
+            # When it writes nothing, neither do the statements after it: there is nothing to roll back.
+            written, _ = await self._write(conn, workflow_id, decision, definition, plan, row_version, None)
+            if not written:
+                return None
+            if request is None:
+                return decision, []
+            return decision, await self._claim_after_writes(conn, request, in_python=False)
+
+    async def _decide_locked(
+        self,
+        conn: asyncpg.Connection,
+        workflow_id: str,
+        step: DecisionStep,
+        claim_after: ClaimAfter,
+        *,
+        in_python: bool,
+    ) -> tuple[Decision, list[Task]]:
+        """One decision in a transaction that holds the run's row lock throughout."""
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                async with conn.transaction():
+                    row = await conn.fetchrow(LOCK_RUN_FOR_DECISION, workflow_id)
+                    if row is None:
+                        raise NotFoundError(f"No such workflow: {workflow_id}")
+                    body, digest, row_version, fresh, task_bodies = row
+                    if not fresh:
+                        # A new statement, started with the lock held, sees the decision that held it before.
+                        reread = await conn.fetchrow(SELECT_RUN_WITH_TASKS, workflow_id)
+                        if reread is None:
+                            raise NotFoundError(f"No such workflow: {workflow_id}")
+                        body, task_bodies = reread
+                    decision, loaded, definition = await self._step(conn, step, body, digest, task_bodies)
+                    if decision.refusal is not None:
+                        return decision, []
+                    request = _claim_request(claim_after(decision))
+                    plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+                    inline = not in_python and _claims_inline(plan, request)
+                    written, claimed = await self._write(
+                        conn, workflow_id, decision, definition, plan, row_version, request if inline else None
+                    )
+                    if not written:
+                        raise _TaskClaimed
+                    if request is None or inline:
+                        return decision, claimed
+                    return decision, await self._claim_after_writes(conn, request, in_python=in_python)
+            except _TaskClaimed:
+                continue
+            except asyncpg.DataError:
+                if in_python:
+                    raise
+                in_python = True
+        raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept being claimed")
+
+    async def _step(
+        self, conn: asyncpg.Connection, step: DecisionStep, body: str, digest: str, task_bodies: list[str]
+    ) -> tuple[Decision, dict[str, sql.LoadedTask], WorkflowDef]:
+        """The decision on the run as read, its tasks as loaded (taken before ``step``, which may mutate), and the
+        definition the run executes after the decision."""
         definition = await self._snapshot(conn, digest)
         run = self._task_bodies.run(body, task_bodies)
         loaded = sql.loaded_tasks(run.tasks)
         decision = step(run, definition)
-        if decision.refusal is not None:
-            return decision
-        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        return decision, loaded, decision.definition or definition
+
+    async def _claim_after_writes(
+        self, conn: asyncpg.Connection, request: ClaimRequest, *, in_python: bool
+    ) -> list[Task]:
+        """The claim of a decision that could not carry it in WRITE_DECISION, in the decision's transaction."""
+        if request.limits is not None:
+            return await self._claim_within(conn, request, request.limits)
+        if in_python:
+            return await self._claim_in_python(conn, request)
+        rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
+        return [sql.decode_task(body) for (body,) in rows]
+
+    @staticmethod
+    async def _write(
+        conn: asyncpg.Connection,
+        workflow_id: str,
+        decision: Decision,
+        definition: WorkflowDef,
+        plan: sql.WritePlan,
+        row_version: int,
+        claim: ClaimRequest | None,
+    ) -> tuple[bool, list[Task]]:
+        """WRITE_DECISION, then the plan's other statements if it wrote: whether it wrote (the run and its tasks
+        were as read), and what it claimed.
+
+        The caller holds a transaction whenever ``_has_more_statements(plan)``.
+        """
+        params = _decision_params(decision.workflow, plan, definition)
+        params["row_version"] = row_version
+        params["claim_task_type"] = claim.task_type if claim else ""
+        params["claim_now"] = claim.now if claim else 0
+        params["claim_count"] = claim.count if claim else 0
+        params["claim_worker_id"] = claim.worker_id if claim else None
+        written, bodies = await conn.fetchrow(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
+        if not written:
+            return False, []
         if plan.task_deletes:
             await conn.execute(DELETE_TASKS, workflow_id, plan.task_deletes)
         if plan.snapshot is not None:
             snapshot = plan.snapshot
             await conn.execute(REPLACE_RUN_SNAPSHOT, snapshot.digest, snapshot.body, snapshot.version, workflow_id)
-        params = _decision_params(decision.workflow, plan, decision.definition or definition)
-        written = await conn.fetchval(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
-        if written != len(plan.task_updates):
-            raise _TaskClaimed
         if plan.outbox_inserts:
             await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
         if plan.log_inserts:
             await conn.execute(INSERT_DECISION_LOGS, *sql.columns(plan.log_inserts, 3))
-        return decision
+        return True, [sql.decode_task(body) for body in bodies]
 
     async def _snapshot(self, conn: asyncpg.Connection, digest: str) -> WorkflowDef:
         definition = self._snapshots.get(digest)
@@ -786,46 +1008,44 @@ class PostgresStore(Store):
     ) -> list[Task]:
         if count <= 0:
             return []
-        params = {"task_type": task_type, "now": now, "count": count, "worker_id": worker_id}
-        if self._claim_pool is None:
-            raise StoreError("The store is not open")
+        request = ClaimRequest(task_type, worker_id, count, now)
         with _translated("claim tasks"):
-            async with self._claim_pool.acquire() as conn:
+            async with self._claim_connection() as conn:
                 if limits is not None:
                     async with conn.transaction():
-                        return await self._claim_within(conn, params, limits)
+                        return await self._claim_within(conn, request, limits)
                 try:
-                    rows = await conn.fetch(CLAIM_TASKS, *_args(CLAIM_TASKS_ARGS, params))
+                    rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
                 except asyncpg.DataError:
-                    return await self._claim_in_python(conn, params, worker_id=worker_id, now=now)
+                    return await self._claim_in_python(conn, request)
         return [sql.decode_task(body) for (body,) in rows]
 
     @classmethod
-    async def _claim_within(cls, conn: asyncpg.Connection, params: dict[str, Any], limits: ClaimLimits) -> list[Task]:
+    async def _claim_within(cls, conn: asyncpg.Connection, request: ClaimRequest, limits: ClaimLimits) -> list[Task]:
         """A claim within ``limits``, in the caller's transaction: only for types that have limits.
 
         The type's advisory lock serialises its limited claims across processes
         until the transaction ends; the count after it sees all they committed.
         """
-        task_type, now = params["task_type"], params["now"]
+        task_type, now = request.task_type, request.now
         await conn.execute(LOCK_CLAIM_LIMIT, task_type)
         in_progress, in_window = await conn.fetchrow(COUNT_CLAIM_LEDGER, task_type, now - limits.window_ms)
-        allowed = limits.allowed(params["count"], in_progress=in_progress, in_window=in_window)
+        allowed = limits.allowed(request.count, in_progress=in_progress, in_window=in_window)
         if allowed <= 0:
             return []
-        tasks = await cls._claim_in_python(conn, {**params, "count": allowed}, worker_id=params["worker_id"], now=now)
+        tasks = await cls._claim_in_python(conn, dataclasses.replace(request, count=allowed))
         if tasks:
             await conn.execute(INSERT_CLAIM_LEDGER, task_type, now, [t.task_id for t in tasks])
         return tasks
 
     @staticmethod
-    async def _claim_in_python(
-        conn: asyncpg.Connection, params: dict[str, Any], *, worker_id: str | None, now: int
-    ) -> list[Task]:
+    async def _claim_in_python(conn: asyncpg.Connection, request: ClaimRequest) -> list[Task]:
         """The same claim, with the bodies rewritten by ``sql.claimed``: for what PostgreSQL's JSON refuses."""
         async with conn.transaction():
-            rows = await conn.fetch(PICK_FOR_CLAIM, *_args(PICK_FOR_CLAIM_ARGS, params))
-            tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for (body,) in rows]
+            rows = await conn.fetch(PICK_FOR_CLAIM, request.task_type, request.now, request.count)
+            tasks = [
+                sql.claimed(sql.decode_task(body), worker_id=request.worker_id, now=request.now) for (body,) in rows
+            ]
             if tasks:
                 rewritten = sql.columns([sql.claim_update_row(t) for t in tasks], len(sql.CLAIM_UPDATE_COLUMNS))
                 await conn.execute(REWRITE_CLAIMED, *rewritten)

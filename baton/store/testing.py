@@ -22,7 +22,10 @@ migration run per test. An unreachable PostgreSQL raises
 ``PostgresUnavailableError`` with what to do about it: tests fail, never skip.
 
 The functions are synchronous (they block while ``CREATE DATABASE`` copies the
-template, a fraction of a second); async fixtures may call them directly.
+template, a fraction of a second); async fixtures may call them directly. They
+talk to PostgreSQL through asyncpg, as the store does, each on a thread and
+event loop of its own, so they work whether or not the caller is inside a
+running loop.
 Databases of a process that was killed are left behind: they are named
 ``baton_test_*`` and ``baton_template_*`` and safe to drop.
 """
@@ -36,10 +39,11 @@ import functools
 import os
 import secrets
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql as pgsql
+import asyncpg
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_DATABASE_PREFIX = "baton_test_"
@@ -67,10 +71,7 @@ def create_test_database() -> str:
     """Create an empty, migrated database of its own for one test; its URL."""
     name = f"{TEST_DATABASE_PREFIX}{secrets.token_hex(6)}"
     # FILE_COPY: for a small template, copying its files beats WAL-logging every block.
-    statement = pgsql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-        pgsql.Identifier(name), pgsql.Identifier(_template_database())
-    )
-    _run_admin(statement)
+    _run_admin(f"CREATE DATABASE {_quoted(name)} TEMPLATE {_quoted(_template_database())} STRATEGY FILE_COPY")
     return _url_with_database(postgres_admin_url(), name)
 
 
@@ -83,14 +84,14 @@ def drop_test_database(url: str) -> None:
 
 
 def _drop(name: str) -> None:
-    _run_admin(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
+    _run_admin(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)")
 
 
 @functools.cache
 def _template_database() -> str:
     """Made and migrated on first use in this process; dropped at exit."""
     name = f"baton_template_{os.getpid()}_{secrets.token_hex(4)}"
-    _run_admin(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+    _run_admin(f"CREATE DATABASE {_quoted(name)}")
     atexit.register(_drop_quietly, name)
     _migrate(_url_with_database(postgres_admin_url(), name))
     return name
@@ -102,11 +103,7 @@ def _drop_quietly(name: str) -> None:
 
 
 def _migrate(url: str) -> None:
-    """Apply Baton's migrations through the store itself, on a thread of its own.
-
-    Its own thread and event loop, so this works whether or not the caller is
-    inside a running loop.
-    """
+    """Apply Baton's migrations through the store itself."""
     from baton.store.postgres import PostgresStore
 
     async def migrate() -> None:
@@ -114,33 +111,52 @@ def _migrate(url: str) -> None:
         await store.open()
         await store.close()
 
+    _run_on_own_loop(migrate)
+
+
+def _run_admin(statement: str) -> None:
+    from baton.store.postgres import split_connect_timeout
+
+    url = postgres_admin_url()
+    dsn, timeout = split_connect_timeout(url)
+
+    async def run() -> None:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=timeout or _CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise PostgresUnavailableError(
+                f"PostgreSQL is not reachable at {_redacted(url)}: {exc}\n"
+                "The tests need it and never skip it. Start it (scripts/ensure-postgres), "
+                "or point BATON_TEST_POSTGRES_URL at a role that may CREATE DATABASE."
+            ) from exc
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    _run_on_own_loop(run)
+
+
+def _run_on_own_loop(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """``asyncio.run(work())`` on a thread of its own; its exception, if any, is raised here."""
     failure: list[BaseException] = []
 
     def run() -> None:
         try:
-            asyncio.run(migrate())
+            asyncio.run(work())
         except BaseException as exc:
             failure.append(exc)
 
-    thread = threading.Thread(target=run, name="baton-test-migrate")
+    thread = threading.Thread(target=run, name="baton-test-database")
     thread.start()
     thread.join()
     if failure:
         raise failure[0]
 
 
-def _run_admin(statement: pgsql.Composed) -> None:
-    url = postgres_admin_url()
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S)
-    except psycopg.OperationalError as exc:
-        raise PostgresUnavailableError(
-            f"PostgreSQL is not reachable at {_redacted(url)}: {exc}\n"
-            "The tests need it and never skip it. Start it (scripts/ensure-postgres), "
-            "or point BATON_TEST_POSTGRES_URL at a role that may CREATE DATABASE."
-        ) from exc
-    with conn:
-        conn.execute(statement)
+def _quoted(name: str) -> str:
+    """``name`` as an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _database_of(url: str) -> str:

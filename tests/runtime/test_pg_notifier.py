@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncpg
+import pytest
+
 from baton.runtime.pg_notifier import PostgresNotifier
 
 
@@ -33,3 +36,32 @@ async def test_a_process_ignores_its_own_notifications(postgres_url: str) -> Non
             assert not await waiter.wait(0.5), "the echo of its own NOTIFY woke the waiter a second time"
     finally:
         await notifier.stop()
+
+
+async def test_wake_ups_cross_again_after_the_connections_are_cut(postgres_url: str) -> None:
+    """PostgreSQL ends both notifiers' connections: they connect again, and a later publish still crosses."""
+    sender, receiver = PostgresNotifier(postgres_url), PostgresNotifier(postgres_url)
+    await sender.start()
+    await receiver.start()
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        with receiver.listen("task:before") as waiter:
+            sender.publish(["task:before"])
+            assert await waiter.wait(10.0)
+        cut = await admin.fetchval(
+            """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+               WHERE datname = current_database() AND pid <> pg_backend_pid()"""
+        )
+        assert cut == 4  # each notifier's listener and sender
+        with receiver.listen("task:after") as waiter:
+            # Publishes made while the connections are down are lost (wake-ups are hints): publish until one lands.
+            for _ in range(100):
+                sender.publish(["task:after"])
+                if await waiter.wait(0.2):
+                    break
+            else:
+                pytest.fail("no wake-up crossed after the connections were cut")
+    finally:
+        await admin.close()
+        await sender.stop()
+        await receiver.stop()

@@ -288,6 +288,43 @@ async def test_transact_then_claim_may_claim_what_the_decision_queued(store: Sto
     assert await store.queue_sizes() == {}
 
 
+async def test_transact_then_claim_never_hands_out_what_its_decision_takes_off_the_queue(store: Store) -> None:
+    a, b = make_run("wf-a"), make_run("wf-b", create_time=2_000)
+    await start(store, a, [make_task(a, "a1", seq=1), make_task(a, "a2", seq=2)])
+    await start(store, b, [make_task(b, "b1")])
+
+    def cancel_all(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        cancelled = [msgspec.structs.replace(t, status=TaskStatus.CANCELED) for t in loaded.tasks]
+        return Decision(workflow=loaded, updated=cancelled)
+
+    _, claimed = await store.transact_then_claim("wf-a", cancel_all, lambda d: ClaimRequest("work", "w", 5, 10_000))
+
+    assert [t.task_id for t in claimed] == ["b1"]
+    stored = await store.get_run("wf-a")
+    assert stored is not None
+    assert [(t.task_id, t.status, t.poll_count) for t in stored.tasks] == [
+        ("a1", TaskStatus.CANCELED, 0),
+        ("a2", TaskStatus.CANCELED, 0),
+    ]
+    assert await store.queue_sizes() == {}
+
+
+async def test_transact_then_claim_never_hands_out_what_its_decision_removes(store: Store) -> None:
+    a, b = make_run("wf-a"), make_run("wf-b", create_time=2_000)
+    await start(store, a, [make_task(a, "a1", seq=1), make_task(a, "a2", seq=2)])
+    await start(store, b, [make_task(b, "b1")])
+
+    def remove_all(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        return Decision(workflow=loaded, removed=[t.task_id for t in loaded.tasks])
+
+    _, claimed = await store.transact_then_claim("wf-a", remove_all, lambda d: ClaimRequest("work", "w", 5, 10_000))
+
+    assert [t.task_id for t in claimed] == ["b1"]
+    stored = await store.get_run("wf-a")
+    assert stored is not None and stored.tasks == []
+    assert await store.queue_sizes() == {}
+
+
 async def test_transact_then_claim_nothing_to_claim(store: Store) -> None:
     run = make_run()
     await start(store, run, [make_task(run, "t1")])

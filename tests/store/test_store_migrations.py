@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import psycopg
+import asyncpg
 import pytest
 from store_builders import make_run, start
 
@@ -43,30 +43,36 @@ def _sqlite_schema(url: str) -> tuple[set[str], list[Any], list[Any]]:
     return tables, objects, migrations
 
 
-def _postgres_schema(url: str) -> tuple[set[str], list[Any], list[Any]]:
-    with psycopg.connect(url) as conn:
-        columns = conn.execute(
+async def _postgres_schema(url: str) -> tuple[set[str], list[Any], list[Any]]:
+    conn = await asyncpg.connect(url)
+    try:
+        columns = await conn.fetch(
             """SELECT table_name, column_name, data_type, is_nullable, column_default
                FROM information_schema.columns WHERE table_schema = 'public'
                ORDER BY table_name, ordinal_position"""
-        ).fetchall()
-        indexes = conn.execute(
+        )
+        indexes = await conn.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname"
-        ).fetchall()
-        migrations = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+        )
+        migrations = await conn.fetch("SELECT version, name FROM schema_migrations ORDER BY version")
+    finally:
+        await conn.close()
     tables = {row[0] for row in columns}
-    return tables, columns + indexes, migrations
+    return tables, [tuple(row) for row in (*columns, *indexes)], [tuple(row) for row in migrations]
+
+
+async def _schema(url: str) -> tuple[set[str], list[Any], list[Any]]:
+    return _sqlite_schema(url) if url.startswith("sqlite") else await _postgres_schema(url)
 
 
 async def test_migrations_apply_once(store_url: str) -> None:
-    schema = _sqlite_schema if store_url.startswith("sqlite") else _postgres_schema
     dialect = "sqlite" if store_url.startswith("sqlite") else "postgres"
 
     first = open_store(store_url)
     await first.open()
     await start(first, make_run())
     await first.close()
-    tables, objects, applied = schema(store_url)
+    tables, objects, applied = await _schema(store_url)
 
     again = open_store(store_url)
     await again.open()
@@ -75,7 +81,7 @@ async def test_migrations_apply_once(store_url: str) -> None:
 
     assert tables == EXPECTED_TABLES
     assert applied == [(m.version, m.name) for m in load_migrations(dialect)]
-    assert schema(store_url) == (tables, objects, applied)
+    assert await _schema(store_url) == (tables, objects, applied)
 
 
 def test_both_dialects_have_the_same_migrations() -> None:

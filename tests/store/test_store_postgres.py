@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import asyncpg
 import msgspec
-import psycopg
 import pytest
 from store_builders import make_run, make_task, start
 
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, StoreError
 from baton.model import Task, TaskStatus, Workflow, WorkflowDef
-from baton.store import DecisionStep, StartResult, Store, open_store
-from baton.store.postgres import PostgresStore
+from baton.store import ClaimRequest, DecisionStep, StartResult, Store, open_store
+from baton.store.postgres import CLAIM_TASKS, CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION, PostgresStore
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -67,21 +67,29 @@ def _cancel_open_tasks(seen: list[Workflow]) -> DecisionStep:
     return step
 
 
-def _claim_in_another_process(url: str, task_type: str) -> list[str]:
-    """Claim on a store of its own, on a thread and event loop of its own, as another process would."""
-    claimed: list[str] = []
+def _in_another_process(url: str, work: Callable[[Store], Awaitable[None]]) -> None:
+    """``work`` on a store of its own, on a thread and event loop of its own, as another process would."""
 
-    async def claim() -> None:
+    async def run() -> None:
         other = PostgresStore(url, max_size=1)
         await other.open()
         try:
-            claimed.extend(t.task_id for t in await other.claim_tasks(task_type, worker_id="w", count=1, now=5))
+            await work(other)
         finally:
             await other.close()
 
-    thread = threading.Thread(target=asyncio.run, args=(claim(),))
+    thread = threading.Thread(target=asyncio.run, args=(run(),))
     thread.start()
     thread.join()
+
+
+def _claim_in_another_process(url: str, task_type: str) -> list[str]:
+    claimed: list[str] = []
+
+    async def claim(other: Store) -> None:
+        claimed.extend(t.task_id for t in await other.claim_tasks(task_type, worker_id="w", count=1, now=5))
+
+    _in_another_process(url, claim)
     return claimed
 
 
@@ -117,8 +125,11 @@ async def test_a_decision_waits_for_a_claim_in_flight(pg_store: Store, postgres_
     """A claim holds a task the decision updates: the decision waits, then is made again on the claimed task."""
     run = make_run()
     await start(pg_store, run, [make_task(run, "t1")])
-    async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+    conn = await asyncpg.connect(postgres_url)
+    try:
         # A claim in flight: it holds the task row and has not committed yet.
+        claim = conn.transaction()
+        await claim.start()
         await conn.execute("SELECT 1 FROM tasks WHERE task_id = 't1' FOR NO KEY UPDATE")
         seen: list[TaskStatus] = []
 
@@ -134,16 +145,49 @@ async def test_a_decision_waits_for_a_claim_in_flight(pg_store: Store, postgres_
         assert task is not None
         claimed = msgspec.structs.replace(task, status=TaskStatus.IN_PROGRESS, poll_count=1)
         await conn.execute(
-            "UPDATE tasks SET status = 'IN_PROGRESS', body = %s WHERE task_id = 't1'",
-            (msgspec.json.encode(claimed).decode(),),
+            "UPDATE tasks SET status = 'IN_PROGRESS', body = $1 WHERE task_id = 't1'",
+            msgspec.json.encode(claimed).decode(),
         )
         await conn.execute("DELETE FROM queue WHERE task_id = 't1'")
-        await conn.commit()
+        await claim.commit()
         await decision
+    finally:
+        await conn.close()
 
     assert seen[-1] is TaskStatus.IN_PROGRESS
     task = await pg_store.get_task("t1")
     assert task is not None and task.status is TaskStatus.CANCELED and task.poll_count == 1
+    assert await pg_store.queue_sizes() == {}
+
+
+async def test_a_decision_read_before_another_committed_is_made_again(pg_store: Store, postgres_url: str) -> None:
+    """Another process decides on the run between a decision's read and its write: nothing of the stale
+    decision is written, and it is made again on the run as the other left it."""
+    run = make_run()
+    await start(pg_store, run, [make_task(run, "t1")])
+    seen: list[list[str]] = []
+
+    def append(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        seq = len(loaded.tasks) + 1
+        return Decision(workflow=loaded, created=[make_task(loaded, f"t{seq}", seq=seq, task_type="NOOP")])
+
+    async def decide_there(other: Store) -> None:
+        await other.transact("wf-1", append)
+
+    def step(loaded: Workflow, definition: WorkflowDef) -> Decision:
+        seen.append([t.task_id for t in loaded.tasks])
+        if len(seen) == 1:
+            _in_another_process(postgres_url, decide_there)
+        return append(loaded, definition)
+
+    decision, claimed = await pg_store.transact_then_claim("wf-1", step, lambda d: ClaimRequest("work", "w", 1, 10_000))
+
+    assert seen == [["t1"], ["t1", "t2"]]
+    assert [t.task_id for t in decision.created] == ["t3"]
+    assert [t.task_id for t in claimed] == ["t1"]
+    stored = await pg_store.get_run("wf-1")
+    assert stored is not None
+    assert [(t.task_id, t.seq) for t in stored.tasks] == [("t1", 1), ("t2", 2), ("t3", 3)]
     assert await pg_store.queue_sizes() == {}
 
 
@@ -241,3 +285,68 @@ async def test_a_url_with_libpqs_connect_timeout_opens(postgres_url: str) -> Non
         assert await store.get_run("x") is None
     finally:
         await store.close()
+
+
+async def test_starts_and_decisions_are_planned_once_per_connection(postgres_url: str) -> None:
+    """Their statements keep one generic plan per connection: none is planned again for its parameters."""
+    store = PostgresStore(postgres_url, max_size=1)
+    await store.open()
+    try:
+        for i in range(8):
+            run = make_run(f"wf-{i}")
+            await start(store, run, [make_task(run, f"t{i}")])
+        for i in range(8):
+            claim = ClaimRequest("work", "w", i % 3, 10_000)
+            await store.transact_then_claim(f"wf-{i}", _cancel_open_tasks([]), lambda d, c=claim: c)
+        async with store._decision_connection() as conn:
+            plans = await conn.fetch(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = ANY($1)",
+                [CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION],
+            )
+    finally:
+        await store.close()
+
+    assert {row["statement"]: (row["generic_plans"] > 0, row["custom_plans"]) for row in plans} == {
+        CREATE_RUN: (True, 0),
+        READ_RUN_FOR_DECISION: (True, 0),
+        WRITE_DECISION: (True, 0),
+    }
+
+
+async def test_hot_plans_look_rows_up_by_index_however_small_the_tables(postgres_url: str) -> None:
+    """Planned on an empty database, the decision and claim statements' plans still find rows by index: no plan
+    made while the tables are small scans them whole once they are not."""
+    store = PostgresStore(postgres_url, max_size=1)
+    await store.open()
+    empty = "'{}'"
+    claim = ["'work'", "1", "10", "'w'"]
+    decisions = {
+        READ_RUN_FOR_DECISION: ["'wf-1'"],
+        CLAIM_TASKS: claim,
+        WRITE_DECISION: [
+            "'RUNNING'", "NULL", "0", "1", "0", "'{}'", "'wf-1'",
+            *[empty] * 8, *[empty] * 6, empty, *[empty] * 4,
+            "0", *claim, "NULL",
+        ],
+    }  # fmt: skip
+
+    async def explain(conn: asyncpg.Connection, statements: dict[str, list[str]]) -> list[str]:
+        plans = []
+        for n, (statement, values) in enumerate(statements.items()):
+            await conn.execute(f"PREPARE hot_{n} AS {statement}")
+            rows = await conn.fetch(f"EXPLAIN EXECUTE hot_{n}({', '.join(values)})")
+            plans.append("\n".join(row[0] for row in rows))
+        return plans
+
+    try:
+        async with store._decision_connection() as conn:
+            plans = await explain(conn, decisions)
+        async with store._claim_connection() as conn:
+            plans += await explain(conn, {CLAIM_TASKS: claim})
+    finally:
+        await store.close()
+
+    assert len(plans) == 4
+    for plan in plans:
+        assert "$1" in plan  # the generic plan, made for any parameters
+        assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
