@@ -888,9 +888,9 @@ class PostgresStore(Store):
 
     async def _step(
         self, conn: asyncpg.Connection, step: DecisionStep, body: str, digest: str, task_bodies: list[str]
-    ) -> tuple[Decision, dict[str, sql.LoadedTask], WorkflowDef]:
-        """The decision on the run as read, its tasks as loaded (taken before ``step``, which may mutate), and the
-        definition the run executes after the decision."""
+    ) -> tuple[Decision, dict[str, Task], WorkflowDef]:
+        """The decision on the run as read, its tasks as loaded (by id), and the definition the run executes after
+        the decision."""
         definition = await self._snapshot(conn, digest)
         run = self._task_bodies.run(body, task_bodies)
         loaded = sql.loaded_tasks(run.tasks)
