@@ -51,12 +51,25 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine import decider
-from baton.engine.decider import _attempt, _finish, _is_worker, _refuse, _State
-from baton.engine.decision import DecideContext, Decision
+from baton.engine.decider import (
+    _FAILURE_WORKFLOW_OUTPUT,
+    _SUB_WORKFLOW,
+    _attempt,
+    _finish,
+    _is_worker,
+    _refuse,
+    _signal,
+    _State,
+)
+from baton.engine.decision import DecideContext, Decision, SignalKind
 from baton.engine.events import (
+    LINKED_RUN_EVENTS,
     OPERATOR_EVENTS,
+    ChildRetried,
     Decide,
     Event,
+    FailureWorkflowNotStarted,
+    LinkedRunEvent,
     OperatorEvent,
     Pause,
     Rerun,
@@ -67,7 +80,7 @@ from baton.engine.events import (
     TaskResultReceived,
     UpdateVariables,
 )
-from baton.engine.expressions import resolve
+from baton.engine.expressions import latest_by_reference, resolve
 from baton.model import Task, TaskExecLog, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 
 _replace = msgspec.structs.replace
@@ -86,6 +99,8 @@ def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideConte
     """
     if isinstance(event, OPERATOR_EVENTS):
         return _apply_operation(definition, run, event, ctx)
+    if isinstance(event, LINKED_RUN_EVENTS):
+        return _apply_linked_run_event(definition, run, event, ctx)
     decision = decider.apply(definition, run, event, ctx)
     if isinstance(event, TaskResultReceived) and event.result.logs and decision.refusal is None:
         result = event.result
@@ -104,7 +119,7 @@ def _apply_operation(definition: WorkflowDef, run: Workflow, event: OperatorEven
     if isinstance(event, Restart):
         return _apply_restart(definition, run, event, ctx)
     if isinstance(event, Retry):
-        return _apply_retry(definition, run, ctx)
+        return _apply_retry(definition, run, event, ctx)
     if isinstance(event, Rerun):
         return _apply_rerun(definition, run, event, ctx)
     if isinstance(event, SkipTask):
@@ -256,20 +271,65 @@ def _reopened(run: Workflow, now: int, **changes: Any) -> Workflow:
 # -- retry ---------------------------------------------------------------------------------
 
 
-def _apply_retry(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+def retriable_steps(run: Workflow) -> list[Task]:
+    """The latest attempt of each step that ended FAILED, FAILED_WITH_TERMINAL_ERROR, TIMED_OUT or CANCELED."""
+    latest = latest_by_reference(run.tasks).values()
+    return sorted((t for t in latest if t.status in _RETRIABLE and not t.retried), key=lambda t: t.seq)
+
+
+def can_retry(run: Workflow) -> bool:
+    """Whether ``Retry`` would be accepted for this run (as it is now)."""
+    return run.status in _RETRYABLE_RUNS and (bool(retriable_steps(run)) or run.status is WorkflowStatus.TIMED_OUT)
+
+
+def _apply_retry(definition: WorkflowDef, run: Workflow, event: Retry, ctx: DecideContext) -> Decision:
     if run.status not in _RETRYABLE_RUNS:
         return _in_state(run)
-    state = _State(definition, _reopened(run, ctx.now), ctx)
-    failed = sorted((t for t in state.latest.values() if t.status in _RETRIABLE), key=lambda t: t.seq)
+    failed = retriable_steps(run)
     if not failed and run.status is not WorkflowStatus.TIMED_OUT:
         return _refuse(
             run,
             "conflict",
             f"Workflow {run.workflow_id} has no failed task to retry: restart it to run it again from the start",
         )
+    state = _State(definition, _reopened(run, ctx.now), ctx)
+    logs: list[TaskExecLog] = []
     for task in failed:
-        _new_attempt(state, task)
-    return _finish(state)
+        child = task.sub_workflow_id
+        if task.task_id in event.resume_task_ids and task.task_type == _SUB_WORKFLOW and child:
+            logs.append(_wait_for_child_again(state, task, child))
+            _signal(state, SignalKind.RETRY_CHILD, child, task_id=task.task_id)
+        else:
+            _new_attempt(state, task)
+    if event.notify_parent:
+        _notify_parent(state)
+    decision = _finish(state)
+    decision.logs = logs
+    return decision
+
+
+def _wait_for_child_again(state: _State, task: Task, child: str) -> TaskExecLog:
+    """An ended SUB_WORKFLOW task waits for its (retried) child again; the log line says so (as Conductor)."""
+    now = state.now
+    state.put(
+        _replace(
+            task,
+            status=TaskStatus.IN_PROGRESS,
+            reason_for_incompletion=None,
+            end_time=0,
+            update_time=now,
+            lease_expires_at=0,
+            visible_at=0,
+        )
+    )
+    return TaskExecLog(log=f"Sub workflow {child} retried.", task_id=task.task_id, created_time=now)
+
+
+def _notify_parent(state: _State) -> None:
+    """A reopened sub-workflow asks its parent's SUB_WORKFLOW task to wait for it again."""
+    run = state.run
+    if run.parent_workflow_id and run.parent_workflow_task_id:
+        _signal(state, SignalKind.CHILD_RETRIED, run.parent_workflow_id, task_id=run.parent_workflow_task_id)
 
 
 def _new_attempt(state: _State, task: Task) -> None:
@@ -365,3 +425,64 @@ def _skipped(task: Task, event: SkipTask, now: int) -> Task:
 
 def _step_named(definition: WorkflowDef, ref: str) -> WorkflowTask | None:
     return next((s for s in definition.all_tasks() if s.task_reference_name == ref), None)
+
+
+# -- what other runs ask -------------------------------------------------------------------
+
+
+def _apply_linked_run_event(
+    definition: WorkflowDef, run: Workflow, event: LinkedRunEvent, ctx: DecideContext
+) -> Decision:
+    if isinstance(event, ChildRetried):
+        return _apply_child_retried(definition, run, event, ctx)
+    return _apply_failure_workflow_not_started(definition, run, event, ctx)
+
+
+def _apply_child_retried(definition: WorkflowDef, run: Workflow, event: ChildRetried, ctx: DecideContext) -> Decision:
+    """The SUB_WORKFLOW task whose child was retried waits for it again; an ended run is retried around it."""
+    task = next((t for t in run.tasks if t.task_id == event.task_id), None)
+    if task is None:
+        return _refuse(run, "not_found", f"Task {event.task_id} not found in workflow {run.workflow_id}")
+    latest = latest_by_reference(run.tasks)[task.reference_task_name]
+    if (
+        task.task_type != _SUB_WORKFLOW
+        or task.sub_workflow_id != event.sub_workflow_id
+        or latest.task_id != task.task_id
+        or task.status not in _RETRIABLE
+    ):
+        return _refuse(
+            run,
+            "conflict",
+            f"Task {task.task_id} of workflow {run.workflow_id} is {task.status.value}: "
+            f"it does not wait to resume sub workflow {event.sub_workflow_id}",
+        )
+    if not run.status.is_terminal:
+        state = _State(definition, run, ctx)
+    elif run.status in _RETRYABLE_RUNS:
+        state = _State(definition, _reopened(run, ctx.now), ctx)
+        for other in retriable_steps(run):
+            if other.task_id != task.task_id:
+                _new_attempt(state, other)
+        _notify_parent(state)
+    else:
+        return _in_state(run)
+    log = _wait_for_child_again(state, task, event.sub_workflow_id)
+    decision = _finish(state)
+    decision.logs = [log]
+    return decision
+
+
+def _apply_failure_workflow_not_started(
+    definition: WorkflowDef, run: Workflow, event: FailureWorkflowNotStarted, ctx: DecideContext
+) -> Decision:
+    """Record Conductor's message in place of the failure workflow's id; nothing else of the run changes."""
+    if run.output.get(_FAILURE_WORKFLOW_OUTPUT) != event.failure_workflow_id:
+        return _refuse(
+            run,
+            "conflict",
+            f"Workflow {run.workflow_id} does not record failure workflow {event.failure_workflow_id}",
+        )
+    message = f"Error workflow {event.name} failed to start.  reason: {event.reason}"
+    state = _State(definition, run, ctx)
+    state.set_run(output={**run.output, _FAILURE_WORKFLOW_OUTPUT: message})
+    return state.decision()
