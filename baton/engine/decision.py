@@ -42,7 +42,8 @@ class SignalKind(str, Enum):
     RETRY_CHILD = "RETRY_CHILD"
     """A retry with ``resumeSubworkflowTasks`` put a SUB_WORKFLOW task back to wait: retry its child."""
     CHILD_RETRIED = "CHILD_RETRIED"
-    """A sub-workflow was retried: its parent's SUB_WORKFLOW task waits for it again."""
+    """A sub-workflow was retried, restarted or rerun (``reason`` says which): its parent's SUB_WORKFLOW task
+    waits for it again."""
 
 
 class Signal(msgspec.Struct, kw_only=True, frozen=True):

@@ -121,10 +121,14 @@ OPERATOR_EVENTS = (Pause, Resume, Restart, Retry, Rerun, SkipTask, UpdateVariabl
 
 @dataclass(frozen=True, kw_only=True)
 class ChildRetried:
-    """A sub-workflow of this run was retried: its ended SUB_WORKFLOW task waits for it again."""
+    """A sub-workflow of this run was retried, restarted or rerun: its ended SUB_WORKFLOW task waits for it again.
+
+    ``operation`` (``retried``, ``restarted``, ``reran``) words the task's log line.
+    """
 
     task_id: str
     sub_workflow_id: str
+    operation: str = "retried"
 
 
 @dataclass(frozen=True, kw_only=True)

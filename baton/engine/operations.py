@@ -38,6 +38,23 @@ What each does, and where Conductor leaves room, what Baton chooses:
 * Decide: a RUNNING run is advanced; any other is refused (the service treats
   that as nothing to do, as Conductor does).
 
+Retry with ``resume_task_ids`` (``resumeSubworkflowTasks``): each failed SUB_WORKFLOW
+attempt listed goes back to IN_PROGRESS waiting for its own child (same task id,
+same ``subWorkflowId``, a log line ``Sub workflow <id> retried.``) and a RETRY_CHILD
+signal asks for that child to be retried; the other failed steps get new attempts.
+
+A retry, restart or rerun of a run that is a sub-workflow writes CHILD_RETRIED to
+its parent (Conductor's ``updateAndPushParents``). ``ChildRetried`` then puts the
+parent's SUB_WORKFLOW task back IN_PROGRESS, only if it is still the latest attempt
+of its step, is waiting for that child and ended unsuccessfully (a parent that
+started another child meanwhile, or whose optional step went on, is left alone:
+Conductor would reopen it regardless). An ended parent is retried around it: RUNNING
+again, its other failed steps get new attempts, and its own parent is told in turn.
+
+``FailureWorkflowNotStarted`` replaces the id an ended run recorded as
+``conductor.failure_workflow`` with Conductor's ``Error workflow <name> failed to
+start.  reason: <why>``, and changes nothing else.
+
 Restart, retry and rerun clear ``reasonForIncompletion``, the failed task names
 and the end time. A worker's result keeps its ``logs``: they go in
 ``Decision.logs`` (``createdTime`` now when the worker gave none) and are stored
@@ -61,7 +78,7 @@ from baton.engine.decider import (
     _signal,
     _State,
 )
-from baton.engine.decision import DecideContext, Decision, SignalKind
+from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
     LINKED_RUN_EVENTS,
     OPERATOR_EVENTS,
@@ -186,6 +203,7 @@ def _apply_restart(definition: WorkflowDef, run: Workflow, event: Restart, ctx: 
         )
     decision = _start_over(target, run, run.input, run.correlation_id, ctx)
     decision.definition = event.definition
+    decision.signals[:0] = _parent_signals(run, "restarted", ctx)
     return decision
 
 
@@ -195,7 +213,9 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
     correlation_id = event.correlation_id if event.correlation_id is not None else run.correlation_id
     workflow_input = event.workflow_input if event.workflow_input is not None else run.input
     if event.from_task_id is None:
-        return _start_over(definition, run, workflow_input, correlation_id, ctx)
+        decision = _start_over(definition, run, workflow_input, correlation_id, ctx)
+        decision.signals[:0] = _parent_signals(run, "reran", ctx)
+        return decision
     origin = next((t for t in run.tasks if t.task_id == event.from_task_id), None)
     if origin is None:
         return _refuse(run, "not_found", f"Task {event.from_task_id} not found in workflow {run.workflow_id}")
@@ -224,6 +244,7 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
             lease_expires_at=0,
         )
     )
+    _notify_parent(state, "reran")
     decision = _finish(state)
     decision.removed = removed
     return decision
@@ -297,18 +318,18 @@ def _apply_retry(definition: WorkflowDef, run: Workflow, event: Retry, ctx: Deci
     for task in failed:
         child = task.sub_workflow_id
         if task.task_id in event.resume_task_ids and task.task_type == _SUB_WORKFLOW and child:
-            logs.append(_wait_for_child_again(state, task, child))
+            logs.append(_wait_for_child_again(state, task, child, "retried"))
             _signal(state, SignalKind.RETRY_CHILD, child, task_id=task.task_id)
         else:
             _new_attempt(state, task)
     if event.notify_parent:
-        _notify_parent(state)
+        _notify_parent(state, "retried")
     decision = _finish(state)
     decision.logs = logs
     return decision
 
 
-def _wait_for_child_again(state: _State, task: Task, child: str) -> TaskExecLog:
+def _wait_for_child_again(state: _State, task: Task, child: str, operation: str) -> TaskExecLog:
     """An ended SUB_WORKFLOW task waits for its (retried) child again; the log line says so (as Conductor)."""
     now = state.now
     state.put(
@@ -322,14 +343,37 @@ def _wait_for_child_again(state: _State, task: Task, child: str) -> TaskExecLog:
             visible_at=0,
         )
     )
-    return TaskExecLog(log=f"Sub workflow {child} retried.", task_id=task.task_id, created_time=now)
+    return TaskExecLog(log=f"Sub workflow {child} {operation}.", task_id=task.task_id, created_time=now)
 
 
-def _notify_parent(state: _State) -> None:
+def _notify_parent(state: _State, operation: str) -> None:
     """A reopened sub-workflow asks its parent's SUB_WORKFLOW task to wait for it again."""
     run = state.run
     if run.parent_workflow_id and run.parent_workflow_task_id:
-        _signal(state, SignalKind.CHILD_RETRIED, run.parent_workflow_id, task_id=run.parent_workflow_task_id)
+        _signal(
+            state,
+            SignalKind.CHILD_RETRIED,
+            run.parent_workflow_id,
+            task_id=run.parent_workflow_task_id,
+            reason=operation,
+        )
+
+
+def _parent_signals(run: Workflow, operation: str, ctx: DecideContext) -> list[Signal]:
+    """``_notify_parent`` for a decision made without a ``_State`` (a run started over)."""
+    if not (run.parent_workflow_id and run.parent_workflow_task_id):
+        return []
+    return [
+        Signal(
+            signal_id=ctx.new_id(),
+            kind=SignalKind.CHILD_RETRIED,
+            source_workflow_id=run.workflow_id,
+            target_workflow_id=run.parent_workflow_id,
+            task_id=run.parent_workflow_task_id,
+            reason=operation,
+            created_at=ctx.now,
+        )
+    ]
 
 
 def _new_attempt(state: _State, task: Task) -> None:
@@ -463,10 +507,10 @@ def _apply_child_retried(definition: WorkflowDef, run: Workflow, event: ChildRet
         for other in retriable_steps(run):
             if other.task_id != task.task_id:
                 _new_attempt(state, other)
-        _notify_parent(state)
+        _notify_parent(state, event.operation)
     else:
         return _in_state(run)
-    log = _wait_for_child_again(state, task, event.sub_workflow_id)
+    log = _wait_for_child_again(state, task, event.sub_workflow_id, event.operation)
     decision = _finish(state)
     decision.logs = [log]
     return decision

@@ -25,8 +25,8 @@ durable and at least once, and each is idempotent:
   flag). A child that cannot be retried any more (it ran on meanwhile, or is
   gone) gives the waiting task its result now, so the parent never waits for
   a run that will not end again.
-* CHILD_RETRIED makes the parent's SUB_WORKFLOW task wait for its retried child
-  again (the ChildRetried event). The child may have ended again before that:
+* CHILD_RETRIED makes the parent's SUB_WORKFLOW task wait for its retried,
+  restarted or rerun child again (the ChildRetried event). The child may have ended again before that:
   it is read afterwards, and an ended child's result is given at once (a
   CHILD_ENDED acted on first was refused by the task that had not yet reopened).
 
@@ -231,7 +231,9 @@ class ChildRuns:
         """The parent's task waits for its retried child again; a child already ended again reports at once."""
         if signal.task_id is None:
             return
-        event = ChildRetried(task_id=signal.task_id, sub_workflow_id=signal.source_workflow_id)
+        event = ChildRetried(
+            task_id=signal.task_id, sub_workflow_id=signal.source_workflow_id, operation=signal.reason or "retried"
+        )
         await self._ctx.apply_event(signal.target_workflow_id, event, signals_inline=True)
         await self._report_ended_child(signal.source_workflow_id, signal.target_workflow_id, signal.task_id)
 

@@ -19,8 +19,8 @@ Where Conductor leaves room, Baton chooses:
   step) leaves its step to a new attempt, as Conductor falls back to retrying the
   parent. Conductor looks only at the first failed task; Baton resumes every
   failed SUB_WORKFLOW step (forks) and retries the other failed steps as usual.
-* Any retry of a run that is a sub-workflow (with the flag or not, as Conductor's
-  ``updateAndPushParents``) puts its parent's SUB_WORKFLOW task back IN_PROGRESS
+* Any retry, restart or rerun of a run that is a sub-workflow (with the flag or
+  not, as Conductor's ``updateAndPushParents``) puts its parent's SUB_WORKFLOW task back IN_PROGRESS
   waiting for it, and a parent that ended runs again (its other failed steps
   retried), up the tree, before the answer: the CHILD_RETRIED signal. Only when
   that task is the latest attempt of its step and ended unsuccessfully (a parent
@@ -79,7 +79,7 @@ class OperationService:
         if use_latest_definitions:
             run = await self._run_header(workflow_id)
             definition = await self._resolver.by_name(run.workflow_name, None)
-        await self._apply(workflow_id, Restart(definition=definition))
+        await self._ctx.apply_event(workflow_id, Restart(definition=definition), signals_inline=True)
 
     async def retry(
         self, workflow_id: str, *, resume_subworkflow_tasks: bool = False, from_parent: bool = False
@@ -98,15 +98,13 @@ class OperationService:
 
     async def rerun(self, workflow_id: str, request: RerunWorkflowRequest) -> str:
         """Run an ended run again from ``reRunFromTaskId`` (or from its start); returns its id."""
-        await self._apply(
-            workflow_id,
-            Rerun(
-                from_task_id=request.re_run_from_task_id or None,
-                task_input=request.task_input,
-                workflow_input=request.workflow_input,
-                correlation_id=request.correlation_id,
-            ),
+        event = Rerun(
+            from_task_id=request.re_run_from_task_id or None,
+            task_input=request.task_input,
+            workflow_input=request.workflow_input,
+            correlation_id=request.correlation_id,
         )
+        await self._ctx.apply_event(workflow_id, event, signals_inline=True)
         return workflow_id
 
     async def skip_task(self, workflow_id: str, reference_task_name: str, request: SkipTaskRequest) -> None:

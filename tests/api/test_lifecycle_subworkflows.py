@@ -91,6 +91,47 @@ def test_retrying_the_child_on_its_own_brings_its_parent_back_to_wait_for_it(cli
     assert wait_for_status(client, parent["workflowId"], "COMPLETED")["output"] == {"fromChild": 10}
 
 
+def test_restarting_or_rerunning_the_child_brings_its_parent_back_too(client: httpx.Client) -> None:
+    register(client, child_workflow())
+    register(client, parent_workflow())
+    for operation in ("restart", "rerun"):
+        parent, child_id = failed_parent(client)
+        sub = only_task(parent, "sub")
+        body = {"reRunFromTaskId": run_of(client, child_id)["tasks"][0]["taskId"]} if operation == "rerun" else None
+        response = client.post(f"/api/workflow/{child_id}/{operation}", json=body)
+        assert response.status_code in (200, 204), response.text
+
+        resumed = run_of(client, parent["workflowId"])
+        assert resumed["status"] == "RUNNING"
+        assert [(t["taskId"], t["status"]) for t in resumed["tasks"]] == [(sub["taskId"], "IN_PROGRESS")]
+        word = {"restart": "restarted", "rerun": "reran"}[operation]
+        logs = client.get(f"/api/tasks/{sub['taskId']}/log").json()
+        assert [line["log"] for line in logs] == [f"Sub workflow {child_id} {word}."]
+        work_one(client, "child_work")
+        assert wait_for_status(client, parent["workflowId"], "COMPLETED")["output"] == {"fromChild": 10}
+
+
+def test_a_parent_that_started_another_child_is_left_alone(client: httpx.Client) -> None:
+    client.post("/api/metadata/taskdefs", json=[{"name": "run_child", "retryCount": 1, "retryDelaySeconds": 0}])
+    register(client, child_workflow())
+    register(client, parent_workflow())
+    parent_id = start(client, "parent", {"value": 5})
+    first_child = wait_for_child(client, parent_id)["subWorkflowId"]
+    fail_one(client, "child_work")
+    wait_for_status(client, first_child, "FAILED")
+    # The step's own retry started a second child; retrying the first does not touch the parent.
+    second_child = wait_for_child(client, parent_id)["subWorkflowId"]
+    assert second_child != first_child
+
+    assert retry(client, first_child).status_code == 204
+    parent = run_of(client, parent_id)
+    assert [(t["status"], t["subWorkflowId"]) for t in parent["tasks"]] == [
+        ("FAILED", first_child),
+        ("IN_PROGRESS", second_child),
+    ]
+    assert run_of(client, first_child)["status"] == "RUNNING"
+
+
 def test_resume_goes_down_to_the_deepest_failed_child(client: httpx.Client) -> None:
     register(client, child_workflow("leaf", "child_work"))
     middle = parent_workflow("middle", child="leaf")
