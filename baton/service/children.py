@@ -30,6 +30,11 @@ durable and at least once, and each is idempotent:
   it is read afterwards, and an ended child's result is given at once (a
   CHILD_ENDED acted on first was refused by the task that had not yet reopened).
 
+A START_WORKFLOW task starts the ``startWorkflow`` request of its input (``name``,
+``version``, ``input``, ``correlationId``, ``priority``, an inline ``workflowDef``);
+a blank correlation id becomes the starting run's, as Conductor does. The started
+run is not a child: nothing links their ends.
+
 A SUB_WORKFLOW task starts its child with an idempotency key made from the
 task's id and scheduled time, so the same attempt claimed again after a crash
 finds its child instead of starting a second one, while a rerun of the task
@@ -74,6 +79,9 @@ from baton.service.runs import RunService
 log = logging.getLogger(__name__)
 
 SUB_WORKFLOW_ID = "subWorkflowId"
+
+_START_WORKFLOW_FIELDS = frozenset({"name", "version", "input", "correlationId", "priority", "workflowDef"})
+"""What a START_WORKFLOW task's ``startWorkflow`` request may set (its idempotency key is Baton's own)."""
 
 
 class ChildRuns:
@@ -142,10 +150,12 @@ class ChildRuns:
         if not isinstance(spec, dict):
             raise ValidationError(errors=[FieldError("inputParameters.startWorkflow", "must be an object")])
         request = convert(
-            {k: v for k, v in spec.items() if k in ("name", "version", "input", "correlationId")},
+            {k: v for k, v in spec.items() if k in _START_WORKFLOW_FIELDS},
             StartWorkflowRequest,
             what="inputParameters.startWorkflow",
         )
+        if not (request.correlation_id and request.correlation_id.strip()):
+            request.correlation_id = task.correlation_id
         request.idempotency_key = f"{task.task_id}:start_workflow"
         request.idempotency_strategy = IdempotencyStrategy.RETURN_EXISTING
         started = await self._runs.start(request)
