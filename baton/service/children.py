@@ -16,7 +16,9 @@ durable and at least once, and each is idempotent:
   run already records as ``conductor.failure_workflow``; a second start of
   that id is refused by the store. Its input is Conductor's: the failed run's
   input plus ``workflowId``, ``reason``, ``failureStatus``, ``failureTaskId`` and
-  ``failedWorkflow``. When it cannot be started (no such definition) the signal
+  ``failedWorkflow``. A ``failureWorkflow`` given as an expression
+  (``${workflow.input.onFailure}``) is resolved against the failed run first
+  (Conductor reads such a name from the run's input). When it cannot be started (no such definition) the signal
   is not retried: the failed run's ``conductor.failure_workflow`` becomes
   Conductor's message, ``Error workflow <name> failed to start.  reason: <why>``
   (the FailureWorkflowNotStarted event; nothing else of the run changes).
@@ -210,8 +212,9 @@ class ChildRuns:
         if signal.task_id is not None:
             failure_input["failureTaskId"] = signal.task_id
         failure_input["failedWorkflow"] = to_builtins(failed)
-        request = StartWorkflowRequest(name=signal.name, input=failure_input, correlation_id=failed.correlation_id)
         try:
+            name = _failure_workflow_name(signal.name, failed)
+            request = StartWorkflowRequest(name=name, input=failure_input, correlation_id=failed.correlation_id)
             await self._runs.start(request, workflow_id=signal.target_workflow_id)
         except (NotFoundError, ValidationError) as exc:
             log.warning("failure workflow of run %s not started: %s", failed.workflow_id, exc.message)
@@ -253,6 +256,16 @@ class ChildRuns:
             return
         with contextlib.suppress(ConflictError, NotFoundError):
             await self._ctx.apply_event(parent_id, TaskResultReceived(result=child_result(child, parent_task_id)))
+
+
+def _failure_workflow_name(name: str, failed: Workflow) -> str:
+    """``failureWorkflow`` itself, or what its ``${workflow.input.x}`` expression names in the failed run."""
+    if not _is_expression(name):
+        return name
+    resolved = resolve(name, document_for(failed))
+    if not isinstance(resolved, str) or not resolved.strip():
+        raise ValidationError(errors=[FieldError("failureWorkflow", f"{name} resolved to {resolved!r}, not a name")])
+    return resolved
 
 
 def _is_expression(value: object) -> bool:

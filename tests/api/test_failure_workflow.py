@@ -146,3 +146,23 @@ def test_an_unregistered_failure_workflow_is_recorded_as_conductor_does(client: 
         k: v for k, v in failed["output"].items() if k != "conductor.failure_workflow"
     }
     assert client.get("/health").status_code == 200
+
+
+def test_a_failure_workflow_named_by_the_runs_input_is_started(client: httpx.Client) -> None:
+    register(client, CLEANUP)
+    register(client, failing_workflow("checkout_chosen", failureWorkflow="${workflow.input.onFailure}"))
+    workflow_id = start(client, "checkout_chosen", {"onFailure": "cleanup"})
+    fail_risky(client)
+    failed = wait_for_status(client, workflow_id, "FAILED")
+    cleanup = wait_for_started(client, failed["output"]["conductor.failure_workflow"], "COMPLETED")
+    assert cleanup["workflowName"] == "cleanup" and cleanup["input"]["workflowId"] == workflow_id
+
+    unnamed_id = start(client, "checkout_chosen", {})
+    fail_risky(client)
+    wait_for_status(client, unnamed_id, "FAILED")
+    deadline = time.monotonic() + 15
+    while not run_of(client, unnamed_id)["output"]["conductor.failure_workflow"].startswith("Error workflow"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    recorded = run_of(client, unnamed_id)["output"]["conductor.failure_workflow"]
+    assert "failureWorkflow: ${workflow.input.onFailure} resolved to None" in recorded
