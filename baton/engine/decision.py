@@ -59,8 +59,8 @@ class Signal(msgspec.Struct, kw_only=True, frozen=True):
     target_workflow_id: str
     """The run it acts on: the parent, the child, or the id the failure workflow is started with."""
     task_id: str | None = None
-    """The parent's SUB_WORKFLOW task (CHILD_ENDED, RETRY_CHILD, CHILD_RETRIED), or the task that failed the
-    run (START_FAILURE_WORKFLOW)."""
+    """The parent's SUB_WORKFLOW task (CHILD_ENDED, RETRY_CHILD, CHILD_RETRIED; TERMINATE_CHILD when the task was
+    skipped rather than the parent ended), or the task that failed the run (START_FAILURE_WORKFLOW)."""
     name: str | None = None
     """The failure workflow's name."""
     reason: str | None = None

@@ -32,7 +32,8 @@ What each does, and where Conductor leaves room, what Baton chooses:
 * SkipTask: only a RUNNING run. A pending attempt of the step becomes SKIPPED
   with the given output and the run goes on; a step not reached yet gets a
   SKIPPED task now, so the walk passes it when it gets there (as Conductor).
-  A step that already ended is a conflict.
+  A step that already ended is a conflict. A skipped SUB_WORKFLOW task's running
+  child is terminated (TERMINATE_CHILD), as when its parent ends: nothing waits for it.
 * UpdateVariables: a RUNNING or PAUSED run; the variables are merged in, and a
   running run is decided again.
 * Decide: a RUNNING run is advanced; any other is refused (the service treats
@@ -433,6 +434,8 @@ def _apply_skip_task(definition: WorkflowDef, run: Workflow, event: SkipTask, ct
                 run, "conflict", f"Task {ref} of workflow {run.workflow_id} is already {latest.status.value}"
             )
         state.put(_skipped(latest, event, now))
+        if latest.task_type == _SUB_WORKFLOW and latest.sub_workflow_id:
+            _signal(state, SignalKind.TERMINATE_CHILD, latest.sub_workflow_id, task_id=latest.task_id)
         return _finish(state)
     step = _step_named(definition, ref)
     if step is None:

@@ -10,8 +10,8 @@ durable and at least once, and each is idempotent:
 * CHILD_ENDED gives the child's result to its parent's SUB_WORKFLOW task
   (COMPLETED with the child's output; FAILED otherwise, retried per the task's
   TaskDef with a new child). A task that already has its result refuses it.
-* TERMINATE_CHILD terminates a child whose parent ended; a child already ended
-  refuses it.
+* TERMINATE_CHILD terminates a child whose parent ended, or whose parent's task
+  was skipped; a child already ended refuses it.
 * START_FAILURE_WORKFLOW starts the failure workflow under the id the failed
   run already records as ``conductor.failure_workflow``; a second start of
   that id is refused by the store. Its input is Conductor's: the failed run's
@@ -195,6 +195,8 @@ class ChildRuns:
 
     async def _terminate_child(self, signal: Signal) -> None:
         reason = f"Parent workflow {signal.source_workflow_id} ended"
+        if signal.task_id is not None:
+            reason = f"Parent workflow {signal.source_workflow_id} skipped its task {signal.task_id}"
         if signal.reason:
             reason = f"{reason}: {signal.reason}"
         await self._runs.terminate(signal.target_workflow_id, reason)

@@ -137,6 +137,19 @@ def test_a_parent_that_started_another_child_is_left_alone(client: httpx.Client)
     assert run_of(client, first_child)["status"] == "RUNNING"
 
 
+def test_skipping_a_waiting_sub_workflow_task_terminates_its_child(client: httpx.Client) -> None:
+    register(client, child_workflow())
+    register(client, parent_workflow())
+    parent_id = start(client, "parent", {"value": 5})
+    child_id = wait_for_child(client, parent_id)["subWorkflowId"]
+    response = client.put(f"/api/workflow/{parent_id}/skiptask/sub", json={"taskOutput": {"doubled": 0}})
+    assert response.status_code in (200, 204), response.text
+    parent = wait_for_status(client, parent_id, "COMPLETED")
+    assert only_task(parent, "sub")["status"] == "SKIPPED"
+    child = wait_for_status(client, child_id, "TERMINATED")
+    assert "skipped" in child["reasonForIncompletion"] and parent_id in child["reasonForIncompletion"]
+
+
 def test_resume_goes_down_to_the_deepest_failed_child(client: httpx.Client) -> None:
     register(client, child_workflow("leaf", "child_work"))
     middle = parent_workflow("middle", child="leaf")
