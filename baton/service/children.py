@@ -18,19 +18,21 @@ durable and at least once, and each is idempotent:
   input plus ``workflowId``, ``reason``, ``failureStatus``, ``failureTaskId`` and
   ``failedWorkflow``. A ``failureWorkflow`` given as an expression
   (``${workflow.input.onFailure}``) is resolved against the failed run first
-  (Conductor reads such a name from the run's input). When it cannot be started (no such definition) the signal
-  is not retried: the failed run's ``conductor.failure_workflow`` becomes
-  Conductor's message, ``Error workflow <name> failed to start.  reason: <why>``
-  (the FailureWorkflowNotStarted event; nothing else of the run changes).
+  (Conductor reads such a name from the run's input). When it cannot be started
+  (no such definition) the signal is not retried: the failed run's
+  ``conductor.failure_workflow`` becomes Conductor's message, ``Error workflow
+  <name> failed to start.  reason: <why>`` (the FailureWorkflowNotStarted event;
+  nothing else of the run changes).
 * RETRY_CHILD retries the child of a SUB_WORKFLOW task that a retry with
   ``resumeSubworkflowTasks`` put back to wait (``OperationService.retry``, with the
   flag). A child that cannot be retried any more (it ran on meanwhile, or is
   gone) gives the waiting task its result now, so the parent never waits for
   a run that will not end again.
 * CHILD_RETRIED makes the parent's SUB_WORKFLOW task wait for its retried,
-  restarted or rerun child again (the ChildRetried event). The child may have ended again before that:
-  it is read afterwards, and an ended child's result is given at once (a
-  CHILD_ENDED acted on first was refused by the task that had not yet reopened).
+  restarted or rerun child again (the ChildRetried event). The child may have
+  ended again before that: it is read afterwards, and an ended child's result is
+  given at once (a CHILD_ENDED acted on first was refused by the task that had
+  not yet reopened).
 
 A START_WORKFLOW task starts the ``startWorkflow`` request of its input (``name``,
 ``version``, ``input``, ``correlationId``, ``priority``, an inline ``workflowDef``);
