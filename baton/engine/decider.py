@@ -25,8 +25,15 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
   (or ``retryCount``): a script error fails the run at once.
 * A worker's result for an IN_PROGRESS task whose lease has run out is refused
   (conflict), even before the lease timer fired: the task is retried instead.
-* A timer that no longer applies (task done, lease extended) is refused as a
-  conflict, so nothing is written.
+* Timeouts (``timeoutSeconds``, ``pollTimeoutSeconds``, ``totalTimeoutSeconds``,
+  the run's ``timeoutSeconds``) follow ``engine/timeouts.py``; a task's timeout is
+  checked before its lease or wake-up when its timer fires.
+* A timer for a finished task or run is refused as a conflict, so nothing is
+  written. A timer that fires before anything of its task is due (the lease was
+  extended meanwhile, or a PostgreSQL claim left the poll deadline in the timer
+  row) rewrites the task as it is, so the store derives its timer row again.
+* ``startDelay`` delays server-run tasks too: the task waits SCHEDULED, on a
+  timer, and runs when the delay is over.
 * ``TaskStatusByRef`` with IN_PROGRESS merges the output and leaves the task's
   status and lease alone.
 * A retry keeps the failed attempt's input (nothing it reads can have changed in a
@@ -56,9 +63,9 @@ from typing import Any, Final
 
 import msgspec
 
-from baton.engine import system_tasks
+from baton.engine import system_tasks, timeouts
 from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind
-from baton.engine.events import Event, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
+from baton.engine.events import Event, RunTimerFired, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
 from baton.engine.expressions import RunDocument, resolve
 from baton.model import (
     SERVER_QUEUED_TASK_TYPES,
@@ -107,6 +114,7 @@ class _State:
     """One decision's working copy of a run: the header, the task list and what changed."""
 
     __slots__ = (
+        "alerts",
         "created",
         "ctx",
         "definition",
@@ -142,6 +150,7 @@ class _State:
                 self.max_seq = task.seq
         self.created: dict[str, None] = {}
         self.updated: dict[str, None] = {}
+        self.alerts: list[str] = []
         self.steps = 0
         self.signals: list[Signal] = []
         self.limits = system_tasks.Limits(
@@ -189,6 +198,7 @@ class _State:
             workflow=_replace(self.run, update_time=self.now, tasks=tasks),
             created=[tasks[position[task_id]] for task_id in self.created],
             updated=[tasks[position[task_id]] for task_id in self.updated],
+            alerts=self.alerts,
             signals=self.signals,
         )
 
@@ -243,6 +253,8 @@ def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideConte
         return _apply_task_status_by_ref(definition, run, event, ctx)
     if isinstance(event, TimerFired):
         return _apply_timer_fired(definition, run, event, ctx)
+    if isinstance(event, RunTimerFired):
+        return _apply_run_timer_fired(definition, run, event, ctx)
     if isinstance(event, Terminate):
         return _apply_terminate(definition, run, event, ctx)
     return _refuse(run, "conflict", f"Unknown event {type(event).__name__}")
@@ -323,9 +335,18 @@ def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired
     if task.status.is_terminal:
         return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} is already {task.status.value}")
     now = ctx.now
+    state = _State(definition, run, ctx)
+    timeout = timeouts.task_timeout_due(task, now)
+    if timeout is not None:
+        if not timeout.alert_only:
+            return _time_out(state, task, timeout)
+        task = _replace(task, timeout_alerted_at=now)
+        state.put(task)
+        state.alerts.append(
+            f"Task {task.task_id} ({task.reference_task_name}) of workflow {run.workflow_id}: {timeout.reason}"
+        )
     if _is_queued(task):
         if task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= now:
-            state = _State(definition, run, ctx)
             if task.task_type in SERVER_QUEUED_TASK_TYPES:
                 # The server running it died: the same attempt goes back to the queue.
                 state.put(
@@ -345,17 +366,56 @@ def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired
                 )
             )
             return _finish(state)
-        return _refuse(run, "conflict", f"Timer is stale: the lease of task {task.task_id} is not due")
-    if 0 < task.visible_at <= now:
-        state = _State(definition, run, ctx)
+    elif 0 < task.visible_at <= now:
         if task.status is TaskStatus.SCHEDULED:
-            _execute(state, task)  # a system task's delayed retry
-        elif task.task_type == TaskType.WAIT.value:
+            _execute(state, task)  # a delayed start or a system task's delayed retry
+            return _finish(state)
+        if task.task_type == TaskType.WAIT.value:
             state.put(system_tasks.completed(task, now))
-        else:
-            return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} has no timer due")
-        return _finish(state)
-    return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} has no timer due")
+            return _finish(state)
+    if state.alerts:
+        return state.decision()
+    due = timeouts.task_timer_at(task)
+    if due is None or due <= now:
+        return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} has no timer due")
+    # Nothing is due yet: the timer row ran ahead of the task. Writing the task again re-derives the row.
+    state.put(task)
+    return state.decision()
+
+
+def _time_out(state: _State, task: Task, timeout: timeouts.TaskTimeout) -> Decision:
+    """Mark the task TIMED_OUT; then retry it (RETRY), end the run (TIME_OUT_WF), or neither (total budget)."""
+    now = state.now
+    timed_out = _replace(
+        task,
+        status=TaskStatus.TIMED_OUT,
+        reason_for_incompletion=timeout.reason,
+        end_time=now,
+        update_time=now,
+        lease_expires_at=0,
+    )
+    state.put(timed_out)
+    if timeout.ends_run:
+        _fail_run(state, timed_out)
+        return state.decision()
+    return _finish(state)
+
+
+def _apply_run_timer_fired(
+    definition: WorkflowDef, run: Workflow, event: RunTimerFired, ctx: DecideContext
+) -> Decision:
+    if run.status.is_terminal:
+        return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
+    reason = timeouts.run_timeout_due(run, definition, ctx.now)
+    if reason is None:
+        return _refuse(run, "conflict", f"Timer is stale: workflow {run.workflow_id} has no timeout due")
+    state = _State(definition, run, ctx)
+    if timeouts.run_timeout_ends_run(definition):
+        _end_run(state, WorkflowStatus.TIMED_OUT, reason=reason)
+    else:
+        state.set_run(timeout_alerted_at=ctx.now)
+        state.alerts.append(f"Workflow {run.workflow_id} ({run.workflow_name}): {reason}")
+    return state.decision()
 
 
 def _apply_terminate(definition: WorkflowDef, run: Workflow, event: Terminate, ctx: DecideContext) -> Decision:
@@ -498,7 +558,7 @@ def _advance_step(state: _State, step: WorkflowTask) -> _Progress:
                 _execute(state, task)
                 continue
             return _Progress.BLOCKED
-        if _can_retry(task):
+        if _can_retry(task, state.now):
             if not _spend(state):
                 return _Progress.STOPPED
             _schedule_retry(state, task)
@@ -543,6 +603,7 @@ def _schedule(state: _State, step: WorkflowTask) -> Task:
         lease_seconds = state.ctx.server_task_lease_seconds
     else:
         lease_seconds = task_def_for(step).response_timeout_seconds if queued else 0
+    delay_ms = max(0, step.start_delay) * 1000
     task = Task(
         task_id=task_id,
         task_type=step.name if step.type == _SIMPLE else step.type,
@@ -560,10 +621,10 @@ def _schedule(state: _State, step: WorkflowTask) -> Task:
         start_delay_in_seconds=step.start_delay,
         response_timeout_seconds=lease_seconds,
         workflow_task=step,
-        visible_at=now + max(0, step.start_delay) * 1000 if queued else 0,
+        visible_at=now + delay_ms if queued or delay_ms else 0,
     )
     state.add(task)
-    if not queued:
+    if not queued and not delay_ms:
         _execute(state, task)
         return state.tasks[state.position[task_id]]
     return task
@@ -591,8 +652,13 @@ def _retry_limit(task: Task) -> int:
     return task_def_for(step).retry_count
 
 
-def _can_retry(task: Task) -> bool:
-    return task.status in _RETRIABLE and not task.retried and task.retry_count < _retry_limit(task)
+def _can_retry(task: Task, now: int) -> bool:
+    return (
+        task.status in _RETRIABLE
+        and not task.retried
+        and task.retry_count < _retry_limit(task)
+        and not timeouts.retry_budget_spent(task, now)
+    )
 
 
 def retry_delay_seconds(task: Task) -> int:
@@ -629,9 +695,12 @@ def _schedule_retry(state: _State, task: Task) -> None:
         worker_id=None,
         sub_workflow_id=None,
         scheduled_time=now,
+        first_scheduled_time=task.first_scheduled_time or task.scheduled_time,
         start_time=0,
         end_time=0,
         update_time=now,
+        start_delay_in_seconds=delay,
+        timeout_alerted_at=0,
         callback_after_seconds=delay,
         visible_at=now + delay * 1000 if delay else (now if _is_queued(task) else 0),
         lease_expires_at=0,

@@ -89,6 +89,8 @@ class Decision:
     """A new definition for the run to execute from now on (restart with the latest definition)."""
     logs: list[TaskExecLog] = field(default_factory=list)
     """Log lines to append to tasks of the run (a worker result's ``logs``), each with its ``task_id``."""
+    alerts: list[str] = field(default_factory=list)
+    """ALERT_ONLY timeouts raised by this decision, for the caller to log."""
 
     @property
     def changed(self) -> bool:

@@ -27,9 +27,14 @@ class TaskStatusByRef:
 
 @dataclass(frozen=True, kw_only=True)
 class TimerFired:
-    """A task's timer came due: a worker's lease ran out, or a WAIT's time came."""
+    """A task's timer came due: a worker's lease ran out, a WAIT's time came, or one of its timeouts."""
 
     task_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunTimerFired:
+    """The run's own timer came due: its WorkflowDef ``timeoutSeconds`` ran out."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,4 +148,4 @@ class FailureWorkflowNotStarted:
 LinkedRunEvent = ChildRetried | FailureWorkflowNotStarted
 LINKED_RUN_EVENTS = (ChildRetried, FailureWorkflowNotStarted)
 
-Event = TaskResultReceived | TaskStatusByRef | TimerFired | Terminate | OperatorEvent | LinkedRunEvent
+Event = TaskResultReceived | TaskStatusByRef | TimerFired | RunTimerFired | Terminate | OperatorEvent | LinkedRunEvent

@@ -57,7 +57,9 @@ again, its other failed steps get new attempts, and its own parent is told in tu
 start.  reason: <why>``, and changes nothing else.
 
 Restart, retry and rerun clear ``reasonForIncompletion``, the failed task names
-and the end time. A worker's result keeps its ``logs``: they go in
+and the end time, and set ``lastRetriedTime``: the run's ``timeoutSeconds`` counts
+from then. A step retried or rerun by an operator gets a fresh
+``totalTimeoutSeconds`` budget. A worker's result keeps its ``logs``: they go in
 ``Decision.logs`` (``createdTime`` now when the worker gave none) and are stored
 in the result's transaction.
 """
@@ -237,12 +239,14 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
             retried=False,
             executed=False,
             scheduled_time=now,
+            first_scheduled_time=0,
             start_time=0,
             end_time=0,
             update_time=now,
             callback_after_seconds=0,
             visible_at=now if _is_worker(origin) else 0,
             lease_expires_at=0,
+            timeout_alerted_at=0,
         )
     )
     _notify_parent(state, "reran")
@@ -277,7 +281,7 @@ def _start_over(
 
 
 def _reopened(run: Workflow, now: int, **changes: Any) -> Workflow:
-    """The header of an ended run that runs again."""
+    """The header of an ended run that runs again; its WorkflowDef timeout counts from now."""
     return _replace(
         run,
         status=WorkflowStatus.RUNNING,
@@ -286,6 +290,8 @@ def _reopened(run: Workflow, now: int, **changes: Any) -> Workflow:
         failed_task_names=[],
         end_time=0,
         update_time=now,
+        last_retried_time=now,
+        timeout_alerted_at=0,
         **changes,
     )
 
@@ -342,6 +348,7 @@ def _wait_for_child_again(state: _State, task: Task, child: str, operation: str)
             update_time=now,
             lease_expires_at=0,
             visible_at=0,
+            timeout_alerted_at=0,
         )
     )
     return TaskExecLog(log=f"Sub workflow {child} {operation}.", task_id=task.task_id, created_time=now)
@@ -406,12 +413,14 @@ def _new_attempt(state: _State, task: Task) -> None:
             worker_id=None,
             sub_workflow_id=None,
             scheduled_time=now,
+            first_scheduled_time=0,  # an operator's retry gets a fresh totalTimeoutSeconds budget
             start_time=0,
             end_time=0,
             update_time=now,
             callback_after_seconds=0,
             visible_at=now if _is_worker(task) else 0,
             lease_expires_at=0,
+            timeout_alerted_at=0,
             executed=False,
         )
     )

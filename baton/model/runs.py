@@ -1,9 +1,12 @@
 """Runs and their steps as Conductor's ``Workflow`` and ``Task`` JSON, and the requests that act on them.
 
-Times are epoch milliseconds. Two fields are Baton's own and are not in
+Times are epoch milliseconds. A few fields are Baton's own and are not in
 Conductor's shapes: ``Task.visible_at`` (when a queued task may be handed out,
-or a timer fires) and ``Task.lease_expires_at`` (when a worker's claim runs
-out). Clients that do not know them ignore them.
+or a timer fires), ``Task.lease_expires_at`` (when a worker's claim runs out),
+``Task.first_scheduled_time`` (when the step's first attempt was scheduled:
+``totalTimeoutSeconds`` counts from it) and ``timeout_alerted_at`` on tasks and
+runs (when an ALERT_ONLY timeout was last raised: a deadline at or before it is
+not raised again). Clients that do not know them ignore them.
 """
 
 from __future__ import annotations
@@ -84,6 +87,9 @@ class Task(msgspec.Struct, rename="camel", kw_only=True):
     workflow_task: WorkflowTask | None = None
     visible_at: int = 0
     lease_expires_at: int = 0
+    first_scheduled_time: int = 0
+    """0 on a first attempt (its own ``scheduled_time`` is the first); retries carry it."""
+    timeout_alerted_at: int = 0
 
     @property
     def is_worker_task(self) -> bool:
@@ -120,6 +126,10 @@ class Workflow(msgspec.Struct, rename="camel", kw_only=True):
     parent_workflow_task_id: str | None = None
     idempotency_key: str | None = None
     created_by: str | None = None
+    last_retried_time: int = 0
+    """When the run was last retried, rerun or restarted; its ``timeoutSeconds`` counts from then (else from
+    ``create_time``)."""
+    timeout_alerted_at: int = 0
     tasks: list[Task] = []
 
 

@@ -211,8 +211,13 @@ def task_def_errors(task_def: TaskDef) -> list[FieldError]:
         ("retryDelaySeconds", task_def.retry_delay_seconds),
         ("timeoutSeconds", task_def.timeout_seconds),
         ("backoffScaleFactor", task_def.backoff_scale_factor),
+        ("pollTimeoutSeconds", task_def.poll_timeout_seconds),
+        ("totalTimeoutSeconds", task_def.total_timeout_seconds),
+        ("concurrentExecLimit", task_def.concurrent_exec_limit),
+        ("rateLimitPerFrequency", task_def.rate_limit_per_frequency),
+        ("rateLimitFrequencyInSeconds", task_def.rate_limit_frequency_in_seconds),
     ):
-        if value < 0:
+        if value is not None and value < 0:
             errors.append(FieldError(field, "must not be negative"))
     if task_def.response_timeout_seconds < 1:
         errors.append(FieldError("responseTimeoutSeconds", "must be 1 or more"))

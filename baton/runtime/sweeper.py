@@ -1,9 +1,12 @@
-"""Fires due timers: expired worker leases (retried per their TaskDef) and WAIT tasks whose time came.
+"""Fires due timers: expired worker leases (retried per their TaskDef), WAIT tasks whose time came,
+delayed starts and retries, task timeouts and run timeouts (``engine.timeouts``).
 
 Timers are rows in the store, so a restart neither loses nor double-fires one:
 firing is a decision like any other, and a timer that is no longer due (the
 lease was extended, the task finished) is a no-op. Any number of processes
 may sweep one database; decisions on one run are serialised by the store.
+An ALERT_ONLY timeout changes nothing but a marker; its alert is logged here,
+once, at WARNING on the ``baton.alerts`` logger.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import asyncio
 import contextlib
 import logging
 
-from baton.engine import TimerFired
+from baton.engine import Event, RunTimerFired, TimerFired
 from baton.errors import BatonError
 from baton.service.context import ServiceContext
 
 log = logging.getLogger(__name__)
+alerts = logging.getLogger("baton.alerts")
 
 _BATCH = 200
 
@@ -40,10 +44,14 @@ class Sweeper:
         """Fire up to one batch of the timers due now; returns how many were due."""
         due = await self._ctx.store.due_timers(self._ctx.clock(), _BATCH)
         for timer in due:
+            event: Event = RunTimerFired() if timer.task_id is None else TimerFired(task_id=timer.task_id)
             try:
-                await self._ctx.apply_event(timer.workflow_id, TimerFired(task_id=timer.task_id))
+                decision = await self._ctx.apply_event(timer.workflow_id, event)
             except BatonError as exc:
-                log.debug("timer on task %s not fired: %s", timer.task_id, exc)
+                log.debug("timer on %s %s not fired: %s", timer.workflow_id, timer.task_id or "(run)", exc)
+                continue
+            for alert in decision.alerts:
+                alerts.warning("ALERT_ONLY timeout: %s", alert)
         return len(due)
 
     async def _loop(self) -> None:

@@ -41,7 +41,7 @@ class Baton:
         resolver = DefinitionResolver(self.context)
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
-        self.tasks = TaskService(self.context)
+        self.tasks = TaskService(self.context, resolver)
         self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)
         self.children = ChildRuns(self.context, self.runs, self.operations)

@@ -9,11 +9,18 @@ like the other system tasks). Resolved definitions are reused for a short while
 (``definition_cache_seconds``); a metadata change made through this process
 clears the cache at once, one made through another process is seen within
 that time.
+
+A task type's claim limits (``rateLimitPerFrequency``, ``concurrentExecLimit``)
+come from its registered TaskDef, read the same way: a limit is an operator's
+setting for the type, so it applies to every run's tasks of that type, whatever
+definition those runs started with. Only the setting is cached here; the
+counting happens in the database, in the claim's transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import msgspec
 
@@ -28,15 +35,45 @@ from baton.model import (
 )
 from baton.model.validation import validate_workflow_def
 from baton.service.context import ServiceContext
+from baton.store import ClaimLimits
+
+
+@dataclass(frozen=True, slots=True)
+class KnownLimits:
+    limits: ClaimLimits | None
+    fresh: bool
+    """False once ``definition_cache_seconds`` have passed since they were read."""
 
 
 class DefinitionResolver:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
         self._cache: dict[tuple[str, int | None], tuple[float, WorkflowDef]] = {}
+        self._limits: dict[str, tuple[float, ClaimLimits | None]] = {}
 
     def forget(self) -> None:
         self._cache.clear()
+        self._limits.clear()
+
+    def cached_claim_limits(self, task_type: str) -> KnownLimits | None:
+        """The limits of ``task_type`` as last read by this process, however old; None if never read."""
+        cached = self._limits.get(task_type)
+        if cached is None:
+            return None
+        return KnownLimits(limits=cached[1], fresh=cached[0] > self._ctx.clock() / 1000)
+
+    async def claim_limits(self, task_type: str) -> ClaimLimits | None:
+        """The limits of the registered TaskDef named ``task_type``; None when it has none."""
+        now = self._ctx.clock() / 1000
+        cached = self._limits.get(task_type)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = await self._ctx.store.get_task_defs([task_type])
+        limits = ClaimLimits.of(found.get(task_type))
+        if len(self._limits) > 1000 and task_type not in self._limits:
+            self._limits.clear()
+        self._limits[task_type] = (now + self._ctx.settings.definition_cache_seconds, limits)
+        return limits
 
     async def by_name(self, name: str, version: int | None) -> WorkflowDef:
         """The registered definition (latest when ``version`` is None or 0), resolved."""

@@ -12,12 +12,14 @@ from baton.errors import ConflictError, FieldError, NotFoundError, ValidationErr
 from baton.model import Task, TaskResult, TaskResultStatus, Workflow, WorkflowDef
 from baton.runtime.notifier import task_key
 from baton.service.context import ServiceContext
+from baton.service.resolver import DefinitionResolver
 from baton.store import ClaimRequest
 
 
 class TaskService:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, resolver: DefinitionResolver) -> None:
         self._ctx = ctx
+        self._resolver = resolver
 
     async def poll(
         self,
@@ -31,7 +33,8 @@ class TaskService:
         """Claim up to ``count`` tasks; wait up to ``timeout_ms`` for the first one to be ready.
 
         ``gone`` tells whether the poller has hung up: a long poll whose worker left
-        claims nothing more, so its tasks go to the workers still there.
+        claims nothing more, so its tasks go to the workers still there. A type's
+        rate and concurrency limits may hand out fewer (or none): the rest stay queued.
         """
         settings = self._ctx.settings
         if count < 1 or count > settings.max_poll_count:
@@ -39,7 +42,10 @@ class TaskService:
         if timeout_ms < 0:
             raise ValidationError(errors=[FieldError("timeout", "must not be negative")])
         store = self._ctx.store
-        tasks = await store.claim_tasks(task_type, worker_id=worker_id, count=count, now=self._ctx.clock())
+        limits = await self._resolver.claim_limits(task_type)
+        tasks = await store.claim_tasks(
+            task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
+        )
         if tasks or timeout_ms == 0:
             return tasks
         loop = asyncio.get_running_loop()
@@ -48,7 +54,9 @@ class TaskService:
             while True:
                 if gone is not None and await gone():
                     return []
-                tasks = await store.claim_tasks(task_type, worker_id=worker_id, count=count, now=self._ctx.clock())
+                tasks = await store.claim_tasks(
+                    task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
+                )
                 remaining = deadline - loop.time()
                 if tasks or remaining <= 0:
                     return tasks
@@ -73,6 +81,8 @@ class TaskService:
         """Apply a result, then hand the same worker its next task of the same type, if one is ready.
 
         One transaction for both (``Store.transact_then_claim``); the wake-ups are ``update``'s.
+        The claim uses the type's limits as this process last read them; when it never
+        read them, it claims nothing (the worker's next poll does) and reads them after.
         """
         if not result.task_id:
             raise ValidationError(errors=[FieldError("taskId", "is required")])
@@ -89,8 +99,11 @@ class TaskService:
         def claim_after(decision: Decision) -> ClaimRequest | None:
             for task in decision.updated:
                 if task.task_id == result.task_id:
+                    known = self._resolver.cached_claim_limits(task.task_type)
+                    if known is None:
+                        return None
                     worker_id = result.worker_id or task.worker_id
-                    return ClaimRequest(task.task_type, worker_id, 1, ctx.clock())
+                    return ClaimRequest(task.task_type, worker_id, 1, ctx.clock(), known.limits)
             return None
 
         decision, claimed = await ctx.store.transact_then_claim(workflow_id, step, claim_after)
@@ -99,8 +112,12 @@ class TaskService:
                 raise NotFoundError(decision.refusal.message)
             raise ConflictError(decision.refusal.message)
         ctx.publish(decision, decide_ctx.now)
-        if not any(task.task_id == result.task_id for task in decision.updated):
+        reported = next((task for task in decision.updated if task.task_id == result.task_id), None)
+        if reported is None:
             raise NotFoundError(f"No such task: {result.task_id}")
+        known = self._resolver.cached_claim_limits(reported.task_type)
+        if known is None or not known.fresh:
+            await self._resolver.claim_limits(reported.task_type)
         return claimed[0] if claimed else None
 
     async def complete_by_ref(

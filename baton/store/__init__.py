@@ -14,6 +14,7 @@ from __future__ import annotations
 from baton.store.base import (
     TOTAL_HITS_CAP,
     ClaimAfter,
+    ClaimLimits,
     ClaimRequest,
     DecisionStep,
     DueTimer,
@@ -27,6 +28,7 @@ from baton.store.base import (
 __all__ = [
     "TOTAL_HITS_CAP",
     "ClaimAfter",
+    "ClaimLimits",
     "ClaimRequest",
     "DecisionStep",
     "DueTimer",

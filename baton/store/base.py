@@ -10,9 +10,15 @@ Rules every implementation keeps:
   server's executors run, such as HTTP or SUB_WORKFLOW) whose status is SCHEDULED
   is queued for its ``task_type`` with the run's priority, visible from
   ``task.visible_at``; any other task is not queued. A task has a timer at
-  ``lease_expires_at`` while it is an IN_PROGRESS queued task with a lease, and
-  at ``visible_at`` while it is a non-terminal inline system task with
-  ``visible_at > 0``; otherwise none.
+  ``lease_expires_at`` while it is an IN_PROGRESS queued task with a lease, at
+  ``visible_at`` while it is a non-terminal inline system task with
+  ``visible_at > 0``, or at the earliest of its timeouts
+  (``engine.timeouts.task_timer_at`` holds the whole rule); a run has a timer at
+  its WorkflowDef timeout (``engine.timeouts.run_timer_at``).
+* A claim with ``ClaimLimits`` counts, in the database and in the claim's
+  transaction, the type's tasks claimed under a limit that are still IN_PROGRESS
+  and those claimed within the rate window, so the limits hold across any number
+  of processes. Tasks claimed while the type had no limit are not counted.
 * A decision's ``signals`` are written to the outbox in its transaction; they
   stay there until ``delete_signal``.
 * Definition snapshots are content-addressed: a run stores the hash of the exact
@@ -41,6 +47,41 @@ class StartResult:
     """False when an idempotency key returned an existing run."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ClaimLimits:
+    """A task type's limits on hand-outs, from its registered TaskDef."""
+
+    concurrent: int | None = None
+    """``concurrentExecLimit``: at most this many IN_PROGRESS at once."""
+    per_window: int | None = None
+    """``rateLimitPerFrequency``: at most this many handed out per window."""
+    window_ms: int = 1000
+    """``rateLimitFrequencyInSeconds`` (Conductor's default: 1 s), in milliseconds."""
+
+    @classmethod
+    def of(cls, task_def: TaskDef | None) -> ClaimLimits | None:
+        """The limits a TaskDef sets; None when it sets none (a non-positive value is no limit)."""
+        if task_def is None:
+            return None
+        concurrent = task_def.concurrent_exec_limit
+        per_window = task_def.rate_limit_per_frequency
+        window = task_def.rate_limit_frequency_in_seconds
+        limits = cls(
+            concurrent=concurrent if concurrent is not None and concurrent > 0 else None,
+            per_window=per_window if per_window is not None and per_window > 0 else None,
+            window_ms=(window if window is not None and window > 0 else 1) * 1000,
+        )
+        return None if limits.concurrent is None and limits.per_window is None else limits
+
+    def allowed(self, count: int, *, in_progress: int, in_window: int) -> int:
+        """How many of ``count`` may be handed out now."""
+        if self.concurrent is not None:
+            count = min(count, self.concurrent - in_progress)
+        if self.per_window is not None:
+            count = min(count, self.per_window - in_window)
+        return max(count, 0)
+
+
 @dataclass(frozen=True)
 class ClaimRequest:
     """What ``transact_then_claim`` claims after the decision: as ``Store.claim_tasks`` takes it."""
@@ -49,6 +90,7 @@ class ClaimRequest:
     worker_id: str | None
     count: int
     now: int
+    limits: ClaimLimits | None = None
 
 
 ClaimAfter = Callable[[Decision], ClaimRequest | None]
@@ -58,7 +100,8 @@ ClaimAfter = Callable[[Decision], ClaimRequest | None]
 @dataclass(frozen=True, kw_only=True)
 class DueTimer:
     workflow_id: str
-    task_id: str
+    task_id: str | None = None
+    """None for the run's own timer."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,13 +260,16 @@ class Store(ABC):
     # -- queue and timers ------------------------------------------------------------
 
     @abstractmethod
-    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
-        """Hand out up to ``count`` queued tasks of ``task_type`` visible at ``now``.
+    async def claim_tasks(
+        self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
+    ) -> list[Task]:
+        """Hand out up to ``count`` queued tasks of ``task_type`` visible at ``now``, within ``limits``.
 
         Order: the run's priority, highest first; then ``visible_at``; then the
         order they were queued. Each claimed task leaves the queue and becomes
-        IN_PROGRESS with ``worker_id``, ``poll_count + 1``, ``start_time = now``,
-        ``update_time = now`` and, when its ``response_timeout_seconds`` is
+        IN_PROGRESS with ``worker_id``, ``poll_count + 1``, ``start_time = now``
+        (on its first claim; later claims keep it), ``update_time = now`` and,
+        when its ``response_timeout_seconds`` is
         positive, ``lease_expires_at = now + response_timeout_seconds * 1000``.
         A task that is no longer SCHEDULED (cancelled meanwhile) is not handed
         out. Concurrent claims never hand one task out twice.
@@ -235,7 +281,7 @@ class Store(ABC):
 
     @abstractmethod
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
-        """Tasks whose timer is at or before ``now``, earliest first."""
+        """Tasks and runs whose timer is at or before ``now``, earliest first."""
 
     # -- the outbox --------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflo
 from baton.store import search_sql, sql
 from baton.store.base import (
     ClaimAfter,
+    ClaimLimits,
     ClaimRequest,
     DecisionStep,
     DueTimer,
@@ -123,8 +124,8 @@ WITH snapshot AS (
     ON CONFLICT (hash) DO NOTHING
 ), run AS (
     INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
-                      create_time, update_time, end_time, snapshot_hash, body)
-    VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $12)
+                      create_time, update_time, end_time, snapshot_hash, body, timer_at)
+    VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $12, $25)
 ), inserted AS (
     INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
     SELECT * FROM unnest($13::text[], $14::text[], $15::int[],
@@ -140,7 +141,7 @@ WRITE_DECISION = """
 WITH run AS (
     UPDATE runs SET status = $1, correlation_id = $2, priority = $3,
                     update_time = $4, end_time = $5, body = $6,
-                    row_version = row_version + 1
+                    row_version = row_version + 1, timer_at = $27
     WHERE workflow_id = $7
 ), inserted AS (
     INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
@@ -248,11 +249,15 @@ WITH first AS (
 ), claimed AS (
     UPDATE tasks t
     SET status = 'IN_PROGRESS',
-        timer_at = nullif(l.lease_expires_at, 0),
+        -- The lease, or a timeout the task's timer already held if earlier (a poll timeout it held
+        -- no longer applies: the decider re-arms a timer that fires for it).
+        timer_at = least(nullif(l.lease_expires_at, 0), t.timer_at),
+        -- startTime is the first poll's: a later poll (after a callback) keeps the body's.
         body = left(l.body, -1)
                || ',"status":"IN_PROGRESS","workerId":' || coalesce(to_json($4::text)::text, 'null')
                || ',"pollCount":' || (l.poll_count + 1)
-               || ',"startTime":' || $2::bigint || ',"updateTime":' || $2::bigint
+               || CASE WHEN l.poll_count = 0 THEN ',"startTime":' || $2::bigint ELSE '' END
+               || ',"updateTime":' || $2::bigint
                || ',"leaseExpiresAt":' || l.lease_expires_at || '}'
     FROM leased l
     WHERE t.task_id = l.task_id
@@ -301,11 +306,30 @@ WHERE t.task_id = $1 ORDER BY l.id"""
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue WHERE task_type = ANY($1::text[]) GROUP BY task_type"""
+# Each side stops at the limit on its own index, so a backlog of due timers is not read whole.
 SELECT_DUE_TIMERS = """
-SELECT workflow_id, task_id FROM tasks
-WHERE timer_at IS NOT NULL AND timer_at <= $1
-ORDER BY timer_at, task_id
+(SELECT workflow_id, task_id, timer_at FROM tasks
+ WHERE timer_at IS NOT NULL AND timer_at <= $1 ORDER BY timer_at, task_id LIMIT $2)
+UNION ALL
+(SELECT workflow_id, NULL, timer_at FROM runs WHERE timer_at IS NOT NULL AND timer_at <= $1 ORDER BY timer_at LIMIT $2)
+ORDER BY 3, 2
 LIMIT $2"""
+# A limited claim (see ClaimLimits): lock the type, prune and count the ledger, claim, record the claims.
+# The lock is taken in a statement of its own, so the count, a new statement, sees every claim committed
+# by the limited claim that held the lock before.
+LOCK_CLAIM_LIMIT = "SELECT pg_advisory_xact_lock(hashtextextended('baton.claim_limit:' || $1, 0))"
+COUNT_CLAIM_LEDGER = """
+WITH pruned AS (
+    DELETE FROM task_claims c
+    WHERE c.task_type = $1 AND c.claimed_at <= $2
+      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.task_id = c.task_id AND t.status = 'IN_PROGRESS')
+)
+SELECT (SELECT count(DISTINCT c.task_id) FROM task_claims c JOIN tasks t ON t.task_id = c.task_id
+        WHERE c.task_type = $1 AND t.status = 'IN_PROGRESS'),
+       (SELECT count(*) FROM task_claims WHERE task_type = $1 AND claimed_at > $2)"""
+INSERT_CLAIM_LEDGER = """
+INSERT INTO task_claims (task_type, task_id, claimed_at)
+SELECT $1, task_id, $2 FROM unnest($3::text[]) AS c (task_id)"""
 
 # The parameters of the statements with named ones, in ``$n`` order.
 CREATE_RUN_ARGS = (
@@ -313,6 +337,7 @@ CREATE_RUN_ARGS = (
     "create_time", "update_time", "end_time", "body",
     "new_task_id", "new_workflow_id", "new_seq", "new_ref", "new_task_type", "new_status", "new_timer_at", "new_body",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+    "timer_at",
 )  # fmt: skip
 WRITE_DECISION_ARGS = (
     "status", "correlation_id", "priority", "update_time", "end_time", "body", "workflow_id",
@@ -320,6 +345,7 @@ WRITE_DECISION_ARGS = (
     "upd_status", "upd_timer_at", "upd_body", "upd_task_id", "upd_workflow_id", "upd_expected_status",
     "dequeue_task_id",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
+    "timer_at",
 )  # fmt: skip
 SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "include_closed")
 CLAIM_TASKS_ARGS = ("task_type", "now", "count", "worker_id")
@@ -559,7 +585,7 @@ class PostgresStore(Store):
         run = decision.workflow
         digest, snapshot_body = sql.snapshot_of(definition)
         plan = sql.plan_new_run(decision)
-        params = _new_run_params(run, plan, digest)
+        params = _new_run_params(run, plan, digest, definition)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body
         args = _args(CREATE_RUN_ARGS, params)
@@ -641,7 +667,9 @@ class PostgresStore(Store):
                                 "count": request.count,
                                 "worker_id": request.worker_id,
                             }
-                            if in_python:
+                            if request.limits is not None:
+                                claimed = await self._claim_within(conn, params, request.limits)
+                            elif in_python:
                                 claimed = await self._claim_in_python(
                                     conn, params, worker_id=request.worker_id, now=request.now
                                 )
@@ -681,7 +709,7 @@ class PostgresStore(Store):
         if plan.snapshot is not None:
             snapshot = plan.snapshot
             await conn.execute(REPLACE_RUN_SNAPSHOT, snapshot.digest, snapshot.body, snapshot.version, workflow_id)
-        params = _decision_params(decision.workflow, plan)
+        params = _decision_params(decision.workflow, plan, decision.definition or definition)
         written = await conn.fetchval(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
         if written != len(plan.task_updates):
             raise _TaskClaimed
@@ -751,7 +779,9 @@ class PostgresStore(Store):
 
     # -- queue and timers ------------------------------------------------------------
 
-    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
+    async def claim_tasks(
+        self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
+    ) -> list[Task]:
         if count <= 0:
             return []
         params = {"task_type": task_type, "now": now, "count": count, "worker_id": worker_id}
@@ -759,11 +789,32 @@ class PostgresStore(Store):
             raise StoreError("The store is not open")
         with _translated("claim tasks"):
             async with self._claim_pool.acquire() as conn:
+                if limits is not None:
+                    async with conn.transaction():
+                        return await self._claim_within(conn, params, limits)
                 try:
                     rows = await conn.fetch(CLAIM_TASKS, *_args(CLAIM_TASKS_ARGS, params))
                 except asyncpg.DataError:
                     return await self._claim_in_python(conn, params, worker_id=worker_id, now=now)
         return [sql.decode_task(body) for (body,) in rows]
+
+    @classmethod
+    async def _claim_within(cls, conn: asyncpg.Connection, params: dict[str, Any], limits: ClaimLimits) -> list[Task]:
+        """A claim within ``limits``, in the caller's transaction: only for types that have limits.
+
+        The type's advisory lock serialises its limited claims across processes
+        until the transaction ends; the count after it sees all they committed.
+        """
+        task_type, now = params["task_type"], params["now"]
+        await conn.execute(LOCK_CLAIM_LIMIT, task_type)
+        in_progress, in_window = await conn.fetchrow(COUNT_CLAIM_LEDGER, task_type, now - limits.window_ms)
+        allowed = limits.allowed(params["count"], in_progress=in_progress, in_window=in_window)
+        if allowed <= 0:
+            return []
+        tasks = await cls._claim_in_python(conn, {**params, "count": allowed}, worker_id=params["worker_id"], now=now)
+        if tasks:
+            await conn.execute(INSERT_CLAIM_LEDGER, task_type, now, [t.task_id for t in tasks])
+        return tasks
 
     @staticmethod
     async def _claim_in_python(
@@ -790,7 +841,7 @@ class PostgresStore(Store):
 
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         rows = await self._fetchall("read due timers", SELECT_DUE_TIMERS, now, limit)
-        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id, _ in rows]
 
     # -- the outbox --------------------------------------------------------------------
 
@@ -848,15 +899,15 @@ def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:
     return params
 
 
-def _new_run_params(run: Workflow, plan: sql.WritePlan, digest: str) -> dict[str, Any]:
-    params = dict(zip(sql.RUN_INSERT_COLUMNS, sql.run_insert_row(run, digest), strict=True))
+def _new_run_params(run: Workflow, plan: sql.WritePlan, digest: str, definition: WorkflowDef) -> dict[str, Any]:
+    params = dict(zip(sql.RUN_INSERT_COLUMNS, sql.run_insert_row(run, digest, definition), strict=True))
     params["snapshot_body"] = None
     params.update(_task_row_params(plan))
     return params
 
 
-def _decision_params(run: Workflow, plan: sql.WritePlan) -> dict[str, Any]:
-    params = dict(zip(sql.RUN_UPDATE_COLUMNS, sql.run_update_row(run), strict=True))
+def _decision_params(run: Workflow, plan: sql.WritePlan, definition: WorkflowDef) -> dict[str, Any]:
+    params = dict(zip(sql.RUN_UPDATE_COLUMNS, sql.run_update_row(run, definition), strict=True))
     params.update(_task_row_params(plan))
     for name, column in zip(
         sql.TASK_UPDATE_COLUMNS, sql.columns(plan.task_updates, len(sql.TASK_UPDATE_COLUMNS)), strict=True

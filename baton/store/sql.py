@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 
 import msgspec
 
+from baton.engine import timeouts
 from baton.engine.decision import Decision, Signal
 from baton.errors import StoreError
 from baton.model import (
@@ -144,25 +145,24 @@ def queue_visible_at(task: Task) -> int | None:
 
 
 def timer_at(task: Task) -> int | None:
-    """When the sweeper must look at the task: a lease's expiry, an inline system task's wake-up."""
-    if task.is_queued_task:
-        if task.status is TaskStatus.IN_PROGRESS and task.lease_expires_at > 0:
-            return task.lease_expires_at
-        return None
-    if not task.status.is_terminal and task.visible_at > 0:
-        return task.visible_at
-    return None
+    """When the sweeper must look at the task: a lease expiry, a wake-up or a timeout (``engine.timeouts``)."""
+    return timeouts.task_timer_at(task)
+
+
+def run_timer_at(run: Workflow, definition: WorkflowDef) -> int | None:
+    """When the sweeper must look at the run itself: its WorkflowDef ``timeoutSeconds``."""
+    return timeouts.run_timer_at(run, definition)
 
 
 def claimed(task: Task, *, worker_id: str | None, now: int) -> Task:
-    """The task as a worker's claim leaves it."""
+    """The task as a worker's claim leaves it. ``startTime`` is the first poll's: later polls keep it."""
     lease = now + task.response_timeout_seconds * 1000 if task.response_timeout_seconds > 0 else 0
     return msgspec.structs.replace(
         task,
         status=TaskStatus.IN_PROGRESS,
         worker_id=worker_id,
         poll_count=task.poll_count + 1,
-        start_time=now,
+        start_time=task.start_time if task.poll_count > 0 else now,
         update_time=now,
         lease_expires_at=lease,
     )
@@ -182,9 +182,19 @@ RUN_INSERT_COLUMNS = (
     "end_time",
     "snapshot_hash",
     "body",
+    "timer_at",
 )
-RUN_UPDATE_COLUMNS = ("status", "correlation_id", "priority", "update_time", "end_time", "body", "workflow_id")
-"""SET the first six WHERE ``workflow_id``."""
+RUN_UPDATE_COLUMNS = (
+    "status",
+    "correlation_id",
+    "priority",
+    "update_time",
+    "end_time",
+    "body",
+    "workflow_id",
+    "timer_at",
+)
+"""SET all but ``workflow_id`` WHERE ``workflow_id``."""
 TASK_INSERT_COLUMNS = ("task_id", "workflow_id", "seq", "ref", "task_type", "status", "timer_at", "body")
 TASK_UPDATE_COLUMNS = ("status", "timer_at", "body", "task_id", "workflow_id", "expected_status")
 """SET the first three WHERE ``task_id``, ``workflow_id`` and ``status = expected_status``.
@@ -211,7 +221,7 @@ def task_def_row(definition: TaskDef) -> Row:
     return (definition.name, encode(definition))
 
 
-def run_insert_row(run: Workflow, snapshot_hash: str) -> Row:
+def run_insert_row(run: Workflow, snapshot_hash: str, definition: WorkflowDef) -> Row:
     """In ``RUN_INSERT_COLUMNS`` order."""
     return (
         run.workflow_id,
@@ -225,10 +235,11 @@ def run_insert_row(run: Workflow, snapshot_hash: str) -> Row:
         run.end_time,
         snapshot_hash,
         encode_run_header(run),
+        run_timer_at(run, definition),
     )
 
 
-def run_update_row(run: Workflow) -> Row:
+def run_update_row(run: Workflow, definition: WorkflowDef) -> Row:
     """In ``RUN_UPDATE_COLUMNS`` order."""
     return (
         run.status.value,
@@ -238,6 +249,7 @@ def run_update_row(run: Workflow) -> Row:
         run.end_time,
         encode_run_header(run),
         run.workflow_id,
+        run_timer_at(run, definition),
     )
 
 

@@ -24,7 +24,17 @@ from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import search_sql, sql
-from baton.store.base import ClaimAfter, DecisionStep, DueTimer, RunPage, SearchRequest, StartResult, Store, TaskPage
+from baton.store.base import (
+    ClaimAfter,
+    ClaimLimits,
+    DecisionStep,
+    DueTimer,
+    RunPage,
+    SearchRequest,
+    StartResult,
+    Store,
+    TaskPage,
+)
 
 # -- queries -------------------------------------------------------------------------
 
@@ -70,13 +80,13 @@ SELECT_RUN_STATUS = "SELECT status FROM runs WHERE workflow_id = ?"
 
 INSERT_RUN = """
 INSERT INTO runs (workflow_id, name, version, status, correlation_id, priority,
-                  create_time, update_time, end_time, snapshot_hash, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  create_time, update_time, end_time, snapshot_hash, body, timer_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (workflow_id) DO NOTHING"""
 UPDATE_RUN = """
-UPDATE runs SET status = ?, correlation_id = ?, priority = ?, update_time = ?, end_time = ?, body = ?,
-                row_version = row_version + 1
-WHERE workflow_id = ?"""
+UPDATE runs SET status = ?1, correlation_id = ?2, priority = ?3, update_time = ?4, end_time = ?5, body = ?6,
+                row_version = row_version + 1, timer_at = ?8
+WHERE workflow_id = ?7"""
 SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
 SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
@@ -131,11 +141,25 @@ COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue
 WHERE task_type IN (SELECT value FROM json_each(?))
 GROUP BY task_type"""
+# Each side stops at the limit on its own index, so a backlog of due timers is not read whole.
 SELECT_DUE_TIMERS = """
-SELECT workflow_id, task_id FROM tasks
-WHERE timer_at IS NOT NULL AND timer_at <= ?
-ORDER BY timer_at, task_id
-LIMIT ?"""
+SELECT * FROM (SELECT workflow_id, task_id, timer_at FROM tasks
+               WHERE timer_at IS NOT NULL AND timer_at <= ?1 ORDER BY timer_at, task_id LIMIT ?2)
+UNION ALL
+SELECT * FROM (SELECT workflow_id, NULL, timer_at FROM runs
+               WHERE timer_at IS NOT NULL AND timer_at <= ?1 ORDER BY timer_at LIMIT ?2)
+ORDER BY 3, 2
+LIMIT ?2"""
+# A limited claim: prune the ledger, count it, claim, record the claims (see ClaimLimits).
+PRUNE_CLAIM_LEDGER = """
+DELETE FROM task_claims
+WHERE task_type = ?1 AND claimed_at <= ?2
+  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.task_id = task_claims.task_id AND t.status = 'IN_PROGRESS')"""
+COUNT_CLAIM_LEDGER = """
+SELECT (SELECT count(DISTINCT c.task_id) FROM task_claims c JOIN tasks t ON t.task_id = c.task_id
+        WHERE c.task_type = ?1 AND t.status = 'IN_PROGRESS'),
+       (SELECT count(*) FROM task_claims WHERE task_type = ?1 AND claimed_at > ?2)"""
+INSERT_CLAIM_LEDGER = "INSERT INTO task_claims (task_type, task_id, claimed_at) VALUES (?, ?, ?)"
 
 _MAX_KEY_ATTEMPTS = 10
 
@@ -395,7 +419,7 @@ class SqliteStore(Store):
                     return StartResult(workflow_id=holder, created=False)
             if not self._snapshots.is_stored(digest):
                 conn.execute(INSERT_SNAPSHOT, (digest, snapshot_body))
-            if conn.execute(INSERT_RUN, sql.run_insert_row(run, digest)).rowcount == 0:
+            if conn.execute(INSERT_RUN, sql.run_insert_row(run, digest, definition)).rowcount == 0:
                 raise ConflictError(f"Workflow {run.workflow_id} already exists")
             self._write_tasks(conn, plan)
         self._snapshots.mark_stored(digest)
@@ -438,7 +462,10 @@ class SqliteStore(Store):
             request = claim_after(decision)
             if request is None or request.count <= 0:
                 return decision, []
-            return decision, self._claim(conn, request.task_type, request.worker_id, request.count, request.now)
+            claimed = self._claim(
+                conn, request.task_type, request.worker_id, request.count, request.now, request.limits
+            )
+            return decision, claimed
 
     def _decide(self, conn: sqlite3.Connection, workflow_id: str, step: DecisionStep) -> Decision:
         row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
@@ -458,7 +485,7 @@ class SqliteStore(Store):
         if plan.snapshot is not None:
             conn.execute(INSERT_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.body))
             conn.execute(UPDATE_RUN_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.version, workflow_id))
-        conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow))
+        conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow, decision.definition or definition))
         self._write_tasks(conn, plan)
         if plan.log_inserts:
             conn.executemany(INSERT_TASK_LOG, plan.log_inserts)
@@ -551,20 +578,39 @@ class SqliteStore(Store):
 
     # -- queue and timers ------------------------------------------------------------
 
-    async def claim_tasks(self, task_type: str, *, worker_id: str | None, count: int, now: int) -> list[Task]:
+    async def claim_tasks(
+        self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
+    ) -> list[Task]:
         if count <= 0:
             return []
         with self._write("claim tasks") as conn:
-            return self._claim(conn, task_type, worker_id, count, now)
+            return self._claim(conn, task_type, worker_id, count, now, limits)
 
     @staticmethod
-    def _claim(conn: sqlite3.Connection, task_type: str, worker_id: str | None, count: int, now: int) -> list[Task]:
+    def _claim(
+        conn: sqlite3.Connection,
+        task_type: str,
+        worker_id: str | None,
+        count: int,
+        now: int,
+        limits: ClaimLimits | None = None,
+    ) -> list[Task]:
+        if limits is not None:
+            # The single writer (BEGIN IMMEDIATE) serialises limited claims: the count cannot go stale.
+            window_start = now - limits.window_ms
+            conn.execute(PRUNE_CLAIM_LEDGER, (task_type, window_start))
+            in_progress, in_window = conn.execute(COUNT_CLAIM_LEDGER, (task_type, window_start)).fetchone()
+            count = limits.allowed(count, in_progress=in_progress, in_window=in_window)
+            if count <= 0:
+                return []
         rows = conn.execute(PICK_QUEUED, (task_type, now, count)).fetchall()
         if not rows:
             return []
         tasks = [sql.claimed(sql.decode_task(body), worker_id=worker_id, now=now) for _, body in rows]
         conn.executemany(DELETE_QUEUE_BY_ID, [(queue_id,) for queue_id, _ in rows])
         conn.executemany(CLAIM_TASK, [sql.claim_update_row(t) for t in tasks])
+        if limits is not None:
+            conn.executemany(INSERT_CLAIM_LEDGER, [(task_type, t.task_id, now) for t in tasks])
         return tasks
 
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
@@ -581,7 +627,7 @@ class SqliteStore(Store):
         conn = self._connection()
         with _translated("read due timers"):
             rows = conn.execute(SELECT_DUE_TIMERS, (now, limit)).fetchall()
-        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id in rows]
+        return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id, _ in rows]
 
     # -- the outbox --------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from baton.engine import (
     DecideContext,
     Decision,
     Event,
+    RunTimerFired,
     TaskResultReceived,
     TaskStatusByRef,
     Terminate,
@@ -183,7 +184,7 @@ class Harness:
             status=TaskStatus.IN_PROGRESS,
             worker_id=worker,
             poll_count=task.poll_count + 1,
-            start_time=self.now,
+            start_time=task.start_time if task.poll_count > 0 else self.now,
             update_time=self.now,
             lease_expires_at=self.now + rts * 1000 if rts > 0 else 0,
         )
@@ -230,8 +231,16 @@ class Harness:
         return self.apply(Terminate(reason=reason))
 
 
+def assert_rearmed(decision: Decision, task: Task) -> None:
+    """A timer that fired before anything was due: the task is written back unchanged, nothing else happens."""
+    assert decision.refusal is None
+    assert not decision.created and not decision.alerts
+    assert decision.updated == [task]
+    assert decision.workflow.status is WorkflowStatus.RUNNING
+
+
 _EVENT_TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (TaskResultReceived, TaskStatusByRef, TimerFired, Terminate)
+    cls.__name__: cls for cls in (TaskResultReceived, TaskStatusByRef, TimerFired, RunTimerFired, Terminate)
 }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from decider_support import T0, Harness, simple, system, task_def, workflow
+from decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
 
 from baton.engine import DecideContext, TaskResultReceived, TimerFired, apply, start
 from baton.engine.decider import MAX_INLINE_STEPS
@@ -367,8 +367,7 @@ def test_wait_with_duration_completes_on_its_timer() -> None:
     assert wait.status is TaskStatus.IN_PROGRESS
     assert wait.visible_at == T0 + 90_000
     h.advance(1_000)
-    early = h.fire("pause")
-    assert early.refusal is not None and early.refusal.kind == "conflict"
+    assert_rearmed(h.fire("pause"), wait)
     h.advance(89_000)
     d = h.fire("pause")
     assert d.refusal is None
@@ -482,8 +481,7 @@ def test_lease_expiry_times_out_and_retries() -> None:
     first = h.claim("a")
     assert first.lease_expires_at == T0 + 30_000
     h.advance(29_999)
-    stale = h.fire(first)
-    assert stale.refusal is not None and stale.refusal.kind == "conflict"
+    assert_rearmed(h.fire(first), first)
     h.advance(1)
     d = h.fire(first)
     assert d.refusal is None
@@ -536,8 +534,7 @@ def test_in_progress_result_requeues_or_extends_the_lease() -> None:
     assert a.lease_expires_at == h.now + 60_000
     assert a.output_data == {"step": 2}
     h.advance(20_000)  # past the first lease, within the extended one
-    stale = h.fire("a")
-    assert stale.refusal is not None
+    assert_rearmed(h.fire("a"), a)
     h.report("a", TaskResultStatus.COMPLETED, {"step": 3})
     assert h.status is WorkflowStatus.COMPLETED
 

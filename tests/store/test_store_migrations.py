@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "tasks",
     "queue",
     "idempotency_keys",
+    "task_claims",
     "outbox",
     "task_logs",
 }
