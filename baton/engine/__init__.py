@@ -4,8 +4,10 @@ from baton.engine.decider import start
 from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind
 from baton.engine.events import (
     OPERATOR_EVENTS,
+    ChildRetried,
     Decide,
     Event,
+    FailureWorkflowNotStarted,
     OperatorEvent,
     Pause,
     Rerun,
@@ -20,14 +22,16 @@ from baton.engine.events import (
     TimerFired,
     UpdateVariables,
 )
-from baton.engine.operations import apply
+from baton.engine.operations import apply, can_retry, retriable_steps
 
 __all__ = [
     "OPERATOR_EVENTS",
+    "ChildRetried",
     "Decide",
     "DecideContext",
     "Decision",
     "Event",
+    "FailureWorkflowNotStarted",
     "OperatorEvent",
     "Pause",
     "Refusal",
@@ -45,5 +49,7 @@ __all__ = [
     "TimerFired",
     "UpdateVariables",
     "apply",
+    "can_retry",
+    "retriable_steps",
     "start",
 ]

@@ -39,6 +39,11 @@ class SignalKind(str, Enum):
     """A run ended while a sub-workflow of it was running: terminate the child."""
     START_FAILURE_WORKFLOW = "START_FAILURE_WORKFLOW"
     """A run ended FAILED or TIMED_OUT and its definition names a ``failureWorkflow``."""
+    RETRY_CHILD = "RETRY_CHILD"
+    """A retry with ``resumeSubworkflowTasks`` put a SUB_WORKFLOW task back to wait: retry its child."""
+    CHILD_RETRIED = "CHILD_RETRIED"
+    """A sub-workflow was retried, restarted or rerun (``reason`` says which): its parent's SUB_WORKFLOW task
+    waits for it again."""
 
 
 class Signal(msgspec.Struct, kw_only=True, frozen=True):
@@ -54,7 +59,8 @@ class Signal(msgspec.Struct, kw_only=True, frozen=True):
     target_workflow_id: str
     """The run it acts on: the parent, the child, or the id the failure workflow is started with."""
     task_id: str | None = None
-    """The parent's SUB_WORKFLOW task (CHILD_ENDED), or the task that failed the run (START_FAILURE_WORKFLOW)."""
+    """The parent's SUB_WORKFLOW task (CHILD_ENDED, RETRY_CHILD, CHILD_RETRIED; TERMINATE_CHILD when the task was
+    skipped rather than the parent ended), or the task that failed the run (START_FAILURE_WORKFLOW)."""
     name: str | None = None
     """The failure workflow's name."""
     reason: str | None = None

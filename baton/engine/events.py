@@ -70,7 +70,15 @@ class Restart:
 
 @dataclass(frozen=True, kw_only=True)
 class Retry:
-    """``POST /api/workflow/{id}/retry``: a new attempt of each failed, timed-out or cancelled step."""
+    """``POST /api/workflow/{id}/retry``: a new attempt of each failed, timed-out or cancelled step.
+
+    The failed SUB_WORKFLOW tasks listed in ``resume_task_ids`` get no new attempt:
+    they wait for their own child again, which is retried in turn (``resumeSubworkflowTasks``).
+    ``notify_parent`` False when the retry comes from the parent itself (it already waits).
+    """
+
+    resume_task_ids: frozenset[str] = frozenset()
+    notify_parent: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,4 +120,32 @@ class Decide:
 OperatorEvent = Pause | Resume | Restart | Retry | Rerun | SkipTask | UpdateVariables | Decide
 OPERATOR_EVENTS = (Pause, Resume, Restart, Retry, Rerun, SkipTask, UpdateVariables, Decide)
 
-Event = TaskResultReceived | TaskStatusByRef | TimerFired | RunTimerFired | Terminate | OperatorEvent
+
+# -- what another run's signal asks of this one (also handled in ``engine/operations.py``) ---------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChildRetried:
+    """A sub-workflow of this run was retried, restarted or rerun: its ended SUB_WORKFLOW task waits for it again.
+
+    ``operation`` (``retried``, ``restarted``, ``reran``) words the task's log line.
+    """
+
+    task_id: str
+    sub_workflow_id: str
+    operation: str = "retried"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailureWorkflowNotStarted:
+    """The failure workflow this run recorded under ``failure_workflow_id`` could not be started."""
+
+    failure_workflow_id: str
+    name: str
+    reason: str
+
+
+LinkedRunEvent = ChildRetried | FailureWorkflowNotStarted
+LINKED_RUN_EVENTS = (ChildRetried, FailureWorkflowNotStarted)
+
+Event = TaskResultReceived | TaskStatusByRef | TimerFired | RunTimerFired | Terminate | OperatorEvent | LinkedRunEvent

@@ -32,11 +32,29 @@ What each does, and where Conductor leaves room, what Baton chooses:
 * SkipTask: only a RUNNING run. A pending attempt of the step becomes SKIPPED
   with the given output and the run goes on; a step not reached yet gets a
   SKIPPED task now, so the walk passes it when it gets there (as Conductor).
-  A step that already ended is a conflict.
+  A step that already ended is a conflict. A skipped SUB_WORKFLOW task's running
+  child is terminated (TERMINATE_CHILD), as when its parent ends: nothing waits for it.
 * UpdateVariables: a RUNNING or PAUSED run; the variables are merged in, and a
   running run is decided again.
 * Decide: a RUNNING run is advanced; any other is refused (the service treats
   that as nothing to do, as Conductor does).
+
+Retry with ``resume_task_ids`` (``resumeSubworkflowTasks``): each failed SUB_WORKFLOW
+attempt listed goes back to IN_PROGRESS waiting for its own child (same task id,
+same ``subWorkflowId``, a log line ``Sub workflow <id> retried.``) and a RETRY_CHILD
+signal asks for that child to be retried; the other failed steps get new attempts.
+
+A retry, restart or rerun of a run that is a sub-workflow writes CHILD_RETRIED to
+its parent (Conductor's ``updateAndPushParents``). ``ChildRetried`` then puts the
+parent's SUB_WORKFLOW task back IN_PROGRESS, only if it is still the latest attempt
+of its step, is waiting for that child and ended unsuccessfully (a parent that
+started another child meanwhile, or whose optional step went on, is left alone:
+Conductor would reopen it regardless). An ended parent is retried around it: RUNNING
+again, its other failed steps get new attempts, and its own parent is told in turn.
+
+``FailureWorkflowNotStarted`` replaces the id an ended run recorded as
+``conductor.failure_workflow`` with Conductor's ``Error workflow <name> failed to
+start.  reason: <why>``, and changes nothing else.
 
 Restart, retry and rerun clear ``reasonForIncompletion``, the failed task names
 and the end time, and set ``lastRetriedTime``: the run's ``timeoutSeconds`` counts
@@ -53,12 +71,25 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine import decider
-from baton.engine.decider import _attempt, _finish, _is_worker, _refuse, _State
-from baton.engine.decision import DecideContext, Decision
+from baton.engine.decider import (
+    _FAILURE_WORKFLOW_OUTPUT,
+    _SUB_WORKFLOW,
+    _attempt,
+    _finish,
+    _is_worker,
+    _refuse,
+    _signal,
+    _State,
+)
+from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
+    LINKED_RUN_EVENTS,
     OPERATOR_EVENTS,
+    ChildRetried,
     Decide,
     Event,
+    FailureWorkflowNotStarted,
+    LinkedRunEvent,
     OperatorEvent,
     Pause,
     Rerun,
@@ -69,7 +100,7 @@ from baton.engine.events import (
     TaskResultReceived,
     UpdateVariables,
 )
-from baton.engine.expressions import resolve
+from baton.engine.expressions import latest_by_reference, resolve
 from baton.model import Task, TaskExecLog, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 
 _replace = msgspec.structs.replace
@@ -88,6 +119,8 @@ def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideConte
     """
     if isinstance(event, OPERATOR_EVENTS):
         return _apply_operation(definition, run, event, ctx)
+    if isinstance(event, LINKED_RUN_EVENTS):
+        return _apply_linked_run_event(definition, run, event, ctx)
     decision = decider.apply(definition, run, event, ctx)
     if isinstance(event, TaskResultReceived) and event.result.logs and decision.refusal is None:
         result = event.result
@@ -106,7 +139,7 @@ def _apply_operation(definition: WorkflowDef, run: Workflow, event: OperatorEven
     if isinstance(event, Restart):
         return _apply_restart(definition, run, event, ctx)
     if isinstance(event, Retry):
-        return _apply_retry(definition, run, ctx)
+        return _apply_retry(definition, run, event, ctx)
     if isinstance(event, Rerun):
         return _apply_rerun(definition, run, event, ctx)
     if isinstance(event, SkipTask):
@@ -173,6 +206,7 @@ def _apply_restart(definition: WorkflowDef, run: Workflow, event: Restart, ctx: 
         )
     decision = _start_over(target, run, run.input, run.correlation_id, ctx)
     decision.definition = event.definition
+    decision.signals[:0] = _parent_signals(run, "restarted", ctx)
     return decision
 
 
@@ -182,7 +216,9 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
     correlation_id = event.correlation_id if event.correlation_id is not None else run.correlation_id
     workflow_input = event.workflow_input if event.workflow_input is not None else run.input
     if event.from_task_id is None:
-        return _start_over(definition, run, workflow_input, correlation_id, ctx)
+        decision = _start_over(definition, run, workflow_input, correlation_id, ctx)
+        decision.signals[:0] = _parent_signals(run, "reran", ctx)
+        return decision
     origin = next((t for t in run.tasks if t.task_id == event.from_task_id), None)
     if origin is None:
         return _refuse(run, "not_found", f"Task {event.from_task_id} not found in workflow {run.workflow_id}")
@@ -213,6 +249,7 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
             timeout_alerted_at=0,
         )
     )
+    _notify_parent(state, "reran")
     decision = _finish(state)
     decision.removed = removed
     return decision
@@ -262,20 +299,89 @@ def _reopened(run: Workflow, now: int, **changes: Any) -> Workflow:
 # -- retry ---------------------------------------------------------------------------------
 
 
-def _apply_retry(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+def retriable_steps(run: Workflow) -> list[Task]:
+    """The latest attempt of each step that ended FAILED, FAILED_WITH_TERMINAL_ERROR, TIMED_OUT or CANCELED."""
+    latest = latest_by_reference(run.tasks).values()
+    return sorted((t for t in latest if t.status in _RETRIABLE and not t.retried), key=lambda t: t.seq)
+
+
+def can_retry(run: Workflow) -> bool:
+    """Whether ``Retry`` would be accepted for this run (as it is now)."""
+    return run.status in _RETRYABLE_RUNS and (bool(retriable_steps(run)) or run.status is WorkflowStatus.TIMED_OUT)
+
+
+def _apply_retry(definition: WorkflowDef, run: Workflow, event: Retry, ctx: DecideContext) -> Decision:
     if run.status not in _RETRYABLE_RUNS:
         return _in_state(run)
-    state = _State(definition, _reopened(run, ctx.now), ctx)
-    failed = sorted((t for t in state.latest.values() if t.status in _RETRIABLE), key=lambda t: t.seq)
+    failed = retriable_steps(run)
     if not failed and run.status is not WorkflowStatus.TIMED_OUT:
         return _refuse(
             run,
             "conflict",
             f"Workflow {run.workflow_id} has no failed task to retry: restart it to run it again from the start",
         )
+    state = _State(definition, _reopened(run, ctx.now), ctx)
+    logs: list[TaskExecLog] = []
     for task in failed:
-        _new_attempt(state, task)
-    return _finish(state)
+        child = task.sub_workflow_id
+        if task.task_id in event.resume_task_ids and task.task_type == _SUB_WORKFLOW and child:
+            logs.append(_wait_for_child_again(state, task, child, "retried"))
+            _signal(state, SignalKind.RETRY_CHILD, child, task_id=task.task_id)
+        else:
+            _new_attempt(state, task)
+    if event.notify_parent:
+        _notify_parent(state, "retried")
+    decision = _finish(state)
+    decision.logs = logs
+    return decision
+
+
+def _wait_for_child_again(state: _State, task: Task, child: str, operation: str) -> TaskExecLog:
+    """An ended SUB_WORKFLOW task waits for its (retried) child again; the log line says so (as Conductor)."""
+    now = state.now
+    state.put(
+        _replace(
+            task,
+            status=TaskStatus.IN_PROGRESS,
+            reason_for_incompletion=None,
+            end_time=0,
+            update_time=now,
+            lease_expires_at=0,
+            visible_at=0,
+            timeout_alerted_at=0,
+        )
+    )
+    return TaskExecLog(log=f"Sub workflow {child} {operation}.", task_id=task.task_id, created_time=now)
+
+
+def _notify_parent(state: _State, operation: str) -> None:
+    """A reopened sub-workflow asks its parent's SUB_WORKFLOW task to wait for it again."""
+    run = state.run
+    if run.parent_workflow_id and run.parent_workflow_task_id:
+        _signal(
+            state,
+            SignalKind.CHILD_RETRIED,
+            run.parent_workflow_id,
+            task_id=run.parent_workflow_task_id,
+            reason=operation,
+        )
+
+
+def _parent_signals(run: Workflow, operation: str, ctx: DecideContext) -> list[Signal]:
+    """``_notify_parent`` for a decision made without a ``_State`` (a run started over)."""
+    if not (run.parent_workflow_id and run.parent_workflow_task_id):
+        return []
+    return [
+        Signal(
+            signal_id=ctx.new_id(),
+            kind=SignalKind.CHILD_RETRIED,
+            source_workflow_id=run.workflow_id,
+            target_workflow_id=run.parent_workflow_id,
+            task_id=run.parent_workflow_task_id,
+            reason=operation,
+            created_at=ctx.now,
+        )
+    ]
 
 
 def _new_attempt(state: _State, task: Task) -> None:
@@ -337,6 +443,8 @@ def _apply_skip_task(definition: WorkflowDef, run: Workflow, event: SkipTask, ct
                 run, "conflict", f"Task {ref} of workflow {run.workflow_id} is already {latest.status.value}"
             )
         state.put(_skipped(latest, event, now))
+        if latest.task_type == _SUB_WORKFLOW and latest.sub_workflow_id:
+            _signal(state, SignalKind.TERMINATE_CHILD, latest.sub_workflow_id, task_id=latest.task_id)
         return _finish(state)
     step = _step_named(definition, ref)
     if step is None:
@@ -373,3 +481,64 @@ def _skipped(task: Task, event: SkipTask, now: int) -> Task:
 
 def _step_named(definition: WorkflowDef, ref: str) -> WorkflowTask | None:
     return next((s for s in definition.all_tasks() if s.task_reference_name == ref), None)
+
+
+# -- what other runs ask -------------------------------------------------------------------
+
+
+def _apply_linked_run_event(
+    definition: WorkflowDef, run: Workflow, event: LinkedRunEvent, ctx: DecideContext
+) -> Decision:
+    if isinstance(event, ChildRetried):
+        return _apply_child_retried(definition, run, event, ctx)
+    return _apply_failure_workflow_not_started(definition, run, event, ctx)
+
+
+def _apply_child_retried(definition: WorkflowDef, run: Workflow, event: ChildRetried, ctx: DecideContext) -> Decision:
+    """The SUB_WORKFLOW task whose child was retried waits for it again; an ended run is retried around it."""
+    task = next((t for t in run.tasks if t.task_id == event.task_id), None)
+    if task is None:
+        return _refuse(run, "not_found", f"Task {event.task_id} not found in workflow {run.workflow_id}")
+    latest = latest_by_reference(run.tasks)[task.reference_task_name]
+    if (
+        task.task_type != _SUB_WORKFLOW
+        or task.sub_workflow_id != event.sub_workflow_id
+        or latest.task_id != task.task_id
+        or task.status not in _RETRIABLE
+    ):
+        return _refuse(
+            run,
+            "conflict",
+            f"Task {task.task_id} of workflow {run.workflow_id} is {task.status.value}: "
+            f"it does not wait to resume sub workflow {event.sub_workflow_id}",
+        )
+    if not run.status.is_terminal:
+        state = _State(definition, run, ctx)
+    elif run.status in _RETRYABLE_RUNS:
+        state = _State(definition, _reopened(run, ctx.now), ctx)
+        for other in retriable_steps(run):
+            if other.task_id != task.task_id:
+                _new_attempt(state, other)
+        _notify_parent(state, event.operation)
+    else:
+        return _in_state(run)
+    log = _wait_for_child_again(state, task, event.sub_workflow_id, event.operation)
+    decision = _finish(state)
+    decision.logs = [log]
+    return decision
+
+
+def _apply_failure_workflow_not_started(
+    definition: WorkflowDef, run: Workflow, event: FailureWorkflowNotStarted, ctx: DecideContext
+) -> Decision:
+    """Record Conductor's message in place of the failure workflow's id; nothing else of the run changes."""
+    if run.output.get(_FAILURE_WORKFLOW_OUTPUT) != event.failure_workflow_id:
+        return _refuse(
+            run,
+            "conflict",
+            f"Workflow {run.workflow_id} does not record failure workflow {event.failure_workflow_id}",
+        )
+    message = f"Error workflow {event.name} failed to start.  reason: {event.reason}"
+    state = _State(definition, run, ctx)
+    state.set_run(output={**run.output, _FAILURE_WORKFLOW_OUTPUT: message})
+    return state.decision()

@@ -104,8 +104,12 @@ class TaskDef(msgspec.Struct, rename="camel", kw_only=True):
 
 
 class SubWorkflowParams(msgspec.Struct, rename="camel", kw_only=True):
+    """Which workflow a SUB_WORKFLOW step starts. ``name``, ``version`` and ``priority`` may be
+    ``${...}`` expressions, resolved when the step starts its child."""
+
     name: str | None = None
-    version: int | None = None
+    version: int | str | None = None
+    priority: int | str | None = None
     workflow_definition: dict[str, Any] | None = None
 
 

@@ -279,8 +279,21 @@ def _validate_sub_workflow(task: WorkflowTask, at: str, errors: list[FieldError]
         return
     if not params.name or not params.name.strip():
         errors.append(FieldError(f"{at}.name", "is required (or an inline workflowDefinition)"))
-    if params.version is not None and params.version < 1:
-        errors.append(FieldError(f"{at}.version", "must be 1 or more"))
+    if not _whole_or_expression(params.version, minimum=1):
+        errors.append(FieldError(f"{at}.version", "must be 1 or more, or a ${...} expression"))
+    if not _whole_or_expression(params.priority, minimum=0, maximum=99):
+        errors.append(FieldError(f"{at}.priority", "must be between 0 and 99, or a ${...} expression"))
+
+
+def _whole_or_expression(value: int | str | None, *, minimum: int, maximum: int | None = None) -> bool:
+    """A ``subWorkflowParam`` number: absent, an expression, or a whole number in range (digits in a string too)."""
+    if value is None or _is_expression(value):
+        return True
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            return False
+        value = int(value)
+    return value >= minimum and (maximum is None or value <= maximum)
 
 
 def task_def_errors(task_def: TaskDef) -> list[FieldError]:

@@ -44,7 +44,7 @@ class Baton:
         self.tasks = TaskService(self.context, resolver)
         self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)
-        self.children = ChildRuns(self.context, self.runs)
+        self.children = ChildRuns(self.context, self.runs, self.operations)
         self.context.signal_handler = self.children.handle
 
     @property

@@ -55,8 +55,13 @@ class ServiceContext:
             server_task_lease_seconds=self.settings.server_task_lease_seconds,
         )
 
-    async def apply_event(self, workflow_id: str, event: Event) -> Decision:
-        """Apply ``event`` to the run in one transaction; refusals become Baton errors."""
+    async def apply_event(self, workflow_id: str, event: Event, *, signals_inline: bool = False) -> Decision:
+        """Apply ``event`` to the run in one transaction; refusals become Baton errors.
+
+        With ``signals_inline`` the decision's signals are acted on before this returns
+        (an operation whose answer should show their effect, such as a retried child's
+        parent running again); a signal that fails is left to the relay.
+        """
         ctx = self.decide_context()
 
         def step(run: Workflow, definition: WorkflowDef) -> Decision:
@@ -67,29 +72,37 @@ class ServiceContext:
             if decision.refusal.kind == "not_found":
                 raise NotFoundError(decision.refusal.message)
             raise ConflictError(decision.refusal.message)
-        self.publish(decision, ctx.now)
+        if signals_inline:
+            self.publish(decision, ctx.now, act_on_signals=False)
+            await self._act(decision.signals)
+        else:
+            self.publish(decision, ctx.now)
         return decision
 
-    def publish(self, decision: Decision, now: int) -> None:
+    def publish(self, decision: Decision, now: int, *, act_on_signals: bool = True) -> None:
         """Wake whoever waits on what the decision changed, and act on its signals (it has committed)."""
         keys = {run_key(decision.workflow.workflow_id)}
         for task in (*decision.created, *decision.updated):
             if task.status is TaskStatus.SCHEDULED and task.is_queued_task and task.visible_at <= now:
                 keys.add(task_key(task.task_type))
         self.notifier.publish(keys)
-        if decision.signals and self.signal_handler is not None:
-            self._dispatch(decision.signals, self.signal_handler)
+        if decision.signals and act_on_signals:
+            self._dispatch(decision.signals)
 
-    def _dispatch(self, signals: list[Signal], handler: SignalHandler) -> None:
+    async def _act(self, signals: list[Signal]) -> None:
+        handler = self.signal_handler
+        if handler is None:
+            return
+        for signal in signals:
+            try:
+                await handler(signal)
+            except Exception:
+                log.exception("signal %s (%s) not acted on; the relay will retry it", signal.signal_id, signal.kind)
+
+    def _dispatch(self, signals: list[Signal]) -> None:
         """Act on committed signals in the background: the caller's answer does not wait for other runs."""
-
-        async def act() -> None:
-            for signal in signals:
-                try:
-                    await handler(signal)
-                except Exception:
-                    log.exception("signal %s (%s) not acted on; the relay will retry it", signal.signal_id, signal.kind)
-
-        task = asyncio.get_running_loop().create_task(act())
+        if self.signal_handler is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._act(signals))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)

@@ -10,8 +10,21 @@ Where Conductor leaves room, Baton chooses:
 
 * ``decide`` on a run that is not RUNNING does nothing and is not an error
   (Conductor's decider returns at once for a paused or ended run).
-* ``retry`` accepts ``resumeSubworkflowTasks`` and, until SUB_WORKFLOW tasks
-  exist, it changes nothing: the failed step gets a new attempt either way.
+* ``retry`` with ``resumeSubworkflowTasks``: a failed SUB_WORKFLOW step whose child
+  can itself be retried gets no new attempt and no new child; it goes back to
+  IN_PROGRESS waiting for that same child, and the child is retried through this
+  same use case (with the flag, so a failed grandchild is resumed too), before the
+  answer, by the RETRY_CHILD signal the parent's decision wrote (the outbox makes
+  it durable). A child that cannot be retried (it completed, or has no failed
+  step) leaves its step to a new attempt, as Conductor falls back to retrying the
+  parent. Conductor looks only at the first failed task; Baton resumes every
+  failed SUB_WORKFLOW step (forks) and retries the other failed steps as usual.
+* Any retry, restart or rerun of a run that is a sub-workflow (with the flag or
+  not, as Conductor's ``updateAndPushParents``) puts its parent's SUB_WORKFLOW task back IN_PROGRESS
+  waiting for it, and a parent that ended runs again (its other failed steps
+  retried), up the tree, before the answer: the CHILD_RETRIED signal. Only when
+  that task is the latest attempt of its step and ended unsuccessfully (a parent
+  that already started another child, or whose step was optional, is left alone).
 * ``rerun`` takes the run id from the path; a ``reRunFromWorkflowId`` in the body
   is ignored (Conductor overwrites it the same way).
 * The bulk forms apply the single-run operation to each id in turn (at most
@@ -25,9 +38,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
-from baton.engine import Decide, Event, Pause, Rerun, Restart, Resume, Retry, SkipTask, UpdateVariables
+from baton.engine import (
+    Decide,
+    Event,
+    Pause,
+    Rerun,
+    Restart,
+    Resume,
+    Retry,
+    SkipTask,
+    UpdateVariables,
+    can_retry,
+    retriable_steps,
+)
 from baton.errors import BatonError, ConflictError, FieldError, NotFoundError, ValidationError
-from baton.model import BulkResponse, RerunWorkflowRequest, SkipTaskRequest, TaskExecLog, Workflow
+from baton.model import BulkResponse, RerunWorkflowRequest, SkipTaskRequest, TaskExecLog, TaskType, Workflow
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
 
@@ -54,23 +79,32 @@ class OperationService:
         if use_latest_definitions:
             run = await self._run_header(workflow_id)
             definition = await self._resolver.by_name(run.workflow_name, None)
-        await self._apply(workflow_id, Restart(definition=definition))
+        await self._ctx.apply_event(workflow_id, Restart(definition=definition), signals_inline=True)
 
-    async def retry(self, workflow_id: str, *, resume_subworkflow_tasks: bool = False) -> None:
-        """A new attempt of each failed step of a FAILED, TIMED_OUT or TERMINATED run."""
-        await self._apply(workflow_id, Retry())
+    async def retry(
+        self, workflow_id: str, *, resume_subworkflow_tasks: bool = False, from_parent: bool = False
+    ) -> None:
+        """A new attempt of each failed step of a FAILED, TIMED_OUT or TERMINATED run.
+
+        With ``resume_subworkflow_tasks`` a failed SUB_WORKFLOW step whose child can be
+        retried waits for that child again instead, and the child is retried.
+        ``from_parent``: the parent asked (its step already waits; it is not told again).
+        """
+        resume: frozenset[str] = frozenset()
+        if resume_subworkflow_tasks:
+            resume = await self._resumable_children(workflow_id)
+        event = Retry(resume_task_ids=resume, notify_parent=not from_parent)
+        await self._ctx.apply_event(workflow_id, event, signals_inline=True)
 
     async def rerun(self, workflow_id: str, request: RerunWorkflowRequest) -> str:
         """Run an ended run again from ``reRunFromTaskId`` (or from its start); returns its id."""
-        await self._apply(
-            workflow_id,
-            Rerun(
-                from_task_id=request.re_run_from_task_id or None,
-                task_input=request.task_input,
-                workflow_input=request.workflow_input,
-                correlation_id=request.correlation_id,
-            ),
+        event = Rerun(
+            from_task_id=request.re_run_from_task_id or None,
+            task_input=request.task_input,
+            workflow_input=request.workflow_input,
+            correlation_id=request.correlation_id,
         )
+        await self._ctx.apply_event(workflow_id, event, signals_inline=True)
         return workflow_id
 
     async def skip_task(self, workflow_id: str, reference_task_name: str, request: SkipTaskRequest) -> None:
@@ -129,6 +163,20 @@ class OperationService:
 
     async def _apply(self, workflow_id: str, event: Event) -> None:
         await self._ctx.apply_event(workflow_id, event)
+
+    async def _resumable_children(self, workflow_id: str) -> frozenset[str]:
+        """The run's failed SUB_WORKFLOW tasks whose child exists and can be retried."""
+        run = await self._ctx.store.get_run(workflow_id, include_tasks=True)
+        if run is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        resumable: set[str] = set()
+        for task in retriable_steps(run):
+            if task.task_type != TaskType.SUB_WORKFLOW.value or not task.sub_workflow_id:
+                continue
+            child = await self._ctx.store.get_run(task.sub_workflow_id, include_tasks=True)
+            if child is not None and can_retry(child):
+                resumable.add(task.task_id)
+        return frozenset(resumable)
 
     async def _run_header(self, workflow_id: str) -> Workflow:
         run = await self._ctx.store.get_run(workflow_id, include_tasks=False)

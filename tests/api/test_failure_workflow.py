@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 
 from tests.api.helpers import poll, register, run_of, start, wait_for_status
-from tests.conftest import ServerProcess
 
 
 def failing_workflow(name: str, **extra: Any) -> dict[str, Any]:
@@ -123,18 +122,47 @@ def test_completed_and_terminated_runs_start_no_failure_workflow(client: httpx.C
     assert cleanups.json() == []
 
 
-def test_an_unregistered_failure_workflow_does_not_disturb_the_failed_run(
-    client: httpx.Client, server: ServerProcess
-) -> None:
+def test_an_unregistered_failure_workflow_is_recorded_as_conductor_does(client: httpx.Client) -> None:
     register(client, failing_workflow("checkout_nowhere", failureWorkflow="never_registered"))
     workflow_id = start(client, "checkout_nowhere")
     fail_risky(client)
     failed = wait_for_status(client, workflow_id, "FAILED")
     assert failed["reasonForIncompletion"] == "card declined"
     deadline = time.monotonic() + 15
-    while "No such workflow definition: never_registered" not in server.log():
-        assert time.monotonic() < deadline, server.log()
+    while True:
+        recorded = run_of(client, workflow_id)["output"]["conductor.failure_workflow"]
+        if recorded.startswith("Error workflow"):
+            break
+        assert client.get(f"/api/workflow/{recorded}").status_code == 404
+        assert time.monotonic() < deadline, recorded
         time.sleep(0.05)
-    assert client.get(f"/api/workflow/{failed['output']['conductor.failure_workflow']}").status_code == 404
-    assert run_of(client, workflow_id) == failed
+    assert recorded == (
+        "Error workflow never_registered failed to start.  reason: No such workflow definition: never_registered"
+    )
+    after = run_of(client, workflow_id)
+    ignored = ("output", "updateTime")
+    assert {k: v for k, v in after.items() if k not in ignored} == {k: v for k, v in failed.items() if k not in ignored}
+    assert {k: v for k, v in after["output"].items() if k != "conductor.failure_workflow"} == {
+        k: v for k, v in failed["output"].items() if k != "conductor.failure_workflow"
+    }
     assert client.get("/health").status_code == 200
+
+
+def test_a_failure_workflow_named_by_the_runs_input_is_started(client: httpx.Client) -> None:
+    register(client, CLEANUP)
+    register(client, failing_workflow("checkout_chosen", failureWorkflow="${workflow.input.onFailure}"))
+    workflow_id = start(client, "checkout_chosen", {"onFailure": "cleanup"})
+    fail_risky(client)
+    failed = wait_for_status(client, workflow_id, "FAILED")
+    cleanup = wait_for_started(client, failed["output"]["conductor.failure_workflow"], "COMPLETED")
+    assert cleanup["workflowName"] == "cleanup" and cleanup["input"]["workflowId"] == workflow_id
+
+    unnamed_id = start(client, "checkout_chosen", {})
+    fail_risky(client)
+    wait_for_status(client, unnamed_id, "FAILED")
+    deadline = time.monotonic() + 15
+    while not run_of(client, unnamed_id)["output"]["conductor.failure_workflow"].startswith("Error workflow"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    recorded = run_of(client, unnamed_id)["output"]["conductor.failure_workflow"]
+    assert "failureWorkflow: ${workflow.input.onFailure} resolved to None" in recorded

@@ -6,7 +6,7 @@ from typing import Any
 
 from decider_support import Harness, simple, system, task_def, workflow
 
-from baton.engine import SignalKind
+from baton.engine import ChildRetried, FailureWorkflowNotStarted, Retry, SignalKind
 from baton.model import SubWorkflowParams, TaskResultStatus, TaskStatus, WorkflowStatus, WorkflowTask
 
 
@@ -93,3 +93,67 @@ def test_a_completed_or_terminated_run_starts_no_failure_workflow() -> None:
     stopped = Harness(workflow(simple("a"), failure_workflow="cleanup"))
     assert stopped.terminate().signals == []
     assert "conductor.failure_workflow" not in stopped.run.output
+
+
+def _failed_sub(**kw: Any) -> Harness:
+    """A run whose SUB_WORKFLOW step failed for good with child ``child-1``."""
+    h = Harness(workflow(_sub("s")), check_determinism=True, **kw)
+    h.claim("s")
+    h.report("s", TaskResultStatus.IN_PROGRESS, {"subWorkflowId": "child-1"}, sub_workflow_id="child-1")
+    h.report("s", TaskResultStatus.FAILED, {"subWorkflowId": "child-1"}, reason_for_incompletion="child failed")
+    assert h.status is WorkflowStatus.FAILED
+    return h
+
+
+def test_retry_resuming_a_sub_workflow_waits_for_the_same_child_and_asks_for_its_retry() -> None:
+    h = _failed_sub(parent_workflow_id="top", parent_workflow_task_id="top-task")
+    failed = h.task("s")
+    decision = h.apply(Retry(resume_task_ids=frozenset({failed.task_id})))
+    assert h.status is WorkflowStatus.RUNNING
+    [task] = h.run.tasks
+    assert (task.task_id, task.status, task.sub_workflow_id) == (failed.task_id, TaskStatus.IN_PROGRESS, "child-1")
+    assert task.reason_for_incompletion is None and task.end_time == 0
+    assert [(s.kind, s.target_workflow_id, s.task_id) for s in decision.signals] == [
+        (SignalKind.RETRY_CHILD, "child-1", failed.task_id),
+        (SignalKind.CHILD_RETRIED, "top", "top-task"),
+    ]
+    assert [log.log for log in decision.logs] == ["Sub workflow child-1 retried."]
+
+
+def test_a_plain_retry_gives_the_sub_workflow_a_new_attempt_and_no_child_retry() -> None:
+    h = _failed_sub()
+    decision = h.apply(Retry())
+    assert [t.status for t in h.attempts("s")] == [TaskStatus.FAILED, TaskStatus.SCHEDULED]
+    assert decision.signals == []
+
+
+def test_child_retried_reopens_the_parent_only_for_the_task_waiting_on_that_child() -> None:
+    h = _failed_sub()
+    task = h.task("s")
+    before = h.run
+    for event in (
+        ChildRetried(task_id=task.task_id, sub_workflow_id="another-child"),
+        ChildRetried(task_id="no-such-task", sub_workflow_id="child-1"),
+    ):
+        assert h.apply(event).refusal is not None
+        assert h.run == before
+    decision = h.apply(ChildRetried(task_id=task.task_id, sub_workflow_id="child-1", operation="restarted"))
+    assert h.status is WorkflowStatus.RUNNING and h.run.reason_for_incompletion is None
+    assert h.task("s").status is TaskStatus.IN_PROGRESS
+    assert [log.log for log in decision.logs] == ["Sub workflow child-1 restarted."]
+    refusal = h.apply(ChildRetried(task_id=task.task_id, sub_workflow_id="child-1")).refusal
+    assert refusal is not None and "IN_PROGRESS" in refusal.message
+
+
+def test_a_failure_workflow_not_started_replaces_the_recorded_id_and_nothing_else() -> None:
+    h = Harness(workflow(simple("a", task_definition=task_def("a", retry_count=0)), failure_workflow="cleanup"))
+    h.fail("a", "broken")
+    recorded = h.run.output["conductor.failure_workflow"]
+    before = h.run
+    assert h.apply(FailureWorkflowNotStarted(failure_workflow_id="other", name="cleanup", reason="x")).refusal
+    h.apply(FailureWorkflowNotStarted(failure_workflow_id=recorded, name="cleanup", reason="No such workflow"))
+    assert h.run.output["conductor.failure_workflow"] == (
+        "Error workflow cleanup failed to start.  reason: No such workflow"
+    )
+    assert h.run.status is WorkflowStatus.FAILED and h.run.tasks == before.tasks
+    assert h.run.reason_for_incompletion == before.reason_for_incompletion

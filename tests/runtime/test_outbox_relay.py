@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from baton.config import Settings
-from baton.model import StartWorkflowRequest, TaskResult, TaskResultStatus, WorkflowDef, WorkflowStatus
+from baton.model import StartWorkflowRequest, TaskResult, TaskResultStatus, TaskStatus, WorkflowDef, WorkflowStatus
 from baton.model.codec import convert
 from baton.runtime.relay import OutboxRelay
 from baton.service import Baton
@@ -115,3 +115,45 @@ async def test_a_terminated_parents_child_is_terminated_through_the_relay(servic
     assert await _relay_later(service) == 1
     assert await _relay_later(service) == 0
     assert (await service.runs.get(parent_id)).status is WorkflowStatus.TERMINATED
+
+
+async def _parent_failed_by_child(service: Baton) -> tuple[str, str]:
+    """A parent FAILED because its child's step failed for good; (parent id, child id)."""
+    parent_id, child_id = await _parent_waiting_on_child(service)
+    [work] = await service.tasks.poll("child_work", worker_id="w")
+    await service.tasks.update(TaskResult(task_id=work.task_id, status=TaskResultStatus.FAILED_WITH_TERMINAL_ERROR))
+    assert await _relay_later(service) == 1
+    assert (await service.runs.get(parent_id)).status is WorkflowStatus.FAILED
+    return parent_id, child_id
+
+
+async def test_a_resumed_parents_child_is_retried_through_the_relay(service: Baton) -> None:
+    parent_id, child_id = await _parent_failed_by_child(service)
+    await service.operations.retry(parent_id, resume_subworkflow_tasks=True)
+    # The parent's decision committed; the process "died" before it retried the child.
+    parent = await service.runs.get(parent_id)
+    assert parent.status is WorkflowStatus.RUNNING and parent.tasks[0].status is TaskStatus.IN_PROGRESS
+    assert (await service.runs.get(child_id)).status is WorkflowStatus.FAILED
+
+    assert await _relay_later(service) == 1
+    child = await service.runs.get(child_id)
+    assert child.status is WorkflowStatus.RUNNING
+    assert [t.status.value for t in child.tasks] == ["FAILED_WITH_TERMINAL_ERROR", "SCHEDULED"]
+    assert await _relay_later(service) == 0
+
+
+async def test_a_retried_childs_parent_waits_again_through_the_relay(service: Baton) -> None:
+    parent_id, child_id = await _parent_failed_by_child(service)
+    await service.operations.retry(child_id)
+    assert (await service.runs.get(parent_id)).status is WorkflowStatus.FAILED
+
+    assert await _relay_later(service) == 1
+    parent = await service.runs.get(parent_id)
+    assert parent.status is WorkflowStatus.RUNNING
+    assert (parent.tasks[0].status, parent.tasks[0].sub_workflow_id) == (TaskStatus.IN_PROGRESS, child_id)
+    [work] = await service.tasks.poll("child_work", worker_id="w")
+    await service.tasks.update(
+        TaskResult(task_id=work.task_id, status=TaskResultStatus.COMPLETED, output_data={"doubled": 8})
+    )
+    assert await _relay_later(service) == 1
+    assert (await service.runs.get(parent_id)).status is WorkflowStatus.COMPLETED
