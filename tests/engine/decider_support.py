@@ -68,9 +68,11 @@ class Harness:
         workflow_input: dict[str, Any] | None = None,
         *,
         check_determinism: bool = False,
+        script_timeout_ms: int = 500,
         **run: Any,
     ):
         self.definition = definition
+        self.script_timeout_ms = script_timeout_ms
         self.now = T0
         self.check_determinism = check_determinism
         self._next_id = 1
@@ -97,7 +99,7 @@ class Harness:
             self._next_id = max(self._next_id, number + 1)
             return f"task-{number}"
 
-        return DecideContext(now=self.now, new_id=new_id, script_timeout_ms=500)
+        return DecideContext(now=self.now, new_id=new_id, script_timeout_ms=self.script_timeout_ms)
 
     def _decide(self, step: Callable[[DecideContext], Decision], run: Workflow, event: Event | None) -> Decision:
         first_id = self._next_id

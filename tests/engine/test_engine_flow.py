@@ -312,7 +312,8 @@ def test_inline_loops_finish_in_one_decision_and_runaway_ones_stop() -> None:
     counter = system("INLINE", "inc", input_parameters={"evaluatorType": "javascript", "expression": "$.i + 1", "i": 1})
     h = Harness(workflow(loop("lp", "$.lp['iteration'] < 4", counter)))
     assert h.status is WorkflowStatus.COMPLETED and h.refs() == ["lp", "inc__1", "inc__2", "inc__3", "inc__4"]
-    forever = Harness(workflow(loop("lp", "true", system("NOOP", "n"))))
+    # A generous script bound: what must stop this loop is the inline-step limit, however slow the machine.
+    forever = Harness(workflow(loop("lp", "true", system("NOOP", "n"))), script_timeout_ms=30_000)
     assert forever.status is WorkflowStatus.FAILED
     assert "more than" in (forever.run.reason_for_incompletion or "")
 
