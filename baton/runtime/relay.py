@@ -8,10 +8,9 @@ server looks first. Acting twice is harmless: every signal kind is idempotent
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
+from baton.runtime.periodic import Periodic
 from baton.service import Baton
 
 log = logging.getLogger(__name__)
@@ -22,17 +21,14 @@ _BATCH = 100
 class OutboxRelay:
     def __init__(self, service: Baton) -> None:
         self._service = service
-        self._task: asyncio.Task[None] | None = None
+        interval_s = service.context.settings.sweep_interval_ms / 1000
+        self._periodic = Periodic("baton-outbox-relay", self._pass, interval_s=interval_s, log=log)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="baton-outbox-relay")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
     async def relay_once(self) -> int:
         """Act on up to one batch of overdue signals; returns how many there were."""
@@ -45,13 +41,5 @@ class OutboxRelay:
                 log.exception("signal %s (%s) not acted on; trying again later", signal.signal_id, signal.kind.value)
         return len(overdue)
 
-    async def _loop(self) -> None:
-        interval = self._service.context.settings.sweep_interval_ms / 1000
-        while True:
-            overdue = 0
-            try:
-                overdue = await self.relay_once()
-            except Exception:
-                log.exception("outbox relay pass failed; trying again")
-            if overdue < _BATCH:
-                await asyncio.sleep(interval)
+    async def _pass(self) -> bool:
+        return await self.relay_once() >= _BATCH

@@ -11,10 +11,9 @@ may run it against one database: a batch skips runs another holds.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
+from baton.runtime.periodic import Periodic
 from baton.service.search import SearchService
 
 log = logging.getLogger(__name__)
@@ -26,8 +25,7 @@ class Retention:
     def __init__(self, search: SearchService, *, retention_days: float, interval_ms: int) -> None:
         self._search = search
         self._retention_days = retention_days
-        self._interval_s = interval_ms / 1000
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("baton-retention", self._pass, interval_s=interval_ms / 1000, log=log)
 
     @property
     def enabled(self) -> bool:
@@ -35,14 +33,10 @@ class Retention:
 
     def start(self) -> None:
         if self.enabled:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="baton-retention")
+            self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
     async def run_once(self) -> int:
         """Delete batches until one is short; returns how many runs went."""
@@ -53,12 +47,8 @@ class Retention:
             if count < BATCH:
                 return deleted
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                deleted = await self.run_once()
-                if deleted:
-                    log.info("retention: deleted %d finished runs older than %g days", deleted, self._retention_days)
-            except Exception:
-                log.exception("retention pass failed; trying again")
-            await asyncio.sleep(self._interval_s)
+    async def _pass(self) -> bool:
+        deleted = await self.run_once()
+        if deleted:
+            log.info("retention: deleted %d finished runs older than %g days", deleted, self._retention_days)
+        return False

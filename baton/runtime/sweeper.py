@@ -11,12 +11,11 @@ once, at WARNING on the ``baton.alerts`` logger.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from baton.engine import Event, RunTimerFired, TimerFired
 from baton.errors import BatonError
+from baton.runtime.periodic import Periodic
 from baton.service.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -28,17 +27,15 @@ _BATCH = 200
 class Sweeper:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic(
+            "baton-sweeper", self._pass, interval_s=ctx.settings.sweep_interval_ms / 1000, log=log
+        )
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="baton-sweeper")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
     async def sweep_once(self) -> int:
         """Fire up to one batch of the timers due now; returns how many were due."""
@@ -54,13 +51,5 @@ class Sweeper:
                 alerts.warning("ALERT_ONLY timeout: %s", alert)
         return len(due)
 
-    async def _loop(self) -> None:
-        interval = self._ctx.settings.sweep_interval_ms / 1000
-        while True:
-            due = 0
-            try:
-                due = await self.sweep_once()
-            except Exception:
-                log.exception("sweeper pass failed; trying again")
-            if due < _BATCH:
-                await asyncio.sleep(interval)
+    async def _pass(self) -> bool:
+        return await self.sweep_once() >= _BATCH
