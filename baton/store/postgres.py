@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -90,6 +90,7 @@ from baton.store.base import (
     Store,
     TaskPage,
 )
+from baton.store.run_cache import CachedRun, KnownRun, RunCache
 
 # -- queries -------------------------------------------------------------------------
 
@@ -244,32 +245,36 @@ candidates AS (
                || ',"leaseExpiresAt":' || l.lease_expires_at || '}}'
     FROM leased l
     WHERE t.task_id = l.task_id
-    RETURNING t.body, l.priority, l.visible_at, l.id
+    RETURNING t.body, t.row_version, l.priority, l.visible_at, l.id
 )"""
 CLAIM_ORDER = "ORDER BY priority DESC, visible_at, id"
 # One statement, so one round trip and its own transaction.
 CLAIM_TASKS = (
     "WITH"
     + _CLAIM_CTES.format(task_type="$1", now="$2::bigint", count="$3", worker_id="$4::text", guard="")
-    + f"\nSELECT body FROM claimed {CLAIM_ORDER}"
+    + f"\nSELECT body, row_version FROM claimed {CLAIM_ORDER}"
 )
+# What a decision reads of a run: its header, snapshot and version, and its
+# tasks' bodies and versions in seq order (a ``KnownRun``).
+_RUN_FOR_DECISION = """r.body, r.snapshot_hash, r.row_version,
+       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq),
+       ARRAY(SELECT t.row_version FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)"""
 # Reads a run with its tasks for a decision, without a lock: one statement, so
 # the header and the tasks come from one snapshot. WRITE_DECISION then writes
-# only if the run's ``row_version`` is still the one read here.
-READ_RUN_FOR_DECISION = """
-SELECT r.body, r.snapshot_hash, r.row_version,
-       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
+# only if the run's ``row_version`` is still the one read here. Under the run's
+# lock it reads the run as the last decision left it.
+READ_RUN_FOR_DECISION = f"""
+SELECT {_RUN_FOR_DECISION}
 FROM runs r WHERE r.workflow_id = $1"""
 # Locks the run and reads it with its tasks in one statement: the way in when
 # decisions on the run contend. The tasks come from the statement's snapshot,
 # taken before the lock was granted: if another decision committed in between,
 # the locked row's version is newer than the snapshot's, ``fresh`` is false, and
-# SELECT_RUN_WITH_TASKS reads them again. The ``row_version`` returned is the
+# READ_RUN_FOR_DECISION reads them again. The ``row_version`` returned is the
 # locked row's.
-LOCK_RUN_FOR_DECISION = """
-SELECT r.body, r.snapshot_hash, r.row_version,
-       r.row_version = (SELECT s.row_version FROM runs s WHERE s.workflow_id = r.workflow_id) AS fresh,
-       ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
+LOCK_RUN_FOR_DECISION = f"""
+SELECT {_RUN_FOR_DECISION},
+       r.row_version = (SELECT s.row_version FROM runs s WHERE s.workflow_id = r.workflow_id) AS fresh
 FROM runs r WHERE r.workflow_id = $1
 FOR NO KEY UPDATE OF r"""
 # All of a decision's rows, and the worker's next claim, in one statement, so
@@ -278,7 +283,10 @@ FOR NO KEY UPDATE OF r"""
 # every task it updates still has the status it was loaded with: the run row is
 # locked first, then those task rows (the lock path's order, so the two cannot
 # deadlock), and everything after is gated on the run's update. Returns whether
-# it wrote, and the claimed bodies. ($32 is the run's timer.) The claim ($28-$31; a count of 0 claims
+# it wrote, the claimed bodies and their row versions, and, when it did not
+# write, the run as READ_RUN_FOR_DECISION reads it (from the statement's
+# snapshot), so a decision made from a stale copy is made again without
+# another round trip. ($32 is the run's timer.) The claim ($28-$31; a count of 0 claims
 # nothing) leaves out the tasks this decision updates, which would otherwise be
 # changed twice by one statement, and cannot see the tasks it queues (one
 # snapshot): a decision that queues a task the claim could take claims with
@@ -326,11 +334,17 @@ WITH locked_run AS (
         worker_id="$31::text",
         guard="\n      AND q.task_id <> ALL($19::text[]) AND EXISTS (SELECT 1 FROM run)",
     )
-    + f"\nSELECT EXISTS (SELECT 1 FROM run), ARRAY(SELECT body FROM claimed {CLAIM_ORDER})"
+    + f"""
+SELECT w.written,
+       ARRAY(SELECT body FROM claimed {CLAIM_ORDER}),
+       ARRAY(SELECT row_version FROM claimed {CLAIM_ORDER}),
+       fresh.*
+FROM (SELECT EXISTS (SELECT 1 FROM run) AS written) w
+LEFT JOIN LATERAL (SELECT {_RUN_FOR_DECISION} FROM runs r WHERE r.workflow_id = $7 AND NOT w.written) fresh ON true"""
 )
 PICK_FOR_CLAIM = """
 WITH picked AS (
-    SELECT q.id, q.priority, q.visible_at, t.body
+    SELECT q.id, q.priority, q.visible_at, t.body, t.row_version
     FROM queue q JOIN tasks t ON t.task_id = q.task_id
     WHERE q.task_type = $1 AND q.visible_at <= $2 AND t.status = 'SCHEDULED'
     ORDER BY q.priority DESC, q.visible_at, q.id
@@ -340,7 +354,7 @@ WITH picked AS (
 ), dequeued AS (
     DELETE FROM queue WHERE id IN (SELECT id FROM picked)
 )
-SELECT body FROM picked ORDER BY priority DESC, visible_at, id"""
+SELECT body, row_version FROM picked ORDER BY priority DESC, visible_at, id"""
 REWRITE_CLAIMED = """
 UPDATE tasks t SET status = 'IN_PROGRESS', timer_at = c.timer_at, body = c.body, row_version = t.row_version + 1
 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c (timer_at, body, task_id)
@@ -440,6 +454,15 @@ nothing else can run it: index lookups in nested loops, whatever the tables'
 sizes when it was planned. Searches, whose best plans do depend on their
 parameters and on the tables, stay on the main pool with the defaults.
 """
+
+
+_Claimed = tuple[Task, int]
+"""A claimed task and its row's version after the claim."""
+
+
+def _decode_claimed(rows: Iterable[Sequence[Any]]) -> list[_Claimed]:
+    """``(body, row_version)`` rows of a claim, decoded."""
+    return [(sql.decode_task(body), version) for body, version in rows]
 
 
 def _claim_nothing(decision: Decision) -> ClaimRequest | None:
@@ -547,10 +570,12 @@ class PostgresStore(Store):
         max_size: int = 10,
         open_timeout: float = 30.0,
         snapshot_cache_size: int = 512,
+        run_cache_size: int = 4096,
     ) -> None:
         """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: the decision
         pool's bounds (the main and claim pools hold at most half as many, at least 2 and 1); ``open_timeout``:
-        seconds ``open`` waits for the first connections."""
+        seconds ``open`` waits for the first connections; ``run_cache_size``: how many runs this process keeps a
+        copy of to decide on without reading them (``KnownRun``)."""
         self._url, self._connect_timeout = split_connect_timeout(url)
         self._min_size = min_size
         self._max_size = max_size
@@ -559,6 +584,7 @@ class PostgresStore(Store):
         self._decision_pool: asyncpg.Pool | None = None
         self._claim_pool: asyncpg.Pool | None = None
         self._task_bodies = sql.BodyCache()
+        self._known: RunCache[KnownRun] = RunCache(run_cache_size)
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
 
     # -- plumbing ------------------------------------------------------------------
@@ -763,8 +789,16 @@ class PostgresStore(Store):
                             raise ConflictError(f"Workflow {run.workflow_id} already exists") from exc
                         raise
                     self._snapshots.mark_stored(digest)
+                    self._remember_new_run(decision, digest)
                     return StartResult(workflow_id=run.workflow_id, created=True)
         raise StoreError(f"Could not settle idempotency key {key!r}")
+
+    def _remember_new_run(self, decision: Decision, digest: str) -> None:
+        """Its first decision then needs no read: the run's row and its tasks' are at version 0."""
+        tasks = CachedRun.of((0, 0, 0), [], [])
+        tasks.apply(decision)
+        run = decision.workflow
+        self._known.put(run.workflow_id, KnownRun(row_version=0, digest=digest, header=run, tasks=tasks))
 
     @staticmethod
     async def _take_key(
@@ -800,46 +834,83 @@ class PostgresStore(Store):
     async def transact_then_claim(
         self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
     ) -> tuple[Decision, list[Task]]:
-        with _translated("record a decision"):
-            async with self._decision_connection() as conn:
-                try:
-                    done = await self._decide_unlocked(conn, workflow_id, step, claim_after)
-                except asyncpg.DataError:
-                    # What PostgreSQL's JSON refuses (see _CLAIM_CTES): all again, claiming in Python.
-                    return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=True)
-                if done is not None:
-                    return done
-                return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=False)
+        try:
+            with _translated("record a decision"):
+                async with self._decision_connection() as conn:
+                    return await self._decide(conn, workflow_id, step, claim_after)
+        except NotFoundError:
+            self._known.forget(workflow_id)
+            raise
+        except BaseException:
+            self._known.clear()  # a copy may hold what was rolled back (this run's, or a claimed task's run's)
+            raise
 
-    async def _decide_unlocked(
+    async def _decide(
         self, conn: asyncpg.Connection, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
-    ) -> tuple[Decision, list[Task]] | None:
-        """The common case in two statements and no BEGIN/COMMIT: read, decide, write if nothing changed.
+    ) -> tuple[Decision, list[Task]]:
+        """From this process's copy of the run if it has one, else from a read; under the run's lock when the
+        optimistic ways found the run changed under them."""
+        known = self._known.get(workflow_id)
+        try:
+            if known is not None:
+                outcome = await self._decide_unlocked(conn, workflow_id, step, claim_after, known)
+                if isinstance(outcome, KnownRun):
+                    known = outcome  # the copy was stale: the refused write read the run as it is
+                elif outcome[0].refusal is None:
+                    return outcome
+                else:
+                    known = None  # a refusal must hold for the run as it is, not as this process last wrote it
+            if known is None:
+                known = await self._read_for_decision(conn, READ_RUN_FOR_DECISION, workflow_id)
+            outcome = await self._decide_unlocked(conn, workflow_id, step, claim_after, known)
+            if not isinstance(outcome, KnownRun):
+                return outcome
+        except asyncpg.DataError:
+            # What PostgreSQL's JSON refuses (see _CLAIM_CTES): all again, claiming in Python.
+            return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=True)
+        return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=False)
 
-        None when another decision on the run, or a claim of one of the tasks the
-        decision updates, came first: nothing was written, and the caller decides
-        again under the run's lock.
-        """
-        row = await conn.fetchrow(READ_RUN_FOR_DECISION, workflow_id)
+    async def _read_for_decision(self, conn: asyncpg.Connection, query: str, workflow_id: str) -> KnownRun:
+        row = await conn.fetchrow(query, workflow_id)
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
-        body, digest, row_version, task_bodies = row
-        decision, loaded, definition = await self._step(conn, step, body, digest, task_bodies)
+        return self._known_from_row(workflow_id, row)
+
+    def _known_from_row(self, workflow_id: str, row: asyncpg.Record | tuple[Any, ...]) -> KnownRun:
+        """A run as ``_RUN_FOR_DECISION`` read it (task bodies decoded through the body cache)."""
+        body, digest, row_version, task_bodies, task_versions = tuple(row)[:5]
+        if body is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        run = self._task_bodies.run(body, task_bodies)
+        versions = [(task.task_id, version) for task, version in zip(run.tasks, task_versions, strict=True)]
+        tasks = CachedRun.of((0, 0, 0), versions, run.tasks)
+        return KnownRun(row_version=row_version, digest=digest, header=run, tasks=tasks)
+
+    async def _decide_unlocked(
+        self, conn: asyncpg.Connection, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter, known: KnownRun
+    ) -> tuple[Decision, list[Task]] | KnownRun:
+        """The common case in one statement and no BEGIN/COMMIT: decide on ``known``, write if it is current.
+
+        When another decision on the run, or a claim of one of the tasks the
+        decision updates, came first, nothing was written: the run as that
+        statement read it comes back, to decide again.
+        """
+        decision, loaded, definition = await self._step(conn, step, known)
         if decision.refusal is not None:
             return decision, []
         request = _claim_request(claim_after(decision))
         plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
         if _claims_inline(plan, request):
-            written, claimed = await self._write(conn, workflow_id, decision, definition, plan, row_version, request)
-            return (decision, claimed) if written else None
-        async with conn.transaction():
-            # When it writes nothing, neither do the statements after it: there is nothing to roll back.
-            written, _ = await self._write(conn, workflow_id, decision, definition, plan, row_version, None)
-            if not written:
-                return None
-            if request is None:
-                return decision, []
-            return decision, await self._claim_after_writes(conn, request, in_python=False)
+            outcome = await self._write(conn, workflow_id, decision, definition, plan, known.row_version, request)
+        else:
+            async with conn.transaction():
+                # When it writes nothing, neither do the statements after it: there is nothing to roll back.
+                outcome = await self._write(conn, workflow_id, decision, definition, plan, known.row_version, None)
+                if not isinstance(outcome, KnownRun) and request is not None:
+                    outcome = await self._claim_after_writes(conn, request, in_python=False)
+        if isinstance(outcome, KnownRun):
+            return outcome
+        return self._written(workflow_id, known, decision, plan, outcome)
 
     async def _decide_locked(
         self,
@@ -857,27 +928,25 @@ class PostgresStore(Store):
                     row = await conn.fetchrow(LOCK_RUN_FOR_DECISION, workflow_id)
                     if row is None:
                         raise NotFoundError(f"No such workflow: {workflow_id}")
-                    body, digest, row_version, fresh, task_bodies = row
-                    if not fresh:
+                    if row["fresh"]:
+                        known = self._known_from_row(workflow_id, row)
+                    else:
                         # A new statement, started with the lock held, sees the decision that held it before.
-                        reread = await conn.fetchrow(SELECT_RUN_WITH_TASKS, workflow_id)
-                        if reread is None:
-                            raise NotFoundError(f"No such workflow: {workflow_id}")
-                        body, task_bodies = reread
-                    decision, loaded, definition = await self._step(conn, step, body, digest, task_bodies)
+                        known = await self._read_for_decision(conn, READ_RUN_FOR_DECISION, workflow_id)
+                    decision, loaded, definition = await self._step(conn, step, known)
                     if decision.refusal is not None:
                         return decision, []
                     request = _claim_request(claim_after(decision))
                     plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
                     inline = not in_python and _claims_inline(plan, request)
-                    written, claimed = await self._write(
-                        conn, workflow_id, decision, definition, plan, row_version, request if inline else None
+                    outcome = await self._write(
+                        conn, workflow_id, decision, definition, plan, known.row_version, request if inline else None
                     )
-                    if not written:
+                    if isinstance(outcome, KnownRun):
                         raise _TaskClaimed
-                    if request is None or inline:
-                        return decision, claimed
-                    return decision, await self._claim_after_writes(conn, request, in_python=in_python)
+                    if request is not None and not inline:
+                        outcome = await self._claim_after_writes(conn, request, in_python=in_python)
+                return self._written(workflow_id, known, decision, plan, outcome)
             except _TaskClaimed:
                 continue
             except asyncpg.DataError:
@@ -887,29 +956,49 @@ class PostgresStore(Store):
         raise StoreError(f"Could not record a decision on run {workflow_id}: its tasks kept being claimed")
 
     async def _step(
-        self, conn: asyncpg.Connection, step: DecisionStep, body: str, digest: str, task_bodies: list[str]
-    ) -> tuple[Decision, dict[str, Task], WorkflowDef]:
-        """The decision on the run as read, its tasks as loaded (by id), and the definition the run executes after
+        self, conn: asyncpg.Connection, step: DecisionStep, known: KnownRun
+    ) -> tuple[Decision, Mapping[str, Task], WorkflowDef]:
+        """The decision on the run as known, its tasks as loaded (by id), and the definition the run executes after
         the decision."""
-        definition = await self._snapshot(conn, digest)
-        run = self._task_bodies.run(body, task_bodies)
-        loaded = sql.loaded_tasks(run.tasks)
+        definition = await self._snapshot(conn, known.digest)
+        run = known.run()
         decision = step(run, definition)
-        return decision, loaded, decision.definition or definition
+        return decision, known.loaded(run), decision.definition or definition
+
+    def _written(
+        self, workflow_id: str, known: KnownRun, decision: Decision, plan: sql.WritePlan, claimed: list[_Claimed]
+    ) -> tuple[Decision, list[Task]]:
+        """After the decision made on ``known`` committed: remember the run as written, and the claims."""
+        current = self._known.peek(workflow_id)
+        if current is None or current.row_version <= known.row_version:  # else a later decision is remembered
+            known.tasks.apply(decision)
+            digest = plan.snapshot.digest if plan.snapshot is not None else known.digest
+            written = KnownRun(
+                row_version=known.row_version + 1, digest=digest, header=decision.workflow, tasks=known.tasks
+            )
+            self._known.put(workflow_id, written)
+        return decision, self._note_claims(claimed)
+
+    def _note_claims(self, claimed: list[_Claimed]) -> list[Task]:
+        """Bring the copies of the claimed tasks' runs up to the claims; the claimed tasks."""
+        for task, version in claimed:
+            known = self._known.peek(task.workflow_instance_id)
+            if known is not None and not known.tasks.claimed(task, version - 1):
+                self._known.forget(task.workflow_instance_id)
+        return [task for task, _ in claimed]
 
     async def _claim_after_writes(
         self, conn: asyncpg.Connection, request: ClaimRequest, *, in_python: bool
-    ) -> list[Task]:
+    ) -> list[_Claimed]:
         """The claim of a decision that could not carry it in WRITE_DECISION, in the decision's transaction."""
         if request.limits is not None:
             return await self._claim_within(conn, request, request.limits)
         if in_python:
             return await self._claim_in_python(conn, request)
-        rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
-        return [sql.decode_task(body) for (body,) in rows]
+        return _decode_claimed(await conn.fetch(CLAIM_TASKS, *_claim_args(request)))
 
-    @staticmethod
     async def _write(
+        self,
         conn: asyncpg.Connection,
         workflow_id: str,
         decision: Decision,
@@ -917,9 +1006,9 @@ class PostgresStore(Store):
         plan: sql.WritePlan,
         row_version: int,
         claim: ClaimRequest | None,
-    ) -> tuple[bool, list[Task]]:
-        """WRITE_DECISION, then the plan's other statements if it wrote: whether it wrote (the run and its tasks
-        were as read), and what it claimed.
+    ) -> list[_Claimed] | KnownRun:
+        """WRITE_DECISION, then the plan's other statements if it wrote: what it claimed; or, when the run or its
+        tasks were not as read, the run as it is (nothing written).
 
         The caller holds a transaction whenever ``_has_more_statements(plan)``.
         """
@@ -929,9 +1018,10 @@ class PostgresStore(Store):
         params["claim_now"] = claim.now if claim else 0
         params["claim_count"] = claim.count if claim else 0
         params["claim_worker_id"] = claim.worker_id if claim else None
-        written, bodies = await conn.fetchrow(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
+        row = await conn.fetchrow(WRITE_DECISION, *_args(WRITE_DECISION_ARGS, params))
+        written, bodies, versions = row[0], row[1], row[2]
         if not written:
-            return False, []
+            return self._known_from_row(workflow_id, tuple(row)[3:])
         if plan.task_deletes:
             await conn.execute(DELETE_TASKS, workflow_id, plan.task_deletes)
         if plan.snapshot is not None:
@@ -941,7 +1031,7 @@ class PostgresStore(Store):
             await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
         if plan.log_inserts:
             await conn.execute(INSERT_DECISION_LOGS, *sql.columns(plan.log_inserts, 3))
-        return True, [sql.decode_task(body) for body in bodies]
+        return _decode_claimed(zip(bodies, versions, strict=True))
 
     async def _snapshot(self, conn: asyncpg.Connection, digest: str) -> WorkflowDef:
         definition = self._snapshots.get(digest)
@@ -978,6 +1068,7 @@ class PostgresStore(Store):
         return [sql.decode_run(body, tasks or ()) for body, tasks in rows]
 
     async def delete_run(self, workflow_id: str) -> bool:
+        self._known.forget(workflow_id)
         return await self._rowcount("delete a run", DELETE_RUN, workflow_id) > 0
 
     async def get_task(self, task_id: str) -> Task | None:
@@ -1009,19 +1100,26 @@ class PostgresStore(Store):
         if count <= 0:
             return []
         request = ClaimRequest(task_type, worker_id, count, now)
-        with _translated("claim tasks"):
-            async with self._claim_connection() as conn:
-                if limits is not None:
-                    async with conn.transaction():
-                        return await self._claim_within(conn, request, limits)
-                try:
-                    rows = await conn.fetch(CLAIM_TASKS, *_claim_args(request))
-                except asyncpg.DataError:
-                    return await self._claim_in_python(conn, request)
-        return [sql.decode_task(body) for (body,) in rows]
+        try:
+            with _translated("claim tasks"):
+                async with self._claim_connection() as conn:
+                    if limits is not None:
+                        async with conn.transaction():
+                            claimed = await self._claim_within(conn, request, limits)
+                    else:
+                        try:
+                            claimed = _decode_claimed(await conn.fetch(CLAIM_TASKS, *_claim_args(request)))
+                        except asyncpg.DataError:
+                            claimed = await self._claim_in_python(conn, request)
+        except BaseException:
+            self._known.clear()  # a copy may hold a claim that was rolled back
+            raise
+        return self._note_claims(claimed)
 
     @classmethod
-    async def _claim_within(cls, conn: asyncpg.Connection, request: ClaimRequest, limits: ClaimLimits) -> list[Task]:
+    async def _claim_within(
+        cls, conn: asyncpg.Connection, request: ClaimRequest, limits: ClaimLimits
+    ) -> list[_Claimed]:
         """A claim within ``limits``, in the caller's transaction: only for types that have limits.
 
         The type's advisory lock serialises its limited claims across processes
@@ -1033,23 +1131,26 @@ class PostgresStore(Store):
         allowed = limits.allowed(request.count, in_progress=in_progress, in_window=in_window)
         if allowed <= 0:
             return []
-        tasks = await cls._claim_in_python(conn, dataclasses.replace(request, count=allowed))
-        if tasks:
-            await conn.execute(INSERT_CLAIM_LEDGER, task_type, now, [t.task_id for t in tasks])
-        return tasks
+        claimed = await cls._claim_in_python(conn, dataclasses.replace(request, count=allowed))
+        if claimed:
+            await conn.execute(INSERT_CLAIM_LEDGER, task_type, now, [task.task_id for task, _ in claimed])
+        return claimed
 
     @staticmethod
-    async def _claim_in_python(conn: asyncpg.Connection, request: ClaimRequest) -> list[Task]:
+    async def _claim_in_python(conn: asyncpg.Connection, request: ClaimRequest) -> list[_Claimed]:
         """The same claim, with the bodies rewritten by ``sql.claimed``: for what PostgreSQL's JSON refuses."""
         async with conn.transaction():
             rows = await conn.fetch(PICK_FOR_CLAIM, request.task_type, request.now, request.count)
-            tasks = [
-                sql.claimed(sql.decode_task(body), worker_id=request.worker_id, now=request.now) for (body,) in rows
+            claimed = [
+                (sql.claimed(sql.decode_task(body), worker_id=request.worker_id, now=request.now), version + 1)
+                for body, version in rows
             ]
-            if tasks:
-                rewritten = sql.columns([sql.claim_update_row(t) for t in tasks], len(sql.CLAIM_UPDATE_COLUMNS))
+            if claimed:
+                rewritten = sql.columns(
+                    [sql.claim_update_row(task) for task, _ in claimed], len(sql.CLAIM_UPDATE_COLUMNS)
+                )
                 await conn.execute(REWRITE_CLAIMED, *rewritten)
-        return tasks
+        return claimed
 
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
         if task_types is None:

@@ -1,6 +1,6 @@
 """Per-process copies of the runs this process decides on, so a decision reads what changed, not the run.
 
-A run's task rows are summed up by a signature the database computes from an
+SQLite: a run's task rows are summed up by a signature the database computes from an
 index alone: ``(count, sum of row versions, highest seq)``. Every write to a
 task row changes it (an insert raises the highest seq, an update or a claim
 raises a row version, a removal lowers the count), so when the signature read
@@ -9,6 +9,14 @@ list is exactly what the database holds, and nothing else need be read. This
 process keeps its copy in step with its own decisions and claims; a write by
 another process (another server on the file, the CLI) changes the signature,
 and the run is read again in full (through ``sql.TaskCache``).
+
+PostgreSQL (``KnownRun``): the copy is keyed by the run row's ``row_version``,
+which every decision bumps. A decision made from the copy is written with that
+version as its guard, so a copy that another process made stale costs a
+refused write (which reads the run afresh in the same statement), never a
+wrong one. Outside decisions only a claim changes a task row; this process's
+claims update the copy, and another's leave it as an unlocked read taken just
+before that claim would have been, which the write's guards already handle.
 """
 
 from __future__ import annotations
@@ -16,9 +24,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import msgspec
 
 from baton.engine.decision import Decision
-from baton.model import Task
+from baton.model import Task, Workflow
 
 Signature = tuple[int, int, int]
 """``(count(*), sum(row_version), max(seq))`` of a run's task rows."""
@@ -26,7 +37,10 @@ Signature = tuple[int, int, int]
 
 @dataclass(kw_only=True)
 class CachedRun:
+    """A run's tasks in seq order, each with its row version."""
+
     signature: Signature
+    """What SQLite's index-only check must read for this copy to hold; PostgreSQL keys by ``KnownRun.row_version``."""
     versions: list[tuple[str, int]]
     """``(task_id, row_version)`` in seq order."""
     tasks: list[Task]
@@ -82,6 +96,27 @@ class CachedRun:
         return True
 
 
+@dataclass(frozen=True, kw_only=True)
+class KnownRun:
+    """A run as this process last wrote it (PostgreSQL): enough to decide on it without reading it."""
+
+    row_version: int
+    """The run row's version after that write: a decision made from this copy is written only if it is current."""
+    digest: str
+    """The definition snapshot the run executes."""
+    header: Workflow
+    """The run without its tasks (its ``tasks`` field is not read)."""
+    tasks: CachedRun
+
+    def run(self) -> Workflow:
+        """The run with its tasks, as a new struct (the copy's tasks are shared: nothing may mutate them)."""
+        return msgspec.structs.replace(self.header, tasks=list(self.tasks.tasks))
+
+    def loaded(self, run: Workflow) -> LoadedTasks:
+        """``run``'s tasks (from ``run()``) by id, through the copy's index."""
+        return LoadedTasks(run.tasks, self.tasks.position)
+
+
 class LoadedTasks(Mapping[str, Task]):
     """A run's tasks as loaded, by id, without building a dict of them all."""
 
@@ -102,30 +137,30 @@ class LoadedTasks(Mapping[str, Task]):
         return len(self._position)
 
 
-class RunCache:
-    """The runs this process decided on lately, each with the signature it expects; bounded (oldest out)."""
+Cached = TypeVar("Cached")
+
+
+class RunCache(Generic[Cached]):
+    """The runs this process decided on lately, by id; bounded (least recently used out)."""
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._runs: OrderedDict[str, CachedRun] = OrderedDict()
+        self._runs: OrderedDict[str, Cached] = OrderedDict()
 
-    def get(self, workflow_id: str, signature: Signature) -> CachedRun | None:
+    def get(self, workflow_id: str) -> Cached | None:
+        """The copy, counted as used."""
         cached = self._runs.get(workflow_id)
-        if cached is None:
-            return None
-        if cached.signature != signature:
-            del self._runs[workflow_id]
-            return None
-        self._runs.move_to_end(workflow_id)
+        if cached is not None:
+            self._runs.move_to_end(workflow_id)
         return cached
 
-    def put(self, workflow_id: str, cached: CachedRun) -> None:
+    def put(self, workflow_id: str, cached: Cached) -> None:
         self._runs[workflow_id] = cached
         self._runs.move_to_end(workflow_id)
         if len(self._runs) > self._size:
             self._runs.popitem(last=False)
 
-    def peek(self, workflow_id: str) -> CachedRun | None:
+    def peek(self, workflow_id: str) -> Cached | None:
         return self._runs.get(workflow_id)
 
     def forget(self, workflow_id: str) -> None:

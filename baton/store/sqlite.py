@@ -262,7 +262,7 @@ class SqliteStore(Store):
         self._checkpointer: _Checkpointer | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
         self._tasks = sql.TaskCache()
-        self._runs = RunCache()
+        self._runs: RunCache[CachedRun] = RunCache()
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -496,7 +496,10 @@ class SqliteStore(Store):
         body, digest = row
         definition = self._snapshot(conn, digest)
         signature = conn.execute(SELECT_RUN_TASK_SIGNATURE, (workflow_id,)).fetchone()
-        cached = self._runs.get(workflow_id, signature)
+        cached = self._runs.get(workflow_id)
+        if cached is not None and cached.signature != signature:
+            self._runs.forget(workflow_id)
+            cached = None
         if cached is None:
             cached = self._load_run(conn, workflow_id, body, signature)
         run = sql.decode_run(body)

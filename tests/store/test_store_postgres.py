@@ -288,22 +288,31 @@ async def test_a_url_with_libpqs_connect_timeout_opens(postgres_url: str) -> Non
 
 
 async def test_starts_and_decisions_are_planned_once_per_connection(postgres_url: str) -> None:
-    """Their statements keep one generic plan per connection: none is planned again for its parameters."""
+    """Their statements keep one generic plan per connection: none is planned again for its parameters.
+
+    The decisions go through a second store, which has no copy of the runs, so each reads its run first.
+    """
     store = PostgresStore(postgres_url, max_size=1)
+    decider = PostgresStore(postgres_url, max_size=1)
     await store.open()
+    await decider.open()
     try:
         for i in range(8):
             run = make_run(f"wf-{i}")
             await start(store, run, [make_task(run, f"t{i}")])
         for i in range(8):
             claim = ClaimRequest("work", "w", i % 3, 10_000)
-            await store.transact_then_claim(f"wf-{i}", _cancel_open_tasks([]), lambda d, c=claim: c)
-        async with store._decision_connection() as conn:
-            plans = await conn.fetch(
-                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = ANY($1)",
-                [CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION],
-            )
+            await decider.transact_then_claim(f"wf-{i}", _cancel_open_tasks([]), lambda d, c=claim: c)
+        plans = []
+        for owner, statements in ((store, [CREATE_RUN]), (decider, [READ_RUN_FOR_DECISION, WRITE_DECISION])):
+            async with owner._decision_connection() as conn:
+                plans += await conn.fetch(
+                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+                    " WHERE statement = ANY($1)",
+                    statements,
+                )
     finally:
+        await decider.close()
         await store.close()
 
     assert {row["statement"]: (row["generic_plans"] > 0, row["custom_plans"]) for row in plans} == {
