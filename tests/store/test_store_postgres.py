@@ -359,3 +359,19 @@ async def test_hot_plans_look_rows_up_by_index_however_small_the_tables(postgres
     for plan in plans:
         assert "$1" in plan  # the generic plan, made for any parameters
         assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
+
+
+async def test_a_claimed_task_body_of_a_few_kilobytes_is_stored_uncompressed(pg_store: Store) -> None:
+    """Migration 0007: a body the claim takes past 2 kB is not compressed (nor decompressed by the next read)."""
+    run = make_run("wf-big")
+    task = msgspec.structs.replace(make_task(run, "t-big"), input_data={"blob": "x" * 1500})
+    await start(pg_store, run, [task])
+    [claimed] = await pg_store.claim_tasks("work", worker_id="w", count=1, now=5_000)
+    assert claimed.input_data == {"blob": "x" * 1500}
+    assert isinstance(pg_store, PostgresStore)
+    async with pg_store._connection() as conn:
+        size, compression = await conn.fetchrow(
+            "SELECT octet_length(body), pg_column_compression(body) FROM tasks WHERE task_id = 't-big'"
+        )
+    assert size > 2100
+    assert compression is None
