@@ -10,7 +10,9 @@ case, each branch of a fork (``engine/forks.py``) and each iteration of a
 DO_WHILE body (``engine/loops.py``) are child lists. Inside a loop, a scope
 carries the iteration suffix (``__N``) that every reference name gets.
 
-The decision's working copy of the run is ``engine/run_state.py``'s ``RunState``.
+The decision's working copy of the run is ``engine/run_state.py``'s
+``RunState``; a step's attempts are made, run inline and retried by
+``engine/attempts.py``; a run ends through ``engine/run_end.py``.
 
 The walk costs what changed, not the run's size: after an event, a fork walks
 only the branches that hold a changed task (the others were advanced as far as
@@ -81,11 +83,11 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine import forks, loops, system_tasks, timeouts
-from baton.engine.decision import DecideContext, Decision, SignalKind
+from baton.engine.attempts import can_retry, execute_system_task, schedule_retry, schedule_step
+from baton.engine.decision import DecideContext, Decision
 from baton.engine.events import Event, RunTimerFired, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
-from baton.engine.expressions import resolve
+from baton.engine.run_end import end_run, fail_run
 from baton.engine.run_state import (
-    SUB_WORKFLOW,
     TOP_SCOPE,
     AfterFork,
     Progress,
@@ -93,14 +95,12 @@ from baton.engine.run_state import (
     Scope,
     attempt_order,
     is_queued,
-    is_worker,
     refuse,
 )
 from baton.model import (
     FORK_TASK_TYPE,
     SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
-    RetryLogic,
     Task,
     TaskResultStatus,
     TaskStatus,
@@ -109,29 +109,19 @@ from baton.model import (
     WorkflowDef,
     WorkflowStatus,
     WorkflowTask,
-    task_def_for,
 )
 
 MAX_INLINE_STEPS: Final = 2000
 """Tasks one decision may schedule or run inline before it stops the run as runaway."""
 
-_MAX_RETRY_DELAY_SECONDS: Final = 2**31 - 1
-
 _replace = msgspec.structs.replace
 
-_SIMPLE: Final = TaskType.SIMPLE.value
 _SWITCH_TYPES: Final = frozenset({TaskType.SWITCH.value, TaskType.DECISION.value})
 _FORK_STEPS: Final = frozenset({TaskType.FORK_JOIN.value, TaskType.FORK_JOIN_DYNAMIC.value})
 _DO_WHILE: Final = TaskType.DO_WHILE.value
 _JOIN: Final = TaskType.JOIN.value
-_RETRIABLE: Final = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 _PENDING: Final = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
 _SUCCESSFUL: Final = frozenset(s for s in TaskStatus if s.is_successful)
-FAILURE_WORKFLOW_OUTPUT: Final = "conductor.failure_workflow"
-"""The key of a run's output that holds its failure workflow's id (or why it could not start)."""
-_TRIGGERS_FAILURE_WORKFLOW: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT})
-_FAILED_TASK: Final = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatus.TIMED_OUT})
-
 
 # -- entry points ----------------------------------------------------------------
 
@@ -273,7 +263,7 @@ def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired
             return finish(state)
     elif 0 < task.visible_at <= now:
         if task.status is TaskStatus.SCHEDULED:
-            _execute(state, task)  # a delayed start or a system task's delayed retry
+            execute_system_task(state, task)  # a delayed start or a system task's delayed retry
             return finish(state)
         if task.task_type == TaskType.WAIT.value:
             state.put(system_tasks.completed(task, now))
@@ -301,7 +291,7 @@ def _time_out(state: RunState, task: Task, timeout: timeouts.TaskTimeout) -> Dec
     )
     state.put(timed_out)
     if timeout.ends_run:
-        _fail_run(state, timed_out)
+        fail_run(state, timed_out)
         return state.decision()
     return finish(state)
 
@@ -316,7 +306,7 @@ def _apply_run_timer_fired(
         return refuse(run, "conflict", f"Timer is stale: workflow {run.workflow_id} has no timeout due")
     state = RunState(definition, run, ctx)
     if timeouts.run_timeout_ends_run(definition):
-        _end_run(state, WorkflowStatus.TIMED_OUT, reason=reason)
+        end_run(state, WorkflowStatus.TIMED_OUT, reason=reason)
     else:
         state.set_run(timeout_alerted_at=ctx.now)
         state.alerts.append(f"Workflow {run.workflow_id} ({run.workflow_name}): {reason}")
@@ -328,7 +318,7 @@ def _apply_terminate(definition: WorkflowDef, run: Workflow, event: Terminate, c
         return refuse(run, "conflict", f"Workflow {run.workflow_id} is already {run.status.value}")
     state = RunState(definition, run, ctx)
     # Conductor leaves a terminated run's output as it was.
-    _end_run(state, WorkflowStatus.TERMINATED, reason=event.reason, output=run.output)
+    end_run(state, WorkflowStatus.TERMINATED, reason=event.reason, output=run.output)
     return state.decision()
 
 
@@ -488,7 +478,7 @@ def _decide(state: RunState) -> None:
     if progress is Progress.UNKNOWN:
         progress = _advance_list_fully(state, state.definition.tasks, TOP_SCOPE)
     if progress is Progress.DONE and state.running:
-        _end_run(state, WorkflowStatus.COMPLETED)
+        end_run(state, WorkflowStatus.COMPLETED)
 
 
 def _advance_list_fully(state: RunState, steps: list[WorkflowTask], scope: Scope) -> Progress:
@@ -525,7 +515,7 @@ def _advance_step(state: RunState, step: WorkflowTask, scope: Scope, after_fork:
         if task is None:
             if step.type in SYSTEM_TASK_TYPES and not _spend(state):
                 return Progress.STOPPED
-            _schedule(state, step, scope, after_fork)
+            schedule_step(state, step, scope, after_fork)
             continue
         status = task.status
         if status in _SUCCESSFUL:
@@ -545,18 +535,18 @@ def _advance_step(state: RunState, step: WorkflowTask, scope: Scope, after_fork:
             if status is TaskStatus.SCHEDULED and not is_queued(task) and task.visible_at <= state.now:
                 if not _spend(state):
                     return Progress.STOPPED
-                _execute(state, task)
+                execute_system_task(state, task)
                 continue
             return Progress.BLOCKED
-        if _can_retry(task, state.now):
+        if can_retry(task, state.now):
             if not _spend(state):
                 return Progress.STOPPED
-            _schedule_retry(state, task)
+            schedule_retry(state, task)
             continue
         if step.optional:
             state.put(_replace(task, status=TaskStatus.COMPLETED_WITH_ERRORS, update_time=state.now))
             return Progress.DONE
-        _fail_run(state, task)
+        fail_run(state, task)
         return Progress.STOPPED
     return Progress.STOPPED
 
@@ -597,17 +587,6 @@ def _check_join(state: RunState, join: Task, after_fork: AfterFork) -> Progress:
         return Progress.BLOCKED
     state.put(system_tasks.completed(join, state.now, output))
     return Progress.DONE
-
-
-def _join_on(state: RunState, step: WorkflowTask, scope: Scope, after_fork: AfterFork) -> list[str]:
-    """The full reference names a JOIN waits for: a dynamic fork's branches, else its ``joinOn``."""
-    if after_fork is not None and after_fork[0].type == TaskType.FORK_JOIN_DYNAMIC:
-        fork = state.latest.get(after_fork[0].task_reference_name + scope.suffix)
-        forked = fork.input_data.get(forks.FORKED_TASKS) if fork is not None else None
-        if isinstance(forked, list):
-            return [ref + scope.suffix for ref in forked if isinstance(ref, str)]
-        return []
-    return [ref + scope.suffix for ref in step.join_on]
 
 
 # -- loops -----------------------------------------------------------------------
@@ -670,7 +649,7 @@ def _spend(state: RunState) -> bool:
     state.steps += 1
     if state.steps <= MAX_INLINE_STEPS:
         return True
-    _end_run(
+    end_run(
         state,
         WorkflowStatus.FAILED,
         reason=f"Decision stopped: more than {MAX_INLINE_STEPS} tasks scheduled or run inline at once",
@@ -683,294 +662,3 @@ def _case_steps(step: WorkflowTask, task: Task) -> list[WorkflowTask]:
     key = system_tasks.chosen_case(task)
     chosen = step.decision_cases.get(key) if key is not None else None
     return chosen or step.default_case
-
-
-def _schedule(state: RunState, step: WorkflowTask, scope: Scope, after_fork: AfterFork) -> None:
-    """Create the first attempt of a step; a system task runs at once, a control task starts."""
-    run, now = state.run, state.now
-    task_id = state.ctx.new_id()
-    state.doc.task_id = task_id
-    input_data = resolve(step.input_parameters, state.doc) if step.input_parameters else {}
-    if step.type == _DO_WHILE and step.items is not None and "items" not in input_data:
-        input_data["items"] = resolve(step.items, state.doc)
-    state.doc.task_id = None
-    kind, name, definition = step.type, step.name, step
-    if kind == TaskType.DYNAMIC:
-        wanted = input_data.get(step.dynamic_task_name_param or "")
-        if isinstance(wanted, str) and wanted.strip():
-            kind = wanted if wanted in SYSTEM_TASK_TYPES else _SIMPLE
-            name = wanted
-            definition = _replace(step, name=wanted, type=kind)
-    queued = kind not in SYSTEM_TASK_TYPES or kind in SERVER_QUEUED_TASK_TYPES
-    if kind in SERVER_QUEUED_TASK_TYPES:
-        lease_seconds = state.ctx.server_task_lease_seconds
-    else:
-        lease_seconds = task_def_for(definition).response_timeout_seconds if queued else 0
-    delay_ms = max(0, step.start_delay) * 1000
-    delayed = bool(delay_ms) and kind not in _STARTERS  # a system task's start delay waits for its timer
-    task = Task(
-        task_id=task_id,
-        task_type=name if kind == _SIMPLE else kind,
-        reference_task_name=step.task_reference_name + scope.suffix,
-        workflow_instance_id=run.workflow_id,
-        workflow_type=run.workflow_name,
-        status=TaskStatus.SCHEDULED,
-        task_def_name=name,
-        seq=state.max_seq + 1,
-        input_data=input_data,
-        correlation_id=run.correlation_id,
-        workflow_priority=run.priority,
-        scheduled_time=now,
-        update_time=now,
-        start_delay_in_seconds=step.start_delay,
-        response_timeout_seconds=lease_seconds,
-        iteration=scope.iteration,
-        workflow_task=definition,
-        visible_at=now + delay_ms if queued or delayed else 0,
-    )
-    if queued or delayed:
-        state.add(task)
-        return
-    starter = _STARTERS.get(kind)
-    if starter is None:
-        state.add(task)
-        _execute(state, task)
-        return
-    state.add(starter(state, task, step, scope, after_fork))
-
-
-def _start_fork(state: RunState, task: Task, step: WorkflowTask, scope: Scope, after_fork: AfterFork) -> Task:
-    forked = _replace(task, task_type=FORK_TASK_TYPE, task_def_name=FORK_TASK_TYPE)
-    if step.type == TaskType.FORK_JOIN:
-        return system_tasks.completed(forked, state.now)
-    _, input_data, error = forks.expand(step, task.input_data)
-    if error is not None:
-        return _terminal_failure(forked, state.now, error)
-    return system_tasks.completed(_replace(forked, input_data=input_data), state.now)
-
-
-def _start_join(state: RunState, task: Task, step: WorkflowTask, scope: Scope, after_fork: AfterFork) -> Task:
-    join_on = _join_on(state, step, scope, after_fork)
-    return _replace(
-        task,
-        status=TaskStatus.IN_PROGRESS,
-        input_data={**task.input_data, forks.JOIN_ON: join_on},
-        start_time=state.now,
-    )
-
-
-def _start_exclusive_join(state: RunState, task: Task, step: WorkflowTask, scope: Scope, after_fork: AfterFork) -> Task:
-    """The case before it is done (a SWITCH holds the list until it is): take the output of the one that ran."""
-    found, failed = forks.exclusive_join_result(step, scope.suffix, state.latest)
-    if found is None:
-        return system_tasks.completed(task, state.now, {})
-    if failed:
-        reason = found.reason_for_incompletion or f"Task {found.reference_task_name} ended {found.status.value}"
-        return system_tasks.failed(task, state.now, reason, found.output_data)
-    return system_tasks.completed(task, state.now, found.output_data)
-
-
-def _start_loop(state: RunState, task: Task, step: WorkflowTask, scope: Scope, after_fork: AfterFork) -> Task:
-    items, error = loops.items_of(step, task.input_data)
-    if error is not None:
-        return _terminal_failure(task, state.now, error)
-    if items is not None and not items:
-        return system_tasks.completed(task, state.now, {loops.ITERATION: 0})
-    return _replace(
-        task,
-        status=TaskStatus.IN_PROGRESS,
-        iteration=1,
-        output_data={loops.ITERATION: 1, **loops.item_fields(items, 1)},
-        start_time=state.now,
-    )
-
-
-def _start_dynamic(state: RunState, task: Task, step: WorkflowTask, scope: Scope, after_fork: AfterFork) -> Task:
-    """Reached only when the name parameter did not name a task (else the task took that name's type)."""
-    param = step.dynamic_task_name_param or ""
-    wanted = task.input_data.get(param)
-    return _terminal_failure(
-        task, state.now, f"DYNAMIC task: input '{param}' must name the task to run, not {wanted!r}"
-    )
-
-
-def _terminal_failure(task: Task, now: int, reason: str) -> Task:
-    return _replace(system_tasks.failed(task, now, reason), status=TaskStatus.FAILED_WITH_TERMINAL_ERROR)
-
-
-_STARTERS: Final = {
-    TaskType.FORK_JOIN.value: _start_fork,
-    TaskType.FORK_JOIN_DYNAMIC.value: _start_fork,
-    TaskType.JOIN.value: _start_join,
-    TaskType.EXCLUSIVE_JOIN.value: _start_exclusive_join,
-    TaskType.DO_WHILE.value: _start_loop,
-    TaskType.DYNAMIC.value: _start_dynamic,
-}
-"""Control tasks: made in their first state by the decider itself, not run by ``system_tasks``."""
-
-
-def _execute(state: RunState, task: Task) -> None:
-    """Run a SCHEDULED system task and apply what it does to the run."""
-    outcome = system_tasks.execute(task, now=state.now, variables=state.run.variables, limits=state.limits)
-    state.put(outcome.task)
-    if outcome.variables is not None:
-        state.set_run(variables=outcome.variables)
-    if outcome.termination is not None:
-        ending = outcome.termination
-        _end_run(state, ending.status, reason=ending.reason, output=ending.output)
-
-
-def _retry_limit(task: Task) -> int:
-    step = task.workflow_task
-    if step is None:
-        return 0
-    if step.retry_count is not None:
-        return step.retry_count
-    if not is_worker(task) and step.task_definition is None:
-        return 0
-    return task_def_for(step).retry_count
-
-
-def _can_retry(task: Task, now: int) -> bool:
-    return (
-        task.status in _RETRIABLE
-        and not task.retried
-        and task.retry_count < _retry_limit(task)
-        and not timeouts.retry_budget_spent(task, now)
-    )
-
-
-def retry_delay_seconds(task: Task) -> int:
-    """How long a failed attempt waits before its retry is visible."""
-    step = task.workflow_task
-    if step is None:
-        return 0
-    task_def = task_def_for(step)
-    base = max(0, task_def.retry_delay_seconds)
-    attempt = task.retry_count
-    if task_def.retry_logic is RetryLogic.LINEAR_BACKOFF:
-        delay = base * max(1, task_def.backoff_scale_factor) * (attempt + 1)
-    elif task_def.retry_logic is RetryLogic.EXPONENTIAL_BACKOFF:
-        delay = base * 2 ** min(attempt, 32)
-    else:
-        delay = base
-    return min(max(delay, base), _MAX_RETRY_DELAY_SECONDS)
-
-
-def _schedule_retry(state: RunState, task: Task) -> None:
-    now = state.now
-    delay = retry_delay_seconds(task)
-    retry = _replace(
-        task,
-        task_id=state.ctx.new_id(),
-        status=TaskStatus.SCHEDULED,
-        seq=state.max_seq + 1,
-        retry_count=task.retry_count + 1,
-        retried_task_id=task.task_id,
-        retried=False,
-        poll_count=0,
-        output_data={},
-        reason_for_incompletion=None,
-        worker_id=None,
-        sub_workflow_id=None,
-        scheduled_time=now,
-        first_scheduled_time=task.first_scheduled_time or task.scheduled_time,
-        start_time=0,
-        end_time=0,
-        update_time=now,
-        start_delay_in_seconds=delay,
-        timeout_alerted_at=0,
-        callback_after_seconds=delay,
-        visible_at=now + delay * 1000 if delay else (now if is_queued(task) else 0),
-        lease_expires_at=0,
-        executed=False,
-    )
-    state.put(_replace(task, retried=True, update_time=now))
-    state.add(retry)
-    if not is_queued(retry) and delay == 0:
-        _execute(state, retry)
-
-
-def _fail_run(state: RunState, task: Task) -> None:
-    status = {
-        TaskStatus.TIMED_OUT: WorkflowStatus.TIMED_OUT,
-        TaskStatus.CANCELED: WorkflowStatus.TERMINATED,
-    }.get(task.status, WorkflowStatus.FAILED)
-    reason = task.reason_for_incompletion or (
-        f"Task {task.reference_task_name} ({task.task_id}) ended {task.status.value}"
-    )
-    run = state.run
-    refs = run.failed_reference_task_names
-    names = run.failed_task_names
-    state.set_run(
-        failed_reference_task_names=refs if task.reference_task_name in refs else [*refs, task.reference_task_name],
-        failed_task_names=names if task.task_def_name in names else [*names, task.task_def_name],
-    )
-    _end_run(state, status, reason=reason)
-
-
-def _end_run(
-    state: RunState,
-    status: WorkflowStatus,
-    *,
-    reason: str | None = None,
-    output: dict[str, Any] | None = None,
-) -> None:
-    """End the run: cancel what is still pending, set its status, output and end time; signal other runs."""
-    now = state.now
-    for task in state.live_tasks():
-        if not task.status.is_terminal:
-            state.put(
-                _replace(
-                    task,
-                    status=TaskStatus.CANCELED,
-                    end_time=now,
-                    update_time=now,
-                    lease_expires_at=0,
-                )
-            )
-            if task.task_type == SUB_WORKFLOW and task.sub_workflow_id:
-                state.add_signal(SignalKind.TERMINATE_CHILD, task.sub_workflow_id, reason=reason)
-    if output is None:
-        output = _run_output(state)
-    run = state.run
-    if run.parent_workflow_id and run.parent_workflow_task_id:
-        state.add_signal(SignalKind.CHILD_ENDED, run.parent_workflow_id, task_id=run.parent_workflow_task_id)
-    failure_workflow = state.definition.failure_workflow
-    if status in _TRIGGERS_FAILURE_WORKFLOW and failure_workflow:
-        failure_run_id = state.ctx.new_id()
-        output = {**output, FAILURE_WORKFLOW_OUTPUT: failure_run_id}
-        state.add_signal(
-            SignalKind.START_FAILURE_WORKFLOW,
-            failure_run_id,
-            task_id=_failed_task_id(state),
-            name=failure_workflow,
-            reason=reason,
-        )
-    state.set_run(
-        status=status,
-        output=output,
-        reason_for_incompletion=reason if status is not WorkflowStatus.COMPLETED else None,
-        end_time=now,
-    )
-
-
-def _failed_task_id(state: RunState) -> str | None:
-    """The latest task that failed, for the failure workflow's ``failureTaskId``."""
-    failed: Task | None = None
-    for task in state.tasks:
-        if task.status in _FAILED_TASK and (failed is None or task.seq > failed.seq):
-            failed = task
-    return failed.task_id if failed is not None else None
-
-
-def _run_output(state: RunState) -> dict[str, Any]:
-    """The definition's ``outputParameters`` resolved, else the last task's output (Conductor's default)."""
-    if state.definition.output_parameters:
-        resolved = resolve(state.definition.output_parameters, state.doc)
-        return resolved if isinstance(resolved, dict) else {}
-    last: Task | None = None
-    for task in state.live_tasks():
-        if last is None or task.seq > last.seq:
-            last = task
-    return last.output_data if last is not None else {}

@@ -71,7 +71,6 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine import decider
-from baton.engine.decider import FAILURE_WORKFLOW_OUTPUT
 from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
     LINKED_RUN_EVENTS,
@@ -92,6 +91,7 @@ from baton.engine.events import (
     UpdateVariables,
 )
 from baton.engine.expressions import latest_by_reference, resolve
+from baton.engine.run_end import FAILURE_WORKFLOW_OUTPUT
 from baton.engine.run_state import SUB_WORKFLOW, RunState, attempt_order, is_worker, refuse
 from baton.model import Task, TaskExecLog, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 

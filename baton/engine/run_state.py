@@ -9,9 +9,10 @@ signals). ``RunState.decision`` turns it into the ``Decision`` the store writes.
 along its lists.
 
 They live apart from the decider because more than the walk changes a run: the
-operator's events (``engine/operations.py``) work on the same state. Like the
-rest of the engine, nothing here does I/O or reads a clock: the time and ids
-come in with the ``DecideContext``.
+operator's events (``engine/operations.py``), a step's attempts
+(``engine/attempts.py``) and a run's end (``engine/run_end.py``) work on the same
+state. Like the rest of the engine, nothing here does I/O or reads a clock: the
+time and ids come in with the ``DecideContext``.
 """
 
 from __future__ import annotations
