@@ -1,14 +1,16 @@
 """The decider: pure functions from a run's recorded state (and one event) to its next state.
 
-``start`` makes a new run's first decision; ``apply`` applies one event, each
-kind in its own ``_apply_<kind>`` handler, then ``finish`` advances the run: it
-walks the definition's task list from the top, scheduling the next step of each
-list once the step before it succeeded, running system tasks inline until
-nothing more can be done, retrying failed attempts, and ending the run when its
-list is done or a step failed for good. The walk is recursive: a SWITCH's chosen
-case, each branch of a fork (``engine/forks.py``) and each iteration of a
-DO_WHILE body (``engine/loops.py``) are child lists. Inside a loop, a scope
-carries the iteration suffix (``__N``) that every reference name gets.
+``start`` makes a new run's first decision. Each event kind the decider handles
+has its own ``_apply_<kind>`` handler, listed by event type in ``HANDLERS``
+(the engine's ``apply``, in ``engine/operations.py``, dispatches through it);
+a handler applies its event, then ``finish`` advances the run: it walks the
+definition's task list from the top, scheduling the next step of each list once
+the step before it succeeded, running system tasks inline until nothing more
+can be done, retrying failed attempts, and ending the run when its list is done
+or a step failed for good. The walk is recursive: a SWITCH's chosen case, each
+branch of a fork (``engine/forks.py``) and each iteration of a DO_WHILE body
+(``engine/loops.py``) are child lists. Inside a loop, a scope carries the
+iteration suffix (``__N``) that every reference name gets.
 
 The decision's working copy of the run is ``engine/run_state.py``'s
 ``RunState``; a step's attempts are made, run inline and retried by
@@ -71,6 +73,8 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
   and, when it ends FAILED or TIMED_OUT, its ``failureWorkflow`` is started
   (START_FAILURE_WORKFLOW) under an id chosen here and recorded at once in the run's
   output as ``conductor.failure_workflow`` (as Conductor does).
+* A worker's result keeps its ``logs``: they go in ``Decision.logs`` (``createdTime``
+  now when the worker gave none), so they are stored in the result's transaction.
 * The ``Terminate`` event leaves the run's output as it was; a TERMINATE task sets it
   to ``workflowOutput``; a run that completes or fails gets its ``outputParameters``
   resolved (or, without them, the last task's output).
@@ -78,6 +82,7 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import msgspec
@@ -102,6 +107,7 @@ from baton.model import (
     SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
     Task,
+    TaskExecLog,
     TaskResultStatus,
     TaskStatus,
     TaskType,
@@ -123,7 +129,11 @@ _JOIN: Final = TaskType.JOIN.value
 _PENDING: Final = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
 _SUCCESSFUL: Final = frozenset(s for s in TaskStatus if s.is_successful)
 
-# -- entry points ----------------------------------------------------------------
+EventHandler = Callable[[WorkflowDef, Workflow, Any, DecideContext], Decision]
+"""Applies one kind of event to a run: ``(definition, run, event, ctx) -> Decision``, never raising."""
+
+
+# -- a new run -------------------------------------------------------------------
 
 
 def start(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
@@ -145,21 +155,6 @@ def start(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decisio
     state = RunState(definition, _replace(run, **changes), ctx)
     _decide(state)
     return state.decision()
-
-
-def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideContext) -> Decision:
-    """Apply one event to a run, then decide what follows. Never raises for a bad event: refuses it."""
-    if isinstance(event, TaskResultReceived):
-        return _apply_task_result(definition, run, event, ctx)
-    if isinstance(event, TaskStatusByRef):
-        return _apply_task_status_by_ref(definition, run, event, ctx)
-    if isinstance(event, TimerFired):
-        return _apply_timer_fired(definition, run, event, ctx)
-    if isinstance(event, RunTimerFired):
-        return _apply_run_timer_fired(definition, run, event, ctx)
-    if isinstance(event, Terminate):
-        return _apply_terminate(definition, run, event, ctx)
-    return refuse(run, "conflict", f"Unknown event {type(event).__name__}")
 
 
 # -- event handlers --------------------------------------------------------------
@@ -194,7 +189,13 @@ def _apply_task_result(
         extend_lease=result.extend_lease,
         sub_workflow_id=result.sub_workflow_id,
     )
-    return finish(state, focused=True)
+    decision = finish(state, focused=True)
+    if result.logs:
+        decision.logs = [
+            TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or ctx.now)
+            for log in result.logs
+        ]
+    return decision
 
 
 def _apply_task_status_by_ref(
@@ -320,6 +321,16 @@ def _apply_terminate(definition: WorkflowDef, run: Workflow, event: Terminate, c
     # Conductor leaves a terminated run's output as it was.
     end_run(state, WorkflowStatus.TERMINATED, reason=event.reason, output=run.output)
     return state.decision()
+
+
+HANDLERS: Final[Mapping[type[Event], EventHandler]] = {
+    TaskResultReceived: _apply_task_result,
+    TaskStatusByRef: _apply_task_status_by_ref,
+    TimerFired: _apply_timer_fired,
+    RunTimerFired: _apply_run_timer_fired,
+    Terminate: _apply_terminate,
+}
+"""The events the decider handles, each with its handler; the operator's are in ``engine/operations.py``."""
 
 
 def _pending_by_ref(run: Workflow, ref: str) -> Task | None:

@@ -1,10 +1,11 @@
 """An operator's events: pause, resume, restart, retry, rerun, skip a task, set variables, decide.
 
-``apply`` here is the engine's entry point for every event: it handles the
-operator's events (``events.OPERATOR_EVENTS``) and hands the rest to the
-decider's ``apply``. Like the decider, it does no I/O, reads no clock and never
-raises for a bad event: a run in the wrong state is refused (conflict), and
-the message names the state it is in.
+``apply`` here is the engine's entry point for every event: one table maps
+each event type to its handler, the operator's events' (here) and the
+decider's own (``decider.HANDLERS``); an event of no kind in it is refused.
+Like the decider, it does no I/O, reads no clock and never raises for a bad
+event: a run in the wrong state is refused (conflict), and the message names
+the state it is in.
 
 What each does, and where Conductor leaves room, what Baton chooses:
 
@@ -59,13 +60,12 @@ start.  reason: <why>``, and changes nothing else.
 Restart, retry and rerun clear ``reasonForIncompletion``, the failed task names
 and the end time, and set ``lastRetriedTime``: the run's ``timeoutSeconds`` counts
 from then. A step retried or rerun by an operator gets a fresh
-``totalTimeoutSeconds`` budget. A worker's result keeps its ``logs``: they go in
-``Decision.logs`` (``createdTime`` now when the worker gave none) and are stored
-in the result's transaction.
+``totalTimeoutSeconds`` budget.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
@@ -73,21 +73,16 @@ import msgspec
 from baton.engine import decider
 from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
-    LINKED_RUN_EVENTS,
-    OPERATOR_EVENTS,
     ChildRetried,
     Decide,
     Event,
     FailureWorkflowNotStarted,
-    LinkedRunEvent,
-    OperatorEvent,
     Pause,
     Rerun,
     Restart,
     Resume,
     Retry,
     SkipTask,
-    TaskResultReceived,
     UpdateVariables,
 )
 from baton.engine.expressions import latest_by_reference, resolve
@@ -104,41 +99,11 @@ _RETRYABLE_RUNS: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_
 
 
 def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideContext) -> Decision:
-    """Apply one event to a run (any event: the decider's own go to ``decider.apply``).
-
-    A worker's result that carries log lines gets them in ``Decision.logs``, so they
-    are stored with the result, in its transaction.
-    """
-    if isinstance(event, OPERATOR_EVENTS):
-        return _apply_operation(definition, run, event, ctx)
-    if isinstance(event, LINKED_RUN_EVENTS):
-        return _apply_linked_run_event(definition, run, event, ctx)
-    decision = decider.apply(definition, run, event, ctx)
-    if isinstance(event, TaskResultReceived) and event.result.logs and decision.refusal is None:
-        result = event.result
-        decision.logs = [
-            TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or ctx.now)
-            for log in result.logs
-        ]
-    return decision
-
-
-def _apply_operation(definition: WorkflowDef, run: Workflow, event: OperatorEvent, ctx: DecideContext) -> Decision:
-    if isinstance(event, Pause):
-        return _apply_pause(definition, run, ctx)
-    if isinstance(event, Resume):
-        return _apply_resume(definition, run, ctx)
-    if isinstance(event, Restart):
-        return _apply_restart(definition, run, event, ctx)
-    if isinstance(event, Retry):
-        return _apply_retry(definition, run, event, ctx)
-    if isinstance(event, Rerun):
-        return _apply_rerun(definition, run, event, ctx)
-    if isinstance(event, SkipTask):
-        return _apply_skip_task(definition, run, event, ctx)
-    if isinstance(event, UpdateVariables):
-        return _apply_update_variables(definition, run, event, ctx)
-    return _apply_decide(definition, run, event, ctx)
+    """Apply one event to a run (any event: the decider's own go to its handlers in ``decider.HANDLERS``)."""
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        return refuse(run, "conflict", f"Unknown event {type(event).__name__}")
+    return handler(definition, run, event, ctx)
 
 
 def _in_state(run: Workflow, *, expected: str = "") -> Decision:
@@ -150,7 +115,7 @@ def _in_state(run: Workflow, *, expected: str = "") -> Decision:
 # -- pause, resume, decide, variables ------------------------------------------------------
 
 
-def _apply_pause(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+def _apply_pause(definition: WorkflowDef, run: Workflow, event: Pause, ctx: DecideContext) -> Decision:
     if run.status.is_terminal:
         return _in_state(run)
     state = RunState(definition, run, ctx)
@@ -158,7 +123,7 @@ def _apply_pause(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> 
     return state.decision()
 
 
-def _apply_resume(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+def _apply_resume(definition: WorkflowDef, run: Workflow, event: Resume, ctx: DecideContext) -> Decision:
     if run.status is not WorkflowStatus.PAUSED:
         return _in_state(run, expected=WorkflowStatus.PAUSED.value)
     state = RunState(definition, run, ctx)
@@ -475,14 +440,6 @@ def _step_named(definition: WorkflowDef, ref: str) -> WorkflowTask | None:
 # -- what other runs ask -------------------------------------------------------------------
 
 
-def _apply_linked_run_event(
-    definition: WorkflowDef, run: Workflow, event: LinkedRunEvent, ctx: DecideContext
-) -> Decision:
-    if isinstance(event, ChildRetried):
-        return _apply_child_retried(definition, run, event, ctx)
-    return _apply_failure_workflow_not_started(definition, run, event, ctx)
-
-
 def _apply_child_retried(definition: WorkflowDef, run: Workflow, event: ChildRetried, ctx: DecideContext) -> Decision:
     """The SUB_WORKFLOW task whose child was retried waits for it again; an ended run is retried around it."""
     task = next((t for t in run.tasks if t.task_id == event.task_id), None)
@@ -531,3 +488,19 @@ def _apply_failure_workflow_not_started(
     state = RunState(definition, run, ctx)
     state.set_run(output={**run.output, FAILURE_WORKFLOW_OUTPUT: message})
     return state.decision()
+
+
+_HANDLERS: Final[Mapping[type[Event], decider.EventHandler]] = {
+    **decider.HANDLERS,
+    Pause: _apply_pause,
+    Resume: _apply_resume,
+    Restart: _apply_restart,
+    Retry: _apply_retry,
+    Rerun: _apply_rerun,
+    SkipTask: _apply_skip_task,
+    UpdateVariables: _apply_update_variables,
+    Decide: _apply_decide,
+    ChildRetried: _apply_child_retried,
+    FailureWorkflowNotStarted: _apply_failure_workflow_not_started,
+}
+"""Every event kind the engine handles, each with its handler: adding a kind is one entry here or in the decider's."""
