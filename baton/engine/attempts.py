@@ -11,12 +11,13 @@ and what it does to the run (its variables, a termination) is applied.
 ``retryCount`` attempts after the first, ``retryDelaySeconds`` by
 ``retryLogic`` (``retry_delay_seconds``), within ``totalTimeoutSeconds``
 (``engine/timeouts.py``). A system task without a task definition (or a
-``retryCount``) on its step is not retried.
+``retryCount``) on its step is not retried. ``next_attempt`` makes the new
+attempt, for these retries and for an operator's (``engine/operations.py``).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -231,9 +232,30 @@ def retry_delay_seconds(task: Task) -> int:
 def schedule_retry(state: RunState, task: Task) -> None:
     now = state.now
     delay = retry_delay_seconds(task)
-    retry = _replace(
+    retry = next_attempt(
+        state,
         task,
-        task_id=state.ctx.new_id(),
+        state.ctx.new_id(),
+        first_scheduled_time=task.first_scheduled_time or task.scheduled_time,
+        start_delay_in_seconds=delay,
+        callback_after_seconds=delay,
+        visible_at=now + delay * 1000 if delay else (now if is_queued(task) else 0),
+    )
+    state.put(_replace(task, retried=True, update_time=now))
+    state.add(retry)
+    if not is_queued(retry) and delay == 0:
+        execute_system_task(state, retry)
+
+
+def next_attempt(state: RunState, task: Task, task_id: str, **changes: Any) -> Task:
+    """The next attempt of an ended ``task``: SCHEDULED now, with no output, worker, lease or times of its own yet.
+
+    ``changes`` set what the caller decides: its input, when it becomes visible, its timeout budget.
+    """
+    now = state.now
+    return _replace(
+        task,
+        task_id=task_id,
         status=TaskStatus.SCHEDULED,
         seq=state.max_seq + 1,
         retry_count=task.retry_count + 1,
@@ -245,18 +267,11 @@ def schedule_retry(state: RunState, task: Task) -> None:
         worker_id=None,
         sub_workflow_id=None,
         scheduled_time=now,
-        first_scheduled_time=task.first_scheduled_time or task.scheduled_time,
         start_time=0,
         end_time=0,
         update_time=now,
-        start_delay_in_seconds=delay,
         timeout_alerted_at=0,
-        callback_after_seconds=delay,
-        visible_at=now + delay * 1000 if delay else (now if is_queued(task) else 0),
         lease_expires_at=0,
         executed=False,
+        **changes,
     )
-    state.put(_replace(task, retried=True, update_time=now))
-    state.add(retry)
-    if not is_queued(retry) and delay == 0:
-        execute_system_task(state, retry)

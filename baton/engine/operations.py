@@ -71,6 +71,7 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine import decider
+from baton.engine.attempts import next_attempt
 from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
     ChildRetried,
@@ -354,30 +355,14 @@ def _new_attempt(state: RunState, task: Task) -> None:
             input_data = {**task.input_data, **resolved}
     state.put(_replace(task, retried=True, update_time=now))
     state.add(
-        _replace(
+        next_attempt(
+            state,
             task,
-            task_id=task_id,
-            status=TaskStatus.SCHEDULED,
-            seq=state.max_seq + 1,
-            retry_count=task.retry_count + 1,
-            retried_task_id=task.task_id,
-            retried=False,
-            poll_count=0,
+            task_id,
             input_data=input_data,
-            output_data={},
-            reason_for_incompletion=None,
-            worker_id=None,
-            sub_workflow_id=None,
-            scheduled_time=now,
             first_scheduled_time=0,  # an operator's retry gets a fresh totalTimeoutSeconds budget
-            start_time=0,
-            end_time=0,
-            update_time=now,
             callback_after_seconds=0,
             visible_at=now if is_worker(task) else 0,
-            lease_expires_at=0,
-            timeout_alerted_at=0,
-            executed=False,
         )
     )
 
