@@ -1,20 +1,26 @@
 """The decider: pure functions from a run's recorded state (and one event) to its next state.
 
-``start`` makes a new run's first decision; ``apply`` applies one event, each
-kind in its own ``_apply_<kind>`` handler, then ``_decide`` advances the run:
-it walks the definition's task list from the top, scheduling the next step of
-each list once the step before it succeeded, running system tasks inline until
-nothing more can be done, retrying failed attempts, and ending the run when its
-list is done or a step failed for good. The walk is recursive: a SWITCH's chosen
-case, each branch of a fork (``engine/forks.py``) and each iteration of a
-DO_WHILE body (``engine/loops.py``) are child lists. Inside a loop, a scope
-carries the iteration suffix (``__N``) that every reference name gets.
+``start`` makes a new run's first decision. Each event kind the decider handles
+has its own ``_apply_<kind>`` handler, listed by event type in ``HANDLERS``
+(the engine's ``apply``, in ``engine/operations.py``, dispatches through it);
+a handler applies its event, then ``finish`` advances the run: it walks the
+definition's task list from the top, scheduling the next step of each list once
+the step before it succeeded, running system tasks inline until nothing more
+can be done, retrying failed attempts, and ending the run when its list is done
+or a step failed for good. The walk is recursive: a SWITCH's chosen case, each
+branch of a fork (``engine/forks.py``) and each iteration of a DO_WHILE body
+(``engine/loops.py``) are child lists. Inside a loop, a scope carries the
+iteration suffix (``__N``) that every reference name gets.
+
+The decision's working copy of the run is ``engine/run_state.py``'s
+``RunState``; a step's attempts are made, run inline and retried by
+``engine/attempts.py``; a run ends through ``engine/run_end.py``.
 
 The walk costs what changed, not the run's size: after an event, a fork walks
 only the branches that hold a changed task (the others were advanced as far as
 they go by the decision that last touched them); when such a partial walk is
 all that stands between the run and its end, the run is walked once in full to
-confirm it (``_Progress.UNKNOWN``). Handlers that change a run in other ways
+confirm it (``Progress.UNKNOWN``). Handlers that change a run in other ways
 (lifecycle operations) get the full walk by default.
 
 No I/O, no clock reads (``ctx.now`` and ``ctx.new_id`` come in), and never an
@@ -67,6 +73,8 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
   and, when it ends FAILED or TIMED_OUT, its ``failureWorkflow`` is started
   (START_FAILURE_WORKFLOW) under an id chosen here and recorded at once in the run's
   output as ``conductor.failure_workflow`` (as Conductor does).
+* A worker's result keeps its ``logs``: they go in ``Decision.logs`` (``createdTime``
+  now when the worker gave none), so they are stored in the result's transaction.
 * The ``Terminate`` event leaves the run's output as it was; a TERMINATE task sets it
   to ``workflowOutput``; a run that completes or fails gets its ``outputParameters``
   resolved (or, without them, the last task's output).
@@ -74,22 +82,32 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import IntEnum
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import msgspec
 
 from baton.engine import forks, loops, system_tasks, timeouts
-from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind
+from baton.engine.attempts import can_retry, execute_system_task, schedule_retry, schedule_step
+from baton.engine.decision import DecideContext, Decision
 from baton.engine.events import Event, RunTimerFired, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
-from baton.engine.expressions import RunDocument, resolve
+from baton.engine.run_end import end_run, fail_run
+from baton.engine.run_state import (
+    TOP_SCOPE,
+    AfterFork,
+    Progress,
+    RunState,
+    Scope,
+    attempt_order,
+    is_queued,
+    refuse,
+)
 from baton.model import (
     FORK_TASK_TYPE,
     SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
-    RetryLogic,
     Task,
+    TaskExecLog,
     TaskResultStatus,
     TaskStatus,
     TaskType,
@@ -97,215 +115,25 @@ from baton.model import (
     WorkflowDef,
     WorkflowStatus,
     WorkflowTask,
-    task_def_for,
 )
 
 MAX_INLINE_STEPS: Final = 2000
 """Tasks one decision may schedule or run inline before it stops the run as runaway."""
 
-_MAX_RETRY_DELAY_SECONDS: Final = 2**31 - 1
-
 _replace = msgspec.structs.replace
 
-_SIMPLE: Final = TaskType.SIMPLE.value
 _SWITCH_TYPES: Final = frozenset({TaskType.SWITCH.value, TaskType.DECISION.value})
 _FORK_STEPS: Final = frozenset({TaskType.FORK_JOIN.value, TaskType.FORK_JOIN_DYNAMIC.value})
 _DO_WHILE: Final = TaskType.DO_WHILE.value
 _JOIN: Final = TaskType.JOIN.value
-_RETRIABLE: Final = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 _PENDING: Final = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
 _SUCCESSFUL: Final = frozenset(s for s in TaskStatus if s.is_successful)
-_RUNNING: Final = WorkflowStatus.RUNNING
-_SUB_WORKFLOW: Final = TaskType.SUB_WORKFLOW.value
-_FAILURE_WORKFLOW_OUTPUT: Final = "conductor.failure_workflow"
-_TRIGGERS_FAILURE_WORKFLOW: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT})
-_FAILED_TASK: Final = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatus.TIMED_OUT})
+
+EventHandler = Callable[[WorkflowDef, Workflow, Any, DecideContext], Decision]
+"""Applies one kind of event to a run: ``(definition, run, event, ctx) -> Decision``, never raising."""
 
 
-class _Progress(IntEnum):
-    """How far a list got; a list is as far as its least advanced part (the larger value)."""
-
-    DONE = 0
-    """Every step of the list succeeded."""
-    UNKNOWN = 1
-    """Every step walked succeeded, but a fork skipped branches nothing changed in: walk in full to know."""
-    BLOCKED = 2
-    """A step waits for a worker, a timer or a signal."""
-    STOPPED = 3
-    """The run ended (or cannot advance now)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    """Where a list runs: the iteration suffix its reference names get, and the innermost loop's iteration."""
-
-    suffix: str = ""
-    iteration: int = 0
-
-
-_TOP: Final = _Scope()
-
-_AfterFork = tuple[WorkflowTask, _Progress] | None
-"""The fork step just before a step in its list, and how far its branches got."""
-
-
-class _State:
-    """One decision's working copy of a run: the header, the task list and what changed."""
-
-    __slots__ = (
-        "alerts",
-        "created",
-        "ctx",
-        "definition",
-        "doc",
-        "focus",
-        "latest",
-        "limits",
-        "max_seq",
-        "now",
-        "position",
-        "removed",
-        "run",
-        "signals",
-        "steps",
-        "tasks",
-        "updated",
-    )
-
-    def __init__(self, definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> None:
-        self.definition = definition
-        self.ctx = ctx
-        self.now = ctx.now
-        self.run = run
-        self.tasks: list[Task] = list(run.tasks)
-        self.position: dict[str, int] = {}
-        self.latest: dict[str, Task] = {}
-        """Each reference name's latest attempt; a loop body task also under its plain name (latest iteration)."""
-        # The part of a decision that grows with the run, so kept to comprehensions. The tasks come
-        # ordered by seq, and a reference name's later attempts have later seqs: the last one wins.
-        tasks = self.tasks
-        self.position = {task.task_id: index for index, task in enumerate(tasks)}
-        self.latest = {task.reference_task_name: task for task in tasks}
-        for task in [task for task in tasks if task.iteration]:
-            self._alias(task)
-        self.max_seq = max(tasks[-1].seq, tasks[0].seq) if tasks else 0
-        self.created: dict[str, None] = {}
-        self.updated: dict[str, None] = {}
-        self.removed: dict[str, None] = {}
-        self.focus: set[str] | None = None
-        """Plain reference names of the tasks the event changed: forks walk only their branches. None: all."""
-        self.alerts: list[str] = []
-        self.steps = 0
-        self.signals: list[Signal] = []
-        self.limits = system_tasks.Limits(
-            script_timeout_ms=ctx.script_timeout_ms, script_memory_bytes=ctx.script_memory_bytes
-        )
-        self.doc = RunDocument(run, self.latest, schema_version=definition.schema_version)
-
-    def _index(self, task: Task) -> None:
-        ref = task.reference_task_name
-        seen = self.latest.get(ref)
-        if seen is None or _attempt(task) > _attempt(seen):
-            self.latest[ref] = task
-        if task.iteration > 0:
-            self._alias(task)
-
-    def _alias(self, task: Task) -> None:
-        """A loop body task is also found by its plain reference name: the latest iteration's."""
-        ref = task.reference_task_name
-        plain = loops.base_ref(ref)
-        if plain != ref:
-            seen = self.latest.get(plain)
-            if seen is None or task.seq >= seen.seq:
-                self.latest[plain] = task
-
-    # -- reading ---------------------------------------------------------------
-
-    def task(self, task_id: str) -> Task | None:
-        index = self.position.get(task_id)
-        return None if index is None else self.tasks[index]
-
-    @property
-    def running(self) -> bool:
-        return self.run.status is _RUNNING
-
-    # -- writing ---------------------------------------------------------------
-
-    def put(self, task: Task) -> None:
-        """Replace an existing task (by id) with its new state."""
-        index = self.position[task.task_id]
-        self.tasks[index] = task
-        ref = task.reference_task_name
-        for key in (ref, loops.base_ref(ref)) if task.iteration > 0 else (ref,):
-            latest = self.latest.get(key)
-            if latest is not None and latest.task_id == task.task_id:
-                self.latest[key] = task
-        if task.task_id not in self.created:
-            self.updated[task.task_id] = None
-
-    def add(self, task: Task) -> None:
-        self.position[task.task_id] = len(self.tasks)
-        self.tasks.append(task)
-        self._index(task)
-        self.created[task.task_id] = None
-        self.max_seq = max(self.max_seq, task.seq)
-
-    def remove(self, task: Task) -> None:
-        """Take a task out of the run (``keepLastN``); one made in this decision is simply never written."""
-        task_id = task.task_id
-        if task_id in self.created:
-            del self.created[task_id]
-        else:
-            self.updated.pop(task_id, None)
-            self.removed[task_id] = None
-        self.position.pop(task_id, None)
-        ref = task.reference_task_name
-        if self.latest.get(ref) is task:
-            del self.latest[ref]
-
-    def live_tasks(self) -> list[Task]:
-        """The run's tasks, less those removed in this decision."""
-        position = self.position
-        return [task for task in self.tasks if position.get(task.task_id) is not None]
-
-    def set_run(self, **changes: Any) -> None:
-        self.run = _replace(self.run, **changes)
-        self.doc.workflow = self.run
-
-    def decision(self) -> Decision:
-        tasks, position = self.tasks, self.position
-        if len(position) != len(tasks):
-            tasks = self.live_tasks()
-        current = self.tasks
-        return Decision(
-            workflow=_replace(self.run, update_time=self.now, tasks=tasks),
-            created=[current[position[task_id]] for task_id in self.created],
-            updated=[current[position[task_id]] for task_id in self.updated],
-            removed=list(self.removed),
-            alerts=self.alerts,
-            signals=self.signals,
-        )
-
-
-def _attempt(task: Task) -> tuple[int, int, int]:
-    """Orders a reference name's attempts: loop iteration, then retry, then creation."""
-    return (task.iteration, task.retry_count, task.seq)
-
-
-def _is_worker(task: Task) -> bool:
-    return task.task_type not in SYSTEM_TASK_TYPES
-
-
-def _is_queued(task: Task) -> bool:
-    """Handed out from the queue with a lease: a worker task, or one the server's executors run."""
-    return task.is_queued_task
-
-
-def _refuse(run: Workflow, kind: str, message: str) -> Decision:
-    return Decision(workflow=run, refusal=Refusal(kind=kind, message=message))
-
-
-# -- entry points ----------------------------------------------------------------
+# -- a new run -------------------------------------------------------------------
 
 
 def start(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
@@ -324,24 +152,9 @@ def start(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decisio
         changes["input"] = {**definition.input_template, **run.input}
     if definition.variables:
         changes["variables"] = {**definition.variables, **run.variables}
-    state = _State(definition, _replace(run, **changes), ctx)
+    state = RunState(definition, _replace(run, **changes), ctx)
     _decide(state)
     return state.decision()
-
-
-def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideContext) -> Decision:
-    """Apply one event to a run, then decide what follows. Never raises for a bad event: refuses it."""
-    if isinstance(event, TaskResultReceived):
-        return _apply_task_result(definition, run, event, ctx)
-    if isinstance(event, TaskStatusByRef):
-        return _apply_task_status_by_ref(definition, run, event, ctx)
-    if isinstance(event, TimerFired):
-        return _apply_timer_fired(definition, run, event, ctx)
-    if isinstance(event, RunTimerFired):
-        return _apply_run_timer_fired(definition, run, event, ctx)
-    if isinstance(event, Terminate):
-        return _apply_terminate(definition, run, event, ctx)
-    return _refuse(run, "conflict", f"Unknown event {type(event).__name__}")
 
 
 # -- event handlers --------------------------------------------------------------
@@ -351,16 +164,16 @@ def _apply_task_result(
     definition: WorkflowDef, run: Workflow, event: TaskResultReceived, ctx: DecideContext
 ) -> Decision:
     result = event.result
-    state = _State(definition, run, ctx)  # its index finds the task without a scan of the run
+    state = RunState(definition, run, ctx)  # its index finds the task without a scan of the run
     task = state.task(result.task_id)
     if task is None:
-        return _refuse(run, "not_found", f"Task {result.task_id} not found in workflow {run.workflow_id}")
+        return refuse(run, "not_found", f"Task {result.task_id} not found in workflow {run.workflow_id}")
     if task.status.is_terminal:
-        return _refuse(run, "conflict", f"Task {task.task_id} is already {task.status.value}")
+        return refuse(run, "conflict", f"Task {task.task_id} is already {task.status.value}")
     if run.status.is_terminal:
-        return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
-    if _is_queued(task) and task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= ctx.now:
-        return _refuse(
+        return refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
+    if is_queued(task) and task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= ctx.now:
+        return refuse(
             run,
             "conflict",
             f"Task {task.task_id} timed out: its lease expired at {task.lease_expires_at}",
@@ -376,19 +189,25 @@ def _apply_task_result(
         extend_lease=result.extend_lease,
         sub_workflow_id=result.sub_workflow_id,
     )
-    return _finish(state, focused=True)
+    decision = finish(state, focused=True)
+    if result.logs:
+        decision.logs = [
+            TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or ctx.now)
+            for log in result.logs
+        ]
+    return decision
 
 
 def _apply_task_status_by_ref(
     definition: WorkflowDef, run: Workflow, event: TaskStatusByRef, ctx: DecideContext
 ) -> Decision:
     if run.status.is_terminal:
-        return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
+        return refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
     ref = event.reference_task_name
     pending = _pending_by_ref(run, ref)
     if pending is None:
-        return _refuse(run, "not_found", f"No pending task with reference name {ref} in workflow {run.workflow_id}")
-    state = _State(definition, run, ctx)
+        return refuse(run, "not_found", f"No pending task with reference name {ref} in workflow {run.workflow_id}")
+    state = RunState(definition, run, ctx)
     if event.status is TaskResultStatus.IN_PROGRESS:
         state.put(
             _replace(
@@ -400,19 +219,19 @@ def _apply_task_status_by_ref(
         )
     else:
         _record_result(state, pending, event.status, event.output, worker_id=event.worker_id)
-    return _finish(state, focused=True)
+    return finish(state, focused=True)
 
 
 def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired, ctx: DecideContext) -> Decision:
     task = _find_task(run, event.task_id)
     if task is None:
-        return _refuse(run, "not_found", f"Task {event.task_id} not found in workflow {run.workflow_id}")
+        return refuse(run, "not_found", f"Task {event.task_id} not found in workflow {run.workflow_id}")
     if run.status.is_terminal:
-        return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
+        return refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
     if task.status.is_terminal:
-        return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} is already {task.status.value}")
+        return refuse(run, "conflict", f"Timer is stale: task {task.task_id} is already {task.status.value}")
     now = ctx.now
-    state = _State(definition, run, ctx)
+    state = RunState(definition, run, ctx)
     timeout = timeouts.task_timeout_due(task, now)
     if timeout is not None:
         if not timeout.alert_only:
@@ -422,14 +241,14 @@ def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired
         state.alerts.append(
             f"Task {task.task_id} ({task.reference_task_name}) of workflow {run.workflow_id}: {timeout.reason}"
         )
-    if _is_queued(task):
+    if is_queued(task):
         if task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= now:
             if task.task_type in SERVER_QUEUED_TASK_TYPES:
                 # The server running it died: the same attempt goes back to the queue.
                 state.put(
                     _replace(task, status=TaskStatus.SCHEDULED, visible_at=now, update_time=now, lease_expires_at=0)
                 )
-                return _finish(state)
+                return finish(state)
             state.put(
                 _replace(
                     task,
@@ -442,25 +261,25 @@ def _apply_timer_fired(definition: WorkflowDef, run: Workflow, event: TimerFired
                     lease_expires_at=0,
                 )
             )
-            return _finish(state)
+            return finish(state)
     elif 0 < task.visible_at <= now:
         if task.status is TaskStatus.SCHEDULED:
-            _execute(state, task)  # a delayed start or a system task's delayed retry
-            return _finish(state)
+            execute_system_task(state, task)  # a delayed start or a system task's delayed retry
+            return finish(state)
         if task.task_type == TaskType.WAIT.value:
             state.put(system_tasks.completed(task, now))
-            return _finish(state)
+            return finish(state)
     if state.alerts:
         return state.decision()
     due = timeouts.task_timer_at(task)
     if due is None or due <= now:
-        return _refuse(run, "conflict", f"Timer is stale: task {task.task_id} has no timer due")
+        return refuse(run, "conflict", f"Timer is stale: task {task.task_id} has no timer due")
     # Nothing is due yet: the timer row ran ahead of the task. Writing the task again re-derives the row.
     state.put(task)
     return state.decision()
 
 
-def _time_out(state: _State, task: Task, timeout: timeouts.TaskTimeout) -> Decision:
+def _time_out(state: RunState, task: Task, timeout: timeouts.TaskTimeout) -> Decision:
     """Mark the task TIMED_OUT; then retry it (RETRY), end the run (TIME_OUT_WF), or neither (total budget)."""
     now = state.now
     timed_out = _replace(
@@ -473,22 +292,22 @@ def _time_out(state: _State, task: Task, timeout: timeouts.TaskTimeout) -> Decis
     )
     state.put(timed_out)
     if timeout.ends_run:
-        _fail_run(state, timed_out)
+        fail_run(state, timed_out)
         return state.decision()
-    return _finish(state)
+    return finish(state)
 
 
 def _apply_run_timer_fired(
     definition: WorkflowDef, run: Workflow, event: RunTimerFired, ctx: DecideContext
 ) -> Decision:
     if run.status.is_terminal:
-        return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
+        return refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
     reason = timeouts.run_timeout_due(run, definition, ctx.now)
     if reason is None:
-        return _refuse(run, "conflict", f"Timer is stale: workflow {run.workflow_id} has no timeout due")
-    state = _State(definition, run, ctx)
+        return refuse(run, "conflict", f"Timer is stale: workflow {run.workflow_id} has no timeout due")
+    state = RunState(definition, run, ctx)
     if timeouts.run_timeout_ends_run(definition):
-        _end_run(state, WorkflowStatus.TIMED_OUT, reason=reason)
+        end_run(state, WorkflowStatus.TIMED_OUT, reason=reason)
     else:
         state.set_run(timeout_alerted_at=ctx.now)
         state.alerts.append(f"Workflow {run.workflow_id} ({run.workflow_name}): {reason}")
@@ -497,11 +316,21 @@ def _apply_run_timer_fired(
 
 def _apply_terminate(definition: WorkflowDef, run: Workflow, event: Terminate, ctx: DecideContext) -> Decision:
     if run.status.is_terminal:
-        return _refuse(run, "conflict", f"Workflow {run.workflow_id} is already {run.status.value}")
-    state = _State(definition, run, ctx)
+        return refuse(run, "conflict", f"Workflow {run.workflow_id} is already {run.status.value}")
+    state = RunState(definition, run, ctx)
     # Conductor leaves a terminated run's output as it was.
-    _end_run(state, WorkflowStatus.TERMINATED, reason=event.reason, output=run.output)
+    end_run(state, WorkflowStatus.TERMINATED, reason=event.reason, output=run.output)
     return state.decision()
+
+
+HANDLERS: Final[Mapping[type[Event], EventHandler]] = {
+    TaskResultReceived: _apply_task_result,
+    TaskStatusByRef: _apply_task_status_by_ref,
+    TimerFired: _apply_timer_fired,
+    RunTimerFired: _apply_run_timer_fired,
+    Terminate: _apply_terminate,
+}
+"""The events the decider handles, each with its handler; the operator's are in ``engine/operations.py``."""
 
 
 def _pending_by_ref(run: Workflow, ref: str) -> Task | None:
@@ -511,7 +340,7 @@ def _pending_by_ref(run: Workflow, ref: str) -> Task | None:
         if (
             task.reference_task_name == ref
             and not task.status.is_terminal
-            and (pending is None or _attempt(task) > _attempt(pending))
+            and (pending is None or attempt_order(task) > attempt_order(pending))
         ):
             pending = task
     if pending is not None:
@@ -534,11 +363,11 @@ def _find_task(run: Workflow, task_id: str) -> Task | None:
     return None
 
 
-def _finish(state: _State, *, focused: bool = False) -> Decision:
+def finish(state: RunState, *, focused: bool = False) -> Decision:
     """Advance the run and give the decision.
 
     ``focused``: the event changed nothing but the tasks changed so far, so forks
-    need walk only the branches holding those (see ``_State.focus``).
+    need walk only the branches holding those (see ``RunState.focus``).
     """
     if focused:
         changed = (*state.created, *state.updated)
@@ -550,7 +379,7 @@ def _finish(state: _State, *, focused: bool = False) -> Decision:
     return state.decision()
 
 
-def _with_dynamic_anchors(state: _State, refs: set[str]) -> set[str]:
+def _with_dynamic_anchors(state: RunState, refs: set[str]) -> set[str]:
     """Add, for each changed task a dynamic fork made, that fork's own reference name, so the forks and
     loops around it know which of their branches to walk (the definition does not name such tasks)."""
     known = forks.definition_refs(state.definition)
@@ -571,7 +400,7 @@ def _with_dynamic_anchors(state: _State, refs: set[str]) -> set[str]:
 
 
 def _record_result(
-    state: _State,
+    state: RunState,
     task: Task,
     status: TaskResultStatus,
     output: dict[str, Any],
@@ -588,7 +417,7 @@ def _record_result(
     child = sub_workflow_id or task.sub_workflow_id
     if status is TaskResultStatus.IN_PROGRESS:
         merged = {**task.output_data, **output}
-        if not _is_queued(task):
+        if not is_queued(task):
             state.put(_replace(task, output_data=merged, worker_id=worker, update_time=now))
         elif task.task_type in SERVER_QUEUED_TASK_TYPES:
             lease = now + task.response_timeout_seconds * 1000 if extend_lease else 0
@@ -652,52 +481,52 @@ def _record_result(
 # -- advancing the run -----------------------------------------------------------
 
 
-def _decide(state: _State) -> None:
+def _decide(state: RunState) -> None:
     """Advance the run as far as it goes now; end it when its task list is done."""
     if not state.running:
         return
-    progress = _advance_list(state, state.definition.tasks, _TOP)
-    if progress is _Progress.UNKNOWN:
-        progress = _advance_list_fully(state, state.definition.tasks, _TOP)
-    if progress is _Progress.DONE and state.running:
-        _end_run(state, WorkflowStatus.COMPLETED)
+    progress = _advance_list(state, state.definition.tasks, TOP_SCOPE)
+    if progress is Progress.UNKNOWN:
+        progress = _advance_list_fully(state, state.definition.tasks, TOP_SCOPE)
+    if progress is Progress.DONE and state.running:
+        end_run(state, WorkflowStatus.COMPLETED)
 
 
-def _advance_list_fully(state: _State, steps: list[WorkflowTask], scope: _Scope) -> _Progress:
+def _advance_list_fully(state: RunState, steps: list[WorkflowTask], scope: Scope) -> Progress:
     """Walk a list whose partial walk could not tell whether it is done, every branch of it this time."""
     focus, state.focus = state.focus, None
     try:
-        return _advance_list(state, steps, scope) if state.running else _Progress.STOPPED
+        return _advance_list(state, steps, scope) if state.running else Progress.STOPPED
     finally:
         state.focus = focus
 
 
-def _advance_list(state: _State, steps: list[WorkflowTask], scope: _Scope) -> _Progress:
+def _advance_list(state: RunState, steps: list[WorkflowTask], scope: Scope) -> Progress:
     """Advance one list. A fork does not hold up the steps after it: its JOIN decides when they go on."""
-    result = _Progress.DONE
-    after_fork: _AfterFork = None
+    result = Progress.DONE
+    after_fork: AfterFork = None
     for step in steps:
         progress = _advance_step(state, step, scope, after_fork)
-        if progress is _Progress.STOPPED:
+        if progress is Progress.STOPPED:
             return progress
         if step.type in _FORK_STEPS:
             result = max(result, progress)
             after_fork = (step, progress)
             continue
-        if progress is not _Progress.DONE:
+        if progress is not Progress.DONE:
             return max(result, progress)
         after_fork = None
     return result
 
 
-def _advance_step(state: _State, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> _Progress:
+def _advance_step(state: RunState, step: WorkflowTask, scope: Scope, after_fork: AfterFork) -> Progress:
     ref = step.task_reference_name + scope.suffix
     while state.running:
         task = state.latest.get(ref)
         if task is None:
             if step.type in SYSTEM_TASK_TYPES and not _spend(state):
-                return _Progress.STOPPED
-            _schedule(state, step, scope, after_fork)
+                return Progress.STOPPED
+            schedule_step(state, step, scope, after_fork)
             continue
         status = task.status
         if status in _SUCCESSFUL:
@@ -705,7 +534,7 @@ def _advance_step(state: _State, step: WorkflowTask, scope: _Scope, after_fork: 
                 return _advance_list(state, _case_steps(step, task), scope)
             if status is TaskStatus.COMPLETED and task.task_type == FORK_TASK_TYPE:
                 return _advance_fork(state, step, task, scope)
-            return _Progress.DONE
+            return Progress.DONE
         if status in _PENDING:
             if task.task_type == _DO_WHILE and status is TaskStatus.IN_PROGRESS:
                 progress = _advance_loop(state, step, task, scope)
@@ -714,29 +543,29 @@ def _advance_step(state: _State, step: WorkflowTask, scope: _Scope, after_fork: 
                 return progress
             if task.task_type == _JOIN and status is TaskStatus.IN_PROGRESS:
                 return _check_join(state, task, after_fork)
-            if status is TaskStatus.SCHEDULED and not _is_queued(task) and task.visible_at <= state.now:
+            if status is TaskStatus.SCHEDULED and not is_queued(task) and task.visible_at <= state.now:
                 if not _spend(state):
-                    return _Progress.STOPPED
-                _execute(state, task)
+                    return Progress.STOPPED
+                execute_system_task(state, task)
                 continue
-            return _Progress.BLOCKED
-        if _can_retry(task, state.now):
+            return Progress.BLOCKED
+        if can_retry(task, state.now):
             if not _spend(state):
-                return _Progress.STOPPED
-            _schedule_retry(state, task)
+                return Progress.STOPPED
+            schedule_retry(state, task)
             continue
         if step.optional:
             state.put(_replace(task, status=TaskStatus.COMPLETED_WITH_ERRORS, update_time=state.now))
-            return _Progress.DONE
-        _fail_run(state, task)
-        return _Progress.STOPPED
-    return _Progress.STOPPED
+            return Progress.DONE
+        fail_run(state, task)
+        return Progress.STOPPED
+    return Progress.STOPPED
 
 
 # -- forks and joins -------------------------------------------------------------
 
 
-def _advance_fork(state: _State, step: WorkflowTask, fork: Task, scope: _Scope) -> _Progress:
+def _advance_fork(state: RunState, step: WorkflowTask, fork: Task, scope: Scope) -> Progress:
     """Advance the branches of a fork whose FORK task completed; only those the event touched, when known."""
     branches = forks.dynamic_branches(fork) if step.type == TaskType.FORK_JOIN_DYNAMIC else forks.static_branches(step)
     lists = branches.lists
@@ -745,57 +574,46 @@ def _advance_fork(state: _State, step: WorkflowTask, fork: Task, scope: _Scope) 
         chosen: list[int] | range = range(len(lists))
     else:
         chosen = sorted(forks.owning_branches(branches, focus))
-    result = _Progress.DONE
+    result = Progress.DONE
     for index in chosen:
         progress = _advance_list(state, lists[index], scope)
-        if progress is _Progress.UNKNOWN:
+        if progress is Progress.UNKNOWN:
             progress = _advance_list_fully(state, lists[index], scope)
-        if progress is _Progress.STOPPED:
+        if progress is Progress.STOPPED:
             return progress
         result = max(result, progress)
     if len(chosen) < len(lists):
-        result = max(result, _Progress.UNKNOWN)
+        result = max(result, Progress.UNKNOWN)
     return result
 
 
-def _check_join(state: _State, join: Task, after_fork: _AfterFork) -> _Progress:
-    branches_done = after_fork is not None and after_fork[1] is _Progress.DONE
+def _check_join(state: RunState, join: Task, after_fork: AfterFork) -> Progress:
+    branches_done = after_fork is not None and after_fork[1] is Progress.DONE
     output = forks.join_result(join, state.latest, branches_done)
     if output is None:
         # Waiting only on tasks that never ran? Then a full walk may find every branch done.
-        partly_walked = after_fork is not None and after_fork[1] is _Progress.UNKNOWN
+        partly_walked = after_fork is not None and after_fork[1] is Progress.UNKNOWN
         if partly_walked and forks.join_result(join, state.latest, branches_done=True) is not None:
-            return _Progress.UNKNOWN
-        return _Progress.BLOCKED
+            return Progress.UNKNOWN
+        return Progress.BLOCKED
     state.put(system_tasks.completed(join, state.now, output))
-    return _Progress.DONE
-
-
-def _join_on(state: _State, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> list[str]:
-    """The full reference names a JOIN waits for: a dynamic fork's branches, else its ``joinOn``."""
-    if after_fork is not None and after_fork[0].type == TaskType.FORK_JOIN_DYNAMIC:
-        fork = state.latest.get(after_fork[0].task_reference_name + scope.suffix)
-        forked = fork.input_data.get(forks.FORKED_TASKS) if fork is not None else None
-        if isinstance(forked, list):
-            return [ref + scope.suffix for ref in forked if isinstance(ref, str)]
-        return []
-    return [ref + scope.suffix for ref in step.join_on]
+    return Progress.DONE
 
 
 # -- loops -----------------------------------------------------------------------
 
 
-def _advance_loop(state: _State, step: WorkflowTask, loop: Task, scope: _Scope) -> _Progress | None:
+def _advance_loop(state: RunState, step: WorkflowTask, loop: Task, scope: Scope) -> Progress | None:
     """Run the current iteration's body; when it is done, decide on the next. None: the loop task ended."""
     items, _ = loops.items_of(step, loop.input_data)
     now = state.now
     while state.running:
         iteration = loop.iteration
-        inner = _Scope(suffix=loops.iteration_suffix(scope.suffix, iteration), iteration=iteration)
+        inner = Scope(suffix=loops.iteration_suffix(scope.suffix, iteration), iteration=iteration)
         progress = _advance_list(state, step.loop_over, inner)
-        if progress is _Progress.UNKNOWN:
+        if progress is Progress.UNKNOWN:
             progress = _advance_list_fully(state, step.loop_over, inner)
-        if progress is not _Progress.DONE:
+        if progress is not Progress.DONE:
             return progress
         finished = loops.iteration_outputs(step.loop_over, inner.suffix, state.latest)
         output = {**loop.output_data, str(iteration): finished, loops.ITERATION: iteration}
@@ -812,7 +630,7 @@ def _advance_loop(state: _State, step: WorkflowTask, loop: Task, scope: _Scope) 
             state.put(system_tasks.completed(loop, now, output))
             return None
         if not _spend(state):
-            return _Progress.STOPPED
+            return Progress.STOPPED
         following = iteration + 1
         loop = _replace(
             loop,
@@ -821,10 +639,10 @@ def _advance_loop(state: _State, step: WorkflowTask, loop: Task, scope: _Scope) 
             update_time=now,
         )
         state.put(loop)
-    return _Progress.STOPPED
+    return Progress.STOPPED
 
 
-def _forget_iteration(state: _State, step: WorkflowTask, scope: _Scope, iteration: int) -> None:
+def _forget_iteration(state: RunState, step: WorkflowTask, scope: Scope, iteration: int) -> None:
     """Remove the tasks of one finished iteration of this loop (``keepLastN``)."""
     marker = loops.iteration_suffix(scope.suffix, iteration)
     body = set(forks.subtree_refs(step.loop_over))
@@ -837,12 +655,12 @@ def _forget_iteration(state: _State, step: WorkflowTask, scope: _Scope, iteratio
             state.remove(task)
 
 
-def _spend(state: _State) -> bool:
+def _spend(state: RunState) -> bool:
     """Count one inline step; past the limit, fail the run as runaway."""
     state.steps += 1
     if state.steps <= MAX_INLINE_STEPS:
         return True
-    _end_run(
+    end_run(
         state,
         WorkflowStatus.FAILED,
         reason=f"Decision stopped: more than {MAX_INLINE_STEPS} tasks scheduled or run inline at once",
@@ -855,318 +673,3 @@ def _case_steps(step: WorkflowTask, task: Task) -> list[WorkflowTask]:
     key = system_tasks.chosen_case(task)
     chosen = step.decision_cases.get(key) if key is not None else None
     return chosen or step.default_case
-
-
-def _schedule(state: _State, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> None:
-    """Create the first attempt of a step; a system task runs at once, a control task starts."""
-    run, now = state.run, state.now
-    task_id = state.ctx.new_id()
-    state.doc.task_id = task_id
-    input_data = resolve(step.input_parameters, state.doc) if step.input_parameters else {}
-    if step.type == _DO_WHILE and step.items is not None and "items" not in input_data:
-        input_data["items"] = resolve(step.items, state.doc)
-    state.doc.task_id = None
-    kind, name, definition = step.type, step.name, step
-    if kind == TaskType.DYNAMIC:
-        wanted = input_data.get(step.dynamic_task_name_param or "")
-        if isinstance(wanted, str) and wanted.strip():
-            kind = wanted if wanted in SYSTEM_TASK_TYPES else _SIMPLE
-            name = wanted
-            definition = _replace(step, name=wanted, type=kind)
-    queued = kind not in SYSTEM_TASK_TYPES or kind in SERVER_QUEUED_TASK_TYPES
-    if kind in SERVER_QUEUED_TASK_TYPES:
-        lease_seconds = state.ctx.server_task_lease_seconds
-    else:
-        lease_seconds = task_def_for(definition).response_timeout_seconds if queued else 0
-    delay_ms = max(0, step.start_delay) * 1000
-    delayed = bool(delay_ms) and kind not in _STARTERS  # a system task's start delay waits for its timer
-    task = Task(
-        task_id=task_id,
-        task_type=name if kind == _SIMPLE else kind,
-        reference_task_name=step.task_reference_name + scope.suffix,
-        workflow_instance_id=run.workflow_id,
-        workflow_type=run.workflow_name,
-        status=TaskStatus.SCHEDULED,
-        task_def_name=name,
-        seq=state.max_seq + 1,
-        input_data=input_data,
-        correlation_id=run.correlation_id,
-        workflow_priority=run.priority,
-        scheduled_time=now,
-        update_time=now,
-        start_delay_in_seconds=step.start_delay,
-        response_timeout_seconds=lease_seconds,
-        iteration=scope.iteration,
-        workflow_task=definition,
-        visible_at=now + delay_ms if queued or delayed else 0,
-    )
-    if queued or delayed:
-        state.add(task)
-        return
-    starter = _STARTERS.get(kind)
-    if starter is None:
-        state.add(task)
-        _execute(state, task)
-        return
-    state.add(starter(state, task, step, scope, after_fork))
-
-
-def _start_fork(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
-    forked = _replace(task, task_type=FORK_TASK_TYPE, task_def_name=FORK_TASK_TYPE)
-    if step.type == TaskType.FORK_JOIN:
-        return system_tasks.completed(forked, state.now)
-    _, input_data, error = forks.expand(step, task.input_data)
-    if error is not None:
-        return _terminal_failure(forked, state.now, error)
-    return system_tasks.completed(_replace(forked, input_data=input_data), state.now)
-
-
-def _start_join(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
-    join_on = _join_on(state, step, scope, after_fork)
-    return _replace(
-        task,
-        status=TaskStatus.IN_PROGRESS,
-        input_data={**task.input_data, forks.JOIN_ON: join_on},
-        start_time=state.now,
-    )
-
-
-def _start_exclusive_join(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
-    """The case before it is done (a SWITCH holds the list until it is): take the output of the one that ran."""
-    found, failed = forks.exclusive_join_result(step, scope.suffix, state.latest)
-    if found is None:
-        return system_tasks.completed(task, state.now, {})
-    if failed:
-        reason = found.reason_for_incompletion or f"Task {found.reference_task_name} ended {found.status.value}"
-        return system_tasks.failed(task, state.now, reason, found.output_data)
-    return system_tasks.completed(task, state.now, found.output_data)
-
-
-def _start_loop(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
-    items, error = loops.items_of(step, task.input_data)
-    if error is not None:
-        return _terminal_failure(task, state.now, error)
-    if items is not None and not items:
-        return system_tasks.completed(task, state.now, {loops.ITERATION: 0})
-    return _replace(
-        task,
-        status=TaskStatus.IN_PROGRESS,
-        iteration=1,
-        output_data={loops.ITERATION: 1, **loops.item_fields(items, 1)},
-        start_time=state.now,
-    )
-
-
-def _start_dynamic(state: _State, task: Task, step: WorkflowTask, scope: _Scope, after_fork: _AfterFork) -> Task:
-    """Reached only when the name parameter did not name a task (else the task took that name's type)."""
-    param = step.dynamic_task_name_param or ""
-    wanted = task.input_data.get(param)
-    return _terminal_failure(
-        task, state.now, f"DYNAMIC task: input '{param}' must name the task to run, not {wanted!r}"
-    )
-
-
-def _terminal_failure(task: Task, now: int, reason: str) -> Task:
-    return _replace(system_tasks.failed(task, now, reason), status=TaskStatus.FAILED_WITH_TERMINAL_ERROR)
-
-
-_STARTERS: Final = {
-    TaskType.FORK_JOIN.value: _start_fork,
-    TaskType.FORK_JOIN_DYNAMIC.value: _start_fork,
-    TaskType.JOIN.value: _start_join,
-    TaskType.EXCLUSIVE_JOIN.value: _start_exclusive_join,
-    TaskType.DO_WHILE.value: _start_loop,
-    TaskType.DYNAMIC.value: _start_dynamic,
-}
-"""Control tasks: made in their first state by the decider itself, not run by ``system_tasks``."""
-
-
-def _execute(state: _State, task: Task) -> None:
-    """Run a SCHEDULED system task and apply what it does to the run."""
-    outcome = system_tasks.execute(task, now=state.now, variables=state.run.variables, limits=state.limits)
-    state.put(outcome.task)
-    if outcome.variables is not None:
-        state.set_run(variables=outcome.variables)
-    if outcome.termination is not None:
-        ending = outcome.termination
-        _end_run(state, ending.status, reason=ending.reason, output=ending.output)
-
-
-def _retry_limit(task: Task) -> int:
-    step = task.workflow_task
-    if step is None:
-        return 0
-    if step.retry_count is not None:
-        return step.retry_count
-    if not _is_worker(task) and step.task_definition is None:
-        return 0
-    return task_def_for(step).retry_count
-
-
-def _can_retry(task: Task, now: int) -> bool:
-    return (
-        task.status in _RETRIABLE
-        and not task.retried
-        and task.retry_count < _retry_limit(task)
-        and not timeouts.retry_budget_spent(task, now)
-    )
-
-
-def retry_delay_seconds(task: Task) -> int:
-    """How long a failed attempt waits before its retry is visible."""
-    step = task.workflow_task
-    if step is None:
-        return 0
-    task_def = task_def_for(step)
-    base = max(0, task_def.retry_delay_seconds)
-    attempt = task.retry_count
-    if task_def.retry_logic is RetryLogic.LINEAR_BACKOFF:
-        delay = base * max(1, task_def.backoff_scale_factor) * (attempt + 1)
-    elif task_def.retry_logic is RetryLogic.EXPONENTIAL_BACKOFF:
-        delay = base * 2 ** min(attempt, 32)
-    else:
-        delay = base
-    return min(max(delay, base), _MAX_RETRY_DELAY_SECONDS)
-
-
-def _schedule_retry(state: _State, task: Task) -> None:
-    now = state.now
-    delay = retry_delay_seconds(task)
-    retry = _replace(
-        task,
-        task_id=state.ctx.new_id(),
-        status=TaskStatus.SCHEDULED,
-        seq=state.max_seq + 1,
-        retry_count=task.retry_count + 1,
-        retried_task_id=task.task_id,
-        retried=False,
-        poll_count=0,
-        output_data={},
-        reason_for_incompletion=None,
-        worker_id=None,
-        sub_workflow_id=None,
-        scheduled_time=now,
-        first_scheduled_time=task.first_scheduled_time or task.scheduled_time,
-        start_time=0,
-        end_time=0,
-        update_time=now,
-        start_delay_in_seconds=delay,
-        timeout_alerted_at=0,
-        callback_after_seconds=delay,
-        visible_at=now + delay * 1000 if delay else (now if _is_queued(task) else 0),
-        lease_expires_at=0,
-        executed=False,
-    )
-    state.put(_replace(task, retried=True, update_time=now))
-    state.add(retry)
-    if not _is_queued(retry) and delay == 0:
-        _execute(state, retry)
-
-
-def _fail_run(state: _State, task: Task) -> None:
-    status = {
-        TaskStatus.TIMED_OUT: WorkflowStatus.TIMED_OUT,
-        TaskStatus.CANCELED: WorkflowStatus.TERMINATED,
-    }.get(task.status, WorkflowStatus.FAILED)
-    reason = task.reason_for_incompletion or (
-        f"Task {task.reference_task_name} ({task.task_id}) ended {task.status.value}"
-    )
-    run = state.run
-    refs = run.failed_reference_task_names
-    names = run.failed_task_names
-    state.set_run(
-        failed_reference_task_names=refs if task.reference_task_name in refs else [*refs, task.reference_task_name],
-        failed_task_names=names if task.task_def_name in names else [*names, task.task_def_name],
-    )
-    _end_run(state, status, reason=reason)
-
-
-def _end_run(
-    state: _State,
-    status: WorkflowStatus,
-    *,
-    reason: str | None = None,
-    output: dict[str, Any] | None = None,
-) -> None:
-    """End the run: cancel what is still pending, set its status, output and end time; signal other runs."""
-    now = state.now
-    for task in state.live_tasks():
-        if not task.status.is_terminal:
-            state.put(
-                _replace(
-                    task,
-                    status=TaskStatus.CANCELED,
-                    end_time=now,
-                    update_time=now,
-                    lease_expires_at=0,
-                )
-            )
-            if task.task_type == _SUB_WORKFLOW and task.sub_workflow_id:
-                _signal(state, SignalKind.TERMINATE_CHILD, task.sub_workflow_id, reason=reason)
-    if output is None:
-        output = _run_output(state)
-    run = state.run
-    if run.parent_workflow_id and run.parent_workflow_task_id:
-        _signal(state, SignalKind.CHILD_ENDED, run.parent_workflow_id, task_id=run.parent_workflow_task_id)
-    failure_workflow = state.definition.failure_workflow
-    if status in _TRIGGERS_FAILURE_WORKFLOW and failure_workflow:
-        failure_run_id = state.ctx.new_id()
-        output = {**output, _FAILURE_WORKFLOW_OUTPUT: failure_run_id}
-        _signal(
-            state,
-            SignalKind.START_FAILURE_WORKFLOW,
-            failure_run_id,
-            task_id=_failed_task_id(state),
-            name=failure_workflow,
-            reason=reason,
-        )
-    state.set_run(
-        status=status,
-        output=output,
-        reason_for_incompletion=reason if status is not WorkflowStatus.COMPLETED else None,
-        end_time=now,
-    )
-
-
-def _signal(
-    state: _State,
-    kind: SignalKind,
-    target_workflow_id: str,
-    *,
-    task_id: str | None = None,
-    name: str | None = None,
-    reason: str | None = None,
-) -> None:
-    state.signals.append(
-        Signal(
-            signal_id=state.ctx.new_id(),
-            kind=kind,
-            source_workflow_id=state.run.workflow_id,
-            target_workflow_id=target_workflow_id,
-            task_id=task_id,
-            name=name,
-            reason=reason,
-            created_at=state.now,
-        )
-    )
-
-
-def _failed_task_id(state: _State) -> str | None:
-    """The latest task that failed, for the failure workflow's ``failureTaskId``."""
-    failed: Task | None = None
-    for task in state.tasks:
-        if task.status in _FAILED_TASK and (failed is None or task.seq > failed.seq):
-            failed = task
-    return failed.task_id if failed is not None else None
-
-
-def _run_output(state: _State) -> dict[str, Any]:
-    """The definition's ``outputParameters`` resolved, else the last task's output (Conductor's default)."""
-    if state.definition.output_parameters:
-        resolved = resolve(state.definition.output_parameters, state.doc)
-        return resolved if isinstance(resolved, dict) else {}
-    last: Task | None = None
-    for task in state.live_tasks():
-        if last is None or task.seq > last.seq:
-            last = task
-    return last.output_data if last is not None else {}

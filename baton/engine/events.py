@@ -1,4 +1,8 @@
-"""The events a run reacts to. Each has its own ``_apply_<kind>`` handler in the decider."""
+"""The events a run reacts to. Each has its own ``_apply_<kind>`` handler, found by the event's type.
+
+The decider's handlers are listed in ``decider.HANDLERS``; the operator's and the
+linked runs' in ``engine/operations.py``, whose ``apply`` dispatches every event.
+"""
 
 from __future__ import annotations
 
@@ -146,6 +150,5 @@ class FailureWorkflowNotStarted:
 
 
 LinkedRunEvent = ChildRetried | FailureWorkflowNotStarted
-LINKED_RUN_EVENTS = (ChildRetried, FailureWorkflowNotStarted)
 
 Event = TaskResultReceived | TaskStatusByRef | TimerFired | RunTimerFired | Terminate | OperatorEvent | LinkedRunEvent

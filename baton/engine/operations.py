@@ -1,10 +1,11 @@
 """An operator's events: pause, resume, restart, retry, rerun, skip a task, set variables, decide.
 
-``apply`` here is the engine's entry point for every event: it handles the
-operator's events (``events.OPERATOR_EVENTS``) and hands the rest to the
-decider's ``apply``. Like the decider, it does no I/O, reads no clock and never
-raises for a bad event: a run in the wrong state is refused (conflict), and
-the message names the state it is in.
+``apply`` here is the engine's entry point for every event: one table maps
+each event type to its handler, the operator's events' (here) and the
+decider's own (``decider.HANDLERS``); an event of no kind in it is refused.
+Like the decider, it does no I/O, reads no clock and never raises for a bad
+event: a run in the wrong state is refused (conflict), and the message names
+the state it is in.
 
 What each does, and where Conductor leaves room, what Baton chooses:
 
@@ -59,48 +60,35 @@ start.  reason: <why>``, and changes nothing else.
 Restart, retry and rerun clear ``reasonForIncompletion``, the failed task names
 and the end time, and set ``lastRetriedTime``: the run's ``timeoutSeconds`` counts
 from then. A step retried or rerun by an operator gets a fresh
-``totalTimeoutSeconds`` budget. A worker's result keeps its ``logs``: they go in
-``Decision.logs`` (``createdTime`` now when the worker gave none) and are stored
-in the result's transaction.
+``totalTimeoutSeconds`` budget.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
 
 from baton.engine import decider
-from baton.engine.decider import (
-    _FAILURE_WORKFLOW_OUTPUT,
-    _SUB_WORKFLOW,
-    _attempt,
-    _finish,
-    _is_worker,
-    _refuse,
-    _signal,
-    _State,
-)
+from baton.engine.attempts import next_attempt
 from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
-    LINKED_RUN_EVENTS,
-    OPERATOR_EVENTS,
     ChildRetried,
     Decide,
     Event,
     FailureWorkflowNotStarted,
-    LinkedRunEvent,
-    OperatorEvent,
     Pause,
     Rerun,
     Restart,
     Resume,
     Retry,
     SkipTask,
-    TaskResultReceived,
     UpdateVariables,
 )
 from baton.engine.expressions import latest_by_reference, resolve
+from baton.engine.run_end import FAILURE_WORKFLOW_OUTPUT
+from baton.engine.run_state import SUB_WORKFLOW, RunState, attempt_order, is_worker, refuse
 from baton.model import Task, TaskExecLog, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 
 _replace = msgspec.structs.replace
@@ -112,72 +100,42 @@ _RETRYABLE_RUNS: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_
 
 
 def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideContext) -> Decision:
-    """Apply one event to a run (any event: the decider's own go to ``decider.apply``).
-
-    A worker's result that carries log lines gets them in ``Decision.logs``, so they
-    are stored with the result, in its transaction.
-    """
-    if isinstance(event, OPERATOR_EVENTS):
-        return _apply_operation(definition, run, event, ctx)
-    if isinstance(event, LINKED_RUN_EVENTS):
-        return _apply_linked_run_event(definition, run, event, ctx)
-    decision = decider.apply(definition, run, event, ctx)
-    if isinstance(event, TaskResultReceived) and event.result.logs and decision.refusal is None:
-        result = event.result
-        decision.logs = [
-            TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or ctx.now)
-            for log in result.logs
-        ]
-    return decision
-
-
-def _apply_operation(definition: WorkflowDef, run: Workflow, event: OperatorEvent, ctx: DecideContext) -> Decision:
-    if isinstance(event, Pause):
-        return _apply_pause(definition, run, ctx)
-    if isinstance(event, Resume):
-        return _apply_resume(definition, run, ctx)
-    if isinstance(event, Restart):
-        return _apply_restart(definition, run, event, ctx)
-    if isinstance(event, Retry):
-        return _apply_retry(definition, run, event, ctx)
-    if isinstance(event, Rerun):
-        return _apply_rerun(definition, run, event, ctx)
-    if isinstance(event, SkipTask):
-        return _apply_skip_task(definition, run, event, ctx)
-    if isinstance(event, UpdateVariables):
-        return _apply_update_variables(definition, run, event, ctx)
-    return _apply_decide(definition, run, event, ctx)
+    """Apply one event to a run (any event: the decider's own go to its handlers in ``decider.HANDLERS``)."""
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        return refuse(run, "conflict", f"Unknown event {type(event).__name__}")
+    return handler(definition, run, event, ctx)
 
 
 def _in_state(run: Workflow, *, expected: str = "") -> Decision:
     """The refusal for a run in the wrong state: the message names the state it is in."""
     suffix = f", not {expected}" if expected else ""
-    return _refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}{suffix}")
+    return refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}{suffix}")
 
 
 # -- pause, resume, decide, variables ------------------------------------------------------
 
 
-def _apply_pause(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+def _apply_pause(definition: WorkflowDef, run: Workflow, event: Pause, ctx: DecideContext) -> Decision:
     if run.status.is_terminal:
         return _in_state(run)
-    state = _State(definition, run, ctx)
+    state = RunState(definition, run, ctx)
     state.set_run(status=WorkflowStatus.PAUSED)
     return state.decision()
 
 
-def _apply_resume(definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
+def _apply_resume(definition: WorkflowDef, run: Workflow, event: Resume, ctx: DecideContext) -> Decision:
     if run.status is not WorkflowStatus.PAUSED:
         return _in_state(run, expected=WorkflowStatus.PAUSED.value)
-    state = _State(definition, run, ctx)
+    state = RunState(definition, run, ctx)
     state.set_run(status=WorkflowStatus.RUNNING)
-    return _finish(state)
+    return decider.finish(state)
 
 
 def _apply_decide(definition: WorkflowDef, run: Workflow, event: Decide, ctx: DecideContext) -> Decision:
     if run.status is not WorkflowStatus.RUNNING:
         return _in_state(run, expected=WorkflowStatus.RUNNING.value)
-    return _finish(_State(definition, run, ctx))
+    return decider.finish(RunState(definition, run, ctx))
 
 
 def _apply_update_variables(
@@ -185,9 +143,9 @@ def _apply_update_variables(
 ) -> Decision:
     if run.status.is_terminal:
         return _in_state(run)
-    state = _State(definition, run, ctx)
+    state = RunState(definition, run, ctx)
     state.set_run(variables={**run.variables, **event.variables})
-    return _finish(state)
+    return decider.finish(state)
 
 
 # -- restart, rerun ------------------------------------------------------------------------
@@ -198,7 +156,7 @@ def _apply_restart(definition: WorkflowDef, run: Workflow, event: Restart, ctx: 
         return _in_state(run)
     target = event.definition or definition
     if run.status is WorkflowStatus.COMPLETED and not target.restartable:
-        return _refuse(
+        return refuse(
             run,
             "conflict",
             f"Workflow {run.workflow_id} is COMPLETED and its definition {target.name} "
@@ -221,12 +179,12 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
         return decision
     origin = next((t for t in run.tasks if t.task_id == event.from_task_id), None)
     if origin is None:
-        return _refuse(run, "not_found", f"Task {event.from_task_id} not found in workflow {run.workflow_id}")
+        return refuse(run, "not_found", f"Task {event.from_task_id} not found in workflow {run.workflow_id}")
     kept = [t for t in run.tasks if t.seq <= origin.seq]
     removed = [t.task_id for t in run.tasks if t.seq > origin.seq]
     now = ctx.now
     header = _reopened(run, now, input=workflow_input, correlation_id=correlation_id, output={})
-    state = _State(definition, _replace(header, tasks=kept), ctx)
+    state = RunState(definition, _replace(header, tasks=kept), ctx)
     state.put(
         _replace(
             origin,
@@ -244,13 +202,13 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
             end_time=0,
             update_time=now,
             callback_after_seconds=0,
-            visible_at=now if _is_worker(origin) else 0,
+            visible_at=now if is_worker(origin) else 0,
             lease_expires_at=0,
             timeout_alerted_at=0,
         )
     )
     _notify_parent(state, "reran")
-    decision = _finish(state)
+    decision = decider.finish(state)
     decision.removed = removed
     return decision
 
@@ -315,28 +273,28 @@ def _apply_retry(definition: WorkflowDef, run: Workflow, event: Retry, ctx: Deci
         return _in_state(run)
     failed = retriable_steps(run)
     if not failed and run.status is not WorkflowStatus.TIMED_OUT:
-        return _refuse(
+        return refuse(
             run,
             "conflict",
             f"Workflow {run.workflow_id} has no failed task to retry: restart it to run it again from the start",
         )
-    state = _State(definition, _reopened(run, ctx.now), ctx)
+    state = RunState(definition, _reopened(run, ctx.now), ctx)
     logs: list[TaskExecLog] = []
     for task in failed:
         child = task.sub_workflow_id
-        if task.task_id in event.resume_task_ids and task.task_type == _SUB_WORKFLOW and child:
+        if task.task_id in event.resume_task_ids and task.task_type == SUB_WORKFLOW and child:
             logs.append(_wait_for_child_again(state, task, child, "retried"))
-            _signal(state, SignalKind.RETRY_CHILD, child, task_id=task.task_id)
+            state.add_signal(SignalKind.RETRY_CHILD, child, task_id=task.task_id)
         else:
             _new_attempt(state, task)
     if event.notify_parent:
         _notify_parent(state, "retried")
-    decision = _finish(state)
+    decision = decider.finish(state)
     decision.logs = logs
     return decision
 
 
-def _wait_for_child_again(state: _State, task: Task, child: str, operation: str) -> TaskExecLog:
+def _wait_for_child_again(state: RunState, task: Task, child: str, operation: str) -> TaskExecLog:
     """An ended SUB_WORKFLOW task waits for its (retried) child again; the log line says so (as Conductor)."""
     now = state.now
     state.put(
@@ -354,12 +312,11 @@ def _wait_for_child_again(state: _State, task: Task, child: str, operation: str)
     return TaskExecLog(log=f"Sub workflow {child} {operation}.", task_id=task.task_id, created_time=now)
 
 
-def _notify_parent(state: _State, operation: str) -> None:
+def _notify_parent(state: RunState, operation: str) -> None:
     """A reopened sub-workflow asks its parent's SUB_WORKFLOW task to wait for it again."""
     run = state.run
     if run.parent_workflow_id and run.parent_workflow_task_id:
-        _signal(
-            state,
+        state.add_signal(
             SignalKind.CHILD_RETRIED,
             run.parent_workflow_id,
             task_id=run.parent_workflow_task_id,
@@ -368,7 +325,7 @@ def _notify_parent(state: _State, operation: str) -> None:
 
 
 def _parent_signals(run: Workflow, operation: str, ctx: DecideContext) -> list[Signal]:
-    """``_notify_parent`` for a decision made without a ``_State`` (a run started over)."""
+    """``_notify_parent`` for a decision made without a ``RunState`` (a run started over)."""
     if not (run.parent_workflow_id and run.parent_workflow_task_id):
         return []
     return [
@@ -384,7 +341,7 @@ def _parent_signals(run: Workflow, operation: str, ctx: DecideContext) -> list[S
     ]
 
 
-def _new_attempt(state: _State, task: Task) -> None:
+def _new_attempt(state: RunState, task: Task) -> None:
     """Schedule the next attempt of a failed step, its input resolved again over the failed one's."""
     now = state.now
     task_id = state.ctx.new_id()
@@ -398,30 +355,14 @@ def _new_attempt(state: _State, task: Task) -> None:
             input_data = {**task.input_data, **resolved}
     state.put(_replace(task, retried=True, update_time=now))
     state.add(
-        _replace(
+        next_attempt(
+            state,
             task,
-            task_id=task_id,
-            status=TaskStatus.SCHEDULED,
-            seq=state.max_seq + 1,
-            retry_count=task.retry_count + 1,
-            retried_task_id=task.task_id,
-            retried=False,
-            poll_count=0,
+            task_id,
             input_data=input_data,
-            output_data={},
-            reason_for_incompletion=None,
-            worker_id=None,
-            sub_workflow_id=None,
-            scheduled_time=now,
             first_scheduled_time=0,  # an operator's retry gets a fresh totalTimeoutSeconds budget
-            start_time=0,
-            end_time=0,
-            update_time=now,
             callback_after_seconds=0,
-            visible_at=now if _is_worker(task) else 0,
-            lease_expires_at=0,
-            timeout_alerted_at=0,
-            executed=False,
+            visible_at=now if is_worker(task) else 0,
         )
     )
 
@@ -434,21 +375,19 @@ def _apply_skip_task(definition: WorkflowDef, run: Workflow, event: SkipTask, ct
         return _in_state(run, expected=WorkflowStatus.RUNNING.value)
     ref = event.reference_task_name
     attempts = [t for t in run.tasks if t.reference_task_name == ref]
-    state = _State(definition, run, ctx)
+    state = RunState(definition, run, ctx)
     now = ctx.now
     if attempts:
-        latest = max(attempts, key=_attempt)
+        latest = max(attempts, key=attempt_order)
         if latest.status.is_terminal:
-            return _refuse(
-                run, "conflict", f"Task {ref} of workflow {run.workflow_id} is already {latest.status.value}"
-            )
+            return refuse(run, "conflict", f"Task {ref} of workflow {run.workflow_id} is already {latest.status.value}")
         state.put(_skipped(latest, event, now))
-        if latest.task_type == _SUB_WORKFLOW and latest.sub_workflow_id:
-            _signal(state, SignalKind.TERMINATE_CHILD, latest.sub_workflow_id, task_id=latest.task_id)
-        return _finish(state)
+        if latest.task_type == SUB_WORKFLOW and latest.sub_workflow_id:
+            state.add_signal(SignalKind.TERMINATE_CHILD, latest.sub_workflow_id, task_id=latest.task_id)
+        return decider.finish(state)
     step = _step_named(definition, ref)
     if step is None:
-        return _refuse(run, "not_found", f"No task {ref} in the definition of workflow {run.workflow_id}")
+        return refuse(run, "not_found", f"No task {ref} in the definition of workflow {run.workflow_id}")
     task = Task(
         task_id=ctx.new_id(),
         task_type=step.name if step.type == "SIMPLE" else step.type,
@@ -463,7 +402,7 @@ def _apply_skip_task(definition: WorkflowDef, run: Workflow, event: SkipTask, ct
         workflow_task=step,
     )
     state.add(_skipped(task, event, now))
-    return _finish(state)
+    return decider.finish(state)
 
 
 def _skipped(task: Task, event: SkipTask, now: int) -> Task:
@@ -486,36 +425,28 @@ def _step_named(definition: WorkflowDef, ref: str) -> WorkflowTask | None:
 # -- what other runs ask -------------------------------------------------------------------
 
 
-def _apply_linked_run_event(
-    definition: WorkflowDef, run: Workflow, event: LinkedRunEvent, ctx: DecideContext
-) -> Decision:
-    if isinstance(event, ChildRetried):
-        return _apply_child_retried(definition, run, event, ctx)
-    return _apply_failure_workflow_not_started(definition, run, event, ctx)
-
-
 def _apply_child_retried(definition: WorkflowDef, run: Workflow, event: ChildRetried, ctx: DecideContext) -> Decision:
     """The SUB_WORKFLOW task whose child was retried waits for it again; an ended run is retried around it."""
     task = next((t for t in run.tasks if t.task_id == event.task_id), None)
     if task is None:
-        return _refuse(run, "not_found", f"Task {event.task_id} not found in workflow {run.workflow_id}")
+        return refuse(run, "not_found", f"Task {event.task_id} not found in workflow {run.workflow_id}")
     latest = latest_by_reference(run.tasks)[task.reference_task_name]
     if (
-        task.task_type != _SUB_WORKFLOW
+        task.task_type != SUB_WORKFLOW
         or task.sub_workflow_id != event.sub_workflow_id
         or latest.task_id != task.task_id
         or task.status not in _RETRIABLE
     ):
-        return _refuse(
+        return refuse(
             run,
             "conflict",
             f"Task {task.task_id} of workflow {run.workflow_id} is {task.status.value}: "
             f"it does not wait to resume sub workflow {event.sub_workflow_id}",
         )
     if not run.status.is_terminal:
-        state = _State(definition, run, ctx)
+        state = RunState(definition, run, ctx)
     elif run.status in _RETRYABLE_RUNS:
-        state = _State(definition, _reopened(run, ctx.now), ctx)
+        state = RunState(definition, _reopened(run, ctx.now), ctx)
         for other in retriable_steps(run):
             if other.task_id != task.task_id:
                 _new_attempt(state, other)
@@ -523,7 +454,7 @@ def _apply_child_retried(definition: WorkflowDef, run: Workflow, event: ChildRet
     else:
         return _in_state(run)
     log = _wait_for_child_again(state, task, event.sub_workflow_id, event.operation)
-    decision = _finish(state)
+    decision = decider.finish(state)
     decision.logs = [log]
     return decision
 
@@ -532,13 +463,29 @@ def _apply_failure_workflow_not_started(
     definition: WorkflowDef, run: Workflow, event: FailureWorkflowNotStarted, ctx: DecideContext
 ) -> Decision:
     """Record Conductor's message in place of the failure workflow's id; nothing else of the run changes."""
-    if run.output.get(_FAILURE_WORKFLOW_OUTPUT) != event.failure_workflow_id:
-        return _refuse(
+    if run.output.get(FAILURE_WORKFLOW_OUTPUT) != event.failure_workflow_id:
+        return refuse(
             run,
             "conflict",
             f"Workflow {run.workflow_id} does not record failure workflow {event.failure_workflow_id}",
         )
     message = f"Error workflow {event.name} failed to start.  reason: {event.reason}"
-    state = _State(definition, run, ctx)
-    state.set_run(output={**run.output, _FAILURE_WORKFLOW_OUTPUT: message})
+    state = RunState(definition, run, ctx)
+    state.set_run(output={**run.output, FAILURE_WORKFLOW_OUTPUT: message})
     return state.decision()
+
+
+_HANDLERS: Final[Mapping[type[Event], decider.EventHandler]] = {
+    **decider.HANDLERS,
+    Pause: _apply_pause,
+    Resume: _apply_resume,
+    Restart: _apply_restart,
+    Retry: _apply_retry,
+    Rerun: _apply_rerun,
+    SkipTask: _apply_skip_task,
+    UpdateVariables: _apply_update_variables,
+    Decide: _apply_decide,
+    ChildRetried: _apply_child_retried,
+    FailureWorkflowNotStarted: _apply_failure_workflow_not_started,
+}
+"""Every event kind the engine handles, each with its handler: adding a kind is one entry here or in the decider's."""
