@@ -153,8 +153,8 @@ WITH snapshot AS (
                          $16::text[], $17::text[], $18::text[],
                          $19::bigint[], $20::text[])
 ), enqueued AS (
-    INSERT INTO queue (task_id, task_type, priority, visible_at)
-    SELECT * FROM unnest($21::text[], $22::text[], $23::int[], $24::bigint[])
+    INSERT INTO queue (task_id, task_type, priority, visible_at, response_timeout_seconds, poll_count)
+    SELECT * FROM unnest($21::text[], $22::text[], $23::int[], $24::bigint[], $26::bigint[], $27::bigint[])
 )
 SELECT 1"""
 SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = $1"
@@ -196,32 +196,35 @@ SELECT_WORKFLOW_ID_OF_TASK = "SELECT workflow_id FROM tasks WHERE task_id = $1"
 # msgspec as to PostgreSQL's json functions, so the body decodes as the claimed
 # task; the next decision on the task writes it whole again, so a body carries
 # at most one such tail. (Rebuilding it with json_each/json_object_agg cost
-# PostgreSQL several times more CPU than the rest of the claim.) Reading
-# ``pollCount`` and ``responseTimeoutSeconds`` only scans the text. A batch that
-# PostgreSQL's JSON refuses anyway (an escape it cannot read) fails as a data
-# error and is claimed by PICK_FOR_CLAIM and REWRITE_CLAIMED instead, which
-# rewrite the bodies in Python.
+# PostgreSQL several times more CPU than the rest of the claim.) ``pollCount``
+# and ``responseTimeoutSeconds`` come from the queue row (migration 0008), so
+# the body is not parsed; a row queued before that reads them from the body, and
+# a batch whose bodies PostgreSQL's JSON refuses (an escape it cannot read)
+# fails as a data error and is claimed by PICK_FOR_CLAIM and REWRITE_CLAIMED
+# instead, which rewrite the bodies in Python.
 _CLAIM_CTES = """
 candidates AS (
     -- The queue alone: whatever plan orders the candidates (a sort, while the statistics say the
     -- queue is small), it touches no task row and no body, only the first ``count`` get further.
-    SELECT q.id, q.priority, q.visible_at, q.task_id
+    SELECT q.id, q.priority, q.visible_at, q.task_id, q.response_timeout_seconds, q.poll_count
     FROM queue q
     WHERE q.task_type = {task_type} AND q.visible_at <= {now}{guard}
     ORDER BY q.priority DESC, q.visible_at, q.id
     LIMIT {count}
     FOR UPDATE OF q SKIP LOCKED
 ), picked AS (
-    SELECT c.id, c.priority, c.visible_at, t.task_id, t.body
+    SELECT c.id, c.priority, c.visible_at, c.response_timeout_seconds AS queued_response_timeout_seconds,
+           c.poll_count AS queued_poll_count, t.task_id, t.body
     FROM candidates c JOIN tasks t ON t.task_id = c.task_id
     WHERE t.status = 'SCHEDULED'
     FOR NO KEY UPDATE OF t SKIP LOCKED
 ), fields AS (
-    SELECT p.*, j.response_timeout_seconds, j.poll_count
-    FROM picked p,
-         LATERAL (SELECT coalesce((p.body::json ->> 'responseTimeoutSeconds')::bigint, 0),
-                         coalesce((p.body::json ->> 'pollCount')::bigint, 0))
-             AS j (response_timeout_seconds, poll_count)
+    -- From the queue row; from the body only for a row queued before migration 0008.
+    SELECT p.*,
+           coalesce(p.queued_response_timeout_seconds, (p.body::json ->> 'responseTimeoutSeconds')::bigint, 0)
+               AS response_timeout_seconds,
+           coalesce(p.queued_poll_count, (p.body::json ->> 'pollCount')::bigint, 0) AS poll_count
+    FROM picked p
 ), leased AS (
     SELECT f.*,
            CASE WHEN f.response_timeout_seconds > 0
@@ -286,7 +289,8 @@ FOR NO KEY UPDATE OF r"""
 # it wrote, the claimed bodies and their row versions, and, when it did not
 # write, the run as READ_RUN_FOR_DECISION reads it (from the statement's
 # snapshot), so a decision made from a stale copy is made again without
-# another round trip. ($32 is the run's timer.) The claim ($28-$31; a count of 0 claims
+# another round trip. ($32 is the run's timer; $33-$34 the queued tasks' claim fields.) The claim ($28-$31; a
+# count of 0 claims
 # nothing) leaves out the tasks this decision updates, which would otherwise be
 # changed twice by one statement, and cannot see the tasks it queues (one
 # snapshot): a decision that queues a task the claim could take claims with
@@ -321,11 +325,12 @@ WITH locked_run AS (
 ), dequeued AS (
     DELETE FROM queue WHERE task_id = ANY($22::text[]) AND EXISTS (SELECT 1 FROM run)
 ), enqueued AS (
-    INSERT INTO queue (task_id, task_type, priority, visible_at)
-    SELECT * FROM unnest($23::text[], $24::text[], $25::int[], $26::bigint[])
+    INSERT INTO queue (task_id, task_type, priority, visible_at, response_timeout_seconds, poll_count)
+    SELECT * FROM unnest($23::text[], $24::text[], $25::int[], $26::bigint[], $33::bigint[], $34::bigint[])
     WHERE EXISTS (SELECT 1 FROM run)
     ON CONFLICT (task_id) DO UPDATE SET
-        task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at
+        task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at,
+        response_timeout_seconds = excluded.response_timeout_seconds, poll_count = excluded.poll_count
 ),"""
     + _CLAIM_CTES.format(
         task_type="$28",
@@ -415,7 +420,7 @@ CREATE_RUN_ARGS = (
     "create_time", "update_time", "end_time", "body",
     "new_task_id", "new_workflow_id", "new_seq", "new_ref", "new_task_type", "new_status", "new_timer_at", "new_body",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
-    "timer_at",
+    "timer_at", "queue_response_timeout_seconds", "queue_poll_count",
 )  # fmt: skip
 WRITE_DECISION_ARGS = (
     "status", "correlation_id", "priority", "update_time", "end_time", "body", "workflow_id",
@@ -424,7 +429,7 @@ WRITE_DECISION_ARGS = (
     "dequeue_task_id",
     "queue_task_id", "queue_task_type", "queue_priority", "queue_visible_at",
     "row_version", "claim_task_type", "claim_now", "claim_count", "claim_worker_id",
-    "timer_at",
+    "timer_at", "queue_response_timeout_seconds", "queue_poll_count",
 )  # fmt: skip
 SELECT_CORRELATED_RUNS_ARGS = ("include_tasks", "name", "correlation_id", "include_closed")
 
@@ -1217,6 +1222,12 @@ def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:
         params[f"new_{name}"] = column
     for name, column in zip(
         sql.QUEUE_UPSERT_COLUMNS, sql.columns(plan.queue_upserts, len(sql.QUEUE_UPSERT_COLUMNS)), strict=True
+    ):
+        params[f"queue_{name}"] = column
+    for name, column in zip(
+        sql.QUEUE_CLAIM_FIELD_COLUMNS,
+        sql.columns(plan.queue_claim_fields, len(sql.QUEUE_CLAIM_FIELD_COLUMNS)),
+        strict=True,
     ):
         params[f"queue_{name}"] = column
     return params

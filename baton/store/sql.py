@@ -314,6 +314,9 @@ the task before the claim must not overwrite it.
 CLAIM_UPDATE_COLUMNS = ("timer_at", "body", "task_id")
 """SET status IN_PROGRESS and these two WHERE ``task_id`` and status SCHEDULED."""
 QUEUE_UPSERT_COLUMNS = ("task_id", "task_type", "priority", "visible_at")
+QUEUE_CLAIM_FIELD_COLUMNS = ("response_timeout_seconds", "poll_count")
+"""What a claim reads of a queued task, beside its queue row (PostgreSQL keeps them in the row, so its claim
+parses no body)."""
 OUTBOX_INSERT_COLUMNS = ("signal_id", "created_at", "body")
 
 Row: TypeAlias = tuple[Any, ...]
@@ -402,6 +405,8 @@ class WritePlan:
     """``TASK_UPDATE_COLUMNS``"""
     queue_upserts: list[Row] = field(default_factory=list)
     """``QUEUE_UPSERT_COLUMNS``: insert, or move a task already queued."""
+    queue_claim_fields: list[Row] = field(default_factory=list)
+    """``QUEUE_CLAIM_FIELD_COLUMNS`` of each of ``queue_upserts``, in the same order."""
     queue_deletes: list[Row] = field(default_factory=list)
     """``(task_id,)`` of tasks that leave the queue."""
     task_deletes: list[str] = field(default_factory=list)
@@ -453,7 +458,7 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
         )
         visible_at = queue_visible_at(task)
         if visible_at is not None:
-            plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
+            _plan_queued(plan, task, run, visible_at)
         elif queue_visible_at(before) is not None:
             plan.queue_deletes.append((task.task_id,))
     _plan_signals(plan, decision.signals)
@@ -500,7 +505,12 @@ def _plan_created(plan: WritePlan, created: Sequence[Task], run: Workflow) -> No
         plan.task_inserts.append(task_insert_row(task, run.workflow_id))
         visible_at = queue_visible_at(task)
         if visible_at is not None:
-            plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
+            _plan_queued(plan, task, run, visible_at)
+
+
+def _plan_queued(plan: WritePlan, task: Task, run: Workflow, visible_at: int) -> None:
+    plan.queue_upserts.append((task.task_id, task.task_type, run.priority, visible_at))
+    plan.queue_claim_fields.append((task.response_timeout_seconds, task.poll_count))
 
 
 # -- task logs -----------------------------------------------------------------------

@@ -335,7 +335,7 @@ async def test_hot_plans_look_rows_up_by_index_however_small_the_tables(postgres
         WRITE_DECISION: [
             "'RUNNING'", "NULL", "0", "1", "0", "'{}'", "'wf-1'",
             *[empty] * 8, *[empty] * 6, empty, *[empty] * 4,
-            "0", *claim, "NULL",
+            "0", *claim, "NULL", empty, empty,
         ],
     }  # fmt: skip
 
@@ -375,3 +375,21 @@ async def test_a_claimed_task_body_of_a_few_kilobytes_is_stored_uncompressed(pg_
         )
     assert size > 2100
     assert compression is None
+
+
+async def test_a_claim_takes_its_lease_and_poll_count_from_the_queue_row(pg_store: Store) -> None:
+    """Migration 0008: the queue row carries what a claim reads; a row queued before it (NULLs) reads the body."""
+    assert isinstance(pg_store, PostgresStore)
+    run = make_run("wf-fields")
+    await start(pg_store, run, [make_task(run, "t-row", seq=1), make_task(run, "t-old", seq=2)])
+    async with pg_store._connection() as conn:
+        queued = await conn.fetch("SELECT task_id, response_timeout_seconds, poll_count FROM queue ORDER BY task_id")
+        assert [tuple(row) for row in queued] == [("t-old", 60, 0), ("t-row", 60, 0)]
+        # The row's value wins over the body's; a row without values falls back to the body (60 s).
+        await conn.execute("UPDATE queue SET response_timeout_seconds = 5 WHERE task_id = 't-row'")
+        await conn.execute(
+            "UPDATE queue SET response_timeout_seconds = NULL, poll_count = NULL WHERE task_id = 't-old'"
+        )
+    claimed = await pg_store.claim_tasks("work", worker_id="w", count=2, now=10_000)
+    leases = {task.task_id: (task.lease_expires_at, task.poll_count) for task in claimed}
+    assert leases == {"t-row": (15_000, 1), "t-old": (70_000, 1)}
