@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[
+            *tasks.worker_routes,
             Route("/health", health, methods=["GET"]),
             *metadata.routes,
             # Before workflows and tasks: /api/workflow/search is not the run whose id is "search".

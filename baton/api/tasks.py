@@ -100,12 +100,17 @@ async def get_logs(request: Request) -> Response:
     return JSONResponse(await _service(request).operations.task_logs(request.path_params["task_id"]))
 
 
-routes = [
+worker_routes = [
+    Route("/api/tasks/update-v2", update_v2, methods=["POST"]),
     Route("/api/tasks/poll/batch/{task_type}", batch_poll, methods=["GET"]),
+    Route("/api/tasks", update, methods=["POST"]),
+]
+"""What workers call at every step: matched first (Starlette tries routes in order), and none of them matches a
+path another route serves."""
+
+routes = [
     Route("/api/tasks/poll/{task_type}", poll_one, methods=["GET"]),
     Route("/api/tasks/queue/sizes", queue_sizes, methods=["GET"]),
-    Route("/api/tasks", update, methods=["POST"]),
-    Route("/api/tasks/update-v2", update_v2, methods=["POST"]),
     Route("/api/tasks/{workflow_id}/{ref}/{status}", complete_by_ref, methods=["POST"]),
     Route("/api/tasks/{task_id}/log", add_log, methods=["POST"]),
     Route("/api/tasks/{task_id}/log", get_logs, methods=["GET"]),

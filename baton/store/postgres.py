@@ -765,7 +765,7 @@ class PostgresStore(Store):
         idempotency_strategy: IdempotencyStrategy | None = None,
     ) -> StartResult:
         run = decision.workflow
-        digest, snapshot_body = sql.snapshot_of(definition)
+        digest, snapshot_body = self._snapshots.snapshot_of(definition)
         plan = sql.plan_new_run(decision)
         params = _new_run_params(run, plan, digest, definition)
         if not self._snapshots.is_stored(digest):

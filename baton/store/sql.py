@@ -213,6 +213,25 @@ class SnapshotCache:
         self._size = size
         self._parsed: OrderedDict[str, WorkflowDef] = OrderedDict()
         self._stored: OrderedDict[str, None] = OrderedDict()
+        self._digests: OrderedDict[int, tuple[WorkflowDef, str, str]] = OrderedDict()
+
+    def snapshot_of(self, definition: WorkflowDef) -> tuple[str, str]:
+        """``snapshot_of(definition)``, remembered for the definitions seen lately.
+
+        By identity: the resolver hands every start of a workflow the same resolved
+        definition for a while, and shared definitions are never mutated. The entry
+        holds the definition, so its id is not reused while it is there.
+        """
+        key = id(definition)
+        found = self._digests.get(key)
+        if found is not None and found[0] is definition:
+            self._digests.move_to_end(key)
+            return found[1], found[2]
+        digest, body = snapshot_of(definition)
+        self._digests[key] = (definition, digest, body)
+        if len(self._digests) > 64:
+            self._digests.popitem(last=False)
+        return digest, body
 
     def get(self, digest: str) -> WorkflowDef | None:
         found = self._parsed.get(digest)

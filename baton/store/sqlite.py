@@ -419,7 +419,7 @@ class SqliteStore(Store):
     ) -> StartResult:
         run = decision.workflow
         plan = sql.plan_new_run(decision)
-        digest, snapshot_body = sql.snapshot_of(definition)
+        digest, snapshot_body = self._snapshots.snapshot_of(definition)
         key = run.idempotency_key
         with self._write("create a run") as conn:
             if key:
