@@ -90,7 +90,7 @@ from baton.store.base import (
     Store,
     TaskPage,
 )
-from baton.store.run_cache import CachedRun, KnownRun, RunCache
+from baton.store.run_cache import CachedRun, KnownRun, RunCache, RunTurns
 
 # -- queries -------------------------------------------------------------------------
 
@@ -590,6 +590,7 @@ class PostgresStore(Store):
         self._claim_pool: asyncpg.Pool | None = None
         self._task_bodies = sql.BodyCache()
         self._known: RunCache[KnownRun] = RunCache(run_cache_size)
+        self._turns = RunTurns()
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
 
     # -- plumbing ------------------------------------------------------------------
@@ -841,7 +842,8 @@ class PostgresStore(Store):
     ) -> tuple[Decision, list[Task]]:
         try:
             with _translated("record a decision"):
-                async with self._decision_connection() as conn:
+                # The turn before the connection: a decision waiting for its turn holds none.
+                async with self._turns.turn(workflow_id), self._decision_connection() as conn:
                     return await self._decide(conn, workflow_id, step, claim_after)
         except NotFoundError:
             self._known.forget(workflow_id)

@@ -21,8 +21,10 @@ before that claim would have been, which the write's guards already handle.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -135,6 +137,33 @@ class LoadedTasks(Mapping[str, Task]):
 
     def __len__(self) -> int:
         return len(self._position)
+
+
+class RunTurns:
+    """This process's decisions on one run take turns: each waits for the one before it to finish.
+
+    A decision made while another on the same run is in flight would be made
+    from the copy that one is about to change, and its write refused; waiting
+    its turn costs less. Only runs with a decision in flight have a lock here.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def turn(self, workflow_id: str) -> AsyncIterator[None]:
+        entry = self._locks.get(workflow_id)
+        if entry is None:
+            entry = self._locks[workflow_id] = (asyncio.Lock(), [0])
+        lock, waiting = entry
+        waiting[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            waiting[0] -= 1
+            if waiting[0] == 0:
+                del self._locks[workflow_id]
 
 
 Cached = TypeVar("Cached")
