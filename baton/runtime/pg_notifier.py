@@ -33,7 +33,10 @@ _MAX_KEYS_PER_NOTIFY = 100
 _RECONNECT_SECONDS = 1.0
 _CONNECT_TIMEOUT_SECONDS = 10.0
 """When the URL gives no ``connect_timeout``."""
-_CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
+"""What a notifier connection's loss looks like: the connection is dropped and made again. asyncpg's
+InternalClientError is among them: a connection cut in the middle of a NOTIFY can leave its protocol
+mid-operation, and the next statement on it fails that way."""
 _MIN_FLUSH_INTERVAL = 0.01
 """Under load, at most one flush per this many seconds: each NOTIFY costs both sides a statement and
 PostgreSQL a lock at commit, and a busier moment then shares one. The first publish after a quiet spell
