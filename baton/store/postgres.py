@@ -67,8 +67,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -557,6 +557,17 @@ def split_connect_timeout(url: str) -> tuple[str, float | None]:
     return urlunsplit(parts._replace(query=rest)), seconds if seconds > 0 else None
 
 
+PoolAcquireContext = AbstractAsyncContextManager[asyncpg.Connection]
+
+
+def _acquire(pool: asyncpg.Pool | None) -> PoolAcquireContext:
+    """A connection of ``pool`` for an ``async with`` (asyncpg's own context, not wrapped: it is on every path)."""
+    if pool is None:
+        raise StoreError("The store is not open")
+    acquired: PoolAcquireContext = pool.acquire()
+    return acquired
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """A released connection is not reset: Baton changes no session state, and the reset is a round trip.
 
@@ -659,28 +670,16 @@ class PostgresStore(Store):
                 await conn.execute(migration.sql)
                 await conn.execute(INSERT_APPLIED_MIGRATION, migration.version, migration.name)
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        if self._pool is None:
-            raise StoreError("The store is not open")
-        async with self._pool.acquire() as conn:
-            yield conn
+    def _connection(self) -> PoolAcquireContext:
+        return _acquire(self._pool)
 
-    @asynccontextmanager
-    async def _claim_connection(self) -> AsyncIterator[asyncpg.Connection]:
+    def _claim_connection(self) -> PoolAcquireContext:
         """For stand-alone claims only: their commits do not wait for the WAL flush."""
-        if self._claim_pool is None:
-            raise StoreError("The store is not open")
-        async with self._claim_pool.acquire() as conn:
-            yield conn
+        return _acquire(self._claim_pool)
 
-    @asynccontextmanager
-    async def _decision_connection(self) -> AsyncIterator[asyncpg.Connection]:
+    def _decision_connection(self) -> PoolAcquireContext:
         """For ``create_run`` and decisions only (see _BY_KEY_SETTINGS)."""
-        if self._decision_pool is None:
-            raise StoreError("The store is not open")
-        async with self._decision_pool.acquire() as conn:
-            yield conn
+        return _acquire(self._decision_pool)
 
     async def _fetchone(self, action: str, query: str, *args: Any) -> asyncpg.Record | None:
         with _translated(action):

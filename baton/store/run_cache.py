@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -148,22 +147,43 @@ class RunTurns:
     """
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self._turns: dict[str, _Turn] = {}
 
-    @asynccontextmanager
-    async def turn(self, workflow_id: str) -> AsyncIterator[None]:
-        entry = self._locks.get(workflow_id)
-        if entry is None:
-            entry = self._locks[workflow_id] = (asyncio.Lock(), [0])
-        lock, waiting = entry
-        waiting[0] += 1
+    def turn(self, workflow_id: str) -> _Turn:
+        """``async with`` it for the decision's turn on ``workflow_id``."""
+        turn = self._turns.get(workflow_id)
+        if turn is None:
+            turn = self._turns[workflow_id] = _Turn(self._turns, workflow_id)
+        return turn
+
+
+class _Turn:
+    """One run's lock and how many decisions hold or wait for it; gone from the table when none do."""
+
+    __slots__ = ("_lock", "_table", "_users", "_workflow_id")
+
+    def __init__(self, table: dict[str, _Turn], workflow_id: str) -> None:
+        self._table = table
+        self._workflow_id = workflow_id
+        self._lock = asyncio.Lock()
+        self._users = 0
+
+    async def __aenter__(self) -> None:
+        self._users += 1
         try:
-            async with lock:
-                yield
-        finally:
-            waiting[0] -= 1
-            if waiting[0] == 0:
-                del self._locks[workflow_id]
+            await self._lock.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._users -= 1
+        if self._users == 0:
+            del self._table[self._workflow_id]
 
 
 Cached = TypeVar("Cached")
