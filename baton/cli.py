@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 
 from baton.config import Settings
+
+GC_FIRST_THRESHOLD = 10_000
+"""Allocations between young collections in ``baton serve`` (CPython's default is 700).
+
+A request allocates thousands of short-lived objects; with the default, W1 on PostgreSQL spent 8 % of
+the server's CPU in collections, among them full ones of ~45 ms that stop the event loop. Set by the
+serve command, not the app: an app embedded in another process leaves that process's collector alone.
+"""
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,6 +32,10 @@ def _serve(args: argparse.Namespace) -> int:
         retention_days=args.retention_days,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # What is loaded by now lives as long as the process: later collections need not walk it.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_FIRST_THRESHOLD, 10, 10)
     print(f"baton: serving on http://{settings.host}:{settings.port} with {settings.database_url}", flush=True)
     uvicorn.run(
         create_app(settings),
