@@ -3,21 +3,27 @@
 Any number of Baton processes may share one database. How they stay out of
 each other's way:
 
-* ``transact`` (and ``transact_then_claim``) first decides optimistically, in
-  two statements and no BEGIN/COMMIT: it reads the run with its tasks and the
-  run's ``row_version`` (no lock), calls the decider, and sends everything the
-  decision writes, with the worker's next claim, as one statement, which
-  commits on its own. That statement locks the run row, then the task rows it
-  updates, and writes only if the run still has the version read and each of
-  those tasks the status read; otherwise it writes nothing and the decision is
-  made again the locked way: the run's row is locked (``FOR NO KEY UPDATE``)
-  and read with its tasks in one statement, and again in a new one (which sees
-  the decision that held the lock before) when the run's version shows that a
-  decision committed while it waited. Both ways lock the run row before task
-  rows, so they cannot deadlock each other. Decisions on one run are
-  serialised either way: every decision bumps ``row_version``. Runs whose
-  decisions rarely overlap (a worker's steps one after another) take the first
-  way; contended ones pay one extra read.
+* ``transact`` (and ``transact_then_claim``) first decides optimistically,
+  with no BEGIN/COMMIT. When this process wrote the run's last decision (or
+  started it), it has the run as written (``run_cache.KnownRun``) and decides
+  on that copy without reading anything; otherwise it reads the run with its
+  tasks and the run's ``row_version`` (no lock). Everything the decision
+  writes, with the worker's next claim, goes as one statement, which commits
+  on its own. That statement locks the run row, then the task rows it updates,
+  and writes only if the run still has the version decided on and each of
+  those tasks the status it had; otherwise it writes nothing and returns the
+  run as it is, and the decision is made once more on that. A refusal made on
+  the copy is made again on a read: it writes nothing, so no guard checks it.
+  When that fails too, the decision is made the locked way: the run's row is
+  locked (``FOR NO KEY UPDATE``) and read with its tasks in one statement, and
+  again in a new one (which sees the decision that held the lock before) when
+  the run's version shows that a decision committed while it waited. Both ways
+  lock the run row before task rows, so they cannot deadlock each other.
+  Decisions on one run are serialised either way: every decision bumps
+  ``row_version``; within one process they also take turns
+  (``run_cache.RunTurns``), so a fan-out's results do not refuse each other's
+  writes. A worker's step is thus one statement when this process made the
+  run's last decision, two when another did.
 * ``claim_tasks`` is one statement: it locks the queue rows and task rows it
   takes with ``SKIP LOCKED`` and never waits on a lock, so claims cannot
   deadlock with each other or with decisions, and two claims never take one
@@ -46,9 +52,9 @@ and BEGIN and COMMIT are statements too, so the write paths batch: all of a
 decision's rows and a worker's next claim go in one statement (the guards, the
 run update, task inserts and updates, queue changes and the claim, as
 data-modifying CTEs over ``unnest``ed arrays, which asyncpg sends in binary so
-bodies need no escaping), and a claim is a single statement. A worker's step
-is thus two statements (read, write and claim) instead of five (BEGIN, lock and
-read, write, claim, COMMIT). Outside ``conn.transaction()``
+bodies need no escaping), and a claim is a single statement: a worker's step
+is one or two statements instead of five (BEGIN, lock and read, write, claim,
+COMMIT). Outside ``conn.transaction()``
 asyncpg commits each statement by itself, so a read is one statement and one
 round trip, as is a start without an idempotency key; every write of more than
 one statement runs in an explicit ``conn.transaction()``. asyncpg prepares
