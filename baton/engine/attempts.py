@@ -252,26 +252,35 @@ def next_attempt(state: RunState, task: Task, task_id: str, **changes: Any) -> T
 
     ``changes`` set what the caller decides: its input, when it becomes visible, its timeout budget.
     """
-    now = state.now
-    return _replace(
+    return scheduled_afresh(
         task,
+        state.now,
         task_id=task_id,
-        status=TaskStatus.SCHEDULED,
         seq=state.max_seq + 1,
         retry_count=task.retry_count + 1,
         retried_task_id=task.task_id,
-        retried=False,
         poll_count=0,
+        **changes,
+    )
+
+
+def scheduled_afresh(task: Task, now: int, **changes: Any) -> Task:
+    """``task`` SCHEDULED at ``now`` with nothing of a run of its own: no output, reason, worker, child, lease,
+    alert or times; ``changes`` on top (a new attempt's id and seq, a rerun's input)."""
+    return _replace(
+        task,
+        status=TaskStatus.SCHEDULED,
         output_data={},
         reason_for_incompletion=None,
         worker_id=None,
         sub_workflow_id=None,
+        retried=False,
+        executed=False,
         scheduled_time=now,
         start_time=0,
         end_time=0,
         update_time=now,
         timeout_alerted_at=0,
         lease_expires_at=0,
-        executed=False,
         **changes,
     )

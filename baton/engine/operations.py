@@ -71,7 +71,7 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine import decider
-from baton.engine.attempts import next_attempt
+from baton.engine.attempts import next_attempt, scheduled_afresh
 from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
     ChildRetried,
@@ -186,25 +186,13 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
     header = _reopened(run, now, input=workflow_input, correlation_id=correlation_id, output={})
     state = RunState(definition, _replace(header, tasks=kept), ctx)
     state.put(
-        _replace(
+        scheduled_afresh(
             origin,
-            status=TaskStatus.SCHEDULED,
+            now,
             input_data=origin.input_data if event.task_input is None else event.task_input,
-            output_data={},
-            reason_for_incompletion=None,
-            worker_id=None,
-            sub_workflow_id=None,
-            retried=False,
-            executed=False,
-            scheduled_time=now,
             first_scheduled_time=0,
-            start_time=0,
-            end_time=0,
-            update_time=now,
             callback_after_seconds=0,
             visible_at=now if is_worker(origin) else 0,
-            lease_expires_at=0,
-            timeout_alerted_at=0,
         )
     )
     _notify_parent(state, "reran")
