@@ -177,10 +177,11 @@ WHERE r.name = $2 AND r.correlation_id = $3
   AND ($4 OR r.status IN ('RUNNING', 'PAUSED'))
 ORDER BY r.create_time DESC, r.workflow_id DESC"""
 DELETE_RUN = "DELETE FROM runs WHERE workflow_id = $1"
-"""Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
+"""Its tasks and their queue rows go with it (migration 0009's delete triggers), its key and task logs by ON
+DELETE CASCADE."""
 
 DELETE_TASKS = "DELETE FROM tasks WHERE workflow_id = $1 AND task_id = ANY($2::text[])"
-"""Their queue rows and log lines go with them (ON DELETE CASCADE)."""
+"""Their queue rows go with them (a delete trigger, migration 0009), their log lines by ON DELETE CASCADE."""
 # The snapshot row and the run's pointer to it in one statement (as CREATE_RUN does).
 REPLACE_RUN_SNAPSHOT = """
 WITH snapshot AS (

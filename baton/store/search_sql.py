@@ -262,7 +262,8 @@ def running_run_ids(
 
 
 def delete_finished_before(dialect: Dialect, cutoff: int, limit: int) -> Statement:
-    """Deletes one batch; its runs' tasks, queue rows and keys go by ON DELETE CASCADE.
+    """Deletes one batch; its runs' tasks, queue rows and keys go with them (cascades; on PostgreSQL tasks and
+    queue rows by delete triggers).
 
     A run that ended before ``cutoff`` started before it too, so the batch is found
     through the start-time index: only runs started before the cutoff are read, and
