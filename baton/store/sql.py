@@ -449,11 +449,6 @@ def plan_new_run(decision: Decision) -> WritePlan:
     return plan
 
 
-def loaded_tasks(tasks: Iterable[Task]) -> dict[str, Task]:
-    """The run's tasks as loaded, by id: what a decision's writes are guarded by (``step`` never mutates them)."""
-    return {t.task_id: t for t in tasks}
-
-
 def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> WritePlan:
     """The task and queue rows a decision on run ``workflow_id`` writes; ``loaded`` is its tasks as loaded.
 
