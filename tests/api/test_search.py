@@ -38,20 +38,24 @@ def next_millisecond() -> None:
 
 @pytest.fixture
 def runs(client: httpx.Client) -> dict[str, str]:
-    """order: one COMPLETED (c-1), one RUNNING (c-2), one TERMINATED; refund: one RUNNING (c-1)."""
+    """order: one COMPLETED (cid-1), one RUNNING (cid-2), one TERMINATED; refund: one RUNNING (cid-1).
+
+    The correlation ids hold a letter outside hex, so no run id (a UUID) can contain them: on SQLite
+    freeText is a substring match.
+    """
     register(client, simple_workflow("order", ["pack"]))
     register(client, simple_workflow("refund", ["pay_back"]))
-    done = start(client, "order", {"customer": "ada-lovelace"}, correlationId="c-1")
+    done = start(client, "order", {"customer": "ada-lovelace"}, correlationId="cid-1")
     (task,) = poll(client, "pack")
     assert complete(client, task, {"parcel": "p-1"}).status_code == 200
     wait_for_status(client, done, "COMPLETED")
     next_millisecond()
-    running = start(client, "order", {"customer": "grace-hopper"}, correlationId="c-2")
+    running = start(client, "order", {"customer": "grace-hopper"}, correlationId="cid-2")
     next_millisecond()
     stopped = start(client, "order", {"customer": "alan-turing"})
     assert client.delete(f"/api/workflow/{stopped}", params={"reason": "changed mind"}).status_code == 200
     next_millisecond()
-    refund = start(client, "refund", {"customer": "ada-lovelace"}, correlationId="c-1")
+    refund = start(client, "refund", {"customer": "ada-lovelace"}, correlationId="cid-1")
     return {"done": done, "running": running, "stopped": stopped, "refund": refund}
 
 
@@ -63,7 +67,7 @@ def test_summary_shape_is_conductors(client: httpx.Client, runs: dict[str, str])
     assert summary["workflowType"] == "order"
     assert summary["version"] == 1
     assert summary["workflowId"] == runs["done"]
-    assert summary["correlationId"] == "c-1"
+    assert summary["correlationId"] == "cid-1"
     assert summary["status"] == "COMPLETED"
     for name in ("startTime", "updateTime", "endTime"):
         assert ISO_MS.match(summary[name]), summary
@@ -91,7 +95,7 @@ def test_query_language(client: httpx.Client, runs: dict[str, str]) -> None:
         runs["running"],
         runs["done"],
     ]
-    assert found_ids(search(client, query="correlationId = c-1")) == [runs["refund"], runs["done"]]
+    assert found_ids(search(client, query="correlationId = cid-1")) == [runs["refund"], runs["done"]]
     created = run_of(client, runs["running"])["createTime"]
     assert found_ids(search(client, query=f"startTime > {created}")) == [runs["refund"], runs["stopped"]]
     assert found_ids(search(client, query=f"startTime <= {created}", sort="startTime:ASC")) == [
@@ -102,7 +106,7 @@ def test_query_language(client: httpx.Client, runs: dict[str, str]) -> None:
 
 def test_free_text_matches_ids_correlation_ids_and_input(client: httpx.Client, runs: dict[str, str]) -> None:
     assert found_ids(search(client, freeText="ada-lovelace")) == [runs["refund"], runs["done"]]
-    assert found_ids(search(client, freeText="c-2")) == [runs["running"]]
+    assert found_ids(search(client, freeText="cid-2")) == [runs["running"]]
     assert found_ids(search(client, freeText=runs["stopped"])) == [runs["stopped"]]
     assert found_ids(search(client, freeText="ada-lovelace", query="workflowType = order")) == [runs["done"]]
     assert search(client, freeText="nobody-at-all")["totalHits"] == 0
@@ -179,7 +183,7 @@ def test_task_search(client: httpx.Client, runs: dict[str, str]) -> None:
     (summary,) = result["results"]
     assert summary["workflowId"] == runs["done"]
     assert summary["workflowType"] == "order"
-    assert summary["correlationId"] == "c-1"
+    assert summary["correlationId"] == "cid-1"
     assert summary["taskType"] == summary["taskDefName"] == "pack"
     assert summary["referenceTaskName"] == "pack_0"
     assert summary["status"] == "COMPLETED"
