@@ -134,6 +134,11 @@ class TaskCache:
             if old is not None:
                 self._entries.pop((task_id, old), None)
 
+    def clear(self) -> None:
+        """Forget every task: some entries may hold writes that were rolled back."""
+        self._entries.clear()
+        self._version_of.clear()
+
     def claimed(self, tasks: Iterable[tuple[Task, int]]) -> None:
         """Tasks as a claim left them, at the row versions it wrote."""
         for task, version in tasks:
@@ -252,8 +257,12 @@ class SnapshotCache:
             return True
         return False
 
+    def forget_stored(self) -> None:
+        """Forget which snapshots are stored: a transaction that stored some was rolled back."""
+        self._stored.clear()
+
     def mark_stored(self, digest: str) -> None:
-        """Call only once the transaction that stored it has committed."""
+        """Call once the transaction that stored it has committed (or forget_stored if it then fails)."""
         self._stored[digest] = None
         self._stored.move_to_end(digest)
         if len(self._stored) > self._size * 8:

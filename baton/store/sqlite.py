@@ -4,10 +4,12 @@ Every method runs synchronously on the event loop, on one connection. That is
 deliberate: each call here takes well under a millisecond, and SQLite allows a
 single writer, so handing calls to threads would only add hops and let two
 writes interleave. Because no method awaits between its first and last
-statement, each write is one ``BEGIN IMMEDIATE ... COMMIT`` that nothing else in
-this process can enter, and ``transact`` runs load -> step -> write inside it.
-``BEGIN IMMEDIATE`` takes the write lock up front, so another process sharing
-the file (the CLI, say) waits on ``busy_timeout`` instead of failing half-way.
+statement, each write is a unit that nothing else in this process can enter,
+and ``transact`` runs load -> step -> write inside it. The writes of one turn of
+the event loop share a transaction and its COMMIT (``sqlite_commits``), and
+every call returns only once that COMMIT is done. ``BEGIN IMMEDIATE`` takes the
+write lock up front, so another process sharing the file (the CLI, say) waits
+on ``busy_timeout`` instead of failing half-way.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from baton.store.base import (
     TaskPage,
 )
 from baton.store.run_cache import CachedRun, LoadedTasks, RunCache
+from baton.store.sqlite_commits import CommitGroup, acknowledged_after_commit, translated
 
 # -- queries -------------------------------------------------------------------------
 
@@ -230,15 +233,6 @@ class _Checkpointer:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-@contextmanager
-def _translated(action: str) -> Iterator[None]:
-    """Driver errors leave the store as StoreError; Baton's own errors pass unchanged."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"SQLite failed to {action}: {exc}") from exc
-
-
 def _statements(script: str) -> Iterator[str]:
     """The statements of a migration, split where SQLite's own tokenizer says one is complete."""
     buffer = ""
@@ -263,13 +257,14 @@ class SqliteStore(Store):
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
         self._tasks = sql.TaskCache()
         self._runs: RunCache[CachedRun] = RunCache()
+        self.commits = CommitGroup(on_lost=self._forget_uncommitted)
 
     # -- plumbing ------------------------------------------------------------------
 
     async def open(self) -> None:
         if self._conn is not None:
             return
-        with _translated("open the database"):
+        with translated("open the database"):
             # isolation_level=None: no implicit transactions; every one here is explicit.
             conn = sqlite3.connect(self._path, isolation_level=None)
             try:
@@ -293,12 +288,13 @@ class SqliteStore(Store):
         self._conn = conn
 
     async def close(self) -> None:
+        self.commits.commit()
         checkpointer, self._checkpointer = self._checkpointer, None
         if checkpointer is not None:
             checkpointer.stop()
         conn, self._conn = self._conn, None
         if conn is not None:
-            with _translated("close the database"):
+            with translated("close the database"):
                 try:
                     # Refreshes the planner's statistics where they went stale; cheap when nothing did.
                     conn.execute("PRAGMA optimize")
@@ -321,13 +317,12 @@ class SqliteStore(Store):
             raise StoreError("The store is not open")
         return self._conn
 
+    @staticmethod
     @contextmanager
-    def _transaction(
-        self, conn: sqlite3.Connection, action: str, begin: str = "BEGIN IMMEDIATE"
-    ) -> Iterator[sqlite3.Connection]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
-        with _translated(action):
-            conn.execute(begin)
+    def _transaction(conn: sqlite3.Connection, action: str) -> Iterator[sqlite3.Connection]:
+        """One transaction of its own, committed when the block ends (opening, before any group can be)."""
+        with translated(action):
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -337,14 +332,20 @@ class SqliteStore(Store):
                 raise
 
     def _write(self, action: str) -> AbstractContextManager[sqlite3.Connection]:
-        return self._transaction(self._connection(), action)
+        return self.commits.write(self._connection(), action)
 
     def _read(self, action: str) -> AbstractContextManager[sqlite3.Connection]:
-        """A read transaction: several SELECTs that see one state of the file."""
-        return self._transaction(self._connection(), action, "BEGIN")
+        return self.commits.read(self._connection(), action)
+
+    def _forget_uncommitted(self) -> None:
+        """A group's COMMIT failed: what the caches learnt from its writes never happened."""
+        self._runs.clear()
+        self._tasks.clear()
+        self._snapshots.forget_stored()
 
     # -- definitions ---------------------------------------------------------------
 
+    @acknowledged_after_commit
     async def put_workflow_defs(self, defs: list[WorkflowDef], *, overwrite: bool) -> None:
         rows = [sql.workflow_def_row(d) for d in defs]
         with self._write("store workflow definitions") as conn:
@@ -357,28 +358,32 @@ class SqliteStore(Store):
                         f"Workflow definition {definition.name} version {definition.version} already exists"
                     )
 
+    @acknowledged_after_commit
     async def get_workflow_def(self, name: str, version: int | None = None) -> WorkflowDef | None:
         conn = self._connection()
-        with _translated("read a workflow definition"):
+        with translated("read a workflow definition"):
             if version is None:
                 row = conn.execute(SELECT_LATEST_WORKFLOW_DEF, (name,)).fetchone()
             else:
                 row = conn.execute(SELECT_WORKFLOW_DEF, (name, version)).fetchone()
         return None if row is None else sql.decode_workflow_def(row[0])
 
+    @acknowledged_after_commit
     async def list_workflow_defs(self, name: str | None = None) -> list[WorkflowDef]:
         conn = self._connection()
-        with _translated("list workflow definitions"):
+        with translated("list workflow definitions"):
             if name is None:
                 rows = conn.execute(SELECT_ALL_WORKFLOW_DEFS).fetchall()
             else:
                 rows = conn.execute(SELECT_WORKFLOW_DEFS_OF, (name,)).fetchall()
         return [sql.decode_workflow_def(body) for (body,) in rows]
 
+    @acknowledged_after_commit
     async def delete_workflow_def(self, name: str, version: int) -> bool:
         with self._write("delete a workflow definition") as conn:
             return conn.execute(DELETE_WORKFLOW_DEF, (name, version)).rowcount > 0
 
+    @acknowledged_after_commit
     async def put_task_defs(self, defs: list[TaskDef], *, overwrite: bool = True) -> None:
         rows = [sql.task_def_row(d) for d in defs]
         with self._write("store task definitions") as conn:
@@ -389,27 +394,31 @@ class SqliteStore(Store):
                 if conn.execute(INSERT_TASK_DEF_NEW, row).rowcount == 0:
                     raise ConflictError(f"Task definition {definition.name} already exists")
 
+    @acknowledged_after_commit
     async def get_task_defs(self, names: Collection[str]) -> dict[str, TaskDef]:
         if not names:
             return {}
         conn = self._connection()
-        with _translated("read task definitions"):
+        with translated("read task definitions"):
             rows = conn.execute(SELECT_TASK_DEFS, (json.dumps(list(names)),)).fetchall()
         found = [sql.decode_task_def(body) for (body,) in rows]
         return {d.name: d for d in found}
 
+    @acknowledged_after_commit
     async def list_task_defs(self) -> list[TaskDef]:
         conn = self._connection()
-        with _translated("list task definitions"):
+        with translated("list task definitions"):
             rows = conn.execute(SELECT_ALL_TASK_DEFS).fetchall()
         return [sql.decode_task_def(body) for (body,) in rows]
 
+    @acknowledged_after_commit
     async def delete_task_def(self, name: str) -> bool:
         with self._write("delete a task definition") as conn:
             return conn.execute(DELETE_TASK_DEF, (name,)).rowcount > 0
 
     # -- runs ----------------------------------------------------------------------
 
+    @acknowledged_after_commit
     async def create_run(
         self,
         decision: Decision,
@@ -462,6 +471,7 @@ class SqliteStore(Store):
             return None
         raise StoreError(f"Could not settle idempotency key {key!r}")
 
+    @acknowledged_after_commit
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
         try:
             with self._write("record a decision") as conn:
@@ -470,6 +480,7 @@ class SqliteStore(Store):
             self._runs.forget(workflow_id)  # its copy may hold what was rolled back
             raise
 
+    @acknowledged_after_commit
     async def transact_then_claim(
         self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
     ) -> tuple[Decision, list[Task]]:
@@ -561,6 +572,7 @@ class SqliteStore(Store):
         if plan.outbox_inserts:
             conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
 
+    @acknowledged_after_commit
     async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
         with self._read("read a run") as conn:
             row = conn.execute(SELECT_RUN, (workflow_id,)).fetchone()
@@ -569,13 +581,15 @@ class SqliteStore(Store):
             task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall() if include_tasks else []
         return sql.decode_run(row[0], (b for (b,) in task_rows))
 
+    @acknowledged_after_commit
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
         conn = self._connection()
-        with _translated("read a run's definition"):
+        with translated("read a run's definition"):
             row = conn.execute(SELECT_RUN_SNAPSHOT, (workflow_id,)).fetchone()
         # Decoded afresh: the caller owns what it gets.
         return None if row is None else sql.decode_workflow_def(row[0])
 
+    @acknowledged_after_commit
     async def find_runs_by_correlation(
         self, name: str, correlation_id: str, *, include_closed: bool, include_tasks: bool
     ) -> list[Workflow]:
@@ -588,24 +602,28 @@ class SqliteStore(Store):
                     tasks.setdefault(workflow_id, []).append(body)
         return [sql.decode_run(body, tasks.get(workflow_id, ())) for workflow_id, body in rows]
 
+    @acknowledged_after_commit
     async def delete_run(self, workflow_id: str) -> bool:
         with self._write("delete a run") as conn:
             return conn.execute(DELETE_RUN, (workflow_id,)).rowcount > 0
 
+    @acknowledged_after_commit
     async def get_task(self, task_id: str) -> Task | None:
         conn = self._connection()
-        with _translated("read a task"):
+        with translated("read a task"):
             row = conn.execute(SELECT_TASK, (task_id,)).fetchone()
         return None if row is None else sql.decode_task(row[0])
 
+    @acknowledged_after_commit
     async def workflow_id_of_task(self, task_id: str) -> str | None:
         conn = self._connection()
-        with _translated("read a task"):
+        with translated("read a task"):
             row = conn.execute(SELECT_WORKFLOW_ID_OF_TASK, (task_id,)).fetchone()
         return None if row is None else str(row[0])
 
     # -- task logs -------------------------------------------------------------------
 
+    @acknowledged_after_commit
     async def add_task_logs(self, task_id: str, logs: Sequence[TaskExecLog]) -> bool:
         rows = [(task_id, log.created_time, sql.encode_log_line(log.log)) for log in logs]
         with self._write("add task logs") as conn:
@@ -614,14 +632,16 @@ class SqliteStore(Store):
             conn.executemany(INSERT_TASK_LOG, rows)
         return True
 
+    @acknowledged_after_commit
     async def get_task_logs(self, task_id: str) -> list[TaskExecLog] | None:
         conn = self._connection()
-        with _translated("read task logs"):
+        with translated("read task logs"):
             rows = conn.execute(SELECT_TASK_LOGS, (task_id,)).fetchall()
         return sql.task_logs_of(task_id, rows)
 
     # -- queue and timers ------------------------------------------------------------
 
+    @acknowledged_after_commit
     async def claim_tasks(
         self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
     ) -> list[Task]:
@@ -667,9 +687,10 @@ class SqliteStore(Store):
                 self._runs.forget(task.workflow_instance_id)
         return tasks
 
+    @acknowledged_after_commit
     async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
         conn = self._connection()
-        with _translated("count queued tasks"):
+        with translated("count queued tasks"):
             if task_types is None:
                 return {task_type: n for task_type, n in conn.execute(COUNT_QUEUED)}
             sizes = dict.fromkeys(task_types, 0)
@@ -677,20 +698,23 @@ class SqliteStore(Store):
                 sizes.update(conn.execute(COUNT_QUEUED_OF, (json.dumps(list(sizes)),)).fetchall())
             return sizes
 
+    @acknowledged_after_commit
     async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
         conn = self._connection()
-        with _translated("read due timers"):
+        with translated("read due timers"):
             rows = conn.execute(SELECT_DUE_TIMERS, (now, limit)).fetchall()
         return [DueTimer(workflow_id=workflow_id, task_id=task_id) for workflow_id, task_id, _ in rows]
 
     # -- the outbox --------------------------------------------------------------------
 
+    @acknowledged_after_commit
     async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
         conn = self._connection()
-        with _translated("read the outbox"):
+        with translated("read the outbox"):
             rows = conn.execute(SELECT_SIGNALS_BEFORE, (created_before, limit)).fetchall()
         return [sql.decode_signal(body) for (body,) in rows]
 
+    @acknowledged_after_commit
     async def delete_signal(self, signal_id: str) -> None:
         with self._write("delete a signal") as conn:
             conn.execute(DELETE_SIGNAL, (signal_id,))
@@ -705,14 +729,17 @@ class SqliteStore(Store):
                 counted = int(conn.execute(statements.count.sql, statements.count.params).fetchone()[0])
         return search_sql.total_hits(request.start, request.size, len(bodies), counted), bodies
 
+    @acknowledged_after_commit
     async def search_runs(self, request: SearchRequest) -> RunPage:
         total, bodies = self._search(search_sql.search_runs(search_sql.Dialect.SQLITE, request), request)
         return RunPage(total_hits=total, results=[sql.decode_run(body) for body in bodies])
 
+    @acknowledged_after_commit
     async def search_tasks(self, request: SearchRequest) -> TaskPage:
         total, bodies = self._search(search_sql.search_tasks(search_sql.Dialect.SQLITE, request), request)
         return TaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies])
 
+    @acknowledged_after_commit
     async def running_run_ids(
         self, name: str, *, version: int | None, start_from: int | None, start_to: int | None
     ) -> list[str]:
@@ -720,9 +747,10 @@ class SqliteStore(Store):
             search_sql.Dialect.SQLITE, name, version=version, start_from=start_from, start_to=start_to
         )
         conn = self._connection()
-        with _translated("list running runs"):
+        with translated("list running runs"):
             return [workflow_id for (workflow_id,) in conn.execute(statement.sql, statement.params)]
 
+    @acknowledged_after_commit
     async def delete_finished_before(self, cutoff: int, limit: int) -> int:
         statement = search_sql.delete_finished_before(search_sql.Dialect.SQLITE, cutoff, limit)
         with self._write("delete finished runs") as conn:

@@ -1,0 +1,155 @@
+"""Group commit for the SQLite store: the writes made in one turn of the event loop share one COMMIT.
+
+A COMMIT in WAL mode appends every page its transaction changed to the log, and
+the background checkpoint later copies each of them into the database file.
+Writes that land together touch mostly the same pages (the queue's index, the
+tail of the tasks table), so committing them together writes those pages once.
+
+How it works: the first write of a turn opens the transaction (``BEGIN
+IMMEDIATE``) and schedules its COMMIT for the next turn; every later write runs
+in a SAVEPOINT of its own, so a write that fails is rolled back alone and the
+others stand (the first one, failing, rolls the transaction back and closes the
+group: nothing else can have joined it yet). Nothing is acknowledged before it is durable:
+every store call that ran while a group was open, read or write, awaits
+``settled()`` before it returns, because what it saw is not committed yet. When
+the COMMIT fails, every call waiting on it fails, and ``on_lost`` lets the store
+drop what it cached from the lost writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sqlite3
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from baton.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Driver errors leave the store as StoreError; Baton's own errors pass unchanged."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite failed to {action}: {exc}") from exc
+
+
+class CommitGroup:
+    """The open group of writes on one connection, and the COMMIT they wait for."""
+
+    def __init__(self, on_lost: Callable[[], None]) -> None:
+        self._on_lost = on_lost
+        self._pending: asyncio.Future[None] | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lost: StoreError | None = None
+        """Set when a failed write took the whole transaction with it (SQLite does so on I/O errors)."""
+
+    @contextmanager
+    def write(self, conn: sqlite3.Connection, action: str) -> Iterator[sqlite3.Connection]:
+        """One write, in the open group (opening one if none is): rolled back alone if the block raises."""
+        with translated(action):
+            if self._lost is not None:
+                raise StoreError(f"Could not {action}: {self._lost}")
+            if self._pending is None:
+                conn.execute("BEGIN IMMEDIATE")
+                loop = asyncio.get_running_loop()
+                pending = self._pending = loop.create_future()
+                self._conn = conn
+                loop.call_soon(self.commit)
+                # The first write needs no savepoint: until it ends nothing else can join.
+                try:
+                    yield conn
+                except BaseException:
+                    self._pending = self._conn = None
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    pending.set_result(None)
+                    raise
+                return
+            conn.execute("SAVEPOINT write")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK TO write")
+                    conn.execute("RELEASE write")
+                else:
+                    self._lost = StoreError(f"an earlier write in the same commit failed to {action}")
+                raise
+            conn.execute("RELEASE write")
+
+    @contextmanager
+    def read(self, conn: sqlite3.Connection, action: str) -> Iterator[sqlite3.Connection]:
+        """Several SELECTs that see one state: the open group's transaction, or one of their own."""
+        with translated(action):
+            if self._pending is not None:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    async def settled(self) -> None:
+        """Return once the open group, if any, is committed; raise StoreError if its COMMIT failed."""
+        pending = self._pending
+        if pending is not None:
+            # Shielded: one caller cancelled must not cancel the COMMIT the others wait for.
+            await asyncio.shield(pending)
+
+    def commit(self) -> None:
+        """Commit the open group now (the loop calls this a turn after the group opened; close calls it too)."""
+        pending, conn = self._pending, self._conn
+        if pending is None or conn is None:
+            return
+        self._pending = self._conn = None
+        lost, self._lost = self._lost, None
+        try:
+            if lost is not None:
+                raise lost
+            with translated("commit"):
+                conn.execute("COMMIT")
+        except StoreError as exc:
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except sqlite3.Error as rollback_error:
+                log.error("SQLite could not roll back a failed commit: %s", rollback_error)
+            finally:
+                self._on_lost()
+                pending.set_exception(exc)
+                pending.exception()  # retrieved here: a group whose callers all left must not warn
+        else:
+            pending.set_result(None)
+
+
+class _HasCommits(Protocol):
+    @property
+    def commits(self) -> CommitGroup: ...
+
+
+_S = TypeVar("_S", bound=_HasCommits)
+
+
+def acknowledged_after_commit(
+    method: Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]],
+) -> Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]:
+    """A store call returns only once what it wrote, or read uncommitted, is committed."""
+
+    @functools.wraps(method)
+    async def call(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        result = await method(self, *args, **kwargs)
+        await self.commits.settled()
+        return result
+
+    return call
