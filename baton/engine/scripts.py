@@ -11,8 +11,12 @@ function scope through a direct ``eval``, so its ``var``, ``let`` and function
 declarations stay local; globals it creates are deleted, and builtins it
 reassigns on the global object are put back, after every evaluation. (Changes
 to builtin prototypes are not undone; the context is shared by one thread's
-scripts only.) After a timeout, the memory limit or any engine failure the
-context is thrown away and the next evaluation makes a new one.
+scripts only.) A script stopped at its time or memory bound ends without its
+``finally``, so the globals are put back by a call of their own, and the
+context is kept: V8 leaves it usable, while closing one soon after a timeout
+crashed the process in mini-racer 0.14.1 (a segfault freeing the context, seen
+when a loop ran on the thread). Only after any other engine failure is the
+context thrown away, and the next evaluation makes a new one.
 
 Errors come back as values, never as exceptions.
 """
@@ -59,6 +63,7 @@ _BOOTSTRAP: Final = r"""
       return "Error: (an exception that cannot be printed)";
     }
   }
+  define(g, "__batonReset", { value: restore, writable: false, configurable: false, enumerable: false });
   define(g, "__batonRun", {
     value: function (source, input) {
       try {
@@ -128,20 +133,21 @@ def _make_racer() -> MiniRacer:
     return racer
 
 
-def discard_context(*, after_timeout: bool = False) -> None:
+def discard_context() -> None:
     """Throw this thread's V8 context away (the next evaluation makes a new one)."""
     racer, _local.racer = _local.racer, None
     if racer is None:
         return
-    if after_timeout:
-        # A timed-out evaluation is cancelled asynchronously: V8 reports its end on
-        # the context's loop later. The isolate runs one task at a time, so once a
-        # trivial evaluation returns that report has been delivered, and closing
-        # the loop cannot race it.
-        with contextlib.suppress(Exception):
-            racer.eval("0", timeout=_SETTLE_TIMEOUT_MS)
     with contextlib.suppress(Exception):  # closing a broken isolate
         racer.close()
+
+
+def _recover(racer: MiniRacer) -> None:
+    """After a script was stopped at a bound: put the globals back, or give the context up if that fails."""
+    try:
+        racer.eval("__batonReset()", timeout=_SETTLE_TIMEOUT_MS)
+    except Exception:
+        discard_context()
 
 
 def _first_line(text: str) -> str:
@@ -173,10 +179,10 @@ def evaluate(
     try:
         raw = racer.eval(code, timeout=max(1, timeout_ms), max_memory=memory_bytes)
     except JSTimeoutException:
-        discard_context(after_timeout=True)
+        _recover(racer)
         return ScriptResult(error=f"script timed out after {timeout_ms} ms")
     except JSOOMException:
-        discard_context()
+        _recover(racer)
         return ScriptResult(error="script exceeded memory limit")
     except Exception as exc:
         discard_context()

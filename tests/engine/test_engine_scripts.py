@@ -74,6 +74,22 @@ def test_works_from_inside_a_running_event_loop() -> None:
     assert asyncio.run(main()) == (1, "script timed out after 100 ms", 2)
 
 
+def test_scripts_stopped_at_their_bounds_again_and_again_leave_a_working_context() -> None:
+    async def main() -> list[object]:
+        scripts.discard_context()  # a context made while a loop runs, as in the server
+        seen: list[object] = []
+        for round_ in range(5):
+            stuck = evaluate(f"leaked{round_} = 1; for (;;) {{}}", {}, timeout_ms=50)
+            bomb = evaluate("var a = []; for (;;) { a.push(new Array(100000).fill(1)); }", {}, memory_bytes=16 << 20)
+            after = evaluate(f"typeof leaked{round_} + ' ' + $.n", {"n": round_})
+            seen.append((stuck.error, bomb.error, after.value))
+        return seen
+
+    assert asyncio.run(main()) == [
+        ("script timed out after 50 ms", "script exceeded memory limit", f"undefined {round_}") for round_ in range(5)
+    ]
+
+
 def test_non_json_input_and_non_string_source() -> None:
     assert evaluate(42, {}).error == "script must be a string, not int"  # type: ignore[arg-type]
     assert (evaluate("1", {"x": object()}).error or "").startswith("script input is not JSON")
