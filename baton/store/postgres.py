@@ -807,7 +807,7 @@ class PostgresStore(Store):
 
     def _remember_new_run(self, decision: Decision, digest: str) -> None:
         """Its first decision then needs no read: the run's row and its tasks' are at version 0."""
-        tasks = CachedRun.of((0, 0, 0), [], [])
+        tasks = CachedRun.of([], [])
         tasks.apply(decision)
         run = decision.workflow
         self._known.put(run.workflow_id, KnownRun(row_version=0, digest=digest, header=run, tasks=tasks))
@@ -896,7 +896,7 @@ class PostgresStore(Store):
             raise NotFoundError(f"No such workflow: {workflow_id}")
         run = self._task_bodies.run(body, task_bodies)
         versions = [(task.task_id, version) for task, version in zip(run.tasks, task_versions, strict=True)]
-        tasks = CachedRun.of((0, 0, 0), versions, run.tasks)
+        tasks = CachedRun.of(versions, run.tasks)
         return KnownRun(row_version=row_version, digest=digest, header=run, tasks=tasks)
 
     async def _decide_unlocked(

@@ -1,14 +1,11 @@
 """Per-process copies of the runs this process decides on, so a decision reads what changed, not the run.
 
-SQLite: a run's task rows are summed up by a signature the database computes from an
-index alone: ``(count, sum of row versions, highest seq)``. Every write to a
-task row changes it (an insert raises the highest seq, an update or a claim
-raises a row version, a removal lowers the count), so when the signature read
-in a decision's transaction is the one this process expects, the cached task
-list is exactly what the database holds, and nothing else need be read. This
-process keeps its copy in step with its own decisions and claims; a write by
-another process (another server on the file, the CLI) changes the signature,
-and the run is read again in full (through ``sql.TaskCache``).
+SQLite (``CachedRun``): a run's copy is its task list as this process last wrote
+or claimed it. This process keeps it in step with its own decisions and claims,
+and one connection does all of them; a commit through any other connection
+(another process on the file, the CLI) shows in SQLite's ``data_version``, which
+is read each time the write lock is taken, and then every copy is dropped: the
+next decision on each run reads it again (through ``sql.TaskCache``).
 
 PostgreSQL (``KnownRun``): the copy is keyed by the run row's ``row_version``,
 which every decision bumps. A decision made from the copy is written with that
@@ -32,50 +29,40 @@ import msgspec
 from baton.engine.decision import Decision
 from baton.model import Task, Workflow
 
-Signature = tuple[int, int, int]
-"""``(count(*), sum(row_version), max(seq))`` of a run's task rows."""
-
 
 @dataclass(kw_only=True)
 class CachedRun:
     """A run's tasks in seq order, each with its row version."""
 
-    signature: Signature
-    """What SQLite's index-only check must read for this copy to hold; PostgreSQL keys by ``KnownRun.row_version``."""
     versions: list[tuple[str, int]]
     """``(task_id, row_version)`` in seq order."""
     tasks: list[Task]
     position: dict[str, int]
 
     @classmethod
-    def of(cls, signature: Signature, versions: list[tuple[str, int]], tasks: list[Task]) -> CachedRun:
+    def of(cls, versions: list[tuple[str, int]], tasks: list[Task]) -> CachedRun:
         position = {task_id: index for index, (task_id, _) in enumerate(versions)}
-        return cls(signature=signature, versions=list(versions), tasks=list(tasks), position=position)
+        return cls(versions=list(versions), tasks=list(tasks), position=position)
 
     def apply(self, decision: Decision) -> None:
         """Bring the copy to what the decision wrote: its removals first, then its updates and new tasks."""
-        count, total, top = self.signature
         if decision.removed:
             gone = set(decision.removed)
-            total -= sum(version for task_id, version in self.versions if task_id in gone)
-            count -= len(gone)
             kept = [(pair, task) for pair, task in zip(self.versions, self.tasks, strict=True) if pair[0] not in gone]
             self.versions = [pair for pair, _ in kept]
             self.tasks = [task for _, task in kept]
             self.position = {task_id: index for index, (task_id, _) in enumerate(self.versions)}
-            top = max((task.seq for task in self.tasks), default=0)
         versions, tasks, position = self.versions, self.tasks, self.position
         for task in decision.updated:
             index = position[task.task_id]
             versions[index] = (task.task_id, versions[index][1] + 1)
             tasks[index] = task
-            total += 1
+        top = tasks[-1].seq if tasks else 0
         in_order = True
         for task in decision.created:
             position[task.task_id] = len(tasks)
             versions.append((task.task_id, 0))
             tasks.append(task)
-            count += 1
             in_order = in_order and task.seq > top
             top = max(top, task.seq)
         if not in_order:  # a new task took a seq below one kept (a rerun): keep the copy in seq order
@@ -83,7 +70,6 @@ class CachedRun:
             self.versions = [version for version, _ in pairs]
             self.tasks = [task for _, task in pairs]
             self.position = {task_id: index for index, (task_id, _) in enumerate(self.versions)}
-        self.signature = (count, total, top)
 
     def claimed(self, task: Task, version_before: int) -> bool:
         """A claim wrote ``task`` over the row at ``version_before``; False if the copy did not hold that row."""
@@ -92,8 +78,6 @@ class CachedRun:
             return False
         self.versions[index] = (task.task_id, version_before + 1)
         self.tasks[index] = task
-        count, total, top = self.signature
-        self.signature = (count, total + 1, top)
         return True
 
 

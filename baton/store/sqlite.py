@@ -95,8 +95,6 @@ SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
 SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
 SELECT_RUN_TASK_VERSIONS = "SELECT task_id, row_version FROM tasks WHERE workflow_id = ? ORDER BY seq"
-SELECT_RUN_TASK_SIGNATURE = """
-SELECT count(*), coalesce(sum(row_version), 0), coalesce(max(seq), 0) FROM tasks WHERE workflow_id = ?"""
 SELECT_TASK_BODIES = """
 SELECT task_id, row_version, body FROM tasks
 WHERE workflow_id = ? AND task_id IN (SELECT value FROM json_each(?))"""
@@ -257,7 +255,7 @@ class SqliteStore(Store):
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
         self._tasks = sql.TaskCache()
         self._runs: RunCache[CachedRun] = RunCache()
-        self.commits = CommitGroup(on_lost=self._forget_uncommitted)
+        self.commits = CommitGroup(on_lost=self._forget_uncommitted, on_foreign_commit=self._runs.clear)
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -443,7 +441,7 @@ class SqliteStore(Store):
         self._snapshots.mark_stored(digest)
         # Its first decision then finds the run cached, its tasks at version 0.
         self._tasks.remember(plan, decision)
-        cached = CachedRun.of((0, 0, 0), [], [])
+        cached = CachedRun.of([], [])
         cached.apply(decision)
         self._runs.put(run.workflow_id, cached)
         return StartResult(workflow_id=run.workflow_id, created=True)
@@ -506,13 +504,9 @@ class SqliteStore(Store):
             raise NotFoundError(f"No such workflow: {workflow_id}")
         body, digest = row
         definition = self._snapshot(conn, digest)
-        signature = conn.execute(SELECT_RUN_TASK_SIGNATURE, (workflow_id,)).fetchone()
         cached = self._runs.get(workflow_id)
-        if cached is not None and cached.signature != signature:
-            self._runs.forget(workflow_id)
-            cached = None
         if cached is None:
-            cached = self._load_run(conn, workflow_id, body, signature)
+            cached = self._load_run(conn, workflow_id, body)
         run = sql.decode_run(body)
         run.tasks = list(cached.tasks)
         loaded = LoadedTasks(run.tasks, cached.position)
@@ -533,16 +527,14 @@ class SqliteStore(Store):
         cached.apply(decision)
         return decision
 
-    def _load_run(
-        self, conn: sqlite3.Connection, workflow_id: str, body: str, signature: tuple[int, int, int]
-    ) -> CachedRun:
+    def _load_run(self, conn: sqlite3.Connection, workflow_id: str, body: str) -> CachedRun:
         """Read a run's tasks in full (their versions, and the bodies ``sql.TaskCache`` lacks) and cache it."""
         versions = conn.execute(SELECT_RUN_TASK_VERSIONS, (workflow_id,)).fetchall()
 
         def load(stale: list[str]) -> list[tuple[str, int, str]]:
             return conn.execute(SELECT_TASK_BODIES, (workflow_id, json.dumps(stale))).fetchall()
 
-        cached = CachedRun.of(signature, versions, self._tasks.run(body, versions, load).tasks)
+        cached = CachedRun.of(versions, self._tasks.run(body, versions, load).tasks)
         self._runs.put(workflow_id, cached)
         return cached
 

@@ -13,7 +13,9 @@ group: nothing else can have joined it yet). Nothing is acknowledged before it i
 every store call that ran while a group was open, read or write, awaits
 ``settled()`` before it returns, because what it saw is not committed yet. When
 the COMMIT fails, every call waiting on it fails, and ``on_lost`` lets the store
-drop what it cached from the lost writes.
+drop what it cached from the lost writes; when another connection has committed
+since this one last wrote, ``on_foreign_commit`` lets it drop what it cached of
+the file.
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ def translated(action: str) -> Iterator[None]:
 class CommitGroup:
     """The open group of writes on one connection, and the COMMIT they wait for."""
 
-    def __init__(self, on_lost: Callable[[], None]) -> None:
+    def __init__(self, on_lost: Callable[[], None], on_foreign_commit: Callable[[], None]) -> None:
         self._on_lost = on_lost
+        self._on_foreign_commit = on_foreign_commit
+        self._data_version: int | None = None
         self._pending: asyncio.Future[None] | None = None
         self._conn: sqlite3.Connection | None = None
         self._lost: StoreError | None = None
@@ -61,6 +65,7 @@ class CommitGroup:
                 raise StoreError(f"Could not {action}: {self._lost}")
             if self._pending is None:
                 conn.execute("BEGIN IMMEDIATE")
+                self._check_data_version(conn)
                 loop = asyncio.get_running_loop()
                 pending = self._pending = loop.create_future()
                 self._conn = conn
@@ -86,6 +91,18 @@ class CommitGroup:
                     self._lost = StoreError(f"an earlier write in the same commit failed to {action}")
                 raise
             conn.execute("RELEASE write")
+
+    def _check_data_version(self, conn: sqlite3.Connection) -> None:
+        """Tell the store when another connection committed since this one last held the write lock.
+
+        SQLite's ``data_version`` changes with every commit made through another
+        connection (another process on the file, the CLI) and with none of this
+        one's; read under the write lock, nobody can commit until the group does.
+        """
+        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        if self._data_version is not None and version != self._data_version:
+            self._on_foreign_commit()
+        self._data_version = version
 
     @contextmanager
     def read(self, conn: sqlite3.Connection, action: str) -> Iterator[sqlite3.Connection]:

@@ -38,10 +38,14 @@ class Database:
         self.statements: list[str] = []
         self.conn.set_trace_callback(self.statements.append)
         self.losses = 0
-        self.group = CommitGroup(on_lost=self.lost)
+        self.foreign_commits = 0
+        self.group = CommitGroup(on_lost=self.lost, on_foreign_commit=self.foreign_commit)
 
     def lost(self) -> None:
         self.losses += 1
+
+    def foreign_commit(self) -> None:
+        self.foreign_commits += 1
 
     def seen_by_another_connection(self) -> list[int]:
         return [item for (item,) in self.observer.execute("SELECT id FROM items ORDER BY id")]
@@ -84,6 +88,19 @@ async def test_writes_in_later_turns_get_commits_of_their_own(db: Database) -> N
 
     assert db.seen_by_another_connection() == [1, 2]
     assert (db.count("BEGIN IMMEDIATE"), db.count("COMMIT")) == (2, 2)
+
+
+async def test_a_commit_through_another_connection_is_reported_when_the_lock_is_next_taken(db: Database) -> None:
+    await db.insert(1)
+    await db.insert(2)
+    assert db.foreign_commits == 0  # its own commits are not foreign
+
+    db.observer.execute("INSERT INTO items (id) VALUES (3)")
+    await db.insert(4)
+    await db.insert(5)
+
+    assert db.foreign_commits == 1
+    assert db.seen_by_another_connection() == [1, 2, 3, 4, 5]
 
 
 async def test_a_failing_write_is_rolled_back_alone(db: Database) -> None:
