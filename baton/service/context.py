@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -32,7 +32,27 @@ def wall_clock_ms() -> int:
 
 
 def new_uuid() -> str:
-    return str(uuid.uuid4())
+    """A version 7 UUID (RFC 9562): Unix milliseconds in the top 48 bits, then 74 random bits.
+
+    Run and task ids sort by the millisecond they were made in, so the rows a
+    server inserts land at the right-hand end of every index keyed by them (the
+    primary keys, a run's tasks by run id) instead of on a random page each:
+    inserts made together touch the same few pages, which a commit then writes
+    once. To a client it is an opaque UUID string, as Conductor's ids are.
+    """
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (time.time_ns() // 1_000_000) << 80
+        | 0x7 << 76
+        | (random_bits >> 62 & 0xFFF) << 64  # 12 random bits after the version
+        | 0b10 << 62  # the RFC 4122 variant
+        | random_bits & _LOW_62_BITS
+    )
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_LOW_62_BITS = (1 << 62) - 1
 
 
 @dataclass(kw_only=True)
