@@ -45,6 +45,19 @@ def translated(action: str) -> Iterator[None]:
         raise StoreError(f"SQLite failed to {action}: {exc}") from exc
 
 
+class _Group:
+    """One open transaction: who waits for its COMMIT, and how that went."""
+
+    __slots__ = ("committer", "conn", "error", "waiters")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.committer = False
+        """Whether a caller has taken the COMMIT on (the first to await ``settled``)."""
+        self.waiters: list[asyncio.Future[None]] = []
+        self.error: StoreError | None = None
+
+
 class CommitGroup:
     """The open group of writes on one connection, and the COMMIT they wait for."""
 
@@ -52,8 +65,7 @@ class CommitGroup:
         self._on_lost = on_lost
         self._on_foreign_commit = on_foreign_commit
         self._data_version: int | None = None
-        self._pending: asyncio.Future[None] | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._group: _Group | None = None
         self._lost: StoreError | None = None
         """Set when a failed write took the whole transaction with it (SQLite does so on I/O errors)."""
 
@@ -63,21 +75,19 @@ class CommitGroup:
         with translated(action):
             if self._lost is not None:
                 raise StoreError(f"Could not {action}: {self._lost}")
-            if self._pending is None:
+            if self._group is None:
                 conn.execute("BEGIN IMMEDIATE")
                 self._check_data_version(conn)
-                loop = asyncio.get_running_loop()
-                pending = self._pending = loop.create_future()
-                self._conn = conn
-                loop.call_soon(self.commit)
+                group = self._group = _Group(conn)
+                # Whatever happens to the callers, the group is committed a turn from now.
+                asyncio.get_running_loop().call_soon(self._commit, group)
                 # The first write needs no savepoint: until it ends nothing else can join.
                 try:
                     yield conn
                 except BaseException:
-                    self._pending = self._conn = None
+                    self._group = None
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
-                    pending.set_result(None)
                     raise
                 return
             conn.execute("SAVEPOINT write")
@@ -108,7 +118,7 @@ class CommitGroup:
     def read(self, conn: sqlite3.Connection, action: str) -> Iterator[sqlite3.Connection]:
         """Several SELECTs that see one state: the open group's transaction, or one of their own."""
         with translated(action):
-            if self._pending is not None:
+            if self._group is not None:
                 yield conn
                 return
             conn.execute("BEGIN")
@@ -118,18 +128,38 @@ class CommitGroup:
                 conn.execute("COMMIT")
 
     async def settled(self) -> None:
-        """Return once the open group, if any, is committed; raise StoreError if its COMMIT failed."""
-        pending = self._pending
-        if pending is not None:
-            # Shielded: one caller cancelled must not cancel the COMMIT the others wait for.
-            await asyncio.shield(pending)
+        """Return once the open group, if any, is committed; raise StoreError if its COMMIT failed.
+
+        The first caller yields one turn (so the writes ready in this one join
+        the group) and commits it itself; the others wait on futures of their
+        own, so one that is cancelled takes nothing from the rest.
+        """
+        group = self._group
+        if group is None:
+            return
+        if not group.committer:
+            group.committer = True
+            try:
+                await asyncio.sleep(0)
+            finally:
+                self._commit(group)
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            group.waiters.append(waiter)
+            await waiter
+        if group.error is not None:
+            raise group.error
 
     def commit(self) -> None:
-        """Commit the open group now (the loop calls this a turn after the group opened; close calls it too)."""
-        pending, conn = self._pending, self._conn
-        if pending is None or conn is None:
-            return
-        self._pending = self._conn = None
+        """Commit the open group now, if one is open (``close`` does, before the connection goes)."""
+        if self._group is not None:
+            self._commit(self._group)
+
+    def _commit(self, group: _Group) -> None:
+        if group is not self._group:
+            return  # committed already, or rolled back with its only write
+        self._group = None
+        conn = group.conn
         lost, self._lost = self._lost, None
         try:
             if lost is not None:
@@ -143,11 +173,12 @@ class CommitGroup:
             except sqlite3.Error as rollback_error:
                 log.error("SQLite could not roll back a failed commit: %s", rollback_error)
             finally:
+                group.error = exc
                 self._on_lost()
-                pending.set_exception(exc)
-                pending.exception()  # retrieved here: a group whose callers all left must not warn
-        else:
-            pending.set_result(None)
+        finally:
+            for waiter in group.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
 
 class _HasCommits(Protocol):
