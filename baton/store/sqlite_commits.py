@@ -6,16 +6,16 @@ Writes that land together touch mostly the same pages (the queue's index, the
 tail of the tasks table), so committing them together writes those pages once.
 
 How it works: the first write of a turn opens the transaction (``BEGIN
-IMMEDIATE``) and schedules its COMMIT for the next turn; every later write runs
-in a SAVEPOINT of its own, so a write that fails is rolled back alone and the
-others stand (the first one, failing, rolls the transaction back and closes the
-group: nothing else can have joined it yet). Nothing is acknowledged before it is durable:
-every store call that ran while a group was open, read or write, awaits
-``settled()`` before it returns, because what it saw is not committed yet. When
-the COMMIT fails, every call waiting on it fails, and ``on_lost`` lets the store
-drop what it cached from the lost writes; when another connection has committed
-since this one last wrote, ``on_foreign_commit`` lets it drop what it cached of
-the file.
+IMMEDIATE``) and schedules its COMMIT as the first callback of the next turn;
+every later write runs in a SAVEPOINT of its own, so a write that fails is
+rolled back alone and the others stand (the first one, failing, rolls the
+transaction back and closes the group: nothing else can have joined it yet).
+Nothing is acknowledged before it is durable: every store call that ran while a
+group was open, read or write, awaits ``settled()`` before it returns, because
+what it saw is not committed yet. When the COMMIT fails, every call waiting on
+it fails, and ``on_lost`` lets the store drop what it cached from the lost
+writes; when another connection has committed since this one last wrote,
+``on_foreign_commit`` lets it drop what it cached of the file.
 """
 
 from __future__ import annotations
@@ -46,15 +46,13 @@ def translated(action: str) -> Iterator[None]:
 
 
 class _Group:
-    """One open transaction: who waits for its COMMIT, and how that went."""
+    """One open transaction, and how its COMMIT went."""
 
-    __slots__ = ("committer", "conn", "error", "waiters")
+    __slots__ = ("committed", "conn", "error")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.committer = False
-        """Whether a caller has taken the COMMIT on (the first to await ``settled``)."""
-        self.waiters: list[asyncio.Future[None]] = []
+        self.committed = False
         self.error: StoreError | None = None
 
 
@@ -79,13 +77,14 @@ class CommitGroup:
                 conn.execute("BEGIN IMMEDIATE")
                 self._check_data_version(conn)
                 group = self._group = _Group(conn)
-                # Whatever happens to the callers, the group is committed a turn from now.
+                # Committed a turn from now, whatever happens to the callers.
                 asyncio.get_running_loop().call_soon(self._commit, group)
                 # The first write needs no savepoint: until it ends nothing else can join.
                 try:
                     yield conn
                 except BaseException:
                     self._group = None
+                    group.committed = True  # nothing is left to commit
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
@@ -130,23 +129,16 @@ class CommitGroup:
     async def settled(self) -> None:
         """Return once the open group, if any, is committed; raise StoreError if its COMMIT failed.
 
-        The first caller yields one turn (so the writes ready in this one join
-        the group) and commits it itself; the others wait on futures of their
-        own, so one that is cancelled takes nothing from the rest.
+        The COMMIT is the first callback of the next turn (scheduled when the group
+        opened, before any caller could get here), so a caller yields a turn and finds
+        it done (or does it then itself); nothing is shared between callers, so one
+        that is cancelled takes nothing from the rest.
         """
         group = self._group
         if group is None:
             return
-        if not group.committer:
-            group.committer = True
-            try:
-                await asyncio.sleep(0)
-            finally:
-                self._commit(group)
-        else:
-            waiter = asyncio.get_running_loop().create_future()
-            group.waiters.append(waiter)
-            await waiter
+        await asyncio.sleep(0)
+        self._commit(group)
         if group.error is not None:
             raise group.error
 
@@ -156,8 +148,8 @@ class CommitGroup:
             self._commit(self._group)
 
     def _commit(self, group: _Group) -> None:
-        if group is not self._group:
-            return  # committed already, or rolled back with its only write
+        if group.committed:
+            return
         self._group = None
         conn = group.conn
         lost, self._lost = self._lost, None
@@ -176,9 +168,7 @@ class CommitGroup:
                 group.error = exc
                 self._on_lost()
         finally:
-            for waiter in group.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            group.committed = True
 
 
 class _HasCommits(Protocol):
