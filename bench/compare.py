@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent
 
 
 def run_bench(tree: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -52,17 +52,17 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="baton-compare-") as scratch:
         base_tree = Path(scratch) / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base_tree), args.base], cwd=HERE, check=True)
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base_tree), args.base], cwd=REPO, check=True)
         try:
             runs: dict[str, list[dict[str, float]]] = {"this": [], "base": []}
             for pair in range(args.pairs):
-                order = [("this", HERE), ("base", base_tree)]
+                order = [("this", REPO), ("base", base_tree)]
                 for name, tree in order if pair % 2 == 0 else reversed(order):
                     figures = run_bench(tree, args)
                     runs[name].append(figures)
                     print(json.dumps({"pair": pair, "tree": name, **figures}), flush=True)
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=HERE, check=False)
+            subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=REPO, check=False)
 
     for key in runs["this"][0]:
         mine = [figures[key] for figures in runs["this"]]

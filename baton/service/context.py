@@ -31,6 +31,9 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_LOW_62_BITS = (1 << 62) - 1
+
+
 def new_uuid() -> str:
     """A version 7 UUID (RFC 9562): Unix milliseconds in the top 48 bits, then 74 random bits.
 
@@ -42,7 +45,7 @@ def new_uuid() -> str:
     """
     random_bits = int.from_bytes(os.urandom(10), "big")
     value = (
-        (time.time_ns() // 1_000_000) << 80
+        wall_clock_ms() << 80
         | 0x7 << 76
         | (random_bits >> 62 & 0xFFF) << 64  # 12 random bits after the version
         | 0b10 << 62  # the RFC 4122 variant
@@ -50,9 +53,6 @@ def new_uuid() -> str:
     )
     text = f"{value:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-_LOW_62_BITS = (1 << 62) - 1
 
 
 @dataclass(kw_only=True)
