@@ -49,6 +49,22 @@ class Settings:
     """Finished runs (by end time) older than this many days are deleted with their tasks; 0 keeps them forever."""
     retention_interval_ms: int = 60_000
     """How often the retention loop looks for finished runs to delete (when ``retention_days`` is set)."""
+    jq_timeout_ms: int = 1000
+    """Wall-clock bound on one jq query (JSON_JQ_TRANSFORM); the process running it is killed at the bound."""
+    jq_memory_bytes: int = 256 * 1024 * 1024
+    """Memory bound on the process running one jq query."""
+    jq_max_output_bytes: int = 4 * 1024 * 1024
+    """Largest output (as JSON) one jq query may give."""
+    sandbox_processes: int = 2
+    """Processes of each kind (JavaScript, jq) that evaluate scripts and queries, apart from the server."""
+    max_steps_per_decision: int = 2000
+    """Tasks one decision may schedule or run inline (worker tasks aside) before it fails the run as runaway."""
+    max_fork_width: int = 20_000
+    """Branches a dynamic fork may have; a wider one fails its fork task."""
+    max_loop_iterations: int = 10_000
+    """Iterations a DO_WHILE may run; the next one fails the loop task."""
+    max_subworkflow_depth: int = 32
+    """Sub-workflows nested in each other at most; a SUB_WORKFLOW task that would go deeper fails."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

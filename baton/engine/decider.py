@@ -55,7 +55,7 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
   sequential list); its ``callbackAfterSeconds`` is the retry delay.
 * A step whose type is neither SIMPLE nor a system type is a worker task polled
   under its type; SIMPLE steps under their name.
-* Scheduling a worker task does not count towards ``MAX_INLINE_STEPS`` (it cannot
+* Scheduling a worker task does not count towards ``max_steps_per_decision`` (it cannot
   run away: it waits for a worker), so a dynamic fork may make thousands of them;
   system tasks and loop iterations do.
 * ``POST /api/tasks/{workflowId}/{ref}/{status}`` takes a loop body task's full
@@ -116,9 +116,6 @@ from baton.model import (
     WorkflowStatus,
     WorkflowTask,
 )
-
-MAX_INLINE_STEPS: Final = 2000
-"""Tasks one decision may schedule or run inline before it stops the run as runaway."""
 
 _replace = msgspec.structs.replace
 
@@ -632,6 +629,13 @@ def _advance_loop(state: RunState, step: WorkflowTask, loop: Task, scope: Scope)
         if not _spend(state):
             return Progress.STOPPED
         following = iteration + 1
+        if following > state.ctx.max_loop_iterations:
+            limit = state.ctx.max_loop_iterations
+            error = f"{system_tasks.label(loop)} exceeded max_loop_iterations ({limit})"
+            state.put(
+                _replace(system_tasks.failed(loop, now, error, output), status=TaskStatus.FAILED_WITH_TERMINAL_ERROR)
+            )
+            return None
         loop = _replace(
             loop,
             iteration=following,
@@ -658,12 +662,13 @@ def _forget_iteration(state: RunState, step: WorkflowTask, scope: Scope, iterati
 def _spend(state: RunState) -> bool:
     """Count one inline step; past the limit, fail the run as runaway."""
     state.steps += 1
-    if state.steps <= MAX_INLINE_STEPS:
+    limit = state.ctx.max_steps_per_decision
+    if state.steps <= limit:
         return True
     end_run(
         state,
         WorkflowStatus.FAILED,
-        reason=f"Decision stopped: more than {MAX_INLINE_STEPS} tasks scheduled or run inline at once",
+        reason=f"Decision stopped: more than {limit} tasks scheduled or run inline at once (max_steps_per_decision)",
     )
     return False
 

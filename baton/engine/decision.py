@@ -5,28 +5,49 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Final
 
 import msgspec
 
+from baton.engine.evaluations import Evaluator
 from baton.model import Task, TaskExecLog, Workflow, WorkflowDef
 
 
 @dataclass(frozen=True, kw_only=True)
 class DecideContext:
-    """Everything from outside the decider that it needs: the clock and an id source."""
+    """Everything from outside the decider that it needs: the clock, an id source, an evaluator and the bounds."""
 
     now: int
     """Epoch milliseconds."""
     new_id: Callable[[], str]
     script_timeout_ms: int = 1000
     script_memory_bytes: int = 32 * 1024 * 1024
+    evaluator: Evaluator | None = None
+    """Where scripts and jq queries are evaluated; None: in this thread, bounded by the two fields above."""
     server_task_lease_seconds: int = 30
     """The lease of a task the server's executors run (HTTP, EVENT, SUB_WORKFLOW, START_WORKFLOW)."""
+    max_steps_per_decision: int = 2000
+    """Tasks one decision may schedule or run inline before it stops the run as runaway (worker tasks aside)."""
+    max_fork_width: int = 20_000
+    """Branches a dynamic fork may have; a wider one fails its fork task."""
+    max_loop_iterations: int = 10_000
+    """Iterations a DO_WHILE may run; the next one fails the loop task."""
+    loop_budget: int | None = None
+    """Tasks a decision may hold (the run's, and those it makes or changes) before ``TooLargeForTheLoop``;
+    None: no bound (the decision is being made off the event loop)."""
+
+
+class TooLargeForTheLoop(Exception):
+    """A decision grew past ``DecideContext.loop_budget``: make it again off the event loop."""
+
+
+OFF_THE_LOOP: Final = "off_the_loop"
+"""The kind of ``Refusal`` a step gives for a decision it will make off the event loop and hand back later."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Refusal:
-    """The event could not be applied; nothing changes. ``kind`` is ``conflict`` or ``not_found``."""
+    """The event could not be applied; nothing changes. ``kind`` is ``conflict``, ``not_found`` or ``OFF_THE_LOOP``."""
 
     kind: str
     message: str

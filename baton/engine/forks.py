@@ -160,7 +160,9 @@ def owning_branches(branches: Branches, refs: set[str]) -> set[int]:
 # -- dynamic expansion -------------------------------------------------------------
 
 
-def expand(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[WorkflowTask], dict[str, Any], str | None]:
+def expand(
+    step: WorkflowTask, input_data: dict[str, Any], max_width: int
+) -> tuple[list[WorkflowTask], dict[str, Any], str | None]:
     """A dynamic fork's branch steps and its FORK task's input, from its resolved input; or an error.
 
     ``forkedTaskDefs`` keeps each branch's task JSON as given (with its input
@@ -179,6 +181,9 @@ def expand(step: WorkflowTask, input_data: dict[str, Any]) -> tuple[list[Workflo
         }
     if error is not None:
         return [], input_data, error
+    if len(raws) > max_width:
+        width = f"{len(raws)} branches, more than max_fork_width ({max_width})"
+        return [], input_data, f"{step.type} '{step.task_reference_name}' has {width}"
     try:
         steps = msgspec.convert(raws, _task_list_type)
     except msgspec.ValidationError as exc:

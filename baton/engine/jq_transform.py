@@ -26,6 +26,8 @@ class JqResult:
     result: Any = None
     result_list: list[Any] = field(default_factory=list)
     error: str | None = None
+    limit: bool = False
+    """The error is a bound (time, memory, output size) the query hit."""
 
     @property
     def ok(self) -> bool:

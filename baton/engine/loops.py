@@ -111,9 +111,10 @@ def goes_on(
     scope: dict[str, Any] = {**loop.input_data, **finished}
     scope[base_ref(loop.reference_task_name)] = output
     scope[loop.reference_task_name] = output
-    value, error = system_tasks.evaluate("javascript", condition, scope, limits)
+    label = f"{system_tasks.label(loop)} loopCondition"
+    value, error = system_tasks.evaluate("javascript", condition, scope, limits, label)
     if error is not None:
-        return False, f"loopCondition failed: {error}"
+        return False, error if error.startswith(label) else f"loopCondition failed: {error}"
     if isinstance(value, bool):
         return value, None
     if isinstance(value, int | float):

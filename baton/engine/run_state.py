@@ -24,13 +24,15 @@ from typing import Any, Final
 import msgspec
 
 from baton.engine import loops, system_tasks
-from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind
+from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind, TooLargeForTheLoop
+from baton.engine.evaluations import InProcess
 from baton.engine.expressions import RunDocument
 from baton.model import SYSTEM_TASK_TYPES, Task, TaskType, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 
 SUB_WORKFLOW: Final = TaskType.SUB_WORKFLOW.value
 
 _RUNNING: Final = WorkflowStatus.RUNNING
+_NO_BUDGET: Final = 1 << 62
 
 _replace = msgspec.structs.replace
 
@@ -67,6 +69,7 @@ class RunState:
 
     __slots__ = (
         "alerts",
+        "budget",
         "created",
         "ctx",
         "definition",
@@ -111,8 +114,13 @@ class RunState:
         self.steps = 0
         self.signals: list[Signal] = []
         self.limits = system_tasks.Limits(
-            script_timeout_ms=ctx.script_timeout_ms, script_memory_bytes=ctx.script_memory_bytes
+            evaluator=ctx.evaluator or InProcess(ctx.script_timeout_ms, ctx.script_memory_bytes),
+            max_fork_width=ctx.max_fork_width,
         )
+        self.budget = _NO_BUDGET if ctx.loop_budget is None else ctx.loop_budget - len(tasks)
+        """What is left of ``ctx.loop_budget``: each task made or changed spends one."""
+        if self.budget < 0:
+            raise TooLargeForTheLoop(f"run {run.workflow_id} has {len(tasks)} tasks")
         self.doc = RunDocument(run, self.latest, schema_version=definition.schema_version)
 
     def _index(self, task: Task) -> None:
@@ -144,8 +152,14 @@ class RunState:
 
     # -- writing ---------------------------------------------------------------
 
+    def _spend_budget(self) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise TooLargeForTheLoop(f"a decision on run {self.run.workflow_id} changes too many tasks")
+
     def put(self, task: Task) -> None:
         """Replace an existing task (by id) with its new state."""
+        self._spend_budget()
         index = self.position[task.task_id]
         self.tasks[index] = task
         ref = task.reference_task_name
@@ -157,6 +171,7 @@ class RunState:
             self.updated[task.task_id] = None
 
     def add(self, task: Task) -> None:
+        self._spend_budget()
         self.position[task.task_id] = len(self.tasks)
         self.tasks.append(task)
         self._index(task)

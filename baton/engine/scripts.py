@@ -93,6 +93,8 @@ class ScriptResult:
 
     value: Any = None
     error: str | None = None
+    limit: bool = False
+    """The error is a bound (time, memory) the script hit."""
 
     @property
     def ok(self) -> bool:

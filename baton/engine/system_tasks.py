@@ -9,13 +9,15 @@ termination). Failures are values: the task comes back FAILED with a reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import msgspec
 
-from baton.engine import jq_transform, scripts
+from baton.engine.evaluations import Evaluator, InProcess, Kind, Request, Result
 from baton.engine.expressions import to_text
+from baton.engine.jq_transform import JqResult
+from baton.engine.scripts import ScriptResult
 from baton.engine.waits import parse_duration, parse_until
 from baton.model import Task, TaskStatus, TaskType, WorkflowStatus
 
@@ -44,10 +46,30 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds for scripts."""
+    """Where scripts and queries are evaluated, and the bounds the walk keeps."""
 
-    script_timeout_ms: int = scripts.DEFAULT_TIMEOUT_MS
-    script_memory_bytes: int = scripts.DEFAULT_MEMORY_BYTES
+    evaluator: Evaluator = field(default_factory=InProcess)
+    max_fork_width: int = 20_000
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def run_evaluation(kind: Kind, source: str, data: Mapping[str, Any], limits: Limits, label: str) -> Result | str:
+    """The result of evaluating ``source`` on ``data``, or an error (a bound's names the task: ``label``)."""
+    try:
+        input_json = _encode(data)
+    except (TypeError, ValueError, OverflowError) as exc:
+        return f"{label}: its input is not JSON: {exc}"
+    result = limits.evaluator.evaluate(Request(kind=kind, source=source, input_json=input_json))
+    if result.limit:
+        return f"{label} {result.error}"
+    return result
+
+
+def label(task: Task) -> str:
+    """How a bound's error names the task: ``INLINE 'calc'``."""
+    return f"{task.task_type} '{task.reference_task_name}'"
 
 
 def completed(task: Task, now: int, output: dict[str, Any] | None = None) -> Task:
@@ -84,7 +106,7 @@ def _in_progress(task: Task, now: int, visible_at: int = 0) -> Task:
 
 
 def evaluate(
-    evaluator: str | None, expression: Any, input_data: Mapping[str, Any], limits: Limits
+    evaluator: str | None, expression: Any, input_data: Mapping[str, Any], limits: Limits, label: str
 ) -> tuple[Any, str | None]:
     """An INLINE or SWITCH expression's value, or an error."""
     if not evaluator or not isinstance(expression, str) or not expression:
@@ -92,12 +114,10 @@ def evaluate(
     if evaluator == VALUE_PARAM:
         return input_data.get(expression), None
     if evaluator in JAVASCRIPT_EVALUATORS:
-        result = scripts.evaluate(
-            expression,
-            input_data,
-            timeout_ms=limits.script_timeout_ms,
-            memory_bytes=limits.script_memory_bytes,
-        )
+        result = run_evaluation("javascript", expression, input_data, limits, label)
+        if isinstance(result, str):
+            return None, result
+        assert isinstance(result, ScriptResult)
         return result.value, result.error
     return None, f"unknown evaluatorType '{evaluator}' (expected javascript, graaljs or value-param)"
 
@@ -112,7 +132,7 @@ def _inline(task: Task, now: int, limits: Limits) -> Outcome:
     inputs = task.input_data
     evaluator = inputs.get("evaluatorType") or (step.evaluator_type if step else None)
     expression = inputs.get("expression") or (step.expression if step else None)
-    value, error = evaluate(evaluator, expression, inputs, limits)
+    value, error = evaluate(evaluator, expression, inputs, limits, label(task))
     if error is not None:
         return Outcome(task=failed(task, now, error))
     return Outcome(task=completed(task, now, {"result": value}))
@@ -136,7 +156,7 @@ def switch_expression(task: Task) -> tuple[str | None, Any]:
 
 def _switch(task: Task, now: int, limits: Limits) -> Outcome:
     evaluator, expression = switch_expression(task)
-    value, error = evaluate(evaluator, expression, task.input_data, limits)
+    value, error = evaluate(evaluator, expression, task.input_data, limits, label(task))
     if error is not None:
         return Outcome(task=failed(task, now, error))
     key = case_key(value)
@@ -184,8 +204,15 @@ def _terminate(task: Task, now: int) -> Outcome:
     )
 
 
-def _jq(task: Task, now: int) -> Outcome:
-    result = jq_transform.transform(task.input_data.get("queryExpression"), task.input_data)
+def _jq(task: Task, now: int, limits: Limits) -> Outcome:
+    query = task.input_data.get("queryExpression")
+    if not isinstance(query, str) or not query.strip():
+        error = "'queryExpression' must be a non-empty string"
+        return Outcome(task=failed(task, now, error, {"error": error}))
+    result = run_evaluation("jq", query, task.input_data, limits, label(task))
+    if isinstance(result, str):
+        return Outcome(task=failed(task, now, result, {"error": result}))
+    assert isinstance(result, JqResult)
     if result.error is not None:
         return Outcome(task=failed(task, now, result.error, {"error": result.error}))
     return Outcome(task=completed(task, now, {"result": result.result, "resultList": result.result_list}))
@@ -246,7 +273,7 @@ _RUNNERS: Final[dict[str, _Runner]] = {
     TaskType.DECISION.value: lambda t, now, v, lim: _switch(t, now, lim),
     TaskType.SET_VARIABLE.value: lambda t, now, v, lim: _set_variable(t, now, v),
     TaskType.TERMINATE.value: lambda t, now, v, lim: _terminate(t, now),
-    TaskType.JSON_JQ_TRANSFORM.value: lambda t, now, v, lim: _jq(t, now),
+    TaskType.JSON_JQ_TRANSFORM.value: lambda t, now, v, lim: _jq(t, now, lim),
     TaskType.NOOP.value: lambda t, now, v, lim: Outcome(task=completed(t, now)),
     TaskType.WAIT.value: lambda t, now, v, lim: _wait(t, now),
     TaskType.HUMAN.value: lambda t, now, v, lim: Outcome(task=_in_progress(t, now)),

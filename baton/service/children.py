@@ -105,6 +105,7 @@ class ChildRuns:
         inline: WorkflowDef | None = None
         if params.workflow_definition is not None:
             inline = convert(params.workflow_definition, WorkflowDef, what="subWorkflowParam.workflowDefinition")
+        await self._check_depth(task)
         name, version, priority = await self._target(task, params)
         request = StartWorkflowRequest(
             name=name,
@@ -125,6 +126,27 @@ class ChildRuns:
                 raise NotFoundError(f"subWorkflowParam.name {params.name} resolved to '{name}': {exc.message}") from exc
             raise
         return await self._runs.get(started.workflow_id, include_tasks=False)
+
+    async def _check_depth(self, task: Task) -> None:
+        """Refuse a child that would nest deeper than ``max_subworkflow_depth`` (a workflow calling itself)."""
+        limit = self._ctx.settings.max_subworkflow_depth
+        depth = 1
+        parent_id: str | None = task.workflow_instance_id
+        while parent_id is not None and depth <= limit:
+            parent = await self._ctx.store.get_run(parent_id, include_tasks=False)
+            parent_id = parent.parent_workflow_id if parent is not None else None
+            if parent_id is not None:
+                depth += 1
+        if depth > limit:
+            raise ValidationError(
+                errors=[
+                    FieldError(
+                        "subWorkflowParam",
+                        f"SUB_WORKFLOW '{task.reference_task_name}' would nest deeper than "
+                        f"max_subworkflow_depth ({limit})",
+                    )
+                ]
+            )
 
     async def _target(self, task: Task, params: SubWorkflowParams) -> tuple[str | None, int | None, int | None]:
         """The child's name, version and priority, their expressions resolved against the parent run."""

@@ -14,12 +14,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from baton import engine
 from baton.config import Settings
 from baton.engine import DecideContext, Decision, Event, Signal
 from baton.errors import ConflictError, NotFoundError
-from baton.model import TaskStatus, Workflow, WorkflowDef
+from baton.model import TaskStatus
 from baton.runtime.notifier import Notifier, run_key, task_key
+from baton.service.decisions import Decisions, Evaluate
 from baton.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,15 +64,25 @@ class ServiceContext:
     new_id: Callable[[], str] = new_uuid
     signal_handler: SignalHandler | None = None
     """Acts on a decision's signals right after its commit (the outbox relay catches what this misses)."""
+    evaluate: Evaluate | None = None
+    """Evaluates scripts and jq queries in the sandbox; None evaluates them in a decision thread."""
+    decisions: Decisions = field(init=False, repr=False)
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self.decisions = Decisions(self.store, self.evaluate)
+
     def decide_context(self) -> DecideContext:
+        settings = self.settings
         return DecideContext(
             now=self.clock(),
             new_id=self.new_id,
-            script_timeout_ms=self.settings.script_timeout_ms,
-            script_memory_bytes=self.settings.script_memory_bytes,
-            server_task_lease_seconds=self.settings.server_task_lease_seconds,
+            script_timeout_ms=settings.script_timeout_ms,
+            script_memory_bytes=settings.script_memory_bytes,
+            server_task_lease_seconds=settings.server_task_lease_seconds,
+            max_steps_per_decision=settings.max_steps_per_decision,
+            max_fork_width=settings.max_fork_width,
+            max_loop_iterations=settings.max_loop_iterations,
         )
 
     async def apply_event(self, workflow_id: str, event: Event, *, signals_inline: bool = False) -> Decision:
@@ -83,11 +93,7 @@ class ServiceContext:
         parent running again); a signal that fails is left to the relay.
         """
         ctx = self.decide_context()
-
-        def step(run: Workflow, definition: WorkflowDef) -> Decision:
-            return engine.apply(definition, run, event, ctx)
-
-        decision = await self.store.transact(workflow_id, step)
+        decision, _ = await self.decisions.apply(workflow_id, event, ctx)
         if decision.refusal is not None:
             if decision.refusal.kind == "not_found":
                 raise NotFoundError(decision.refusal.message)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from baton import engine
 from baton.engine import Terminate
 from baton.errors import FieldError, NotFoundError, ValidationError
 from baton.model import (
@@ -72,7 +71,7 @@ class RunService:
             parent_workflow_id=parent_workflow_id,
             parent_workflow_task_id=parent_workflow_task_id,
         )
-        decision = engine.start(definition, run, ctx)
+        decision = await self._ctx.decisions.start(definition, run, ctx)
         # A strategy without a key means nothing (Conductor's clients always send one): no idempotency.
         strategy = None
         if request.idempotency_key:

@@ -6,10 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from baton import engine
 from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
-from baton.model import Task, TaskResult, TaskResultStatus, Workflow, WorkflowDef
+from baton.model import Task, TaskResult, TaskResultStatus
 from baton.runtime.notifier import task_key
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -93,9 +92,6 @@ class TaskService:
         decide_ctx = ctx.decide_context()
         event = TaskResultReceived(result=result)
 
-        def step(run: Workflow, definition: WorkflowDef) -> Decision:
-            return engine.apply(definition, run, event, decide_ctx)
-
         def claim_after(decision: Decision) -> ClaimRequest | None:
             for task in decision.updated:
                 if task.task_id == result.task_id:
@@ -106,7 +102,7 @@ class TaskService:
                     return ClaimRequest(task.task_type, worker_id, 1, ctx.clock(), known.limits)
             return None
 
-        decision, claimed = await ctx.store.transact_then_claim(workflow_id, step, claim_after)
+        decision, claimed = await ctx.decisions.apply(workflow_id, event, decide_ctx, claim_after)
         if decision.refusal is not None:
             if decision.refusal.kind == "not_found":
                 raise NotFoundError(decision.refusal.message)

@@ -80,7 +80,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from baton.engine.decision import Decision, Signal
+from baton.engine.decision import OFF_THE_LOOP, Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import search_sql, sql
@@ -869,7 +869,7 @@ class PostgresStore(Store):
                 outcome = await self._decide_unlocked(conn, workflow_id, step, claim_after, known)
                 if isinstance(outcome, KnownRun):
                     known = outcome  # the copy was stale: the refused write read the run as it is
-                elif outcome[0].refusal is None:
+                elif outcome[0].refusal is None or outcome[0].refusal.kind == OFF_THE_LOOP:
                     return outcome
                 else:
                     known = None  # a refusal must hold for the run as it is, not as this process last wrote it

@@ -9,7 +9,6 @@ import pytest
 from decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
 
 from baton.engine import DecideContext, TaskResultReceived, TimerFired, apply, start
-from baton.engine.decider import MAX_INLINE_STEPS
 from baton.model import (
     RetryLogic,
     TaskResult,
@@ -583,12 +582,16 @@ def test_a_paused_run_applies_results_but_schedules_nothing() -> None:
     assert h.status is WorkflowStatus.PAUSED
 
 
+MAX_STEPS = DecideContext(now=0, new_id=str).max_steps_per_decision
+
+
 def test_runaway_inline_steps_fail_the_run() -> None:
-    steps = [system("NOOP", f"n{i}") for i in range(MAX_INLINE_STEPS + 5)]
+    steps = [system("NOOP", f"n{i}") for i in range(MAX_STEPS + 5)]
     h = Harness(workflow(*steps))
     assert h.status is WorkflowStatus.FAILED
     assert "more than" in (h.run.reason_for_incompletion or "")
-    assert len(h.run.tasks) == MAX_INLINE_STEPS
+    assert "max_steps_per_decision" in (h.run.reason_for_incompletion or "")
+    assert len(h.run.tasks) == MAX_STEPS
 
 
 def test_system_task_with_explicit_retries_is_retried_inline() -> None:
