@@ -5,7 +5,8 @@
 
 The machine this project is measured on changes speed by tens of percent within minutes, so two
 trees are compared in the same minutes: the base commit is checked out in a temporary git worktree
-and both run ``bench/run.py --no-verify`` with this virtualenv, alternately, the one that goes first
+and both servers are measured by this tree's ``bench/run.py --no-verify`` (the same client, so a
+workload added since the base measures it too) with this virtualenv, alternately, the one that goes first
 swapping each pair. It prints each run's figures, then per figure both medians and the median of
 the per-pair ratios (this tree / base). The worktree is removed at the end.
 """
@@ -25,8 +26,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run_bench(tree: Path, args: argparse.Namespace) -> dict[str, float]:
-    """One ``bench/run.py`` of ``tree``'s code: ``{"W1.runs_per_s": ...}`` for the chosen metrics."""
-    command = [sys.executable, "bench/run.py", "--store", args.store, "--workloads", args.workloads, "--no-verify"]
+    """This tree's ``bench/run.py`` against a server of ``tree``'s code: ``{"W1.runs_per_s": ...}``."""
+    command = [
+        sys.executable,
+        str(REPO / "bench" / "run.py"),
+        "--store",
+        args.store,
+        "--workloads",
+        args.workloads,
+        "--no-verify",
+    ]
     env = dict(os.environ, PYTHONPATH=str(tree))
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
     figures: dict[str, float] = {}

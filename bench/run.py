@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-WORKLOADS = ("W1", "W2", "W3")
+WORKLOADS = ("W1", "W2", "W3", "W4")
 JSON_HEADERS = {"content-type": "application/json"}
 CLIENT = "bench/rawhttp.py (HTTP/1.1 keep-alive, one connection per coroutine) on one uvloop event loop"
 
@@ -600,6 +600,65 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[rank - 1]
 
 
+async def timed_executes(
+    client: HttpClient,
+    path: str,
+    opts: Options,
+    meter: CpuMeter,
+    body_of: Callable[[int], dict[str, Any]],
+    expected_output: Callable[[int], dict[str, Any]],
+    watched: list[asyncio.Task[Any]],
+) -> list[float]:
+    """``opts.warmup`` uncounted, then ``opts.executes`` counted sequential sync executes; their latencies in ms."""
+    headers = {**JSON_HEADERS, "waitForSeconds": "10"}
+    latencies: list[float] = []
+
+    async def execute(index: int) -> float:
+        body = _encode(body_of(index))
+        began = time.perf_counter()
+        response = await client.post(path, content=body, headers=headers)
+        elapsed = time.perf_counter() - began
+        if response.status_code != 200:
+            raise BenchError(f"POST {path}: expected 200, got {response.status_code}: {response.text[:500]}")
+        run = _decode(response.content)
+        if run.get("status") != "COMPLETED" or run.get("output") != expected_output(index):
+            raise BenchError(
+                f"POST {path}: expected a COMPLETED run with output {expected_output(index)}, got status "
+                f"{run.get('status')!r} output {run.get('output')!r}"
+            )
+        return elapsed
+
+    async def all_executes() -> None:
+        for index in range(opts.warmup):
+            await execute(index)
+        meter.start()
+        for index in range(opts.executes):
+            latencies.append(await execute(opts.warmup + index))
+        meter.stop()
+
+    runner = asyncio.create_task(all_executes(), name="executes")
+    finished = asyncio.Event()
+    runner.add_done_callback(lambda _: finished.set())
+    try:
+        await wait_for(finished, watched, opts.timeout, f"{opts.executes} executes")
+        await runner
+    finally:
+        runner.cancel()
+    return sorted(v * 1000 for v in latencies)
+
+
+def latency_figures(ms: list[float]) -> dict[str, Any]:
+    return {
+        "executes": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(ms[-1], 2),
+        "mean_ms": round(sum(ms) / len(ms), 2),
+        "min_ms": round(ms[0], 2),
+    }
+
+
 async def workload_w2(base_url: str, store: str, opts: Options, meter: CpuMeter) -> dict[str, Any]:
     """Sequential sync executes of a 1-step SIMPLE workflow; one worker waits in a long poll."""
     name = "bench_w2"
@@ -609,57 +668,67 @@ async def workload_w2(base_url: str, store: str, opts: Options, meter: CpuMeter)
         pool = WorkerPool(worker_client, batch=1, poll_timeout_ms=5000)
         pool.start(task_type, 1)
         await asyncio.sleep(0.3)
-        path = f"/api/workflow/execute/{name}"
-        headers = {**JSON_HEADERS, "waitForSeconds": "10"}
-        latencies: list[float] = []
-
-        async def execute(index: int) -> float:
-            body = _encode({"input": {"n": index}})
-            began = time.perf_counter()
-            response = await client.post(path, content=body, headers=headers)
-            elapsed = time.perf_counter() - began
-            if response.status_code != 200:
-                raise BenchError(f"POST {path}: expected 200, got {response.status_code}: {response.text[:500]}")
-            run = _decode(response.content)
-            if run.get("status") != "COMPLETED" or run.get("output", {}).get("n") != index + 1:
-                raise BenchError(
-                    f"POST {path}: expected a COMPLETED run with output n={index + 1}, got status "
-                    f"{run.get('status')!r} output {run.get('output')!r}"
-                )
-            return elapsed
-
-        async def all_executes() -> None:
-            for index in range(opts.warmup):
-                await execute(index)
-            meter.start()
-            for index in range(opts.executes):
-                latencies.append(await execute(opts.warmup + index))
-            meter.stop()
-
-        runner = asyncio.create_task(all_executes(), name="executes")
-        finished = asyncio.Event()
-        runner.add_done_callback(lambda _: finished.set())
         try:
-            await wait_for(finished, [*pool.tasks], opts.timeout, f"{opts.executes} executes")
-            await runner
+            ms = await timed_executes(
+                client,
+                f"/api/workflow/execute/{name}",
+                opts,
+                meter,
+                lambda index: {"input": {"n": index}},
+                lambda index: {"n": index + 1},
+                [*pool.tasks],
+            )
         finally:
-            runner.cancel()
             await pool.stop()
-    ms = sorted(v * 1000 for v in latencies)
     return {
         "workload": "W2",
         "store": store,
         "shape": "1-step SIMPLE, sync execute",
-        "executes": len(ms),
+        **latency_figures(ms),
         "warmup": opts.warmup,
-        "p50_ms": round(percentile(ms, 50), 2),
-        "p95_ms": round(percentile(ms, 95), 2),
-        "p99_ms": round(percentile(ms, 99), 2),
-        "max_ms": round(ms[-1], 2),
-        "mean_ms": round(sum(ms) / len(ms), 2),
-        "min_ms": round(ms[0], 2),
         "worker_coroutines": 1,
         "wait_for_seconds": 10,
+    }
+
+
+HELLO_WORLD = {
+    "name": "bench_w4",
+    "version": 1,
+    "tasks": [
+        {
+            "name": "greet",
+            "taskReferenceName": "greet",
+            "type": "INLINE",
+            "inputParameters": {
+                "evaluatorType": "javascript",
+                "expression": "'Hello, ' + $.name + '!'",
+                "name": "${workflow.input.name}",
+            },
+        }
+    ],
+    "outputParameters": {"greeting": "${greet.output.result}"},
+}
+
+
+async def workload_w4(base_url: str, store: str, opts: Options, meter: CpuMeter) -> dict[str, Any]:
+    """Sequential sync executes of a one-INLINE workflow (the example ``hello_world``'s shape): no worker."""
+    async with new_client(base_url) as client:
+        await register(client, HELLO_WORLD)
+        ms = await timed_executes(
+            client,
+            "/api/workflow/execute/bench_w4",
+            opts,
+            meter,
+            lambda index: {"input": {"name": f"n{index}"}},
+            lambda index: {"greeting": f"Hello, n{index}!"},
+            [],
+        )
+    return {
+        "workload": "W4",
+        "store": store,
+        "shape": "1 INLINE script, sync execute",
+        **latency_figures(ms),
+        "warmup": opts.warmup,
     }
 
 
@@ -771,6 +840,7 @@ WORKLOAD_FUNCTIONS: dict[str, Callable[[str, str, Options, CpuMeter], Awaitable[
     "W1": workload_w1,
     "W2": workload_w2,
     "W3": workload_w3,
+    "W4": workload_w4,
 }
 
 
@@ -780,13 +850,13 @@ WORKLOAD_FUNCTIONS: dict[str, Callable[[str, str, Options, CpuMeter], Awaitable[
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark Baton against real `baton serve` subprocesses.")
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1,W2,W3")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1,W2,W3,W4")
     parser.add_argument("--runs", type=int, default=2000, help="W1: number of runs")
     parser.add_argument("--starters", type=int, default=8, help="W1: concurrent starting coroutines")
     parser.add_argument("--workers-per-type", type=int, default=4, help="W1, W3: worker coroutines per task type")
     parser.add_argument("--batch", type=int, default=10, help="W1, W3: tasks asked for per batch poll")
-    parser.add_argument("--executes", type=int, default=300, help="W2: counted sync executes")
-    parser.add_argument("--warmup", type=int, default=30, help="W2: executes before counting")
+    parser.add_argument("--executes", type=int, default=300, help="W2, W4: counted sync executes")
+    parser.add_argument("--warmup", type=int, default=30, help="W2, W4: executes before counting")
     parser.add_argument("--steps", type=int, default=500, help="W3: branches of the one fanned-out run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a workload may take before failing")
     parser.add_argument("--no-verify", action="store_true", help="W1: skip the untimed status read of every run")
