@@ -65,6 +65,9 @@ class Settings:
     """Iterations a DO_WHILE may run; the next one fails the loop task."""
     max_subworkflow_depth: int = 32
     """Sub-workflows nested in each other at most; a SUB_WORKFLOW task that would go deeper fails."""
+    decision_loop_budget: int = 500
+    """Tasks a decision made on the event loop may make or change (each task of its run counting 1/16, about
+    10 ms in all) before it is made in a decision thread instead."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -33,7 +33,7 @@ class DecideContext:
     max_loop_iterations: int = 10_000
     """Iterations a DO_WHILE may run; the next one fails the loop task."""
     loop_budget: int | None = None
-    """Tasks a decision may hold (the run's, and those it makes or changes) before ``TooLargeForTheLoop``;
+    """Tasks a decision may make or change (each task the run holds counts 1/16) before ``TooLargeForTheLoop``;
     None: no bound (the decision is being made off the event loop)."""
 
 

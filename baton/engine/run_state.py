@@ -33,6 +33,8 @@ SUB_WORKFLOW: Final = TaskType.SUB_WORKFLOW.value
 
 _RUNNING: Final = WorkflowStatus.RUNNING
 _NO_BUDGET: Final = 1 << 62
+_TASKS_PER_UNIT: Final = 16
+"""Indexing a run's task costs about a sixteenth of making or changing one (``DecideContext.loop_budget``)."""
 
 _replace = msgspec.structs.replace
 
@@ -117,8 +119,8 @@ class RunState:
             evaluator=ctx.evaluator or InProcess(ctx.script_timeout_ms, ctx.script_memory_bytes),
             max_fork_width=ctx.max_fork_width,
         )
-        self.budget = _NO_BUDGET if ctx.loop_budget is None else ctx.loop_budget - len(tasks)
-        """What is left of ``ctx.loop_budget``: each task made or changed spends one."""
+        self.budget = _NO_BUDGET if ctx.loop_budget is None else ctx.loop_budget - len(tasks) // _TASKS_PER_UNIT
+        """What is left of ``ctx.loop_budget``: each task made or changed spends one, each task of the run 1/16."""
         if self.budget < 0:
             raise TooLargeForTheLoop(f"run {run.workflow_id} has {len(tasks)} tasks")
         self.doc = RunDocument(run, self.latest, schema_version=definition.schema_version)

@@ -83,6 +83,7 @@ class ServiceContext:
             max_steps_per_decision=settings.max_steps_per_decision,
             max_fork_width=settings.max_fork_width,
             max_loop_iterations=settings.max_loop_iterations,
+            loop_budget=settings.decision_loop_budget,
         )
 
     async def apply_event(self, workflow_id: str, event: Event, *, signals_inline: bool = False) -> Decision:

@@ -2,8 +2,8 @@
 
 A decision is first made on the event loop, as the store calls its step: most
 are small and need no script, and cost a fraction of a millisecond there. One
-that needs a script's or jq query's value (``EvaluationNeeded``), or that holds
-more tasks than ``LOOP_BUDGET`` (``TooLargeForTheLoop``), is refused with
+that needs a script's or jq query's value (``EvaluationNeeded``), or that grows
+past ``DecideContext.loop_budget`` (``TooLargeForTheLoop``), is refused with
 ``OFF_THE_LOOP`` instead, which writes nothing; it is then made in a decision
 thread, where an evaluation waits for the sandbox and the event loop serves
 everyone else. The store is asked again, and its step hands that decision back
@@ -28,9 +28,6 @@ from baton.errors import StoreError
 from baton.model import Task, Workflow, WorkflowDef
 from baton.store import ClaimAfter, Store
 
-LOOP_BUDGET: Final = 1000
-"""Tasks a decision made on the event loop may hold (the run's and those it makes or changes): about 10 ms."""
-
 DECISION_THREADS: Final = 16
 """Decisions made off the loop at once; most of their time is spent waiting for the sandbox."""
 
@@ -53,10 +50,10 @@ class Decisions:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def start(self, definition: WorkflowDef, run: Workflow, ctx: DecideContext) -> Decision:
-        """A new run's first decision."""
+        """A new run's first decision (``ctx.loop_budget`` bounds it on the loop)."""
         memo = Memo(not_on_the_loop)
         try:
-            return engine.start(definition, run, replace(ctx, evaluator=memo, loop_budget=LOOP_BUDGET))
+            return engine.start(definition, run, replace(ctx, evaluator=memo))
         except (EvaluationNeeded, TooLargeForTheLoop):
             pass
         off_loop = replace(ctx, evaluator=self._blocking_memo(memo, ctx), loop_budget=None)
@@ -67,7 +64,7 @@ class Decisions:
     ) -> tuple[Decision, list[Task]]:
         """The event applied to the stored run in one transaction (with the claim ``claim_after`` asks for)."""
         memo = Memo(not_on_the_loop)
-        on_loop = replace(ctx, evaluator=memo, loop_budget=LOOP_BUDGET)
+        on_loop = replace(ctx, evaluator=memo)
         off_loop = replace(ctx, evaluator=self._blocking_memo(memo, ctx), loop_budget=None)
         made: tuple[Workflow, WorkflowDef, Decision] | None = None
         set_aside: list[tuple[Workflow, WorkflowDef]] = []

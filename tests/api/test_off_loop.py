@@ -11,12 +11,27 @@ import httpx
 import pytest
 from helpers import complete, poll, register, run_of, start, wait_for_status
 
-from baton.service.decisions import LOOP_BUDGET
 from tests.conftest import ServerProcess
 
 
-def test_a_run_larger_than_the_loop_budget_is_decided_off_the_loop_to_the_end(client: httpx.Client) -> None:
-    branches = LOOP_BUDGET + 100
+@pytest.fixture
+def small_budget_client(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
+    """A server on which every decision on a run of more than 160 tasks is made off the event loop."""
+    monkeypatch.setenv("BATON_DECISION_LOOP_BUDGET", "10")
+    process = ServerProcess(store_url, tmp_path / "server.log")
+    process.start()
+    try:
+        with httpx.Client(base_url=process.url, timeout=30.0) as client:
+            yield client
+    finally:
+        process.stop()
+
+
+def test_a_run_larger_than_the_loop_budget_is_decided_off_the_loop_to_the_end(
+    small_budget_client: httpx.Client,
+) -> None:
+    client = small_budget_client
+    branches = 300
     refs = [f"part{i}" for i in range(branches)]
     register(
         client,
