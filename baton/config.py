@@ -57,6 +57,11 @@ class Settings:
     """Finished runs (by end time) older than this many days are deleted with their tasks; 0 keeps them forever."""
     retention_interval_ms: int = 60_000
     """How often the retention loop looks for finished runs to delete (when ``retention_days`` is set)."""
+    max_json_depth: int = 128
+    """Deepest nesting of arrays and objects accepted in a request body (or JSON query parameter); deeper gets 400."""
+    body_read_timeout_ms: int = 30_000
+    """Longest a request body may take to arrive once its headers are read; a slower one gets 408 and the
+    connection is closed."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -13,20 +13,51 @@ T = TypeVar("T")
 
 _encoder = msgspec.json.Encoder()
 _PATH_SUFFIX = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_BRACKETS_AS_PARENS = bytes.maketrans(b"[{]}", b"(())")
 
 
 def encode(value: Any) -> bytes:
     return _encoder.encode(value)
 
 
-def decode(data: bytes | str, into: type[T], *, what: str = "body") -> T:
-    """Decode JSON into ``into``; a malformed body or a wrong type is a ValidationError naming the field."""
+def decode(data: bytes | str, into: type[T], *, what: str = "body", max_depth: int | None = None) -> T:
+    """Decode JSON into ``into``; a malformed body, a wrong type, or (with ``max_depth``) arrays and objects
+    nested deeper than that, is a ValidationError naming the field."""
+    if max_depth is not None:
+        raw = data.encode() if isinstance(data, str) else data
+        if nested_deeper_than(raw, max_depth):
+            raise _too_deep(what, max_depth)
     try:
         return msgspec.json.decode(data, type=into)
     except msgspec.ValidationError as exc:
         raise _validation_error(str(exc), what) from exc
     except msgspec.DecodeError as exc:
         raise ValidationError(f"{what}: malformed JSON ({exc})", [FieldError(what, "malformed JSON")]) from exc
+    except RecursionError:
+        raise _too_deep(what, max_depth) from None
+
+
+def nested_deeper_than(raw: bytes, max_depth: int) -> bool:
+    """Whether the JSON text ``raw`` nests arrays and objects more than ``max_depth`` levels deep.
+
+    Done with bytes methods that run in C rather than a loop over characters: strings are cut out (escapes
+    first, then every other piece between quotes), the brackets left make a shape such as ``(()(()))``, and
+    each pass of removing every ``()`` peels one level. Most bodies have fewer brackets than the limit and
+    stop at the first count; malformed text is left for the decoder to report.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= max_depth:
+        return False
+    if b"\\" in raw:
+        raw = _ESCAPE.sub(b"", raw)
+    shape = b"".join(raw.split(b'"')[::2]).translate(_BRACKETS_AS_PARENS, _NOT_BRACKETS)
+    for _ in range(max_depth):
+        shape = shape.replace(b"()", b"")
+        if not shape:
+            return False
+    # Still unbalanced brackets left but no more pairs: malformed, not deep.
+    return shape.replace(b"()", b"") != shape
 
 
 def convert(value: Any, into: type[T], *, what: str = "body") -> T:
@@ -35,6 +66,13 @@ def convert(value: Any, into: type[T], *, what: str = "body") -> T:
         return msgspec.convert(value, type=into)
     except msgspec.ValidationError as exc:
         raise _validation_error(str(exc), what) from exc
+    except RecursionError:
+        raise _too_deep(what, None) from None
+
+
+def _too_deep(what: str, max_depth: int | None) -> ValidationError:
+    message = f"nested deeper than {max_depth} levels" if max_depth is not None else "nested too deeply"
+    return ValidationError(f"{what}: {message}", [FieldError(what, message)])
 
 
 def to_builtins(value: Any) -> Any:

@@ -162,6 +162,8 @@ _TOKEN = re.compile(
 )
 _PUNCTUATION = {"lparen": _Kind.LPAREN, "rparen": _Kind.RPAREN, "comma": _Kind.COMMA}
 MAX_QUERY_LENGTH = 4096
+MAX_QUERY_NESTING = 32
+"""Deepest parentheses a query may nest; the parser and the SQL built from the tree recurse once a level."""
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -208,6 +210,7 @@ class _Parser:
         self._tokens = tokens
         self._at = 0
         self._schema = schema
+        self._depth = 0
 
     def parse(self) -> Query:
         query = self._or()
@@ -247,7 +250,11 @@ class _Parser:
     def _term(self) -> Query:
         token = self._next()
         if token.kind is _Kind.LPAREN:
+            self._depth += 1
+            if self._depth > MAX_QUERY_NESTING:
+                raise QueryError(f"nests parentheses deeper than {MAX_QUERY_NESTING} levels at {token.position}")
             inner = self._or()
+            self._depth -= 1
             closing = self._next()
             if closing.kind is not _Kind.RPAREN:
                 raise QueryError(f"expected ')' to close the '(' at {token.position}, got {closing.shown()}")
