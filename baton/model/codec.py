@@ -23,12 +23,19 @@ def encode(value: Any) -> bytes:
 
 
 def decode(data: bytes | str, into: type[T], *, what: str = "body", max_depth: int | None = None) -> T:
-    """Decode JSON into ``into``; a malformed body, a wrong type, or (with ``max_depth``) arrays and objects
-    nested deeper than that, is a ValidationError naming the field."""
+    """Decode JSON into ``into``; a malformed body or a wrong type is a ValidationError naming the field.
+
+    With ``max_depth`` (a request's JSON) so is nesting deeper than that, and a NUL character in any string.
+    """
     if max_depth is not None:
         raw = data.encode() if isinstance(data, str) else data
         if nested_deeper_than(raw, max_depth):
             raise _too_deep(what, max_depth)
+        where = nul_path(raw)
+        if where is not None:
+            path = where if what == "body" else f"{what}.{where}" if where != "body" else what
+            message = "must not hold a NUL character (\\u0000)"
+            raise ValidationError(f"{path}: {message}", [FieldError(path, message)])
     try:
         return msgspec.json.decode(data, type=into)
     except msgspec.ValidationError as exc:
@@ -58,6 +65,41 @@ def nested_deeper_than(raw: bytes, max_depth: int) -> bool:
             return False
     # Still unbalanced brackets left but no more pairs: malformed, not deep.
     return shape.replace(b"()", b"") != shape
+
+
+def nul_path(raw: bytes) -> str | None:
+    """Where a string (a value or a key) of the JSON text ``raw`` holds U+0000, or None.
+
+    PostgreSQL's text cannot hold it, and a value of a body may become a name or a key on its way
+    into the store. JSON writes it only as the escape ``\\u0000``, so a byte search tells first; only
+    a body holding that escape is walked. Malformed text is left for the decoder to report.
+    """
+    if b"\\u0000" not in raw:
+        return None
+    try:
+        value = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    return _nul_in(value, "")
+
+
+def _nul_in(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_in(item, f"{path}[{index}]")
+            if found:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                shown = key.replace("\x00", "\\u0000")
+                return f"{path}.{shown}" if path else shown
+            found = _nul_in(item, f"{path}.{key}" if path else key)
+            if found:
+                return found
+    return None
 
 
 def convert(value: Any, into: type[T], *, what: str = "body") -> T:

@@ -164,6 +164,9 @@ _PUNCTUATION = {"lparen": _Kind.LPAREN, "rparen": _Kind.RPAREN, "comma": _Kind.C
 MAX_QUERY_LENGTH = 4096
 MAX_QUERY_NESTING = 32
 """Deepest parentheses a query may nest; the parser and the SQL built from the tree recurse once a level."""
+MAX_FREE_TEXT_WORDS = 32
+"""Most words a ``freeText`` may hold: each is a condition of the SQL, and SQLite bounds their nesting."""
+"""Deepest parentheses a query may nest; the parser and the SQL built from the tree recurse once a level."""
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -354,11 +357,12 @@ def parse_sort(text: str | None, schema: Schema) -> tuple[SortKey, ...]:
         name = name.strip()
         if name not in schema.fields:
             known = ", ".join(sorted(schema.fields))
-            raise QueryError(f"unknown field '{name}' (known: {known})")
+            raise QueryError(f"unknown field '{name[:40]}' (known: {known})")
         order = direction.strip().upper() or "ASC"
         if order not in ("ASC", "DESC"):
-            raise QueryError(f"'{name}' sorts ASC or DESC, got '{direction.strip()}'")
-        keys.append(SortKey(name, order == "DESC"))
+            raise QueryError(f"'{name}' sorts ASC or DESC, got '{direction.strip()[:40]}'")
+        if all(key.field != name for key in keys):  # a field sorted again changes nothing
+            keys.append(SortKey(name, order == "DESC"))
     return tuple(keys)
 
 
@@ -369,4 +373,9 @@ def free_text_terms(text: str | None) -> tuple[str, ...]:
     stripped = text.strip()
     if stripped in ("", "*"):
         return ()
-    return tuple(word for word in stripped.split() if word != "*")
+    if len(stripped) > MAX_QUERY_LENGTH:
+        raise QueryError(f"is longer than {MAX_QUERY_LENGTH} characters")
+    words = tuple(word for word in stripped.split() if word != "*")
+    if len(words) > MAX_FREE_TEXT_WORDS:
+        raise QueryError(f"has more than {MAX_FREE_TEXT_WORDS} words")
+    return words
