@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import re
+from itertools import accumulate, count
 from typing import Any, TypeVar
 
 import msgspec
@@ -16,6 +18,8 @@ _PATH_SUFFIX = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", r
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _BRACKETS_AS_PARENS = bytes.maketrans(b"[{]}", b"(())")
+_OPEN_AS_TWO = bytes.maketrans(b"()", b"\x02\x00")
+_PEEL_PASSES = 4
 
 
 def encode(value: Any) -> bytes:
@@ -49,22 +53,26 @@ def decode(data: bytes | str, into: type[T], *, what: str = "body", max_depth: i
 def nested_deeper_than(raw: bytes, max_depth: int) -> bool:
     """Whether the JSON text ``raw`` nests arrays and objects more than ``max_depth`` levels deep.
 
-    Done with bytes methods that run in C rather than a loop over characters: strings are cut out (escapes
-    first, then every other piece between quotes), the brackets left make a shape such as ``(()(()))``, and
-    each pass of removing every ``()`` peels one level. Most bodies have fewer brackets than the limit and
-    stop at the first count; malformed text is left for the decoder to report.
+    Done with operations that run in C rather than a Python loop over characters. Strings are cut out
+    (escapes first, then every other piece between quotes); the brackets left make a shape such as
+    ``(()(()))``. Each pass of removing every ``()`` peels one level (most bodies are gone after a few),
+    and leaves the running depth of every bracket left as it was: the depth of the rest, as the running
+    sum of ``(`` = 2 and ``)`` = 0 less its position, plus the passes made, is the depth of the whole.
+    Most bodies hold fewer brackets than the bound and stop at the first count.
     """
     if raw.count(b"[") + raw.count(b"{") <= max_depth:
         return False
     if b"\\" in raw:
         raw = _ESCAPE.sub(b"", raw)
     shape = b"".join(raw.split(b'"')[::2]).translate(_BRACKETS_AS_PARENS, _NOT_BRACKETS)
-    for _ in range(max_depth):
+    peeled = 0
+    while shape and peeled < min(_PEEL_PASSES, max_depth):
         shape = shape.replace(b"()", b"")
-        if not shape:
-            return False
-    # Still unbalanced brackets left but no more pairs: malformed, not deep.
-    return shape.replace(b"()", b"") != shape
+        peeled += 1
+    if not shape:
+        return False
+    deepest: int = max(map(operator.sub, accumulate(shape.translate(_OPEN_AS_TWO)), count(1)))
+    return deepest + peeled > max_depth
 
 
 def nul_path(raw: bytes) -> str | None:
