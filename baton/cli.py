@@ -6,8 +6,11 @@ import argparse
 import gc
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import MISSING, fields
+from typing import Any
 
-from baton.config import Settings
+from baton.config import Settings, parse_setting, setting_docs
 
 GC_FIRST_THRESHOLD = 10_000
 """Allocations between young collections in ``baton serve`` (CPython's default is 700).
@@ -23,14 +26,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     from baton.api.app import create_app
 
-    settings = Settings.from_env(
-        database_url=args.db,
-        host=args.host,
-        port=args.port,
-        load_examples=args.examples,
-        max_body_bytes=args.max_body_bytes,
-        retention_days=args.retention_days,
-    )
+    try:
+        settings = Settings.from_env(**{f.name: getattr(args, f.name) for f in fields(Settings)})
+    except ValueError as exc:
+        print(f"baton serve: error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # What is loaded by now lives as long as the process: later collections need not walk it.
     gc.collect()
@@ -57,27 +57,56 @@ def _worker(args: argparse.Namespace) -> int:
     return run_workers_main(args.specs, server_url=args.server, concurrency=args.concurrency)
 
 
+FLAG_ALIASES = {"database_url": "--db", "load_examples": "--examples"}
+"""Short flags kept from before every setting had one; the long ``--database-url`` and ``--load-examples`` work too."""
+
+
+def _setting_type(type_name: str) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        return parse_setting(type_name, raw)
+
+    parse.__name__ = type_name  # argparse names it in "invalid int value: 'x'"
+    return parse
+
+
+def _shown_default(value: Any) -> str:
+    mib = 1024 * 1024
+    if isinstance(value, int) and not isinstance(value, bool) and value >= mib and value % mib == 0:
+        return f"{value} ({value // mib} MiB)"
+    return str(value)
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per ``Settings`` field, from the field's name, type, default and docstring."""
+    docs = setting_docs()
+    for f in fields(Settings):
+        long_flag = "--" + f.name.replace("_", "-")
+        flags = [FLAG_ALIASES[f.name], long_flag] if f.name in FLAG_ALIASES else [long_flag]
+        default = f.default if f.default is not MISSING else None
+        doc = docs.get(f.name, "").replace("``", "").replace("%", "%%")
+        help_text = f"{doc} (default: {_shown_default(default)}; env BATON_{f.name.upper()})".lstrip()
+        if f.type == "bool":
+            parser.add_argument(
+                *flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        else:
+            parser.add_argument(*flags, dest=f.name, type=_setting_type(str(f.type)), default=None, help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baton", description="A durable workflow orchestration server.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the server")
-    serve.add_argument("--db", help="database URL: sqlite:///path.db (default ./baton.db) or postgresql://...")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
-    serve.add_argument(
-        "--examples",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="register the bundled example workflows at start",
+    serve = commands.add_parser(
+        "serve",
+        help="run the server",
+        description="Run the server. Every setting is a flag here or a BATON_<NAME> environment variable; "
+        "a flag wins over the variable.",
     )
-    serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 1 MiB)")
+    _add_setting_flags(serve)
     serve.add_argument(
-        "--retention-days",
-        type=float,
-        help="delete finished runs this many days after they ended (default 0: keep forever)",
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
     )
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="run Python workers (module:function specs)")

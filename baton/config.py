@@ -1,10 +1,18 @@
-"""One typed configuration object, read from ``BATON_*`` environment variables and CLI flags."""
+"""One typed configuration object, read from ``BATON_*`` environment variables and CLI flags.
+
+Each setting is a typed field with a default and a docstring right below it; ``setting_docs`` reads those
+docstrings, so ``baton serve --help`` documents a field added here without further edits.
+"""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from functools import cache
+from itertools import pairwise
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
@@ -68,6 +76,11 @@ class Settings:
     decision_loop_budget: int = 500
     """Tasks a decision made on the event loop may make or change (each task of its run counting 1/16, about
     10 ms in all) before it is made in a decision thread instead."""
+    max_json_depth: int = 128
+    """Deepest nesting of arrays and objects accepted in a request body (or JSON query parameter); deeper gets 400."""
+    body_read_timeout_ms: int = 30_000
+    """Longest a request body may take to arrive once its headers are read; a slower one gets 408 and the
+    connection is closed."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -75,16 +88,53 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = env.get(f"BATON_{f.name.upper()}")
+            name = f"BATON_{f.name.upper()}"
+            raw = env.get(name)
             if raw is None:
                 continue
-            if f.type == "bool":
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif f.type == "int":
-                values[f.name] = int(raw)
-            elif f.type == "float":
-                values[f.name] = float(raw)
-            else:
-                values[f.name] = raw
+            try:
+                values[f.name] = parse_setting(str(f.type), raw)
+            except ValueError:
+                raise ValueError(f"{name}: not a valid {f.type}: {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+
+def parse_setting(type_name: str, raw: str) -> Any:
+    """A setting's value from its text (an environment variable or a flag), by the field's type name."""
+    if type_name == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(raw)
+    if type_name == "int":
+        return int(raw.replace("_", ""))
+    if type_name == "float":
+        return float(raw)
+    return raw
+
+
+@cache
+def setting_docs() -> dict[str, str]:
+    """Each field's docstring (the string literal right below it in ``Settings``), whitespace collapsed.
+
+    Read once from the class's source; a field without one (or a process without the source) gets "".
+    """
+    try:
+        tree = ast.parse(inspect.getsource(Settings))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for statement, following in pairwise(body):
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[statement.target.id] = " ".join(following.value.value.split())
+    return docs

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from baton.api import bulk, metadata, search, tasks, workflows
-from baton.api.limits import BodySizeLimit, PayloadTooLarge
+from baton.api.limits import BodyReadTimeout, PayloadTooLarge, RequestLimits
 from baton.api.responses import JSONResponse, baton_error_response, error_response
 from baton.config import Settings
 from baton.errors import BatonError, StoreError
@@ -36,8 +36,12 @@ async def health(request: Request) -> Response:
 
 async def _on_baton_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BatonError)
-    if isinstance(exc, PayloadTooLarge):
-        return error_response(413, exc.message, [{"path": "body", "message": exc.message}])
+    if isinstance(exc, PayloadTooLarge | BodyReadTimeout):
+        # The rest of the body may still be on its way: answer, then close the connection.
+        status = 413 if isinstance(exc, PayloadTooLarge) else 408
+        response = error_response(status, exc.message, [{"path": "body", "message": exc.message}])
+        response.headers["connection"] = "close"
+        return response
     if isinstance(exc, StoreError):
         log.error("store failure on %s %s: %s", request.method, request.url.path, exc)
     return baton_error_response(exc)
@@ -107,7 +111,13 @@ def create_app(settings: Settings) -> Starlette:
             *workflows.routes,
             *tasks.routes,
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(
+                RequestLimits,
+                max_bytes=settings.max_body_bytes,
+                body_read_timeout_ms=settings.body_read_timeout_ms,
+            )
+        ],
         exception_handlers={BatonError: _on_baton_error, HTTPException: _on_http_error},
         lifespan=lifespan,
     )

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.params import body_as, bool_param, optional_int_param
+from baton.api.params import body_as, bool_param, int_path_param, optional_int_param
 from baton.api.responses import JSONResponse
 from baton.model import TaskDef, WorkflowDef
 from baton.service import Baton
@@ -41,7 +41,7 @@ async def get_workflow(request: Request) -> Response:
 
 
 async def delete_workflow(request: Request) -> Response:
-    await _service(request).definitions.delete_workflow(request.path_params["name"], request.path_params["version"])
+    await _service(request).definitions.delete_workflow(request.path_params["name"], int_path_param(request, "version"))
     return Response(status_code=200)
 
 

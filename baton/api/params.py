@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -20,19 +21,48 @@ def query_or_header(request: Request, name: str) -> str | None:
     return value
 
 
-def optional_int_param(request: Request, name: str) -> int | None:
+INT32_MAX = 2**31 - 1
+"""Conductor's ``int`` parameters (start, size, count, timeout, version, priority) fit a Java int."""
+INT64_MAX = 2**63 - 1
+"""Its ``long`` ones (startTime, endTime: epoch milliseconds) a Java long."""
+_LONG_PARAMS = frozenset({"startTime", "endTime"})
+
+
+def parse_int(raw: str, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """A whole number in range, from a query or path parameter; anything else is a 400 naming ``name``."""
+    text = raw.strip()
+    # int() also takes '1_000' and ' 7 ' and unicode digits; a parameter is plain ASCII digits.
+    digits = text[1:] if text[:1] in ("-", "+") else text
+    if not digits.isascii() or not digits.isdigit():
+        raise ValidationError(errors=[FieldError(name, f"must be a whole number, got '{raw[:40]}'")])
+    high = (INT64_MAX if name in _LONG_PARAMS else INT32_MAX) if maximum is None else maximum
+    low = -high - 1 if minimum is None else minimum
+    # More digits than any bound has: out of range without converting (int() refuses 4,300+ digits).
+    value = int(text) if len(digits) <= 19 else None
+    if value is None or not low <= value <= high:
+        raise ValidationError(errors=[FieldError(name, f"must be between {low} and {high}, got '{raw[:40]}'")])
+    return value
+
+
+def optional_int_param(
+    request: Request, name: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationError(errors=[FieldError(name, f"must be a whole number, got '{raw}'")]) from None
+    return parse_int(raw, name, minimum=minimum, maximum=maximum)
 
 
-def int_param(request: Request, name: str, default: int) -> int:
-    value = optional_int_param(request, name)
+def int_param(
+    request: Request, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    value = optional_int_param(request, name, minimum=minimum, maximum=maximum)
     return default if value is None else value
+
+
+def int_path_param(request: Request, name: str) -> int:
+    """A ``{name:int}`` path parameter (digits only by the route), bounded like a query parameter."""
+    return parse_int(str(request.path_params[name]), name, minimum=0)
 
 
 def float_param(request: Request, name: str, default: float) -> float:
@@ -40,9 +70,12 @@ def float_param(request: Request, name: str, default: float) -> float:
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise ValidationError(errors=[FieldError(name, f"must be a number, got '{raw}'")]) from None
+        raise ValidationError(errors=[FieldError(name, f"must be a number, got '{raw[:40]}'")]) from None
+    if not math.isfinite(value):
+        raise ValidationError(errors=[FieldError(name, f"must be a finite number, got '{raw[:40]}'")])
+    return value
 
 
 def bool_param(request: Request, name: str, default: bool) -> bool:
@@ -57,14 +90,32 @@ def bool_param(request: Request, name: str, default: bool) -> bool:
     raise ValidationError(errors=[FieldError(name, f"must be true or false, got '{raw}'")])
 
 
-async def body_as(request: Request, into: type[T], *, empty: T | None = None) -> T:
-    """Decode the JSON body into ``into``; an empty body gives ``empty`` when one is allowed."""
+def max_json_depth(request: Request) -> int:
+    depth: int = request.app.state.baton.context.settings.max_json_depth
+    return depth
+
+
+def decode_json(request: Request, raw: bytes | str, into: type[T], what: str = "body") -> T:
+    """Decode JSON from the request (its body, or a query parameter) with the server's depth bound."""
+    return decode(raw, into, what=what, max_depth=max_json_depth(request))
+
+
+async def optional_body_as(request: Request, into: type[T]) -> T | None:
+    """Decode the JSON body into ``into``; None when there is no body."""
     raw = await request.body()
     if not raw.strip():
+        return None
+    return decode_json(request, raw, into)
+
+
+async def body_as(request: Request, into: type[T], *, empty: T | None = None) -> T:
+    """Decode the JSON body into ``into``; an empty body gives ``empty`` when one is allowed."""
+    value = await optional_body_as(request, into)
+    if value is None:
         if empty is not None:
             return empty
         raise ValidationError(errors=[FieldError("body", "is required")])
-    return decode(raw, into)
+    return value
 
 
 async def json_body(request: Request, *, empty: Any = None) -> Any:
@@ -73,7 +124,7 @@ async def json_body(request: Request, *, empty: Any = None) -> Any:
         if empty is not None:
             return empty
         raise ValidationError(errors=[FieldError("body", "is required")])
-    return decode(raw, Any)
+    return decode_json(request, raw, Any)
 
 
 def as_type(value: Any, into: type[T], what: str = "body") -> T:

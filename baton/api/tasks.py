@@ -92,6 +92,8 @@ async def add_log(request: Request) -> Response:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationError(errors=[FieldError("body", "must be UTF-8 text (the log line)")]) from None
+    if "\x00" in line:
+        raise ValidationError(errors=[FieldError("body", "must not hold a NUL character (the log line)")])
     await _service(request).operations.add_task_log(request.path_params["task_id"], line)
     return Response(status_code=200)
 

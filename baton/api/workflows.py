@@ -11,16 +11,19 @@ from starlette.routing import Route
 from baton.api.params import (
     body_as,
     bool_param,
+    decode_json,
     float_param,
     int_param,
+    int_path_param,
     json_body,
+    optional_body_as,
     optional_int_param,
     query_or_header,
 )
 from baton.api.responses import JSONResponse, text
 from baton.errors import FieldError, ValidationError
 from baton.model import IdempotencyStrategy, RerunWorkflowRequest, SkipTaskRequest, StartWorkflowRequest, Workflow
-from baton.model.codec import convert, decode, to_builtins
+from baton.model.codec import convert, to_builtins
 from baton.service import Baton
 
 _START_REQUEST_KEYS = frozenset(
@@ -100,9 +103,8 @@ async def execute(request: Request) -> Response:
     is_request = bool(body) and set(body) <= _START_REQUEST_KEYS and ("input" in body or "name" in body)
     start = convert(body, StartWorkflowRequest) if is_request else StartWorkflowRequest(input=body)
     start.name = request.path_params["name"]
-    version = request.path_params.get("version")
-    if version is not None:
-        start.version = int(version) or None
+    if "version" in request.path_params:
+        start.version = int_path_param(request, "version") or None
     elif start.version == 0:
         start.version = None
     if start.correlation_id is None:
@@ -206,22 +208,20 @@ async def rerun(request: Request) -> Response:
 
 async def skip_task(request: Request) -> Response:
     """A SkipTaskRequest as the JSON body, or as JSON in the ``skipTaskRequest`` query parameter."""
-    raw_body = await request.body()
-    if raw_body.strip():
-        skip = decode(raw_body, SkipTaskRequest)
-    else:
-        skip = _skip_request_in_query(request.query_params.get("skipTaskRequest"))
+    skip = await optional_body_as(request, SkipTaskRequest)
+    if skip is None:
+        skip = _skip_request_in_query(request, request.query_params.get("skipTaskRequest"))
     await _service(request).operations.skip_task(request.path_params["workflow_id"], request.path_params["ref"], skip)
     return Response(status_code=200)
 
 
-def _skip_request_in_query(raw: str | None) -> SkipTaskRequest:
+def _skip_request_in_query(request: Request, raw: str | None) -> SkipTaskRequest:
     """conductor-python sends its SkipTaskRequest in this parameter as Python text, not JSON; Conductor binds no
     such parameter and ignores it. Baton reads it when it is JSON, and otherwise ignores it too."""
     if not raw:
         return SkipTaskRequest()
     try:
-        value = decode(raw, Any, what="skipTaskRequest")
+        value = decode_json(request, raw, Any, what="skipTaskRequest")
     except ValidationError:
         return SkipTaskRequest()
     return convert(value, SkipTaskRequest, what="skipTaskRequest")

@@ -162,6 +162,11 @@ _TOKEN = re.compile(
 )
 _PUNCTUATION = {"lparen": _Kind.LPAREN, "rparen": _Kind.RPAREN, "comma": _Kind.COMMA}
 MAX_QUERY_LENGTH = 4096
+MAX_QUERY_NESTING = 32
+"""Deepest parentheses a query may nest; the parser and the SQL built from the tree recurse once a level."""
+MAX_FREE_TEXT_WORDS = 32
+"""Most words a ``freeText`` may hold: each is a condition of the SQL, and SQLite bounds their nesting."""
+"""Deepest parentheses a query may nest; the parser and the SQL built from the tree recurse once a level."""
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -208,6 +213,7 @@ class _Parser:
         self._tokens = tokens
         self._at = 0
         self._schema = schema
+        self._depth = 0
 
     def parse(self) -> Query:
         query = self._or()
@@ -247,7 +253,11 @@ class _Parser:
     def _term(self) -> Query:
         token = self._next()
         if token.kind is _Kind.LPAREN:
+            self._depth += 1
+            if self._depth > MAX_QUERY_NESTING:
+                raise QueryError(f"nests parentheses deeper than {MAX_QUERY_NESTING} levels at {token.position}")
             inner = self._or()
+            self._depth -= 1
             closing = self._next()
             if closing.kind is not _Kind.RPAREN:
                 raise QueryError(f"expected ')' to close the '(' at {token.position}, got {closing.shown()}")
@@ -347,11 +357,12 @@ def parse_sort(text: str | None, schema: Schema) -> tuple[SortKey, ...]:
         name = name.strip()
         if name not in schema.fields:
             known = ", ".join(sorted(schema.fields))
-            raise QueryError(f"unknown field '{name}' (known: {known})")
+            raise QueryError(f"unknown field '{name[:40]}' (known: {known})")
         order = direction.strip().upper() or "ASC"
         if order not in ("ASC", "DESC"):
-            raise QueryError(f"'{name}' sorts ASC or DESC, got '{direction.strip()}'")
-        keys.append(SortKey(name, order == "DESC"))
+            raise QueryError(f"'{name}' sorts ASC or DESC, got '{direction.strip()[:40]}'")
+        if all(key.field != name for key in keys):  # a field sorted again changes nothing
+            keys.append(SortKey(name, order == "DESC"))
     return tuple(keys)
 
 
@@ -362,4 +373,9 @@ def free_text_terms(text: str | None) -> tuple[str, ...]:
     stripped = text.strip()
     if stripped in ("", "*"):
         return ()
-    return tuple(word for word in stripped.split() if word != "*")
+    if len(stripped) > MAX_QUERY_LENGTH:
+        raise QueryError(f"is longer than {MAX_QUERY_LENGTH} characters")
+    words = tuple(word for word in stripped.split() if word != "*")
+    if len(words) > MAX_FREE_TEXT_WORDS:
+        raise QueryError(f"has more than {MAX_FREE_TEXT_WORDS} words")
+    return words

@@ -1,6 +1,13 @@
-"""Rules on definitions that types alone cannot express. Each error names its field's path.
+"""Rules on definitions (and start requests) that types alone cannot express. Each error names its field's path.
 
 Values that are expressions (``${...}``) are checked when the task runs, not here.
+
+Names, one rule for every kind (workflow, task definition, task, task reference, sub-workflow name):
+1 to 255 characters, not blank, no control characters (U+0000-U+001F, U+007F); a workflow's name
+also only letters, digits, ``_``, ``.`` and ``-``. Keys a client chooses (correlation ids, idempotency
+keys): the same, except that they may be empty. At 255 characters a name and a key together stay within
+what an entry of a PostgreSQL index holds (about 2,700 bytes), whatever the characters' UTF-8 length. Whole numbers of a
+definition fit a Java int, as in Conductor (PostgreSQL's ``integer`` holds a version).
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from baton.errors import FieldError, ValidationError
 from baton.model.definitions import TaskDef, TaskType, WorkflowDef, WorkflowTask
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+NAME_MAX_LENGTH = 255
+INT32_MAX = 2**31 - 1
 _TERMINATION_STATUSES = ("COMPLETED", "FAILED", "TERMINATED")
 _SCRIPT_EVALUATORS = ("javascript", "graaljs")
 _NOT_YET = frozenset(
@@ -32,14 +42,16 @@ EVENT_SINK_SCHEMES = ("webhook:http://", "webhook:https://")
 def validate_workflow_def(definition: WorkflowDef) -> None:
     """Raise ValidationError listing every problem of the definition, or return."""
     errors: list[FieldError] = []
-    if not definition.name.strip():
-        errors.append(FieldError("name", "must not be empty"))
+    problem = name_problem(definition.name)
+    if problem:
+        errors.append(FieldError("name", problem))
     elif not _NAME.match(definition.name):
         errors.append(FieldError("name", "may hold only letters, digits, '_', '.' and '-'"))
     if definition.version < 1:
         errors.append(FieldError("version", "must be 1 or more"))
     if definition.timeout_seconds < 0:
         errors.append(FieldError("timeoutSeconds", "must not be negative"))
+    _check_int32(errors, "", version=definition.version, timeoutSeconds=definition.timeout_seconds)
     if not definition.tasks:
         errors.append(FieldError("tasks", "must hold at least one task"))
     seen: dict[str, str] = {}
@@ -109,13 +121,57 @@ def _subtree(tasks: list[WorkflowTask]) -> list[WorkflowTask]:
     return found
 
 
+def name_problem(value: str, *, may_be_blank: bool = False) -> str | None:
+    """What is wrong with ``value`` as a name (or, ``may_be_blank``, a key); None if nothing."""
+    if not may_be_blank and not value.strip():
+        return "must not be empty"
+    if len(value) > NAME_MAX_LENGTH:
+        return f"must be at most {NAME_MAX_LENGTH} characters, got {len(value)}"
+    found = _CONTROL.search(value)
+    if found:
+        return f"must not hold control characters (U+{ord(found.group()):04X} at {found.start()})"
+    return None
+
+
+def _check_int32(errors: list[FieldError], prefix: str, **values: int | None) -> None:
+    for field, value in values.items():
+        if value is not None and not isinstance(value, bool) and abs(value) > INT32_MAX:
+            errors.append(FieldError(f"{prefix}{field}", f"must be at most {INT32_MAX} in size"))
+
+
+def start_request_errors(
+    name: str | None, version: int | None, correlation_id: str | None, idempotency_key: str | None
+) -> list[FieldError]:
+    """The names, keys and numbers of a start request (the inline definition is checked on its own)."""
+    errors: list[FieldError] = []
+    if name is not None and name.strip():
+        problem = name_problem(name)
+        if problem:
+            errors.append(FieldError("name", problem))
+    for field, key in (("correlationId", correlation_id), ("idempotencyKey", idempotency_key)):
+        if key is not None:
+            problem = name_problem(key, may_be_blank=True)
+            if problem:
+                errors.append(FieldError(field, problem))
+    _check_int32(errors, "", version=version)
+    return errors
+
+
+def task_result_errors(callback_after_seconds: int) -> list[FieldError]:
+    """The numbers of a worker's result that become times (its task's next visibility)."""
+    if callback_after_seconds > INT32_MAX:
+        return [FieldError("callbackAfterSeconds", f"must be at most {INT32_MAX}")]
+    return []
+
+
 def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> None:
-    if not task.name.strip():
-        errors.append(FieldError(f"{at}.name", "must not be empty"))
-    if not task.task_reference_name.strip():
-        errors.append(FieldError(f"{at}.taskReferenceName", "must not be empty"))
+    for field, value in (("name", task.name), ("taskReferenceName", task.task_reference_name)):
+        problem = name_problem(value)
+        if problem:
+            errors.append(FieldError(f"{at}.{field}", problem))
     if task.start_delay < 0:
         errors.append(FieldError(f"{at}.startDelay", "must not be negative"))
+    _check_int32(errors, f"{at}.", startDelay=task.start_delay, retryCount=task.retry_count)
     kind = task.type
     if kind in _NOT_YET:
         errors.append(FieldError(f"{at}.type", f"task type {kind} is not supported yet"))
@@ -279,6 +335,10 @@ def _validate_sub_workflow(task: WorkflowTask, at: str, errors: list[FieldError]
         return
     if not params.name or not params.name.strip():
         errors.append(FieldError(f"{at}.name", "is required (or an inline workflowDefinition)"))
+    else:
+        problem = name_problem(params.name)
+        if problem:
+            errors.append(FieldError(f"{at}.name", problem))
     if not _whole_or_expression(params.version, minimum=1):
         errors.append(FieldError(f"{at}.version", "must be 1 or more, or a ${...} expression"))
     if not _whole_or_expression(params.priority, minimum=0, maximum=99):
@@ -290,16 +350,31 @@ def _whole_or_expression(value: int | str | None, *, minimum: int, maximum: int 
     if value is None or _is_expression(value):
         return True
     if isinstance(value, str):
-        if not value.strip().isdigit():
+        if not value.strip().isdigit() or len(value.strip()) > 10:
             return False
         value = int(value)
-    return value >= minimum and (maximum is None or value <= maximum)
+    return minimum <= value <= (INT32_MAX if maximum is None else maximum)
 
 
 def task_def_errors(task_def: TaskDef) -> list[FieldError]:
     errors: list[FieldError] = []
-    if not task_def.name.strip():
-        errors.append(FieldError("name", "must not be empty"))
+    problem = name_problem(task_def.name)
+    if problem:
+        errors.append(FieldError("name", problem))
+    _check_int32(
+        errors,
+        "",
+        retryCount=task_def.retry_count,
+        retryDelaySeconds=task_def.retry_delay_seconds,
+        timeoutSeconds=task_def.timeout_seconds,
+        backoffScaleFactor=task_def.backoff_scale_factor,
+        responseTimeoutSeconds=task_def.response_timeout_seconds,
+        pollTimeoutSeconds=task_def.poll_timeout_seconds,
+        totalTimeoutSeconds=task_def.total_timeout_seconds,
+        concurrentExecLimit=task_def.concurrent_exec_limit,
+        rateLimitPerFrequency=task_def.rate_limit_per_frequency,
+        rateLimitFrequencyInSeconds=task_def.rate_limit_frequency_in_seconds,
+    )
     for field, value in (
         ("retryCount", task_def.retry_count),
         ("retryDelaySeconds", task_def.retry_delay_seconds),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from baton.errors import NotFoundError
+from baton.errors import FieldError, NotFoundError, ValidationError
 from baton.model import (
     SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
@@ -94,8 +94,11 @@ class DefinitionResolver:
         return resolved
 
     async def inline(self, definition: WorkflowDef) -> WorkflowDef:
-        """A definition sent with the start request, validated and resolved."""
-        validate_workflow_def(definition)
+        """A definition sent with the start request, validated (errors name ``workflowDef.<field>``) and resolved."""
+        try:
+            validate_workflow_def(definition)
+        except ValidationError as exc:
+            raise ValidationError(errors=[FieldError(f"workflowDef.{e.path}", e.message) for e in exc.errors]) from None
         return await self.resolve(definition)
 
     async def resolve(self, definition: WorkflowDef) -> WorkflowDef:

@@ -14,6 +14,7 @@ from baton.model import (
     Workflow,
     WorkflowDef,
 )
+from baton.model.validation import start_request_errors
 from baton.runtime.notifier import run_key
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -140,6 +141,7 @@ def _check_start_request(request: StartWorkflowRequest) -> None:
         errors.append(FieldError("priority", f"must be between 0 and {MAX_PRIORITY}"))
     if request.version is not None and request.version < 0:
         errors.append(FieldError("version", "must not be negative"))
+    errors.extend(start_request_errors(request.name, request.version, request.correlation_id, request.idempotency_key))
     if errors:
         raise ValidationError(errors=errors)
 

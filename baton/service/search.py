@@ -59,6 +59,11 @@ def _request(params: SearchParams, schema: Schema) -> SearchRequest:
         sort = parse_sort(params.sort, schema)
     except QueryError as exc:
         errors.append(FieldError("sort", str(exc)))
+    free_text: tuple[str, ...] = ()
+    try:
+        free_text = free_text_terms(params.free_text)
+    except QueryError as exc:
+        errors.append(FieldError("freeText", str(exc)))
     if params.start < 0:
         errors.append(FieldError("start", "must not be negative"))
     if params.size < 0:
@@ -69,7 +74,7 @@ def _request(params: SearchParams, schema: Schema) -> SearchRequest:
         raise ValidationError(errors=errors)
     return SearchRequest(
         query=query,
-        free_text=free_text_terms(params.free_text),
+        free_text=free_text,
         sort=sort,
         start=params.start,
         size=params.size,

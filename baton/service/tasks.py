@@ -9,6 +9,7 @@ from typing import Any
 from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from baton.model import Task, TaskResult, TaskResultStatus
+from baton.model.validation import task_result_errors
 from baton.runtime.notifier import task_key
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -65,8 +66,7 @@ class TaskService:
 
     async def update(self, result: TaskResult) -> Task:
         """Apply a worker's result to its task; returns the task as updated."""
-        if not result.task_id:
-            raise ValidationError(errors=[FieldError("taskId", "is required")])
+        _check_result(result)
         workflow_id = result.workflow_instance_id or await self._ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
             raise NotFoundError(f"No such task: {result.task_id}")
@@ -83,8 +83,7 @@ class TaskService:
         The claim uses the type's limits as this process last read them; when it never
         read them, it claims nothing (the worker's next poll does) and reads them after.
         """
-        if not result.task_id:
-            raise ValidationError(errors=[FieldError("taskId", "is required")])
+        _check_result(result)
         ctx = self._ctx
         workflow_id = result.workflow_instance_id or await ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
@@ -145,3 +144,10 @@ class TaskService:
 
     async def queue_sizes(self, task_types: list[str] | None) -> dict[str, int]:
         return await self._ctx.store.queue_sizes(task_types or None)
+
+
+def _check_result(result: TaskResult) -> None:
+    errors = [] if result.task_id else [FieldError("taskId", "is required")]
+    errors.extend(task_result_errors(result.callback_after_seconds))
+    if errors:
+        raise ValidationError(errors=errors)

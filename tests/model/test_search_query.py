@@ -127,3 +127,13 @@ def test_free_text_terms() -> None:
     assert free_text_terms("*") == ()
     assert free_text_terms("  ") == ()
     assert free_text_terms(" ada  lovelace ") == ("ada", "lovelace")
+
+
+def test_parentheses_nest_at_most_max_query_nesting_levels() -> None:
+    from baton.model.search_query import MAX_QUERY_NESTING
+
+    at_bound = "(" * MAX_QUERY_NESTING + "status = FAILED" + ")" * MAX_QUERY_NESTING
+    assert parse_query(at_bound, WORKFLOW_FIELDS) == parse_query("status = FAILED", WORKFLOW_FIELDS)
+    over = "(" * 500 + "status = FAILED" + ")" * 500
+    with pytest.raises(QueryError, match=f"nests parentheses deeper than {MAX_QUERY_NESTING} levels at 32"):
+        parse_query(over, WORKFLOW_FIELDS)
