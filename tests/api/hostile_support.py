@@ -168,7 +168,7 @@ def execute(client: httpx.Client, name: str, payload: dict[str, Any], timeout: f
 
 def task_of(run: dict[str, Any], ref: str) -> dict[str, Any]:
     """The latest attempt of the task with this reference name."""
-    found = [t for t in run.get("tasks", []) if t["referenceTaskName"] == ref]
+    found: list[dict[str, Any]] = [t for t in run.get("tasks", []) if t["referenceTaskName"] == ref]
     assert found, f"no task {ref!r} in run {run['workflowId']}: {[t['referenceTaskName'] for t in run['tasks']]}"
     return found[-1]
 
