@@ -53,12 +53,19 @@ def free_port() -> int:
 class ServerProcess:
     """A ``baton serve`` subprocess on its own port; it can be killed and started again on the same database."""
 
-    def __init__(self, database_url: str, log_path: Path, extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log_path = log_path
         self._extra_args = extra_args or []
+        self._env = env or {}
         self._process: subprocess.Popen[bytes] | None = None
         self._log: BinaryIO | None = None
 
@@ -83,7 +90,7 @@ class ServerProcess:
         ]
         self._close_log()
         self._log = self._log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self._env}
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -96,6 +103,12 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"baton serve did not become healthy:\n{self.log()}")
+
+    @property
+    def pid(self) -> int:
+        """The running server's process id (to read its memory in /proc, or to signal it)."""
+        assert self._process is not None and self._process.poll() is None, "the server is not running"
+        return self._process.pid
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing; what was acknowledged must survive."""
