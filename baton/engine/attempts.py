@@ -36,6 +36,7 @@ from baton.model import (
     WorkflowTask,
     task_def_for,
 )
+from baton.model.validation import name_problem
 
 _MAX_RETRY_DELAY_SECONDS: Final = 2**31 - 1
 
@@ -58,7 +59,7 @@ def schedule_step(state: RunState, step: WorkflowTask, scope: Scope, after_fork:
     kind, name, definition = step.type, step.name, step
     if kind == TaskType.DYNAMIC:
         wanted = input_data.get(step.dynamic_task_name_param or "")
-        if isinstance(wanted, str) and wanted.strip():
+        if isinstance(wanted, str) and name_problem(wanted) is None:
             kind = wanted if wanted in SYSTEM_TASK_TYPES else _SIMPLE
             name = wanted
             definition = _replace(step, name=wanted, type=kind)
@@ -161,8 +162,10 @@ def _start_dynamic(state: RunState, task: Task, step: WorkflowTask, scope: Scope
     """Reached only when the name parameter did not name a task (else the task took that name's type)."""
     param = step.dynamic_task_name_param or ""
     wanted = task.input_data.get(param)
+    problem = name_problem(wanted) if isinstance(wanted, str) else None
+    why = f" (the name {problem})" if problem is not None else ""
     return _terminal_failure(
-        task, state.now, f"DYNAMIC task: input '{param}' must name the task to run, not {wanted!r}"
+        task, state.now, f"DYNAMIC task: input '{param}' must name the task to run, not {wanted!r}{why}"
     )
 
 

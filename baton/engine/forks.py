@@ -37,6 +37,7 @@ from typing import Any, Final
 import msgspec
 
 from baton.model import Task, TaskStatus, TaskType, WorkflowDef, WorkflowTask
+from baton.model.validation import name_problem
 
 FORKED_TASKS: Final = "forkedTasks"
 FORKED_TASK_DEFS: Final = "forkedTaskDefs"
@@ -190,7 +191,12 @@ def expand(
         return [], input_data, f"dynamic fork: a task is not a valid task: {exc}"
     refs: list[str] = []
     seen: set[str] = set()
-    for ref in (s.task_reference_name for s in steps):
+    for branch in steps:
+        ref = branch.task_reference_name
+        for field, value in (("name", branch.name), ("taskReferenceName", ref)):
+            problem = name_problem(value)
+            if problem is not None:
+                return [], input_data, f"dynamic fork: a branch's {field} {value!r} {problem}"
         if ref in seen:
             return [], input_data, f"dynamic fork: taskReferenceName '{ref}' is used by more than one branch"
         seen.add(ref)

@@ -300,3 +300,76 @@ def test_clients_that_leave_mid_body_log_no_tracebacks(store_url: str, tmp_path:
     assert "Traceback" not in written
     assert "went away" not in written  # one debug line each; none at info
     assert written.count("\n") <= 1, written
+
+
+# -- names a workflow computes ---------------------------------------------------------------------------------
+
+
+def test_a_name_computed_at_run_time_with_a_nul_fails_its_task_not_the_server(api: httpx.Client) -> None:
+    """A script's value can hold what a request body may not: the step it names fails, nothing is a 5xx."""
+    register(
+        api,
+        {
+            "name": "computed_names",
+            "tasks": [
+                {
+                    "name": "make",
+                    "taskReferenceName": "make",
+                    "type": "INLINE",
+                    "inputParameters": {
+                        "evaluatorType": "javascript",
+                        "expression": "'worker' + String.fromCharCode(0) + $.kind",
+                        "kind": "${workflow.input.kind}",
+                    },
+                },
+                {
+                    "name": "pick",
+                    "taskReferenceName": "pick",
+                    "type": "DYNAMIC",
+                    "dynamicTaskNameParam": "taskToRun",
+                    "inputParameters": {"taskToRun": "${make.output.result}"},
+                },
+            ],
+        },
+    )
+    workflow_id = start(api, "computed_names", {"kind": "a"})
+    run = api.get(f"/api/workflow/{workflow_id}").json()
+    assert run["status"] == "FAILED", run
+    pick = next(task for task in run["tasks"] if task["referenceTaskName"] == "pick")
+    assert "must not hold control characters" in pick["reasonForIncompletion"]
+    register(
+        api,
+        {
+            "name": "computed_branches",
+            "tasks": [
+                {
+                    "name": "make",
+                    "taskReferenceName": "make",
+                    "type": "INLINE",
+                    "inputParameters": {
+                        "evaluatorType": "javascript",
+                        "expression": "({tasks: [{name: 'w', taskReferenceName: 'b' + String.fromCharCode(0)}],"
+                        " inputs: {}})",
+                    },
+                },
+                {
+                    "name": "fan",
+                    "taskReferenceName": "fan",
+                    "type": "FORK_JOIN_DYNAMIC",
+                    "dynamicForkTasksParam": "tasks",
+                    "dynamicForkTasksInputParamName": "inputs",
+                    "inputParameters": {
+                        "tasks": "${make.output.result.tasks}",
+                        "inputs": "${make.output.result.inputs}",
+                    },
+                },
+                {"name": "join", "taskReferenceName": "join", "type": "JOIN"},
+            ],
+        },
+    )
+    workflow_id = start(api, "computed_branches")
+    run = api.get(f"/api/workflow/{workflow_id}").json()
+    assert run["status"] == "FAILED", run
+    fan = next(task for task in run["tasks"] if task["referenceTaskName"] == "fan")
+    assert "taskReferenceName" in fan["reasonForIncompletion"]
+    assert "control characters" in fan["reasonForIncompletion"]
