@@ -29,13 +29,13 @@ Where Conductor leaves room, Baton chooses:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
 
+from baton.engine.identity_memo import IdentityMemo
 from baton.model import Task, TaskStatus, TaskType, WorkflowDef, WorkflowTask
 from baton.model.validation import name_problem
 
@@ -45,6 +45,9 @@ JOIN_ON: Final = "joinOn"
 
 _FORK_NAME_KEYS: Final = ("forkTaskName", "forkTaskType")
 _MEMO_SIZE: Final = 256
+_MEMO_REFS: Final = 100_000
+_MEMO_BRANCHES: Final = 50_000
+"""Branches the memo keeps in all: a 20,000-branch fork's take tens of megabytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,31 +58,10 @@ class Branches:
     owner: dict[str, int]
 
 
-class _Memo:
-    """Branches by the identity of what they were built from (a step, or a fork task's input).
-
-    Holding the key object keeps its id from being reused, so an identity hit is
-    always the same object; a run's tasks and definitions are never mutated.
-    """
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[int, tuple[object, Branches]] = OrderedDict()
-
-    def get(self, key: object) -> Branches | None:
-        entry = self._entries.get(id(key))
-        if entry is None or entry[0] is not key:
-            return None
-        self._entries.move_to_end(id(key))
-        return entry[1]
-
-    def put(self, key: object, branches: Branches) -> Branches:
-        self._entries[id(key)] = (key, branches)
-        if len(self._entries) > _MEMO_SIZE:
-            self._entries.popitem(last=False)
-        return branches
-
-
-_memo = _Memo()
+_branch_memo: IdentityMemo[Branches] = IdentityMemo(
+    max_entries=_MEMO_SIZE, max_weight=_MEMO_BRANCHES, weigh=lambda branches: len(branches.lists) + 1
+)
+"""Branches by what they were built from: a fork step, or a dynamic fork task's input."""
 
 
 def subtree_refs(steps: list[WorkflowTask]) -> list[str]:
@@ -104,8 +86,8 @@ def _branches(lists: list[list[WorkflowTask]]) -> Branches:
 
 
 def static_branches(step: WorkflowTask) -> Branches:
-    found = _memo.get(step)
-    return found if found is not None else _memo.put(step, _branches(step.fork_tasks))
+    found = _branch_memo.get(step)
+    return found if found is not None else _branch_memo.put(step, _branches(step.fork_tasks))
 
 
 _task_list_type = list[WorkflowTask]
@@ -113,43 +95,36 @@ _task_list_type = list[WorkflowTask]
 
 def dynamic_branches(fork: Task) -> Branches:
     """The branches a dynamic fork task made (from its ``forkedTaskDefs``)."""
-    found = _memo.get(fork.input_data)
+    found = _branch_memo.get(fork.input_data)
     if found is not None:
         return found
     steps = msgspec.convert(fork.input_data.get(FORKED_TASK_DEFS) or [], _task_list_type)
-    return _memo.put(fork.input_data, _branches([[s] for s in steps]))
+    return _branch_memo.put(fork.input_data, _branches([[s] for s in steps]))
 
 
-_definition_refs: OrderedDict[int, tuple[WorkflowDef, frozenset[str]]] = OrderedDict()
+_definition_refs: IdentityMemo[frozenset[str]] = IdentityMemo(max_entries=_MEMO_SIZE, max_weight=_MEMO_REFS, weigh=len)
 
 
 def definition_refs(definition: WorkflowDef) -> frozenset[str]:
     """Every reference name a definition holds, nested ones included (memoised by identity)."""
-    entry = _definition_refs.get(id(definition))
-    if entry is not None and entry[0] is definition:
-        return entry[1]
-    refs = frozenset(step.task_reference_name for step in definition.all_tasks())
-    _definition_refs[id(definition)] = (definition, refs)
-    if len(_definition_refs) > _MEMO_SIZE:
-        _definition_refs.popitem(last=False)
-    return refs
+    found = _definition_refs.get(definition)
+    if found is not None:
+        return found
+    return _definition_refs.put(definition, frozenset(step.task_reference_name for step in definition.all_tasks()))
 
 
-_dynamic_fork_refs: OrderedDict[int, tuple[WorkflowDef, tuple[str, ...]]] = OrderedDict()
+_dynamic_fork_refs: IdentityMemo[tuple[str, ...]] = IdentityMemo(max_entries=_MEMO_SIZE, max_weight=_MEMO_SIZE)
 
 
 def dynamic_fork_refs(definition: WorkflowDef) -> tuple[str, ...]:
     """The reference names of a definition's FORK_JOIN_DYNAMIC steps (memoised by identity)."""
-    entry = _dynamic_fork_refs.get(id(definition))
-    if entry is not None and entry[0] is definition:
-        return entry[1]
+    found = _dynamic_fork_refs.get(definition)
+    if found is not None:
+        return found
     refs = tuple(
         step.task_reference_name for step in definition.all_tasks() if step.type == TaskType.FORK_JOIN_DYNAMIC.value
     )
-    _dynamic_fork_refs[id(definition)] = (definition, refs)
-    if len(_dynamic_fork_refs) > _MEMO_SIZE:
-        _dynamic_fork_refs.popitem(last=False)
-    return refs
+    return _dynamic_fork_refs.put(definition, refs)
 
 
 def owning_branches(branches: Branches, refs: set[str]) -> set[int]:

@@ -132,3 +132,21 @@ def test_a_bound_an_evaluation_hit_names_the_task() -> None:
     decision = _start(_scripted(), {"x": 4}, evaluator=Memo(timed_out))
     assert decision.workflow.status is WorkflowStatus.FAILED
     assert decision.workflow.tasks[0].reason_for_incompletion == "INLINE 'calc' exceeded 1000 ms"
+
+
+def test_the_identity_memo_is_bounded_by_weight_and_count_and_knows_its_keys_by_identity() -> None:
+    from baton.engine.identity_memo import IdentityMemo
+
+    memo: IdentityMemo[list[int]] = IdentityMemo(max_entries=3, max_weight=10, weigh=len)
+    keys = [object() for _ in range(5)]
+    memo.put(keys[0], [0] * 6)
+    memo.put(keys[1], [1] * 3)
+    assert memo.get(keys[0]) == [0] * 6
+    memo.put(keys[2], [2] * 4)  # weight 13: the least recently used (keys[1]) goes
+    assert memo.get(keys[1]) is None and memo.get(keys[0]) is not None and memo.get(keys[2]) is not None
+    memo.put(keys[3], [3])
+    memo.put(keys[4], [4])  # four entries: the oldest goes
+    assert memo.get(keys[0]) is None
+    assert memo.put(object(), [9] * 11) == [9] * 11  # heavier than the whole memo: given back, not kept
+    assert [memo.get(key) for key in keys[2:]] == [[2] * 4, [3], [4]]
+    assert memo.get(object()) is None
