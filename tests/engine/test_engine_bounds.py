@@ -11,6 +11,7 @@ from decider_support import T0, system, workflow
 from baton.engine import DecideContext, Decision, start
 from baton.engine.decision import TooLargeForTheLoop
 from baton.engine.evaluations import EvaluationNeeded, InProcess, Memo, Request, Result, not_on_the_loop
+from baton.engine.identity_memo import IdentityMemo
 from baton.engine.scripts import ScriptResult
 from baton.model import TaskStatus, Workflow, WorkflowDef, WorkflowStatus
 
@@ -135,8 +136,6 @@ def test_a_bound_an_evaluation_hit_names_the_task() -> None:
 
 
 def test_the_identity_memo_is_bounded_by_weight_and_count_and_knows_its_keys_by_identity() -> None:
-    from baton.engine.identity_memo import IdentityMemo
-
     memo: IdentityMemo[list[int]] = IdentityMemo(max_entries=3, max_weight=10, weigh=len)
     keys = [object() for _ in range(5)]
     memo.put(keys[0], [0] * 6)
