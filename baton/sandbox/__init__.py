@@ -1,0 +1,1 @@
+"""The evaluation sandbox: JavaScript and jq in child processes, killable, bounded, isolated."""
