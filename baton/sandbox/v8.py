@@ -222,7 +222,9 @@ class V8Context:
             # it, and try once more in what is left of the time.
             left_ms = timeout_ms - int((time.monotonic() - started) * 1000)
             if left_ms > 0:
-                outcome = self._run_once(source, input_json, left_ms, memory_bytes)
+                retried = self._run_once(source, input_json, left_ms, memory_bytes)
+                if retried.kind != "timeout":  # out of time on the retry: it was the memory after all
+                    outcome = retried
         return outcome
 
     def _run_once(self, source: str, input_json: str, timeout_ms: int, memory_bytes: int) -> Outcome:
