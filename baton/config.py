@@ -49,6 +49,14 @@ class Settings:
     """Finished runs (by end time) older than this many days are deleted with their tasks; 0 keeps them forever."""
     retention_interval_ms: int = 60_000
     """How often the retention loop looks for finished runs to delete (when ``retention_days`` is set)."""
+    jq_timeout_ms: int = 1000
+    """Wall-clock bound on one jq query (JSON_JQ_TRANSFORM); its sandbox process is killed when it runs out."""
+    jq_memory_bytes: int = 256 * 1024 * 1024
+    """Address-space bound (RLIMIT_AS) of a jq sandbox process, about 30 MiB of which is Python and libjq."""
+    jq_max_output_bytes: int = 4 * 1024 * 1024
+    """Largest JSON a jq query's results may encode to."""
+    sandbox_processes: int = 2
+    """Sandbox processes evaluating scripts, and as many evaluating jq, each kind with one spare besides."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
