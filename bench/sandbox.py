@@ -19,13 +19,11 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from baton.engine import jq_transform, scripts  # noqa: E402
-from baton.sandbox import Sandbox  # noqa: E402
+from baton.engine import jq_transform, scripts
+from baton.sandbox import Sandbox
 
 SCRIPT = "'Hello, ' + $.name + '!'"
-QUERY = ".name | {greeting: (\"Hello, \" + . + \"!\")}"
+QUERY = '.name | {greeting: ("Hello, " + . + "!")}'
 INPUT = {"name": "Ada"}
 INPUT_JSON = json.dumps(INPUT).encode()
 

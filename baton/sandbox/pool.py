@@ -98,6 +98,9 @@ class Answer:
     limit: bool
 
 
+_CLOSED: Final = Answer(None, "the sandbox is closed", False)
+
+
 class Pool:
     """``size`` children of one kind, a spare, and the requests waiting for them."""
 
@@ -105,7 +108,7 @@ class Pool:
         self._config = config
         self._size = max(1, size)
         self._deadline_s = (config.timeout_ms + grace_ms) / 1000
-        self._idle: asyncio.Queue[_Child] = asyncio.Queue()
+        self._idle: asyncio.Queue[_Child | None] = asyncio.Queue()  # None: closed
         self._spare: asyncio.Task[_Child] | None = None
         self._busy: set[_Child] = set()
         self._tasks: set[asyncio.Task[Answer]] = set()
@@ -123,38 +126,42 @@ class Pool:
         self._spare = asyncio.ensure_future(self._spawn())
 
     async def close(self) -> None:
+        """Kill every child; callers waiting for one, or being answered by one, get the closed error."""
+        if self._closed:
+            return
         self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
+        self._idle.put_nowait(None)  # wakes one waiter, which passes it on
         children: list[_Child] = list(self._busy)
         while not self._idle.empty():
-            children.append(self._idle.get_nowait())
+            child = self._idle.get_nowait()
+            if child is not None:
+                children.append(child)
+        self._idle.put_nowait(None)
+        for child in children:
+            child.kill()
         spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.cancel()
-            with contextlib.suppress(BaseException):
+        if spare is not None:  # let it finish starting (a cancelled spawn could leave a process behind)
+            with contextlib.suppress(Exception):
                 children.append(await spare)
         await asyncio.gather(*(child.reap() for child in children))
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def pids(self) -> list[int]:
         """The process ids of the children that are running (idle, busy, spare)."""
-        children = [*self._busy, *self._idle._queue]  # type: ignore[attr-defined]
+        children = [*self._busy, *(child for child in self._idle._queue if child is not None)]  # type: ignore[attr-defined]
         spare = self._spare
         if spare is not None and spare.done() and not spare.cancelled() and spare.exception() is None:
             children.append(spare.result())
         return [child.process.pid for child in children if child.process.returncode is None]
 
     async def evaluate(self, source: str, input_json: bytes) -> Answer:
-        if self._closed:
-            return Answer(None, "the sandbox is closed", False)
         child = await self._idle.get()
-        while child.process.returncode is not None and not self._closed:  # it died while idle
+        while child is not None and child.process.returncode is not None:  # it died while idle
             self._replace(child)
             child = await self._idle.get()
-        if self._closed:
+        if child is None or self._closed:
             self._idle.put_nowait(child)
-            return Answer(None, "the sandbox is closed", False)
+            return _CLOSED
         self._busy.add(child)
         request = Request(next(self._ids), source, input_json)
         exchange = self._background(self._exchange(child, request))
@@ -175,11 +182,11 @@ class Pool:
             return Answer(None, self._time_text, True)
         except ChildLost:
             self._replace(child)
-            return Answer(None, self._memory_text, True)
+            return _CLOSED if self._closed else Answer(None, self._memory_text, True)
         except BaseException:
             self._replace(child)
             raise
-        if response.retire:
+        if response.retire or self._closed:
             self._replace(child)
         else:
             self._busy.discard(child)
@@ -192,7 +199,8 @@ class Pool:
         """Kill ``child``; the spare takes its place as soon as it is ready, and a new spare starts."""
         self._busy.discard(child)
         child.kill()
-        self.replaced += 1
+        if not self._closed:
+            self.replaced += 1
         self._background(self._reap_and_refill(child))
 
     async def _reap_and_refill(self, child: _Child) -> Answer:

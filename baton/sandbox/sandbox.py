@@ -50,9 +50,12 @@ class Sandbox:
             Config("jq", jq_timeout_ms, jq_memory_bytes, jq_max_output_bytes, parent), processes, grace_ms=JQ_GRACE_MS
         )
         self._started: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def start(self) -> None:
-        """Spawn the children and wait until they are ready; idempotent."""
+        """Spawn the children and wait until they are ready; idempotent (raises if they cannot start)."""
+        if self._closed:
+            raise RuntimeError("the sandbox is closed")
         if self._started is None:
             self._started = asyncio.ensure_future(self._start())
         await asyncio.shield(self._started)
@@ -62,6 +65,7 @@ class Sandbox:
 
     async def close(self) -> None:
         """Kill the children; later calls answer with an error."""
+        self._closed = True
         started = self._started
         if started is not None and not started.done():
             started.cancel()
@@ -99,6 +103,8 @@ class Sandbox:
         return JqResult(result=values[0] if values else None, result_list=values)
 
     async def _evaluate(self, pool: Pool, source: str, input_json: bytes) -> Answer:
+        if self._closed:
+            return Answer(None, "the sandbox is closed", False)
         try:
             await self.start()
         except Exception as exc:

@@ -150,3 +150,15 @@ def test_the_in_process_evaluator_is_locked_down_too() -> None:
     assert scripts.evaluate(TAMPER, {}).value == 1
     assert scripts.evaluate("({amount: $.x * 2})", {"x": 2}).value == {"amount": 4}
     assert scripts.evaluate("[1, 2].includes(7)", {}).value is False
+
+
+async def test_close_answers_callers_still_waiting_for_a_child() -> None:
+    box = Sandbox(processes=1, script_timeout_ms=5000)
+    await box.start()
+    slow = "var t = Date.now(); while (Date.now() - t < 2000) {} 'slow'"
+    callers = [asyncio.ensure_future(box.script(slow, b"{}")) for _ in range(3)]
+    await asyncio.sleep(0.2)
+    await box.close()
+    results = await asyncio.wait_for(asyncio.gather(*callers), 5)
+    assert [result.error for result in results] == ["the sandbox is closed"] * 3
+    assert box.pids() == []
