@@ -26,6 +26,9 @@ SCRIPT_GRACE_MS = 250
 JQ_GRACE_MS = 10
 """How long after its time bound a jq child that has not answered is killed (jq cannot stop itself)."""
 
+DECODE_ON_THREAD_BYTES = 256 * 1024
+"""Values larger than this (JSON bytes) are decoded on a worker thread (a few MB take tens of ms)."""
+
 _decode = msgspec.json.Decoder().decode
 
 
@@ -87,7 +90,7 @@ class Sandbox:
         answer = await self._evaluate(self._js, source, input_json)
         if answer.error is not None:
             return ScriptResult(error=answer.error, limit=answer.limit)
-        return ScriptResult(value=_decoded(answer))
+        return ScriptResult(value=await _decoded(answer))
 
     async def jq(self, query: str, input_json: bytes) -> JqResult:
         """Apply a jq query to the decoded ``input_json``: its first result and all of them."""
@@ -97,7 +100,7 @@ class Sandbox:
         answer = await self._evaluate(self._jq, query, input_json)
         if answer.error is not None:
             return JqResult(error=answer.error, limit=answer.limit)
-        values = _decoded(answer)
+        values = await _decoded(answer)
         if not isinstance(values, list):  # pragma: no cover - a jq child always answers a list
             return JqResult(error="jq error: the sandbox answered no list")
         return JqResult(result=values[0] if values else None, result_list=values)
@@ -112,5 +115,10 @@ class Sandbox:
         return await pool.evaluate(source, bytes(input_json))
 
 
-def _decoded(answer: Answer) -> Any:
-    return _decode(answer.value) if answer.value is not None else None
+async def _decoded(answer: Answer) -> Any:
+    """The answer's value; a large one is decoded on a thread, not on the event loop."""
+    if answer.value is None:
+        return None
+    if len(answer.value) > DECODE_ON_THREAD_BYTES:
+        return await asyncio.to_thread(_decode, answer.value)
+    return _decode(answer.value)
