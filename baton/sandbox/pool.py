@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import sys
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from baton.sandbox.results import memory_limit_text, time_limit_text
 
 SPAWN_TIMEOUT_S: Final = 30.0
 RESPAWN_BACKOFF_S: Final = 1.0
+ANSWER_SLACK_BYTES: Final = 1 << 20
+_CHILD_ENV_KEPT: Final = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "TMPDIR")
 
 
 class ChildLost(Exception):
@@ -50,8 +53,9 @@ class ChildLost(Exception):
 class _Child:
     """One running child process and its pipes."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, max_answer_bytes: int) -> None:
         self.process = process
+        self._max_answer_bytes = max_answer_bytes
         assert process.stdin is not None and process.stdout is not None
         self._writer = process.stdin
         self._reader = process.stdout
@@ -60,6 +64,8 @@ class _Child:
         try:
             header = await self._reader.readexactly(HEADER.size)
             (size,) = HEADER.unpack(header)
+            if size > self._max_answer_bytes:
+                raise ChildLost(f"an answer of {size} bytes")
             payload = await self._reader.readexactly(size)
             return response_decoder.decode(payload)
         except (asyncio.IncompleteReadError, ConnectionError, msgspec.DecodeError) as exc:
@@ -108,6 +114,8 @@ class Pool:
         self._config = config
         self._size = max(1, size)
         self._deadline_s = (config.timeout_ms + grace_ms) / 1000
+        # The largest answer read from a child: jq's output bound, or all a script's heap could encode to.
+        self._max_answer_bytes = max(config.max_output_bytes, 4 * config.memory_bytes) + ANSWER_SLACK_BYTES
         self._idle: asyncio.Queue[_Child | None] = asyncio.Queue()  # None: closed
         self._spare: asyncio.Task[_Child] | None = None
         self._busy: set[_Child] = set()
@@ -153,6 +161,17 @@ class Pool:
         if spare is not None and spare.done() and not spare.cancelled() and spare.exception() is None:
             children.append(spare.result())
         return [child.process.pid for child in children if child.process.returncode is None]
+
+    def spare_pid(self) -> int | None:
+        """The process id of the spare, once it is ready."""
+        spare = self._spare
+        if spare is None or not spare.done() or spare.cancelled() or spare.exception() is not None:
+            return None
+        return spare.result().process.pid
+
+    def idle_pids(self) -> list[int]:
+        """The process ids of the children waiting for a request."""
+        return [child.process.pid for child in self._idle._queue if child is not None]  # type: ignore[attr-defined]
 
     async def evaluate(self, source: str, input_json: bytes) -> Answer:
         child = await self._idle.get()
@@ -232,8 +251,9 @@ class Pool:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
+            env=_child_environment(),
         )
-        child = _Child(process)
+        child = _Child(process, self._max_answer_bytes)
         try:
             ready = await asyncio.wait_for(child.read(), SPAWN_TIMEOUT_S)
         except BaseException:
@@ -243,3 +263,11 @@ class Pool:
             await child.reap()
             raise ChildLost("the child did not say it was ready")
         return child
+
+
+def _child_environment() -> dict[str, str]:
+    """A small environment: nothing of the server's (jq's ``$ENV`` would show a database URL)."""
+    env = {name: os.environ[name] for name in _CHILD_ENV_KEPT if name in os.environ}
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env

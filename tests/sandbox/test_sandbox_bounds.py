@@ -74,6 +74,41 @@ async def test_a_jq_query_that_never_yields_is_killed_at_its_time_bound(sandbox:
     assert len(before - set(sandbox.pids())) == 1  # the killed child, and only it, is gone
 
 
+async def test_the_spare_takes_the_place_of_a_killed_child_and_a_new_spare_starts() -> None:
+    box = Sandbox(processes=1, jq_timeout_ms=200)
+    await box.start()
+    try:
+        await _spares_ready(box, 4)
+        spare = box._jq.spare_pid()
+        (first,) = box._jq.idle_pids()
+        assert (await box.jq(ENDLESS_JQ, b"{}")).error == "exceeded 200 ms"
+        assert (await box.jq(". + 1", b"1")).result == 2
+        assert box._jq.idle_pids() == [spare]  # the spare answered, no caller waited for a start
+        await _spares_ready(box, 4)
+        assert box._jq.spare_pid() not in (None, first, spare)
+    finally:
+        await box.close()
+
+
+async def test_catastrophic_regular_expressions_are_stopped_too(sandbox: Sandbox) -> None:
+    result = await sandbox.script("/(a+)+b/.test('a'.repeat(40))", b"{}")
+    assert (result.error, result.limit) == ("exceeded 300 ms", True)
+    assert (await sandbox.script("/(a+)+b/.test('aab')", b"{}")).value is True
+
+
+async def test_children_see_none_of_the_servers_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATON_DATABASE_URL", "postgresql://user:secret@db/baton")
+    box = Sandbox(processes=1)
+    await box.start()
+    try:
+        names = (await box.jq("$ENV | keys", b"{}")).result
+        assert isinstance(names, list)
+        assert "BATON_DATABASE_URL" not in names
+        assert (await box.jq("env.BATON_DATABASE_URL", b"{}")).result is None
+    finally:
+        await box.close()
+
+
 async def test_a_child_killed_mid_request_gives_the_bound_error_and_is_replaced(sandbox: Sandbox) -> None:
     await _spares_ready(sandbox)
     slow = asyncio.ensure_future(sandbox.jq("[range(1e9)] | length", b"{}"))
