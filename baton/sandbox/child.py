@@ -72,9 +72,9 @@ def _data_bytes() -> int:
 
 
 def _js_handler(config: Config) -> Handler:
-    from baton.sandbox.v8 import V8Context
+    from baton.sandbox.v8 import Outcome, V8Context
 
-    context = V8Context()
+    context = V8Context(keep_broken=True)
     context.warm()
     context.run("[$].length", "{}", timeout_ms=config.timeout_ms, memory_bytes=config.memory_bytes)  # compile the path
     # V8's hard limit covers its heap; array buffers live outside it. Bound the data
@@ -92,6 +92,10 @@ def _js_handler(config: Config) -> Handler:
             timeout_ms=config.timeout_ms,
             memory_bytes=config.memory_bytes,
         )
+        response = answer(request, outcome)
+        return msgspec.structs.replace(response, retire=True) if context.broke else response
+
+    def answer(request: Request, outcome: Outcome) -> Response:
         if outcome.kind == "value":
             return Response(request.id, value=outcome.text.encode())
         if outcome.kind == "undefined":

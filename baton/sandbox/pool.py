@@ -71,15 +71,15 @@ class _Child:
         except (asyncio.IncompleteReadError, ConnectionError, msgspec.DecodeError) as exc:
             raise ChildLost(str(exc)) from exc
 
-    async def call(self, request: Request) -> Response:
+    async def call(self, request_id: int, message: bytes) -> Response:
         try:
-            self._writer.write(frame(request_encoder.encode(request)))
+            self._writer.write(message)
             await self._writer.drain()
         except (ConnectionError, RuntimeError) as exc:
             raise ChildLost(str(exc)) from exc
         response = await self.read()
-        if response.id != request.id:
-            raise ChildLost(f"answer {response.id} to request {request.id}")
+        if response.id != request_id:
+            raise ChildLost(f"answer {response.id} to request {request_id}")
         return response
 
     def kill(self) -> None:
@@ -174,6 +174,11 @@ class Pool:
         return [child.process.pid for child in self._idle._queue if child is not None]  # type: ignore[attr-defined]
 
     async def evaluate(self, source: str, input_json: bytes) -> Answer:
+        request_id = next(self._ids)
+        try:
+            message = frame(request_encoder.encode(Request(request_id, source, input_json)))
+        except UnicodeEncodeError as exc:  # a lone surrogate: not text any engine can read
+            return Answer(None, f"not valid Unicode text: {exc.reason} at {exc.start}", False)
         child = await self._idle.get()
         while child is not None and child.process.returncode is not None:  # it died while idle
             self._replace(child)
@@ -182,8 +187,7 @@ class Pool:
             self._idle.put_nowait(child)
             return _CLOSED
         self._busy.add(child)
-        request = Request(next(self._ids), source, input_json)
-        exchange = self._background(self._exchange(child, request))
+        exchange = self._background(self._exchange(child, request_id, message))
         return await asyncio.shield(exchange)
 
     def _background(self, coroutine: Awaitable[Answer]) -> asyncio.Task[Answer]:
@@ -192,10 +196,10 @@ class Pool:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _exchange(self, child: _Child, request: Request) -> Answer:
+    async def _exchange(self, child: _Child, request_id: int, message: bytes) -> Answer:
         """Owns ``child`` for one request: gives it back to the pool, or has it replaced."""
         try:
-            response = await asyncio.wait_for(child.call(request), self._deadline_s)
+            response = await asyncio.wait_for(child.call(request_id, message), self._deadline_s)
         except TimeoutError:
             self._replace(child)
             return Answer(None, self._time_text, True)

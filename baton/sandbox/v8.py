@@ -198,9 +198,13 @@ def first_line(text: str) -> str:
 class V8Context:
     """A locked-down V8 context, made on first use and replaced when it breaks."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_broken: bool = False) -> None:
         self._racer: MiniRacer | None = None
         self._memory_bytes = 0
+        self._keep_broken = keep_broken
+        self._graveyard: list[MiniRacer] = []
+        self.broke = False
+        """Set when a context had to be given up (a sandbox child then retires instead of going on)."""
 
     def warm(self) -> None:
         """Make the context now (a few ms) rather than on the first evaluation."""
@@ -211,7 +215,11 @@ class V8Context:
         """Throw the context away (the next evaluation makes a new one)."""
         racer, self._racer = self._racer, None
         self._memory_bytes = 0
-        if racer is not None:
+        if racer is not None and self._keep_broken:
+            # Closing a broken isolate can crash the process; one that will exit anyway keeps it.
+            self.broke = True
+            self._graveyard.append(racer)
+        elif racer is not None:
             with contextlib.suppress(Exception):  # closing a broken isolate
                 racer.close()
 
@@ -249,10 +257,10 @@ class V8Context:
             self._settle()
             return Outcome("memory")
         except Exception as exc:
-            self.close()
+            self._give_up()
             return Outcome("failed", f"script failed: {first_line(str(exc))}")
         if not isinstance(raw, str) or not raw:
-            self.close()
+            self._give_up()
             return Outcome("failed", "script failed: the engine returned no result")
         tag, body = raw[0], raw[1:]
         if tag == "v":
@@ -279,7 +287,7 @@ class V8Context:
             racer.set_hard_memory_limit(0)
             self._memory_bytes = 0
         except Exception:
-            self.close()
+            self._give_up()
             return
         for _ in range(_SETTLE_ATTEMPTS):
             try:
@@ -289,7 +297,11 @@ class V8Context:
             except Exception:
                 break
             return
+        self._give_up()
+
+    def _give_up(self) -> None:
         self.close()
+        self.broke = True
 
 
 def _call(racer: MiniRacer, code: str, timeout_ms: int) -> Any:

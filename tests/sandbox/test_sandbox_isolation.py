@@ -129,6 +129,9 @@ async def test_bad_input_comes_back_as_errors_never_raised(one_child: Sandbox) -
     assert (await one_child.jq(". +", b"{}")).error.startswith("invalid jq query: ")  # type: ignore[union-attr]
     assert (await one_child.jq(".", b"{not json")).error.startswith("jq error: ")  # type: ignore[union-attr]
     assert (await one_child.jq(".[] | empty", b"[1]")).result_list == []
+    lone_surrogate = await one_child.script("'\ud800'", b"{}")
+    assert lone_surrogate.error == "not valid Unicode text: surrogates not allowed at 1"
+    assert (await one_child.jq('"\ud800"', b"{}")).error == "not valid Unicode text: surrogates not allowed at 1"
     assert one_child.replaced == 0
 
 
