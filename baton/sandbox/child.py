@@ -3,7 +3,8 @@
 It imports only what its kind needs (mini-racer or jq, and msgspec), answers on
 the original stdout (fd 1 is pointed at stderr, so stray prints cannot corrupt
 the protocol, ``baton.sandbox.protocol``), ignores SIGINT (the parent decides
-when it ends), dies with its parent (PR_SET_PDEATHSIG, and on EOF on stdin), and
+when it ends), dies with its parent (PR_SET_PDEATHSIG, which Linux ties to the
+parent's thread that started it, the event loop's; and on EOF on stdin), and
 never outlives a request it cannot answer. A JavaScript child bounds its scripts
 itself (V8 stops them at their time and heap limits) and lives under RLIMIT_DATA
 (array buffers are outside V8's heap); a jq child lives under
