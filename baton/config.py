@@ -58,13 +58,13 @@ class Settings:
     retention_interval_ms: int = 60_000
     """How often the retention loop looks for finished runs to delete (when ``retention_days`` is set)."""
     jq_timeout_ms: int = 1000
-    """Wall-clock bound on one jq query (JSON_JQ_TRANSFORM); the process running it is killed at the bound."""
+    """Wall-clock bound on one jq query (JSON_JQ_TRANSFORM); its sandbox process is killed when it runs out."""
     jq_memory_bytes: int = 256 * 1024 * 1024
-    """Memory bound on the process running one jq query."""
+    """Address-space bound (RLIMIT_AS) of a jq sandbox process, about 30 MiB of which is Python and libjq."""
     jq_max_output_bytes: int = 4 * 1024 * 1024
-    """Largest output (as JSON) one jq query may give."""
+    """Largest JSON a jq query's results may encode to."""
     sandbox_processes: int = 2
-    """Processes of each kind (JavaScript, jq) that evaluate scripts and queries, apart from the server."""
+    """Sandbox processes evaluating scripts, and as many evaluating jq, each kind with one spare besides."""
     max_steps_per_decision: int = 2000
     """Tasks one decision may schedule or run inline (worker tasks aside) before it fails the run as runaway."""
     max_fork_width: int = 20_000

@@ -24,6 +24,7 @@ from baton.runtime.pg_notifier import PostgresNotifier
 from baton.runtime.relay import OutboxRelay
 from baton.runtime.retention import Retention
 from baton.runtime.sweeper import Sweeper
+from baton.sandbox.sandbox import Sandbox
 from baton.service import Baton
 from baton.store import open_store
 
@@ -71,7 +72,16 @@ def create_app(settings: Settings) -> Starlette:
         notifier = _notifier_for(settings.database_url)
         if isinstance(notifier, PostgresNotifier):
             await notifier.start()
-        service = Baton(store, settings, notifier)
+        sandbox = Sandbox(
+            processes=settings.sandbox_processes,
+            script_timeout_ms=settings.script_timeout_ms,
+            script_memory_bytes=settings.script_memory_bytes,
+            jq_timeout_ms=settings.jq_timeout_ms,
+            jq_memory_bytes=settings.jq_memory_bytes,
+            jq_max_output_bytes=settings.jq_max_output_bytes,
+        )
+        await sandbox.start()
+        service = Baton(store, settings, notifier, sandbox)
         if settings.load_examples:
             loaded = await service.load_examples()
             if loaded:
@@ -96,6 +106,8 @@ def create_app(settings: Settings) -> Starlette:
             await executors.stop()
             await retention.stop()
             await sweeper.stop()
+            service.context.decisions.close()
+            await sandbox.close()
             if isinstance(notifier, PostgresNotifier):
                 await notifier.stop()
             await store.close()

@@ -9,8 +9,10 @@ from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
 from baton.runtime.notifier import Notifier
+from baton.sandbox.sandbox import Sandbox
 from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
+from baton.service.decisions import sandbox_evaluator
 from baton.service.definitions import DefinitionService
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
@@ -36,8 +38,15 @@ __all__ = [
 class Baton:
     """The service layer, wired: one per process."""
 
-    def __init__(self, store: Store, settings: Settings, notifier: Notifier | None = None) -> None:
-        self.context = ServiceContext(store=store, settings=settings, notifier=notifier or Notifier())
+    def __init__(
+        self, store: Store, settings: Settings, notifier: Notifier | None = None, sandbox: Sandbox | None = None
+    ) -> None:
+        self.context = ServiceContext(
+            store=store,
+            settings=settings,
+            notifier=notifier or Notifier(),
+            evaluate=None if sandbox is None else sandbox_evaluator(sandbox),
+        )
         resolver = DefinitionResolver(self.context)
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)

@@ -26,6 +26,7 @@ from baton.engine.decision import OFF_THE_LOOP, Refusal, TooLargeForTheLoop
 from baton.engine.evaluations import EvaluationNeeded, InProcess, Memo, Request, Result, not_on_the_loop
 from baton.errors import StoreError
 from baton.model import Task, Workflow, WorkflowDef
+from baton.sandbox.sandbox import Sandbox
 from baton.store import ClaimAfter, Store
 
 DECISION_THREADS: Final = 16
@@ -36,6 +37,17 @@ _MAX_ATTEMPTS: Final = 16
 
 Evaluate = Callable[[Request], Coroutine[Any, Any, Result]]
 """Evaluates one request in the sandbox (on the event loop)."""
+
+
+def sandbox_evaluator(sandbox: Sandbox) -> Evaluate:
+    """Evaluate requests in ``sandbox``'s processes."""
+
+    async def evaluate(request: Request) -> Result:
+        if request.kind == "jq":
+            return await sandbox.jq(request.source, request.input_json)
+        return await sandbox.script(request.source, request.input_json)
+
+    return evaluate
 
 
 class Decisions:
