@@ -49,6 +49,9 @@ class Settings:
     """Finished runs (by end time) older than this many days are deleted with their tasks; 0 keeps them forever."""
     retention_interval_ms: int = 60_000
     """How often the retention loop looks for finished runs to delete (when ``retention_days`` is set)."""
+    run_cache_bytes: int = 64 * 1024 * 1024
+    """Bytes (by encoded JSON length) each per-process cache of runs may hold: the copies of runs kept to decide
+    without reading them, and the decoded tasks; a run larger than this is read for each decision instead."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -594,11 +594,13 @@ class PostgresStore(Store):
         open_timeout: float = 30.0,
         snapshot_cache_size: int = 512,
         run_cache_size: int = 4096,
+        run_cache_bytes: int = 64 << 20,
     ) -> None:
         """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: the decision
         pool's bounds (the main and claim pools hold at most half as many, at least 2 and 1); ``open_timeout``:
         seconds ``open`` waits for the first connections; ``run_cache_size``: how many runs this process keeps a
-        copy of to decide on without reading them (``KnownRun``)."""
+        copy of to decide on without reading them (``KnownRun``); ``run_cache_bytes``: what those copies, and the
+        decoded task bodies (``sql.BodyCache``), may hold each, by their encoded bodies' length."""
         self._url, self._connect_timeout = split_connect_timeout(url)
         self._min_size = min_size
         self._max_size = max_size
@@ -606,8 +608,8 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self._decision_pool: asyncpg.Pool | None = None
         self._claim_pool: asyncpg.Pool | None = None
-        self._task_bodies = sql.BodyCache()
-        self._known: RunCache[KnownRun] = RunCache(run_cache_size)
+        self._task_bodies = sql.BodyCache(run_cache_bytes)
+        self._known: RunCache[KnownRun] = RunCache(run_cache_bytes, max_runs=run_cache_size)
         self._turns = RunTurns()
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
 
@@ -801,14 +803,14 @@ class PostgresStore(Store):
                             raise ConflictError(f"Workflow {run.workflow_id} already exists") from exc
                         raise
                     self._snapshots.mark_stored(digest)
-                    self._remember_new_run(decision, digest)
+                    self._remember_new_run(decision, digest, plan)
                     return StartResult(workflow_id=run.workflow_id, created=True)
         raise StoreError(f"Could not settle idempotency key {key!r}")
 
-    def _remember_new_run(self, decision: Decision, digest: str) -> None:
+    def _remember_new_run(self, decision: Decision, digest: str, plan: sql.WritePlan) -> None:
         """Its first decision then needs no read: the run's row and its tasks' are at version 0."""
         tasks = CachedRun.of([], [])
-        tasks.apply(decision)
+        tasks.apply(decision, sql.written_sizes(plan))
         run = decision.workflow
         self._known.put(run.workflow_id, KnownRun(row_version=0, digest=digest, header=run, tasks=tasks))
 
@@ -894,9 +896,9 @@ class PostgresStore(Store):
         body, digest, row_version, task_bodies, task_versions = tuple(row)[:5]
         if body is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
-        run = self._task_bodies.run(body, task_bodies)
+        run, sizes = self._task_bodies.run(body, task_bodies)
         versions = [(task.task_id, version) for task, version in zip(run.tasks, task_versions, strict=True)]
-        tasks = CachedRun.of(versions, run.tasks)
+        tasks = CachedRun.of(versions, run.tasks, sizes)
         return KnownRun(row_version=row_version, digest=digest, header=run, tasks=tasks)
 
     async def _decide_unlocked(
@@ -984,7 +986,7 @@ class PostgresStore(Store):
         """After the decision made on ``known`` committed: remember the run as written, and the claims."""
         current = self._known.peek(workflow_id)
         if current is None or current.row_version <= known.row_version:  # else a later decision is remembered
-            known.tasks.apply(decision)
+            known.tasks.apply(decision, sql.written_sizes(plan))
             digest = plan.snapshot.digest if plan.snapshot is not None else known.digest
             written = KnownRun(
                 row_version=known.row_version + 1, digest=digest, header=decision.workflow, tasks=known.tasks
@@ -1053,7 +1055,7 @@ class PostgresStore(Store):
             if row is None:
                 raise StoreError(f"Definition snapshot {digest} is missing")
             definition = sql.decode_workflow_def(row[0])
-            self._snapshots.put(digest, definition)
+            self._snapshots.put(digest, definition, len(row[0]))
         return definition
 
     async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
@@ -1082,7 +1084,9 @@ class PostgresStore(Store):
 
     async def delete_run(self, workflow_id: str) -> bool:
         self._known.forget(workflow_id)
-        return await self._rowcount("delete a run", DELETE_RUN, workflow_id) > 0
+        deleted = await self._rowcount("delete a run", DELETE_RUN, workflow_id) > 0
+        self._known.forget(workflow_id)  # a decision may have remembered it meanwhile
+        return deleted
 
     async def get_task(self, task_id: str) -> Task | None:
         row = await self._fetchone("read a task", SELECT_TASK, task_id)
@@ -1219,7 +1223,10 @@ class PostgresStore(Store):
 
     async def delete_finished_before(self, cutoff: int, limit: int) -> int:
         statement = search_sql.delete_finished_before(search_sql.Dialect.POSTGRES, cutoff, limit)
-        return await self._rowcount("delete finished runs", statement.sql, *statement.params)
+        rows = await self._fetchall("delete finished runs", statement.sql + " RETURNING workflow_id", *statement.params)
+        for (workflow_id,) in rows:
+            self._known.forget(workflow_id)
+        return len(rows)
 
 
 def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:

@@ -108,6 +108,11 @@ WHERE workflow_id IN (SELECT value FROM json_each(?))
 ORDER BY workflow_id, seq"""
 DELETE_RUN = "DELETE FROM runs WHERE workflow_id = ?"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
+RETURNING_ID = " RETURNING workflow_id"
+SELECT_TASK_IDS_OF_RUN = "SELECT task_id FROM tasks WHERE workflow_id = ? LIMIT ?"
+DELETE_TASKS_OF_RUN = """
+DELETE FROM tasks WHERE workflow_id = ? AND task_id IN (SELECT value FROM json_each(?))"""
+"""Their queue rows and log lines go with them (ON DELETE CASCADE)."""
 
 INSERT_TASK = """
 INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
@@ -170,6 +175,8 @@ SELECT (SELECT count(DISTINCT c.task_id) FROM task_claims c JOIN tasks t ON t.ta
 INSERT_CLAIM_LEDGER = "INSERT INTO task_claims (task_type, task_id, claimed_at) VALUES (?, ?, ?)"
 
 _MAX_KEY_ATTEMPTS = 10
+_DELETE_CHUNK = 1000
+"""Tasks deleted per write when a run is removed (see ``delete_run``)."""
 
 log = logging.getLogger(__name__)
 
@@ -247,14 +254,23 @@ def _statements(script: str) -> Iterator[str]:
 class SqliteStore(Store):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
 
-    def __init__(self, path: str, *, busy_timeout_ms: int = 5000, snapshot_cache_size: int = 512) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        busy_timeout_ms: int = 5000,
+        snapshot_cache_size: int = 512,
+        run_cache_bytes: int = 64 << 20,
+    ) -> None:
+        """``run_cache_bytes``: what the copies of runs and the decoded tasks this process keeps may hold each, by
+        their encoded bodies' length (``RunCache``, ``sql.TaskCache``)."""
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
-        self._tasks = sql.TaskCache()
-        self._runs: RunCache[CachedRun] = RunCache()
+        self._tasks = sql.TaskCache(run_cache_bytes)
+        self._runs: RunCache[CachedRun] = RunCache(run_cache_bytes)
         self.commits = CommitGroup(on_lost=self._forget_uncommitted, on_foreign_commit=self._runs.clear)
 
     # -- plumbing ------------------------------------------------------------------
@@ -442,7 +458,7 @@ class SqliteStore(Store):
         # Its first decision then finds the run cached, its tasks at version 0.
         self._tasks.remember(plan, decision)
         cached = CachedRun.of([], [])
-        cached.apply(decision)
+        cached.apply(decision, sql.written_sizes(plan))
         self._runs.put(run.workflow_id, cached)
         return StartResult(workflow_id=run.workflow_id, created=True)
 
@@ -524,7 +540,8 @@ class SqliteStore(Store):
         if plan.log_inserts:
             conn.executemany(INSERT_TASK_LOG, plan.log_inserts)
         self._tasks.remember(plan, decision)
-        cached.apply(decision)
+        cached.apply(decision, sql.written_sizes(plan))
+        self._runs.put(workflow_id, cached)  # counted anew
         return decision
 
     def _load_run(self, conn: sqlite3.Connection, workflow_id: str, body: str) -> CachedRun:
@@ -534,7 +551,8 @@ class SqliteStore(Store):
         def load(stale: list[str]) -> list[tuple[str, int, str]]:
             return conn.execute(SELECT_TASK_BODIES, (workflow_id, json.dumps(stale))).fetchall()
 
-        cached = CachedRun.of(versions, self._tasks.run(body, versions, load).tasks)
+        run, sizes = self._tasks.run(body, versions, load)
+        cached = CachedRun.of(versions, run.tasks, sizes)
         self._runs.put(workflow_id, cached)
         return cached
 
@@ -545,7 +563,7 @@ class SqliteStore(Store):
             if row is None:
                 raise StoreError(f"Definition snapshot {digest} is missing")
             definition = sql.decode_workflow_def(row[0])
-            self._snapshots.put(digest, definition)
+            self._snapshots.put(digest, definition, len(row[0]))
         return definition
 
     @staticmethod
@@ -596,8 +614,31 @@ class SqliteStore(Store):
 
     @acknowledged_after_commit
     async def delete_run(self, workflow_id: str) -> bool:
+        """Its tasks go first, ``_DELETE_CHUNK`` at a time, each chunk committed in a turn of its own, so a run of
+        100,000 tasks does not hold the event loop for the whole cascade; then the run row (and whatever is
+        left of it, by the cascade). A decision on the run meanwhile finds some of its tasks gone."""
+        self._forget_run(workflow_id)
+        while True:
+            with self._write("delete a run's tasks") as conn:
+                task_ids = [
+                    task_id for (task_id,) in conn.execute(SELECT_TASK_IDS_OF_RUN, (workflow_id, _DELETE_CHUNK))
+                ]
+                if task_ids:
+                    conn.execute(DELETE_TASKS_OF_RUN, (workflow_id, json.dumps(task_ids)))
+            self._tasks.forget(task_ids)
+            if len(task_ids) < _DELETE_CHUNK:
+                break
+            await self.commits.settled()
         with self._write("delete a run") as conn:
-            return conn.execute(DELETE_RUN, (workflow_id,)).rowcount > 0
+            deleted = conn.execute(DELETE_RUN, (workflow_id,)).rowcount > 0
+        self._forget_run(workflow_id)
+        return deleted
+
+    def _forget_run(self, workflow_id: str) -> None:
+        """Drop the copy of a run that is deleted, and its tasks' cache entries."""
+        cached = self._runs.forget(workflow_id)
+        if cached is not None:
+            self._tasks.forget(cached.task_ids())
 
     @acknowledged_after_commit
     async def get_task(self, task_id: str) -> Task | None:
@@ -672,8 +713,8 @@ class SqliteStore(Store):
         if limits is not None:
             conn.executemany(INSERT_CLAIM_LEDGER, [(task_type, t.task_id, now) for t in tasks])
         # The claim bumped each row's version by one: the next decision on the run finds them cached.
-        for task, (_, _, version) in zip(tasks, rows, strict=True):
-            self._tasks.claimed([(task, version + 1)])
+        for task, (_, body, version) in zip(tasks, rows, strict=True):
+            self._tasks.claimed(task, version + 1, len(body))
             cached = self._runs.peek(task.workflow_instance_id)
             if cached is not None and not cached.claimed(task, version):
                 self._runs.forget(task.workflow_instance_id)
@@ -746,4 +787,7 @@ class SqliteStore(Store):
     async def delete_finished_before(self, cutoff: int, limit: int) -> int:
         statement = search_sql.delete_finished_before(search_sql.Dialect.SQLITE, cutoff, limit)
         with self._write("delete finished runs") as conn:
-            return conn.execute(statement.sql, statement.params).rowcount
+            deleted = [workflow_id for (workflow_id,) in conn.execute(statement.sql + RETURNING_ID, statement.params)]
+        for workflow_id in deleted:
+            self._forget_run(workflow_id)
+        return len(deleted)
