@@ -117,6 +117,12 @@ class ServerProcess:
     def log(self) -> str:
         return self._log_path.read_text(errors="replace") if self._log_path.exists() else ""
 
+    @property
+    def pid(self) -> int:
+        """The running server's process id."""
+        assert self._process is not None, "the server was never started"
+        return self._process.pid
+
 
 @pytest.fixture
 def server(store_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
