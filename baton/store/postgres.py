@@ -91,6 +91,7 @@ from baton.store.base import (
     DecisionStep,
     DueTimer,
     RunPage,
+    RunTaskPage,
     SearchRequest,
     StartResult,
     Store,
@@ -164,6 +165,16 @@ WITH snapshot AS (
 )
 SELECT 1"""
 SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = $1"
+SELECT_RUN_WITH_FIRST_TASKS = """
+SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq LIMIT $2)
+FROM runs r WHERE r.workflow_id = $1"""
+SELECT_RUN_TASKS_AFTER = "SELECT body FROM tasks WHERE workflow_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+SELECT_RUN_TASK_PAGE = """
+SELECT EXISTS (SELECT 1 FROM runs WHERE workflow_id = $1),
+       ARRAY(SELECT ARRAY[status, count(*)::text] FROM tasks WHERE workflow_id = $1 GROUP BY status),
+       ARRAY(SELECT body FROM tasks WHERE workflow_id = $1 AND (cardinality($2::text[]) = 0 OR status = ANY($2))
+             ORDER BY seq LIMIT $3 OFFSET $4)"""
+"""One statement, so one snapshot: whether the run exists, its tasks counted by status, and the page."""
 SELECT_RUN_WITH_TASKS = """
 SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
 FROM runs r WHERE r.workflow_id = $1"""
@@ -1058,10 +1069,33 @@ class PostgresStore(Store):
             self._snapshots.put(digest, definition, len(row[0]))
         return definition
 
-    async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
-        query = SELECT_RUN_WITH_TASKS if include_tasks else SELECT_RUN
-        row = await self._fetchone("read a run", query, workflow_id)
+    async def get_run(
+        self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None
+    ) -> Workflow | None:
+        if not include_tasks:
+            row = await self._fetchone("read a run", SELECT_RUN, workflow_id)
+        elif task_limit is None:
+            row = await self._fetchone("read a run", SELECT_RUN_WITH_TASKS, workflow_id)
+        else:
+            row = await self._fetchone("read a run", SELECT_RUN_WITH_FIRST_TASKS, workflow_id, task_limit)
         return None if row is None else sql.decode_run(row[0], row[1] or ())
+
+    async def run_tasks_after(self, workflow_id: str, after_seq: int, limit: int) -> list[Task]:
+        rows = await self._fetchall("read a run's tasks", SELECT_RUN_TASKS_AFTER, workflow_id, after_seq, limit)
+        return [sql.decode_task(body) for (body,) in rows]
+
+    async def run_tasks(
+        self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
+    ) -> RunTaskPage | None:
+        wanted = sorted(set(statuses))
+        row = await self._fetchone("read a run's tasks", SELECT_RUN_TASK_PAGE, workflow_id, wanted, count, start)
+        assert row is not None  # the statement always answers one row
+        exists, counts, bodies = row
+        if not exists:
+            return None
+        summary = {status: int(n) for status, n in counts}
+        total = sum(n for status, n in summary.items() if not wanted or status in wanted)
+        return RunTaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies], summary=summary)
 
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
         row = await self._fetchone("read a run's definition", SELECT_RUN_SNAPSHOT, workflow_id)

@@ -32,6 +32,7 @@ from baton.store.base import (
     DecisionStep,
     DueTimer,
     RunPage,
+    RunTaskPage,
     SearchRequest,
     StartResult,
     Store,
@@ -94,6 +95,13 @@ WHERE workflow_id = ?7"""
 SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
 SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
+SELECT_RUN_TASKS_UP_TO = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq LIMIT ?"
+SELECT_RUN_TASKS_AFTER = "SELECT body FROM tasks WHERE workflow_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+COUNT_RUN_TASKS_BY_STATUS = "SELECT status, count(*) FROM tasks WHERE workflow_id = ? GROUP BY status"
+SELECT_RUN_TASK_PAGE = """
+SELECT body FROM tasks
+WHERE workflow_id = ?1 AND (?2 = '[]' OR status IN (SELECT value FROM json_each(?2)))
+ORDER BY seq LIMIT ?3 OFFSET ?4"""
 SELECT_RUN_TASK_VERSIONS = "SELECT task_id, row_version FROM tasks WHERE workflow_id = ? ORDER BY seq"
 SELECT_TASK_BODIES = """
 SELECT task_id, row_version, body FROM tasks
@@ -583,13 +591,39 @@ class SqliteStore(Store):
             conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
 
     @acknowledged_after_commit
-    async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
+    async def get_run(
+        self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None
+    ) -> Workflow | None:
         with self._read("read a run") as conn:
             row = conn.execute(SELECT_RUN, (workflow_id,)).fetchone()
             if row is None:
                 return None
-            task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall() if include_tasks else []
+            task_rows = []
+            if include_tasks and task_limit is None:
+                task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
+            elif include_tasks:
+                task_rows = conn.execute(SELECT_RUN_TASKS_UP_TO, (workflow_id, task_limit)).fetchall()
         return sql.decode_run(row[0], (b for (b,) in task_rows))
+
+    @acknowledged_after_commit
+    async def run_tasks_after(self, workflow_id: str, after_seq: int, limit: int) -> list[Task]:
+        conn = self._connection()
+        with translated("read a run's tasks"):
+            rows = conn.execute(SELECT_RUN_TASKS_AFTER, (workflow_id, after_seq, limit)).fetchall()
+        return [sql.decode_task(body) for (body,) in rows]
+
+    @acknowledged_after_commit
+    async def run_tasks(
+        self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
+    ) -> RunTaskPage | None:
+        with self._read("read a run's tasks") as conn:
+            if conn.execute(SELECT_RUN_STATUS, (workflow_id,)).fetchone() is None:
+                return None
+            summary = {status: n for status, n in conn.execute(COUNT_RUN_TASKS_BY_STATUS, (workflow_id,))}
+            wanted = json.dumps(sorted(set(statuses)))
+            rows = conn.execute(SELECT_RUN_TASK_PAGE, (workflow_id, wanted, count, start)).fetchall()
+        total = sum(n for status, n in summary.items() if not statuses or status in statuses)
+        return RunTaskPage(total_hits=total, results=[sql.decode_task(body) for (body,) in rows], summary=summary)
 
     @acknowledged_after_commit
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
