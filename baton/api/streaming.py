@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
-from baton.model import Task, Workflow
+from baton.model import Workflow
 from baton.model.codec import encode, to_builtins
 
 PIECE_BYTES = 1 << 20
@@ -28,8 +28,9 @@ PIECE_BYTES = 1 << 20
 TASK_PAGE = 1000
 """How many of a run's tasks are read from the store at a time when a run is streamed."""
 
-MoreTasks = Callable[[int], Awaitable[list[Task]]]
-"""The next page of a run's tasks after the given ``seq`` (empty at the end)."""
+MoreTasks = Callable[[int], Awaitable[list[tuple[int, str]]]]
+"""``(seq, JSON)`` of the next page of a run's tasks after the given ``seq`` (empty at the end): sent as it is,
+never decoded, so a page leaves nothing for the garbage collector to walk."""
 
 _MEDIA_TYPE = "application/json"
 
@@ -84,15 +85,13 @@ async def object_pieces(
     (for tasks) the pages ``more`` reads after them."""
     opening = encode(head)[:-1]
     yield opening + (b"," if len(opening) > 1 else b"") + encode(key) + b":["
-    batch: list[Any] = items
-    first = True
-    while batch:
-        for piece in array_pieces(batch if render is None else map(render, batch), continued=not first):
-            yield piece
-        first = False
-        if more is None:
-            break
-        batch = await more(batch[-1].seq)
+    for piece in array_pieces(items if render is None else map(render, items)):
+        yield piece
+    if more is not None and items:
+        after: int = items[-1].seq
+        while page := await more(after):
+            yield ("," + ",".join(json for _, json in page)).encode()
+            after = page[-1][0]
     yield b"]}"
 
 

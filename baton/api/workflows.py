@@ -30,7 +30,6 @@ from baton.model import (
     RerunWorkflowRequest,
     SkipTaskRequest,
     StartWorkflowRequest,
-    Task,
     TaskStatus,
 )
 from baton.model.codec import convert, decode
@@ -151,8 +150,8 @@ async def get_run(request: Request) -> Response:
     workflow_id = request.path_params["workflow_id"]
     run = await runs.get(workflow_id, include_tasks=include_tasks, task_limit=TASK_PAGE)
 
-    async def more(after_seq: int) -> list[Task]:
-        return await runs.tasks_after(workflow_id, after_seq, TASK_PAGE)
+    async def more(after_seq: int) -> list[tuple[int, str]]:
+        return await runs.task_json_after(workflow_id, after_seq, TASK_PAGE)
 
     return await json_answer(run_pieces(run, more=more if len(run.tasks) == TASK_PAGE else None))
 

@@ -12,7 +12,6 @@ from baton.errors import FieldError, NotFoundError, ValidationError
 from baton.model import (
     IdempotencyStrategy,
     StartWorkflowRequest,
-    Task,
     TaskStatus,
     TaskType,
     Workflow,
@@ -118,9 +117,9 @@ class RunService:
             raise NotFoundError(f"No such workflow: {workflow_id}")
         return run
 
-    async def tasks_after(self, workflow_id: str, after_seq: int, limit: int) -> list[Task]:
-        """The next ``limit`` tasks of a run read a page at a time (none once the run is gone)."""
-        return await self._ctx.store.run_tasks_after(workflow_id, after_seq, limit)
+    async def task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
+        """``(seq, JSON)`` of the next ``limit`` tasks of a run sent a page at a time (none once the run is gone)."""
+        return await self._ctx.store.run_task_json_after(workflow_id, after_seq, limit)
 
     async def task_page(
         self, workflow_id: str, *, start: int, count: int, statuses: Collection[TaskStatus] = ()

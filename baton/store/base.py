@@ -247,9 +247,10 @@ class Store(ABC):
         the run in one consistent read."""
 
     @abstractmethod
-    async def run_tasks_after(self, workflow_id: str, after_seq: int, limit: int) -> list[Task]:
-        """At most ``limit`` of the run's tasks whose ``seq`` is above ``after_seq``, in ``seq`` order: a long run
-        read a page at a time (each page is one read; a decision between two may show in the later one)."""
+    async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
+        """``(seq, JSON)`` of at most ``limit`` of the run's tasks whose ``seq`` is above ``after_seq``, in ``seq``
+        order: a long run sent a page at a time, the JSON as stored (what encoding the task gives), so nothing is
+        decoded. Each page is one read: a decision made between two may show in the later one only."""
 
     @abstractmethod
     async def run_tasks(

@@ -168,7 +168,8 @@ SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = $1"
 SELECT_RUN_WITH_FIRST_TASKS = """
 SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq LIMIT $2)
 FROM runs r WHERE r.workflow_id = $1"""
-SELECT_RUN_TASKS_AFTER = "SELECT body FROM tasks WHERE workflow_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+SELECT_RUN_TASKS_AFTER = """
+SELECT seq, status, body FROM tasks WHERE workflow_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"""
 SELECT_RUN_TASK_PAGE = """
 SELECT EXISTS (SELECT 1 FROM runs WHERE workflow_id = $1),
        ARRAY(SELECT ARRAY[status, count(*)::text] FROM tasks WHERE workflow_id = $1 GROUP BY status),
@@ -925,7 +926,7 @@ class PostgresStore(Store):
         if decision.refusal is not None:
             return decision, []
         request = _claim_request(claim_after(decision))
-        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        plan = await _plan(decision, workflow_id, loaded)
         if _claims_inline(plan, request):
             outcome = await self._write(conn, workflow_id, decision, definition, plan, known.row_version, request)
         else:
@@ -963,7 +964,7 @@ class PostgresStore(Store):
                     if decision.refusal is not None:
                         return decision, []
                     request = _claim_request(claim_after(decision))
-                    plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+                    plan = await _plan(decision, workflow_id, loaded)
                     inline = not in_python and _claims_inline(plan, request)
                     outcome = await self._write(
                         conn, workflow_id, decision, definition, plan, known.row_version, request if inline else None
@@ -1080,9 +1081,12 @@ class PostgresStore(Store):
             row = await self._fetchone("read a run", SELECT_RUN_WITH_FIRST_TASKS, workflow_id, task_limit)
         return None if row is None else sql.decode_run(row[0], row[1] or ())
 
-    async def run_tasks_after(self, workflow_id: str, after_seq: int, limit: int) -> list[Task]:
+    async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
         rows = await self._fetchall("read a run's tasks", SELECT_RUN_TASKS_AFTER, workflow_id, after_seq, limit)
-        return [sql.decode_task(body) for (body,) in rows]
+        # A claimed body carries the claimed fields twice (see _CLAIM_CTES) until its next decision: re-encoded.
+        return [
+            (seq, sql.encode(sql.decode_task(body)) if status == "IN_PROGRESS" else body) for seq, status, body in rows
+        ]
 
     async def run_tasks(
         self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
@@ -1261,6 +1265,13 @@ class PostgresStore(Store):
         for (workflow_id,) in rows:
             self._known.forget(workflow_id)
         return len(rows)
+
+
+async def _plan(decision: Decision, workflow_id: str, loaded: Mapping[str, Task]) -> sql.WritePlan:
+    """The decision's rows; a large one's encoded a slice a turn, so the loop is not held for all of them."""
+    if sql.is_large(decision):
+        return await sql.plan_decision_in_turns(decision, workflow_id=workflow_id, loaded=loaded)
+    return sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
 
 
 def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:

@@ -10,6 +10,7 @@ that order.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections import OrderedDict
@@ -536,7 +537,44 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
     _plan_removed(plan, decision, workflow_id=workflow_id, loaded=loaded)
     _plan_created(plan, decision.created, run)
     _plan_logs(plan, decision, workflow_id=workflow_id, loaded=loaded)
-    for task in decision.updated:
+    _plan_updated(plan, decision.updated, run, loaded)
+    _plan_signals(plan, decision.signals)
+    return plan
+
+
+LARGE_DECISION_TASKS = 2000
+"""A decision that writes more tasks than this is planned (and, on SQLite, written) ``TURN_TASKS`` at a time."""
+TURN_TASKS = 1000
+
+
+def is_large(decision: Decision) -> bool:
+    return len(decision.created) + len(decision.updated) + len(decision.removed) > LARGE_DECISION_TASKS
+
+
+async def plan_decision_in_turns(decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> WritePlan:
+    """``plan_decision`` for a large decision: the event loop gets a turn after every ``TURN_TASKS`` tasks encoded.
+
+    The caller keeps the run from changing meanwhile (its lock, or its turn).
+    """
+    run = decision.workflow
+    if run.workflow_id != workflow_id:
+        raise StoreError(f"A decision on run {workflow_id} returned run {run.workflow_id}")
+    plan = WritePlan()
+    _plan_removed(plan, decision, workflow_id=workflow_id, loaded=loaded)
+    for index in range(0, len(decision.created), TURN_TASKS):
+        _plan_created(plan, decision.created[index : index + TURN_TASKS], run)
+        await asyncio.sleep(0)
+    _plan_logs(plan, decision, workflow_id=workflow_id, loaded=loaded)
+    for index in range(0, len(decision.updated), TURN_TASKS):
+        _plan_updated(plan, decision.updated[index : index + TURN_TASKS], run, loaded)
+        await asyncio.sleep(0)
+    _plan_signals(plan, decision.signals)
+    return plan
+
+
+def _plan_updated(plan: WritePlan, updated: Sequence[Task], run: Workflow, loaded: Mapping[str, Task]) -> None:
+    workflow_id = run.workflow_id
+    for task in updated:
         before = loaded.get(task.task_id)
         if before is None:
             raise StoreError(f"Decision updates task {task.task_id}, which is not a task of run {workflow_id}")
@@ -548,8 +586,6 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
             _plan_queued(plan, task, run, visible_at)
         elif queue_visible_at(before) is not None:
             plan.queue_deletes.append((task.task_id,))
-    _plan_signals(plan, decision.signals)
-    return plan
 
 
 def _plan_removed(plan: WritePlan, decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> None:

@@ -14,6 +14,7 @@ on ``busy_timeout`` instead of failing half-way.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
@@ -96,7 +98,7 @@ SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
 SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
 SELECT_RUN_TASKS_UP_TO = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq LIMIT ?"
-SELECT_RUN_TASKS_AFTER = "SELECT body FROM tasks WHERE workflow_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+SELECT_RUN_TASKS_AFTER = "SELECT seq, body FROM tasks WHERE workflow_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 COUNT_RUN_TASKS_BY_STATUS = "SELECT status, count(*) FROM tasks WHERE workflow_id = ? GROUP BY status"
 SELECT_RUN_TASK_PAGE = """
 SELECT body FROM tasks
@@ -118,9 +120,9 @@ DELETE_RUN = "DELETE FROM runs WHERE workflow_id = ?"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
 RETURNING_ID = " RETURNING workflow_id"
 SELECT_TASK_IDS_OF_RUN = "SELECT task_id FROM tasks WHERE workflow_id = ? LIMIT ?"
-DELETE_TASKS_OF_RUN = """
-DELETE FROM tasks WHERE workflow_id = ? AND task_id IN (SELECT value FROM json_each(?))"""
-"""Their queue rows and log lines go with them (ON DELETE CASCADE)."""
+DELETE_TASKS_BY_ID = "DELETE FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))"
+"""By primary key (with ``workflow_id = ?`` too, SQLite walks the run's index for every chunk). Their queue rows
+and log lines go with them (ON DELETE CASCADE)."""
 
 INSERT_TASK = """
 INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
@@ -257,6 +259,13 @@ def _statements(script: str) -> Iterator[str]:
     rest = "\n".join(ln for ln in buffer.splitlines() if not ln.strip().startswith("--")).strip()
     if rest:
         raise StoreError(f"Migration ends with an unterminated statement: {rest[:80]!r}")
+
+
+def _slices(rows: list[Any], size: int | None) -> Iterator[list[Any]]:
+    """``rows`` in slices of ``size`` (all in one when None); none when there are none."""
+    step = size or len(rows) or 1
+    for start in range(0, len(rows), step):
+        yield rows[start : start + step]
 
 
 class SqliteStore(Store):
@@ -495,9 +504,23 @@ class SqliteStore(Store):
 
     @acknowledged_after_commit
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
+        """A large decision (``sql.is_large``) is encoded and written ``sql.TURN_TASKS`` tasks a turn, holding the
+        group meanwhile (``CommitGroup.held``): still one transaction, and the loop is never held for all of it."""
         try:
             with self._write("record a decision") as conn:
-                return self._decide(conn, workflow_id, step)
+                decision, loaded, definition, cached = self._step(conn, workflow_id, step)
+                if decision.refusal is not None:
+                    return decision
+                if not sql.is_large(decision):
+                    plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+                    for _ in self._decision_writes(conn, decision, definition, plan, cached, None):
+                        pass
+                    return decision
+                async with self.commits.held():
+                    plan = await sql.plan_decision_in_turns(decision, workflow_id=workflow_id, loaded=loaded)
+                    for _ in self._decision_writes(conn, decision, definition, plan, cached, sql.TURN_TASKS):
+                        await asyncio.sleep(0)
+                return decision
         except BaseException:
             self._runs.forget(workflow_id)  # its copy may hold what was rolled back
             raise
@@ -523,6 +546,18 @@ class SqliteStore(Store):
             raise
 
     def _decide(self, conn: sqlite3.Connection, workflow_id: str, step: DecisionStep) -> Decision:
+        decision, loaded, definition, cached = self._step(conn, workflow_id, step)
+        if decision.refusal is not None:
+            return decision
+        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        for _ in self._decision_writes(conn, decision, definition, plan, cached, None):
+            pass
+        return decision
+
+    def _step(
+        self, conn: sqlite3.Connection, workflow_id: str, step: DecisionStep
+    ) -> tuple[Decision, LoadedTasks, WorkflowDef, CachedRun]:
+        """The decision on the run as stored (or as cached), its tasks as loaded, its definition and its copy."""
         row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
@@ -534,23 +569,32 @@ class SqliteStore(Store):
         run = sql.decode_run(body)
         run.tasks = list(cached.tasks)
         loaded = LoadedTasks(run.tasks, cached.position)
-        decision = step(run, definition)
-        if decision.refusal is not None:
-            return decision
-        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-        if plan.task_deletes:
-            conn.executemany(DELETE_TASK, [(task_id, workflow_id) for task_id in plan.task_deletes])
+        return step(run, definition), loaded, definition, cached
+
+    def _decision_writes(
+        self,
+        conn: sqlite3.Connection,
+        decision: Decision,
+        definition: WorkflowDef,
+        plan: sql.WritePlan,
+        cached: CachedRun,
+        slice_rows: int | None,
+    ) -> Iterator[None]:
+        """Write a decision, yielding after each ``slice_rows`` rows of a statement (None: all at once)."""
+        workflow_id = decision.workflow.workflow_id
+        for rows in _slices([(task_id, workflow_id) for task_id in plan.task_deletes], slice_rows):
+            conn.executemany(DELETE_TASK, rows)
+            yield
         if plan.snapshot is not None:
             conn.execute(INSERT_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.body))
             conn.execute(UPDATE_RUN_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.version, workflow_id))
         conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow, decision.definition or definition))
-        self._write_tasks(conn, plan)
+        yield from self._task_writes(conn, plan, slice_rows)
         if plan.log_inserts:
             conn.executemany(INSERT_TASK_LOG, plan.log_inserts)
         self._tasks.remember(plan, decision)
         cached.apply(decision, sql.written_sizes(plan))
         self._runs.put(workflow_id, cached)  # counted anew
-        return decision
 
     def _load_run(self, conn: sqlite3.Connection, workflow_id: str, body: str) -> CachedRun:
         """Read a run's tasks in full (their versions, and the bodies ``sql.TaskCache`` lacks) and cache it."""
@@ -574,21 +618,31 @@ class SqliteStore(Store):
             self._snapshots.put(digest, definition, len(row[0]))
         return definition
 
+    @classmethod
+    def _write_tasks(cls, conn: sqlite3.Connection, plan: sql.WritePlan) -> None:
+        for _ in cls._task_writes(conn, plan, None):
+            pass
+
     @staticmethod
-    def _write_tasks(conn: sqlite3.Connection, plan: sql.WritePlan) -> None:
-        if plan.task_inserts:
-            conn.executemany(INSERT_TASK, plan.task_inserts)
-        if plan.task_updates:
-            updated = conn.executemany(UPDATE_TASK, plan.task_updates).rowcount
-            if updated != len(plan.task_updates):
-                # Cannot happen under BEGIN IMMEDIATE, which was held since the tasks were loaded.
-                raise StoreError("A task changed while a decision on its run was being made")
-        if plan.queue_deletes:
-            conn.executemany(DELETE_QUEUE_BY_TASK, plan.queue_deletes)
-        if plan.queue_upserts:
-            conn.executemany(UPSERT_QUEUE, plan.queue_upserts)
-        if plan.outbox_inserts:
-            conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
+    def _task_writes(conn: sqlite3.Connection, plan: sql.WritePlan, slice_rows: int | None) -> Iterator[None]:
+        for rows in _slices(plan.task_inserts, slice_rows):
+            conn.executemany(INSERT_TASK, rows)
+            yield
+        updated = 0
+        for rows in _slices(plan.task_updates, slice_rows):
+            updated += conn.executemany(UPDATE_TASK, rows).rowcount
+            yield
+        if updated != len(plan.task_updates):
+            # Cannot happen under BEGIN IMMEDIATE, which was held since the tasks were loaded.
+            raise StoreError("A task changed while a decision on its run was being made")
+        for statement, all_rows in (
+            (DELETE_QUEUE_BY_TASK, plan.queue_deletes),
+            (UPSERT_QUEUE, plan.queue_upserts),
+            (INSERT_SIGNAL, plan.outbox_inserts),
+        ):
+            for rows in _slices(all_rows, slice_rows):
+                conn.executemany(statement, rows)
+                yield
 
     @acknowledged_after_commit
     async def get_run(
@@ -606,11 +660,13 @@ class SqliteStore(Store):
         return sql.decode_run(row[0], (b for (b,) in task_rows))
 
     @acknowledged_after_commit
-    async def run_tasks_after(self, workflow_id: str, after_seq: int, limit: int) -> list[Task]:
+    async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
         conn = self._connection()
         with translated("read a run's tasks"):
-            rows = conn.execute(SELECT_RUN_TASKS_AFTER, (workflow_id, after_seq, limit)).fetchall()
-        return [sql.decode_task(body) for (body,) in rows]
+            rows: list[tuple[int, str]] = conn.execute(
+                SELECT_RUN_TASKS_AFTER, (workflow_id, after_seq, limit)
+            ).fetchall()
+        return rows  # SQLite's bodies are always whole: written by encoding the task
 
     @acknowledged_after_commit
     async def run_tasks(
@@ -658,7 +714,7 @@ class SqliteStore(Store):
                     task_id for (task_id,) in conn.execute(SELECT_TASK_IDS_OF_RUN, (workflow_id, _DELETE_CHUNK))
                 ]
                 if task_ids:
-                    conn.execute(DELETE_TASKS_OF_RUN, (workflow_id, json.dumps(task_ids)))
+                    conn.execute(DELETE_TASKS_BY_ID, (json.dumps(task_ids),))
             self._tasks.forget(task_ids)
             if len(task_ids) < _DELETE_CHUNK:
                 break
