@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
+import msgspec
 from starlette.responses import Response, StreamingResponse
 
 from baton.model import Workflow
@@ -90,6 +91,27 @@ async def object_pieces(
     if more is not None and items:
         after: int = items[-1].seq
         while page := await more(after):
+            yield ("," + ",".join(json for _, json in page)).encode()
+            after = page[-1][0]
+    yield b"]}"
+
+
+_header_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+async def stored_run_pieces(
+    header: str, tasks: list[tuple[int, str]], *, more: MoreTasks | None = None
+) -> AsyncIterator[bytes]:
+    """A run's JSON from its stored header and tasks, none of it decoded: the header is split into its top-level
+    fields only (as ``render_run`` renders it: ``tasks`` last, ``workflowType`` added)."""
+    fields = _header_decoder.decode(header)
+    fields.pop("tasks", None)
+    fields["workflowType"] = fields["workflowName"]
+    yield encode(fields)[:-1] + b',"tasks":['
+    if tasks:
+        yield ",".join(json for _, json in tasks).encode()
+        after = tasks[-1][0]
+        while more is not None and (page := await more(after)):
             yield ("," + ",".join(json for _, json in page)).encode()
             after = page[-1][0]
     yield b"]}"

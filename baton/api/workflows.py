@@ -23,7 +23,7 @@ from baton.api.params import (
     query_or_header,
 )
 from baton.api.responses import JSONResponse, text
-from baton.api.streaming import TASK_PAGE, json_answer, list_pieces, run_pieces
+from baton.api.streaming import TASK_PAGE, json_answer, list_pieces, run_pieces, stored_run_pieces
 from baton.errors import FieldError, ValidationError
 from baton.model import (
     IdempotencyStrategy,
@@ -148,12 +148,12 @@ async def get_run(request: Request) -> Response:
     include_tasks = bool_param(request, "includeTasks", True)
     runs = _service(request).runs
     workflow_id = request.path_params["workflow_id"]
-    run = await runs.get(workflow_id, include_tasks=include_tasks, task_limit=TASK_PAGE)
+    header, tasks = await runs.get_json(workflow_id, TASK_PAGE if include_tasks else 0)
 
     async def more(after_seq: int) -> list[tuple[int, str]]:
         return await runs.task_json_after(workflow_id, after_seq, TASK_PAGE)
 
-    return await json_answer(run_pieces(run, more=more if len(run.tasks) == TASK_PAGE else None))
+    return await json_answer(stored_run_pieces(header, tasks, more=more if len(tasks) == TASK_PAGE else None))
 
 
 async def get_tasks(request: Request) -> Response:

@@ -117,6 +117,13 @@ class RunService:
             raise NotFoundError(f"No such workflow: {workflow_id}")
         return run
 
+    async def get_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]]:
+        """The run's header JSON and ``(seq, JSON)`` of its first ``task_limit`` tasks, as stored."""
+        found = await self._ctx.store.get_run_json(workflow_id, task_limit)
+        if found is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        return found
+
     async def task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
         """``(seq, JSON)`` of the next ``limit`` tasks of a run sent a page at a time (none once the run is gone)."""
         return await self._ctx.store.run_task_json_after(workflow_id, after_seq, limit)

@@ -247,6 +247,11 @@ class Store(ABC):
         the run in one consistent read."""
 
     @abstractmethod
+    async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
+        """The run's header JSON (its ``tasks`` empty) and ``(seq, JSON)`` of its first ``task_limit`` tasks, in one
+        consistent read, as stored (what encoding them gives): a run sent without decoding it. None: no such run."""
+
+    @abstractmethod
     async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
         """``(seq, JSON)`` of at most ``limit`` of the run's tasks whose ``seq`` is above ``after_seq``, in ``seq``
         order: a long run sent a page at a time, the JSON as stored (what encoding the task gives), so nothing is

@@ -168,6 +168,14 @@ SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = $1"
 SELECT_RUN_WITH_FIRST_TASKS = """
 SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq LIMIT $2)
 FROM runs r WHERE r.workflow_id = $1"""
+SELECT_RUN_JSON = """
+SELECT r.body, t.seqs, t.statuses, t.bodies
+FROM runs r, LATERAL (
+    SELECT array_agg(seq ORDER BY seq) AS seqs, array_agg(status ORDER BY seq) AS statuses,
+           array_agg(body ORDER BY seq) AS bodies
+    FROM (SELECT seq, status, body FROM tasks WHERE workflow_id = $1 ORDER BY seq LIMIT $2) first
+) t
+WHERE r.workflow_id = $1"""
 SELECT_RUN_TASKS_AFTER = """
 SELECT seq, status, body FROM tasks WHERE workflow_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"""
 SELECT_RUN_TASK_PAGE = """
@@ -1081,12 +1089,16 @@ class PostgresStore(Store):
             row = await self._fetchone("read a run", SELECT_RUN_WITH_FIRST_TASKS, workflow_id, task_limit)
         return None if row is None else sql.decode_run(row[0], row[1] or ())
 
+    async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
+        row = await self._fetchone("read a run", SELECT_RUN_JSON, workflow_id, task_limit)
+        if row is None:
+            return None
+        body, seqs, statuses, bodies = row
+        return body, _task_json(zip(seqs or (), statuses or (), bodies or (), strict=True))
+
     async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
         rows = await self._fetchall("read a run's tasks", SELECT_RUN_TASKS_AFTER, workflow_id, after_seq, limit)
-        # A claimed body carries the claimed fields twice (see _CLAIM_CTES) until its next decision: re-encoded.
-        return [
-            (seq, sql.encode(sql.decode_task(body)) if status == "IN_PROGRESS" else body) for seq, status, body in rows
-        ]
+        return _task_json(rows)
 
     async def run_tasks(
         self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
@@ -1265,6 +1277,12 @@ class PostgresStore(Store):
         for (workflow_id,) in rows:
             self._known.forget(workflow_id)
         return len(rows)
+
+
+def _task_json(rows: Iterable[Sequence[Any]]) -> list[tuple[int, str]]:
+    """``(seq, JSON)`` of ``(seq, status, body)`` rows: a claimed body carries the claimed fields twice (see
+    _CLAIM_CTES) until its task's next decision, so an IN_PROGRESS one is re-encoded."""
+    return [(seq, sql.encode(sql.decode_task(body)) if status == "IN_PROGRESS" else body) for seq, status, body in rows]
 
 
 async def _plan(decision: Decision, workflow_id: str, loaded: Mapping[str, Task]) -> sql.WritePlan:

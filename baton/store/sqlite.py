@@ -660,6 +660,17 @@ class SqliteStore(Store):
         return sql.decode_run(row[0], (b for (b,) in task_rows))
 
     @acknowledged_after_commit
+    async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
+        with self._read("read a run") as conn:
+            row = conn.execute(SELECT_RUN, (workflow_id,)).fetchone()
+            if row is None:
+                return None
+            tasks: list[tuple[int, str]] = conn.execute(
+                SELECT_RUN_TASKS_AFTER, (workflow_id, -1, task_limit)
+            ).fetchall()
+        return row[0], tasks
+
+    @acknowledged_after_commit
     async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
         conn = self._connection()
         with translated("read a run's tasks"):
