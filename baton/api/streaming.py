@@ -64,14 +64,12 @@ async def _then(taken: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator
         yield piece
 
 
-def run_pieces(
-    run: Workflow, *, extra: dict[str, Any] | None = None, more: MoreTasks | None = None
-) -> AsyncIterator[bytes]:
-    """A run's JSON (with ``extra`` fields), its tasks last; ``more`` reads those after ``run.tasks``."""
+def run_pieces(run: Workflow, *, extra: dict[str, Any] | None = None) -> AsyncIterator[bytes]:
+    """A run's JSON (with ``extra`` fields), its tasks last."""
     head = render_run(run)
     del head["tasks"]
     head.update(extra or {})
-    return object_pieces(head, "tasks", run.tasks, more=more)
+    return object_pieces(head, "tasks", run.tasks)
 
 
 async def object_pieces(
@@ -79,20 +77,13 @@ async def object_pieces(
     key: str,
     items: list[Any],
     *,
-    more: MoreTasks | None = None,
     render: Callable[[Any], Any] | None = None,
 ) -> AsyncIterator[bytes]:
-    """``head`` with an array under ``key``: ``items`` (each through ``render`` when given, as it is encoded), then
-    (for tasks) the pages ``more`` reads after them."""
+    """``head`` with an array under ``key``: ``items``, each through ``render`` (when given) as it is encoded."""
     opening = encode(head)[:-1]
     yield opening + (b"," if len(opening) > 1 else b"") + encode(key) + b":["
     for piece in array_pieces(items if render is None else map(render, items)):
         yield piece
-    if more is not None and items:
-        after: int = items[-1].seq
-        while page := await more(after):
-            yield ("," + ",".join(json for _, json in page)).encode()
-            after = page[-1][0]
     yield b"]}"
 
 

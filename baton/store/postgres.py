@@ -795,7 +795,7 @@ class PostgresStore(Store):
     ) -> StartResult:
         run = decision.workflow
         digest, snapshot_body = self._snapshots.snapshot_of(definition)
-        plan = sql.plan_new_run(decision)
+        plan = await sql.plan_new_run_in_turns(decision) if sql.is_large(decision) else sql.plan_new_run(decision)
         params = _new_run_params(run, plan, digest, definition)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body

@@ -572,6 +572,16 @@ async def plan_decision_in_turns(decision: Decision, *, workflow_id: str, loaded
     return plan
 
 
+async def plan_new_run_in_turns(decision: Decision) -> WritePlan:
+    """``plan_new_run`` for a large decision: the event loop gets a turn after every ``TURN_TASKS`` tasks encoded."""
+    plan = plan_new_run(Decision(workflow=decision.workflow))
+    for index in range(0, len(decision.created), TURN_TASKS):
+        _plan_created(plan, decision.created[index : index + TURN_TASKS], decision.workflow)
+        await asyncio.sleep(0)
+    _plan_signals(plan, decision.signals)
+    return plan
+
+
 def _plan_updated(plan: WritePlan, updated: Sequence[Task], run: Workflow, loaded: Mapping[str, Task]) -> None:
     workflow_id = run.workflow_id
     for task in updated:

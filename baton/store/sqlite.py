@@ -458,7 +458,12 @@ class SqliteStore(Store):
         idempotency_strategy: IdempotencyStrategy | None = None,
     ) -> StartResult:
         run = decision.workflow
-        plan = sql.plan_new_run(decision)
+        large = sql.is_large(decision)
+        if large:  # encoded a slice a turn, then written a slice a turn while the group is held
+            plan = await sql.plan_new_run_in_turns(decision)
+            await self.commits.wait_turn()
+        else:
+            plan = sql.plan_new_run(decision)
         digest, snapshot_body = self._snapshots.snapshot_of(definition)
         key = run.idempotency_key
         with self._write("create a run") as conn:
@@ -470,7 +475,12 @@ class SqliteStore(Store):
                 conn.execute(INSERT_SNAPSHOT, (digest, snapshot_body))
             if conn.execute(INSERT_RUN, sql.run_insert_row(run, digest, definition)).rowcount == 0:
                 raise ConflictError(f"Workflow {run.workflow_id} already exists")
-            self._write_tasks(conn, plan)
+            if large:
+                async with self.commits.held():
+                    for _ in self._task_writes(conn, plan, sql.TURN_TASKS):
+                        await asyncio.sleep(0)
+            else:
+                self._write_tasks(conn, plan)
         self._snapshots.mark_stored(digest)
         # Its first decision then finds the run cached, its tasks at version 0.
         self._tasks.remember(plan, decision)

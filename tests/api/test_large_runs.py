@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ServerProcess
 from helpers import complete, poll, register, start
+
+from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ServerProcess
 from helpers import register
+
+from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.timeout(600)
 
