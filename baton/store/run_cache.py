@@ -14,6 +14,9 @@ refused write (which reads the run afresh in the same statement), never a
 wrong one. Outside decisions only a claim changes a task row; this process's
 claims update the copy, and another's leave it as an unlocked read taken just
 before that claim would have been, which the write's guards already handle.
+
+Either way the copies are bounded by the bytes they hold (``RunCache``: their
+tasks' encoded length, ``run_cache_bytes``), and a removed run's copy is dropped.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ and ``transact`` runs load -> step -> write inside it. The writes of one turn of
 the event loop share a transaction and its COMMIT (``sqlite_commits``), and
 every call returns only once that COMMIT is done. ``BEGIN IMMEDIATE`` takes the
 write lock up front, so another process sharing the file (the CLI, say) waits
-on ``busy_timeout`` instead of failing half-way.
+on ``busy_timeout`` instead of failing half-way. The exceptions are the large
+ones (a start or a decision of thousands of tasks, a run's removal): they go a
+slice a turn, the first two holding the commit group meanwhile (``sqlite_commits``).
 """
 
 from __future__ import annotations
