@@ -81,6 +81,9 @@ class Settings:
     body_read_timeout_ms: int = 30_000
     """Longest a request body may take to arrive once its headers are read; a slower one gets 408 and the
     connection is closed."""
+    run_cache_bytes: int = 64 * 1024 * 1024
+    """Bytes (by encoded JSON length) each per-process cache of runs may hold: the copies of runs kept to decide
+    without reading them, and the decoded tasks; a run larger than this is read for each decision instead."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -67,7 +67,7 @@ def _notifier_for(database_url: str) -> Notifier:
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, run_cache_bytes=settings.run_cache_bytes)
         await store.open()
         notifier = _notifier_for(settings.database_url)
         if isinstance(notifier, PostgresNotifier):

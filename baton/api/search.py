@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from baton.api.params import int_param, optional_int_param
 from baton.api.responses import JSONResponse
+from baton.api.streaming import json_answer, object_pieces
 from baton.model import Workflow
 from baton.model.codec import to_builtins
 from baton.model.summaries import task_summary, workflow_summary
@@ -54,8 +55,10 @@ async def search_workflows(request: Request) -> Response:
 
 
 async def search_workflows_v2(request: Request) -> Response:
+    """Whole run headers, each rendered as it is encoded: a page of large ones is streamed (``api/streaming``)."""
     page = await _service(request).search.runs(_params(request))
-    return _result(page.total_hits, [_render_header(run) for run in page.results])
+    head = {"totalHits": page.total_hits}
+    return await json_answer(object_pieces(head, "results", page.results, render=_render_header))
 
 
 async def search_tasks(request: Request) -> Response:

@@ -1,4 +1,9 @@
-"""``/api/workflow``: start (async, sync, idempotent), read and end runs, and an operator's operations on one run."""
+"""``/api/workflow``: start (async, sync, idempotent), read and end runs, and an operator's operations on one run.
+
+A run is answered through ``api/streaming``: a large one is streamed, its tasks
+read from the store a page at a time, so neither its size nor its encoding holds
+the event loop; ``GET /api/workflow/{id}/tasks`` pages through a run's tasks.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,16 @@ from baton.api.params import (
     query_or_header,
 )
 from baton.api.responses import JSONResponse, text
+from baton.api.streaming import TASK_PAGE, json_answer, list_pieces, run_pieces, stored_run_pieces
 from baton.errors import FieldError, ValidationError
-from baton.model import IdempotencyStrategy, RerunWorkflowRequest, SkipTaskRequest, StartWorkflowRequest, Workflow
-from baton.model.codec import convert, to_builtins
+from baton.model import (
+    IdempotencyStrategy,
+    RerunWorkflowRequest,
+    SkipTaskRequest,
+    StartWorkflowRequest,
+    TaskStatus,
+)
+from baton.model.codec import convert
 from baton.service import Baton
 
 _START_REQUEST_KEYS = frozenset(
@@ -124,15 +136,53 @@ async def execute(request: Request) -> Response:
         wait_until_refs=frozenset(r.strip() for r in refs.split(",") if r.strip()),
         wait_for_seconds=wait_seconds,
     )
-    rendered = _render_run(outcome.run)
-    rendered["requestId"] = request_id
-    return JSONResponse(rendered, status_code=200 if outcome.ended else 206)
+    pieces = run_pieces(outcome.run, extra={"requestId": request_id})
+    return await json_answer(pieces, status_code=200 if outcome.ended else 206)
 
 
 async def get_run(request: Request) -> Response:
+    """The run; with its tasks (``includeTasks``, default true) a large one is streamed, read a page at a time.
+
+    The run and its first ``TASK_PAGE`` tasks are one read; each later page is a
+    read of its own, so a decision made while a large run is sent may show in
+    the later pages only.
+    """
     include_tasks = bool_param(request, "includeTasks", True)
-    run = await _service(request).runs.get(request.path_params["workflow_id"], include_tasks=include_tasks)
-    return JSONResponse(_render_run(run))
+    runs = _service(request).runs
+    workflow_id = request.path_params["workflow_id"]
+    header, tasks = await runs.get_json(workflow_id, TASK_PAGE if include_tasks else 0)
+
+    async def more(after_seq: int) -> list[tuple[int, str]]:
+        return await runs.task_json_after(workflow_id, after_seq, TASK_PAGE)
+
+    return await json_answer(stored_run_pieces(header, tasks, more=more if len(tasks) == TASK_PAGE else None))
+
+
+async def get_tasks(request: Request) -> Response:
+    """``GET /api/workflow/{id}/tasks?start=&count=&status=``: Conductor's ``TaskListSearchResultSummary``,
+    ``{results, totalHits, summary}``; ``status`` may repeat or list several, comma-separated; ``summary`` counts
+    the run's tasks by status, whatever the filter."""
+    statuses = _statuses(request.query_params.getlist("status"))
+    page = await _service(request).runs.task_page(
+        request.path_params["workflow_id"],
+        start=int_param(request, "start", 0),
+        count=int_param(request, "count", 15),
+        statuses=statuses,
+    )
+    return JSONResponse({"results": page.results, "totalHits": page.total_hits, "summary": page.summary})
+
+
+def _statuses(raw: list[str]) -> list[TaskStatus]:
+    found: list[TaskStatus] = []
+    for value in (part.strip() for given in raw for part in given.split(",")):
+        if not value:
+            continue
+        try:
+            found.append(TaskStatus(value.upper()))
+        except ValueError:
+            choices = ", ".join(status.value for status in TaskStatus)
+            raise ValidationError(errors=[FieldError("status", f"must be one of {choices}, got '{value}'")]) from None
+    return found
 
 
 async def get_status(request: Request) -> Response:
@@ -155,7 +205,7 @@ async def correlated(request: Request) -> Response:
         include_closed=bool_param(request, "includeClosed", False),
         include_tasks=bool_param(request, "includeTasks", False),
     )
-    return JSONResponse([_render_run(r) for r in runs])
+    return await json_answer(list_pieces(run_pieces(run) for run in runs))
 
 
 async def terminate(request: Request) -> Response:
@@ -233,19 +283,12 @@ async def update_variables(request: Request) -> Response:
     if not isinstance(variables, dict):
         raise ValidationError(errors=[FieldError("body", "must be a JSON object (the variables to set)")])
     run = await _service(request).operations.update_variables(request.path_params["workflow_id"], variables)
-    return JSONResponse(_render_run(run))
+    return await json_answer(run_pieces(run))
 
 
 async def decide(request: Request) -> Response:
     await _service(request).operations.decide(request.path_params["workflow_id"])
     return Response(status_code=200)
-
-
-def _render_run(run: Workflow) -> dict[str, Any]:
-    rendered: dict[str, Any] = to_builtins(run)
-    rendered.setdefault("tasks", [])
-    rendered["workflowType"] = run.workflow_name
-    return rendered
 
 
 routes = [
@@ -262,6 +305,7 @@ routes = [
     Route("/api/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
     Route("/api/workflow/{name}/correlated/{correlation_id}", correlated, methods=["GET"]),
     Route("/api/workflow/{workflow_id}/status", get_status, methods=["GET"]),
+    Route("/api/workflow/{workflow_id}/tasks", get_tasks, methods=["GET"]),
     Route("/api/workflow/{workflow_id}/remove", remove, methods=["DELETE"]),
     Route("/api/workflow/{name}", start_by_name, methods=["POST"]),
     Route("/api/workflow/{workflow_id}", get_run, methods=["GET"]),

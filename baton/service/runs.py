@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from baton.engine import Terminate
@@ -10,6 +11,7 @@ from baton.errors import FieldError, NotFoundError, ValidationError
 from baton.model import (
     IdempotencyStrategy,
     StartWorkflowRequest,
+    TaskStatus,
     TaskType,
     Workflow,
     WorkflowDef,
@@ -18,9 +20,11 @@ from baton.model.validation import start_request_errors
 from baton.runtime.notifier import run_key
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
-from baton.store import StartResult
+from baton.store import RunTaskPage, StartResult
 
 MAX_PRIORITY = 99
+MAX_TASK_PAGE = 1000
+"""Most tasks one page of ``task_page`` holds."""
 _BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value})
 
 
@@ -106,11 +110,40 @@ class RunService:
                 # Re-read at least once a second: a change made by another process wakes nobody here.
                 await waiter.wait(min(remaining, 1.0))
 
-    async def get(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow:
-        run = await self._ctx.store.get_run(workflow_id, include_tasks=include_tasks)
+    async def get(self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None) -> Workflow:
+        """The run; with ``task_limit``, only its first tasks (read them on with ``tasks_after``)."""
+        run = await self._ctx.store.get_run(workflow_id, include_tasks=include_tasks, task_limit=task_limit)
         if run is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
         return run
+
+    async def get_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]]:
+        """The run's header JSON and ``(seq, JSON)`` of its first ``task_limit`` tasks, as stored."""
+        found = await self._ctx.store.get_run_json(workflow_id, task_limit)
+        if found is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        return found
+
+    async def task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
+        """``(seq, JSON)`` of the next ``limit`` tasks of a run sent a page at a time (none once the run is gone)."""
+        return await self._ctx.store.run_task_json_after(workflow_id, after_seq, limit)
+
+    async def task_page(
+        self, workflow_id: str, *, start: int, count: int, statuses: Collection[TaskStatus] = ()
+    ) -> RunTaskPage:
+        """``GET /api/workflow/{id}/tasks``: a page of the run's tasks, in order, filtered by status."""
+        errors: list[FieldError] = []
+        if start < 0:
+            errors.append(FieldError("start", "must not be negative"))
+        if not 0 <= count <= MAX_TASK_PAGE:
+            errors.append(FieldError("count", f"must be between 0 and {MAX_TASK_PAGE}"))
+        if errors:
+            raise ValidationError(errors=errors)
+        wanted = [status.value for status in statuses]
+        page = await self._ctx.store.run_tasks(workflow_id, start=start, count=count, statuses=wanted)
+        if page is None:
+            raise NotFoundError(f"No such workflow: {workflow_id}")
+        return page
 
     async def definition_of(self, workflow_id: str) -> WorkflowDef:
         definition = await self._ctx.store.get_run_definition(workflow_id)

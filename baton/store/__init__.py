@@ -19,6 +19,7 @@ from baton.store.base import (
     DecisionStep,
     DueTimer,
     RunPage,
+    RunTaskPage,
     SearchRequest,
     StartResult,
     Store,
@@ -33,6 +34,7 @@ __all__ = [
     "DecisionStep",
     "DueTimer",
     "RunPage",
+    "RunTaskPage",
     "SearchRequest",
     "StartResult",
     "Store",
@@ -41,28 +43,29 @@ __all__ = [
 ]
 
 
-def open_store(url: str, *, pool_min_size: int = 1, pool_max_size: int = 10) -> Store:
+def open_store(url: str, *, pool_min_size: int = 1, pool_max_size: int = 10, run_cache_bytes: int = 64 << 20) -> Store:
     """The store for ``url``, not yet opened: call ``await store.open()``.
 
     ``pool_min_size`` and ``pool_max_size`` bound PostgreSQL's connection pool;
-    SQLite ignores them (it uses one connection).
+    SQLite ignores them (it uses one connection). ``run_cache_bytes`` bounds each
+    per-process cache of runs and tasks (``Settings.run_cache_bytes``).
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
         from baton.store.sqlite import SqliteStore
 
-        return SqliteStore(url)
+        return SqliteStore(url, run_cache_bytes=run_cache_bytes)
     scheme = scheme.lower()
     if scheme == "sqlite":
         from baton.store.sqlite import SqliteStore
 
         if rest in ("", "/:memory:"):
-            return SqliteStore(":memory:")
+            return SqliteStore(":memory:", run_cache_bytes=run_cache_bytes)
         if not rest.startswith("/") or rest == "/":
             raise ValueError(f"Not a SQLite URL: {url!r} (use sqlite:///relative.db or sqlite:////absolute.db)")
-        return SqliteStore(rest[1:])
+        return SqliteStore(rest[1:], run_cache_bytes=run_cache_bytes)
     if scheme in ("postgresql", "postgres"):
         from baton.store.postgres import PostgresStore
 
-        return PostgresStore(url, min_size=pool_min_size, max_size=pool_max_size)
+        return PostgresStore(url, min_size=pool_min_size, max_size=pool_max_size, run_cache_bytes=run_cache_bytes)
     raise ValueError(f"Unknown database URL scheme {scheme!r} in {url!r}: use sqlite:/// or postgresql://")

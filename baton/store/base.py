@@ -134,6 +134,17 @@ class TaskPage:
     results: list[Task]
 
 
+@dataclass(frozen=True, kw_only=True)
+class RunTaskPage:
+    """A page of one run's tasks (Conductor's ``TaskListSearchResultSummary``)."""
+
+    total_hits: int
+    """How many of the run's tasks match the status filter (all of them without one)."""
+    results: list[Task]
+    summary: dict[str, int]
+    """How many of the run's tasks are in each status, whatever the filter."""
+
+
 TOTAL_HITS_CAP = 10_000
 """``total_hits`` counts matches up to here and says this many beyond (as Elasticsearch does by default)."""
 
@@ -229,7 +240,29 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None: ...
+    async def get_run(
+        self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None
+    ) -> Workflow | None:
+        """The run; with its tasks in ``seq`` order (only the first ``task_limit`` of them when given), read with
+        the run in one consistent read."""
+
+    @abstractmethod
+    async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
+        """The run's header JSON (its ``tasks`` empty) and ``(seq, JSON)`` of its first ``task_limit`` tasks, in one
+        consistent read, as stored (what encoding them gives): a run sent without decoding it. None: no such run."""
+
+    @abstractmethod
+    async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
+        """``(seq, JSON)`` of at most ``limit`` of the run's tasks whose ``seq`` is above ``after_seq``, in ``seq``
+        order: a long run sent a page at a time, the JSON as stored (what encoding the task gives), so nothing is
+        decoded. Each page is one read: a decision made between two may show in the later one only."""
+
+    @abstractmethod
+    async def run_tasks(
+        self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
+    ) -> RunTaskPage | None:
+        """``count`` of the run's tasks from the ``start``-th (0-based, ``seq`` order), only those in one of
+        ``statuses`` when some are given; None when there is no such run."""
 
     @abstractmethod
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:

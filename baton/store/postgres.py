@@ -91,6 +91,7 @@ from baton.store.base import (
     DecisionStep,
     DueTimer,
     RunPage,
+    RunTaskPage,
     SearchRequest,
     StartResult,
     Store,
@@ -164,6 +165,25 @@ WITH snapshot AS (
 )
 SELECT 1"""
 SELECT_RUN = "SELECT body, NULL::text[] FROM runs WHERE workflow_id = $1"
+SELECT_RUN_WITH_FIRST_TASKS = """
+SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq LIMIT $2)
+FROM runs r WHERE r.workflow_id = $1"""
+SELECT_RUN_JSON = """
+SELECT r.body, t.seqs, t.statuses, t.bodies
+FROM runs r, LATERAL (
+    SELECT array_agg(seq ORDER BY seq) AS seqs, array_agg(status ORDER BY seq) AS statuses,
+           array_agg(body ORDER BY seq) AS bodies
+    FROM (SELECT seq, status, body FROM tasks WHERE workflow_id = $1 ORDER BY seq LIMIT $2) first
+) t
+WHERE r.workflow_id = $1"""
+SELECT_RUN_TASKS_AFTER = """
+SELECT seq, status, body FROM tasks WHERE workflow_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"""
+SELECT_RUN_TASK_PAGE = """
+SELECT EXISTS (SELECT 1 FROM runs WHERE workflow_id = $1),
+       ARRAY(SELECT ARRAY[status, count(*)::text] FROM tasks WHERE workflow_id = $1 GROUP BY status),
+       ARRAY(SELECT body FROM tasks WHERE workflow_id = $1 AND (cardinality($2::text[]) = 0 OR status = ANY($2))
+             ORDER BY seq LIMIT $3 OFFSET $4)"""
+"""One statement, so one snapshot: whether the run exists, its tasks counted by status, and the page."""
 SELECT_RUN_WITH_TASKS = """
 SELECT r.body, ARRAY(SELECT t.body FROM tasks t WHERE t.workflow_id = r.workflow_id ORDER BY t.seq)
 FROM runs r WHERE r.workflow_id = $1"""
@@ -594,11 +614,13 @@ class PostgresStore(Store):
         open_timeout: float = 30.0,
         snapshot_cache_size: int = 512,
         run_cache_size: int = 4096,
+        run_cache_bytes: int = 64 << 20,
     ) -> None:
         """``url``: a postgresql:// URL (asyncpg takes no key=value DSN); ``min_size``/``max_size``: the decision
         pool's bounds (the main and claim pools hold at most half as many, at least 2 and 1); ``open_timeout``:
         seconds ``open`` waits for the first connections; ``run_cache_size``: how many runs this process keeps a
-        copy of to decide on without reading them (``KnownRun``)."""
+        copy of to decide on without reading them (``KnownRun``); ``run_cache_bytes``: what those copies, and the
+        decoded task bodies (``sql.BodyCache``), may hold each, by their encoded bodies' length."""
         self._url, self._connect_timeout = split_connect_timeout(url)
         self._min_size = min_size
         self._max_size = max_size
@@ -606,8 +628,8 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self._decision_pool: asyncpg.Pool | None = None
         self._claim_pool: asyncpg.Pool | None = None
-        self._task_bodies = sql.BodyCache()
-        self._known: RunCache[KnownRun] = RunCache(run_cache_size)
+        self._task_bodies = sql.BodyCache(run_cache_bytes)
+        self._known: RunCache[KnownRun] = RunCache(run_cache_bytes, max_runs=run_cache_size)
         self._turns = RunTurns()
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
 
@@ -773,7 +795,7 @@ class PostgresStore(Store):
     ) -> StartResult:
         run = decision.workflow
         digest, snapshot_body = self._snapshots.snapshot_of(definition)
-        plan = sql.plan_new_run(decision)
+        plan = await sql.plan_new_run_in_turns(decision) if sql.is_large(decision) else sql.plan_new_run(decision)
         params = _new_run_params(run, plan, digest, definition)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body
@@ -801,14 +823,14 @@ class PostgresStore(Store):
                             raise ConflictError(f"Workflow {run.workflow_id} already exists") from exc
                         raise
                     self._snapshots.mark_stored(digest)
-                    self._remember_new_run(decision, digest)
+                    self._remember_new_run(decision, digest, plan)
                     return StartResult(workflow_id=run.workflow_id, created=True)
         raise StoreError(f"Could not settle idempotency key {key!r}")
 
-    def _remember_new_run(self, decision: Decision, digest: str) -> None:
+    def _remember_new_run(self, decision: Decision, digest: str, plan: sql.WritePlan) -> None:
         """Its first decision then needs no read: the run's row and its tasks' are at version 0."""
         tasks = CachedRun.of([], [])
-        tasks.apply(decision)
+        tasks.apply(decision, sql.written_sizes(plan))
         run = decision.workflow
         self._known.put(run.workflow_id, KnownRun(row_version=0, digest=digest, header=run, tasks=tasks))
 
@@ -894,9 +916,9 @@ class PostgresStore(Store):
         body, digest, row_version, task_bodies, task_versions = tuple(row)[:5]
         if body is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
-        run = self._task_bodies.run(body, task_bodies)
+        run, sizes = self._task_bodies.run(body, task_bodies)
         versions = [(task.task_id, version) for task, version in zip(run.tasks, task_versions, strict=True)]
-        tasks = CachedRun.of(versions, run.tasks)
+        tasks = CachedRun.of(versions, run.tasks, sizes)
         return KnownRun(row_version=row_version, digest=digest, header=run, tasks=tasks)
 
     async def _decide_unlocked(
@@ -912,7 +934,7 @@ class PostgresStore(Store):
         if decision.refusal is not None:
             return decision, []
         request = _claim_request(claim_after(decision))
-        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        plan = await _plan(decision, workflow_id, loaded)
         if _claims_inline(plan, request):
             outcome = await self._write(conn, workflow_id, decision, definition, plan, known.row_version, request)
         else:
@@ -950,7 +972,7 @@ class PostgresStore(Store):
                     if decision.refusal is not None:
                         return decision, []
                     request = _claim_request(claim_after(decision))
-                    plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+                    plan = await _plan(decision, workflow_id, loaded)
                     inline = not in_python and _claims_inline(plan, request)
                     outcome = await self._write(
                         conn, workflow_id, decision, definition, plan, known.row_version, request if inline else None
@@ -984,7 +1006,7 @@ class PostgresStore(Store):
         """After the decision made on ``known`` committed: remember the run as written, and the claims."""
         current = self._known.peek(workflow_id)
         if current is None or current.row_version <= known.row_version:  # else a later decision is remembered
-            known.tasks.apply(decision)
+            known.tasks.apply(decision, sql.written_sizes(plan))
             digest = plan.snapshot.digest if plan.snapshot is not None else known.digest
             written = KnownRun(
                 row_version=known.row_version + 1, digest=digest, header=decision.workflow, tasks=known.tasks
@@ -1053,13 +1075,43 @@ class PostgresStore(Store):
             if row is None:
                 raise StoreError(f"Definition snapshot {digest} is missing")
             definition = sql.decode_workflow_def(row[0])
-            self._snapshots.put(digest, definition)
+            self._snapshots.put(digest, definition, len(row[0]))
         return definition
 
-    async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
-        query = SELECT_RUN_WITH_TASKS if include_tasks else SELECT_RUN
-        row = await self._fetchone("read a run", query, workflow_id)
+    async def get_run(
+        self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None
+    ) -> Workflow | None:
+        if not include_tasks:
+            row = await self._fetchone("read a run", SELECT_RUN, workflow_id)
+        elif task_limit is None:
+            row = await self._fetchone("read a run", SELECT_RUN_WITH_TASKS, workflow_id)
+        else:
+            row = await self._fetchone("read a run", SELECT_RUN_WITH_FIRST_TASKS, workflow_id, task_limit)
         return None if row is None else sql.decode_run(row[0], row[1] or ())
+
+    async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
+        row = await self._fetchone("read a run", SELECT_RUN_JSON, workflow_id, task_limit)
+        if row is None:
+            return None
+        body, seqs, statuses, bodies = row
+        return body, _task_json(zip(seqs or (), statuses or (), bodies or (), strict=True))
+
+    async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
+        rows = await self._fetchall("read a run's tasks", SELECT_RUN_TASKS_AFTER, workflow_id, after_seq, limit)
+        return _task_json(rows)
+
+    async def run_tasks(
+        self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
+    ) -> RunTaskPage | None:
+        wanted = sorted(set(statuses))
+        row = await self._fetchone("read a run's tasks", SELECT_RUN_TASK_PAGE, workflow_id, wanted, count, start)
+        assert row is not None  # the statement always answers one row
+        exists, counts, bodies = row
+        if not exists:
+            return None
+        summary = {status: int(n) for status, n in counts}
+        total = sum(n for status, n in summary.items() if not wanted or status in wanted)
+        return RunTaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies], summary=summary)
 
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
         row = await self._fetchone("read a run's definition", SELECT_RUN_SNAPSHOT, workflow_id)
@@ -1082,7 +1134,9 @@ class PostgresStore(Store):
 
     async def delete_run(self, workflow_id: str) -> bool:
         self._known.forget(workflow_id)
-        return await self._rowcount("delete a run", DELETE_RUN, workflow_id) > 0
+        deleted = await self._rowcount("delete a run", DELETE_RUN, workflow_id) > 0
+        self._known.forget(workflow_id)  # a decision may have remembered it meanwhile
+        return deleted
 
     async def get_task(self, task_id: str) -> Task | None:
         row = await self._fetchone("read a task", SELECT_TASK, task_id)
@@ -1219,7 +1273,23 @@ class PostgresStore(Store):
 
     async def delete_finished_before(self, cutoff: int, limit: int) -> int:
         statement = search_sql.delete_finished_before(search_sql.Dialect.POSTGRES, cutoff, limit)
-        return await self._rowcount("delete finished runs", statement.sql, *statement.params)
+        rows = await self._fetchall("delete finished runs", statement.sql + " RETURNING workflow_id", *statement.params)
+        for (workflow_id,) in rows:
+            self._known.forget(workflow_id)
+        return len(rows)
+
+
+def _task_json(rows: Iterable[Sequence[Any]]) -> list[tuple[int, str]]:
+    """``(seq, JSON)`` of ``(seq, status, body)`` rows: a claimed body carries the claimed fields twice (see
+    _CLAIM_CTES) until its task's next decision, so an IN_PROGRESS one is re-encoded."""
+    return [(seq, sql.encode(sql.decode_task(body)) if status == "IN_PROGRESS" else body) for seq, status, body in rows]
+
+
+async def _plan(decision: Decision, workflow_id: str, loaded: Mapping[str, Task]) -> sql.WritePlan:
+    """The decision's rows; a large one's encoded a slice a turn, so the loop is not held for all of them."""
+    if sql.is_large(decision):
+        return await sql.plan_decision_in_turns(decision, workflow_id=workflow_id, loaded=loaded)
+    return sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
 
 
 def _task_row_params(plan: sql.WritePlan) -> dict[str, Any]:

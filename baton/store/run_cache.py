@@ -14,6 +14,9 @@ refused write (which reads the run afresh in the same statement), never a
 wrong one. Outside decisions only a claim changes a task row; this process's
 claims update the copy, and another's leave it as an unlocked read taken just
 before that claim would have been, which the write's guards already handle.
+
+Either way the copies are bounded by the bytes they hold (``RunCache``: their
+tasks' encoded length, ``run_cache_bytes``), and a removed run's copy is dropped.
 """
 
 from __future__ import annotations
@@ -22,54 +25,79 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
 from baton.engine.decision import Decision
 from baton.model import Task, Workflow
 
+Sizes = Mapping[str, int]
+"""Encoded body length by task id, for the tasks a write or read handled: what the caches count."""
+
+TASK_BYTES_UNKNOWN = 1024
+"""The size counted for a task whose body length was not at hand (rare: the copy was made from structs)."""
+
 
 @dataclass(kw_only=True)
 class CachedRun:
-    """A run's tasks in seq order, each with its row version."""
+    """A run's tasks in seq order, each with its row version and the length of its encoded body."""
 
     versions: list[tuple[str, int]]
     """``(task_id, row_version)`` in seq order."""
     tasks: list[Task]
     position: dict[str, int]
+    sizes: list[int]
+    """Encoded body length of each task, in seq order: the copy's cost, as the caches count it."""
+    nbytes: int = 0
+    """``sum(sizes)``."""
 
     @classmethod
-    def of(cls, versions: list[tuple[str, int]], tasks: list[Task]) -> CachedRun:
+    def of(cls, versions: list[tuple[str, int]], tasks: list[Task], sizes: Sizes | None = None) -> CachedRun:
         position = {task_id: index for index, (task_id, _) in enumerate(versions)}
-        return cls(versions=list(versions), tasks=list(tasks), position=position)
+        lengths = [_size(sizes, task_id) for task_id, _ in versions]
+        return cls(versions=list(versions), tasks=list(tasks), position=position, sizes=lengths, nbytes=sum(lengths))
 
-    def apply(self, decision: Decision) -> None:
-        """Bring the copy to what the decision wrote: its removals first, then its updates and new tasks."""
+    def apply(self, decision: Decision, sizes: Sizes | None = None) -> None:
+        """Bring the copy to what the decision wrote: its removals first, then its updates and new tasks.
+
+        ``sizes``: the encoded length of each task the decision wrote (its plan's rows).
+        """
         if decision.removed:
             gone = set(decision.removed)
-            kept = [(pair, task) for pair, task in zip(self.versions, self.tasks, strict=True) if pair[0] not in gone]
-            self.versions = [pair for pair, _ in kept]
-            self.tasks = [task for _, task in kept]
-            self.position = {task_id: index for index, (task_id, _) in enumerate(self.versions)}
-        versions, tasks, position = self.versions, self.tasks, self.position
+            kept = [
+                (pair, task, size)
+                for pair, task, size in zip(self.versions, self.tasks, self.sizes, strict=True)
+                if pair[0] not in gone
+            ]
+            self._reorder(kept)
+        versions, tasks, position, lengths = self.versions, self.tasks, self.position, self.sizes
         for task in decision.updated:
             index = position[task.task_id]
             versions[index] = (task.task_id, versions[index][1] + 1)
             tasks[index] = task
+            if sizes is not None and task.task_id in sizes:
+                self.nbytes += sizes[task.task_id] - lengths[index]
+                lengths[index] = sizes[task.task_id]
         top = tasks[-1].seq if tasks else 0
         in_order = True
         for task in decision.created:
             position[task.task_id] = len(tasks)
             versions.append((task.task_id, 0))
             tasks.append(task)
+            lengths.append(_size(sizes, task.task_id))
+            self.nbytes += lengths[-1]
             in_order = in_order and task.seq > top
             top = max(top, task.seq)
         if not in_order:  # a new task took a seq below one kept (a rerun): keep the copy in seq order
-            pairs = sorted(zip(versions, tasks, strict=True), key=lambda pair: pair[1].seq)
-            self.versions = [version for version, _ in pairs]
-            self.tasks = [task for _, task in pairs]
-            self.position = {task_id: index for index, (task_id, _) in enumerate(self.versions)}
+            self._reorder(sorted(zip(versions, tasks, lengths, strict=True), key=lambda entry: entry[1].seq))
+
+    def _reorder(self, entries: list[tuple[tuple[str, int], Task, int]]) -> None:
+        self.versions = [version for version, _, _ in entries]
+        self.tasks = [task for _, task, _ in entries]
+        self.sizes = [size for _, _, size in entries]
+        self.position = {task_id: index for index, (task_id, _) in enumerate(self.versions)}
+        self.nbytes = sum(self.sizes)
 
     def claimed(self, task: Task, version_before: int) -> bool:
         """A claim wrote ``task`` over the row at ``version_before``; False if the copy did not hold that row."""
@@ -79,6 +107,15 @@ class CachedRun:
         self.versions[index] = (task.task_id, version_before + 1)
         self.tasks[index] = task
         return True
+
+    def task_ids(self) -> list[str]:
+        return [task_id for task_id, _ in self.versions]
+
+
+def _size(sizes: Sizes | None, task_id: str) -> int:
+    if sizes is None:
+        return TASK_BYTES_UNKNOWN
+    return sizes.get(task_id, TASK_BYTES_UNKNOWN)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +129,10 @@ class KnownRun:
     header: Workflow
     """The run without its tasks (its ``tasks`` field is not read)."""
     tasks: CachedRun
+
+    @property
+    def nbytes(self) -> int:
+        return self.tasks.nbytes
 
     def run(self) -> Workflow:
         """The run with its tasks, as a new struct (the copy's tasks are shared: nothing may mutate them)."""
@@ -170,34 +211,69 @@ class _Turn:
             del self._table[self._workflow_id]
 
 
-Cached = TypeVar("Cached")
+class Sized(Protocol):
+    @property
+    def nbytes(self) -> int: ...
+
+
+Cached = TypeVar("Cached", bound=Sized)
 
 
 class RunCache(Generic[Cached]):
-    """The runs this process decided on lately, by id; bounded (least recently used out)."""
+    """The runs this process decided on lately, by id; bounded by the bytes they hold (least recently used out).
 
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._runs: OrderedDict[str, Cached] = OrderedDict()
+    A copy counts its tasks' encoded body lengths (``nbytes``), measured when it
+    is put: a copy changed in place is put again to be counted anew. A copy
+    larger than the whole budget is not kept (the next decision on that run reads
+    it), so the budget holds whatever the runs' shapes.
+    """
+
+    def __init__(self, max_bytes: int = 64 << 20, max_runs: int = 4096) -> None:
+        self._max_bytes = max_bytes
+        self._max_runs = max_runs
+        self._runs: OrderedDict[str, tuple[Cached, int]] = OrderedDict()
+        self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        """What the copies held count, as of their last ``put``."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._runs)
 
     def get(self, workflow_id: str) -> Cached | None:
         """The copy, counted as used."""
-        cached = self._runs.get(workflow_id)
-        if cached is not None:
-            self._runs.move_to_end(workflow_id)
-        return cached
+        entry = self._runs.get(workflow_id)
+        if entry is None:
+            return None
+        self._runs.move_to_end(workflow_id)
+        return entry[0]
 
     def put(self, workflow_id: str, cached: Cached) -> None:
-        self._runs[workflow_id] = cached
-        self._runs.move_to_end(workflow_id)
-        if len(self._runs) > self._size:
-            self._runs.popitem(last=False)
+        """Keep ``cached`` (or count it anew), then drop the least recently used copies until within bounds."""
+        self.forget(workflow_id)
+        size = cached.nbytes
+        if size > self._max_bytes:
+            return
+        self._runs[workflow_id] = (cached, size)
+        self._bytes += size
+        while self._bytes > self._max_bytes or len(self._runs) > self._max_runs:
+            _, (_, dropped) = self._runs.popitem(last=False)
+            self._bytes -= dropped
 
     def peek(self, workflow_id: str) -> Cached | None:
-        return self._runs.get(workflow_id)
+        entry = self._runs.get(workflow_id)
+        return None if entry is None else entry[0]
 
-    def forget(self, workflow_id: str) -> None:
-        self._runs.pop(workflow_id, None)
+    def forget(self, workflow_id: str) -> Cached | None:
+        """Drop the run's copy; the copy it was, if any."""
+        entry = self._runs.pop(workflow_id, None)
+        if entry is None:
+            return None
+        self._bytes -= entry[1]
+        return entry[0]
 
     def clear(self) -> None:
         self._runs.clear()
+        self._bytes = 0

@@ -10,8 +10,8 @@ that order.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import itertools
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -80,7 +80,7 @@ def decode_run(body: Body, task_bodies: Iterable[Body] = ()) -> Workflow:
 
 
 class TaskCache:
-    """Decoded tasks by id, each with the row version it was decoded at; bounded (oldest out).
+    """Decoded tasks by id, each with the row version it was decoded at; bounded by bytes (oldest out).
 
     A decision on a run of thousands of tasks changes one or two of them, yet it
     reads them all: decoding each again is what made a step cost more the longer
@@ -89,71 +89,100 @@ class TaskCache:
     the rows whose version is not the one cached. The versions are read in the
     decision's own transaction, so another process's writes are never missed.
     The structs are shared between decisions: nothing may mutate them, which
-    the decider never does.
+    the decider never does. Each entry counts its encoded body's length; past
+    ``max_bytes`` the oldest entries go until a quarter of the budget is free.
     """
 
-    def __init__(self, size: int = 100_000) -> None:
-        self._size = size
-        self._entries: dict[tuple[str, int], Task] = {}
-        """By ``(task_id, row_version)``: a run's rows as the database returns them are the keys."""
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self._max_bytes = max_bytes
+        self._entries: dict[tuple[str, int], tuple[Task, int]] = {}
+        """By ``(task_id, row_version)``: the task and its body's length."""
         self._version_of: dict[str, int] = {}
+        self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def run(
         self, body: Body, versions: Sequence[tuple[str, int]], load: Callable[[list[str]], RowsOfBodies]
-    ) -> Workflow:
-        """The run from its header body and its tasks' ``(task_id, row_version)`` rows (in ``seq`` order).
+    ) -> tuple[Workflow, dict[str, int]]:
+        """The run from its header body and its tasks' ``(task_id, row_version)`` rows (in ``seq`` order), and
+        the body length of each of its tasks.
 
         ``load`` fetches ``(task_id, row_version, body)`` for the ids whose version is not cached.
         """
         run = _workflow_decoder.decode(body)
-        tasks: list[Task | None] = list(map(self._entries.get, versions))
-        if None in tasks:
-            holes = [index for index, task in enumerate(tasks) if task is None]
-            fresh: dict[str, Task] = {}
-            for task_id, version, task_body in load([versions[index][0] for index in holes]):
-                fresh[task_id] = task = _task_decoder.decode(task_body)
-                self._put(task_id, version, task)
-            for index in holes:
-                tasks[index] = fresh[versions[index][0]]
-        run.tasks = tasks  # type: ignore[assignment]  # no None is left
-        return run
+        entries = self._entries
+        found = [entries.get(key) for key in versions]
+        sizes: dict[str, int] = {}
+        fresh: dict[str, tuple[Task, int]] = {}
+        if None in found:
+            holes = [versions[index][0] for index, entry in enumerate(found) if entry is None]
+            for task_id, version, task_body in load(holes):
+                task = _task_decoder.decode(task_body)
+                fresh[task_id] = (task, len(task_body))
+                self._put(task_id, version, task, len(task_body))
+        tasks: list[Task] = []
+        for (task_id, _), entry in zip(versions, found, strict=True):
+            task, size = entry if entry is not None else fresh[task_id]
+            tasks.append(task)
+            sizes[task_id] = size
+        run.tasks = tasks
+        return run, sizes
 
     def remember(self, plan: WritePlan, decision: Decision) -> None:
         """After a decision is written: its new tasks at version 0, its changed ones one version on."""
         version_of = self._version_of
         by_id = {task.task_id: task for task in (*decision.created, *decision.updated)}
         for row in plan.task_inserts:
-            self._put(row[0], 0, by_id[row[0]])
+            self._put(row[0], 0, by_id[row[0]], len(row[7]))
         for row in plan.task_updates:
             task_id = row[3]
             before = version_of.get(task_id)
             if before is not None:
-                self._put(task_id, before + 1, by_id[task_id])
-        for task_id in plan.task_deletes:
+                self._put(task_id, before + 1, by_id[task_id], len(row[2]))
+        self.forget(plan.task_deletes)
+
+    def forget(self, task_ids: Iterable[str]) -> None:
+        """Drop these tasks (their rows are deleted)."""
+        version_of, entries = self._version_of, self._entries
+        for task_id in task_ids:
             old = version_of.pop(task_id, None)
             if old is not None:
-                self._entries.pop((task_id, old), None)
+                entry = entries.pop((task_id, old), None)
+                if entry is not None:
+                    self._bytes -= entry[1]
 
     def clear(self) -> None:
         """Forget every task: some entries may hold writes that were rolled back."""
         self._entries.clear()
         self._version_of.clear()
+        self._bytes = 0
 
-    def claimed(self, tasks: Iterable[tuple[Task, int]]) -> None:
-        """Tasks as a claim left them, at the row versions it wrote."""
-        for task, version in tasks:
-            self._put(task.task_id, version, task)
+    def claimed(self, task: Task, version: int, size: int) -> None:
+        """A task as a claim left it, at the row version it wrote (``size``: its body's length, near enough)."""
+        self._put(task.task_id, version, task, size)
 
-    def _put(self, task_id: str, version: int, task: Task) -> None:
+    def _put(self, task_id: str, version: int, task: Task, size: int) -> None:
         entries, version_of = self._entries, self._version_of
         old = version_of.get(task_id)
-        if old is not None and old != version:
-            entries.pop((task_id, old), None)
-        entries[(task_id, version)] = task
+        if old is not None:
+            entry = entries.pop((task_id, old), None)
+            if entry is not None:
+                self._bytes -= entry[1]
+        entries[(task_id, version)] = (task, size)
         version_of[task_id] = version
-        if len(entries) > self._size:
-            for key in list(itertools.islice(entries, self._size // 4)):
-                del entries[key]
+        self._bytes += size
+        if self._bytes > self._max_bytes:
+            keep = self._max_bytes * 3 // 4
+            while self._bytes > keep and entries:
+                key = next(iter(entries))
+                _, dropped = entries.pop(key)
+                self._bytes -= dropped
                 if version_of.get(key[0]) == key[1]:
                     del version_of[key[0]]
 
@@ -162,33 +191,51 @@ RowsOfBodies: TypeAlias = Iterable[tuple[str, int, Body]]
 
 
 class BodyCache:
-    """Decoded tasks by their exact body text; bounded (oldest out).
+    """Decoded tasks by their exact body text; bounded by the bodies' length (oldest out).
 
     For a store that reads every body of a run anyway (PostgreSQL's one-statement
     lock-and-read): an unchanged body is looked up, not decoded again. Keyed by
-    content, so it can never hand back a stale task. The structs are shared
-    between decisions: nothing may mutate them.
+    content, so it can never hand back a stale task, and a removed run's bodies
+    simply age out. The structs are shared between decisions: nothing may mutate them.
     """
 
-    def __init__(self, size: int = 20_000) -> None:
-        self._size = size
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self._max_bytes = max_bytes
         self._entries: dict[Body, Task] = {}
+        self._bytes = 0
 
-    def run(self, body: Body, task_bodies: Iterable[Body]) -> Workflow:
-        """``decode_run``, through the cache."""
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def run(self, body: Body, task_bodies: Iterable[Body]) -> tuple[Workflow, dict[str, int]]:
+        """``decode_run``, through the cache, and each task's body length by id."""
         run = _workflow_decoder.decode(body)
         entries = self._entries
         tasks: list[Task] = []
+        sizes: dict[str, int] = {}
         for task_body in task_bodies:
             task = entries.get(task_body)
             if task is None:
                 task = entries[task_body] = _task_decoder.decode(task_body)
+                self._bytes += len(task_body)
             tasks.append(task)
-        if len(entries) > self._size:
-            for key in list(itertools.islice(entries, len(entries) - self._size * 3 // 4)):
+            sizes[task.task_id] = len(task_body)
+        if self._bytes > self._max_bytes:
+            keep = self._max_bytes * 3 // 4
+            while self._bytes > keep and entries:
+                key = next(iter(entries))
                 del entries[key]
+                self._bytes -= len(key)
         run.tasks = tasks
-        return run
+        return run, sizes
+
+
+def written_sizes(plan: WritePlan) -> dict[str, int]:
+    """The encoded body length of each task a plan inserts or updates, by id."""
+    sizes = {row[0]: len(row[7]) for row in plan.task_inserts}
+    sizes.update((row[3], len(row[2])) for row in plan.task_updates)
+    return sizes
 
 
 def encode_run_header(run: Workflow) -> str:
@@ -208,17 +255,26 @@ def snapshot_of(definition: WorkflowDef) -> tuple[str, str]:
 
 
 class SnapshotCache:
-    """Parsed snapshots by hash, and hashes known to be stored; both bounded (least recently used out).
+    """Parsed snapshots by hash, and hashes known to be stored; bounded by count and by the snapshots' encoded
+    length (least recently used out).
 
     Snapshots are immutable, so a cached one never goes stale. The parsed
-    definitions are shared: callers must not mutate them.
+    definitions are shared: callers must not mutate them. A definition given
+    inline with a start can be large, so the count alone would not bound them.
     """
 
-    def __init__(self, size: int = 512) -> None:
+    def __init__(self, size: int = 512, max_bytes: int = 16 << 20) -> None:
         self._size = size
-        self._parsed: OrderedDict[str, WorkflowDef] = OrderedDict()
+        self._max_bytes = max_bytes
+        self._parsed: OrderedDict[str, tuple[WorkflowDef, int]] = OrderedDict()
+        self._parsed_bytes = 0
         self._stored: OrderedDict[str, None] = OrderedDict()
         self._digests: OrderedDict[int, tuple[WorkflowDef, str, str]] = OrderedDict()
+        self._digests_bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._parsed_bytes + self._digests_bytes
 
     def snapshot_of(self, definition: WorkflowDef) -> tuple[str, str]:
         """``snapshot_of(definition)``, remembered for the definitions seen lately.
@@ -233,22 +289,31 @@ class SnapshotCache:
             self._digests.move_to_end(key)
             return found[1], found[2]
         digest, body = snapshot_of(definition)
-        self._digests[key] = (definition, digest, body)
-        if len(self._digests) > 64:
-            self._digests.popitem(last=False)
+        if len(body) <= self._max_bytes // 4:
+            if key in self._digests:
+                self._digests_bytes -= len(self._digests.pop(key)[2])
+            self._digests[key] = (definition, digest, body)
+            self._digests_bytes += len(body)
+            while len(self._digests) > 64 or self._digests_bytes > self._max_bytes // 4:
+                self._digests_bytes -= len(self._digests.popitem(last=False)[1][2])
         return digest, body
 
     def get(self, digest: str) -> WorkflowDef | None:
         found = self._parsed.get(digest)
-        if found is not None:
-            self._parsed.move_to_end(digest)
-        return found
-
-    def put(self, digest: str, definition: WorkflowDef) -> None:
-        self._parsed[digest] = definition
+        if found is None:
+            return None
         self._parsed.move_to_end(digest)
-        if len(self._parsed) > self._size:
-            self._parsed.popitem(last=False)
+        return found[0]
+
+    def put(self, digest: str, definition: WorkflowDef, nbytes: int) -> None:
+        """Keep a parsed snapshot; ``nbytes``: its stored body's length."""
+        old = self._parsed.pop(digest, None)
+        if old is not None:
+            self._parsed_bytes -= old[1]
+        self._parsed[digest] = (definition, nbytes)
+        self._parsed_bytes += nbytes
+        while len(self._parsed) > self._size or self._parsed_bytes > self._max_bytes:
+            self._parsed_bytes -= self._parsed.popitem(last=False)[1][1]
         self.mark_stored(digest)
 
     def is_stored(self, digest: str) -> bool:
@@ -472,7 +537,54 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
     _plan_removed(plan, decision, workflow_id=workflow_id, loaded=loaded)
     _plan_created(plan, decision.created, run)
     _plan_logs(plan, decision, workflow_id=workflow_id, loaded=loaded)
-    for task in decision.updated:
+    _plan_updated(plan, decision.updated, run, loaded)
+    _plan_signals(plan, decision.signals)
+    return plan
+
+
+LARGE_DECISION_TASKS = 2000
+"""A decision that writes more tasks than this is planned (and, on SQLite, written) ``TURN_TASKS`` at a time."""
+TURN_TASKS = 1000
+
+
+def is_large(decision: Decision) -> bool:
+    return len(decision.created) + len(decision.updated) + len(decision.removed) > LARGE_DECISION_TASKS
+
+
+async def plan_decision_in_turns(decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> WritePlan:
+    """``plan_decision`` for a large decision: the event loop gets a turn after every ``TURN_TASKS`` tasks encoded.
+
+    The caller keeps the run from changing meanwhile (its lock, or its turn).
+    """
+    run = decision.workflow
+    if run.workflow_id != workflow_id:
+        raise StoreError(f"A decision on run {workflow_id} returned run {run.workflow_id}")
+    plan = WritePlan()
+    _plan_removed(plan, decision, workflow_id=workflow_id, loaded=loaded)
+    for index in range(0, len(decision.created), TURN_TASKS):
+        _plan_created(plan, decision.created[index : index + TURN_TASKS], run)
+        await asyncio.sleep(0)
+    _plan_logs(plan, decision, workflow_id=workflow_id, loaded=loaded)
+    for index in range(0, len(decision.updated), TURN_TASKS):
+        _plan_updated(plan, decision.updated[index : index + TURN_TASKS], run, loaded)
+        await asyncio.sleep(0)
+    _plan_signals(plan, decision.signals)
+    return plan
+
+
+async def plan_new_run_in_turns(decision: Decision) -> WritePlan:
+    """``plan_new_run`` for a large decision: the event loop gets a turn after every ``TURN_TASKS`` tasks encoded."""
+    plan = plan_new_run(Decision(workflow=decision.workflow))
+    for index in range(0, len(decision.created), TURN_TASKS):
+        _plan_created(plan, decision.created[index : index + TURN_TASKS], decision.workflow)
+        await asyncio.sleep(0)
+    _plan_signals(plan, decision.signals)
+    return plan
+
+
+def _plan_updated(plan: WritePlan, updated: Sequence[Task], run: Workflow, loaded: Mapping[str, Task]) -> None:
+    workflow_id = run.workflow_id
+    for task in updated:
         before = loaded.get(task.task_id)
         if before is None:
             raise StoreError(f"Decision updates task {task.task_id}, which is not a task of run {workflow_id}")
@@ -484,8 +596,6 @@ def plan_decision(decision: Decision, *, workflow_id: str, loaded: Mapping[str, 
             _plan_queued(plan, task, run, visible_at)
         elif queue_visible_at(before) is not None:
             plan.queue_deletes.append((task.task_id,))
-    _plan_signals(plan, decision.signals)
-    return plan
 
 
 def _plan_removed(plan: WritePlan, decision: Decision, *, workflow_id: str, loaded: Mapping[str, Task]) -> None:

@@ -9,11 +9,14 @@ and ``transact`` runs load -> step -> write inside it. The writes of one turn of
 the event loop share a transaction and its COMMIT (``sqlite_commits``), and
 every call returns only once that COMMIT is done. ``BEGIN IMMEDIATE`` takes the
 write lock up front, so another process sharing the file (the CLI, say) waits
-on ``busy_timeout`` instead of failing half-way.
+on ``busy_timeout`` instead of failing half-way. The exceptions are the large
+ones (a start or a decision of thousands of tasks, a run's removal): they go a
+slice a turn, the first two holding the commit group meanwhile (``sqlite_commits``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -21,6 +24,7 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
@@ -32,6 +36,7 @@ from baton.store.base import (
     DecisionStep,
     DueTimer,
     RunPage,
+    RunTaskPage,
     SearchRequest,
     StartResult,
     Store,
@@ -94,6 +99,13 @@ WHERE workflow_id = ?7"""
 SELECT_RUN = "SELECT body FROM runs WHERE workflow_id = ?"
 SELECT_RUN_FOR_DECISION = "SELECT body, snapshot_hash FROM runs WHERE workflow_id = ?"
 SELECT_RUN_TASKS = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq"
+SELECT_RUN_TASKS_UP_TO = "SELECT body FROM tasks WHERE workflow_id = ? ORDER BY seq LIMIT ?"
+SELECT_RUN_TASKS_AFTER = "SELECT seq, body FROM tasks WHERE workflow_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+COUNT_RUN_TASKS_BY_STATUS = "SELECT status, count(*) FROM tasks WHERE workflow_id = ? GROUP BY status"
+SELECT_RUN_TASK_PAGE = """
+SELECT body FROM tasks
+WHERE workflow_id = ?1 AND (?2 = '[]' OR status IN (SELECT value FROM json_each(?2)))
+ORDER BY seq LIMIT ?3 OFFSET ?4"""
 SELECT_RUN_TASK_VERSIONS = "SELECT task_id, row_version FROM tasks WHERE workflow_id = ? ORDER BY seq"
 SELECT_TASK_BODIES = """
 SELECT task_id, row_version, body FROM tasks
@@ -108,6 +120,11 @@ WHERE workflow_id IN (SELECT value FROM json_each(?))
 ORDER BY workflow_id, seq"""
 DELETE_RUN = "DELETE FROM runs WHERE workflow_id = ?"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
+RETURNING_ID = " RETURNING workflow_id"
+SELECT_TASK_IDS_OF_RUN = "SELECT task_id FROM tasks WHERE workflow_id = ? LIMIT ?"
+DELETE_TASKS_BY_ID = "DELETE FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))"
+"""By primary key (with ``workflow_id = ?`` too, SQLite walks the run's index for every chunk). Their queue rows
+and log lines go with them (ON DELETE CASCADE)."""
 
 INSERT_TASK = """
 INSERT INTO tasks (task_id, workflow_id, seq, ref, task_type, status, timer_at, body)
@@ -170,6 +187,8 @@ SELECT (SELECT count(DISTINCT c.task_id) FROM task_claims c JOIN tasks t ON t.ta
 INSERT_CLAIM_LEDGER = "INSERT INTO task_claims (task_type, task_id, claimed_at) VALUES (?, ?, ?)"
 
 _MAX_KEY_ATTEMPTS = 10
+_DELETE_CHUNK = 1000
+"""Tasks deleted per write when a run is removed (see ``delete_run``)."""
 
 log = logging.getLogger(__name__)
 
@@ -244,17 +263,33 @@ def _statements(script: str) -> Iterator[str]:
         raise StoreError(f"Migration ends with an unterminated statement: {rest[:80]!r}")
 
 
+def _slices(rows: list[Any], size: int | None) -> Iterator[list[Any]]:
+    """``rows`` in slices of ``size`` (all in one when None); none when there are none."""
+    step = size or len(rows) or 1
+    for start in range(0, len(rows), step):
+        yield rows[start : start + step]
+
+
 class SqliteStore(Store):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
 
-    def __init__(self, path: str, *, busy_timeout_ms: int = 5000, snapshot_cache_size: int = 512) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        busy_timeout_ms: int = 5000,
+        snapshot_cache_size: int = 512,
+        run_cache_bytes: int = 64 << 20,
+    ) -> None:
+        """``run_cache_bytes``: what the copies of runs and the decoded tasks this process keeps may hold each, by
+        their encoded bodies' length (``RunCache``, ``sql.TaskCache``)."""
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
-        self._tasks = sql.TaskCache()
-        self._runs: RunCache[CachedRun] = RunCache()
+        self._tasks = sql.TaskCache(run_cache_bytes)
+        self._runs: RunCache[CachedRun] = RunCache(run_cache_bytes)
         self.commits = CommitGroup(on_lost=self._forget_uncommitted, on_foreign_commit=self._runs.clear)
 
     # -- plumbing ------------------------------------------------------------------
@@ -425,7 +460,12 @@ class SqliteStore(Store):
         idempotency_strategy: IdempotencyStrategy | None = None,
     ) -> StartResult:
         run = decision.workflow
-        plan = sql.plan_new_run(decision)
+        large = sql.is_large(decision)
+        if large:  # encoded a slice a turn, then written a slice a turn while the group is held
+            plan = await sql.plan_new_run_in_turns(decision)
+            await self.commits.wait_turn()
+        else:
+            plan = sql.plan_new_run(decision)
         digest, snapshot_body = self._snapshots.snapshot_of(definition)
         key = run.idempotency_key
         with self._write("create a run") as conn:
@@ -437,12 +477,17 @@ class SqliteStore(Store):
                 conn.execute(INSERT_SNAPSHOT, (digest, snapshot_body))
             if conn.execute(INSERT_RUN, sql.run_insert_row(run, digest, definition)).rowcount == 0:
                 raise ConflictError(f"Workflow {run.workflow_id} already exists")
-            self._write_tasks(conn, plan)
+            if large:
+                async with self.commits.held():
+                    for _ in self._task_writes(conn, plan, sql.TURN_TASKS):
+                        await asyncio.sleep(0)
+            else:
+                self._write_tasks(conn, plan)
         self._snapshots.mark_stored(digest)
         # Its first decision then finds the run cached, its tasks at version 0.
         self._tasks.remember(plan, decision)
         cached = CachedRun.of([], [])
-        cached.apply(decision)
+        cached.apply(decision, sql.written_sizes(plan))
         self._runs.put(run.workflow_id, cached)
         return StartResult(workflow_id=run.workflow_id, created=True)
 
@@ -471,9 +516,23 @@ class SqliteStore(Store):
 
     @acknowledged_after_commit
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
+        """A large decision (``sql.is_large``) is encoded and written ``sql.TURN_TASKS`` tasks a turn, holding the
+        group meanwhile (``CommitGroup.held``): still one transaction, and the loop is never held for all of it."""
         try:
             with self._write("record a decision") as conn:
-                return self._decide(conn, workflow_id, step)
+                decision, loaded, definition, cached = self._step(conn, workflow_id, step)
+                if decision.refusal is not None:
+                    return decision
+                if not sql.is_large(decision):
+                    plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+                    for _ in self._decision_writes(conn, decision, definition, plan, cached, None):
+                        pass
+                    return decision
+                async with self.commits.held():
+                    plan = await sql.plan_decision_in_turns(decision, workflow_id=workflow_id, loaded=loaded)
+                    for _ in self._decision_writes(conn, decision, definition, plan, cached, sql.TURN_TASKS):
+                        await asyncio.sleep(0)
+                return decision
         except BaseException:
             self._runs.forget(workflow_id)  # its copy may hold what was rolled back
             raise
@@ -499,6 +558,18 @@ class SqliteStore(Store):
             raise
 
     def _decide(self, conn: sqlite3.Connection, workflow_id: str, step: DecisionStep) -> Decision:
+        decision, loaded, definition, cached = self._step(conn, workflow_id, step)
+        if decision.refusal is not None:
+            return decision
+        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
+        for _ in self._decision_writes(conn, decision, definition, plan, cached, None):
+            pass
+        return decision
+
+    def _step(
+        self, conn: sqlite3.Connection, workflow_id: str, step: DecisionStep
+    ) -> tuple[Decision, LoadedTasks, WorkflowDef, CachedRun]:
+        """The decision on the run as stored (or as cached), its tasks as loaded, its definition and its copy."""
         row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")
@@ -510,22 +581,32 @@ class SqliteStore(Store):
         run = sql.decode_run(body)
         run.tasks = list(cached.tasks)
         loaded = LoadedTasks(run.tasks, cached.position)
-        decision = step(run, definition)
-        if decision.refusal is not None:
-            return decision
-        plan = sql.plan_decision(decision, workflow_id=workflow_id, loaded=loaded)
-        if plan.task_deletes:
-            conn.executemany(DELETE_TASK, [(task_id, workflow_id) for task_id in plan.task_deletes])
+        return step(run, definition), loaded, definition, cached
+
+    def _decision_writes(
+        self,
+        conn: sqlite3.Connection,
+        decision: Decision,
+        definition: WorkflowDef,
+        plan: sql.WritePlan,
+        cached: CachedRun,
+        slice_rows: int | None,
+    ) -> Iterator[None]:
+        """Write a decision, yielding after each ``slice_rows`` rows of a statement (None: all at once)."""
+        workflow_id = decision.workflow.workflow_id
+        for rows in _slices([(task_id, workflow_id) for task_id in plan.task_deletes], slice_rows):
+            conn.executemany(DELETE_TASK, rows)
+            yield
         if plan.snapshot is not None:
             conn.execute(INSERT_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.body))
             conn.execute(UPDATE_RUN_SNAPSHOT, (plan.snapshot.digest, plan.snapshot.version, workflow_id))
         conn.execute(UPDATE_RUN, sql.run_update_row(decision.workflow, decision.definition or definition))
-        self._write_tasks(conn, plan)
+        yield from self._task_writes(conn, plan, slice_rows)
         if plan.log_inserts:
             conn.executemany(INSERT_TASK_LOG, plan.log_inserts)
         self._tasks.remember(plan, decision)
-        cached.apply(decision)
-        return decision
+        cached.apply(decision, sql.written_sizes(plan))
+        self._runs.put(workflow_id, cached)  # counted anew
 
     def _load_run(self, conn: sqlite3.Connection, workflow_id: str, body: str) -> CachedRun:
         """Read a run's tasks in full (their versions, and the bodies ``sql.TaskCache`` lacks) and cache it."""
@@ -534,7 +615,8 @@ class SqliteStore(Store):
         def load(stale: list[str]) -> list[tuple[str, int, str]]:
             return conn.execute(SELECT_TASK_BODIES, (workflow_id, json.dumps(stale))).fetchall()
 
-        cached = CachedRun.of(versions, self._tasks.run(body, versions, load).tasks)
+        run, sizes = self._tasks.run(body, versions, load)
+        cached = CachedRun.of(versions, run.tasks, sizes)
         self._runs.put(workflow_id, cached)
         return cached
 
@@ -545,33 +627,82 @@ class SqliteStore(Store):
             if row is None:
                 raise StoreError(f"Definition snapshot {digest} is missing")
             definition = sql.decode_workflow_def(row[0])
-            self._snapshots.put(digest, definition)
+            self._snapshots.put(digest, definition, len(row[0]))
         return definition
 
+    @classmethod
+    def _write_tasks(cls, conn: sqlite3.Connection, plan: sql.WritePlan) -> None:
+        for _ in cls._task_writes(conn, plan, None):
+            pass
+
     @staticmethod
-    def _write_tasks(conn: sqlite3.Connection, plan: sql.WritePlan) -> None:
-        if plan.task_inserts:
-            conn.executemany(INSERT_TASK, plan.task_inserts)
-        if plan.task_updates:
-            updated = conn.executemany(UPDATE_TASK, plan.task_updates).rowcount
-            if updated != len(plan.task_updates):
-                # Cannot happen under BEGIN IMMEDIATE, which was held since the tasks were loaded.
-                raise StoreError("A task changed while a decision on its run was being made")
-        if plan.queue_deletes:
-            conn.executemany(DELETE_QUEUE_BY_TASK, plan.queue_deletes)
-        if plan.queue_upserts:
-            conn.executemany(UPSERT_QUEUE, plan.queue_upserts)
-        if plan.outbox_inserts:
-            conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
+    def _task_writes(conn: sqlite3.Connection, plan: sql.WritePlan, slice_rows: int | None) -> Iterator[None]:
+        for rows in _slices(plan.task_inserts, slice_rows):
+            conn.executemany(INSERT_TASK, rows)
+            yield
+        updated = 0
+        for rows in _slices(plan.task_updates, slice_rows):
+            updated += conn.executemany(UPDATE_TASK, rows).rowcount
+            yield
+        if updated != len(plan.task_updates):
+            # Cannot happen under BEGIN IMMEDIATE, which was held since the tasks were loaded.
+            raise StoreError("A task changed while a decision on its run was being made")
+        for statement, all_rows in (
+            (DELETE_QUEUE_BY_TASK, plan.queue_deletes),
+            (UPSERT_QUEUE, plan.queue_upserts),
+            (INSERT_SIGNAL, plan.outbox_inserts),
+        ):
+            for rows in _slices(all_rows, slice_rows):
+                conn.executemany(statement, rows)
+                yield
 
     @acknowledged_after_commit
-    async def get_run(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
+    async def get_run(
+        self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None
+    ) -> Workflow | None:
         with self._read("read a run") as conn:
             row = conn.execute(SELECT_RUN, (workflow_id,)).fetchone()
             if row is None:
                 return None
-            task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall() if include_tasks else []
+            task_rows = []
+            if include_tasks and task_limit is None:
+                task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
+            elif include_tasks:
+                task_rows = conn.execute(SELECT_RUN_TASKS_UP_TO, (workflow_id, task_limit)).fetchall()
         return sql.decode_run(row[0], (b for (b,) in task_rows))
+
+    @acknowledged_after_commit
+    async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
+        with self._read("read a run") as conn:
+            row = conn.execute(SELECT_RUN, (workflow_id,)).fetchone()
+            if row is None:
+                return None
+            tasks: list[tuple[int, str]] = conn.execute(
+                SELECT_RUN_TASKS_AFTER, (workflow_id, -1, task_limit)
+            ).fetchall()
+        return row[0], tasks
+
+    @acknowledged_after_commit
+    async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
+        conn = self._connection()
+        with translated("read a run's tasks"):
+            rows: list[tuple[int, str]] = conn.execute(
+                SELECT_RUN_TASKS_AFTER, (workflow_id, after_seq, limit)
+            ).fetchall()
+        return rows  # SQLite's bodies are always whole: written by encoding the task
+
+    @acknowledged_after_commit
+    async def run_tasks(
+        self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
+    ) -> RunTaskPage | None:
+        with self._read("read a run's tasks") as conn:
+            if conn.execute(SELECT_RUN_STATUS, (workflow_id,)).fetchone() is None:
+                return None
+            summary = {status: n for status, n in conn.execute(COUNT_RUN_TASKS_BY_STATUS, (workflow_id,))}
+            wanted = json.dumps(sorted(set(statuses)))
+            rows = conn.execute(SELECT_RUN_TASK_PAGE, (workflow_id, wanted, count, start)).fetchall()
+        total = sum(n for status, n in summary.items() if not statuses or status in statuses)
+        return RunTaskPage(total_hits=total, results=[sql.decode_task(body) for (body,) in rows], summary=summary)
 
     @acknowledged_after_commit
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
@@ -596,8 +727,31 @@ class SqliteStore(Store):
 
     @acknowledged_after_commit
     async def delete_run(self, workflow_id: str) -> bool:
+        """Its tasks go first, ``_DELETE_CHUNK`` at a time, each chunk committed in a turn of its own, so a run of
+        100,000 tasks does not hold the event loop for the whole cascade; then the run row (and whatever is
+        left of it, by the cascade). A decision on the run meanwhile finds some of its tasks gone."""
+        self._forget_run(workflow_id)
+        while True:
+            with self._write("delete a run's tasks") as conn:
+                task_ids = [
+                    task_id for (task_id,) in conn.execute(SELECT_TASK_IDS_OF_RUN, (workflow_id, _DELETE_CHUNK))
+                ]
+                if task_ids:
+                    conn.execute(DELETE_TASKS_BY_ID, (json.dumps(task_ids),))
+            self._tasks.forget(task_ids)
+            if len(task_ids) < _DELETE_CHUNK:
+                break
+            await self.commits.settled()
         with self._write("delete a run") as conn:
-            return conn.execute(DELETE_RUN, (workflow_id,)).rowcount > 0
+            deleted = conn.execute(DELETE_RUN, (workflow_id,)).rowcount > 0
+        self._forget_run(workflow_id)
+        return deleted
+
+    def _forget_run(self, workflow_id: str) -> None:
+        """Drop the copy of a run that is deleted, and its tasks' cache entries."""
+        cached = self._runs.forget(workflow_id)
+        if cached is not None:
+            self._tasks.forget(cached.task_ids())
 
     @acknowledged_after_commit
     async def get_task(self, task_id: str) -> Task | None:
@@ -672,8 +826,8 @@ class SqliteStore(Store):
         if limits is not None:
             conn.executemany(INSERT_CLAIM_LEDGER, [(task_type, t.task_id, now) for t in tasks])
         # The claim bumped each row's version by one: the next decision on the run finds them cached.
-        for task, (_, _, version) in zip(tasks, rows, strict=True):
-            self._tasks.claimed([(task, version + 1)])
+        for task, (_, body, version) in zip(tasks, rows, strict=True):
+            self._tasks.claimed(task, version + 1, len(body))
             cached = self._runs.peek(task.workflow_instance_id)
             if cached is not None and not cached.claimed(task, version):
                 self._runs.forget(task.workflow_instance_id)
@@ -746,4 +900,7 @@ class SqliteStore(Store):
     async def delete_finished_before(self, cutoff: int, limit: int) -> int:
         statement = search_sql.delete_finished_before(search_sql.Dialect.SQLITE, cutoff, limit)
         with self._write("delete finished runs") as conn:
-            return conn.execute(statement.sql, statement.params).rowcount
+            deleted = [workflow_id for (workflow_id,) in conn.execute(statement.sql + RETURNING_ID, statement.params)]
+        for workflow_id in deleted:
+            self._forget_run(workflow_id)
+        return len(deleted)

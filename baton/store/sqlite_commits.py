@@ -16,6 +16,13 @@ what it saw is not committed yet. When the COMMIT fails, every call waiting on
 it fails, and ``on_lost`` lets the store drop what it cached from the lost
 writes; when another connection has committed since this one last wrote,
 ``on_foreign_commit`` lets it drop what it cached of the file.
+
+A write too large for one turn (a decision on a run of 100,000 tasks) holds the
+group across turns (``held``): it writes a slice, lets the loop turn, writes the
+next. Meanwhile every other store call waits at its start (``acknowledged_after_commit``
+calls ``wait_turn``) and the group's COMMIT waits for the hold to end, so no
+call sees or commits half of that write, and the loop keeps serving whatever
+does not need the store.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ import asyncio
 import functools
 import logging
 import sqlite3
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from baton.errors import StoreError
@@ -66,6 +73,31 @@ class CommitGroup:
         self._group: _Group | None = None
         self._lost: StoreError | None = None
         """Set when a failed write took the whole transaction with it (SQLite does so on I/O errors)."""
+        self._free: asyncio.Event | None = None
+        """Cleared while a write holds the group across turns (``held``); made on first use, on the loop."""
+
+    async def wait_turn(self) -> None:
+        """Return once no write holds the group across turns (at once when none does)."""
+        while self._free is not None and not self._free.is_set():
+            await self._free.wait()
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Inside a write: keep every other store call and the COMMIT out while the block awaits between slices."""
+        if self._free is None:
+            self._free = asyncio.Event()
+        self._free.clear()
+        try:
+            yield
+        finally:
+            self._free.set()
+            if self._group is not None:
+                # Its COMMIT may have come due while held: the next turn does it (or a caller's settled() first).
+                asyncio.get_running_loop().call_soon(self._commit, self._group)
+
+    @property
+    def _holding(self) -> bool:
+        return self._free is not None and not self._free.is_set()
 
     @contextmanager
     def write(self, conn: sqlite3.Connection, action: str) -> Iterator[sqlite3.Connection]:
@@ -138,6 +170,7 @@ class CommitGroup:
         if group is None:
             return
         await asyncio.sleep(0)
+        await self.wait_turn()
         self._commit(group)
         if group.error is not None:
             raise group.error
@@ -148,8 +181,8 @@ class CommitGroup:
             self._commit(self._group)
 
     def _commit(self, group: _Group) -> None:
-        if group.committed:
-            return
+        if group.committed or self._holding:
+            return  # held: the hold's end commits it
         self._group = None
         conn = group.conn
         lost, self._lost = self._lost, None
@@ -186,6 +219,7 @@ def acknowledged_after_commit(
 
     @functools.wraps(method)
     async def call(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        await self.commits.wait_turn()
         result = await method(self, *args, **kwargs)
         await self.commits.settled()
         return result
