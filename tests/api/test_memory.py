@@ -139,10 +139,6 @@ def test_runs_kept_are_cached_within_the_byte_budget(small_cache_server: tuple[S
     assert_plateau(run_cycles(process, http, "mem_kept", b"{}", remove=False))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/forks._memo keeps the inputs of the last 256 dynamic forks whatever their size (engine's owner)",
-)
 def test_removed_dynamic_fan_outs_leave_no_memory_behind(
     small_cache_server: tuple[ServerProcess, httpx.Client],
 ) -> None:
