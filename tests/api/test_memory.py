@@ -4,8 +4,8 @@ The server's resident set (``VmRSS`` in ``/proc/<pid>/status``) is read after
 each cycle. Python keeps freed memory for reuse rather than handing it back, so
 what is asserted is a plateau: once the caches are full, later cycles add little.
 Before the caches were bounded by bytes and forgot removed runs, every cycle
-added what the run's copy took (3 to 4 MB a 5,000-branch run: 13 to 20 MB over
-the last five cycles, on either store); since, those five add 3 MB at most.
+added what the run's copy took (3 to 4 MB a 5,000-branch run, twice that for
+this test's 10,000).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.timeout(600)
 
-BRANCHES = 5000
-CYCLES = 10
-PLATEAU_MARGIN_MB = 6.0
-"""What the last half of the cycles may add in all: less than two cycles added before."""
+BRANCHES = 10_000
+CYCLES = 12
+PLATEAU_MARGIN_MB = 20.0
+"""What the last half of the cycles may add in all: about three cycles' worth before. A process's RSS also
+steps up now and then for a while (allocator arenas, a pool connection's buffers), hence the room."""
 
 
 def rss_mb(pid: int) -> float:
@@ -40,13 +41,13 @@ def rss_mb(pid: int) -> float:
 def small_cache_server(
     store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[ServerProcess, httpx.Client]]:
-    """A server whose run caches may hold 8 MiB, so that a few runs of this size fill them.
+    """A server whose run caches may hold 16 MiB, so that a few runs of this size fill them.
 
     Its resolver hands every start the same definition for the whole test: a fresh
     one per start would leave a fork's branches in ``engine/forks._memo`` for each,
     which the dynamic fork test below is about, not the run caches.
     """
-    monkeypatch.setenv("BATON_RUN_CACHE_BYTES", str(8 << 20))
+    monkeypatch.setenv("BATON_RUN_CACHE_BYTES", str(16 << 20))
     monkeypatch.setenv("BATON_DEFINITION_CACHE_SECONDS", "3600")
     process = ServerProcess(store_url, tmp_path / "server.log")
     process.start()
@@ -120,8 +121,10 @@ def run_cycles(process: ServerProcess, http: httpx.Client, name: str, payload: b
 
 
 def assert_plateau(sizes: list[float]) -> None:
+    """The later half of the cycles reaches little above the earlier half's highest: RSS swings as the allocator
+    hands memory back and takes it again, so the highs are compared, not the last figures."""
     half = len(sizes) // 2
-    grown = sizes[-1] - sizes[half - 1]
+    grown = max(sizes[half:]) - max(sizes[:half])
     figures = ", ".join(f"{size:.0f}" for size in sizes)
     assert grown < PLATEAU_MARGIN_MB, f"RSS kept growing over the last {len(sizes) - half} cycles: {figures} MB"
 
