@@ -91,6 +91,22 @@ def static_branches(step: WorkflowTask) -> Branches:
 
 
 _task_list_type = list[WorkflowTask]
+_CONVERT_SLICE: Final = 500
+"""Branches converted per call: one call holds the GIL throughout, and a decision thread must let the event
+loop run every few milliseconds (20,000 branches in one call held it for ~100 ms)."""
+
+
+def _steps_of(raws: Any) -> list[WorkflowTask]:
+    """Branch steps from their JSON; raises msgspec.ValidationError as one ``convert`` would."""
+    if not isinstance(raws, list) or len(raws) <= _CONVERT_SLICE:
+        return msgspec.convert(raws, _task_list_type)
+    steps: list[WorkflowTask] = []
+    try:
+        for start in range(0, len(raws), _CONVERT_SLICE):
+            steps.extend(msgspec.convert(raws[start : start + _CONVERT_SLICE], _task_list_type))
+    except msgspec.ValidationError:
+        return msgspec.convert(raws, _task_list_type)  # raises again, naming the branch's index in the whole list
+    return steps
 
 
 def dynamic_branches(fork: Task) -> Branches:
@@ -98,7 +114,7 @@ def dynamic_branches(fork: Task) -> Branches:
     found = _branch_memo.get(fork.input_data)
     if found is not None:
         return found
-    steps = msgspec.convert(fork.input_data.get(FORKED_TASK_DEFS) or [], _task_list_type)
+    steps = _steps_of(fork.input_data.get(FORKED_TASK_DEFS) or [])
     return _branch_memo.put(fork.input_data, _branches([[s] for s in steps]))
 
 
@@ -161,7 +177,7 @@ def expand(
         width = f"{len(raws)} branches, more than max_fork_width ({max_width})"
         return [], input_data, f"{step.type} '{step.task_reference_name}' has {width}"
     try:
-        steps = msgspec.convert(raws, _task_list_type)
+        steps = _steps_of(raws)
     except msgspec.ValidationError as exc:
         return [], input_data, f"dynamic fork: a task is not a valid task: {exc}"
     refs: list[str] = []
