@@ -105,7 +105,7 @@ def _start_fork(state: RunState, task: Task, step: WorkflowTask, scope: Scope, a
     forked = _replace(task, task_type=FORK_TASK_TYPE, task_def_name=FORK_TASK_TYPE)
     if step.type == TaskType.FORK_JOIN:
         return system_tasks.completed(forked, state.now)
-    _, input_data, error = forks.expand(step, task.input_data, state.limits.max_fork_width)
+    _, input_data, error = forks.expand(step, task.input_data, state.limits.max_fork_width, state.budget)
     if error is not None:
         return _terminal_failure(forked, state.now, error)
     return system_tasks.completed(_replace(forked, input_data=input_data), state.now)

@@ -35,6 +35,7 @@ from typing import Any, Final
 
 import msgspec
 
+from baton.engine.decision import TooLargeForTheLoop
 from baton.engine.identity_memo import IdentityMemo
 from baton.model import Task, TaskStatus, TaskType, WorkflowDef, WorkflowTask
 from baton.model.validation import name_problem
@@ -153,9 +154,12 @@ def owning_branches(branches: Branches, refs: set[str]) -> set[int]:
 
 
 def expand(
-    step: WorkflowTask, input_data: dict[str, Any], max_width: int
+    step: WorkflowTask, input_data: dict[str, Any], max_width: int, budget: int
 ) -> tuple[list[WorkflowTask], dict[str, Any], str | None]:
     """A dynamic fork's branch steps and its FORK task's input, from its resolved input; or an error.
+
+    More branches than ``budget`` (what is left of the decision's ``loop_budget``) raise
+    ``TooLargeForTheLoop`` before any is converted. The branches are remembered for ``dynamic_branches``.
 
     ``forkedTaskDefs`` keeps each branch's task JSON as given (with its input
     merged in), not the full struct with every default: a fork of thousands of
@@ -176,6 +180,8 @@ def expand(
     if len(raws) > max_width:
         width = f"{len(raws)} branches, more than max_fork_width ({max_width})"
         return [], input_data, f"{step.type} '{step.task_reference_name}' has {width}"
+    if len(raws) > budget:
+        raise TooLargeForTheLoop(f"{step.type} '{step.task_reference_name}' has {len(raws)} branches")
     try:
         steps = _steps_of(raws)
     except msgspec.ValidationError as exc:
@@ -194,6 +200,7 @@ def expand(
         refs.append(ref)
     kept[FORKED_TASKS] = refs
     kept[FORKED_TASK_DEFS] = raws
+    _branch_memo.put(kept, _branches([[branch] for branch in steps]))
     return steps, kept, None
 
 
