@@ -83,7 +83,7 @@ import asyncpg
 from baton.engine.decision import OFF_THE_LOOP, Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef, WorkflowStatus
-from baton.store import search_sql, sql
+from baton.store import pg_slices, search_sql, sql
 from baton.store.base import (
     ClaimAfter,
     ClaimLimits,
@@ -513,12 +513,18 @@ def _claim_args(request: ClaimRequest) -> tuple[str, int, int, str | None]:
 
 def _has_more_statements(plan: sql.WritePlan) -> bool:
     """Whether the decision writes more than WRITE_DECISION does (removed tasks, a new definition, log lines,
-    signals to other runs).
+    signals to other runs, the later slices of a large plan).
 
     Those statements follow WRITE_DECISION in one transaction, and a claim then
     comes after them (WRITE_DECISION's own could take a task being removed).
     """
-    return bool(plan.task_deletes or plan.snapshot is not None or plan.log_inserts or plan.outbox_inserts)
+    return bool(
+        plan.task_deletes
+        or plan.snapshot is not None
+        or plan.log_inserts
+        or plan.outbox_inserts
+        or pg_slices.is_sliced(plan)
+    )
 
 
 def _claims_inline(plan: sql.WritePlan, request: ClaimRequest | None) -> bool:
@@ -796,7 +802,8 @@ class PostgresStore(Store):
         run = decision.workflow
         digest, snapshot_body = self._snapshots.snapshot_of(definition)
         plan = await sql.plan_new_run_in_turns(decision) if sql.is_large(decision) else sql.plan_new_run(decision)
-        params = _new_run_params(run, plan, digest, definition)
+        head, tails = pg_slices.split(plan)
+        params = _new_run_params(run, head, digest, definition)
         if not self._snapshots.is_stored(digest):
             params["snapshot_body"] = snapshot_body
         args = _args(CREATE_RUN_ARGS, params)
@@ -805,13 +812,14 @@ class PostgresStore(Store):
             async with self._decision_connection() as conn:
                 for _ in range(_MAX_ATTEMPTS):
                     try:
-                        if key or plan.outbox_inserts:
+                        if key or plan.outbox_inserts or tails:
                             async with conn.transaction():
                                 if key:
                                     holder = await self._take_key(conn, key, run.workflow_id, idempotency_strategy)
                                     if holder is not None:
                                         return StartResult(workflow_id=holder, created=False)
                                 await conn.execute(CREATE_RUN, *args)
+                                await pg_slices.write_tails(conn, tails)
                                 if plan.outbox_inserts:
                                     await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
                         else:
@@ -903,6 +911,8 @@ class PostgresStore(Store):
         except asyncpg.DataError:
             # What PostgreSQL's JSON refuses (see _CLAIM_CTES): all again, claiming in Python.
             return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=True)
+        except pg_slices.SliceRefused:
+            pass  # a claim came first: decide again under the run's lock
         return await self._decide_locked(conn, workflow_id, step, claim_after, in_python=False)
 
     async def _read_for_decision(self, conn: asyncpg.Connection, query: str, workflow_id: str) -> KnownRun:
@@ -982,7 +992,7 @@ class PostgresStore(Store):
                     if request is not None and not inline:
                         outcome = await self._claim_after_writes(conn, request, in_python=in_python)
                 return self._written(workflow_id, known, decision, plan, outcome)
-            except _TaskClaimed:
+            except (_TaskClaimed, pg_slices.SliceRefused):
                 continue
             except asyncpg.DataError:
                 if in_python:
@@ -1047,7 +1057,8 @@ class PostgresStore(Store):
 
         The caller holds a transaction whenever ``_has_more_statements(plan)``.
         """
-        params = _decision_params(decision.workflow, plan, definition)
+        head, tails = pg_slices.split(plan)
+        params = _decision_params(decision.workflow, head, definition)
         params["row_version"] = row_version
         params["claim_task_type"] = claim.task_type if claim else ""
         params["claim_now"] = claim.now if claim else 0
@@ -1057,6 +1068,7 @@ class PostgresStore(Store):
         written, bodies, versions = row[0], row[1], row[2]
         if not written:
             return self._known_from_row(workflow_id, tuple(row)[3:])
+        await pg_slices.write_tails(conn, tails)
         if plan.task_deletes:
             await conn.execute(DELETE_TASKS, workflow_id, plan.task_deletes)
         if plan.snapshot is not None:

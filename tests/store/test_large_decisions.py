@@ -16,7 +16,8 @@ import pytest
 
 from baton.engine.decision import Decision
 from baton.model import TaskStatus, Workflow, WorkflowDef, WorkflowStatus
-from baton.store import Store
+from baton.store import Store, open_store
+from baton.store.pg_slices import SLICE_ROWS
 from baton.store.sql import LARGE_DECISION_TASKS, TURN_TASKS
 from tests.store.store_builders import make_run, make_task, start
 
@@ -65,3 +66,38 @@ async def test_a_large_decision_is_read_whole_or_not_at_all(store: Store) -> Non
     assert all(state in (before, after) for state in seen), [state for state in seen if state not in (before, after)]
     final = await store.get_run("wf-large")
     assert final is not None and {task.status for task in final.tasks} == {TaskStatus.CANCELED}
+
+
+def cancel_scheduled(run: Workflow, definition: WorkflowDef) -> Decision:
+    """Cancels what waits in the queue and leaves claimed tasks as they are: a lost claim would show."""
+    cancelled = [
+        msgspec.structs.replace(task, status=TaskStatus.CANCELED)
+        for task in run.tasks
+        if task.status is TaskStatus.SCHEDULED
+    ]
+    return Decision(workflow=msgspec.structs.replace(run, update_time=2_000), updated=cancelled)
+
+
+async def test_a_claim_of_a_task_in_a_later_slice_sends_the_decision_back_to_be_made_again(
+    pg_store: Store, postgres_url: str
+) -> None:
+    """PostgreSQL writes a large plan's later slices as statements of their own, each still guarded."""
+    run = make_run("wf-sliced")
+    early = [make_task(run, f"a{seq:05}", seq=seq, task_type="early") for seq in range(1, SLICE_ROWS + 101)]
+    late = [make_task(run, f"b{seq:05}", seq=seq, task_type="late") for seq in range(SLICE_ROWS + 101, TASKS + 1)]
+    await start(pg_store, run, [*early, *late])
+    other_process = open_store(postgres_url)
+    await other_process.open()
+    try:
+        claimed = await other_process.claim_tasks("late", worker_id="w", count=1, now=1_500)
+    finally:
+        await other_process.close()
+    assert [task.task_id for task in claimed] == [late[0].task_id]  # in the second slice of the plan
+
+    await pg_store.transact("wf-sliced", cancel_scheduled)
+
+    final = await pg_store.get_run("wf-sliced")
+    assert final is not None
+    statuses = {task.task_id: task.status for task in final.tasks}
+    assert statuses.pop(late[0].task_id) is TaskStatus.IN_PROGRESS
+    assert set(statuses.values()) == {TaskStatus.CANCELED}
