@@ -25,6 +25,21 @@ def simple_workflow(name: str, steps: list[str], **extra: Any) -> dict[str, Any]
     return {"name": name, "version": 1, "tasks": tasks, **extra}
 
 
+def dynamic_fork_steps() -> list[dict[str, Any]]:
+    """A FORK_JOIN_DYNAMIC ``fan_out`` of the branches in the run's input (``tasks``, ``inputs``) and its JOIN."""
+    return [
+        {
+            "name": "fan_out",
+            "taskReferenceName": "fan_out",
+            "type": "FORK_JOIN_DYNAMIC",
+            "inputParameters": {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}"},
+            "dynamicForkTasksParam": "tasks",
+            "dynamicForkTasksInputParamName": "inputs",
+        },
+        {"name": "fan_in", "taskReferenceName": "fan_in", "type": "JOIN"},
+    ]
+
+
 def register(client: httpx.Client, definition: dict[str, Any]) -> None:
     response = client.post("/api/metadata/workflow", json=definition, params={"overwrite": "true"})
     assert response.status_code == 200, response.text

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import complete, poll, register, run_of, start, wait_for_status
+from helpers import complete, dynamic_fork_steps, poll, register, run_of, start, wait_for_status
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -131,17 +131,7 @@ def test_a_failing_branch_fails_the_run_and_an_exclusive_join_takes_the_case_tha
 def dynamic_flow(name: str) -> dict[str, Any]:
     return {
         "name": name,
-        "tasks": [
-            {
-                "name": "fan_out",
-                "taskReferenceName": "fan_out",
-                "type": "FORK_JOIN_DYNAMIC",
-                "inputParameters": {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}"},
-                "dynamicForkTasksParam": "tasks",
-                "dynamicForkTasksInputParamName": "inputs",
-            },
-            {"name": "fan_in", "taskReferenceName": "fan_in", "type": "JOIN"},
-        ],
+        "tasks": dynamic_fork_steps(),
         "outputParameters": {"joined": "${fan_in.output}"},
     }
 

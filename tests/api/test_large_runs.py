@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import complete, poll, register, start
+from helpers import complete, dynamic_fork_steps, poll, register, start
 
 from tests.conftest import ServerProcess
 
@@ -29,17 +29,7 @@ def fan_out(name: str) -> dict[str, Any]:
     return {
         "name": name,
         "version": 1,
-        "tasks": [
-            {
-                "name": "fan_out",
-                "taskReferenceName": "fan_out",
-                "type": "FORK_JOIN_DYNAMIC",
-                "inputParameters": {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}"},
-                "dynamicForkTasksParam": "tasks",
-                "dynamicForkTasksInputParamName": "inputs",
-            },
-            {"name": "fan_in", "taskReferenceName": "fan_in", "type": "JOIN"},
-        ],
+        "tasks": dynamic_fork_steps(),
     }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import register
+from helpers import dynamic_fork_steps, register
 
 from tests.conftest import ServerProcess
 
@@ -80,17 +80,7 @@ def dynamic_fan_out(name: str) -> dict[str, Any]:
     return {
         "name": name,
         "version": 1,
-        "tasks": [
-            {
-                "name": "fan_out",
-                "taskReferenceName": "fan_out",
-                "type": "FORK_JOIN_DYNAMIC",
-                "inputParameters": {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}"},
-                "dynamicForkTasksParam": "tasks",
-                "dynamicForkTasksInputParamName": "inputs",
-            },
-            {"name": "fan_in", "taskReferenceName": "fan_in", "type": "JOIN"},
-        ],
+        "tasks": dynamic_fork_steps(),
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import complete, poll, register, run_of, start, wait_for_status
+from helpers import complete, dynamic_fork_steps, poll, register, run_of, start, wait_for_status
 
 from tests.conftest import ServerProcess
 
@@ -38,15 +38,7 @@ def test_a_run_larger_than_the_loop_budget_is_decided_off_the_loop_to_the_end(
         {
             "name": "wide",
             "tasks": [
-                {
-                    "name": "fan_out",
-                    "taskReferenceName": "fan_out",
-                    "type": "FORK_JOIN_DYNAMIC",
-                    "inputParameters": {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}"},
-                    "dynamicForkTasksParam": "tasks",
-                    "dynamicForkTasksInputParamName": "inputs",
-                },
-                {"name": "fan_in", "taskReferenceName": "fan_in", "type": "JOIN"},
+                *dynamic_fork_steps(),
                 {
                     "name": "total",
                     "taskReferenceName": "total",
