@@ -72,7 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         notifier = _notifier_for(settings.database_url)
         if isinstance(notifier, PostgresNotifier):
             await notifier.start()
-        sandbox = Sandbox(
+        sandbox = Sandbox(  # its processes start with the first script or query
             processes=settings.sandbox_processes,
             script_timeout_ms=settings.script_timeout_ms,
             script_memory_bytes=settings.script_memory_bytes,
@@ -80,7 +80,6 @@ def create_app(settings: Settings) -> Starlette:
             jq_memory_bytes=settings.jq_memory_bytes,
             jq_max_output_bytes=settings.jq_max_output_bytes,
         )
-        await sandbox.start()
         service = Baton(store, settings, notifier, sandbox)
         if settings.load_examples:
             loaded = await service.load_examples()

@@ -127,6 +127,10 @@ class Pool:
         self.replaced = 0
         """How many children were replaced (killed at a bound, died, or retired)."""
 
+    @property
+    def kind(self) -> str:
+        return self._config.kind
+
     async def start(self) -> None:
         children = await asyncio.gather(*(self._spawn() for _ in range(self._size)))
         for child in children:

@@ -52,26 +52,31 @@ class Sandbox:
         self._jq = Pool(
             Config("jq", jq_timeout_ms, jq_memory_bytes, jq_max_output_bytes, parent), processes, grace_ms=JQ_GRACE_MS
         )
-        self._started: asyncio.Task[None] | None = None
+        self._started: dict[str, asyncio.Future[None]] = {}
         self._closed = False
 
     async def start(self) -> None:
-        """Spawn the children and wait until they are ready; idempotent (raises if they cannot start)."""
+        """Spawn every child and wait until they are ready; idempotent (raises if they cannot start).
+
+        Optional: each pool is started by its first evaluation, so a server that runs no script or
+        query spawns no child.
+        """
+        await asyncio.gather(self._ensure_started(self._js), self._ensure_started(self._jq))
+
+    async def _ensure_started(self, pool: Pool) -> None:
         if self._closed:
             raise RuntimeError("the sandbox is closed")
-        if self._started is None:
-            self._started = asyncio.ensure_future(self._start())
-        await asyncio.shield(self._started)
-
-    async def _start(self) -> None:
-        await asyncio.gather(self._js.start(), self._jq.start())
+        started = self._started.get(pool.kind)
+        if started is None:
+            started = self._started[pool.kind] = asyncio.ensure_future(pool.start())
+        await asyncio.shield(started)
 
     async def close(self) -> None:
         """Kill the children; later calls answer with an error."""
         self._closed = True
-        started = self._started
-        if started is not None and not started.done():
-            started.cancel()
+        for started in self._started.values():
+            if not started.done():
+                started.cancel()
         await asyncio.gather(self._js.close(), self._jq.close())
 
     def pids(self) -> list[int]:
@@ -109,7 +114,7 @@ class Sandbox:
         if self._closed:
             return Answer(None, "the sandbox is closed", False)
         try:
-            await self.start()
+            await self._ensure_started(pool)
         except Exception as exc:
             return Answer(None, f"the sandbox could not start: {exc}", False)
         return await pool.evaluate(source, bytes(input_json))
