@@ -165,7 +165,15 @@ def expand(
     merged in), not the full struct with every default: a fork of thousands of
     branches stays a few bytes a branch.
     """
-    if any(key in input_data for key in _FORK_NAME_KEYS):
+    same_task = any(key in input_data for key in _FORK_NAME_KEYS)
+    asked = input_data.get("forkTaskInputs" if same_task else step.dynamic_fork_tasks_param or "")
+    width = len(asked) if isinstance(asked, list) else 0  # checked before a branch is built
+    if width > max_width:
+        too_wide = f"{width} branches, more than max_fork_width ({max_width})"
+        return [], input_data, f"{step.type} '{step.task_reference_name}' has {too_wide}"
+    if width > budget:
+        raise TooLargeForTheLoop(f"{step.type} '{step.task_reference_name}' has {width} branches")
+    if same_task:
         raws, error = _same_task_steps(step, input_data)
         kept = dict(input_data)
     else:
@@ -177,11 +185,6 @@ def expand(
         }
     if error is not None:
         return [], input_data, error
-    if len(raws) > max_width:
-        width = f"{len(raws)} branches, more than max_fork_width ({max_width})"
-        return [], input_data, f"{step.type} '{step.task_reference_name}' has {width}"
-    if len(raws) > budget:
-        raise TooLargeForTheLoop(f"{step.type} '{step.task_reference_name}' has {len(raws)} branches")
     try:
         steps = _steps_of(raws)
     except msgspec.ValidationError as exc:
