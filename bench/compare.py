@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run_bench(tree: Path, args: argparse.Namespace) -> dict[str, float]:
-    """This tree's ``bench/run.py`` against a server of ``tree``'s code: ``{"W1.runs_per_s": ...}``."""
+    """This tree's ``bench/run.py`` against a server of ``tree``'s code: ``{"sqlite.W1.runs_per_s": ...}``."""
     command = [
         sys.executable,
         str(REPO / "bench" / "run.py"),
@@ -45,7 +45,7 @@ def run_bench(tree: Path, args: argparse.Namespace) -> dict[str, float]:
             raise SystemExit(f"{tree}: {result}")
         for metric in args.metric_list:
             if metric in result:
-                figures[f"{result['workload']}.{metric}"] = result[metric]
+                figures[f"{result['store']}.{result['workload']}.{metric}"] = result[metric]
     return figures
 
 
