@@ -298,8 +298,9 @@ class SqliteStore(Store):
         if self._conn is not None:
             return
         with translated("open the database"):
-            # isolation_level=None: no implicit transactions; every one here is explicit.
-            conn = sqlite3.connect(self._path, isolation_level=None)
+            # isolation_level=None: no implicit transactions; every one here is explicit. Used from the loop, but a
+            # held write's COMMIT runs in a thread while nothing else may touch it (CommitGroup._commit_held).
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             try:
                 # WAL: readers never block the writer, and a commit is one append to the log.
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -321,6 +322,7 @@ class SqliteStore(Store):
         self._conn = conn
 
     async def close(self) -> None:
+        await self.commits.wait_turn()  # a held write's COMMIT may still be running in its thread
         self.commits.commit()
         checkpointer, self._checkpointer = self._checkpointer, None
         if checkpointer is not None:

@@ -22,7 +22,9 @@ group across turns (``held``): it writes a slice, lets the loop turn, writes the
 next. Meanwhile every other store call waits at its start (``acknowledged_after_commit``
 calls ``wait_turn``) and the group's COMMIT waits for the hold to end, so no
 call sees or commits half of that write, and the loop keeps serving whatever
-does not need the store.
+does not need the store. Its COMMIT, which writes every page of that write to the
+log, runs in a thread with the group still held (``_commit_held``): nothing else
+uses the connection until it is done.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class CommitGroup:
         """Set when a failed write took the whole transaction with it (SQLite does so on I/O errors)."""
         self._free: asyncio.Event | None = None
         """Cleared while a write holds the group across turns (``held``); made on first use, on the loop."""
+        self._held_commit: asyncio.Task[None] | None = None
 
     async def wait_turn(self) -> None:
         """Return once no write holds the group across turns (at once when none does)."""
@@ -86,14 +89,16 @@ class CommitGroup:
         """Inside a write: keep every other store call and the COMMIT out while the block awaits between slices."""
         if self._free is None:
             self._free = asyncio.Event()
-        self._free.clear()
+        free = self._free
+        free.clear()
         try:
             yield
         finally:
-            self._free.set()
-            if self._group is not None:
-                # Its COMMIT may have come due while held: the next turn does it (or a caller's settled() first).
-                asyncio.get_running_loop().call_soon(self._commit, self._group)
+            if self._group is None:
+                free.set()
+            else:
+                # Starts next turn, once the write around this block has ended (released or rolled back).
+                self._held_commit = asyncio.get_running_loop().create_task(self._commit_held(self._group, free))
 
     @property
     def _holding(self) -> bool:
@@ -184,24 +189,47 @@ class CommitGroup:
         if group.committed or self._holding:
             return  # held: the hold's end commits it
         self._group = None
-        conn = group.conn
         lost, self._lost = self._lost, None
         try:
             if lost is not None:
                 raise lost
             with translated("commit"):
-                conn.execute("COMMIT")
+                group.conn.execute("COMMIT")
         except StoreError as exc:
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            except sqlite3.Error as rollback_error:
-                log.error("SQLite could not roll back a failed commit: %s", rollback_error)
-            finally:
-                group.error = exc
-                self._on_lost()
+            self._roll_back(group, exc)
         finally:
             group.committed = True
+
+    async def _commit_held(self, group: _Group, free: asyncio.Event) -> None:
+        """Commit a held write's group in a thread, then end the hold; the loop serves others meanwhile."""
+        try:
+            if group.committed:
+                return  # the write failed and rolled the group back
+            self._group = None
+            lost, self._lost = self._lost, None
+            try:
+                if lost is not None:
+                    raise lost
+                with translated("commit"):
+                    await asyncio.to_thread(group.conn.execute, "COMMIT")
+            except StoreError as exc:
+                self._roll_back(group, exc)
+            finally:
+                group.committed = True
+        finally:
+            self._held_commit = None
+            free.set()
+
+    def _roll_back(self, group: _Group, error: StoreError) -> None:
+        """After a failed COMMIT: end the transaction, fail its callers, let the store drop what it cached."""
+        try:
+            if group.conn.in_transaction:
+                group.conn.execute("ROLLBACK")
+        except sqlite3.Error as rollback_error:
+            log.error("SQLite could not roll back a failed commit: %s", rollback_error)
+        finally:
+            group.error = error
+            self._on_lost()
 
 
 class _HasCommits(Protocol):
