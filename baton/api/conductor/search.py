@@ -52,7 +52,7 @@ async def search_workflows(request: Request) -> Response:
 
 
 async def search_workflows_v2(request: Request) -> Response:
-    """Whole run headers, each rendered as it is encoded: a page of large ones is streamed (``api/streaming``)."""
+    """Whole run headers, each rendered as it is encoded: a page of large ones is streamed (``streaming.py``)."""
     page = await service(request).search.runs(_params(request))
     head = {"totalHits": page.total_hits}
     return await json_answer(object_pieces(head, "results", page.results, render=_render_header))

@@ -1,6 +1,6 @@
 """``/api/workflow``: start (async, sync, idempotent), read and end runs, and an operator's operations on one run.
 
-A run is answered through ``api/streaming``: a large one is streamed, its tasks
+A run is answered through ``streaming.py``: a large one is streamed, its tasks
 read from the store a page at a time, so neither its size nor its encoding holds
 the event loop; ``GET /api/workflow/{id}/tasks`` pages through a run's tasks.
 """
