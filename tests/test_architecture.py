@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Match, Route
 
 import baton
 from baton.api import conductor
-from baton.api.routing import Route as ReservingRoute
+from baton.api.routing import NarrowedRoute
 
 LAYERS: dict[str, int] = {
     "errors": 0,
@@ -226,5 +226,5 @@ def test_two_routes_for_one_path_are_found() -> None:
     ]
     execute_or_rerun = "POST /run/execute/rerun/7: /run/execute/{name}/{version:int} and /run/{run_id}/rerun/{step}"
     assert ambiguities(routes) == ["GET /run/search: /run/search and /run/{run_id}", execute_or_rerun]
-    routes[1] = ReservingRoute("/run/{run_id}", _endpoint, methods=["GET"], reserved={"run_id": ["search"]})
+    routes[1] = NarrowedRoute("/run/{run_id}", _endpoint, methods=["GET"], reserved={"run_id": ["search"]})
     assert ambiguities(routes) == [execute_or_rerun]

@@ -3,7 +3,7 @@
 Which route serves a path never depends on the order of ``routes``: where a literal
 segment meets a parameter, the parameterised route leaves the word to the literal one
 (``api/routing.py``). The order only decides how soon a route is found, so the worker
-API comes first.
+API comes first, then the starts.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ __all__ = ["error_body", "exception_handlers", "routes"]
 
 routes: list[BaseRoute] = [
     *tasks.worker_routes,
+    *workflows.start_routes,
     *metadata.routes,
     *search.routes,
     *bulk.routes,

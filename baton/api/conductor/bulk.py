@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from baton.api.params import bool_param, json_body
 from baton.api.responses import JSONResponse
-from baton.api.routing import Route
 from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 

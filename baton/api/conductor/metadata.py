@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from baton.api.params import body_as, bool_param, int_path_param, optional_int_param
 from baton.api.responses import JSONResponse
-from baton.api.routing import Route
 from baton.api.state import service
 from baton.model import TaskDef, WorkflowDef
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from baton.api.conductor.streaming import json_answer, object_pieces
 from baton.api.params import int_param, optional_int_param
 from baton.api.responses import JSONResponse
-from baton.api.routing import Route
 from baton.api.state import service
 from baton.model import Workflow
 from baton.model.codec import to_builtins

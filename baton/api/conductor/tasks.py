@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from baton.api.params import body_as, int_param, json_body
 from baton.api.responses import JSONResponse, no_content, text
-from baton.api.routing import Route
+from baton.api.routing import NarrowedRoute
 from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model import TaskResult, TaskResultStatus
@@ -109,7 +110,7 @@ routes = [
     Route("/tasks/queue/sizes", queue_sizes, methods=["GET"]),
     Route("/tasks/{workflow_id}/{ref}/{status}", complete_by_ref, methods=["POST"]),
     Route("/tasks/{task_id}/log", add_log, methods=["POST"]),
-    Route("/tasks/{task_id}/log", get_logs, methods=["GET"], reserved={"task_id": ("poll",)}),
-    # GET /tasks/search[-v2] are search.py's.
-    Route("/tasks/{task_id}", get_task, methods=["GET"], reserved={"task_id": ("search", "search-v2")}),
+    # GET /tasks/poll/{task_type} above, and /tasks/search[-v2] (search.py).
+    NarrowedRoute("/tasks/{task_id}/log", get_logs, methods=["GET"], reserved={"task_id": ("poll",)}),
+    NarrowedRoute("/tasks/{task_id}", get_task, methods=["GET"], reserved={"task_id": ("search", "search-v2")}),
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from baton.api.conductor.streaming import TASK_PAGE, json_answer, list_pieces, run_pieces, stored_run_pieces
 from baton.api.params import (
@@ -26,7 +27,7 @@ from baton.api.params import (
     query_or_header,
 )
 from baton.api.responses import JSONResponse, text
-from baton.api.routing import Route
+from baton.api.routing import NarrowedRoute
 from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model import (
@@ -286,34 +287,38 @@ async def decide(request: Request) -> Response:
     return Response(status_code=200)
 
 
-_BULK = ("bulk",)
+# The words a run id never is here, because another route serves them at that place.
+_BESIDE_BULK = {"workflow_id": ("bulk",)}
 """``/workflow/bulk/...`` is ``bulk.py``'s."""
+_BESIDE_BULK_AND_DECIDE = {"workflow_id": ("bulk", "decide")}
+_BESIDE_RUNNING = {"workflow_id": ("running",)}
+"""``GET /workflow/running/{name}`` is ``search.py``'s."""
+_BESIDE_SEARCH = {"workflow_id": ("search", "search-v2")}
+_BESIDE_OPERATIONS = {"name": ("restart", "retry", "rerun", "variables")}
+"""``POST /workflow/execute/restart`` has always restarted the run "execute" (and so for retry, rerun and
+variables): a definition with one of those names cannot be executed by name."""
+
+start_routes = [
+    Route("/workflow", start_with_request, methods=["POST"]),
+    NarrowedRoute("/workflow/execute/{name}", execute, methods=["POST"], reserved=_BESIDE_OPERATIONS),
+    Route("/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
+    Route("/workflow/{name}", start_by_name, methods=["POST"]),
+]
+"""Every start, sync or not: among the first routes tried, after the worker API."""
 
 routes = [
-    Route("/workflow", start_with_request, methods=["POST"]),
     Route("/workflow/decide/{workflow_id}", decide, methods=["PUT"]),
-    Route("/workflow/{workflow_id}/pause", pause, methods=["PUT"], reserved={"workflow_id": (*_BULK, "decide")}),
-    Route("/workflow/{workflow_id}/resume", resume, methods=["PUT"], reserved={"workflow_id": (*_BULK, "decide")}),
-    Route("/workflow/{workflow_id}/restart", restart, methods=["POST"], reserved={"workflow_id": _BULK}),
-    Route("/workflow/{workflow_id}/retry", retry, methods=["POST"], reserved={"workflow_id": _BULK}),
+    NarrowedRoute("/workflow/{workflow_id}/pause", pause, methods=["PUT"], reserved=_BESIDE_BULK_AND_DECIDE),
+    NarrowedRoute("/workflow/{workflow_id}/resume", resume, methods=["PUT"], reserved=_BESIDE_BULK_AND_DECIDE),
+    NarrowedRoute("/workflow/{workflow_id}/restart", restart, methods=["POST"], reserved=_BESIDE_BULK),
+    NarrowedRoute("/workflow/{workflow_id}/retry", retry, methods=["POST"], reserved=_BESIDE_BULK),
     Route("/workflow/{workflow_id}/rerun", rerun, methods=["POST"]),
     Route("/workflow/{workflow_id}/skiptask/{ref}", skip_task, methods=["PUT"]),
     Route("/workflow/{workflow_id}/variables", update_variables, methods=["POST"]),
-    # POST /workflow/execute/restart has always restarted the run "execute" (and so for retry, rerun and
-    # variables): a definition with one of those names cannot be executed by name.
-    Route(
-        "/workflow/execute/{name}",
-        execute,
-        methods=["POST"],
-        reserved={"name": ("restart", "retry", "rerun", "variables")},
-    ),
-    Route("/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
     Route("/workflow/{name}/correlated/{correlation_id}", correlated, methods=["GET"]),
-    # GET /workflow/running/{name} is search.py's.
-    Route("/workflow/{workflow_id}/status", get_status, methods=["GET"], reserved={"workflow_id": ("running",)}),
-    Route("/workflow/{workflow_id}/tasks", get_tasks, methods=["GET"], reserved={"workflow_id": ("running",)}),
+    NarrowedRoute("/workflow/{workflow_id}/status", get_status, methods=["GET"], reserved=_BESIDE_RUNNING),
+    NarrowedRoute("/workflow/{workflow_id}/tasks", get_tasks, methods=["GET"], reserved=_BESIDE_RUNNING),
     Route("/workflow/{workflow_id}/remove", remove, methods=["DELETE"]),
-    Route("/workflow/{name}", start_by_name, methods=["POST"]),
-    Route("/workflow/{workflow_id}", get_run, methods=["GET"], reserved={"workflow_id": ("search", "search-v2")}),
+    NarrowedRoute("/workflow/{workflow_id}", get_run, methods=["GET"], reserved=_BESIDE_SEARCH),
     Route("/workflow/{workflow_id}", terminate, methods=["DELETE"]),
 ]
