@@ -3,9 +3,9 @@
 Keys name what changed: ``task:<type>`` (a task of that type may be ready) and
 ``run:<workflowId>`` (a run changed), both made in ``service.wakeups``. A waiter
 listens *before* it checks the store, so a change between its check and its wait
-is never missed. Wake-ups
-are hints: whoever wakes re-reads the store, and waits are bounded, so a lost
-wake-up (another process made the change) costs latency, never correctness.
+is never missed. Wake-ups are hints: whoever wakes re-reads the store, and waits
+are bounded, so a lost wake-up (another process made the change) costs latency,
+never correctness.
 Across processes, a notifier backed by PostgreSQL ``LISTEN/NOTIFY`` implements
 the same interface.
 """
