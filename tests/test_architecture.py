@@ -1,4 +1,5 @@
-"""The shape of the code: imports point down only, and no route's meaning depends on its place in a list.
+"""The shape of the code: imports point down only, no route's meaning depends on its place in a list, and
+each surface answers its errors in its own shape.
 
 Every module of ``baton/`` is parsed with ``ast`` (imports inside functions and
 under ``TYPE_CHECKING`` count too) and each import of another part of ``baton``
@@ -26,11 +27,18 @@ import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 
 import baton
 from baton.api import conductor
-from baton.api.routing import NarrowedRoute
+from baton.api.errors import exception_handlers
+from baton.api.responses import ErrorBody, JSONResponse
+from baton.api.routing import NarrowedRoute, Surface
+from baton.errors import FieldError, NotFoundError
 
 LAYERS: dict[str, int] = {
     "errors": 0,
@@ -228,3 +236,44 @@ def test_two_routes_for_one_path_are_found() -> None:
     assert ambiguities(routes) == ["GET /run/search: /run/search and /run/{run_id}", execute_or_rerun]
     routes[1] = NarrowedRoute("/run/{run_id}", _endpoint, methods=["GET"], reserved={"run_id": ["search"]})
     assert ambiguities(routes) == [execute_or_rerun]
+
+
+def _body_named(surface: str) -> ErrorBody:
+    def body(status: int, message: str, fields: list[FieldError]) -> Response:
+        return JSONResponse({surface: message}, status_code=status)
+
+    return body
+
+
+async def _missing(request: Request) -> Response:
+    raise NotFoundError("No such run: r1")
+
+
+async def test_each_surface_answers_its_errors_in_its_own_shape() -> None:
+    app = Starlette(
+        routes=[
+            Surface("/a", [Route("/runs/{id}", _missing)], exception_handlers(_body_named("a"))),
+            Surface("/b", [Route("/runs/{id}", _missing)], exception_handlers(_body_named("b"))),
+        ],
+        exception_handlers=exception_handlers(_body_named("root")),
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://baton") as client:
+        answers = [
+            (response.status_code, response.json())
+            for response in [
+                await client.get("/a/runs/r1"),
+                await client.get("/b/runs/r1"),
+                await client.get("/b/nowhere"),
+                await client.post("/a/runs/r1"),
+                await client.get("/a"),
+                await client.get("/elsewhere"),
+            ]
+        ]
+    assert answers == [
+        (404, {"a": "No such run: r1"}),
+        (404, {"b": "No such run: r1"}),
+        (404, {"b": "No route for GET /b/nowhere"}),
+        (405, {"a": "Method POST is not allowed on /a/runs/r1"}),
+        (404, {"root": "No route for GET /a"}),
+        (404, {"root": "No route for GET /elsewhere"}),
+    ]
