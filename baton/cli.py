@@ -24,7 +24,7 @@ serve command, not the app: an app embedded in another process leaves that proce
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from baton.api.app import create_app
+    from baton.server import create_app
 
     try:
         settings = Settings.from_env(**{f.name: getattr(args, f.name) for f in fields(Settings)})

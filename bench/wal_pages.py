@@ -29,6 +29,7 @@ from run import sequence_workflow  # bench/run.py: this folder is on the path wh
 from baton.config import Settings
 from baton.model import StartWorkflowRequest, TaskResult, WorkflowDef
 from baton.model.runs import TaskResultStatus
+from baton.runtime.notifier import Notifier
 from baton.service import Baton
 from baton.store.sqlite import SqliteStore
 
@@ -101,7 +102,7 @@ async def main() -> int:
         path = os.path.join(scratch, "baton.db")
         store = SqliteStore(path)
         await store.open()
-        baton = Baton(store, Settings(database_url=f"sqlite:///{path}"))
+        baton = Baton(store, Settings(database_url=f"sqlite:///{path}"), Notifier())
         definition = msgspec.convert(sequence_workflow("bench_w1", TASK_TYPES), WorkflowDef)
         await baton.definitions.register_workflow(definition, overwrite=True)
         # The frames must stay in the log to be counted: no checkpoints from here on (private to the store).

@@ -5,6 +5,9 @@
 * control characters in the path (any) or a NUL in a query parameter: 400 naming where. PostgreSQL
   cannot hold a NUL in text, and every name and id a path or query carries ends up in a query;
 * a client that goes away before its body is complete: nothing to answer, one debug line, no traceback.
+
+The body's bounds are raised as errors inside the route reading it, so each surface answers them in its own
+shape (``api/errors.py``); a bad path or query is refused before any route is chosen, in the ``ErrorBody`` given.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from baton.api.responses import error_response
-from baton.errors import BatonError
+from baton.api.responses import ErrorBody
+from baton.errors import BatonError, FieldError
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,9 @@ def target_problem(scope: Scope) -> tuple[str, str] | None:
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, max_bytes: int, body_read_timeout_ms: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, body_read_timeout_ms: int, refusal_body: ErrorBody) -> None:
         self._app = app
+        self._refusal_body = refusal_body
         self._max = max_bytes
         self._timeout = body_read_timeout_ms / 1000
 
@@ -67,7 +71,7 @@ class RequestLimits:
         problem = target_problem(scope)
         if problem is not None:
             where, message = problem
-            response = error_response(400, f"{where}: {message}", [{"path": where, "message": message}])
+            response = self._refusal_body(400, f"{where}: {message}", [FieldError(where, message)])
             await response(scope, receive, send)
             return
         limit = self._max

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
+from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model.codec import convert, decode
 
@@ -91,8 +92,7 @@ def bool_param(request: Request, name: str, default: bool) -> bool:
 
 
 def max_json_depth(request: Request) -> int:
-    depth: int = request.app.state.baton.context.settings.max_json_depth
-    return depth
+    return service(request).context.settings.max_json_depth
 
 
 def decode_json(request: Request, raw: bytes | str, into: type[T], what: str = "body") -> T:

@@ -1,16 +1,17 @@
-"""Rendering: model structs to JSON responses, and Conductor's error body."""
+"""Rendering shared by every surface: model structs as JSON answers, plain text, and the shape of an error body."""
 
 from __future__ import annotations
 
-import socket
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 
-from baton.errors import BatonError, ConflictError, NotFoundError, StoreError, ValidationError
+from baton.errors import FieldError
 from baton.model.codec import encode
 
-_HOST = socket.gethostname()
+ErrorBody = Callable[[int, str, list[FieldError]], Response]
+"""A surface's error answer from its status, message and the fields at fault (``api/errors.py`` maps exceptions)."""
 
 
 class JSONResponse(Response):
@@ -26,34 +27,3 @@ def text(value: str, status_code: int = 200) -> Response:
 
 def no_content() -> Response:
     return Response(status_code=204)
-
-
-def status_for(exc: BatonError) -> int:
-    if isinstance(exc, ValidationError):
-        return 400
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, ConflictError):
-        return 409
-    if isinstance(exc, StoreError):
-        return 503
-    return 500
-
-
-def error_response(status_code: int, message: str, validation_errors: list[dict[str, Any]] | None = None) -> Response:
-    body: dict[str, Any] = {
-        "status": status_code,
-        "message": message,
-        "instance": _HOST,
-        "retryable": status_code in (429, 503),
-    }
-    if validation_errors:
-        body["validationErrors"] = validation_errors
-    return JSONResponse(body, status_code=status_code)
-
-
-def baton_error_response(exc: BatonError) -> Response:
-    errors = None
-    if isinstance(exc, ValidationError):
-        errors = [{"path": e.path, "message": e.message} for e in exc.errors]
-    return error_response(status_for(exc), exc.message, errors)

@@ -1,10 +1,11 @@
-"""Wake-ups for long polls and sync waits.
+"""Wake-ups for long polls and sync waits: the in-process implementation of ``service.wakeups.Wakeups``.
 
 Keys name what changed: ``task:<type>`` (a task of that type may be ready) and
-``run:<workflowId>`` (a run changed). A waiter listens *before* it checks the
-store, so a change between its check and its wait is never missed. Wake-ups
-are hints: whoever wakes re-reads the store, and waits are bounded, so a lost
-wake-up (another process made the change) costs latency, never correctness.
+``run:<workflowId>`` (a run changed), both made in ``service.wakeups``. A waiter
+listens *before* it checks the store, so a change between its check and its wait
+is never missed. Wake-ups are hints: whoever wakes re-reads the store, and waits
+are bounded, so a lost wake-up (another process made the change) costs latency,
+never correctness.
 Across processes, a notifier backed by PostgreSQL ``LISTEN/NOTIFY`` implements
 the same interface.
 """
@@ -14,14 +15,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-
-
-def task_key(task_type: str) -> str:
-    return f"task:{task_type}"
-
-
-def run_key(workflow_id: str) -> str:
-    return f"run:{workflow_id}"
 
 
 class Waiter:

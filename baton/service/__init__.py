@@ -8,7 +8,6 @@ from baton.config import Settings
 from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
-from baton.runtime.notifier import Notifier
 from baton.sandbox.sandbox import Sandbox
 from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
@@ -19,6 +18,7 @@ from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
 from baton.service.search import SearchParams, SearchService
 from baton.service.tasks import TaskService
+from baton.service.wakeups import NoWakeups, Wakeups
 from baton.store import Store
 
 __all__ = [
@@ -32,19 +32,24 @@ __all__ = [
     "SearchService",
     "ServiceContext",
     "TaskService",
+    "Wakeups",
 ]
 
 
 class Baton:
-    """The service layer, wired: one per process."""
+    """The service layer, wired: one per process.
+
+    ``notifier`` wakes long polls and sync waits (``baton serve`` passes runtime's); without one,
+    waiters re-read the store on their own interval only.
+    """
 
     def __init__(
-        self, store: Store, settings: Settings, notifier: Notifier | None = None, sandbox: Sandbox | None = None
+        self, store: Store, settings: Settings, notifier: Wakeups | None = None, sandbox: Sandbox | None = None
     ) -> None:
         self.context = ServiceContext(
             store=store,
             settings=settings,
-            notifier=notifier or Notifier(),
+            notifier=notifier or NoWakeups(),
             evaluate=None if sandbox is None else sandbox_evaluator(sandbox),
         )
         resolver = DefinitionResolver(self.context)

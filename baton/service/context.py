@@ -18,8 +18,8 @@ from baton.config import Settings
 from baton.engine import DecideContext, Decision, Event, Signal
 from baton.errors import ConflictError, NotFoundError
 from baton.model import TaskStatus
-from baton.runtime.notifier import Notifier, run_key, task_key
 from baton.service.decisions import Decisions, Evaluate
+from baton.service.wakeups import NoWakeups, Wakeups, run_key, task_key
 from baton.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def new_uuid() -> str:
 class ServiceContext:
     store: Store
     settings: Settings
-    notifier: Notifier = field(default_factory=Notifier)
+    notifier: Wakeups = field(default_factory=NoWakeups)
     clock: Callable[[], int] = wall_clock_ms
     new_id: Callable[[], str] = new_uuid
     signal_handler: SignalHandler | None = None

@@ -17,9 +17,9 @@ from baton.model import (
     WorkflowDef,
 )
 from baton.model.validation import start_request_errors
-from baton.runtime.notifier import run_key
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
+from baton.service.wakeups import run_key
 from baton.store import RunTaskPage, StartResult
 
 MAX_PRIORITY = 99

@@ -10,9 +10,9 @@ from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from baton.model import Task, TaskResult, TaskResultStatus
 from baton.model.validation import task_result_errors
-from baton.runtime.notifier import task_key
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
+from baton.service.wakeups import task_key
 from baton.store import ClaimRequest
 
 

@@ -16,8 +16,8 @@ from baton.runtime.executors.event import run_event
 from baton.runtime.executors.http import run_http
 from baton.runtime.executors.reporting import Reporter
 from baton.runtime.executors.workflows import run_start_workflow, run_sub_workflow
-from baton.runtime.notifier import task_key
 from baton.service import Baton
+from baton.service.wakeups import task_key
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 
 The answer of a search is Conductor's ``SearchResult``: ``{"totalHits": n, "results": [...]}``
 of ``WorkflowSummary`` / ``TaskSummary`` (``-v2``: whole ``Workflow`` headers without their
-tasks, and whole ``Task`` objects). These routes come before ``/api/workflow/{workflow_id}``.
+tasks, and whole ``Task`` objects). ``/api/workflow/{workflow_id}`` and ``/api/tasks/{task_id}`` leave these
+words to them.
 """
 
 from __future__ import annotations
@@ -13,19 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from baton.api.conductor.streaming import json_answer, object_pieces
 from baton.api.params import int_param, optional_int_param
 from baton.api.responses import JSONResponse
-from baton.api.streaming import json_answer, object_pieces
+from baton.api.state import service
 from baton.model import Workflow
 from baton.model.codec import to_builtins
 from baton.model.summaries import task_summary, workflow_summary
-from baton.service import Baton, SearchParams
+from baton.service import SearchParams
 from baton.service.search import DEFAULT_SEARCH_SIZE
-
-
-def _service(request: Request) -> Baton:
-    service: Baton = request.app.state.baton
-    return service
 
 
 def _params(request: Request) -> SearchParams:
@@ -50,29 +47,29 @@ def _render_header(run: Workflow) -> dict[str, Any]:
 
 
 async def search_workflows(request: Request) -> Response:
-    page = await _service(request).search.runs(_params(request))
+    page = await service(request).search.runs(_params(request))
     return _result(page.total_hits, [workflow_summary(run) for run in page.results])
 
 
 async def search_workflows_v2(request: Request) -> Response:
-    """Whole run headers, each rendered as it is encoded: a page of large ones is streamed (``api/streaming``)."""
-    page = await _service(request).search.runs(_params(request))
+    """Whole run headers, each rendered as it is encoded: a page of large ones is streamed (``streaming.py``)."""
+    page = await service(request).search.runs(_params(request))
     head = {"totalHits": page.total_hits}
     return await json_answer(object_pieces(head, "results", page.results, render=_render_header))
 
 
 async def search_tasks(request: Request) -> Response:
-    page = await _service(request).search.tasks(_params(request))
+    page = await service(request).search.tasks(_params(request))
     return _result(page.total_hits, [task_summary(task) for task in page.results])
 
 
 async def search_tasks_v2(request: Request) -> Response:
-    page = await _service(request).search.tasks(_params(request))
+    page = await service(request).search.tasks(_params(request))
     return _result(page.total_hits, page.results)
 
 
 async def running(request: Request) -> Response:
-    ids = await _service(request).search.running_ids(
+    ids = await service(request).search.running_ids(
         request.path_params["name"],
         version=optional_int_param(request, "version"),
         start_from=optional_int_param(request, "startTime"),
@@ -82,9 +79,9 @@ async def running(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/workflow/search", search_workflows, methods=["GET"]),
-    Route("/api/workflow/search-v2", search_workflows_v2, methods=["GET"]),
-    Route("/api/workflow/running/{name}", running, methods=["GET"]),
-    Route("/api/tasks/search", search_tasks, methods=["GET"]),
-    Route("/api/tasks/search-v2", search_tasks_v2, methods=["GET"]),
+    Route("/workflow/search", search_workflows, methods=["GET"]),
+    Route("/workflow/search-v2", search_workflows_v2, methods=["GET"]),
+    Route("/workflow/running/{name}", running, methods=["GET"]),
+    Route("/tasks/search", search_tasks, methods=["GET"]),
+    Route("/tasks/search-v2", search_tasks_v2, methods=["GET"]),
 ]

@@ -8,21 +8,17 @@ from starlette.routing import Route
 
 from baton.api.params import body_as, int_param, json_body
 from baton.api.responses import JSONResponse, no_content, text
+from baton.api.routing import NarrowedRoute
+from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model import TaskResult, TaskResultStatus
 from baton.model.codec import decode
-from baton.service import Baton
 
 _DEFAULT_POLL_TIMEOUT_MS = 100
 
 
-def _service(request: Request) -> Baton:
-    service: Baton = request.app.state.baton
-    return service
-
-
 async def batch_poll(request: Request) -> Response:
-    tasks = await _service(request).tasks.poll(
+    tasks = await service(request).tasks.poll(
         request.path_params["task_type"],
         worker_id=request.query_params.get("workerid"),
         count=int_param(request, "count", 1),
@@ -33,7 +29,7 @@ async def batch_poll(request: Request) -> Response:
 
 
 async def poll_one(request: Request) -> Response:
-    tasks = await _service(request).tasks.poll(
+    tasks = await service(request).tasks.poll(
         request.path_params["task_type"], worker_id=request.query_params.get("workerid"), count=1
     )
     return JSONResponse(tasks[0]) if tasks else no_content()
@@ -41,23 +37,23 @@ async def poll_one(request: Request) -> Response:
 
 async def update(request: Request) -> Response:
     result = await body_as(request, TaskResult)
-    task = await _service(request).tasks.update(result)
+    task = await service(request).tasks.update(result)
     return text(task.task_id)
 
 
 async def update_v2(request: Request) -> Response:
     result = await body_as(request, TaskResult)
-    next_task = await _service(request).tasks.update_and_poll(result)
+    next_task = await service(request).tasks.update_and_poll(result)
     return JSONResponse(next_task) if next_task is not None else no_content()
 
 
 async def get_task(request: Request) -> Response:
-    return JSONResponse(await _service(request).tasks.get(request.path_params["task_id"]))
+    return JSONResponse(await service(request).tasks.get(request.path_params["task_id"]))
 
 
 async def queue_sizes(request: Request) -> Response:
     task_types = request.query_params.getlist("taskType")
-    return JSONResponse(await _service(request).tasks.queue_sizes(task_types))
+    return JSONResponse(await service(request).tasks.queue_sizes(task_types))
 
 
 async def complete_by_ref(request: Request) -> Response:
@@ -70,7 +66,7 @@ async def complete_by_ref(request: Request) -> Response:
     output = await json_body(request, empty={})
     if not isinstance(output, dict):
         raise ValidationError(errors=[FieldError("body", "must be a JSON object (the task output)")])
-    task_id = await _service(request).tasks.complete_by_ref(
+    task_id = await service(request).tasks.complete_by_ref(
         request.path_params["workflow_id"],
         request.path_params["ref"],
         status,
@@ -94,27 +90,27 @@ async def add_log(request: Request) -> Response:
             raise ValidationError(errors=[FieldError("body", "must be UTF-8 text (the log line)")]) from None
     if "\x00" in line:
         raise ValidationError(errors=[FieldError("body", "must not hold a NUL character (the log line)")])
-    await _service(request).operations.add_task_log(request.path_params["task_id"], line)
+    await service(request).operations.add_task_log(request.path_params["task_id"], line)
     return Response(status_code=200)
 
 
 async def get_logs(request: Request) -> Response:
-    return JSONResponse(await _service(request).operations.task_logs(request.path_params["task_id"]))
+    return JSONResponse(await service(request).operations.task_logs(request.path_params["task_id"]))
 
 
 worker_routes = [
-    Route("/api/tasks/update-v2", update_v2, methods=["POST"]),
-    Route("/api/tasks/poll/batch/{task_type}", batch_poll, methods=["GET"]),
-    Route("/api/tasks", update, methods=["POST"]),
+    Route("/tasks/update-v2", update_v2, methods=["POST"]),
+    Route("/tasks/poll/batch/{task_type}", batch_poll, methods=["GET"]),
+    Route("/tasks", update, methods=["POST"]),
 ]
-"""What workers call at every step: matched first (Starlette tries routes in order), and none of them matches a
-path another route serves."""
+"""What workers call at every step: listed first, so Starlette (which tries routes in order) finds them soonest."""
 
 routes = [
-    Route("/api/tasks/poll/{task_type}", poll_one, methods=["GET"]),
-    Route("/api/tasks/queue/sizes", queue_sizes, methods=["GET"]),
-    Route("/api/tasks/{workflow_id}/{ref}/{status}", complete_by_ref, methods=["POST"]),
-    Route("/api/tasks/{task_id}/log", add_log, methods=["POST"]),
-    Route("/api/tasks/{task_id}/log", get_logs, methods=["GET"]),
-    Route("/api/tasks/{task_id}", get_task, methods=["GET"]),
+    Route("/tasks/poll/{task_type}", poll_one, methods=["GET"]),
+    Route("/tasks/queue/sizes", queue_sizes, methods=["GET"]),
+    Route("/tasks/{workflow_id}/{ref}/{status}", complete_by_ref, methods=["POST"]),
+    Route("/tasks/{task_id}/log", add_log, methods=["POST"]),
+    # GET /tasks/poll/{task_type} above, and /tasks/search[-v2] (search.py).
+    NarrowedRoute("/tasks/{task_id}/log", get_logs, methods=["GET"], reserved={"task_id": ("poll",)}),
+    NarrowedRoute("/tasks/{task_id}", get_task, methods=["GET"], reserved={"task_id": ("search", "search-v2")}),
 ]

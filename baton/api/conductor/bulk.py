@@ -1,8 +1,8 @@
 """``/api/workflow/bulk``: pause, resume, restart, retry and terminate many runs; the body is a JSON list of ids.
 
 Each answers Conductor's ``BulkResponse``: the ids the operation succeeded on, and
-the error message of each one it failed on. These routes come before the
-single-run ones (``/api/workflow/{id}/retry`` would match ``bulk/retry``).
+the error message of each one it failed on. The single-run routes
+(``/api/workflow/{id}/retry``) leave ``bulk`` to these.
 """
 
 from __future__ import annotations
@@ -15,17 +15,12 @@ from starlette.routing import Route
 
 from baton.api.params import bool_param, json_body
 from baton.api.responses import JSONResponse
+from baton.api.state import service
 from baton.errors import FieldError, ValidationError
-from baton.service import Baton
-
-
-def _service(request: Request) -> Baton:
-    service: Baton = request.app.state.baton
-    return service
 
 
 async def _bulk(request: Request, operation: Callable[[str], Awaitable[object]]) -> Response:
-    return JSONResponse(await _service(request).operations.bulk(await _workflow_ids(request), operation))
+    return JSONResponse(await service(request).operations.bulk(await _workflow_ids(request), operation))
 
 
 async def _workflow_ids(request: Request) -> list[str]:
@@ -39,15 +34,15 @@ async def _workflow_ids(request: Request) -> list[str]:
 
 
 async def pause(request: Request) -> Response:
-    return await _bulk(request, _service(request).operations.pause)
+    return await _bulk(request, service(request).operations.pause)
 
 
 async def resume(request: Request) -> Response:
-    return await _bulk(request, _service(request).operations.resume)
+    return await _bulk(request, service(request).operations.resume)
 
 
 async def restart(request: Request) -> Response:
-    operations = _service(request).operations
+    operations = service(request).operations
     latest = bool_param(request, "useLatestDefinitions", False)
 
     async def restart_one(workflow_id: str) -> None:
@@ -57,11 +52,11 @@ async def restart(request: Request) -> Response:
 
 
 async def retry(request: Request) -> Response:
-    return await _bulk(request, _service(request).operations.retry)
+    return await _bulk(request, service(request).operations.retry)
 
 
 async def terminate(request: Request) -> Response:
-    runs = _service(request).runs
+    runs = service(request).runs
     reason = request.query_params.get("reason")
 
     async def terminate_one(workflow_id: str) -> None:
@@ -71,9 +66,9 @@ async def terminate(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/workflow/bulk/pause", pause, methods=["PUT"]),
-    Route("/api/workflow/bulk/resume", resume, methods=["PUT"]),
-    Route("/api/workflow/bulk/restart", restart, methods=["POST"]),
-    Route("/api/workflow/bulk/retry", retry, methods=["POST"]),
-    Route("/api/workflow/bulk/terminate", terminate, methods=["POST"]),
+    Route("/workflow/bulk/pause", pause, methods=["PUT"]),
+    Route("/workflow/bulk/resume", resume, methods=["PUT"]),
+    Route("/workflow/bulk/restart", restart, methods=["POST"]),
+    Route("/workflow/bulk/retry", retry, methods=["POST"]),
+    Route("/workflow/bulk/terminate", terminate, methods=["POST"]),
 ]

@@ -1,6 +1,6 @@
 """``/api/workflow``: start (async, sync, idempotent), read and end runs, and an operator's operations on one run.
 
-A run is answered through ``api/streaming``: a large one is streamed, its tasks
+A run is answered through ``streaming.py``: a large one is streamed, its tasks
 read from the store a page at a time, so neither its size nor its encoding holds
 the event loop; ``GET /api/workflow/{id}/tasks`` pages through a run's tasks.
 """
@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from baton.api.conductor.streaming import TASK_PAGE, json_answer, list_pieces, run_pieces, stored_run_pieces
 from baton.api.params import (
     body_as,
     bool_param,
@@ -26,7 +27,8 @@ from baton.api.params import (
     query_or_header,
 )
 from baton.api.responses import JSONResponse, text
-from baton.api.streaming import TASK_PAGE, json_answer, list_pieces, run_pieces, stored_run_pieces
+from baton.api.routing import NarrowedRoute
+from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model import (
     IdempotencyStrategy,
@@ -36,7 +38,6 @@ from baton.model import (
     TaskStatus,
 )
 from baton.model.codec import convert
-from baton.service import Baton
 
 _START_REQUEST_KEYS = frozenset(
     {
@@ -53,11 +54,6 @@ _START_REQUEST_KEYS = frozenset(
         "externalInputPayloadStoragePath",
     }
 )
-
-
-def _service(request: Request) -> Baton:
-    service: Baton = request.app.state.baton
-    return service
 
 
 def _apply_idempotency_headers(request: Request, start: StartWorkflowRequest) -> None:
@@ -92,7 +88,7 @@ async def start_by_name(request: Request) -> Response:
         input=await _input_map(request),
     )
     _apply_idempotency_headers(request, start)
-    result = await _service(request).runs.start(start)
+    result = await service(request).runs.start(start)
     return text(result.workflow_id)
 
 
@@ -100,13 +96,13 @@ async def start_with_request(request: Request) -> Response:
     """``POST /api/workflow``: the body is a StartWorkflowRequest; returns the run id as text."""
     start = convert(await json_body(request), StartWorkflowRequest)
     _apply_idempotency_headers(request, start)
-    result = await _service(request).runs.start(start)
+    result = await service(request).runs.start(start)
     return text(result.workflow_id)
 
 
 async def execute(request: Request) -> Response:
     """``POST /api/workflow/execute/{name}[/{version}]``: start, then wait for the end (200) or less (206)."""
-    service = _service(request)
+    baton = service(request)
     body = await json_body(request, empty={})
     if not isinstance(body, dict):
         raise ValidationError(errors=[FieldError("body", "must be a JSON object")])
@@ -128,10 +124,10 @@ async def execute(request: Request) -> Response:
     wait_seconds = float_param(request, "waitForSeconds", 10.0)
     if wait_seconds < 0:
         raise ValidationError(errors=[FieldError("waitForSeconds", "must not be negative")])
-    wait_seconds = min(wait_seconds, service.context.settings.max_wait_for_seconds)
+    wait_seconds = min(wait_seconds, baton.context.settings.max_wait_for_seconds)
     refs = query_or_header(request, "waitUntilTaskRef") or ""
-    request_id = query_or_header(request, "requestId") or service.context.new_id()
-    outcome = await service.runs.execute(
+    request_id = query_or_header(request, "requestId") or baton.context.new_id()
+    outcome = await baton.runs.execute(
         start,
         wait_until_refs=frozenset(r.strip() for r in refs.split(",") if r.strip()),
         wait_for_seconds=wait_seconds,
@@ -148,7 +144,7 @@ async def get_run(request: Request) -> Response:
     the later pages only.
     """
     include_tasks = bool_param(request, "includeTasks", True)
-    runs = _service(request).runs
+    runs = service(request).runs
     workflow_id = request.path_params["workflow_id"]
     header, tasks = await runs.get_json(workflow_id, TASK_PAGE if include_tasks else 0)
 
@@ -163,7 +159,7 @@ async def get_tasks(request: Request) -> Response:
     ``{results, totalHits, summary}``; ``status`` may repeat or list several, comma-separated; ``summary`` counts
     the run's tasks by status, whatever the filter."""
     statuses = _statuses(request.query_params.getlist("status"))
-    page = await _service(request).runs.task_page(
+    page = await service(request).runs.task_page(
         request.path_params["workflow_id"],
         start=int_param(request, "start", 0),
         count=int_param(request, "count", 15),
@@ -186,7 +182,7 @@ def _statuses(raw: list[str]) -> list[TaskStatus]:
 
 
 async def get_status(request: Request) -> Response:
-    run = await _service(request).runs.get(request.path_params["workflow_id"], include_tasks=False)
+    run = await service(request).runs.get(request.path_params["workflow_id"], include_tasks=False)
     return JSONResponse(
         {
             "workflowId": run.workflow_id,
@@ -199,7 +195,7 @@ async def get_status(request: Request) -> Response:
 
 
 async def correlated(request: Request) -> Response:
-    runs = await _service(request).runs.correlated(
+    runs = await service(request).runs.correlated(
         request.path_params["name"],
         request.path_params["correlation_id"],
         include_closed=bool_param(request, "includeClosed", False),
@@ -209,12 +205,12 @@ async def correlated(request: Request) -> Response:
 
 
 async def terminate(request: Request) -> Response:
-    await _service(request).runs.terminate(request.path_params["workflow_id"], request.query_params.get("reason"))
+    await service(request).runs.terminate(request.path_params["workflow_id"], request.query_params.get("reason"))
     return Response(status_code=200)
 
 
 async def remove(request: Request) -> Response:
-    await _service(request).runs.remove(request.path_params["workflow_id"])
+    await service(request).runs.remove(request.path_params["workflow_id"])
     return Response(status_code=200)
 
 
@@ -222,18 +218,18 @@ async def remove(request: Request) -> Response:
 
 
 async def pause(request: Request) -> Response:
-    await _service(request).operations.pause(request.path_params["workflow_id"])
+    await service(request).operations.pause(request.path_params["workflow_id"])
     return Response(status_code=200)
 
 
 async def resume(request: Request) -> Response:
-    await _service(request).operations.resume(request.path_params["workflow_id"])
+    await service(request).operations.resume(request.path_params["workflow_id"])
     return Response(status_code=200)
 
 
 async def restart(request: Request) -> Response:
     """204, as Conductor answers (its 2.x clients expect it)."""
-    await _service(request).operations.restart(
+    await service(request).operations.restart(
         request.path_params["workflow_id"],
         use_latest_definitions=bool_param(request, "useLatestDefinitions", False),
     )
@@ -242,7 +238,7 @@ async def restart(request: Request) -> Response:
 
 async def retry(request: Request) -> Response:
     """204, as Conductor answers."""
-    await _service(request).operations.retry(
+    await service(request).operations.retry(
         request.path_params["workflow_id"],
         resume_subworkflow_tasks=bool_param(request, "resumeSubworkflowTasks", False),
     )
@@ -252,7 +248,7 @@ async def retry(request: Request) -> Response:
 async def rerun(request: Request) -> Response:
     """The body is a RerunWorkflowRequest; returns the run's id as text."""
     body = await body_as(request, RerunWorkflowRequest, empty=RerunWorkflowRequest())
-    workflow_id = await _service(request).operations.rerun(request.path_params["workflow_id"], body)
+    workflow_id = await service(request).operations.rerun(request.path_params["workflow_id"], body)
     return text(workflow_id)
 
 
@@ -261,7 +257,7 @@ async def skip_task(request: Request) -> Response:
     skip = await optional_body_as(request, SkipTaskRequest)
     if skip is None:
         skip = _skip_request_in_query(request, request.query_params.get("skipTaskRequest"))
-    await _service(request).operations.skip_task(request.path_params["workflow_id"], request.path_params["ref"], skip)
+    await service(request).operations.skip_task(request.path_params["workflow_id"], request.path_params["ref"], skip)
     return Response(status_code=200)
 
 
@@ -282,32 +278,47 @@ async def update_variables(request: Request) -> Response:
     variables = await json_body(request)
     if not isinstance(variables, dict):
         raise ValidationError(errors=[FieldError("body", "must be a JSON object (the variables to set)")])
-    run = await _service(request).operations.update_variables(request.path_params["workflow_id"], variables)
+    run = await service(request).operations.update_variables(request.path_params["workflow_id"], variables)
     return await json_answer(run_pieces(run))
 
 
 async def decide(request: Request) -> Response:
-    await _service(request).operations.decide(request.path_params["workflow_id"])
+    await service(request).operations.decide(request.path_params["workflow_id"])
     return Response(status_code=200)
 
 
+# The words a run id never is here, because another route serves them at that place.
+_BESIDE_BULK = {"workflow_id": ("bulk",)}
+"""``/workflow/bulk/...`` is ``bulk.py``'s."""
+_BESIDE_BULK_AND_DECIDE = {"workflow_id": ("bulk", "decide")}
+_BESIDE_RUNNING = {"workflow_id": ("running",)}
+"""``GET /workflow/running/{name}`` is ``search.py``'s."""
+_BESIDE_SEARCH = {"workflow_id": ("search", "search-v2")}
+_BESIDE_OPERATIONS = {"name": ("restart", "retry", "rerun", "variables")}
+"""``POST /workflow/execute/restart`` has always restarted the run "execute" (and so for retry, rerun and
+variables): a definition with one of those names cannot be executed by name."""
+
+start_routes = [
+    Route("/workflow", start_with_request, methods=["POST"]),
+    NarrowedRoute("/workflow/execute/{name}", execute, methods=["POST"], reserved=_BESIDE_OPERATIONS),
+    Route("/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
+    Route("/workflow/{name}", start_by_name, methods=["POST"]),
+]
+"""Every start, sync or not: among the first routes tried, after the worker API."""
+
 routes = [
-    Route("/api/workflow", start_with_request, methods=["POST"]),
-    Route("/api/workflow/decide/{workflow_id}", decide, methods=["PUT"]),
-    Route("/api/workflow/{workflow_id}/pause", pause, methods=["PUT"]),
-    Route("/api/workflow/{workflow_id}/resume", resume, methods=["PUT"]),
-    Route("/api/workflow/{workflow_id}/restart", restart, methods=["POST"]),
-    Route("/api/workflow/{workflow_id}/retry", retry, methods=["POST"]),
-    Route("/api/workflow/{workflow_id}/rerun", rerun, methods=["POST"]),
-    Route("/api/workflow/{workflow_id}/skiptask/{ref}", skip_task, methods=["PUT"]),
-    Route("/api/workflow/{workflow_id}/variables", update_variables, methods=["POST"]),
-    Route("/api/workflow/execute/{name}", execute, methods=["POST"]),
-    Route("/api/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
-    Route("/api/workflow/{name}/correlated/{correlation_id}", correlated, methods=["GET"]),
-    Route("/api/workflow/{workflow_id}/status", get_status, methods=["GET"]),
-    Route("/api/workflow/{workflow_id}/tasks", get_tasks, methods=["GET"]),
-    Route("/api/workflow/{workflow_id}/remove", remove, methods=["DELETE"]),
-    Route("/api/workflow/{name}", start_by_name, methods=["POST"]),
-    Route("/api/workflow/{workflow_id}", get_run, methods=["GET"]),
-    Route("/api/workflow/{workflow_id}", terminate, methods=["DELETE"]),
+    Route("/workflow/decide/{workflow_id}", decide, methods=["PUT"]),
+    NarrowedRoute("/workflow/{workflow_id}/pause", pause, methods=["PUT"], reserved=_BESIDE_BULK_AND_DECIDE),
+    NarrowedRoute("/workflow/{workflow_id}/resume", resume, methods=["PUT"], reserved=_BESIDE_BULK_AND_DECIDE),
+    NarrowedRoute("/workflow/{workflow_id}/restart", restart, methods=["POST"], reserved=_BESIDE_BULK),
+    NarrowedRoute("/workflow/{workflow_id}/retry", retry, methods=["POST"], reserved=_BESIDE_BULK),
+    Route("/workflow/{workflow_id}/rerun", rerun, methods=["POST"]),
+    Route("/workflow/{workflow_id}/skiptask/{ref}", skip_task, methods=["PUT"]),
+    Route("/workflow/{workflow_id}/variables", update_variables, methods=["POST"]),
+    Route("/workflow/{name}/correlated/{correlation_id}", correlated, methods=["GET"]),
+    NarrowedRoute("/workflow/{workflow_id}/status", get_status, methods=["GET"], reserved=_BESIDE_RUNNING),
+    NarrowedRoute("/workflow/{workflow_id}/tasks", get_tasks, methods=["GET"], reserved=_BESIDE_RUNNING),
+    Route("/workflow/{workflow_id}/remove", remove, methods=["DELETE"]),
+    NarrowedRoute("/workflow/{workflow_id}", get_run, methods=["GET"], reserved=_BESIDE_SEARCH),
+    Route("/workflow/{workflow_id}", terminate, methods=["DELETE"]),
 ]

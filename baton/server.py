@@ -1,4 +1,10 @@
-"""The ASGI application: routes, error mapping, body limit, and the lifespan that opens the store."""
+"""The ASGI application: the lifespan that opens the store and starts the loops, and one Mount per surface.
+
+``create_app`` is what ``baton serve`` runs. The lifespan wires the service
+(store, sandbox, wake-ups) and starts the loops beside the API (sweeper,
+executors, outbox relay, retention); each surface is mounted under its prefix
+with its own error handlers, and ``/health`` stays at the root.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import bulk, metadata, search, tasks, workflows
-from baton.api.limits import BodyReadTimeout, PayloadTooLarge, RequestLimits
-from baton.api.responses import JSONResponse, baton_error_response, error_response
+from baton.api import conductor, state
+from baton.api.limits import RequestLimits
+from baton.api.responses import JSONResponse
+from baton.api.routing import Surface
 from baton.config import Settings
-from baton.errors import BatonError, StoreError
 from baton.runtime.executors import Executors
 from baton.runtime.notifier import Notifier
 from baton.runtime.pg_notifier import PostgresNotifier
@@ -33,28 +38,6 @@ log = logging.getLogger(__name__)
 
 async def health(request: Request) -> Response:
     return JSONResponse({"healthy": True})
-
-
-async def _on_baton_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BatonError)
-    if isinstance(exc, PayloadTooLarge | BodyReadTimeout):
-        # The rest of the body may still be on its way: answer, then close the connection.
-        status = 413 if isinstance(exc, PayloadTooLarge) else 408
-        response = error_response(status, exc.message, [{"path": "body", "message": exc.message}])
-        response.headers["connection"] = "close"
-        return response
-    if isinstance(exc, StoreError):
-        log.error("store failure on %s %s: %s", request.method, request.url.path, exc)
-    return baton_error_response(exc)
-
-
-async def _on_http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return error_response(404, f"No route for {request.method} {request.url.path}")
-    if exc.status_code == 405:
-        return error_response(405, f"Method {request.method} is not allowed on {request.url.path}")
-    return error_response(exc.status_code, str(exc.detail))
 
 
 def _notifier_for(database_url: str) -> Notifier:
@@ -97,7 +80,7 @@ def create_app(settings: Settings) -> Starlette:
             interval_ms=settings.retention_interval_ms,
         )
         retention.start()
-        app.state.baton = service
+        state.install(app, service)
         try:
             yield
         finally:
@@ -113,22 +96,19 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[
-            *tasks.worker_routes,
             Route("/health", health, methods=["GET"]),
-            *metadata.routes,
-            # Before workflows and tasks: /api/workflow/search is not the run whose id is "search".
-            *search.routes,
-            *bulk.routes,
-            *workflows.routes,
-            *tasks.routes,
+            Surface("/api", conductor.routes, conductor.exception_handlers),
         ],
         middleware=[
             Middleware(
                 RequestLimits,
                 max_bytes=settings.max_body_bytes,
                 body_read_timeout_ms=settings.body_read_timeout_ms,
+                # Refused before any surface is chosen: in Conductor's shape, the server's first API.
+                refusal_body=conductor.error_body,
             )
         ],
-        exception_handlers={BatonError: _on_baton_error, HTTPException: _on_http_error},
+        # A path outside every surface answers as it always has, in Conductor's shape.
+        exception_handlers=conductor.exception_handlers,
         lifespan=lifespan,
     )

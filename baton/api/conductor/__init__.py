@@ -1,0 +1,26 @@
+"""Conductor's REST API, mounted at ``/api``: its routes (paths relative to the mount) and its error body.
+
+Which route serves a path never depends on the order of ``routes``: where a literal
+segment meets a parameter, the parameterised route leaves the word to the literal one
+(``api/routing.py``). The order only decides how soon a route is found, so the worker
+API comes first, then the starts.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from baton.api.conductor import bulk, metadata, search, tasks, workflows
+from baton.api.conductor.errors import error_body, exception_handlers
+
+__all__ = ["error_body", "exception_handlers", "routes"]
+
+routes: list[BaseRoute] = [
+    *tasks.worker_routes,
+    *workflows.start_routes,
+    *metadata.routes,
+    *search.routes,
+    *bulk.routes,
+    *workflows.routes,
+    *tasks.routes,
+]

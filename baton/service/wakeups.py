@@ -1,0 +1,56 @@
+"""What the service layer calls to wake waiters: the interface, and the keys it names.
+
+A use case publishes the keys of what it changed (``task:<type>``, ``run:<workflowId>``);
+long polls and sync waits listen on them before they read the store. ``runtime/``
+implements the interface (in process, and across processes on PostgreSQL);
+``baton serve`` hands one to the service (``docs/design.md``, Wake-ups).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
+
+
+def task_key(task_type: str) -> str:
+    return f"task:{task_type}"
+
+
+def run_key(workflow_id: str) -> str:
+    return f"run:{workflow_id}"
+
+
+class Waiter(Protocol):
+    async def wait(self, timeout: float) -> bool:
+        """True once woken since the last return; False when ``timeout`` seconds pass first."""
+        ...
+
+
+class Wakeups(Protocol):
+    def publish(self, keys: Iterable[str]) -> None:
+        """Wake whoever listens on any of ``keys``."""
+        ...
+
+    def listen(self, *keys: str) -> AbstractContextManager[Waiter]:
+        """A waiter woken by a publish of any of ``keys`` while the context is open."""
+        ...
+
+
+class _Unwoken:
+    async def wait(self, timeout: float) -> bool:
+        await asyncio.sleep(timeout)
+        return False
+
+
+class NoWakeups:
+    """Wakes nobody: a waiter re-reads the store on its own interval. For a service built without
+    wake-ups (a script or a test driving it directly); ``baton serve`` passes runtime's notifier."""
+
+    def publish(self, keys: Iterable[str]) -> None:
+        pass
+
+    @contextmanager
+    def listen(self, *keys: str) -> Iterator[Waiter]:
+        yield _Unwoken()
