@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import complete, dynamic_fork_steps, poll, register, run_of, start, wait_for_status
+
+from tests.api.helpers import complete, dynamic_fork_steps, poll, register, run_of, start, wait_for_status
 
 pytestmark = pytest.mark.timeout(120)
 

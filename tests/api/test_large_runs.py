@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import complete, dynamic_fork_steps, poll, register, start
 
+from tests.api.helpers import complete, dynamic_fork_steps, poll, register, start
 from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.timeout(300)

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import dynamic_fork_steps, register
 
+from tests.api.helpers import dynamic_fork_steps, register
 from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.timeout(600)

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 from baton.model import (
     RerunWorkflowRequest,
@@ -21,6 +20,7 @@ from baton.model import (
     WorkflowStatus,
 )
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient
+from tests.sdk.sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 pytestmark = [
     pytest.mark.timeout(90),

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk_helpers import chain, unique, wait_for_status
 
 from baton.model import WorkflowStatus
 from baton.sdk import BatonClient
+from tests.sdk.sdk_helpers import chain, unique, wait_for_status
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 from baton.model import Task, TaskStatus, WorkflowStatus
 from baton.sdk import BatonClient, InProgress, TerminalError, WorkerRegistry, WorkerRunner, worker_task
+from tests.sdk.sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 pytestmark = pytest.mark.timeout(90)
 

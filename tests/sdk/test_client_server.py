@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 from baton.model import (
     IdempotencyStrategy,
@@ -19,6 +18,7 @@ from baton.model import (
     WorkflowTask,
 )
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient, Worker, WorkerRunner
+from tests.sdk.sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 pytestmark = pytest.mark.timeout(60)
 
