@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import dynamic_fork_steps, register
 from tests.conftest import ServerProcess
+from tests.helpers import dynamic_fork_steps, register
 
 pytestmark = pytest.mark.timeout(600)
 

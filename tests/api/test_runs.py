@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
+from tests.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 
 
 def test_status_correlated_terminate_and_remove(client: httpx.Client) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
 from baton.model import TaskStatus, WorkflowStatus
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient
-from tests.api.helpers import complete, poll, register, simple_workflow, start, wait_for_status
 from tests.conftest import ServerProcess
+from tests.helpers import complete, poll, register, simple_workflow, start, wait_for_status
 
 pytestmark = [
     pytest.mark.timeout(90),
@@ -17,9 +19,14 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def two_runs(client: httpx.Client) -> tuple[str, str]:
-    """A COMPLETED run and a RUNNING one of ``sdk_search``."""
+@pytest.fixture(scope="module")
+def two_runs(shared_server: ServerProcess) -> Iterator[tuple[str, str]]:
+    """A COMPLETED run and a RUNNING one of ``sdk_search``, made once on the file's shared server (tests only read)."""
+    with httpx.Client(base_url=shared_server.url, timeout=30.0) as client:
+        yield made_runs(client)
+
+
+def made_runs(client: httpx.Client) -> tuple[str, str]:
     register(client, simple_workflow("sdk_search", ["sdk_step"]))
     done = start(client, "sdk_search", {"who": "ada"}, correlationId="sdk-c")
     (task,) = poll(client, "sdk_step")

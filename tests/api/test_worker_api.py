@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
+from tests.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 
 
 def test_a_three_step_run_completes_with_each_output_feeding_the_next(client: httpx.Client) -> None:

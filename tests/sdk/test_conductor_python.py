@@ -51,7 +51,7 @@ def handler(config: Configuration) -> Iterator[Callable[[], TaskHandler]]:
         task_handler = TaskHandler(
             configuration=config,
             scan_for_annotated_workers=True,
-            import_modules=["conductor_workers"],
+            import_modules=["tests.sdk.conductor_workers"],
             monitor_processes=False,
         )
         started.append(task_handler)
