@@ -1,5 +1,5 @@
 # The two set-up commands: `make serve` and `make test`. Both install what is needed first.
-# `make test-fast` is the suite without the tests marked slow (crash recovery, concurrency).
+# `make test-fast` is the suite without the tests marked slow (crash recovery, concurrency, memory plateaus).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
