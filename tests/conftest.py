@@ -1,9 +1,10 @@
 """Fixtures shared by every suite: a database URL per store, and a real ``baton serve`` on a real socket.
 
-The ``server`` fixture is one ``baton serve`` per store shared by the tests of a file; they keep apart by
-the names they give their workflows and task types (distinct within the file, or ``tests.helpers.unique``).
-A test that kills, restarts or configures its server, or asserts on the whole database (search totals,
-queue sizes of every type), is marked ``own_server`` and gets a fresh server on a fresh database.
+The ``server`` fixture is one ``baton serve`` per store for the whole session; tests keep apart by the
+names they give their workflows and task types (each file its own, and ``tests.helpers.unique`` where a
+test runs more than once). A file whose tests assert on everything a server holds (search totals) is
+marked ``file_server`` and shares a server of its own; a test that kills, restarts or configures its
+server, or asserts on the whole database, is marked ``own_server`` and gets a fresh one.
 """
 
 from __future__ import annotations
@@ -169,20 +170,37 @@ def server_store(request: pytest.FixtureRequest) -> str:
     return store
 
 
+@pytest.fixture(scope="session")
+def session_sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server("sqlite", tmp_path_factory.mktemp("session-sqlite")) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def session_postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server("postgres", tmp_path_factory.mktemp("session-postgres")) as process:
+        yield process
+
+
 @pytest.fixture(scope="module")
-def shared_server(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(server_store, tmp_path_factory.mktemp(f"shared-{server_store}")) as process:
+def file_server(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of the file's own, for the tests of a ``file_server`` file."""
+    with running_server(server_store, tmp_path_factory.mktemp(f"file-{server_store}")) as process:
         yield process
 
 
 @pytest.fixture
 def server(request: pytest.FixtureRequest, server_store: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    """A real ``baton serve`` of each store: the file's shared one, or a fresh one for an ``own_server`` test."""
+    """A real ``baton serve`` of each store: the session's, the file's (``file_server``) or the test's own
+    (``own_server``)."""
     if request.node.get_closest_marker("own_server") is not None:
         with running_server(server_store, tmp_path) as process:
             yield process
         return
-    shared: ServerProcess = request.getfixturevalue("shared_server")
+    if request.node.get_closest_marker("file_server") is not None:
+        shared: ServerProcess = request.getfixturevalue("file_server")
+    else:
+        shared = request.getfixturevalue(f"session_{server_store}_server")
     shared.assert_running()
     yield shared
 

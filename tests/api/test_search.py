@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.file_server]  # the tests count every run the server holds
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -39,13 +39,13 @@ def next_millisecond() -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(shared_server: ServerProcess) -> Iterator[dict[str, str]]:
+def runs(file_server: ServerProcess) -> Iterator[dict[str, str]]:
     """order: one COMPLETED (cid-1), one RUNNING (cid-2), one TERMINATED; refund: one RUNNING (cid-1).
 
-    Made once on the file's shared server: the tests that use them only read. The correlation ids hold
+    Made once on the file's server: the tests that use them only read. The correlation ids hold
     a letter outside hex, so no run id (a UUID) can contain them: on SQLite freeText is a substring match.
     """
-    with httpx.Client(base_url=shared_server.url, timeout=30.0) as client:
+    with httpx.Client(base_url=file_server.url, timeout=30.0) as client:
         yield made_runs(client)
 
 

@@ -16,13 +16,14 @@ pytestmark = [
     pytest.mark.timeout(90),
     # conductor-python's own models call their deprecated accessors when they are built.
     pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning"),
+    pytest.mark.file_server,  # the tests count every run the server holds
 ]
 
 
 @pytest.fixture(scope="module")
-def two_runs(shared_server: ServerProcess) -> Iterator[tuple[str, str]]:
-    """A COMPLETED run and a RUNNING one of ``sdk_search``, made once on the file's shared server (tests only read)."""
-    with httpx.Client(base_url=shared_server.url, timeout=30.0) as client:
+def two_runs(file_server: ServerProcess) -> Iterator[tuple[str, str]]:
+    """A COMPLETED run and a RUNNING one of ``sdk_search``, made once on the file's server (tests only read)."""
+    with httpx.Client(base_url=file_server.url, timeout=30.0) as client:
         yield made_runs(client)
 
 

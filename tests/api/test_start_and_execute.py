@@ -57,8 +57,8 @@ def test_unknown_names_versions_and_bad_priorities(client: httpx.Client) -> None
 
 
 def test_start_workflow_request_and_inline_definition(client: httpx.Client) -> None:
-    register(client, simple_workflow("versioned", ["a"]))
-    register(client, {**simple_workflow("versioned", ["a", "b"]), "version": 2})
+    register(client, simple_workflow("versioned", ["va"]))
+    register(client, {**simple_workflow("versioned", ["va", "vb"]), "version": 2})
     response = client.post("/api/workflow", json={"name": "versioned", "version": 1, "input": {"x": 1}})
     assert response.status_code == 200, response.text
     assert run_of(client, response.text)["workflowVersion"] == 1

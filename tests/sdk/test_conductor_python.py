@@ -92,6 +92,7 @@ def wait_until_ended(client: OrkesWorkflowClient, workflow_id: str, timeout: flo
         time.sleep(0.1)
 
 
+@pytest.mark.own_server  # lists every definition: conductor-python answers None for the suite's mix
 def test_metadata_client(config: Configuration) -> None:
     metadata = OrkesMetadataClient(config)
     metadata.register_task_def(TaskDef(name="cpy_meta_task", retry_count=0))
