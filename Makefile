@@ -1,9 +1,10 @@
 # The two set-up commands: `make serve` and `make test`. Both install what is needed first.
+# `make test-fast` is the suite without the tests marked slow (crash recovery, concurrency, memory plateaus).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install serve test lint bench
+.PHONY: install serve test test-fast lint bench
 
 install: $(VENV)/.installed
 
@@ -24,6 +25,10 @@ lint: install
 test: install lint
 	bash scripts/ensure-postgres
 	$(BIN)/pytest
+
+test-fast: install
+	bash scripts/ensure-postgres
+	$(BIN)/pytest -m "not slow"
 
 bench: install
 	bash scripts/ensure-postgres

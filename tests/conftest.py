@@ -1,4 +1,11 @@
-"""Fixtures shared by every suite: a database URL per store, and a real ``baton serve`` on a real socket."""
+"""Fixtures shared by every suite: a database URL per store, and a real ``baton serve`` on a real socket.
+
+The ``server`` fixture is one ``baton serve`` per store for the whole session; tests keep apart by the
+names they give their workflows and task types (each file its own, and ``tests.helpers.unique`` where a
+test runs more than once). A file whose tests assert on everything a server holds (search totals) is
+marked ``file_server`` and shares a server of its own; a test that kills, restarts or configures its
+server, or asserts on the whole database, is marked ``own_server`` and gets a fresh one.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,17 +28,24 @@ from baton.store.testing import create_test_database, drop_test_database
 STORES = ["sqlite", "postgres"]
 
 
-@pytest.fixture(params=STORES)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file in tmp_path, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'baton.db'}"
+@contextmanager
+def fresh_database(store: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in ``folder``, or a new PostgreSQL database dropped after."""
+    if store == "sqlite":
+        yield f"sqlite:///{folder / 'baton.db'}"
         return
     url = create_test_database()
     try:
         yield url
     finally:
         drop_test_database(url)
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in tmp_path, or a new PostgreSQL database."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -110,6 +125,11 @@ class ServerProcess:
         assert self._process is not None and self._process.poll() is None, "the server is not running"
         return self._process.pid
 
+    def assert_running(self) -> None:
+        """Fails with the server's log when it has died (a shared server must outlive every test)."""
+        if self._process is None or self._process.poll() is not None:
+            raise RuntimeError(f"baton serve is not running:\n{self.log()}")
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing; what was acknowledged must survive."""
         if self._process is not None and self._process.poll() is None:
@@ -131,15 +151,58 @@ class ServerProcess:
         return self._log_path.read_text(errors="replace") if self._log_path.exists() else ""
 
 
-@pytest.fixture
-def server(store_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    """A real ``baton serve`` on a fresh database of each store."""
-    process = ServerProcess(store_url, tmp_path / "server.log")
-    process.start()
-    try:
+@contextmanager
+def running_server(store: str, folder: Path) -> Iterator[ServerProcess]:
+    """A ``baton serve`` on a fresh database of ``store``, stopped (and its database dropped) after."""
+    with fresh_database(store, folder) as url:
+        process = ServerProcess(url, folder / "server.log")
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+@pytest.fixture(scope="module", params=STORES)
+def server_store(request: pytest.FixtureRequest) -> str:
+    """The store of the servers a test file runs against; pytest runs a file's tests store by store."""
+    store: str = request.param
+    return store
+
+
+@pytest.fixture(scope="session")
+def session_sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server("sqlite", tmp_path_factory.mktemp("session-sqlite")) as process:
         yield process
-    finally:
-        process.stop()
+
+
+@pytest.fixture(scope="session")
+def session_postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server("postgres", tmp_path_factory.mktemp("session-postgres")) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def file_server(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of the file's own, for the tests of a ``file_server`` file."""
+    with running_server(server_store, tmp_path_factory.mktemp(f"file-{server_store}")) as process:
+        yield process
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest, server_store: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real ``baton serve`` of each store: the session's, the file's (``file_server``) or the test's own
+    (``own_server``)."""
+    if request.node.get_closest_marker("own_server") is not None:
+        with running_server(server_store, tmp_path) as process:
+            yield process
+        return
+    if request.node.get_closest_marker("file_server") is not None:
+        shared: ServerProcess = request.getfixturevalue("file_server")
+    else:
+        shared = request.getfixturevalue(f"session_{server_store}_server")
+    shared.assert_running()
+    yield shared
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from baton.store.testing import create_test_database, drop_test_database
-from tests.api.helpers import poll, register, simple_workflow, start
 from tests.conftest import STORES, ServerProcess
+from tests.helpers import poll, register, simple_workflow, start
 
 pytestmark = pytest.mark.timeout(120)
 

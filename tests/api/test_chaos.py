@@ -16,9 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import register
-from tests.api.workers import ResilientWorker
 from tests.conftest import ServerProcess
+from tests.helpers import ResilientWorker, register
 
 RUNS = 300
 LOOP_ITERATIONS = 3
@@ -120,6 +119,7 @@ def _wait_until_all_end(client: httpx.Client, ids: list[str], timeout: float) ->
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
+@pytest.mark.own_server
 def test_runs_end_as_without_kills_when_the_server_is_killed_repeatedly(server: ServerProcess) -> None:
     client = httpx.Client(base_url=server.url, timeout=30)
     response = client.post(

@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import register, simple_workflow
-from tests.api.workers import ResilientWorker
 from tests.conftest import ServerProcess
+from tests.helpers import ResilientWorker, register, simple_workflow
 
 RUNS = 200
 STEPS = ["crash_a", "crash_b", "crash_c"]
@@ -22,6 +21,7 @@ def token_output(task: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.own_server
 def test_sigkill_in_the_middle_of_200_runs_loses_nothing(server: ServerProcess) -> None:
     client = httpx.Client(base_url=server.url, timeout=30)
     client.post(

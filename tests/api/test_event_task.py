@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import register, start, wait_for_status
 from tests.api.http_target import HttpTarget, http_target
+from tests.helpers import register, start, wait_for_status
 
 __all__ = ["http_target"]
 

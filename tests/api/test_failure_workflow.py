@@ -6,8 +6,9 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.api.helpers import poll, register, run_of, start, wait_for_status
+from tests.helpers import fail, register, run_of, start, take, wait_for_status
 
 
 def failing_workflow(name: str, **extra: Any) -> dict[str, Any]:
@@ -52,17 +53,8 @@ def wait_for_started(client: httpx.Client, workflow_id: str, status: str, timeou
 
 
 def fail_risky(client: httpx.Client, reason: str = "card declined") -> dict[str, Any]:
-    [task] = poll(client, "risky", timeout_ms=5000)
-    response = client.post(
-        "/api/tasks",
-        json={
-            "taskId": task["taskId"],
-            "workflowInstanceId": task["workflowInstanceId"],
-            "status": "FAILED",
-            "reasonForIncompletion": reason,
-        },
-    )
-    assert response.status_code == 200, response.text
+    task = take(client, "risky", timeout_ms=5000)
+    fail(client, task, reason)
     return task
 
 
@@ -110,6 +102,7 @@ def test_a_terminate_task_that_fails_the_run_starts_the_failure_workflow(client:
     assert cleanup["input"]["reason"] == "out of stock"
 
 
+@pytest.mark.own_server
 def test_completed_and_terminated_runs_start_no_failure_workflow(client: httpx.Client) -> None:
     register(client, CLEANUP)
     register(client, failing_workflow("checkout"))

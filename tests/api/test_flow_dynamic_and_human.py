@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from helpers import complete, poll, register, run_of, start, wait_for_status
+
+from tests.helpers import complete, poll, register, run_of, start, wait_for_status
 
 pytestmark = pytest.mark.timeout(120)
 

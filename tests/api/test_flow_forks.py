@@ -6,13 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import complete, dynamic_fork_steps, poll, register, run_of, start, wait_for_status
+
+from tests.helpers import complete, dynamic_fork_steps, poll, register, run_of, start, statuses, wait_for_status, worker
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def worker(ref: str, name: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "taskReferenceName": ref, "type": "SIMPLE", **extra}
 
 
 def work_all(client: httpx.Client, task_type: str, expected: int, output: Any = None) -> list[dict[str, Any]]:
@@ -26,10 +23,6 @@ def work_all(client: httpx.Client, task_type: str, expected: int, output: Any = 
             assert complete(client, task, body).status_code == 200
             done.append(task)
     return done
-
-
-def statuses(run: dict[str, Any]) -> dict[str, str]:
-    return {t["referenceTaskName"]: t["status"] for t in run["tasks"]}
 
 
 def test_a_fork_runs_branches_in_parallel_and_the_join_waits_for_all(client: httpx.Client) -> None:

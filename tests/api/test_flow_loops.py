@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
-from helpers import complete, poll, register, run_of, start, wait_for_status
+
+from tests.helpers import finish, register, run_of, start, take, wait_for_status, worker
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def worker(ref: str, name: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "taskReferenceName": ref, "type": "SIMPLE", **extra}
-
-
-def take(client: httpx.Client, task_type: str) -> dict[str, Any]:
-    tasks = poll(client, task_type)
-    assert len(tasks) == 1, f"expected one {task_type} task, got {tasks}"
-    return tasks[0]
-
-
-def finish(client: httpx.Client, task_type: str, output: dict[str, Any] | None = None) -> dict[str, Any]:
-    task = take(client, task_type)
-    assert complete(client, task, output).status_code == 200
-    return task
 
 
 def test_a_loop_of_worker_tasks_with_a_retry_inside_an_iteration(client: httpx.Client) -> None:

@@ -217,6 +217,7 @@ def test_scripts_do_not_share_a_memory_budget(baton: Baton) -> None:
 # 4. Sixteen endless scripts at once -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sixteen_endless_scripts_at_once_each_fail_at_the_time_bound(baton: Baton) -> None:
     client = baton.client
     register(client, workflow("hostile_spin", [inline("spin", "while(true){}")]))

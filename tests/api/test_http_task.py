@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import register, start, wait_for_status
 from tests.api.http_target import HttpTarget, http_target
 from tests.conftest import ServerProcess, free_port
+from tests.helpers import register, start, wait_for_status
 
 __all__ = ["http_target"]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import complete, dynamic_fork_steps, poll, register, start
 
 from tests.conftest import ServerProcess
+from tests.helpers import complete, dynamic_fork_steps, poll, register, start
 
 pytestmark = pytest.mark.timeout(300)
 

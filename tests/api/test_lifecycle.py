@@ -8,35 +8,25 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 from tests.conftest import ServerProcess
+from tests.helpers import (
+    complete,
+    fail,
+    finish,
+    poll,
+    register,
+    run_of,
+    simple_workflow,
+    start,
+    task_defs,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.timeout(90)
 
 
 def no_retries(client: httpx.Client, *names: str) -> None:
-    response = client.post("/api/metadata/taskdefs", json=[{"name": n, "retryCount": 0} for n in names])
-    assert response.status_code == 200, response.text
-
-
-def fail(client: httpx.Client, task: dict[str, Any], reason: str = "boom") -> None:
-    response = client.post(
-        "/api/tasks",
-        json={
-            "taskId": task["taskId"],
-            "workflowInstanceId": task["workflowInstanceId"],
-            "status": "FAILED",
-            "reasonForIncompletion": reason,
-        },
-    )
-    assert response.status_code == 200, response.text
-
-
-def work(client: httpx.Client, task_type: str, output: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Poll one task of ``task_type`` and complete it."""
-    (task,) = poll(client, task_type)
-    assert complete(client, task, output).status_code == 200
-    return task
+    task_defs(client, *({"name": n, "retryCount": 0} for n in names))
 
 
 def states(run: dict[str, Any]) -> list[tuple[str, str]]:
@@ -66,7 +56,7 @@ def test_pause_records_results_but_schedules_nothing_until_resumed(client: httpx
     assert client.put(f"/api/workflow/{workflow_id}/resume").status_code == 200
     conflict(client.put(f"/api/workflow/{workflow_id}/resume"), "RUNNING")
     assert states(run_of(client, workflow_id)) == [("pa_0", "COMPLETED"), ("pb_1", "SCHEDULED")]
-    work(client, "pb")
+    finish(client, "pb")
     wait_for_status(client, workflow_id, "COMPLETED")
 
     conflict(client.put(f"/api/workflow/{workflow_id}/pause"), "COMPLETED")
@@ -96,7 +86,7 @@ def test_a_paused_run_does_not_retry_a_failed_step_until_resumed(client: httpx.C
 def test_restart_an_ended_run_from_the_start(client: httpx.Client) -> None:
     register(client, simple_workflow("restarting", ["ra", "rb"]))
     workflow_id = start(client, "restarting", {"x": 7})
-    first = work(client, "ra", {"n": 1})
+    first = finish(client, "ra", {"n": 1})
     conflict(client.post(f"/api/workflow/{workflow_id}/restart"), "RUNNING")
     assert client.delete(f"/api/workflow/{workflow_id}", params={"reason": "stop"}).status_code == 200
 
@@ -112,7 +102,7 @@ def test_restart_an_ended_run_from_the_start(client: httpx.Client) -> None:
     (task,) = poll(client, "ra")
     assert task["inputData"]["x"] == 7
     complete(client, task)
-    work(client, "rb")
+    finish(client, "rb")
     wait_for_status(client, workflow_id, "COMPLETED")
     assert client.post("/api/workflow/no-such-run/restart").status_code == 404
 
@@ -157,7 +147,7 @@ def test_restart_with_the_latest_definition(client: httpx.Client) -> None:
 def test_a_completed_run_of_a_non_restartable_definition_is_not_restarted(client: httpx.Client) -> None:
     register(client, simple_workflow("once_only", ["oo"], restartable=False))
     workflow_id = start(client, "once_only")
-    work(client, "oo")
+    finish(client, "oo")
     wait_for_status(client, workflow_id, "COMPLETED")
 
     refused = client.post(f"/api/workflow/{workflow_id}/restart")
@@ -171,7 +161,7 @@ def test_retry_runs_the_failed_step_again_not_the_whole_run(client: httpx.Client
     no_retries(client, "ta", "tb")
     register(client, simple_workflow("retrying", ["ta", "tb"]))
     workflow_id = start(client, "retrying", {"x": 3})
-    done = work(client, "ta", {"a": 1})
+    done = finish(client, "ta", {"a": 1})
     conflict(client.post(f"/api/workflow/{workflow_id}/retry"), "RUNNING")
     (failing,) = poll(client, "tb")
     fail(client, failing, "tb broke")
@@ -206,7 +196,7 @@ def test_retry_a_terminated_run_schedules_its_cancelled_step(client: httpx.Clien
     assert client.post(f"/api/workflow/{workflow_id}/retry").status_code == 204
 
     assert states(run_of(client, workflow_id)) == [("rt_0", "CANCELED"), ("rt_0", "SCHEDULED")]
-    work(client, "rt")
+    finish(client, "rt")
     wait_for_status(client, workflow_id, "COMPLETED")
 
 
@@ -214,9 +204,9 @@ def test_rerun_from_a_task_with_new_input(client: httpx.Client) -> None:
     register(client, simple_workflow("rerunning", ["xa", "xb", "xc"]))
     workflow_id = start(client, "rerunning", {"x": 1})
     conflict(client.post(f"/api/workflow/{workflow_id}/rerun", json={}), "RUNNING")
-    work(client, "xa", {"a": 1})
-    middle = work(client, "xb", {"b": 1})
-    last = work(client, "xc", {"c": 1})
+    finish(client, "xa", {"a": 1})
+    middle = finish(client, "xb", {"b": 1})
+    last = finish(client, "xc", {"c": 1})
     wait_for_status(client, workflow_id, "COMPLETED")
 
     response = client.post(
@@ -294,7 +284,7 @@ def test_skip_a_pending_task_and_one_not_reached_yet(client: httpx.Client) -> No
     bad = client.put(f"/api/workflow/{workflow_id}/skiptask/sc_2", json={"taskOutput": "nope"})
     assert bad.status_code == 400 and bad.json()["validationErrors"][0]["path"] == "taskOutput"
 
-    work(client, "sc")
+    finish(client, "sc")
     wait_for_status(client, workflow_id, "COMPLETED")
     conflict(client.put(f"/api/workflow/{workflow_id}/skiptask/sc_2"), "COMPLETED")
 
@@ -341,8 +331,8 @@ def test_variables_steer_a_later_switch_and_decide(client: httpx.Client) -> None
     body = response.json()
     assert (body["workflowId"], body["variables"]) == (workflow_id, {"route": "right", "extra": [1]})
     assert client.put(f"/api/workflow/decide/{workflow_id}").status_code == 200
-    work(client, "va")
-    work(client, "vright")
+    finish(client, "va")
+    finish(client, "vright")
     wait_for_status(client, workflow_id, "COMPLETED")
 
     assert client.put(f"/api/workflow/decide/{workflow_id}").status_code == 200  # nothing to do: not an error
@@ -353,6 +343,7 @@ def test_variables_steer_a_later_switch_and_decide(client: httpx.Client) -> None
     assert client.post("/api/workflow/no-such-run/variables", json={}).status_code == 404
 
 
+@pytest.mark.own_server
 def test_operations_survive_a_killed_server(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         register(client, simple_workflow("durable_ops", ["da", "db"]))

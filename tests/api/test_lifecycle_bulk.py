@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
+from tests.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -11,19 +11,29 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import register, run_of, start, wait_for_status
-from tests.api.test_sub_workflow import child_workflow, fail_one, parent_workflow, wait_for_child, work_one
+from tests.helpers import (
+    child_workflow,
+    fail_one,
+    parent_workflow,
+    register,
+    run_of,
+    start,
+    unique,
+    wait_for_child,
+    wait_for_status,
+    work_one,
+)
 
 
 def retry(client: httpx.Client, workflow_id: str, **params: str) -> httpx.Response:
     return client.post(f"/api/workflow/{workflow_id}/retry", params=params)
 
 
-def failed_parent(client: httpx.Client, name: str = "parent", value: int = 5) -> tuple[dict[str, Any], str]:
+def failed_parent(client: httpx.Client, name: str, work_type: str, value: int = 5) -> tuple[dict[str, Any], str]:
     """A parent whose child's worker step failed for good: the parent run (FAILED) and its child's id."""
     parent_id = start(client, name, {"value": value})
     child_id = wait_for_child(client, parent_id)["subWorkflowId"]
-    fail_one(client, "child_work")
+    fail_one(client, work_type)
     wait_for_status(client, child_id, "FAILED")
     return wait_for_status(client, parent_id, "FAILED"), child_id
 
@@ -34,9 +44,10 @@ def only_task(run: dict[str, Any], ref: str) -> dict[str, Any]:
 
 
 def test_resume_retries_the_failed_child_and_the_parent_waits_for_that_same_child(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent, child_id = failed_parent(client)
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent, child_id = failed_parent(client, parent_name, work_type)
     failed_sub = only_task(parent, "sub")
     assert failed_sub["status"] == "FAILED"
 
@@ -55,7 +66,7 @@ def test_resume_retries_the_failed_child_and_the_parent_waits_for_that_same_chil
     logs = client.get(f"/api/tasks/{sub['taskId']}/log").json()
     assert [line["log"] for line in logs] == [f"Sub workflow {child_id} retried."]
 
-    work_one(client, "child_work")
+    work_one(client, work_type)
     parent = wait_for_status(client, parent["workflowId"], "COMPLETED")
     assert parent["output"] == {"fromChild": 10}
     sub = only_task(parent, "sub")
@@ -64,23 +75,25 @@ def test_resume_retries_the_failed_child_and_the_parent_waits_for_that_same_chil
 
 
 def test_without_the_flag_the_failed_step_starts_a_new_child(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent, first_child = failed_parent(client)
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent, first_child = failed_parent(client, parent_name, work_type)
 
     assert retry(client, parent["workflowId"]).status_code == 204
     second_child = wait_for_child(client, parent["workflowId"])["subWorkflowId"]
     assert second_child != first_child
-    work_one(client, "child_work")
+    work_one(client, work_type)
     parent = wait_for_status(client, parent["workflowId"], "COMPLETED")
     assert [t["status"] for t in parent["tasks"]] == ["FAILED", "COMPLETED"]
     assert run_of(client, first_child)["status"] == "FAILED"
 
 
 def test_retrying_the_child_on_its_own_brings_its_parent_back_to_wait_for_it(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent, child_id = failed_parent(client)
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent, child_id = failed_parent(client, parent_name, work_type)
 
     assert retry(client, child_id).status_code == 204
 
@@ -88,15 +101,16 @@ def test_retrying_the_child_on_its_own_brings_its_parent_back_to_wait_for_it(cli
     assert resumed["status"] == "RUNNING"
     sub = only_task(resumed, "sub")
     assert (sub["taskId"], sub["status"]) == (only_task(parent, "sub")["taskId"], "IN_PROGRESS")
-    work_one(client, "child_work")
+    work_one(client, work_type)
     assert wait_for_status(client, parent["workflowId"], "COMPLETED")["output"] == {"fromChild": 10}
 
 
 def test_restarting_or_rerunning_the_child_brings_its_parent_back_too(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
     for operation in ("restart", "rerun"):
-        parent, child_id = failed_parent(client)
+        parent, child_id = failed_parent(client, parent_name, work_type)
         sub = only_task(parent, "sub")
         body = {"reRunFromTaskId": run_of(client, child_id)["tasks"][0]["taskId"]} if operation == "rerun" else None
         response = client.post(f"/api/workflow/{child_id}/{operation}", json=body)
@@ -108,17 +122,23 @@ def test_restarting_or_rerunning_the_child_brings_its_parent_back_too(client: ht
         word = {"restart": "restarted", "rerun": "reran"}[operation]
         logs = client.get(f"/api/tasks/{sub['taskId']}/log").json()
         assert [line["log"] for line in logs] == [f"Sub workflow {child_id} {word}."]
-        work_one(client, "child_work")
+        work_one(client, work_type)
         assert wait_for_status(client, parent["workflowId"], "COMPLETED")["output"] == {"fromChild": 10}
 
 
 def test_a_parent_that_started_another_child_is_left_alone(client: httpx.Client) -> None:
-    client.post("/api/metadata/taskdefs", json=[{"name": "run_child", "retryCount": 1, "retryDelaySeconds": 0}])
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 5})
+    parent_name, child_name, work_type, run_child = (
+        unique("parent"),
+        unique("child"),
+        unique("child_work"),
+        unique("run_child"),
+    )
+    client.post("/api/metadata/taskdefs", json=[{"name": run_child, "retryCount": 1, "retryDelaySeconds": 0}])
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name, task_name=run_child))
+    parent_id = start(client, parent_name, {"value": 5})
     first_child = wait_for_child(client, parent_id)["subWorkflowId"]
-    fail_one(client, "child_work")
+    fail_one(client, work_type)
     wait_for_status(client, first_child, "FAILED")
     # The step's own retry started a second child; retrying the first does not touch the parent.
     second_child = first_child
@@ -138,9 +158,10 @@ def test_a_parent_that_started_another_child_is_left_alone(client: httpx.Client)
 
 
 def test_skipping_a_waiting_sub_workflow_task_terminates_its_child(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 5})
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent_id = start(client, parent_name, {"value": 5})
     child_id = wait_for_child(client, parent_id)["subWorkflowId"]
     response = client.put(f"/api/workflow/{parent_id}/skiptask/sub", json={"taskOutput": {"doubled": 0}})
     assert response.status_code in (200, 204), response.text
@@ -151,15 +172,16 @@ def test_skipping_a_waiting_sub_workflow_task_terminates_its_child(client: httpx
 
 
 def test_resume_goes_down_to_the_deepest_failed_child(client: httpx.Client) -> None:
-    register(client, child_workflow("leaf", "child_work"))
-    middle = parent_workflow("middle", child="leaf")
+    work_type, leaf_name, middle_name, top_name = unique("child_work"), unique("leaf"), unique("middle"), unique("top")
+    register(client, child_workflow(leaf_name, work_type))
+    middle = parent_workflow(middle_name, child=leaf_name)
     middle["outputParameters"] = {"doubled": "${sub.output.doubled}"}
     register(client, middle)
-    register(client, parent_workflow("top", child="middle"))
-    top_id = start(client, "top", {"value": 4})
+    register(client, parent_workflow(top_name, child=middle_name))
+    top_id = start(client, top_name, {"value": 4})
     middle_id = wait_for_child(client, top_id)["subWorkflowId"]
     leaf_id = wait_for_child(client, middle_id)["subWorkflowId"]
-    fail_one(client, "child_work")
+    fail_one(client, work_type)
     for workflow_id in (leaf_id, middle_id, top_id):
         wait_for_status(client, workflow_id, "FAILED")
 
@@ -170,7 +192,7 @@ def test_resume_goes_down_to_the_deepest_failed_child(client: httpx.Client) -> N
         assert run["status"] == "RUNNING"
         assert [(t["status"], t["subWorkflowId"]) for t in run["tasks"]] == [("IN_PROGRESS", child_id)]
     assert run_of(client, leaf_id)["status"] == "RUNNING"
-    work_one(client, "child_work")
+    work_one(client, work_type)
     assert wait_for_status(client, top_id, "COMPLETED")["output"] == {"fromChild": 8}
     assert run_of(client, middle_id)["status"] == "COMPLETED"
 
@@ -206,9 +228,10 @@ def test_a_child_with_no_failed_step_to_retry_is_replaced_by_a_new_one(client: h
 
 
 def test_bad_retry_requests_are_refused_and_change_nothing(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 5})
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent_id = start(client, parent_name, {"value": 5})
     child_id = wait_for_child(client, parent_id)["subWorkflowId"]
     before = run_of(client, parent_id)
 
@@ -234,51 +257,55 @@ def by_expression(workflow_name: str, **param: Any) -> dict[str, Any]:
 
 
 def test_sub_workflow_name_and_version_are_resolved_from_the_run(client: httpx.Client) -> None:
-    register(client, child_workflow("picked"))
-    second = child_workflow("picked", worker="picked_v2_work")
+    picked_name, picked_work, chooser_name = unique("picked"), unique("picked_v2_work"), unique("chooser")
+    register(client, child_workflow(picked_name))
+    second = child_workflow(picked_name, worker=picked_work)
     second["version"] = 2
     register(client, second)
     register(
         client,
         by_expression(
-            "chooser",
+            chooser_name,
             name="${workflow.input.childName}",
             version="${workflow.input.childVersion}",
             priority="${workflow.input.childPriority}",
         ),
     )
-    parent_id = start(client, "chooser", {"value": 3, "childName": "picked", "childVersion": 2, "childPriority": 7})
+    parent_id = start(
+        client, chooser_name, {"value": 3, "childName": picked_name, "childVersion": 2, "childPriority": 7}
+    )
     child = run_of(client, wait_for_child(client, parent_id)["subWorkflowId"])
-    assert (child["workflowName"], child["workflowVersion"], child["priority"]) == ("picked", 2, 7)
-    work_one(client, "picked_v2_work")
+    assert (child["workflowName"], child["workflowVersion"], child["priority"]) == (picked_name, 2, 7)
+    work_one(client, picked_work)
     assert wait_for_status(client, parent_id, "COMPLETED")["output"] == {"fromChild": 6}
 
     # No version given: the latest; digits in a string are a version too.
-    latest_id = start(client, "chooser", {"value": 1, "childName": "picked"})
+    latest_id = start(client, chooser_name, {"value": 1, "childName": picked_name})
     assert run_of(client, wait_for_child(client, latest_id)["subWorkflowId"])["workflowVersion"] == 2
-    first_id = start(client, "chooser", {"value": 1, "childName": "picked", "childVersion": "1"})
+    first_id = start(client, chooser_name, {"value": 1, "childName": picked_name, "childVersion": "1"})
     assert run_of(client, wait_for_child(client, first_id)["subWorkflowId"])["workflowVersion"] == 1
 
 
 def test_a_name_or_version_that_resolves_to_nothing_usable_fails_the_task(client: httpx.Client) -> None:
-    register(client, child_workflow("picked"))
-    register(client, by_expression("chooser", name="${workflow.input.childName}", version="${workflow.input.v}"))
+    picked_name, chooser_name = unique("picked"), unique("chooser")
+    register(client, child_workflow(picked_name))
+    register(client, by_expression(chooser_name, name="${workflow.input.childName}", version="${workflow.input.v}"))
 
-    unknown = wait_for_status(client, start(client, "chooser", {"childName": "nobody"}), "FAILED")
+    unknown = wait_for_status(client, start(client, chooser_name, {"childName": "nobody"}), "FAILED")
     reason = only_task(unknown, "sub")["reasonForIncompletion"]
     assert "subWorkflowParam.name ${workflow.input.childName} resolved to 'nobody'" in reason
     assert "No such workflow definition: nobody" in reason
 
-    missing = wait_for_status(client, start(client, "chooser", {}), "FAILED")
+    missing = wait_for_status(client, start(client, chooser_name, {}), "FAILED")
     assert "subWorkflowParam.name" in only_task(missing, "sub")["reasonForIncompletion"]
     assert "resolved to None" in only_task(missing, "sub")["reasonForIncompletion"]
 
-    bad_version = wait_for_status(client, start(client, "chooser", {"childName": "picked", "v": "two"}), "FAILED")
+    bad_version = wait_for_status(client, start(client, chooser_name, {"childName": picked_name, "v": "two"}), "FAILED")
     assert (
         "subWorkflowParam.version: resolved to 'two', not a whole number"
         in (only_task(bad_version, "sub")["reasonForIncompletion"])
     )
-    started = client.get("/api/workflow/search", params={"query": "workflowType IN (picked)"}).json()
+    started = client.get("/api/workflow/search", params={"query": f"workflowType IN ({picked_name})"}).json()
     assert started["totalHits"] == 0
 
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from baton.store.testing import create_test_database, drop_test_database
-from tests.api.helpers import complete, poll, register, simple_workflow
 from tests.conftest import ServerProcess
+from tests.helpers import complete, poll, register, simple_workflow
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import dynamic_fork_steps, register
 
 from tests.conftest import ServerProcess
+from tests.helpers import dynamic_fork_steps, register
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 BRANCHES = 10_000
 CYCLES = 12

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from tests.api.helpers import register, simple_workflow
+from tests.helpers import register, simple_workflow
 
 
+@pytest.mark.own_server
 def test_workflow_definition_round_trip_and_versions(client: httpx.Client) -> None:
     register(client, simple_workflow("orders", ["charge"]))
     register(client, {**simple_workflow("orders", ["charge", "ship"]), "version": 2})
@@ -40,6 +42,7 @@ def test_put_creates_or_updates_a_list(client: httpx.Client) -> None:
     assert client.get("/api/metadata/workflow/a").json()["tasks"][0]["name"] == "z"
 
 
+@pytest.mark.own_server
 def test_validation_errors_name_the_field_and_store_nothing(client: httpx.Client) -> None:
     duplicate = simple_workflow("dup", ["a", "b"])
     duplicate["tasks"][1]["taskReferenceName"] = duplicate["tasks"][0]["taskReferenceName"]
@@ -79,6 +82,7 @@ def test_malformed_json_is_a_400_naming_the_body(client: httpx.Client) -> None:
     assert response.json()["validationErrors"][0]["path"] == "body"
 
 
+@pytest.mark.own_server
 def test_task_definitions(client: httpx.Client) -> None:
     response = client.post(
         "/api/metadata/taskdefs",

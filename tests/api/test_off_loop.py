@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import complete, dynamic_fork_steps, poll, register, run_of, start, wait_for_status
 
 from tests.conftest import ServerProcess
+from tests.helpers import complete, dynamic_fork_steps, poll, register, run_of, start, wait_for_status
 
 
 @pytest.fixture

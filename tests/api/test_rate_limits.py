@@ -12,19 +12,14 @@ import httpx
 import pytest
 
 from baton.store.testing import create_test_database, drop_test_database
-from tests.api.helpers import complete, poll, register, simple_workflow, start
 from tests.conftest import ServerProcess
+from tests.helpers import complete, poll, queue_size, register, simple_workflow, start
 
 
 def limited(client: httpx.Client, name: str, **limits: Any) -> None:
     response = client.post("/api/metadata/taskdefs", json=[{"name": name, **limits}])
     assert response.status_code == 200, response.text
     register(client, simple_workflow(f"{name}_flow", [name]))
-
-
-def queue_size(client: httpx.Client, task_type: str) -> int:
-    sizes: dict[str, int] = client.get("/api/tasks/queue/sizes", params={"taskType": task_type}).json()
-    return sizes[task_type]
 
 
 def update_v2(client: httpx.Client, task: dict[str, Any]) -> dict[str, Any] | None:

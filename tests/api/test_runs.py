@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
+from tests.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 
 
 def test_status_correlated_terminate_and_remove(client: httpx.Client) -> None:
-    register(client, simple_workflow("lifecycle", ["step"]))
+    register(client, simple_workflow("lifecycle", ["runs_step"]))
     first = start(client, "lifecycle", correlationId="c-1")
     second = start(client, "lifecycle", correlationId="c-1")
     start(client, "lifecycle", correlationId="c-2")
@@ -32,7 +32,7 @@ def test_status_correlated_terminate_and_remove(client: httpx.Client) -> None:
     closed = client.get("/api/workflow/lifecycle/correlated/c-1", params={"includeClosed": "true"}).json()
     assert {r["workflowId"] for r in closed} == {first, second}
 
-    (task,) = poll(client, "step")
+    (task,) = poll(client, "runs_step")
     assert task["workflowInstanceId"] == second
     assert complete(client, task).status_code == 200
     wait_for_status(client, second, "COMPLETED")
@@ -134,8 +134,8 @@ def test_unknown_routes_and_oversized_bodies(client: httpx.Client) -> None:
     missing = client.get("/api/nothing-here")
     assert missing.status_code == 404
     assert "No route" in missing.json()["message"]
-    register(client, simple_workflow("big", ["s"]))
+    register(client, simple_workflow("big", ["big_step"]))
     huge = client.post("/api/workflow/big", json={"blob": "x" * (1024 * 1024 + 10)})
     assert huge.status_code == 413
     assert huge.json()["validationErrors"][0]["path"] == "body"
-    assert client.get("/api/tasks/queue/sizes", params={"taskType": "s"}).json() == {"s": 0}
+    assert client.get("/api/tasks/queue/sizes", params={"taskType": "big_step"}).json() == {"big_step": 0}

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
+from tests.conftest import ServerProcess
+from tests.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.file_server]  # the tests count every run the server holds
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -36,13 +38,18 @@ def next_millisecond() -> None:
         time.sleep(0.0002)
 
 
-@pytest.fixture
-def runs(client: httpx.Client) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def runs(file_server: ServerProcess) -> Iterator[dict[str, str]]:
     """order: one COMPLETED (cid-1), one RUNNING (cid-2), one TERMINATED; refund: one RUNNING (cid-1).
 
-    The correlation ids hold a letter outside hex, so no run id (a UUID) can contain them: on SQLite
-    freeText is a substring match.
+    Made once on the file's server: the tests that use them only read. The correlation ids hold
+    a letter outside hex, so no run id (a UUID) can contain them: on SQLite freeText is a substring match.
     """
+    with httpx.Client(base_url=file_server.url, timeout=30.0) as client:
+        yield made_runs(client)
+
+
+def made_runs(client: httpx.Client) -> dict[str, str]:
     register(client, simple_workflow("order", ["pack"]))
     register(client, simple_workflow("refund", ["pay_back"]))
     done = start(client, "order", {"customer": "ada-lovelace"}, correlationId="cid-1")
@@ -149,6 +156,7 @@ def test_bad_search_is_400_naming_the_field(
     assert [e["path"] for e in body["validationErrors"]] == [path]
 
 
+@pytest.mark.own_server
 def test_search_is_not_a_run_id(client: httpx.Client) -> None:
     assert search(client) == {"totalHits": 0, "results": []}
     assert search(client, path="/api/tasks/search") == {"totalHits": 0, "results": []}

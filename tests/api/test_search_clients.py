@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
 from baton.model import TaskStatus, WorkflowStatus
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient
-from tests.api.helpers import complete, poll, register, simple_workflow, start, wait_for_status
 from tests.conftest import ServerProcess
+from tests.helpers import complete, poll, register, simple_workflow, start, wait_for_status
 
 pytestmark = [
     pytest.mark.timeout(90),
     # conductor-python's own models call their deprecated accessors when they are built.
     pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning"),
+    pytest.mark.file_server,  # the tests count every run the server holds
 ]
 
 
-@pytest.fixture
-def two_runs(client: httpx.Client) -> tuple[str, str]:
-    """A COMPLETED run and a RUNNING one of ``sdk_search``."""
+@pytest.fixture(scope="module")
+def two_runs(file_server: ServerProcess) -> Iterator[tuple[str, str]]:
+    """A COMPLETED run and a RUNNING one of ``sdk_search``, made once on the file's server (tests only read)."""
+    with httpx.Client(base_url=file_server.url, timeout=30.0) as client:
+        yield made_runs(client)
+
+
+def made_runs(client: httpx.Client) -> tuple[str, str]:
     register(client, simple_workflow("sdk_search", ["sdk_step"]))
     done = start(client, "sdk_search", {"who": "ada"}, correlationId="sdk-c")
     (task,) = poll(client, "sdk_step")

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.helpers import poll, register, simple_workflow, start, wait_for_status
 from tests.conftest import ServerProcess
+from tests.helpers import poll, register, simple_workflow, start, wait_for_status
 
 pytestmark = pytest.mark.timeout(90)
 

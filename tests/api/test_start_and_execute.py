@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
+from tests.helpers import complete, poll, register, run_of, simple_workflow, start, unique, wait_for_status
 
 INLINE_ONLY = {
     "name": "adder",
@@ -57,9 +57,9 @@ def test_unknown_names_versions_and_bad_priorities(client: httpx.Client) -> None
 
 
 def test_start_workflow_request_and_inline_definition(client: httpx.Client) -> None:
-    register(client, simple_workflow("flow", ["a"]))
-    register(client, {**simple_workflow("flow", ["a", "b"]), "version": 2})
-    response = client.post("/api/workflow", json={"name": "flow", "version": 1, "input": {"x": 1}})
+    register(client, simple_workflow("versioned", ["va"]))
+    register(client, {**simple_workflow("versioned", ["va", "vb"]), "version": 2})
+    response = client.post("/api/workflow", json={"name": "versioned", "version": 1, "input": {"x": 1}})
     assert response.status_code == 200, response.text
     assert run_of(client, response.text)["workflowVersion"] == 1
 
@@ -153,6 +153,7 @@ def test_execute_answers_206_when_the_run_blocks_on_a_wait_task(client: httpx.Cl
 @pytest.mark.parametrize("header_style", [True, False])
 def test_idempotency_strategies(client: httpx.Client, header_style: bool) -> None:
     register(client, simple_workflow("idem", ["s"]))
+    key = unique("k1")  # both header styles share the server
 
     def start_with(key: str, strategy: str) -> httpx.Response:
         if header_style:
@@ -164,17 +165,17 @@ def test_idempotency_strategies(client: httpx.Client, header_style: bool) -> Non
             json={"name": "idem", "idempotencyKey": key, "idempotencyStrategy": strategy},
         )
 
-    first = start_with("k1", "RETURN_EXISTING")
+    first = start_with(key, "RETURN_EXISTING")
     assert first.status_code == 200
-    again = start_with("k1", "RETURN_EXISTING")
+    again = start_with(key, "RETURN_EXISTING")
     assert (again.status_code, again.text) == (200, first.text)
-    assert start_with("k1", "FAIL").status_code == 409
-    assert start_with("k1", "FAIL_ON_RUNNING").status_code == 409
+    assert start_with(key, "FAIL").status_code == 409
+    assert start_with(key, "FAIL_ON_RUNNING").status_code == 409
     assert client.delete(f"/api/workflow/{first.text}", params={"reason": "done"}).status_code == 200
-    fresh = start_with("k1", "FAIL_ON_RUNNING")
+    fresh = start_with(key, "FAIL_ON_RUNNING")
     assert fresh.status_code == 200
     assert fresh.text != first.text
-    assert start_with("k1", "FAIL").status_code == 409
+    assert start_with(key, "FAIL").status_code == 409
     # conductor-python always sends a strategy; without a key it means nothing.
     keyless = [client.post("/api/workflow", json={"name": "idem", "idempotencyStrategy": "FAIL"}) for _ in range(2)]
     assert [r.status_code for r in keyless] == [200, 200]
@@ -185,7 +186,7 @@ def test_idempotency_strategies(client: httpx.Client, header_style: bool) -> Non
 
 
 def test_fifty_concurrent_starts_with_one_key_give_one_run(client: httpx.Client, server: Any) -> None:
-    register(client, simple_workflow("race", ["s"]))
+    register(client, simple_workflow("race", ["race_step"]))
 
     def attempt(_: int) -> str:
         with httpx.Client(base_url=server.url, timeout=30) as http:
@@ -200,5 +201,5 @@ def test_fifty_concurrent_starts_with_one_key_give_one_run(client: httpx.Client,
     with ThreadPoolExecutor(max_workers=50) as pool:
         ids = set(pool.map(attempt, range(50)))
     assert len(ids) == 1
-    sizes = client.get("/api/tasks/queue/sizes", params={"taskType": "s"}).json()
-    assert sizes == {"s": 1}
+    sizes = client.get("/api/tasks/queue/sizes", params={"taskType": "race_step"}).json()
+    assert sizes == {"race_step": 1}

@@ -4,90 +4,32 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.helpers import complete, poll, register, run_of, start, wait_for_status
-from tests.api.workers import ResilientWorker
 from tests.conftest import ServerProcess
-
-
-def worker_step(name: str, ref: str | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "taskReferenceName": ref or name,
-        "type": "SIMPLE",
-        "inputParameters": {"value": "${workflow.input.value}"},
-    }
-
-
-def child_workflow(name: str = "child", worker: str = "child_work") -> dict[str, Any]:
-    return {
-        "name": name,
-        "version": 1,
-        "tasks": [worker_step(worker)],
-        "outputParameters": {"doubled": "${" + worker + ".output.doubled}"},
-    }
-
-
-def parent_workflow(name: str = "parent", child: str = "child", **step: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "version": 1,
-        "tasks": [
-            {
-                "name": step.pop("task_name", "run_child"),
-                "taskReferenceName": "sub",
-                "type": "SUB_WORKFLOW",
-                "subWorkflowParam": {"name": child, "version": 1},
-                "inputParameters": {"value": "${workflow.input.value}"},
-                **step,
-            }
-        ],
-        "outputParameters": {"fromChild": "${sub.output.doubled}"},
-    }
-
-
-def wait_for_child(client: httpx.Client, workflow_id: str, timeout: float = 15.0) -> dict[str, Any]:
-    """The run's ``sub`` task once it waits for its child (IN_PROGRESS, with the child's id)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        run = run_of(client, workflow_id)
-        found = [t for t in run["tasks"] if t["referenceTaskName"] == "sub"]
-        if found and found[-1]["status"] == "IN_PROGRESS" and found[-1].get("subWorkflowId"):
-            return found[-1]
-        assert time.monotonic() < deadline, run
-        time.sleep(0.05)
-
-
-def work_one(client: httpx.Client, task_type: str, output: dict[str, Any] | None = None) -> dict[str, Any]:
-    [task] = poll(client, task_type, timeout_ms=5000)
-    response = complete(client, task, output if output is not None else {"doubled": task["inputData"]["value"] * 2})
-    assert response.status_code == 200, response.text
-    return task
-
-
-def fail_one(client: httpx.Client, task_type: str) -> dict[str, Any]:
-    [task] = poll(client, task_type, timeout_ms=5000)
-    response = client.post(
-        "/api/tasks",
-        json={
-            "taskId": task["taskId"],
-            "workflowInstanceId": task["workflowInstanceId"],
-            "status": "FAILED_WITH_TERMINAL_ERROR",
-            "reasonForIncompletion": "child work broke",
-        },
-    )
-    assert response.status_code == 200, response.text
-    return task
+from tests.helpers import (
+    ResilientWorker,
+    child_workflow,
+    fail_one,
+    parent_workflow,
+    poll,
+    register,
+    run_of,
+    start,
+    unique,
+    wait_for_child,
+    wait_for_status,
+    work_one,
+)
 
 
 def test_the_parent_waits_for_its_child_and_gets_its_output(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 21}, correlationId="corr-1")
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent_id = start(client, parent_name, {"value": 21}, correlationId="corr-1")
     sub = wait_for_child(client, parent_id)
     child_id = sub["subWorkflowId"]
     assert sub["outputData"] == {"subWorkflowId": child_id}
@@ -98,7 +40,7 @@ def test_the_parent_waits_for_its_child_and_gets_its_output(client: httpx.Client
     assert child["correlationId"] == "corr-1"
     assert run_of(client, parent_id)["status"] == "RUNNING"
 
-    work_one(client, "child_work")
+    work_one(client, work_type)
     parent = wait_for_status(client, parent_id, "COMPLETED")
     [task] = parent["tasks"]
     assert task["status"] == "COMPLETED"
@@ -136,12 +78,18 @@ def test_an_inline_child_definition_runs_as_the_child(client: httpx.Client) -> N
 
 
 def test_a_failed_child_fails_the_parent_task_and_a_retry_starts_a_new_child(client: httpx.Client) -> None:
-    client.post("/api/metadata/taskdefs", json=[{"name": "run_child", "retryCount": 1, "retryDelaySeconds": 0}])
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 5})
-    fail_one(client, "child_work")
-    work_one(client, "child_work")
+    parent_name, child_name, work_type, run_child = (
+        unique("parent"),
+        unique("child"),
+        unique("child_work"),
+        unique("run_child"),
+    )
+    client.post("/api/metadata/taskdefs", json=[{"name": run_child, "retryCount": 1, "retryDelaySeconds": 0}])
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name, task_name=run_child))
+    parent_id = start(client, parent_name, {"value": 5})
+    fail_one(client, work_type)
+    work_one(client, work_type)
     parent = wait_for_status(client, parent_id, "COMPLETED")
     first, second = parent["tasks"]
     assert first["status"] == "FAILED" and second["status"] == "COMPLETED"
@@ -152,19 +100,21 @@ def test_a_failed_child_fails_the_parent_task_and_a_retry_starts_a_new_child(cli
 
 
 def test_a_failed_child_without_retries_fails_the_parent(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 5})
-    fail_one(client, "child_work")
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent_id = start(client, parent_name, {"value": 5})
+    fail_one(client, work_type)
     parent = wait_for_status(client, parent_id, "FAILED")
     assert parent["tasks"][0]["status"] == "FAILED"
     assert parent["failedReferenceTaskNames"] == ["sub"]
 
 
 def test_terminating_the_child_fails_the_parent_task(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 5})
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent_id = start(client, parent_name, {"value": 5})
     child_id = wait_for_child(client, parent_id)["subWorkflowId"]
     assert client.delete(f"/api/workflow/{child_id}", params={"reason": "operator"}).status_code == 200
     parent = wait_for_status(client, parent_id, "FAILED")
@@ -172,38 +122,41 @@ def test_terminating_the_child_fails_the_parent_task(client: httpx.Client) -> No
 
 
 def test_terminating_the_parent_terminates_its_running_child(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 5})
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent_id = start(client, parent_name, {"value": 5})
     child_id = wait_for_child(client, parent_id)["subWorkflowId"]
     assert client.delete(f"/api/workflow/{parent_id}", params={"reason": "stop all"}).status_code == 200
     child = wait_for_status(client, child_id, "TERMINATED")
     assert parent_id in child["reasonForIncompletion"] and "stop all" in child["reasonForIncompletion"]
     assert run_of(client, parent_id)["tasks"][0]["status"] == "CANCELED"
-    assert poll(client, "child_work", timeout_ms=0) == []
+    assert poll(client, work_type, timeout_ms=0) == []
 
 
 def test_nested_two_levels_completes_from_the_bottom_up(client: httpx.Client) -> None:
-    register(client, child_workflow("leaf", "leaf_work"))
-    middle = parent_workflow("middle", child="leaf")
+    leaf_name, leaf_work, middle_name, top_name = unique("leaf"), unique("leaf_work"), unique("middle"), unique("top")
+    register(client, child_workflow(leaf_name, leaf_work))
+    middle = parent_workflow(middle_name, child=leaf_name)
     middle["outputParameters"] = {"doubled": "${sub.output.doubled}"}
     register(client, middle)
-    register(client, parent_workflow("top", child="middle"))
-    top_id = start(client, "top", {"value": 4})
+    register(client, parent_workflow(top_name, child=middle_name))
+    top_id = start(client, top_name, {"value": 4})
     middle_id = wait_for_child(client, top_id)["subWorkflowId"]
     leaf_id = wait_for_child(client, middle_id)["subWorkflowId"]
     assert run_of(client, leaf_id)["parentWorkflowId"] == middle_id
-    work_one(client, "leaf_work")
+    work_one(client, leaf_work)
     top = wait_for_status(client, top_id, "COMPLETED")
     assert top["output"] == {"fromChild": 8}
     assert run_of(client, middle_id)["status"] == "COMPLETED"
 
 
 def test_terminating_the_top_terminates_the_whole_tree(client: httpx.Client) -> None:
-    register(client, child_workflow("leaf", "leaf_work"))
-    register(client, parent_workflow("middle", child="leaf"))
-    register(client, parent_workflow("top", child="middle"))
-    top_id = start(client, "top", {"value": 4})
+    leaf_name, leaf_work, middle_name, top_name = unique("leaf"), unique("leaf_work"), unique("middle"), unique("top")
+    register(client, child_workflow(leaf_name, leaf_work))
+    register(client, parent_workflow(middle_name, child=leaf_name))
+    register(client, parent_workflow(top_name, child=middle_name))
+    top_id = start(client, top_name, {"value": 4})
     middle_id = wait_for_child(client, top_id)["subWorkflowId"]
     leaf_id = wait_for_child(client, middle_id)["subWorkflowId"]
     assert client.delete(f"/api/workflow/{top_id}").status_code == 200
@@ -335,16 +288,17 @@ def test_sigkill_while_children_run_loses_no_parent(
 
 
 def test_rerun_from_the_sub_workflow_task_starts_a_new_child(client: httpx.Client) -> None:
-    register(client, child_workflow())
-    register(client, parent_workflow())
-    parent_id = start(client, "parent", {"value": 2})
-    work_one(client, "child_work")
+    parent_name, child_name, work_type = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name))
+    parent_id = start(client, parent_name, {"value": 2})
+    work_one(client, work_type)
     first = wait_for_status(client, parent_id, "COMPLETED")["tasks"][0]
     response = client.post(f"/api/workflow/{parent_id}/rerun", json={"reRunFromTaskId": first["taskId"]})
     assert response.status_code == 200, response.text
     second_child = wait_for_child(client, parent_id)["subWorkflowId"]
     assert second_child != first["subWorkflowId"]
-    work_one(client, "child_work", {"doubled": 40})
+    work_one(client, work_type, {"doubled": 40})
     parent = wait_for_status(client, parent_id, "COMPLETED")
     assert parent["output"] == {"fromChild": 40}
     assert parent["tasks"][0]["subWorkflowId"] == second_child

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.helpers import poll, register, simple_workflow, start
+from tests.helpers import poll, register, simple_workflow, start
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -6,36 +6,25 @@ check that the one started again on the same database fires it.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 from tests.conftest import ServerProcess
-
-
-def task_defs(client: httpx.Client, *defs: dict[str, Any]) -> None:
-    response = client.post("/api/metadata/taskdefs", json=list(defs))
-    assert response.status_code == 200, response.text
-
-
-def wait_for(client: httpx.Client, workflow_id: str, check: Any, timeout: float = 15.0) -> dict[str, Any]:
-    """The run once ``check(run)`` holds (re-read every 50 ms); fails with the run after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        run = run_of(client, workflow_id)
-        if check(run):
-            return run
-        assert time.monotonic() < deadline, run
-        time.sleep(0.05)
-
-
-def queue_size(client: httpx.Client, task_type: str) -> int:
-    sizes: dict[str, int] = client.get("/api/tasks/queue/sizes", params={"taskType": task_type}).json()
-    return sizes[task_type]
-
+from tests.helpers import (
+    complete,
+    poll,
+    queue_size,
+    register,
+    run_of,
+    simple_workflow,
+    start,
+    task_defs,
+    unique,
+    wait_for,
+    wait_for_status,
+)
 
 # -- task timeouts -----------------------------------------------------------------
 
@@ -80,6 +69,7 @@ def test_timeout_seconds_retry_times_out_then_the_retry_completes(client: httpx.
     assert first["reasonForIncompletion"].startswith("Task timed out after 1 seconds")
 
 
+@pytest.mark.own_server
 def test_alert_only_timeouts_are_recorded_once_and_change_nothing_else(client: httpx.Client, server: Any) -> None:
     task_defs(client, {"name": "watched", "pollTimeoutSeconds": 1, "timeoutPolicy": "ALERT_ONLY"})
     register(client, simple_workflow("alerting", ["watched"], timeoutSeconds=1))  # ALERT_ONLY by default
@@ -133,6 +123,7 @@ def test_a_run_timeout_ends_the_run_and_cancels_its_tasks(client: httpx.Client) 
     assert queue_size(client, "slow_step") == 0
 
 
+@pytest.mark.own_server
 def test_timers_survive_a_killed_server(client: httpx.Client, server: ServerProcess) -> None:
     register(client, simple_workflow("doomed", ["stuck"], timeoutSeconds=2, timeoutPolicy="TIME_OUT_WF"))
     task_defs(client, {"name": "forgotten", "pollTimeoutSeconds": 2})
@@ -179,26 +170,27 @@ def test_start_delay_holds_worker_and_server_run_tasks(client: httpx.Client) -> 
     [("FIXED", 1, 3), ("LINEAR_BACKOFF", 2, 6), ("EXPONENTIAL_BACKOFF", 1, 3)],
 )
 def test_retry_delays_follow_the_retry_logic(client: httpx.Client, logic: str, scale: int, delay: int) -> None:
+    step = unique("backing_off")  # the three cases share the server: each keeps its own delayed retry
     task_defs(
         client,
         {
-            "name": "backing_off",
+            "name": step,
             "retryCount": 1,
             "retryLogic": logic,
             "retryDelaySeconds": 3,
             "backoffScaleFactor": scale,
         },
     )
-    register(client, simple_workflow("backoff", ["backing_off"]))
+    register(client, simple_workflow("backoff", [step]))
     workflow_id = start(client, "backoff")
-    (task,) = poll(client, "backing_off")
+    (task,) = poll(client, step)
     failed = {"taskId": task["taskId"], "workflowInstanceId": workflow_id, "status": "FAILED"}
     assert client.post("/api/tasks", json=failed).status_code == 200
     retry = run_of(client, workflow_id)["tasks"][1]
     assert (retry["status"], retry["retryCount"]) == ("SCHEDULED", 1)
     assert (retry["callbackAfterSeconds"], retry["startDelayInSeconds"]) == (delay, delay)
     assert retry["retriedTaskId"] == task["taskId"]
-    assert poll(client, "backing_off", timeout_ms=0) == []
+    assert poll(client, step, timeout_ms=0) == []
 
 
 def test_an_optional_step_that_fails_for_good_lets_the_run_go_on(client: httpx.Client) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
+from tests.helpers import complete, poll, register, run_of, simple_workflow, start, wait_for_status
 
 
 def test_a_three_step_run_completes_with_each_output_feeding_the_next(client: httpx.Client) -> None:
@@ -88,11 +88,11 @@ def test_single_poll_and_update_v2_hands_the_next_task(client: httpx.Client) -> 
 
 
 def test_failed_results_are_retried_then_fail_the_run(client: httpx.Client) -> None:
-    client.post("/api/metadata/taskdefs", json=[{"name": "flaky", "retryCount": 1, "retryDelaySeconds": 0}])
-    register(client, simple_workflow("retrying", ["flaky"]))
-    workflow_id = start(client, "retrying")
+    client.post("/api/metadata/taskdefs", json=[{"name": "failing_step", "retryCount": 1, "retryDelaySeconds": 0}])
+    register(client, simple_workflow("retrying_results", ["failing_step"]))
+    workflow_id = start(client, "retrying_results")
     for attempt in range(2):
-        (task,) = poll(client, "flaky")
+        (task,) = poll(client, "failing_step")
         assert task["retryCount"] == attempt
         failed = {
             "taskId": task["taskId"],

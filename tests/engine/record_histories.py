@@ -1,6 +1,6 @@
-"""Record the committed decision histories that ``test_engine_replay.py`` replays.
+"""Record the committed decision histories that ``test_replay.py`` replays.
 
-Run ``python tests/engine/record_histories.py`` only when a change of the
+Run ``python -m tests.engine.record_histories`` only when a change of the
 decider's behaviour is intended, and review the diff of ``histories/`` like code.
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from decider_support import Harness, history_document, simple, system, task_def, workflow
-
 from baton.model import RetryLogic, TaskResultStatus
+from tests.engine.decider_support import Harness, history_document, simple, system, task_def, workflow
 
 HERE = Path(__file__).parent / "histories"
 

@@ -17,5 +17,5 @@ def double(task: Task) -> dict[str, int]:
 
 
 def plain_square(x: int) -> dict[str, int]:
-    """Not decorated: loaded as ``sdk_workers:plain_square=sdk_cli_square``."""
+    """Not decorated: loaded as ``sdk_workers:plain_square=sdk_cli_square`` (from this folder)."""
     return {"x": x * x}

@@ -6,7 +6,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
 
 from baton.engine import DecideContext, TaskResultReceived, TimerFired, apply, start
 from baton.model import (
@@ -17,6 +16,7 @@ from baton.model import (
     Workflow,
     WorkflowStatus,
 )
+from tests.engine.decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
 
 COMPLETED = TaskStatus.COMPLETED
 

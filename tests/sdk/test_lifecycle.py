@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 from baton.model import (
     RerunWorkflowRequest,
@@ -21,6 +20,7 @@ from baton.model import (
     WorkflowStatus,
 )
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient
+from tests.helpers import chain, quick_task_def, unique, wait_until_ended_as
 
 pytestmark = [
     pytest.mark.timeout(90),
@@ -70,7 +70,7 @@ def test_operations_through_the_bundled_client(baton: BatonClient) -> None:
     baton.add_task_log(first_task, "a line")
     assert [log.log for log in baton.get_task_logs(first_task)] == ["a line"]
     finish(baton, second, 3, status=TaskResultStatus.FAILED)
-    wait_for_status(baton, workflow_id, WorkflowStatus.FAILED)
+    wait_until_ended_as(baton, workflow_id, WorkflowStatus.FAILED)
 
     baton.retry(workflow_id)
     assert [t.status for t in baton.get_workflow(workflow_id).tasks] == [
@@ -79,7 +79,7 @@ def test_operations_through_the_bundled_client(baton: BatonClient) -> None:
         TaskStatus.SCHEDULED,
     ]
     finish(baton, second, 4)
-    wait_for_status(baton, workflow_id, WorkflowStatus.COMPLETED)
+    wait_until_ended_as(baton, workflow_id, WorkflowStatus.COMPLETED)
 
     assert baton.rerun(workflow_id, RerunWorkflowRequest(re_run_from_task_id=first_task, task_input={"x": 9})) == (
         workflow_id
@@ -93,7 +93,7 @@ def test_operations_through_the_bundled_client(baton: BatonClient) -> None:
     assert (restarted.status, len(restarted.tasks)) == (WorkflowStatus.RUNNING, 1)
     baton.skip_task(workflow_id, "s0", SkipTaskRequest(task_output={"x": 5}))
     finish(baton, second, 6)
-    assert wait_for_status(baton, workflow_id, WorkflowStatus.COMPLETED).output == {"x": 6}
+    assert wait_until_ended_as(baton, workflow_id, WorkflowStatus.COMPLETED).output == {"x": 6}
 
     other = baton.start_workflow(name, {"x": 1})
     paused = baton.bulk_pause([workflow_id, other])

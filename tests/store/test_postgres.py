@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import msgspec
 import pytest
-from store_builders import make_run, make_task, start
 
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, StoreError
 from baton.model import Task, TaskStatus, Workflow, WorkflowDef
 from baton.store import ClaimRequest, DecisionStep, StartResult, Store, open_store
 from baton.store.postgres import CLAIM_TASKS, CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION, PostgresStore
+from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(120)
 

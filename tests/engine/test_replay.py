@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from decider_support import replay
+
+from tests.engine.decider_support import replay
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from store_builders import make_def, make_run, make_task
 
 from baton.engine.decision import Decision, Refusal, Signal, SignalKind
 from baton.model import TaskStatus, TaskType, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import Store
+from tests.store.store_builders import make_def, make_run, make_task
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from store_builders import make_run, start
 
 from baton.errors import StoreError
 from baton.store import open_store
 from baton.store.sql import load_migrations
 from baton.store.sqlite import SqliteStore
+from tests.store.store_builders import make_run, start
 
 pytestmark = pytest.mark.timeout(60)
 

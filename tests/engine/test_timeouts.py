@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from baton.model import (
     WorkflowTimeoutPolicy,
 )
 from baton.store import sql
+from tests.engine.decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
 
 RETRY, TIME_OUT_WF, ALERT_ONLY = TaskTimeoutPolicy.RETRY, TaskTimeoutPolicy.TIME_OUT_WF, TaskTimeoutPolicy.ALERT_ONLY
 

@@ -6,7 +6,6 @@ import asyncio
 
 import msgspec
 import pytest
-from store_builders import make_def, make_run, make_task, start
 
 from baton.engine.decision import Decision, Refusal
 from baton.errors import ConflictError, NotFoundError, StoreError
@@ -21,6 +20,7 @@ from baton.model import (
     WorkflowStatus,
 )
 from baton.store import ClaimRequest, DueTimer, StartResult, Store, sql
+from tests.store.store_builders import make_def, make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(60)
 

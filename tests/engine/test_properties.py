@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from decider_support import Harness, task_def
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +27,7 @@ from baton.model import (
     WorkflowStatus,
     WorkflowTask,
 )
+from tests.engine.decider_support import Harness, task_def
 
 MAX_ACTIONS = 400
 

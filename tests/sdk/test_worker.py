@@ -164,27 +164,27 @@ def test_decorator_registers_and_returns_the_function_unchanged() -> None:
 
 
 def test_load_decorated_function_by_spec() -> None:
-    (worker,) = load_workers(["sdk_workers:add_one"])
+    (worker,) = load_workers(["tests.sdk.sdk_workers:add_one"])
     assert worker.task_type == "sdk_cli_add_one"
     assert worker.poll_interval_ms == 50
 
 
 def test_load_plain_function_with_task_type() -> None:
-    (worker,) = load_workers(["sdk_workers:plain_square=sdk_cli_square"])
+    (worker,) = load_workers(["tests.sdk.sdk_workers:plain_square=sdk_cli_square"])
     assert worker.task_type == "sdk_cli_square"
     assert worker.execute(make_task(x=3)).output_data == {"x": 9}
-    (named,) = load_workers(["sdk_workers:plain_square"])
+    (named,) = load_workers(["tests.sdk.sdk_workers:plain_square"])
     assert named.task_type == "plain_square"
 
 
 def test_load_whole_module() -> None:
-    types = sorted(w.task_type for w in load_workers(["sdk_workers"]))
+    types = sorted(w.task_type for w in load_workers(["tests.sdk.sdk_workers"]))
     assert types == ["sdk_cli_add_one", "sdk_cli_double"]
 
 
 @pytest.mark.parametrize(
     "spec",
-    ["no_such_module_xyz:fn", "sdk_workers:missing", "sdk_workers:", ":fn", "json"],
+    ["no_such_module_xyz:fn", "tests.sdk.sdk_workers:missing", "tests.sdk.sdk_workers:", ":fn", "json"],
 )
 def test_bad_specs_are_reported(spec: str) -> None:
     with pytest.raises(WorkerLoadError):

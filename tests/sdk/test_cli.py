@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk_helpers import chain, unique, wait_for_status
 
 from baton.model import WorkflowStatus
 from baton.sdk import BatonClient
+from tests.helpers import chain, unique, wait_until_ended_as
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -55,7 +55,7 @@ def test_baton_worker_completes_a_workflow_and_stops_on_sigterm(
         log=log,
     )
     try:
-        run = wait_for_status(baton, workflow_id, WorkflowStatus.COMPLETED, timeout=40)
+        run = wait_until_ended_as(baton, workflow_id, WorkflowStatus.COMPLETED, timeout=40)
         assert run.output == {"x": 36}, log.read_text()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0, log.read_text()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from store_builders import make_run, start
 
 from baton.store import open_store
 from baton.store.postgres import PostgresStore
 from baton.store.sqlite import SqliteStore
+from tests.store.store_builders import make_run, start
 
 
 @pytest.mark.parametrize(

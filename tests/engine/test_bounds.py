@@ -6,7 +6,6 @@ import itertools
 from typing import Any
 
 import pytest
-from decider_support import T0, system, workflow
 
 from baton.engine import DecideContext, Decision, start
 from baton.engine.decision import TooLargeForTheLoop
@@ -14,6 +13,7 @@ from baton.engine.evaluations import EvaluationNeeded, InProcess, Memo, Request,
 from baton.engine.identity_memo import IdentityMemo
 from baton.engine.scripts import ScriptResult
 from baton.model import TaskStatus, Workflow, WorkflowDef, WorkflowStatus
+from tests.engine.decider_support import T0, system, workflow
 
 
 def _ctx(**kw: Any) -> DecideContext:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
-from store_builders import make_def, make_run, make_task, start
 
 from baton.engine.decision import Decision
 from baton.model import Task, TaskDef, TaskStatus, Workflow, WorkflowDef, WorkflowTimeoutPolicy
 from baton.store import ClaimLimits, ClaimRequest, DueTimer, Store
+from tests.store.store_builders import make_def, make_run, make_task, start
 
 
 def timed_def(seconds: int) -> WorkflowDef:

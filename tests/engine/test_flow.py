@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from decider_support import Harness, simple, system, task_def, workflow
-
 from baton.model import TaskResultStatus, TaskStatus, WorkflowStatus, WorkflowTask
+from tests.engine.decider_support import Harness, simple, system, task_def, workflow
 
 COMPLETED = TaskStatus.COMPLETED
 

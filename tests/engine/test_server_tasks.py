@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from decider_support import Harness, simple, system, task_def, workflow
-
 from baton.engine import ChildRetried, FailureWorkflowNotStarted, Retry, SignalKind
 from baton.model import SubWorkflowParams, TaskResultStatus, TaskStatus, WorkflowStatus, WorkflowTask
+from tests.engine.decider_support import Harness, simple, system, task_def, workflow
 
 
 def _sub(ref: str, **kw: Any) -> WorkflowTask:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 from baton.model import Task, TaskStatus, WorkflowStatus
 from baton.sdk import BatonClient, InProgress, TerminalError, WorkerRegistry, WorkerRunner, worker_task
+from tests.helpers import chain, quick_task_def, unique, wait_until_ended_as
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -38,7 +38,7 @@ def test_decorated_workers_complete_a_three_step_workflow(baton: BatonClient) ->
     baton.register_workflow(chain(name, [add_type, double_type, add_type]))
     workflow_id = baton.start_workflow(name, {"x": 3})
     with WorkerRunner(baton, list(registry), concurrency=2, worker_id="sdk-test", poll_timeout_ms=500):
-        run = wait_for_status(baton, workflow_id, WorkflowStatus.COMPLETED)
+        run = wait_until_ended_as(baton, workflow_id, WorkflowStatus.COMPLETED)
     assert run.output == {"x": 9}
     assert [(t.reference_task_name, t.status) for t in run.tasks] == [
         ("s0", TaskStatus.COMPLETED),
@@ -57,7 +57,7 @@ def test_runner_from_url_and_many_runs(server: Any, baton: BatonClient) -> None:
     registry = WorkerRegistry()
     worker_task(task_type, poll_interval_ms=10, registry=registry)(lambda x: {"x": x + 100})
     with WorkerRunner(server.url, list(registry), concurrency=4, poll_timeout_ms=500):
-        runs = [wait_for_status(baton, i, WorkflowStatus.COMPLETED) for i in ids]
+        runs = [wait_until_ended_as(baton, i, WorkflowStatus.COMPLETED) for i in ids]
     assert [r.output["x"] for r in runs] == [i + 200 for i in range(12)]
 
 
@@ -75,7 +75,7 @@ def test_raising_function_fails_the_task_with_its_text_and_is_retried(baton: Bat
 
     workflow_id = baton.start_workflow(name, {"x": 1})
     with WorkerRunner(baton, list(registry), poll_timeout_ms=500):
-        run = wait_for_status(baton, workflow_id, WorkflowStatus.FAILED)
+        run = wait_until_ended_as(baton, workflow_id, WorkflowStatus.FAILED)
     assert len(calls) == 2, "retryCount=1 means one retry"
     assert [t.status for t in run.tasks] == [TaskStatus.FAILED, TaskStatus.FAILED]
     assert [t.reason_for_incompletion for t in run.tasks] == [
@@ -99,7 +99,7 @@ def test_terminal_error_is_not_retried(baton: BatonClient) -> None:
 
     workflow_id = baton.start_workflow(name, {"x": 1})
     with WorkerRunner(baton, list(registry), poll_timeout_ms=500):
-        run = wait_for_status(baton, workflow_id, WorkflowStatus.FAILED)
+        run = wait_until_ended_as(baton, workflow_id, WorkflowStatus.FAILED)
         time.sleep(0.5)  # a retry, were there one, would be handed out by now
     assert calls == [1]
     (task,) = run.tasks
@@ -122,7 +122,7 @@ def test_concurrency_runs_tasks_in_parallel(baton: BatonClient) -> None:
 
     ids = [baton.start_workflow(name, {"x": i}) for i in range(2)]
     with WorkerRunner(baton, list(registry), concurrency=2, poll_timeout_ms=500):
-        runs = [wait_for_status(baton, i, WorkflowStatus.COMPLETED) for i in ids]
+        runs = [wait_until_ended_as(baton, i, WorkflowStatus.COMPLETED) for i in ids]
     assert sorted(r.output["x"] for r in runs) == [0, 1]
 
 
@@ -148,10 +148,11 @@ def test_concurrency_one_runs_one_at_a_time(baton: BatonClient) -> None:
     ids = [baton.start_workflow(name, {"x": i}) for i in range(4)]
     with WorkerRunner(baton, list(registry), concurrency=1, poll_timeout_ms=500):
         for i in ids:
-            wait_for_status(baton, i, WorkflowStatus.COMPLETED)
+            wait_until_ended_as(baton, i, WorkflowStatus.COMPLETED)
     assert most == 1
 
 
+@pytest.mark.own_server
 def test_result_survives_a_server_restart(server: Any, baton: BatonClient) -> None:
     """The server dies while a task runs; the runner keeps the result and reports it once the server is back."""
     task_type, name = unique("outlast"), unique("outlast_flow")
@@ -177,7 +178,7 @@ def test_result_survives_a_server_restart(server: Any, baton: BatonClient) -> No
         release.set()
         time.sleep(1.5)  # the runner is now retrying against a dead port
         server.start()
-        run = wait_for_status(baton, workflow_id, WorkflowStatus.COMPLETED, timeout=40)
+        run = wait_until_ended_as(baton, workflow_id, WorkflowStatus.COMPLETED, timeout=40)
     finally:
         runner.stop()
         runner.join(30)
@@ -204,7 +205,7 @@ def test_in_progress_comes_back_after_the_callback(baton: BatonClient) -> None:
     workflow_id = baton.start_workflow(name, {"x": 5})
     began = time.monotonic()
     with WorkerRunner(baton, list(registry), poll_timeout_ms=300):
-        run = wait_for_status(baton, workflow_id, WorkflowStatus.COMPLETED)
+        run = wait_until_ended_as(baton, workflow_id, WorkflowStatus.COMPLETED)
     assert len(seen) == 2
     assert time.monotonic() - began >= 0.9, "handed out again before callbackAfterSeconds"
     (task,) = run.tasks

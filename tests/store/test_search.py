@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from store_builders import make_run, make_task, start
 
 from baton.engine.decision import Decision
 from baton.model import TaskStatus, Workflow, WorkflowStatus
 from baton.model.search_query import TASK_FIELDS, WORKFLOW_FIELDS, free_text_terms, parse_query, parse_sort
 from baton.store import TOTAL_HITS_CAP, SearchRequest, Store
+from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,11 +14,11 @@ import asyncio
 
 import msgspec
 import pytest
-from store_builders import make_run, make_task, start
 
 from baton.engine.decision import Decision, Refusal
 from baton.model import Task, TaskStatus, Workflow, WorkflowDef
 from baton.store import open_store
+from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sdk_helpers import chain, quick_task_def, unique, wait_for_status
 
 from baton.model import (
     IdempotencyStrategy,
@@ -19,6 +18,7 @@ from baton.model import (
     WorkflowTask,
 )
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient, Worker, WorkerRunner
+from tests.helpers import chain, quick_task_def, unique, wait_until_ended_as
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -119,7 +119,7 @@ def test_start_get_status_correlated_terminate_remove(baton: BatonClient) -> Non
     assert {r.workflow_id for r in correlated} == {first, second}
 
     baton.terminate(first, reason="no longer needed")
-    ended = wait_for_status(baton, first, WorkflowStatus.TERMINATED)
+    ended = wait_until_ended_as(baton, first, WorkflowStatus.TERMINATED)
     assert ended.reason_for_incompletion == "no longer needed"
     open_only = baton.get_workflows_by_correlation_id(name, "order-7")
     assert {r.workflow_id for r in open_only} == {second}
@@ -212,8 +212,8 @@ def test_worker_task_routes(baton: BatonClient) -> None:
     task_id = baton.complete_task_by_ref(second_run, "s1", TaskResultStatus.COMPLETED, {"x": 21})
     assert baton.get_task(task_id).reference_task_name == "s1"
 
-    assert wait_for_status(baton, first_run, WorkflowStatus.COMPLETED).output == {"x": 3}
-    assert wait_for_status(baton, second_run, WorkflowStatus.COMPLETED).output == {"x": 21}
+    assert wait_until_ended_as(baton, first_run, WorkflowStatus.COMPLETED).output == {"x": 3}
+    assert wait_until_ended_as(baton, second_run, WorkflowStatus.COMPLETED).output == {"x": 21}
     assert baton.queue_sizes(task_type) == {task_type: 0}
 
 

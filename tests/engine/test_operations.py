@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from decider_support import Harness, simple, system, task_def, workflow
 
 from baton.engine import Decide, Pause, Rerun, Restart, Resume, Retry, SkipTask, UpdateVariables
 from baton.model import TaskExecLog, TaskResultStatus, TaskStatus, WorkflowStatus
+from tests.engine.decider_support import Harness, simple, system, task_def, workflow
 
 
 def three_steps(**kw: object) -> Harness:

@@ -249,6 +249,7 @@ async def test_jq_output_is_bounded_in_bytes_and_in_number_of_results(roomy: San
     assert fits.result == 100_000
 
 
+@pytest.mark.slow
 async def test_endless_scripts_and_jq_bombs_at_once_never_stall_the_event_loop() -> None:
     box = Sandbox(processes=2, script_timeout_ms=1000, jq_timeout_ms=1000)
     await box.start()
