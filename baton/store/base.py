@@ -40,7 +40,7 @@ DecisionStep = Callable[[Workflow, WorkflowDef], Decision]
 """A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision.
 
 It must not mutate the run, its tasks or the definition: a store may share
-decoded tasks and definitions between decisions (``sql.TaskCache``).
+decoded tasks and definitions between decisions (``caches.TaskCache``).
 """
 
 
@@ -114,7 +114,7 @@ class SearchRequest:
 
     query: Query | None = None
     free_text: tuple[str, ...] = ()
-    """Words that must each appear (where: see ``store/search_sql.py``); none for everything."""
+    """Words that must each appear (where: see ``store/common/search.py``); none for everything."""
     sort: tuple[SortKey, ...] = ()
     """Empty: newest first (start time, then id, descending)."""
     start: int = 0

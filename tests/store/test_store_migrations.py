@@ -12,7 +12,7 @@ from store_builders import make_run, start
 
 from baton.errors import StoreError
 from baton.store import open_store
-from baton.store.sql import load_migrations
+from baton.store.common.migrations import load_migrations
 from baton.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.timeout(60)
