@@ -10,7 +10,6 @@ from baton.model import TaskDef, TaskExecLog, WorkflowDef
 from baton.store.base import (
     RunPage,
     SearchRequest,
-    Store,
     TaskPage,
 )
 from baton.store.common import codec, plans
@@ -38,6 +37,7 @@ from baton.store.postgres.queries import (
 )
 from baton.store.postgres.reads import PostgresReads
 from baton.store.postgres.starts import PostgresStarts
+from baton.store.roles import Store
 
 
 class PostgresStore(PostgresStarts, PostgresDecisions, PostgresReads, Store):

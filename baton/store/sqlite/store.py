@@ -11,11 +11,11 @@ from baton.model import TaskDef, TaskExecLog, WorkflowDef
 from baton.store.base import (
     RunPage,
     SearchRequest,
-    Store,
     TaskPage,
 )
 from baton.store.common import codec, plans
 from baton.store.common import search as search_sql
+from baton.store.roles import Store
 from baton.store.sqlite.commits import acknowledged_after_commit, translated
 from baton.store.sqlite.connection import _DELETE_CHUNK
 from baton.store.sqlite.decisions import SqliteDecisions
