@@ -35,7 +35,8 @@ from run import BenchServer, bench_database, log, machine_header
 
 from baton.model.search_query import TASK_FIELDS, WORKFLOW_FIELDS, free_text_terms, parse_query, parse_sort
 from baton.store import SearchRequest, open_store
-from baton.store.common.search import Dialect, search_runs, search_tasks
+from baton.store.common.dialect import Dialect
+from baton.store.common.search import search_runs, search_tasks
 from baton.store.postgres import PostgresStore
 
 BASE_TIME = 1_700_000_000_000

@@ -17,7 +17,8 @@ from baton.store.base import (
 )
 from baton.store.common import codec, plans
 from baton.store.postgres import slices as pg_slices
-from baton.store.postgres.connection import PostgresConnection, _translated
+from baton.store.postgres.connection import PostgresConnection
+from baton.store.postgres.database import _translated
 from baton.store.postgres.queries import (
     CLAIM_TASKS,
     COUNT_CLAIM_LEDGER,

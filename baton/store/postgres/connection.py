@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -12,7 +10,9 @@ import asyncpg
 
 from baton.errors import StoreError
 from baton.store.common import caches, migrations
+from baton.store.common.database import Database
 from baton.store.common.run_cache import KnownRun, RunCache, RunTurns
+from baton.store.postgres.database import PoolAcquireContext, PostgresDatabase, _acquire, _rowcount, _translated
 from baton.store.postgres.queries import (
     CREATE_MIGRATIONS_TABLE,
     INSERT_APPLIED_MIGRATION,
@@ -48,24 +48,9 @@ parameters and on the tables, stay on the main pool with the defaults.
 """
 
 
-@contextmanager
-def _translated(action: str) -> Iterator[None]:
-    """Driver errors leave the store as StoreError; Baton's own errors pass unchanged."""
-    try:
-        yield
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-        raise StoreError(f"PostgreSQL failed to {action}: {exc}") from exc
-
-
 def _args(names: tuple[str, ...], params: dict[str, Any]) -> list[Any]:
     """The values of ``params`` in the ``$n`` order of a statement's ``names``."""
     return [params[name] for name in names]
-
-
-def _rowcount(status: str) -> int:
-    """The row count of a command status such as ``INSERT 0 1`` or ``DELETE 3``."""
-    count = status.rpartition(" ")[2]
-    return int(count) if count.isdigit() else 0
 
 
 def split_connect_timeout(url: str) -> tuple[str, float | None]:
@@ -84,17 +69,6 @@ def split_connect_timeout(url: str) -> tuple[str, float | None]:
     except ValueError:
         raise StoreError(f"Invalid connect_timeout {timeouts[-1]!r} in the database URL") from None
     return urlunsplit(parts._replace(query=rest)), seconds if seconds > 0 else None
-
-
-PoolAcquireContext = AbstractAsyncContextManager[asyncpg.Connection]
-
-
-def _acquire(pool: asyncpg.Pool | None) -> PoolAcquireContext:
-    """A connection of ``pool`` for an ``async with`` (asyncpg's own context, not wrapped: it is on every path)."""
-    if pool is None:
-        raise StoreError("The store is not open")
-    acquired: PoolAcquireContext = pool.acquire()
-    return acquired
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -134,6 +108,7 @@ class PostgresConnection:
         self._known: RunCache[KnownRun] = RunCache(run_cache_bytes, max_runs=run_cache_size)
         self._turns = RunTurns()
         self._snapshots = caches.SnapshotCache(snapshot_cache_size)
+        self._db: Database = PostgresDatabase(lambda: self._pool)
 
     # -- plumbing ------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ from baton.store.postgres.claims import (
     _claims_inline,
     _decode_claimed,
 )
-from baton.store.postgres.connection import _MAX_ATTEMPTS, _args, _translated
+from baton.store.postgres.connection import _MAX_ATTEMPTS, _args
+from baton.store.postgres.database import _translated
 from baton.store.postgres.params import _decision_params, _plan
 from baton.store.postgres.queries import (
     DELETE_TASKS,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-# -- queries -------------------------------------------------------------------------
 
 MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(7261946083341220001)"
 """Serialises processes that start at once against one database; the number is Baton's own."""
@@ -15,35 +14,11 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 SELECT_APPLIED_MIGRATIONS = "SELECT version FROM schema_migrations"
 INSERT_APPLIED_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"
 
-INSERT_WORKFLOW_DEF_NEW = """
-INSERT INTO workflow_defs (name, version, create_time, body) VALUES ($1, $2, $3, $4)
-ON CONFLICT (name, version) DO NOTHING"""
-UPSERT_WORKFLOW_DEF = """
-INSERT INTO workflow_defs (name, version, create_time, body) VALUES ($1, $2, $3, $4)
-ON CONFLICT (name, version) DO UPDATE SET create_time = excluded.create_time, body = excluded.body"""
-SELECT_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = $1 AND version = $2"
-SELECT_LATEST_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = $1 ORDER BY version DESC LIMIT 1"
-SELECT_ALL_WORKFLOW_DEFS = "SELECT body FROM workflow_defs ORDER BY name, version"
-SELECT_WORKFLOW_DEFS_OF = "SELECT body FROM workflow_defs WHERE name = $1 ORDER BY version"
-DELETE_WORKFLOW_DEF = "DELETE FROM workflow_defs WHERE name = $1 AND version = $2"
-
-INSERT_TASK_DEF_NEW = "INSERT INTO task_defs (name, body) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
-UPSERT_TASK_DEF = """
-INSERT INTO task_defs (name, body) VALUES ($1, $2)
-ON CONFLICT (name) DO UPDATE SET body = excluded.body"""
-SELECT_TASK_DEFS = "SELECT body FROM task_defs WHERE name = ANY($1::text[])"
-SELECT_ALL_TASK_DEFS = "SELECT body FROM task_defs ORDER BY name"
-DELETE_TASK_DEF = "DELETE FROM task_defs WHERE name = $1"
 
 SELECT_SNAPSHOT = "SELECT body FROM definition_snapshots WHERE hash = $1"
 SELECT_RUN_SNAPSHOT = """
 SELECT s.body FROM runs r JOIN definition_snapshots s ON s.hash = r.snapshot_hash WHERE r.workflow_id = $1"""
 
-TAKE_IDEMPOTENCY_KEY = """
-INSERT INTO idempotency_keys (key, workflow_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"""
-LOCK_KEY_HOLDER = "SELECT workflow_id FROM idempotency_keys WHERE key = $1 FOR UPDATE"
-MOVE_IDEMPOTENCY_KEY = "UPDATE idempotency_keys SET workflow_id = $1 WHERE key = $2"
-SELECT_RUN_STATUS = "SELECT status FROM runs WHERE workflow_id = $1"
 
 RUNS_PRIMARY_KEY = "runs_pkey"
 """Violated by a run id that is taken: a ConflictError, not a driver error."""
@@ -297,25 +272,11 @@ WHERE t.task_id = c.task_id AND t.status = 'SCHEDULED'"""
 CLAIM_REWRITTEN_FIELDS = ("status", "workerId", "pollCount", "startTime", "updateTime", "leaseExpiresAt")
 """The body fields CLAIM_TASKS sets, by their JSON names (``responseTimeoutSeconds`` it reads)."""
 INSERT_SIGNAL = "INSERT INTO outbox (signal_id, created_at, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-SELECT_SIGNALS_BEFORE = "SELECT body FROM outbox WHERE created_at < $1 ORDER BY created_at LIMIT $2"
-DELETE_SIGNAL = "DELETE FROM outbox WHERE signal_id = $1"
-# The lines in the order given; no row inserted when there is no such task.
-INSERT_TASK_LOGS = """
-INSERT INTO task_logs (task_id, created_time, log)
-SELECT t.task_id, l.created_time, l.log
-FROM tasks t, unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS l (created_time, log, n)
-WHERE t.task_id = $1
-ORDER BY l.n"""
 INSERT_DECISION_LOGS = """
 INSERT INTO task_logs (task_id, created_time, log)
 SELECT l.task_id, l.created_time, l.log
 FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS l (task_id, created_time, log, n)
 ORDER BY l.n"""
-SELECT_TASK_EXISTS = "SELECT 1 FROM tasks WHERE task_id = $1"
-SELECT_TASK_LOGS = """
-SELECT l.log, l.created_time FROM tasks t LEFT JOIN task_logs l ON l.task_id = t.task_id
-WHERE t.task_id = $1 ORDER BY l.id"""
-"""No row: no such task; one row of NULLs: a task without log lines."""
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
 SELECT task_type, count(*) FROM queue WHERE task_type = ANY($1::text[]) GROUP BY task_type"""

@@ -9,9 +9,11 @@ from typing import Any
 
 from baton.errors import StoreError
 from baton.store.common import caches, migrations
+from baton.store.common.database import Database
 from baton.store.common.run_cache import CachedRun, RunCache
 from baton.store.sqlite.checkpoints import _Checkpointer
 from baton.store.sqlite.commits import CommitGroup, translated
+from baton.store.sqlite.database import SqliteDatabase
 from baton.store.sqlite.queries import CREATE_MIGRATIONS_TABLE, INSERT_APPLIED_MIGRATION, SELECT_APPLIED_MIGRATIONS
 
 _MAX_KEY_ATTEMPTS = 10
@@ -60,6 +62,7 @@ class SqliteConnection:
         self._tasks = caches.TaskCache(run_cache_bytes)
         self._runs: RunCache[CachedRun] = RunCache(run_cache_bytes)
         self.commits = CommitGroup(on_lost=self._forget_uncommitted, on_foreign_commit=self._runs.clear)
+        self._db: Database = SqliteDatabase(self._connection, self.commits)
 
     # -- plumbing ------------------------------------------------------------------
 

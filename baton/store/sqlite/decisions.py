@@ -9,17 +9,19 @@ from collections.abc import Iterator
 
 from baton.engine.decision import Decision
 from baton.errors import ConflictError, NotFoundError, StoreError
-from baton.model import IdempotencyStrategy, Task, WorkflowDef, WorkflowStatus
+from baton.model import IdempotencyStrategy, Task, WorkflowDef
 from baton.store.base import (
     ClaimAfter,
     DecisionStep,
     StartResult,
 )
 from baton.store.common import codec, keys, plans
+from baton.store.common.dialect import Dialect
 from baton.store.common.run_cache import CachedRun, LoadedTasks
 from baton.store.sqlite.claims import SqliteClaims
 from baton.store.sqlite.commits import acknowledged_after_commit
-from baton.store.sqlite.connection import _MAX_KEY_ATTEMPTS, _slices
+from baton.store.sqlite.connection import _slices
+from baton.store.sqlite.database import SqliteExecutor
 from baton.store.sqlite.queries import (
     DELETE_QUEUE_BY_TASK,
     DELETE_TASK,
@@ -28,14 +30,10 @@ from baton.store.sqlite.queries import (
     INSERT_SNAPSHOT,
     INSERT_TASK,
     INSERT_TASK_LOG,
-    MOVE_IDEMPOTENCY_KEY,
-    SELECT_KEY_HOLDER,
     SELECT_RUN_FOR_DECISION,
-    SELECT_RUN_STATUS,
     SELECT_RUN_TASK_VERSIONS,
     SELECT_SNAPSHOT,
     SELECT_TASK_BODIES,
-    TAKE_IDEMPOTENCY_KEY,
     UPDATE_RUN,
     UPDATE_RUN_SNAPSHOT,
     UPDATE_TASK,
@@ -67,7 +65,9 @@ class SqliteDecisions(SqliteClaims):
         key = run.idempotency_key
         with self._write("create a run") as conn:
             if key:
-                holder = self._take_key(conn, key, run.workflow_id, idempotency_strategy)
+                holder = await keys.take_key(
+                    SqliteExecutor(conn), Dialect.SQLITE, key, run.workflow_id, idempotency_strategy
+                )
                 if holder is not None:
                     return StartResult(workflow_id=holder, created=False)
             if not self._snapshots.is_stored(digest):
@@ -87,29 +87,6 @@ class SqliteDecisions(SqliteClaims):
         cached.apply(decision, plans.written_sizes(plan))
         self._runs.put(run.workflow_id, cached)
         return StartResult(workflow_id=run.workflow_id, created=True)
-
-    def _take_key(
-        self, conn: sqlite3.Connection, key: str, workflow_id: str, strategy: IdempotencyStrategy | None
-    ) -> str | None:
-        """Give the key to ``workflow_id``, or the id of the run to return instead; ConflictError per strategy."""
-        for _ in range(_MAX_KEY_ATTEMPTS):
-            if conn.execute(TAKE_IDEMPOTENCY_KEY, (key, workflow_id)).rowcount == 1:
-                return None
-            holder_row = conn.execute(SELECT_KEY_HOLDER, (key,)).fetchone()
-            if holder_row is None:
-                continue
-            holder: str = holder_row[0]
-            status_row = conn.execute(SELECT_RUN_STATUS, (holder,)).fetchone()
-            if status_row is None:
-                continue
-            outcome = keys.resolve_key_conflict(strategy, WorkflowStatus(status_row[0]))
-            if outcome is keys.KeyOutcome.RETURN_EXISTING:
-                return holder
-            if outcome is keys.KeyOutcome.REFUSE:
-                raise ConflictError(keys.key_conflict_message(key, holder))
-            conn.execute(MOVE_IDEMPOTENCY_KEY, (workflow_id, key))
-            return None
-        raise StoreError(f"Could not settle idempotency key {key!r}")
 
     @acknowledged_after_commit
     async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-# -- queries -------------------------------------------------------------------------
 
 CREATE_MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -13,35 +12,12 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 SELECT_APPLIED_MIGRATIONS = "SELECT version FROM schema_migrations"
 INSERT_APPLIED_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)"
 
-INSERT_WORKFLOW_DEF_NEW = """
-INSERT INTO workflow_defs (name, version, create_time, body) VALUES (?, ?, ?, ?)
-ON CONFLICT (name, version) DO NOTHING"""
-UPSERT_WORKFLOW_DEF = """
-INSERT INTO workflow_defs (name, version, create_time, body) VALUES (?, ?, ?, ?)
-ON CONFLICT (name, version) DO UPDATE SET create_time = excluded.create_time, body = excluded.body"""
-SELECT_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = ? AND version = ?"
-SELECT_LATEST_WORKFLOW_DEF = "SELECT body FROM workflow_defs WHERE name = ? ORDER BY version DESC LIMIT 1"
-SELECT_ALL_WORKFLOW_DEFS = "SELECT body FROM workflow_defs ORDER BY name, version"
-SELECT_WORKFLOW_DEFS_OF = "SELECT body FROM workflow_defs WHERE name = ? ORDER BY version"
-DELETE_WORKFLOW_DEF = "DELETE FROM workflow_defs WHERE name = ? AND version = ?"
-
-INSERT_TASK_DEF_NEW = "INSERT INTO task_defs (name, body) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
-UPSERT_TASK_DEF = """
-INSERT INTO task_defs (name, body) VALUES (?, ?)
-ON CONFLICT (name) DO UPDATE SET body = excluded.body"""
-SELECT_TASK_DEFS = "SELECT body FROM task_defs WHERE name IN (SELECT value FROM json_each(?))"
-SELECT_ALL_TASK_DEFS = "SELECT body FROM task_defs ORDER BY name"
-DELETE_TASK_DEF = "DELETE FROM task_defs WHERE name = ?"
 
 INSERT_SNAPSHOT = "INSERT INTO definition_snapshots (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
 SELECT_SNAPSHOT = "SELECT body FROM definition_snapshots WHERE hash = ?"
 SELECT_RUN_SNAPSHOT = """
 SELECT s.body FROM runs r JOIN definition_snapshots s ON s.hash = r.snapshot_hash WHERE r.workflow_id = ?"""
 
-TAKE_IDEMPOTENCY_KEY = """
-INSERT INTO idempotency_keys (key, workflow_id) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"""
-SELECT_KEY_HOLDER = "SELECT workflow_id FROM idempotency_keys WHERE key = ?"
-MOVE_IDEMPOTENCY_KEY = "UPDATE idempotency_keys SET workflow_id = ? WHERE key = ?"
 SELECT_RUN_STATUS = "SELECT status FROM runs WHERE workflow_id = ?"
 
 INSERT_RUN = """
@@ -77,7 +53,6 @@ WHERE workflow_id IN (SELECT value FROM json_each(?))
 ORDER BY workflow_id, seq"""
 DELETE_RUN = "DELETE FROM runs WHERE workflow_id = ?"
 """Its tasks, queue rows and idempotency key go with it (ON DELETE CASCADE)."""
-RETURNING_ID = " RETURNING workflow_id"
 SELECT_TASK_IDS_OF_RUN = "SELECT task_id FROM tasks WHERE workflow_id = ? LIMIT ?"
 DELETE_TASKS_BY_ID = "DELETE FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))"
 """By primary key (with ``workflow_id = ?`` too, SQLite walks the run's index for every chunk). Their queue rows
@@ -101,8 +76,6 @@ ON CONFLICT (task_id) DO UPDATE SET
     task_type = excluded.task_type, priority = excluded.priority, visible_at = excluded.visible_at"""
 DELETE_QUEUE_BY_TASK = "DELETE FROM queue WHERE task_id = ?"
 INSERT_SIGNAL = "INSERT INTO outbox (signal_id, created_at, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-SELECT_SIGNALS_BEFORE = "SELECT body FROM outbox WHERE created_at < ? ORDER BY created_at LIMIT ?"
-DELETE_SIGNAL = "DELETE FROM outbox WHERE signal_id = ?"
 PICK_QUEUED = """
 SELECT q.id, t.body, t.row_version FROM queue q JOIN tasks t ON t.task_id = q.task_id
 WHERE q.task_type = ? AND q.visible_at <= ? AND t.status = 'SCHEDULED'
@@ -113,10 +86,6 @@ CLAIM_TASK = """
 UPDATE tasks SET status = 'IN_PROGRESS', timer_at = ?, body = ?, row_version = row_version + 1
 WHERE task_id = ? AND status = 'SCHEDULED'"""
 INSERT_TASK_LOG = "INSERT INTO task_logs (task_id, created_time, log) VALUES (?, ?, ?)"
-SELECT_TASK_LOGS = """
-SELECT l.log, l.created_time FROM tasks t LEFT JOIN task_logs l ON l.task_id = t.task_id
-WHERE t.task_id = ? ORDER BY l.id"""
-"""No row: no such task; one row of NULLs: a task without log lines."""
 
 COUNT_QUEUED = "SELECT task_type, count(*) FROM queue GROUP BY task_type"
 COUNT_QUEUED_OF = """
