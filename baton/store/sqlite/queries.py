@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 CREATE_MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
