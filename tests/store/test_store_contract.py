@@ -1,4 +1,4 @@
-"""The store contract (``baton/store/base.py``), run against every backend."""
+"""The store contract (``baton/store/roles.py``), run against every backend."""
 
 from __future__ import annotations
 
