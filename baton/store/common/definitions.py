@@ -8,7 +8,7 @@ from baton.errors import ConflictError
 from baton.model import TaskDef, WorkflowDef
 from baton.store.common import codec, plans
 from baton.store.common.database import Database
-from baton.store.common.dialect import per_dialect
+from baton.store.common.dialect import Dialect, per_dialect
 
 INSERT_WORKFLOW_DEF_NEW = per_dialect("""
 INSERT INTO workflow_defs (name, version, create_time, body) VALUES ($1, $2, $3, $4)
@@ -37,17 +37,12 @@ class Definitions:
     _db: Database
 
     async def put_workflow_defs(self, defs: list[WorkflowDef], *, overwrite: bool) -> None:
-        rows = [plans.workflow_def_row(d) for d in defs]
-        dialect = self._db.dialect
-        async with self._db.write("store workflow definitions") as tx:
-            if overwrite:
-                await tx.executemany(UPSERT_WORKFLOW_DEF[dialect], rows)
-                return
-            for definition, row in zip(defs, rows, strict=True):
-                if await tx.execute(INSERT_WORKFLOW_DEF_NEW[dialect], *row) == 0:
-                    raise ConflictError(
-                        f"Workflow definition {definition.name} version {definition.version} already exists"
-                    )
+        await self._put(
+            "store workflow definitions",
+            [plans.workflow_def_row(d) for d in defs],
+            UPSERT_WORKFLOW_DEF if overwrite else INSERT_WORKFLOW_DEF_NEW,
+            None if overwrite else [f"Workflow definition {d.name} version {d.version} already exists" for d in defs],
+        )
 
     async def get_workflow_def(self, name: str, version: int | None = None) -> WorkflowDef | None:
         dialect = self._db.dialect
@@ -72,15 +67,12 @@ class Definitions:
             return await tx.execute(DELETE_WORKFLOW_DEF[self._db.dialect], name, version) > 0
 
     async def put_task_defs(self, defs: list[TaskDef], *, overwrite: bool = True) -> None:
-        rows = [plans.task_def_row(d) for d in defs]
-        dialect = self._db.dialect
-        async with self._db.write("store task definitions") as tx:
-            if overwrite:
-                await tx.executemany(UPSERT_TASK_DEF[dialect], rows)
-                return
-            for definition, row in zip(defs, rows, strict=True):
-                if await tx.execute(INSERT_TASK_DEF_NEW[dialect], *row) == 0:
-                    raise ConflictError(f"Task definition {definition.name} already exists")
+        await self._put(
+            "store task definitions",
+            [plans.task_def_row(d) for d in defs],
+            UPSERT_TASK_DEF if overwrite else INSERT_TASK_DEF_NEW,
+            None if overwrite else [f"Task definition {d.name} already exists" for d in defs],
+        )
 
     async def get_task_defs(self, names: Collection[str]) -> dict[str, TaskDef]:
         if not names:
@@ -99,3 +91,16 @@ class Definitions:
     async def delete_task_def(self, name: str) -> bool:
         async with self._db.write_one("delete a task definition") as tx:
             return await tx.execute(DELETE_TASK_DEF[self._db.dialect], name) > 0
+
+    async def _put(
+        self, action: str, rows: list[plans.Row], statement: dict[Dialect, str], conflicts: list[str] | None
+    ) -> None:
+        """Write ``rows`` in one transaction. ``conflicts``: the statement inserts only new rows, and a row it
+        did not insert is a ConflictError with its message (none are stored then); None: it upserts them."""
+        async with self._db.write(action) as tx:
+            if conflicts is None:
+                await tx.executemany(statement[self._db.dialect], rows)
+                return
+            for row, conflict in zip(rows, conflicts, strict=True):
+                if await tx.execute(statement[self._db.dialect], *row) == 0:
+                    raise ConflictError(conflict)

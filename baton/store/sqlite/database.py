@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from typing import Any
 
 from baton.store.common.database import Row
@@ -46,19 +46,19 @@ class SqliteDatabase:
         self._connection = connection
         self._commits = commits
 
-    @asynccontextmanager
-    async def read(self, action: str) -> AsyncIterator[SqliteExecutor]:
-        await self._commits.wait_turn()
-        with self._commits.read(self._connection(), action) as conn:
-            yield SqliteExecutor(conn)
-        await self._commits.settled()
+    def read(self, action: str) -> AbstractAsyncContextManager[SqliteExecutor]:
+        return self._acknowledged(self._commits.read(self._connection(), action))
 
-    @asynccontextmanager
-    async def write(self, action: str) -> AsyncIterator[SqliteExecutor]:
-        await self._commits.wait_turn()
-        with self._commits.write(self._connection(), action) as conn:
-            yield SqliteExecutor(conn)
-        await self._commits.settled()
+    def write(self, action: str) -> AbstractAsyncContextManager[SqliteExecutor]:
+        return self._acknowledged(self._commits.write(self._connection(), action))
 
     def write_one(self, action: str) -> AbstractAsyncContextManager[SqliteExecutor]:
         return self.write(action)
+
+    @asynccontextmanager
+    async def _acknowledged(self, block: AbstractContextManager[sqlite3.Connection]) -> AsyncIterator[SqliteExecutor]:
+        """``block`` (the group's read or write) once no write holds the group; done once the group committed."""
+        await self._commits.wait_turn()
+        with block as conn:
+            yield SqliteExecutor(conn)
+        await self._commits.settled()
