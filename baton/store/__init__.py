@@ -1,4 +1,4 @@
-"""Everything durable, behind one interface: SQLite for one machine, PostgreSQL past it.
+"""Everything durable, behind one interface by role (``roles.py``): SQLite for one machine, PostgreSQL past it.
 
 ``open_store(url)`` picks the implementation by the URL's scheme::
 

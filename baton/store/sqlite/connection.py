@@ -16,7 +16,6 @@ from baton.store.sqlite.commits import CommitGroup, translated
 from baton.store.sqlite.database import SqliteDatabase
 from baton.store.sqlite.queries import CREATE_MIGRATIONS_TABLE, INSERT_APPLIED_MIGRATION, SELECT_APPLIED_MIGRATIONS
 
-_MAX_KEY_ATTEMPTS = 10
 _DELETE_CHUNK = 1000
 """Tasks deleted per write when a run is removed (see ``delete_run``)."""
 
