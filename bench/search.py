@@ -35,8 +35,9 @@ from run import BenchServer, bench_database, log, machine_header
 
 from baton.model.search_query import TASK_FIELDS, WORKFLOW_FIELDS, free_text_terms, parse_query, parse_sort
 from baton.store import SearchRequest, open_store
+from baton.store.common.dialect import Dialect
+from baton.store.common.search import search_runs, search_tasks
 from baton.store.postgres import PostgresStore
-from baton.store.search_sql import Dialect, search_runs, search_tasks
 
 BASE_TIME = 1_700_000_000_000
 SPAN_MS = 30 * 86_400_000

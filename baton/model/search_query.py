@@ -16,7 +16,7 @@ its clients write::
 Which fields exist and what kind each is comes from a ``Schema`` (``WORKFLOW_FIELDS``,
 ``TASK_FIELDS``). Every error is a ``QueryError`` whose message says where the text is wrong, as a
 0-based character offset: ``expected IN or = after 'status' at 7``. Nothing here does I/O: the
-stores turn the AST into SQL with bound parameters (``baton/store/search_sql.py``).
+stores turn the AST into SQL with bound parameters (``baton/store/common/search.py``).
 """
 
 from __future__ import annotations

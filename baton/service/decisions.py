@@ -27,7 +27,7 @@ from baton.engine.evaluations import EvaluationNeeded, InProcess, Memo, Request,
 from baton.errors import StoreError
 from baton.model import Task, Workflow, WorkflowDef
 from baton.sandbox.sandbox import Sandbox
-from baton.store import ClaimAfter, Store
+from baton.store import ClaimAfter, DecisionStore
 
 DECISION_THREADS: Final = 16
 """Decisions made off the loop at once; most of their time is spent waiting for the sandbox."""
@@ -53,7 +53,7 @@ def sandbox_evaluator(sandbox: Sandbox) -> Evaluate:
 class Decisions:
     """Makes each decision on the event loop when it is cheap there, in a decision thread when not."""
 
-    def __init__(self, store: Store, evaluate: Evaluate | None) -> None:
+    def __init__(self, store: DecisionStore, evaluate: Evaluate | None) -> None:
         self._store = store
         self._evaluate = evaluate
         self._threads = ThreadPoolExecutor(max_workers=DECISION_THREADS, thread_name_prefix="baton-decide")

@@ -7,11 +7,13 @@ from baton.model import TaskDef, WorkflowDef
 from baton.model.validation import validate_task_defs, validate_workflow_def
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
+from baton.store import DefinitionStore
 
 
 class DefinitionService:
     def __init__(self, ctx: ServiceContext, resolver: DefinitionResolver) -> None:
         self._ctx = ctx
+        self._store: DefinitionStore = ctx.store
         self._resolver = resolver
 
     async def register_workflow(self, definition: WorkflowDef, *, overwrite: bool) -> None:
@@ -19,7 +21,7 @@ class DefinitionService:
         now = self._ctx.clock()
         definition.create_time = definition.create_time or now
         definition.update_time = now
-        await self._ctx.store.put_workflow_defs([definition], overwrite=overwrite)
+        await self._store.put_workflow_defs([definition], overwrite=overwrite)
         self._resolver.forget()
 
     async def update_workflows(self, definitions: list[WorkflowDef]) -> None:
@@ -36,20 +38,20 @@ class DefinitionService:
         for definition in definitions:
             definition.create_time = definition.create_time or now
             definition.update_time = now
-        await self._ctx.store.put_workflow_defs(definitions, overwrite=True)
+        await self._store.put_workflow_defs(definitions, overwrite=True)
         self._resolver.forget()
 
     async def get_workflow(self, name: str, version: int | None = None) -> WorkflowDef:
-        definition = await self._ctx.store.get_workflow_def(name, version)
+        definition = await self._store.get_workflow_def(name, version)
         if definition is None:
             raise NotFoundError(_workflow_not_found(name, version))
         return definition
 
     async def list_workflows(self, name: str | None = None) -> list[WorkflowDef]:
-        return await self._ctx.store.list_workflow_defs(name)
+        return await self._store.list_workflow_defs(name)
 
     async def delete_workflow(self, name: str, version: int) -> None:
-        if not await self._ctx.store.delete_workflow_def(name, version):
+        if not await self._store.delete_workflow_def(name, version):
             raise NotFoundError(_workflow_not_found(name, version))
         self._resolver.forget()
 
@@ -59,20 +61,20 @@ class DefinitionService:
         for task_def in task_defs:
             task_def.create_time = task_def.create_time or now
             task_def.update_time = now
-        await self._ctx.store.put_task_defs(task_defs, overwrite=overwrite)
+        await self._store.put_task_defs(task_defs, overwrite=overwrite)
         self._resolver.forget()
 
     async def get_task_def(self, name: str) -> TaskDef:
-        found = await self._ctx.store.get_task_defs([name])
+        found = await self._store.get_task_defs([name])
         if name not in found:
             raise NotFoundError(f"No such task definition: {name}")
         return found[name]
 
     async def list_task_defs(self) -> list[TaskDef]:
-        return await self._ctx.store.list_task_defs()
+        return await self._store.list_task_defs()
 
     async def delete_task_def(self, name: str) -> None:
-        if not await self._ctx.store.delete_task_def(name):
+        if not await self._store.delete_task_def(name):
             raise NotFoundError(f"No such task definition: {name}")
         self._resolver.forget()
 

@@ -35,7 +35,7 @@ from baton.model import (
 )
 from baton.model.validation import validate_workflow_def
 from baton.service.context import ServiceContext
-from baton.store import ClaimLimits
+from baton.store import ClaimLimits, DefinitionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class KnownLimits:
 class DefinitionResolver:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
+        self._store: DefinitionStore = ctx.store
         self._cache: dict[tuple[str, int | None], tuple[float, WorkflowDef]] = {}
         self._limits: dict[str, tuple[float, ClaimLimits | None]] = {}
 
@@ -68,7 +69,7 @@ class DefinitionResolver:
         cached = self._limits.get(task_type)
         if cached is not None and cached[0] > now:
             return cached[1]
-        found = await self._ctx.store.get_task_defs([task_type])
+        found = await self._store.get_task_defs([task_type])
         limits = ClaimLimits.of(found.get(task_type))
         if len(self._limits) > 1000 and task_type not in self._limits:
             self._limits.clear()
@@ -83,7 +84,7 @@ class DefinitionResolver:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        definition = await self._ctx.store.get_workflow_def(name, wanted)
+        definition = await self._store.get_workflow_def(name, wanted)
         if definition is None:
             suffix = f" version {wanted}" if wanted else ""
             raise NotFoundError(f"No such workflow definition: {name}{suffix}")
@@ -104,7 +105,7 @@ class DefinitionResolver:
     async def resolve(self, definition: WorkflowDef) -> WorkflowDef:
         steps = definition.all_tasks()
         names = {s.name for s in steps if _takes_task_def(s) and s.task_definition is None}
-        registered = await self._ctx.store.get_task_defs(names) if names else {}
+        registered = await self._store.get_task_defs(names) if names else {}
         return msgspec.structs.replace(definition, tasks=[_embed(t, registered) for t in definition.tasks])
 
 

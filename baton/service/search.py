@@ -29,7 +29,7 @@ from baton.model.search_query import (
     parse_sort,
 )
 from baton.service.context import ServiceContext
-from baton.store import RunPage, SearchRequest, TaskPage
+from baton.store import RunPage, SearchRequest, SearchStore, TaskPage
 
 MAX_SEARCH_SIZE = 5000
 DEFAULT_SEARCH_SIZE = 100
@@ -84,13 +84,14 @@ def _request(params: SearchParams, schema: Schema) -> SearchRequest:
 class SearchService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
+        self._store: SearchStore = ctx.store
 
     async def runs(self, params: SearchParams) -> RunPage:
         """Run headers (no tasks) matching the search."""
-        return await self._ctx.store.search_runs(_request(params, WORKFLOW_FIELDS))
+        return await self._store.search_runs(_request(params, WORKFLOW_FIELDS))
 
     async def tasks(self, params: SearchParams) -> TaskPage:
-        return await self._ctx.store.search_tasks(_request(params, TASK_FIELDS))
+        return await self._store.search_tasks(_request(params, TASK_FIELDS))
 
     async def running_ids(
         self, name: str, *, version: int | None = None, start_from: int | None = None, start_to: int | None = None
@@ -105,9 +106,9 @@ class SearchService:
             errors.append(FieldError("startTime", "must not be after endTime"))
         if errors:
             raise ValidationError(errors=errors)
-        return await self._ctx.store.running_run_ids(name, version=version, start_from=start_from, start_to=start_to)
+        return await self._store.running_run_ids(name, version=version, start_from=start_from, start_to=start_to)
 
     async def delete_finished(self, retention_days: float, *, batch: int) -> int:
         """One batch of retention: runs that ended more than ``retention_days`` ago; returns how many went."""
         cutoff = self._ctx.clock() - int(retention_days * DAY_MS)
-        return await self._ctx.store.delete_finished_before(cutoff, batch)
+        return await self._store.delete_finished_before(cutoff, batch)

@@ -1,4 +1,4 @@
-"""Everything durable, behind one interface: SQLite for one machine, PostgreSQL past it.
+"""Everything durable, behind one interface by role (``roles.py``): SQLite for one machine, PostgreSQL past it.
 
 ``open_store(url)`` picks the implementation by the URL's scheme::
 
@@ -22,8 +22,17 @@ from baton.store.base import (
     RunTaskPage,
     SearchRequest,
     StartResult,
-    Store,
     TaskPage,
+)
+from baton.store.roles import (
+    DecisionStore,
+    DefinitionStore,
+    OutboxStore,
+    QueueStore,
+    RunStore,
+    SearchStore,
+    Store,
+    TaskLogStore,
 )
 
 __all__ = [
@@ -32,12 +41,19 @@ __all__ = [
     "ClaimLimits",
     "ClaimRequest",
     "DecisionStep",
+    "DecisionStore",
+    "DefinitionStore",
     "DueTimer",
+    "OutboxStore",
+    "QueueStore",
     "RunPage",
+    "RunStore",
     "RunTaskPage",
     "SearchRequest",
+    "SearchStore",
     "StartResult",
     "Store",
+    "TaskLogStore",
     "TaskPage",
     "open_store",
 ]

@@ -1,46 +1,19 @@
-"""The one storage interface. SQLite and PostgreSQL implement it; nothing above it sees SQL.
-
-Rules every implementation keeps:
-
-* Each write method is one transaction: all of it commits, or none of it.
-* ``transact`` serialises decisions on one run (a row lock on PostgreSQL, the
-  single writer on SQLite), so two decisions on one run never interleave.
-* The work queue and the timers are derived from task rows as they are written:
-  a queued task (``task.is_queued_task``: a worker task, or a system task the
-  server's executors run, such as HTTP or SUB_WORKFLOW) whose status is SCHEDULED
-  is queued for its ``task_type`` with the run's priority, visible from
-  ``task.visible_at``; any other task is not queued. A task has a timer at
-  ``lease_expires_at`` while it is an IN_PROGRESS queued task with a lease, at
-  ``visible_at`` while it is a non-terminal inline system task with
-  ``visible_at > 0``, or at the earliest of its timeouts
-  (``engine.timeouts.task_timer_at`` holds the whole rule); a run has a timer at
-  its WorkflowDef timeout (``engine.timeouts.run_timer_at``).
-* A claim with ``ClaimLimits`` counts, in the database and in the claim's
-  transaction, the type's tasks claimed under a limit that are still IN_PROGRESS
-  and those claimed within the rate window, so the limits hold across any number
-  of processes. Tasks claimed while the type had no limit are not counted.
-* A decision's ``signals`` are written to the outbox in its transaction; they
-  stay there until ``delete_signal``.
-* Definition snapshots are content-addressed: a run stores the hash of the exact
-  definition it runs, so overwriting a registered definition never changes a
-  running run.
-"""
+"""The data the store takes and returns (the interface itself, by role: ``roles.py``)."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from baton.engine.decision import Decision, Signal
-from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
+from baton.engine.decision import Decision
+from baton.model import Task, TaskDef, Workflow, WorkflowDef
 from baton.model.search_query import Query, SortKey
 
 DecisionStep = Callable[[Workflow, WorkflowDef], Decision]
 """A pure function from a run (with all its tasks, ordered by ``seq``) and its definition to a decision.
 
 It must not mutate the run, its tasks or the definition: a store may share
-decoded tasks and definitions between decisions (``sql.TaskCache``).
+decoded tasks and definitions between decisions (``caches.TaskCache``).
 """
 
 
@@ -114,7 +87,7 @@ class SearchRequest:
 
     query: Query | None = None
     free_text: tuple[str, ...] = ()
-    """Words that must each appear (where: see ``store/search_sql.py``); none for everything."""
+    """Words that must each appear (where: see ``store/common/search.py``); none for everything."""
     sort: tuple[SortKey, ...] = ()
     """Empty: newest first (start time, then id, descending)."""
     start: int = 0
@@ -147,214 +120,3 @@ class RunTaskPage:
 
 TOTAL_HITS_CAP = 10_000
 """``total_hits`` counts matches up to here and says this many beyond (as Elasticsearch does by default)."""
-
-
-class Store(ABC):
-    """Everything durable. Open with ``open_store(url)``."""
-
-    @abstractmethod
-    async def open(self) -> None:
-        """Connect and apply pending numbered migrations."""
-
-    @abstractmethod
-    async def close(self) -> None: ...
-
-    # -- definitions ---------------------------------------------------------
-
-    @abstractmethod
-    async def put_workflow_defs(self, defs: list[WorkflowDef], *, overwrite: bool) -> None:
-        """Store each definition under (name, version). When one exists and ``overwrite`` is
-        false: ConflictError naming it, and none are stored."""
-
-    @abstractmethod
-    async def get_workflow_def(self, name: str, version: int | None = None) -> WorkflowDef | None:
-        """The given version, or the highest version when ``version`` is None."""
-
-    @abstractmethod
-    async def list_workflow_defs(self, name: str | None = None) -> list[WorkflowDef]:
-        """All versions (of one name, or of all), ordered by name then version."""
-
-    @abstractmethod
-    async def delete_workflow_def(self, name: str, version: int) -> bool: ...
-
-    @abstractmethod
-    async def put_task_defs(self, defs: list[TaskDef], *, overwrite: bool = True) -> None:
-        """Create or replace; with ``overwrite`` false, ConflictError when one exists."""
-
-    @abstractmethod
-    async def get_task_defs(self, names: Collection[str]) -> dict[str, TaskDef]:
-        """The registered ones among ``names``; absent names are absent from the result."""
-
-    @abstractmethod
-    async def list_task_defs(self) -> list[TaskDef]: ...
-
-    @abstractmethod
-    async def delete_task_def(self, name: str) -> bool: ...
-
-    # -- runs ------------------------------------------------------------------
-
-    @abstractmethod
-    async def create_run(
-        self,
-        decision: Decision,
-        definition: WorkflowDef,
-        *,
-        idempotency_strategy: IdempotencyStrategy | None = None,
-    ) -> StartResult:
-        """Insert a new run (``decision.workflow``), its definition snapshot and ``decision.created``.
-
-        When ``decision.workflow.idempotency_key`` is set and a run already holds
-        that key: RETURN_EXISTING (also the default) gives that run's id with
-        ``created=False``; FAIL raises ConflictError; FAIL_ON_RUNNING raises
-        ConflictError while that run is RUNNING or PAUSED, and otherwise creates
-        the new run and moves the key to it. However many calls race with one
-        key, they give exactly one new run.
-        """
-
-    @abstractmethod
-    async def transact(self, workflow_id: str, step: DecisionStep) -> Decision:
-        """Run one decision on a run, atomically.
-
-        Loads the run with all its tasks and its definition snapshot, holding a
-        lock that serialises decisions on this run; calls ``step``; unless the
-        decision has a ``refusal``, deletes ``decision.removed`` (with their
-        queue rows, timers and logs), moves the run to ``decision.definition``
-        when one is given (its snapshot and version), writes the run header,
-        inserts ``decision.created`` and replaces ``decision.updated`` (by
-        ``task_id``), with their queue rows and timers; appends
-        ``decision.logs``; commits. Returns the decision.
-        Raises NotFoundError for an unknown run.
-        """
-
-    @abstractmethod
-    async def transact_then_claim(
-        self, workflow_id: str, step: DecisionStep, claim_after: ClaimAfter
-    ) -> tuple[Decision, list[Task]]:
-        """``transact``, then ``claim_tasks`` as ``claim_after(decision)`` asks, in one transaction.
-
-        A worker's hand-off: its result and its next task commit together (or
-        not at all), at the cost of one transaction instead of two. Nothing is
-        claimed when the decision has a ``refusal`` (nothing is written then
-        either) or when ``claim_after`` returns None; the claim follows
-        ``claim_tasks``'s rules and may take tasks the decision just queued.
-        """
-
-    @abstractmethod
-    async def get_run(
-        self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None
-    ) -> Workflow | None:
-        """The run; with its tasks in ``seq`` order (only the first ``task_limit`` of them when given), read with
-        the run in one consistent read."""
-
-    @abstractmethod
-    async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
-        """The run's header JSON (its ``tasks`` empty) and ``(seq, JSON)`` of its first ``task_limit`` tasks, in one
-        consistent read, as stored (what encoding them gives): a run sent without decoding it. None: no such run."""
-
-    @abstractmethod
-    async def run_task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
-        """``(seq, JSON)`` of at most ``limit`` of the run's tasks whose ``seq`` is above ``after_seq``, in ``seq``
-        order: a long run sent a page at a time, the JSON as stored (what encoding the task gives), so nothing is
-        decoded. Each page is one read: a decision made between two may show in the later one only."""
-
-    @abstractmethod
-    async def run_tasks(
-        self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
-    ) -> RunTaskPage | None:
-        """``count`` of the run's tasks from the ``start``-th (0-based, ``seq`` order), only those in one of
-        ``statuses`` when some are given; None when there is no such run."""
-
-    @abstractmethod
-    async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
-        """The definition snapshot the run executes."""
-
-    @abstractmethod
-    async def find_runs_by_correlation(
-        self, name: str, correlation_id: str, *, include_closed: bool, include_tasks: bool
-    ) -> list[Workflow]:
-        """Runs of ``name`` with that correlation id, newest first; only RUNNING/PAUSED unless ``include_closed``."""
-
-    @abstractmethod
-    async def delete_run(self, workflow_id: str) -> bool:
-        """Remove a run with its tasks, queue rows, timers, task logs and idempotency key."""
-
-    @abstractmethod
-    async def get_task(self, task_id: str) -> Task | None: ...
-
-    @abstractmethod
-    async def workflow_id_of_task(self, task_id: str) -> str | None: ...
-
-    # -- task logs -------------------------------------------------------------------
-
-    @abstractmethod
-    async def add_task_logs(self, task_id: str, logs: Sequence[TaskExecLog]) -> bool:
-        """Append log lines to a task, in order; False (and nothing stored) when there is no such task."""
-
-    @abstractmethod
-    async def get_task_logs(self, task_id: str) -> list[TaskExecLog] | None:
-        """A task's log lines in the order they were added; None when there is no such task."""
-
-    # -- queue and timers ------------------------------------------------------------
-
-    @abstractmethod
-    async def claim_tasks(
-        self, task_type: str, *, worker_id: str | None, count: int, now: int, limits: ClaimLimits | None = None
-    ) -> list[Task]:
-        """Hand out up to ``count`` queued tasks of ``task_type`` visible at ``now``, within ``limits``.
-
-        Order: the run's priority, highest first; then ``visible_at``; then the
-        order they were queued. Each claimed task leaves the queue and becomes
-        IN_PROGRESS with ``worker_id``, ``poll_count + 1``, ``start_time = now``
-        (on its first claim; later claims keep it), ``update_time = now`` and,
-        when its ``response_timeout_seconds`` is
-        positive, ``lease_expires_at = now + response_timeout_seconds * 1000``.
-        A task that is no longer SCHEDULED (cancelled meanwhile) is not handed
-        out. Concurrent claims never hand one task out twice.
-        """
-
-    @abstractmethod
-    async def queue_sizes(self, task_types: Collection[str] | None = None) -> dict[str, int]:
-        """Queued tasks per type (all types with at least one, when ``task_types`` is None)."""
-
-    @abstractmethod
-    async def due_timers(self, now: int, limit: int) -> list[DueTimer]:
-        """Tasks and runs whose timer is at or before ``now``, earliest first."""
-
-    # -- the outbox --------------------------------------------------------------------
-
-    @abstractmethod
-    async def signals_created_before(self, created_before: int, limit: int) -> list[Signal]:
-        """Signals still in the outbox that were written before ``created_before``, oldest first."""
-
-    @abstractmethod
-    async def delete_signal(self, signal_id: str) -> None:
-        """Remove a signal once acted on; removing one already gone is not an error."""
-
-    # -- search and retention --------------------------------------------------------
-
-    @abstractmethod
-    async def search_runs(self, request: SearchRequest) -> RunPage:
-        """Run headers matching ``request``, in its order, ``size`` of them from ``start``.
-
-        ``total_hits`` is exact up to ``TOTAL_HITS_CAP`` and that cap beyond it.
-        """
-
-    @abstractmethod
-    async def search_tasks(self, request: SearchRequest) -> TaskPage:
-        """Tasks matching ``request``; with no sort, those of the newest runs first, then by ``seq``."""
-
-    @abstractmethod
-    async def running_run_ids(
-        self, name: str, *, version: int | None, start_from: int | None, start_to: int | None
-    ) -> list[str]:
-        """Ids of RUNNING runs of ``name`` (of ``version`` if given) started within the bounds (inclusive).
-
-        Oldest first.
-        """
-
-    @abstractmethod
-    async def delete_finished_before(self, cutoff: int, limit: int) -> int:
-        """Delete up to ``limit`` runs that ended (COMPLETED, FAILED, TIMED_OUT, TERMINATED) before ``cutoff``.
-
-        Their tasks, queue rows, timers and idempotency keys go with them. Returns how many were deleted.
-        """

@@ -17,7 +17,7 @@ from baton.model import (
     WorkflowStatus,
     WorkflowTimeoutPolicy,
 )
-from baton.store import sql
+from baton.store.common import plans
 from tests.engine.decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
 
 RETRY, TIME_OUT_WF, ALERT_ONLY = TaskTimeoutPolicy.RETRY, TaskTimeoutPolicy.TIME_OUT_WF, TaskTimeoutPolicy.ALERT_ONLY
@@ -263,7 +263,7 @@ def test_start_delay_delays_a_server_run_task_on_a_timer() -> None:
     h = Harness(workflow(inline, simple("b")))
     task = h.task("later")
     assert (task.status, task.visible_at, task.start_delay_in_seconds) == (TaskStatus.SCHEDULED, T0 + 5_000, 5)
-    assert sql.timer_at(task) == T0 + 5_000
+    assert plans.timer_at(task) == T0 + 5_000
     assert h.refs() == ["later"]
     h.advance(4_000)
     assert_rearmed(h.fire("later"), task)

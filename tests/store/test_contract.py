@@ -1,4 +1,4 @@
-"""The store contract (``baton/store/base.py``), run against every backend."""
+"""The store contract (``baton/store/roles.py``), run against every backend."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from baton.model import (
     WorkflowDef,
     WorkflowStatus,
 )
-from baton.store import ClaimRequest, DueTimer, StartResult, Store, sql
+from baton.store import ClaimRequest, DueTimer, StartResult, Store
+from baton.store.common import plans
 from tests.store.store_builders import make_def, make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(60)
@@ -390,7 +391,7 @@ async def test_transact_then_claim_rewrites_tasks_as_the_shared_rule_says(store:
         "wf-a", _complete_first, lambda d: ClaimRequest("work", "w9", 1, 10_000)
     )
 
-    assert claimed == [sql.claimed(other, worker_id="w9", now=10_000)]
+    assert claimed == [plans.claimed(other, worker_id="w9", now=10_000)]
     assert await store.get_task("b1") == claimed[0]
     stored = await store.get_run("wf-a")
     assert stored is not None and stored.tasks[0].status is TaskStatus.COMPLETED
@@ -461,7 +462,7 @@ async def test_claim_rewrites_tasks_as_the_shared_rule_says(store: Store, odd_te
 
     claimed = await store.claim_tasks("work", worker_id=None, count=5, now=50_000)
 
-    assert claimed == [sql.claimed(t, worker_id=None, now=50_000) for t in (rich, bare)]
+    assert claimed == [plans.claimed(t, worker_id=None, now=50_000) for t in (rich, bare)]
     assert [await store.get_task(t.task_id) for t in claimed] == claimed
     assert await store.due_timers(now=10**15, limit=10) == [DueTimer(workflow_id="wf-1", task_id="t1")]
 

@@ -17,8 +17,8 @@ import pytest
 from baton.engine.decision import Decision
 from baton.model import TaskStatus, Workflow, WorkflowDef, WorkflowStatus
 from baton.store import Store, open_store
-from baton.store.pg_slices import SLICE_ROWS
-from baton.store.sql import LARGE_DECISION_TASKS, TURN_TASKS
+from baton.store.common.plans import LARGE_DECISION_TASKS, TURN_TASKS
+from baton.store.postgres.slices import SLICE_ROWS
 from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(120)

@@ -11,7 +11,7 @@ import pytest
 
 from baton.errors import StoreError
 from baton.store import open_store
-from baton.store.sql import load_migrations
+from baton.store.common.migrations import load_migrations
 from baton.store.sqlite import SqliteStore
 from tests.store.store_builders import make_run, start
 

@@ -15,7 +15,8 @@ from baton.engine.decision import Decision
 from baton.errors import ConflictError, StoreError
 from baton.model import Task, TaskStatus, Workflow, WorkflowDef
 from baton.store import ClaimRequest, DecisionStep, StartResult, Store, open_store
-from baton.store.postgres import CLAIM_TASKS, CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION, PostgresStore
+from baton.store.postgres import PostgresStore
+from baton.store.postgres.queries import CLAIM_TASKS, CREATE_RUN, READ_RUN_FOR_DECISION, WRITE_DECISION
 from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(120)
@@ -259,13 +260,13 @@ async def test_duplicate_run_id_is_a_conflict_not_a_driver_error(pg_store: Store
 
 
 def test_sql_claim_rewrites_the_fields_the_shared_rule_changes() -> None:
-    """CLAIM_TASKS names body fields by their JSON names: they must be the ones ``sql.claimed`` changes."""
-    from baton.store import sql
-    from baton.store.postgres import CLAIM_REWRITTEN_FIELDS
+    """CLAIM_TASKS names body fields by their JSON names: they must be the ones ``plans.claimed`` changes."""
+    from baton.store.common import plans
+    from baton.store.postgres.queries import CLAIM_REWRITTEN_FIELDS
 
     run = make_run()
     before = make_task(run, "t1")
-    after = sql.claimed(before, worker_id="w", now=1)
+    after = plans.claimed(before, worker_id="w", now=1)
     changed = {
         f.encode_name
         for f in msgspec.structs.fields(Task)

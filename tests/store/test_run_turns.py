@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from baton.store.run_cache import RunTurns
+from baton.store.common.run_cache import RunTurns
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -16,7 +16,7 @@ import pytest
 
 from baton.errors import StoreError
 from baton.store import open_store
-from baton.store.sqlite_commits import CommitGroup
+from baton.store.sqlite.commits import CommitGroup
 from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(30)

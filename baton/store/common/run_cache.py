@@ -5,7 +5,7 @@ or claimed it. This process keeps it in step with its own decisions and claims,
 and one connection does all of them; a commit through any other connection
 (another process on the file, the CLI) shows in SQLite's ``data_version``, which
 is read each time the write lock is taken, and then every copy is dropped: the
-next decision on each run reads it again (through ``sql.TaskCache``).
+next decision on each run reads it again (through ``caches.TaskCache``).
 
 PostgreSQL (``KnownRun``): the copy is keyed by the run row's ``row_version``,
 which every decision bumps. A decision made from the copy is written with that

@@ -20,7 +20,7 @@ from typing import Final
 
 import asyncpg
 
-from baton.store import sql
+from baton.store.common import plans
 
 SLICE_ROWS: Final = 2000
 
@@ -47,34 +47,34 @@ class SliceRefused(Exception):
     """A later slice found a task no longer as the decision read it: roll everything back."""
 
 
-def is_sliced(plan: sql.WritePlan) -> bool:
+def is_sliced(plan: plans.WritePlan) -> bool:
     return any(len(getattr(plan, name)) > SLICE_ROWS for name in _SLICED_FIELDS)
 
 
-def split(plan: sql.WritePlan) -> tuple[sql.WritePlan, list[sql.WritePlan]]:
+def split(plan: plans.WritePlan) -> tuple[plans.WritePlan, list[plans.WritePlan]]:
     """The plan's first slice (with everything not sliced), and the later slices' rows."""
     if not is_sliced(plan):
         return plan, []
     head = dataclasses.replace(plan, **{name: getattr(plan, name)[:SLICE_ROWS] for name in _SLICED_FIELDS})
     longest = max(len(getattr(plan, name)) for name in _SLICED_FIELDS)
     tails = [
-        sql.WritePlan(**{name: getattr(plan, name)[start : start + SLICE_ROWS] for name in _SLICED_FIELDS})
+        plans.WritePlan(**{name: getattr(plan, name)[start : start + SLICE_ROWS] for name in _SLICED_FIELDS})
         for start in range(SLICE_ROWS, longest, SLICE_ROWS)
     ]
     return head, tails
 
 
-async def write_tails(conn: asyncpg.Connection, tails: list[sql.WritePlan]) -> None:
+async def write_tails(conn: asyncpg.Connection, tails: list[plans.WritePlan]) -> None:
     """The later slices, in the caller's transaction (``SliceRefused`` if a guarded update finds a task moved)."""
     for tail in tails:
         if tail.task_updates:
-            status = await conn.execute(UPDATE_TASK_SLICE, *sql.columns(tail.task_updates, 6))
+            status = await conn.execute(UPDATE_TASK_SLICE, *plans.columns(tail.task_updates, 6))
             if int(status.rpartition(" ")[2]) != len(tail.task_updates):
                 raise SliceRefused
         if tail.task_inserts:
-            await conn.execute(INSERT_TASK_SLICE, *sql.columns(tail.task_inserts, 8))
+            await conn.execute(INSERT_TASK_SLICE, *plans.columns(tail.task_inserts, 8))
         if tail.queue_deletes:
             await conn.execute(DEQUEUE_SLICE, [task_id for (task_id,) in tail.queue_deletes])
         if tail.queue_upserts:
-            queue = sql.columns(tail.queue_upserts, 4) + sql.columns(tail.queue_claim_fields, 2)
+            queue = plans.columns(tail.queue_upserts, 4) + plans.columns(tail.queue_claim_fields, 2)
             await conn.execute(UPSERT_QUEUE_SLICE, *queue)

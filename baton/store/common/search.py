@@ -27,18 +27,12 @@ search over a million runs does not count them all on every page.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from baton.model import WorkflowStatus
 from baton.model.search_query import And, Comparison, FieldKind, Operator, Or, Query, SortKey
 from baton.store.base import TOTAL_HITS_CAP, SearchRequest
-
-
-class Dialect(Enum):
-    SQLITE = "sqlite"
-    POSTGRES = "postgres"
-
+from baton.store.common.dialect import Dialect
 
 FINISHED_STATUSES = tuple(s.value for s in WorkflowStatus if s.is_terminal)
 
@@ -262,8 +256,8 @@ def running_run_ids(
 
 
 def delete_finished_before(dialect: Dialect, cutoff: int, limit: int) -> Statement:
-    """Deletes one batch; its runs' tasks, queue rows and keys go with them (cascades; on PostgreSQL tasks and
-    queue rows by delete triggers).
+    """Deletes one batch and returns the deleted runs' ids; their tasks, queue rows and keys go with them
+    (cascades; on PostgreSQL tasks and queue rows by delete triggers).
 
     A run that ended before ``cutoff`` started before it too, so the batch is found
     through the start-time index: only runs started before the cutoff are read, and
@@ -285,7 +279,8 @@ DELETE FROM runs WHERE workflow_id IN (
     WHERE create_time < {cutoff_start} AND {status} IN ({statuses}) AND end_time < {cutoff_end}
     ORDER BY create_time
     LIMIT {batch}{lock}
-)""",
+)
+RETURNING workflow_id""",
         params.values,
     )
 

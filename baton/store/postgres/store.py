@@ -1,0 +1,24 @@
+"""The store on a PostgreSQL database, shared by any number of processes: its parts put together.
+
+The hot path is PostgreSQL's own (``starts``, ``decisions``, ``claims``, ``reads``); definitions, task logs, the
+outbox's reads, search and retention are the code written once for both stores (``store/common``), run on
+``database.PostgresDatabase``.
+"""
+
+from __future__ import annotations
+
+from baton.store.common.definitions import Definitions
+from baton.store.common.outbox import Outbox
+from baton.store.common.searches import Searches
+from baton.store.common.task_logs import TaskLogs
+from baton.store.postgres.decisions import PostgresDecisions
+from baton.store.postgres.reads import PostgresReads
+from baton.store.postgres.starts import PostgresStarts
+from baton.store.roles import Store
+
+
+class PostgresStore(PostgresStarts, PostgresDecisions, PostgresReads, Definitions, TaskLogs, Outbox, Searches, Store):
+    """The store on a PostgreSQL database, shared by any number of processes."""
+
+    def _forget_run(self, workflow_id: str) -> None:
+        self._known.forget(workflow_id)
