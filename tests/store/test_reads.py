@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from tests.store.store_builders import make_run, make_task, start
 
 from baton.model import Task, TaskStatus, Workflow
 from baton.store import RunTaskPage, Store
+from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(60)
 
