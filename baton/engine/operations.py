@@ -70,7 +70,7 @@ from typing import Any, Final
 
 import msgspec
 
-from baton.engine import decider
+from baton.engine import decider, walk
 from baton.engine.attempts import next_attempt, scheduled_afresh
 from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
@@ -129,13 +129,13 @@ def _apply_resume(definition: WorkflowDef, run: Workflow, event: Resume, ctx: De
         return _in_state(run, expected=WorkflowStatus.PAUSED.value)
     state = RunState(definition, run, ctx)
     state.set_run(status=WorkflowStatus.RUNNING)
-    return decider.finish(state)
+    return walk.finish(state)
 
 
 def _apply_decide(definition: WorkflowDef, run: Workflow, event: Decide, ctx: DecideContext) -> Decision:
     if run.status is not WorkflowStatus.RUNNING:
         return _in_state(run, expected=WorkflowStatus.RUNNING.value)
-    return decider.finish(RunState(definition, run, ctx))
+    return walk.finish(RunState(definition, run, ctx))
 
 
 def _apply_update_variables(
@@ -145,7 +145,7 @@ def _apply_update_variables(
         return _in_state(run)
     state = RunState(definition, run, ctx)
     state.set_run(variables={**run.variables, **event.variables})
-    return decider.finish(state)
+    return walk.finish(state)
 
 
 # -- restart, rerun ------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def _apply_rerun(definition: WorkflowDef, run: Workflow, event: Rerun, ctx: Deci
         )
     )
     _notify_parent(state, "reran")
-    decision = decider.finish(state)
+    decision = walk.finish(state)
     decision.removed = removed
     return decision
 
@@ -277,7 +277,7 @@ def _apply_retry(definition: WorkflowDef, run: Workflow, event: Retry, ctx: Deci
             _new_attempt(state, task)
     if event.notify_parent:
         _notify_parent(state, "retried")
-    decision = decider.finish(state)
+    decision = walk.finish(state)
     decision.logs = logs
     return decision
 
@@ -372,7 +372,7 @@ def _apply_skip_task(definition: WorkflowDef, run: Workflow, event: SkipTask, ct
         state.put(_skipped(latest, event, now))
         if latest.task_type == SUB_WORKFLOW and latest.sub_workflow_id:
             state.add_signal(SignalKind.TERMINATE_CHILD, latest.sub_workflow_id, task_id=latest.task_id)
-        return decider.finish(state)
+        return walk.finish(state)
     step = _step_named(definition, ref)
     if step is None:
         return refuse(run, "not_found", f"No task {ref} in the definition of workflow {run.workflow_id}")
@@ -390,7 +390,7 @@ def _apply_skip_task(definition: WorkflowDef, run: Workflow, event: SkipTask, ct
         workflow_task=step,
     )
     state.add(_skipped(task, event, now))
-    return decider.finish(state)
+    return walk.finish(state)
 
 
 def _skipped(task: Task, event: SkipTask, now: int) -> Task:
@@ -442,7 +442,7 @@ def _apply_child_retried(definition: WorkflowDef, run: Workflow, event: ChildRet
     else:
         return _in_state(run)
     log = _wait_for_child_again(state, task, event.sub_workflow_id, event.operation)
-    decision = decider.finish(state)
+    decision = walk.finish(state)
     decision.logs = [log]
     return decision
 
