@@ -108,10 +108,10 @@ class ServiceContext:
 
     def publish(self, decision: Decision, now: int, *, act_on_signals: bool = True) -> None:
         """Wake whoever waits on what the decision changed, and act on its signals (it has committed)."""
-        keys = {run_key(decision.workflow.workflow_id)}
+        keys = [run_key(decision.workflow.workflow_id)]
         for task in (*decision.created, *decision.updated):
             if task.status is TaskStatus.SCHEDULED and task.is_queued_task and task.visible_at <= now:
-                keys.add(task_key(task.task_type))
+                keys.append(task_key(task.task_type))  # once per task: it wakes that many pollers
         self.notifier.publish(keys)
         if decision.signals and act_on_signals:
             self._dispatch(decision.signals)

@@ -61,8 +61,10 @@ class TaskService:
                     return tasks
                 # Re-check at least every half second: delayed tasks become visible without a wake-up,
                 # and tasks queued by another process wake nobody here.
-                await waiter.wait(min(remaining, 0.5))
+                woken = await waiter.wait(min(remaining, 0.5))
                 if gone is not None and await gone():
+                    if woken:
+                        waiter.decline()  # another poller claims what woke this one
                     return []
 
     async def update(self, result: TaskResult) -> Task:
