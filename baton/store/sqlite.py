@@ -22,9 +22,9 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from baton.engine.decision import Decision, Signal
 from baton.errors import ConflictError, NotFoundError, StoreError
@@ -44,6 +44,7 @@ from baton.store.base import (
 )
 from baton.store.run_cache import CachedRun, LoadedTasks, RunCache
 from baton.store.sqlite_commits import CommitGroup, acknowledged_after_commit, translated
+from baton.store.sqlite_reads import OffLoopReads
 
 # -- queries -------------------------------------------------------------------------
 
@@ -192,6 +193,8 @@ _DELETE_CHUNK = 1000
 
 log = logging.getLogger(__name__)
 
+_R = TypeVar("_R")
+
 
 class _Checkpointer:
     """Copies the WAL into the database file from a thread of its own, on its own connection.
@@ -287,6 +290,7 @@ class SqliteStore(Store):
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
+        self._reads: OffLoopReads | None = None
         self._snapshots = sql.SnapshotCache(snapshot_cache_size)
         self._tasks = sql.TaskCache(run_cache_bytes)
         self._runs: RunCache[CachedRun] = RunCache(run_cache_bytes)
@@ -316,6 +320,7 @@ class SqliteStore(Store):
                     conn.execute("PRAGMA wal_autocheckpoint = 0")
                     self._checkpointer = _Checkpointer(self._path)
                     self._checkpointer.start()
+                    self._reads = OffLoopReads(self._path, busy_timeout_ms=self._busy_timeout_ms)
             except BaseException:
                 conn.close()
                 raise
@@ -327,6 +332,9 @@ class SqliteStore(Store):
         checkpointer, self._checkpointer = self._checkpointer, None
         if checkpointer is not None:
             checkpointer.stop()
+        reads, self._reads = self._reads, None
+        if reads is not None:
+            await asyncio.to_thread(reads.close)
         conn, self._conn = self._conn, None
         if conn is not None:
             with translated("close the database"):
@@ -371,6 +379,13 @@ class SqliteStore(Store):
 
     def _read(self, action: str) -> AbstractContextManager[sqlite3.Connection]:
         return self.commits.read(self._connection(), action)
+
+    async def _read_beside_the_loop(self, action: str, read: Callable[[sqlite3.Connection], _R]) -> _R:
+        """A read that can take long, in a reader thread (``sqlite_reads``); on the loop for ``:memory:``."""
+        if self._reads is None:
+            with self._read(action) as conn:
+                return read(conn)
+        return await self._reads.run(action, read)
 
     def _forget_uncommitted(self) -> None:
         """A group's COMMIT failed: what the caches learnt from its writes never happened."""
@@ -697,14 +712,16 @@ class SqliteStore(Store):
     async def run_tasks(
         self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
     ) -> RunTaskPage | None:
-        with self._read("read a run's tasks") as conn:
+        def read(conn: sqlite3.Connection) -> RunTaskPage | None:
             if conn.execute(SELECT_RUN_STATUS, (workflow_id,)).fetchone() is None:
                 return None
             summary = {status: n for status, n in conn.execute(COUNT_RUN_TASKS_BY_STATUS, (workflow_id,))}
             wanted = json.dumps(sorted(set(statuses)))
             rows = conn.execute(SELECT_RUN_TASK_PAGE, (workflow_id, wanted, count, start)).fetchall()
-        total = sum(n for status, n in summary.items() if not statuses or status in statuses)
-        return RunTaskPage(total_hits=total, results=[sql.decode_task(body) for (body,) in rows], summary=summary)
+            total = sum(n for status, n in summary.items() if not statuses or status in statuses)
+            return RunTaskPage(total_hits=total, results=[sql.decode_task(body) for (body,) in rows], summary=summary)
+
+        return await self._read_beside_the_loop("read a run's tasks", read)
 
     @acknowledged_after_commit
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
@@ -869,23 +886,35 @@ class SqliteStore(Store):
 
     # -- search and retention --------------------------------------------------------
 
-    def _search(self, statements: search_sql.SearchStatements, request: SearchRequest) -> tuple[int, list[str]]:
-        with self._read("search") as conn:
-            bodies = [body for (body,) in conn.execute(statements.page.sql, statements.page.params)]
-            counted = None
-            if not search_sql.page_is_last(request.start, request.size, len(bodies)):
-                counted = int(conn.execute(statements.count.sql, statements.count.params).fetchone()[0])
+    @staticmethod
+    def _search(
+        conn: sqlite3.Connection, statements: search_sql.SearchStatements, request: SearchRequest
+    ) -> tuple[int, list[str]]:
+        bodies = [body for (body,) in conn.execute(statements.page.sql, statements.page.params)]
+        counted = None
+        if not search_sql.page_is_last(request.start, request.size, len(bodies)):
+            counted = int(conn.execute(statements.count.sql, statements.count.params).fetchone()[0])
         return search_sql.total_hits(request.start, request.size, len(bodies), counted), bodies
 
     @acknowledged_after_commit
     async def search_runs(self, request: SearchRequest) -> RunPage:
-        total, bodies = self._search(search_sql.search_runs(search_sql.Dialect.SQLITE, request), request)
-        return RunPage(total_hits=total, results=[sql.decode_run(body) for body in bodies])
+        statements = search_sql.search_runs(search_sql.Dialect.SQLITE, request)
+
+        def read(conn: sqlite3.Connection) -> RunPage:
+            total, bodies = self._search(conn, statements, request)
+            return RunPage(total_hits=total, results=[sql.decode_run(body) for body in bodies])
+
+        return await self._read_beside_the_loop("search", read)
 
     @acknowledged_after_commit
     async def search_tasks(self, request: SearchRequest) -> TaskPage:
-        total, bodies = self._search(search_sql.search_tasks(search_sql.Dialect.SQLITE, request), request)
-        return TaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies])
+        statements = search_sql.search_tasks(search_sql.Dialect.SQLITE, request)
+
+        def read(conn: sqlite3.Connection) -> TaskPage:
+            total, bodies = self._search(conn, statements, request)
+            return TaskPage(total_hits=total, results=[sql.decode_task(body) for body in bodies])
+
+        return await self._read_beside_the_loop("search", read)
 
     @acknowledged_after_commit
     async def running_run_ids(
