@@ -194,6 +194,8 @@ _DELETE_CHUNK = 1000
 log = logging.getLogger(__name__)
 
 _R = TypeVar("_R")
+ON_LOOP_TASKS = 1000
+"""A run read whole with more tasks than this, or one this process keeps no copy of, is read in a reader thread."""
 
 
 class _Checkpointer:
@@ -677,7 +679,7 @@ class SqliteStore(Store):
     async def get_run(
         self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None
     ) -> Workflow | None:
-        with self._read("read a run") as conn:
+        def read(conn: sqlite3.Connection) -> Workflow | None:
             row = conn.execute(SELECT_RUN, (workflow_id,)).fetchone()
             if row is None:
                 return None
@@ -686,7 +688,17 @@ class SqliteStore(Store):
                 task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
             elif include_tasks:
                 task_rows = conn.execute(SELECT_RUN_TASKS_UP_TO, (workflow_id, task_limit)).fetchall()
-        return sql.decode_run(row[0], (b for (b,) in task_rows))
+            return sql.decode_run(row[0], (b for (b,) in task_rows))
+
+        if include_tasks and task_limit is None and not self._known_to_be_small(workflow_id):
+            return await self._read_beside_the_loop("read a run", read)
+        with self._read("read a run") as conn:
+            return read(conn)
+
+    def _known_to_be_small(self, workflow_id: str) -> bool:
+        """This process's copy of the run says it is read and decoded in a few milliseconds, on the loop."""
+        cached = self._runs.peek(workflow_id)
+        return cached is not None and len(cached.tasks) <= ON_LOOP_TASKS
 
     @acknowledged_after_commit
     async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
