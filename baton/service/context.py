@@ -20,6 +20,7 @@ from baton.errors import ConflictError, NotFoundError
 from baton.model import TaskStatus
 from baton.runtime.notifier import Notifier, run_key, task_key
 from baton.service.decisions import Decisions, Evaluate
+from baton.service.run_ends import RunEnds
 from baton.store import Store
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class ServiceContext:
     evaluate: Evaluate | None = None
     """Evaluates scripts and jq queries in the sandbox; None evaluates them in a decision thread."""
     decisions: Decisions = field(init=False, repr=False)
+    run_ends: RunEnds = field(default_factory=RunEnds, init=False, repr=False)
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +114,8 @@ class ServiceContext:
         for task in (*decision.created, *decision.updated):
             if task.status is TaskStatus.SCHEDULED and task.is_queued_task and task.visible_at <= now:
                 keys.append(task_key(task.task_type))  # once per task: it wakes that many pollers
+        if decision.workflow.status.is_terminal:
+            self.run_ends.ended(decision.workflow)
         self.notifier.publish(keys)
         if decision.signals and act_on_signals:
             self._dispatch(decision.signals)
