@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-WORKLOADS = ("W1", "W2", "W3", "W4")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
 JSON_HEADERS = {"content-type": "application/json"}
 CLIENT = "bench/rawhttp.py (HTTP/1.1 keep-alive, one connection per coroutine) on one uvloop event loop"
 
@@ -507,22 +507,45 @@ class Options:
 async def workload_w1(base_url: str, store: str, opts: Options, meter: CpuMeter) -> dict[str, Any]:
     """``runs`` runs of a 3-step SIMPLE workflow, started async by concurrent starters, completed by workers."""
     task_types = ["bench_a", "bench_b", "bench_c"]
-    name = "bench_w1"
+    workers = {task_type: opts.workers_per_type for task_type in task_types}
+    return await _throughput(base_url, store, opts, meter, "W1", "bench_w1", task_types, workers, opts.starters)
+
+
+async def workload_w5(base_url: str, store: str, opts: Options, meter: CpuMeter) -> dict[str, Any]:
+    """W1 where every step has one task type: all the workers poll one queue, and more starters."""
+    task_type = "bench_w5_task"
+    workers = {task_type: 3 * opts.workers_per_type}
+    starters = 2 * opts.starters
+    return await _throughput(base_url, store, opts, meter, "W5", "bench_w5", [task_type] * 3, workers, starters)
+
+
+async def _throughput(
+    base_url: str,
+    store: str,
+    opts: Options,
+    meter: CpuMeter,
+    workload: str,
+    name: str,
+    task_types: list[str],
+    workers: dict[str, int],
+    starters: int,
+) -> dict[str, Any]:
+    """``opts.runs`` runs of a sequence of ``task_types``, started by ``starters`` coroutines, completed by workers."""
     runs = opts.runs
+    steps = runs * len(task_types)
     async with new_client(base_url) as client:
         await register(client, sequence_workflow(name, task_types))
         done = asyncio.Event()
         finished_at: list[float] = []
-        final = task_types[-1]
 
         def on_completed(task_type: str, task: dict[str, Any]) -> None:
-            if task_type == final and pool.completed[final] >= runs and not done.is_set():
+            if not done.is_set() and sum(pool.completed.values()) >= steps:
                 finished_at.append(time.perf_counter())
                 done.set()
 
         pool = WorkerPool(client, batch=opts.batch, poll_timeout_ms=1000, on_completed=on_completed)
-        for task_type in task_types:
-            pool.start(task_type, opts.workers_per_type)
+        for task_type, coroutines in workers.items():
+            pool.start(task_type, coroutines)
         await asyncio.sleep(0.3)  # the workers are in their long polls before the clock starts
 
         ids: list[str] = []
@@ -544,10 +567,10 @@ async def workload_w1(base_url: str, store: str, opts: Options, meter: CpuMeter)
 
         meter.start()
         began = time.perf_counter()
-        starters = [asyncio.create_task(starter(), name=f"starter-{i}") for i in range(opts.starters)]
+        starting = [asyncio.create_task(starter(), name=f"starter-{i}") for i in range(starters)]
         try:
-            await wait_for(done, [*pool.tasks, *starters], opts.timeout, f"{runs} runs to complete")
-            await asyncio.gather(*starters)
+            await wait_for(done, [*pool.tasks, *starting], opts.timeout, f"{runs} runs to complete")
+            await asyncio.gather(*starting)
             ended = finished_at[0]
             # The counter says every final step was acknowledged; a few reads confirm the runs ended.
             sample = ids[-5:] + random.sample(ids, min(15, len(ids)))
@@ -556,22 +579,22 @@ async def workload_w1(base_url: str, store: str, opts: Options, meter: CpuMeter)
             confirmed_at = time.perf_counter()
             meter.stop()
         finally:
-            for task in starters:
+            for task in starting:
                 task.cancel()
             await pool.stop()
         seconds = ended - began
         result: dict[str, Any] = {
-            "workload": "W1",
+            "workload": workload,
             "store": store,
-            "shape": "3-step SIMPLE sequence",
+            "shape": f"{len(task_types)}-step SIMPLE sequence, {len(workers)} task type(s)",
             "runs": runs,
-            "steps": runs * len(task_types),
+            "steps": steps,
             "seconds": round(seconds, 3),
             "runs_per_s": round(runs / seconds, 1),
-            "steps_per_s": round(runs * len(task_types) / seconds, 1),
+            "steps_per_s": round(steps / seconds, 1),
             "confirm_ms": round((confirmed_at - ended) * 1000, 1),
-            "starters": opts.starters,
-            "worker_coroutines": opts.workers_per_type * len(task_types),
+            "starters": starters,
+            "worker_coroutines": sum(workers.values()),
             "poll_batch": opts.batch,
         }
         if opts.verify_all:
@@ -661,12 +684,23 @@ def latency_figures(ms: list[float]) -> dict[str, Any]:
 
 async def workload_w2(base_url: str, store: str, opts: Options, meter: CpuMeter) -> dict[str, Any]:
     """Sequential sync executes of a 1-step SIMPLE workflow; one worker waits in a long poll."""
-    name = "bench_w2"
-    task_type = "bench_w2_task"
+    return await _latency(base_url, store, opts, meter, "W2", "bench_w2", 1)
+
+
+async def workload_w6(base_url: str, store: str, opts: Options, meter: CpuMeter) -> dict[str, Any]:
+    """W2 with W5's workers: every execute's one task is wanted by all of them."""
+    return await _latency(base_url, store, opts, meter, "W6", "bench_w6", 3 * opts.workers_per_type)
+
+
+async def _latency(
+    base_url: str, store: str, opts: Options, meter: CpuMeter, workload: str, name: str, workers: int
+) -> dict[str, Any]:
+    """Sequential sync executes of a 1-step SIMPLE workflow; ``workers`` worker coroutines wait in long polls."""
+    task_type = f"{name}_task"
     async with new_client(base_url) as worker_client, new_client(base_url) as client:
         await register(client, sequence_workflow(name, [task_type]))
         pool = WorkerPool(worker_client, batch=1, poll_timeout_ms=5000)
-        pool.start(task_type, 1)
+        pool.start(task_type, workers)
         await asyncio.sleep(0.3)
         try:
             ms = await timed_executes(
@@ -681,12 +715,12 @@ async def workload_w2(base_url: str, store: str, opts: Options, meter: CpuMeter)
         finally:
             await pool.stop()
     return {
-        "workload": "W2",
+        "workload": workload,
         "store": store,
         "shape": "1-step SIMPLE, sync execute",
         **latency_figures(ms),
         "warmup": opts.warmup,
-        "worker_coroutines": 1,
+        "worker_coroutines": workers,
         "wait_for_seconds": 10,
     }
 
@@ -841,6 +875,8 @@ WORKLOAD_FUNCTIONS: dict[str, Callable[[str, str, Options, CpuMeter], Awaitable[
     "W2": workload_w2,
     "W3": workload_w3,
     "W4": workload_w4,
+    "W5": workload_w5,
+    "W6": workload_w6,
 }
 
 
@@ -850,7 +886,7 @@ WORKLOAD_FUNCTIONS: dict[str, Callable[[str, str, Options, CpuMeter], Awaitable[
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark Baton against real `baton serve` subprocesses.")
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1,W2,W3,W4")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1,W2,W3,W4,W5,W6")
     parser.add_argument("--runs", type=int, default=2000, help="W1: number of runs")
     parser.add_argument("--starters", type=int, default=8, help="W1: concurrent starting coroutines")
     parser.add_argument("--workers-per-type", type=int, default=4, help="W1, W3: worker coroutines per task type")

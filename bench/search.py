@@ -14,6 +14,12 @@ the statement the server runs) after one untimed warm-up, and one through HTTP
 against a real ``baton serve``; one JSON line per query on stdout with the
 median, p95 and max in ms. ``--explain`` prints each query's plan (EXPLAIN
 ANALYZE) to stderr, which shows the index each one uses.
+
+``--store sqlite`` measures the event loop instead: a migrated SQLite file gets
+``--runs`` finished runs (``baton.store.sqlite.bulk``), then a real ``baton serve``
+answers searches that read every run (a ``freeText`` word no run holds) while
+``/health`` is asked every 10 ms on another connection; one JSON line with the
+searches' latencies and the worst and p99 ``/health`` latency while they ran.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from baton.store import SearchRequest, open_store
 from baton.store.common.dialect import Dialect
 from baton.store.common.search import search_runs, search_tasks
 from baton.store.postgres import PostgresStore
+from baton.store.sqlite.bulk import fill_runs
 
 BASE_TIME = 1_700_000_000_000
 SPAN_MS = 30 * 86_400_000
@@ -277,9 +284,63 @@ def time_http(url: str, repeat: int, runs: int, workdir: Path) -> dict[str, Any]
     }
 
 
+async def _health_while_searching(base_url: str, repeat: int) -> dict[str, Any]:
+    """``repeat`` full-scan searches one after another, with /health asked every 10 ms meanwhile."""
+    health: list[float] = []
+    searches: list[float] = []
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=60) as searcher,
+        httpx.AsyncClient(base_url=base_url, timeout=60) as prober,
+    ):
+        searching = True
+
+        async def probe() -> None:
+            while searching:
+                began = time.perf_counter()
+                (await prober.get("/health")).raise_for_status()
+                health.append((time.perf_counter() - began) * 1000)
+                await asyncio.sleep(0.01)
+
+        probing = asyncio.create_task(probe())
+        params = {"query": "", "freeText": "no-run-holds-this-word", "start": 0, "size": 100}
+        for _ in range(repeat):
+            began = time.perf_counter()
+            (await searcher.get("/api/workflow/search", params=params)).raise_for_status()
+            searches.append((time.perf_counter() - began) * 1000)
+        searching = False
+        await probing
+    health.sort()
+    return {
+        "query": "HTTP: freeText over every run, /health meanwhile",
+        "via": "http",
+        **summary(searches),
+        "health_probes": len(health),
+        "health_p99_ms": round(health[min(len(health) - 1, int(len(health) * 0.99))], 2),
+        "health_max_ms": round(health[-1], 2),
+    }
+
+
+def measure_sqlite(args: argparse.Namespace, workdir: Path) -> None:
+    path = workdir / "search.db"
+    url = f"sqlite:///{path}"
+
+    async def migrate() -> None:
+        store = open_store(url)
+        await store.open()
+        await store.close()
+
+    asyncio.run(migrate())
+    began = time.perf_counter()
+    fill_runs(str(path), args.runs)
+    print(json.dumps({"loaded_runs": args.runs, "seconds": round(time.perf_counter() - began, 1)}), flush=True)
+    with BenchServer(url, workdir / "server.log") as server:
+        print(json.dumps(asyncio.run(_health_while_searching(server.url, args.repeat))), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--store", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--chunk", type=int, default=100_000, help="runs per INSERT while loading")
     parser.add_argument("--repeat", type=int, default=20, help="timed repetitions of each query")
     parser.add_argument("--explain", action="store_true", help="print each query's plan to stderr")
@@ -289,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     log(json.dumps(machine_header()))
     with tempfile.TemporaryDirectory(prefix="baton-search-bench-") as tmp:
-        if args.url:
+        if args.store == "sqlite":
+            measure_sqlite(args, Path(tmp))
+        elif args.url:
             measure(args.url, args, Path(tmp))
         else:
             with bench_database("postgres", Path(tmp)) as url:

@@ -8,13 +8,21 @@ are bounded, so a lost wake-up (another process made the change) costs latency,
 never correctness.
 Across processes, a notifier backed by PostgreSQL ``LISTEN/NOTIFY`` implements
 the same interface.
+
+A task key wakes as many of its waiters as it is published times in one call
+(one per task made ready), not all of them: every woken poller claims, and a
+claim that finds the queue empty is a round trip for nothing. A waiter that
+leaves with a wake it did not take passes it on to another waiter of its keys.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+
+from baton.service.wakeups import TASK_KEY_PREFIX
 
 
 class Waiter:
@@ -26,6 +34,15 @@ class Waiter:
         self._event = asyncio.Event()
 
     def wake(self) -> None:
+        self._event.set()
+
+    @property
+    def woken(self) -> bool:
+        """Woken, and the wake not yet taken by ``wait``."""
+        return self._event.is_set()
+
+    def decline(self) -> None:
+        """Give back the wake ``wait`` just took: leaving ``listen`` then passes it on."""
         self._event.set()
 
     async def wait(self, timeout: float) -> bool:
@@ -45,9 +62,26 @@ class Notifier:
         self._waiters: dict[str, set[Waiter]] = {}
 
     def publish(self, keys: Iterable[str]) -> None:
+        """Wake the waiters of each key; a task key given n times wakes n of its waiters (see the docstring)."""
+        for key, times in Counter(keys).items():
+            if key.startswith(TASK_KEY_PREFIX):
+                self._wake_some(key, times)
+            else:
+                self.wake_all((key,))
+
+    def wake_all(self, keys: Iterable[str]) -> None:
+        """Wake every waiter of each key (for keys whose number of ready tasks is not known)."""
         for key in keys:
             for waiter in self._waiters.get(key, ()):
                 waiter.wake()
+
+    def _wake_some(self, key: str, times: int) -> None:
+        for waiter in self._waiters.get(key, ()):
+            if times <= 0:
+                return
+            if not waiter.woken:
+                waiter.wake()
+                times -= 1
 
     @contextmanager
     def listen(self, *keys: str) -> Iterator[Waiter]:
@@ -63,3 +97,7 @@ class Notifier:
                     listeners.discard(waiter)
                     if not listeners:
                         del self._waiters[key]
+            if waiter.woken:
+                for key in keys:
+                    if key.startswith(TASK_KEY_PREFIX):
+                        self._wake_some(key, 1)

@@ -114,7 +114,8 @@ class PostgresNotifier(Notifier):
         except msgspec.DecodeError:
             return
         if payload.origin != self._origin:
-            super().publish(payload.keys)
+            # A payload names each key once, however many tasks it stands for: every waiter of it may be needed.
+            self.wake_all(payload.keys)
 
     async def _send_forever(self) -> None:
         while True:

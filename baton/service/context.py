@@ -19,6 +19,7 @@ from baton.engine import DecideContext, Decision, Event, Signal
 from baton.errors import ConflictError, NotFoundError
 from baton.model import TaskStatus
 from baton.service.decisions import Decisions, Evaluate
+from baton.service.run_ends import RunEnds
 from baton.service.wakeups import NoWakeups, Wakeups, run_key, task_key
 from baton.store import Store
 
@@ -67,6 +68,7 @@ class ServiceContext:
     evaluate: Evaluate | None = None
     """Evaluates scripts and jq queries in the sandbox; None evaluates them in a decision thread."""
     decisions: Decisions = field(init=False, repr=False)
+    run_ends: RunEnds = field(default_factory=RunEnds, init=False, repr=False)
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -108,10 +110,12 @@ class ServiceContext:
 
     def publish(self, decision: Decision, now: int, *, act_on_signals: bool = True) -> None:
         """Wake whoever waits on what the decision changed, and act on its signals (it has committed)."""
-        keys = {run_key(decision.workflow.workflow_id)}
+        keys = [run_key(decision.workflow.workflow_id)]
         for task in (*decision.created, *decision.updated):
             if task.status is TaskStatus.SCHEDULED and task.is_queued_task and task.visible_at <= now:
-                keys.add(task_key(task.task_type))
+                keys.append(task_key(task.task_type))  # once per task: it wakes that many pollers
+        if decision.workflow.status.is_terminal:
+            self.run_ends.ended(decision.workflow)
         self.notifier.publish(keys)
         if decision.signals and act_on_signals:
             self._dispatch(decision.signals)

@@ -53,6 +53,23 @@ class RunService:
         ``workflow_id`` starts it under an id chosen beforehand (a failure workflow);
         the parent fields make it a sub-workflow of that run's task.
         """
+        result, _ = await self._start(
+            request,
+            workflow_id=workflow_id,
+            parent_workflow_id=parent_workflow_id,
+            parent_workflow_task_id=parent_workflow_task_id,
+        )
+        return result
+
+    async def _start(
+        self,
+        request: StartWorkflowRequest,
+        *,
+        workflow_id: str | None = None,
+        parent_workflow_id: str | None = None,
+        parent_workflow_task_id: str | None = None,
+    ) -> tuple[StartResult, Workflow]:
+        """``start``, and the run as its first decision made it (what was written, when the run was created)."""
         _check_start_request(request)
         if request.workflow_def is not None:
             definition = await self._resolver.inline(request.workflow_def)
@@ -84,7 +101,7 @@ class RunService:
         result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
         if result.created:
             self._ctx.publish(decision, ctx.now)
-        return result
+        return result, decision.workflow
 
     async def execute(
         self,
@@ -94,12 +111,18 @@ class RunService:
         wait_for_seconds: float = 10,
     ) -> ExecuteOutcome:
         """Start a run and answer when it ends, a listed step completes, it blocks on a person, or time runs out."""
-        started = await self.start(request)
+        started, first = await self._start(request)
+        # The run as its start wrote it: the first look needs no read (an existing run, by its key, is read).
+        known = first if started.created else None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_for_seconds
-        with self._ctx.notifier.listen(run_key(started.workflow_id)) as waiter:
+        with (
+            self._ctx.notifier.listen(run_key(started.workflow_id)) as waiter,
+            self._ctx.run_ends.watch(started.workflow_id) as end,
+        ):
             while True:
-                run = await self.get(started.workflow_id, include_tasks=True)
+                run = end.run or known or await self.get(started.workflow_id, include_tasks=True)
+                known = None
                 if run.status.is_terminal:
                     return ExecuteOutcome(run=run, ended=True)
                 if _reached(run, wait_until_refs) or _blocked(run):

@@ -43,17 +43,16 @@ class TaskService:
             raise ValidationError(errors=[FieldError("timeout", "must not be negative")])
         store = self._ctx.store
         limits = await self._resolver.claim_limits(task_type)
-        tasks = await store.claim_tasks(
-            task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
-        )
-        if tasks or timeout_ms == 0:
-            return tasks
+        if timeout_ms == 0:
+            return await store.claim_tasks(
+                task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
+            )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(timeout_ms, settings.max_poll_timeout_ms) / 1000
+        # Listening before the first claim: a task queued between that claim and the wait still wakes it, so an
+        # empty poll costs one claim, not two.
         with self._ctx.notifier.listen(task_key(task_type)) as waiter:
             while True:
-                if gone is not None and await gone():
-                    return []
                 tasks = await store.claim_tasks(
                     task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
                 )
@@ -62,7 +61,11 @@ class TaskService:
                     return tasks
                 # Re-check at least every half second: delayed tasks become visible without a wake-up,
                 # and tasks queued by another process wake nobody here.
-                await waiter.wait(min(remaining, 0.5))
+                woken = await waiter.wait(min(remaining, 0.5))
+                if gone is not None and await gone():
+                    if woken:
+                        waiter.decline()  # another poller claims what woke this one
+                    return []
 
     async def update(self, result: TaskResult) -> Task:
         """Apply a worker's result to its task; returns the task as updated."""

@@ -13,9 +13,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
+TASK_KEY_PREFIX = "task:"
+
 
 def task_key(task_type: str) -> str:
-    return f"task:{task_type}"
+    return f"{TASK_KEY_PREFIX}{task_type}"
 
 
 def run_key(workflow_id: str) -> str:
@@ -25,6 +27,10 @@ def run_key(workflow_id: str) -> str:
 class Waiter(Protocol):
     async def wait(self, timeout: float) -> bool:
         """True once woken since the last return; False when ``timeout`` seconds pass first."""
+        ...
+
+    def decline(self) -> None:
+        """Pass the wake this waiter took on to another waiter of its keys (its poller is gone)."""
         ...
 
 
@@ -42,6 +48,9 @@ class _Unwoken:
     async def wait(self, timeout: float) -> bool:
         await asyncio.sleep(timeout)
         return False
+
+    def decline(self) -> None:
+        pass
 
 
 class NoWakeups:

@@ -41,6 +41,11 @@ class Database(Protocol):
         """Reads. On SQLite they see one state (and the call returns once what they saw is committed)."""
         ...
 
+    def long_read(self, action: str) -> AbstractAsyncContextManager[Executor]:
+        """Reads that can take long (searches): they see one committed state and never hold the event loop
+        (SQLite: on a reader's connection, each statement in a thread; PostgreSQL: as ``read``)."""
+        ...
+
     def write(self, action: str) -> AbstractAsyncContextManager[Executor]:
         """Statements in one transaction: all commit, or none."""
         ...

@@ -19,7 +19,7 @@ class Searches:
         """Drop whatever this process keeps of a run that is deleted."""
 
     async def _search(self, statements: search.SearchStatements, request: SearchRequest) -> tuple[int, list[str]]:
-        async with self._db.read("search") as tx:
+        async with self._db.long_read("search") as tx:
             rows = await tx.fetchall(statements.page.sql, *statements.page.params)
             counted = None
             if not search.page_is_last(request.start, request.size, len(rows)):

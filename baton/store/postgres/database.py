@@ -80,5 +80,8 @@ class PostgresDatabase:
             async with _acquire(self._pool()) as conn, conn.transaction():
                 yield PostgresExecutor(conn)
 
+    def long_read(self, action: str) -> AbstractAsyncContextManager[PostgresExecutor]:
+        return self.read(action)  # asyncpg waits for PostgreSQL without holding the loop
+
     def write_one(self, action: str) -> AbstractAsyncContextManager[PostgresExecutor]:
         return self.read(action)  # outside a transaction, asyncpg commits each statement on its own

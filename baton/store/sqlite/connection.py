@@ -14,6 +14,7 @@ from baton.store.common.run_cache import CachedRun, RunCache
 from baton.store.sqlite.checkpoints import _Checkpointer
 from baton.store.sqlite.commits import CommitGroup, translated
 from baton.store.sqlite.database import SqliteDatabase
+from baton.store.sqlite.off_loop import OffLoopReads
 from baton.store.sqlite.queries import CREATE_MIGRATIONS_TABLE, INSERT_APPLIED_MIGRATION, SELECT_APPLIED_MIGRATIONS
 
 _DELETE_CHUNK = 1000
@@ -57,11 +58,12 @@ class SqliteConnection:
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
+        self._off_loop: OffLoopReads | None = None
         self._snapshots = caches.SnapshotCache(snapshot_cache_size)
         self._tasks = caches.TaskCache(run_cache_bytes)
         self._runs: RunCache[CachedRun] = RunCache(run_cache_bytes)
         self.commits = CommitGroup(on_lost=self._forget_uncommitted, on_foreign_commit=self._runs.clear)
-        self._db: Database = SqliteDatabase(self._connection, self.commits)
+        self._db: Database = SqliteDatabase(self._connection, self.commits, lambda: self._off_loop)
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -87,6 +89,7 @@ class SqliteConnection:
                     conn.execute("PRAGMA wal_autocheckpoint = 0")
                     self._checkpointer = _Checkpointer(self._path)
                     self._checkpointer.start()
+                    self._off_loop = OffLoopReads(self._path, busy_timeout_ms=self._busy_timeout_ms)
             except BaseException:
                 conn.close()
                 raise
@@ -98,6 +101,9 @@ class SqliteConnection:
         checkpointer, self._checkpointer = self._checkpointer, None
         if checkpointer is not None:
             checkpointer.stop()
+        off_loop, self._off_loop = self._off_loop, None
+        if off_loop is not None:
+            await off_loop.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             with translated("close the database"):

@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from typing import Any
 
-from baton.store.common.database import Row
+from baton.store.common.database import Executor, Row
 from baton.store.common.dialect import Dialect
 from baton.store.sqlite.commits import CommitGroup
+from baton.store.sqlite.off_loop import OffLoopReads
 
 
 class SqliteExecutor:
@@ -42,12 +43,23 @@ class SqliteDatabase:
 
     dialect = Dialect.SQLITE
 
-    def __init__(self, connection: Callable[[], sqlite3.Connection], commits: CommitGroup) -> None:
+    def __init__(
+        self,
+        connection: Callable[[], sqlite3.Connection],
+        commits: CommitGroup,
+        off_loop: Callable[[], OffLoopReads | None],
+    ) -> None:
         self._connection = connection
         self._commits = commits
+        self._off_loop = off_loop
 
     def read(self, action: str) -> AbstractAsyncContextManager[SqliteExecutor]:
         return self._acknowledged(self._commits.read(self._connection(), action))
+
+    def long_read(self, action: str) -> AbstractAsyncContextManager[Executor]:
+        """On a reader's connection, beside the loop; on the store's own for ``:memory:`` (it has no readers)."""
+        reads = self._off_loop()
+        return self.read(action) if reads is None else reads.transaction(action)
 
     def write(self, action: str) -> AbstractAsyncContextManager[SqliteExecutor]:
         return self._acknowledged(self._commits.write(self._connection(), action))

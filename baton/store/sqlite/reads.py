@@ -1,9 +1,11 @@
-"""SQLite's reads of runs and tasks, each under one read of the commit group."""
+"""SQLite's reads of runs and tasks: under one read of the commit group, or beside the loop when they can be long."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+import sqlite3
+from collections.abc import Callable, Collection
+from typing import TypeVar
 
 from baton.model import Task, Workflow, WorkflowDef
 from baton.store.base import (
@@ -27,15 +29,33 @@ from baton.store.sqlite.queries import (
     SELECT_WORKFLOW_ID_OF_TASK,
 )
 
+_R = TypeVar("_R")
+
+ON_LOOP_TASKS = 1000
+"""A run read whole with more tasks than this, or one this process keeps no copy of, is read beside the loop."""
+
 
 class SqliteReads(SqliteConnection):
     """What the API reads of runs and tasks."""
+
+    async def _read_beside_the_loop(self, action: str, read: Callable[[sqlite3.Connection], _R]) -> _R:
+        """A read that can take long, on a reader's connection in a thread (``off_loop``); on the loop for
+        ``:memory:``, which has no readers."""
+        if self._off_loop is None:
+            with self._read(action) as conn:
+                return read(conn)
+        return await self._off_loop.run(action, read)
+
+    def _known_to_be_small(self, workflow_id: str) -> bool:
+        """This process's copy of the run says it is read and decoded in a few milliseconds, on the loop."""
+        cached = self._runs.peek(workflow_id)
+        return cached is not None and len(cached.tasks) <= ON_LOOP_TASKS
 
     @acknowledged_after_commit
     async def get_run(
         self, workflow_id: str, *, include_tasks: bool = True, task_limit: int | None = None
     ) -> Workflow | None:
-        with self._read("read a run") as conn:
+        def read(conn: sqlite3.Connection) -> Workflow | None:
             row = conn.execute(SELECT_RUN, (workflow_id,)).fetchone()
             if row is None:
                 return None
@@ -44,7 +64,12 @@ class SqliteReads(SqliteConnection):
                 task_rows = conn.execute(SELECT_RUN_TASKS, (workflow_id,)).fetchall()
             elif include_tasks:
                 task_rows = conn.execute(SELECT_RUN_TASKS_UP_TO, (workflow_id, task_limit)).fetchall()
-        return codec.decode_run(row[0], (b for (b,) in task_rows))
+            return codec.decode_run(row[0], (b for (b,) in task_rows))
+
+        if include_tasks and task_limit is None and not self._known_to_be_small(workflow_id):
+            return await self._read_beside_the_loop("read a run", read)
+        with self._read("read a run") as conn:
+            return read(conn)
 
     @acknowledged_after_commit
     async def get_run_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]] | None:
@@ -70,14 +95,16 @@ class SqliteReads(SqliteConnection):
     async def run_tasks(
         self, workflow_id: str, *, start: int, count: int, statuses: Collection[str] = ()
     ) -> RunTaskPage | None:
-        with self._read("read a run's tasks") as conn:
+        def read(conn: sqlite3.Connection) -> RunTaskPage | None:
             if conn.execute(SELECT_RUN_STATUS, (workflow_id,)).fetchone() is None:
                 return None
             summary = {status: n for status, n in conn.execute(COUNT_RUN_TASKS_BY_STATUS, (workflow_id,))}
             wanted = json.dumps(sorted(set(statuses)))
             rows = conn.execute(SELECT_RUN_TASK_PAGE, (workflow_id, wanted, count, start)).fetchall()
-        total = sum(n for status, n in summary.items() if not statuses or status in statuses)
-        return RunTaskPage(total_hits=total, results=[codec.decode_task(body) for (body,) in rows], summary=summary)
+            total = sum(n for status, n in summary.items() if not statuses or status in statuses)
+            return RunTaskPage(total_hits=total, results=[codec.decode_task(body) for (body,) in rows], summary=summary)
+
+        return await self._read_beside_the_loop("read a run's tasks", read)
 
     @acknowledged_after_commit
     async def get_run_definition(self, workflow_id: str) -> WorkflowDef | None:
