@@ -37,7 +37,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from run import BenchServer, bench_database, log, machine_header
+from harness import BenchServer, bench_database, log, machine_header
 
 from baton.model.search_query import TASK_FIELDS, WORKFLOW_FIELDS, free_text_terms, parse_query, parse_sort
 from baton.store import SearchRequest, open_store

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import msgspec
 import uvloop
-from run import sequence_workflow  # bench/run.py: this folder is on the path when run as a script
+from driving import sequence_workflow  # bench/driving.py: this folder is on the path when run as a script
 
 from baton.config import Settings
 from baton.model import StartWorkflowRequest, TaskResult, WorkflowDef
