@@ -114,6 +114,20 @@ def start(client: httpx.Client, name: str, payload: dict[str, Any] | None = None
     return response.text
 
 
+def start_parent_with_retried_child(client: httpx.Client, value: int) -> tuple[str, str]:
+    """A parent whose SUB_WORKFLOW step is retried once, started with ``value``: its id and the child's worker type."""
+    parent_name, child_name, work_type, run_child = (
+        unique("parent"),
+        unique("child"),
+        unique("child_work"),
+        unique("run_child"),
+    )
+    client.post("/api/metadata/taskdefs", json=[{"name": run_child, "retryCount": 1, "retryDelaySeconds": 0}])
+    register(client, child_workflow(child_name, work_type))
+    register(client, parent_workflow(parent_name, child=child_name, task_name=run_child))
+    return start(client, parent_name, {"value": value}), work_type
+
+
 def poll(client: httpx.Client, task_type: str, count: int = 1, timeout_ms: int = 2000) -> list[dict[str, Any]]:
     response = client.get(
         f"/api/tasks/poll/batch/{task_type}", params={"workerid": "test-worker", "count": count, "timeout": timeout_ms}

@@ -18,6 +18,7 @@ from tests.helpers import (
     register,
     run_of,
     start,
+    start_parent_with_retried_child,
     unique,
     wait_for_child,
     wait_for_status,
@@ -127,16 +128,7 @@ def test_restarting_or_rerunning_the_child_brings_its_parent_back_too(client: ht
 
 
 def test_a_parent_that_started_another_child_is_left_alone(client: httpx.Client) -> None:
-    parent_name, child_name, work_type, run_child = (
-        unique("parent"),
-        unique("child"),
-        unique("child_work"),
-        unique("run_child"),
-    )
-    client.post("/api/metadata/taskdefs", json=[{"name": run_child, "retryCount": 1, "retryDelaySeconds": 0}])
-    register(client, child_workflow(child_name, work_type))
-    register(client, parent_workflow(parent_name, child=child_name, task_name=run_child))
-    parent_id = start(client, parent_name, {"value": 5})
+    parent_id, work_type = start_parent_with_retried_child(client, 5)
     first_child = wait_for_child(client, parent_id)["subWorkflowId"]
     fail_one(client, work_type)
     wait_for_status(client, first_child, "FAILED")

@@ -18,6 +18,7 @@ from tests.helpers import (
     register,
     run_of,
     start,
+    start_parent_with_retried_child,
     unique,
     wait_for_child,
     wait_for_status,
@@ -78,16 +79,7 @@ def test_an_inline_child_definition_runs_as_the_child(client: httpx.Client) -> N
 
 
 def test_a_failed_child_fails_the_parent_task_and_a_retry_starts_a_new_child(client: httpx.Client) -> None:
-    parent_name, child_name, work_type, run_child = (
-        unique("parent"),
-        unique("child"),
-        unique("child_work"),
-        unique("run_child"),
-    )
-    client.post("/api/metadata/taskdefs", json=[{"name": run_child, "retryCount": 1, "retryDelaySeconds": 0}])
-    register(client, child_workflow(child_name, work_type))
-    register(client, parent_workflow(parent_name, child=child_name, task_name=run_child))
-    parent_id = start(client, parent_name, {"value": 5})
+    parent_id, work_type = start_parent_with_retried_child(client, 5)
     fail_one(client, work_type)
     work_one(client, work_type)
     parent = wait_for_status(client, parent_id, "COMPLETED")
