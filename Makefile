@@ -24,11 +24,11 @@ lint: install
 
 test: install lint
 	bash scripts/ensure-postgres
-	$(BIN)/pytest
+	bash scripts/run-tests $(BIN)/pytest
 
 test-fast: install
 	bash scripts/ensure-postgres
-	$(BIN)/pytest -m "not slow"
+	bash scripts/run-tests $(BIN)/pytest -m "not slow"
 
 bench: install
 	bash scripts/ensure-postgres

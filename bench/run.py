@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/run.py [--store sqlite|postgres|both] [--workloads W1,W2,W3] [--runs 2000]
 
-For each store a fresh server is started on a fresh database (a temporary SQLite file, or a new
+For each store and workload a fresh server is started on a fresh database (a temporary SQLite file, or a new
 PostgreSQL database from ``baton.store.testing`` that is dropped afterwards). Each workload prints
 one JSON line on stdout; a header describing the machine goes to stderr. See bench/README.md.
 """
@@ -77,45 +77,52 @@ def _raise_on_sigterm(signum: int, frame: object) -> None:
 
 
 def run_store(store: str, args: argparse.Namespace, opts: Options) -> int:
-    """Every chosen workload on one fresh server and database; returns the number of failed workloads."""
+    """Each chosen workload on a fresh server and database of its own (a figure must not depend on what ran
+    before it: on a PostgreSQL without autovacuum, W1's dead rows slowed a W2 after it by half); returns the
+    number of failed workloads."""
     failures = 0
-    workdir = Path(tempfile.mkdtemp(prefix=f"baton-bench-{store}-"))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        for workload in args.workload_list:
+            failures += _run_workload(store, workload, args, opts, runner)
+    return failures
+
+
+def _run_workload(store: str, workload: str, args: argparse.Namespace, opts: Options, runner: asyncio.Runner) -> int:
+    """One workload on a fresh server and database; prints its figure line; returns 1 if it failed."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"baton-bench-{store}-{workload.lower()}-"))
     try:
         with bench_database(store, workdir) as url, BenchServer(url, workdir / "server.log") as server:
-            log(f"bench: {store}: baton serve pid {server.pid} on {server.url}")
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                for workload in args.workload_list:
-                    profile: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-                    if args.profile_dir is not None:
-                        output = args.profile_dir / f"{workload.lower()}-{store}.speedscope.json"
-                        profile = Profiler(server.pid, output, args.profile_rate, args.profile_native)
-                    log(f"bench: {workload} on {store}: load average {os.getloadavg()[0]:.2f} before the start")
-                    try:
-                        database = urlsplit(url).path.lstrip("/") if store == "postgres" else None
-                        meter = CpuMeter(server.pid, database)
-                        with profile:
-                            result = runner.run(WORKLOAD_FUNCTIONS[workload](server.url, store, opts, meter))
-                        result.update(meter.figures)
-                    except Exception as exc:
-                        failures += 1
-                        detail = f"{type(exc).__name__}: {exc}"
-                        print(json.dumps({"workload": workload, "store": store, "error": detail}), flush=True)
-                        log(f"bench: {workload} on {store} failed: {detail}\n--- server log (tail) ---")
-                        log(server.log_tail())
-                        continue
-                    print(json.dumps(result), flush=True)
-                    if server.process is not None and server.process.poll() is not None:
-                        raise BenchError(f"baton serve exited during {workload}:\n{server.log_tail()}")
+            log(f"bench: {workload} on {store}: baton serve pid {server.pid} on {server.url}")
+            profile: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+            if args.profile_dir is not None:
+                output = args.profile_dir / f"{workload.lower()}-{store}.speedscope.json"
+                profile = Profiler(server.pid, output, args.profile_rate, args.profile_native)
+            log(f"bench: {workload} on {store}: load average {os.getloadavg()[0]:.2f} before the start")
+            try:
+                database = urlsplit(url).path.lstrip("/") if store == "postgres" else None
+                meter = CpuMeter(server.pid, database)
+                with profile:
+                    result = runner.run(WORKLOAD_FUNCTIONS[workload](server.url, store, opts, meter))
+                result.update(meter.figures)
+            except Exception as exc:
+                detail = f"{type(exc).__name__}: {exc}"
+                print(json.dumps({"workload": workload, "store": store, "error": detail}), flush=True)
+                log(f"bench: {workload} on {store} failed: {detail}\n--- server log (tail) ---")
+                log(server.log_tail())
+                return 1
+            print(json.dumps(result), flush=True)
+            if server.process is not None and server.process.poll() is not None:
+                raise BenchError(f"baton serve exited during {workload}:\n{server.log_tail()}")
     except BenchError as exc:
-        failures += 1
-        print(json.dumps({"store": store, "error": str(exc).splitlines()[0]}), flush=True)
-        log(f"bench: {store}: {exc}")
+        print(json.dumps({"workload": workload, "store": store, "error": str(exc).splitlines()[0]}), flush=True)
+        log(f"bench: {workload} on {store}: {exc}")
+        return 1
     finally:
         if args.keep_logs:
-            log(f"bench: {store}: server log kept in {workdir / 'server.log'}")
+            log(f"bench: {workload} on {store}: server log kept in {workdir / 'server.log'}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    return failures
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

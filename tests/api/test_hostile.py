@@ -43,7 +43,7 @@ from tests.api.hostile_support import (
 )
 from tests.conftest import ServerProcess
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.serial]
 
 HEALTH_BOUND = 0.1
 """Seconds: the worst /health latency allowed while an attack runs."""

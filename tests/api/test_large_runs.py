@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.helpers import complete, dynamic_fork_steps, poll, register, start
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.serial]
 
 HEALTH_BOUND_MS = 100.0
 

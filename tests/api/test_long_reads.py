@@ -20,7 +20,7 @@ from baton.store.sqlite.bulk import fill_runs
 from tests.api.health_prober import HealthProber
 from tests.conftest import ServerProcess
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.serial]
 
 RUNS = 300_000
 HEALTH_BOUND = 0.1

@@ -16,6 +16,8 @@ import pytest
 
 from baton.sandbox import Sandbox
 
+pytestmark = pytest.mark.serial  # times its bounds and the event loop's stalls
+
 ENDLESS_JS = "while (true) {}"
 ENDLESS_JQ = "last(range(1e11))"
 JS_HEAP_BOMB = "var a = []; while (true) { a.push(new Array(100000).fill(1)); }"
