@@ -68,7 +68,10 @@ def test_a_handler_round_trips_in_conductors_shape(client: httpx.Client) -> None
 def test_every_action_kind_is_accepted(client: httpx.Client) -> None:
     name, event = unique("all_kinds"), unique("conductor:w:all")
     actions = [
-        {"action": "complete_task", "complete_task": {"workflowId": "${wf}", "taskRefName": "wait", "output": {"a": 1}}},
+        {
+            "action": "complete_task",
+            "complete_task": {"workflowId": "${wf}", "taskRefName": "wait", "output": {"a": 1}},
+        },
         {"action": "fail_task", "fail_task": {"taskId": "${taskId}"}},
         {"action": "terminate_workflow", "terminate_workflow": {"workflowId": "${wf}", "terminationReason": "stop"}},
         {
