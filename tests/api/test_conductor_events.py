@@ -220,6 +220,26 @@ def test_a_false_condition_or_an_inactive_handler_does_nothing(client: httpx.Cli
     assert runs_correlated(client, follow_up, f"off-{large}") == []
 
 
+def test_a_condition_that_never_ends_is_cut_off_and_value_param_reads_the_payload(client: httpx.Client) -> None:
+    source, follow_up, marker = unique("ev_bounds"), unique("ev_bounds_target"), unique("ev_bounds_marker")
+    register(client, workflow(source, event_step("conductor", go="${workflow.input.go}")))
+    register(client, workflow(follow_up, wait_step()))
+    register(client, workflow(marker, wait_step()))
+    event = f"conductor:{source}:publish"
+    loop = start_action(follow_up, correlationId="loop-${workflowInstanceId}")
+    add_handler(client, event, loop, condition="while (true) {}", name=unique("a_loop"))
+    flag = start_action(follow_up, correlationId="flag-${workflowInstanceId}")
+    add_handler(client, event, flag, condition="go", evaluatorType="value-param", name=unique("a_flag"))
+    _marker_last(client, event, marker, "${workflowInstanceId}")
+
+    went, stayed = start(client, source, {"go": True}), start(client, source, {"go": False})
+    for run_id in (went, stayed):
+        wait_for_runs(client, marker, run_id)
+        assert runs_correlated(client, follow_up, f"loop-{run_id}") == []
+    assert len(runs_correlated(client, follow_up, f"flag-{went}")) == 1
+    assert runs_correlated(client, follow_up, f"flag-{stayed}") == []
+
+
 def test_a_failing_action_does_not_stop_the_next_ones(client: httpx.Client) -> None:
     source, marker = unique("ev_fails"), unique("ev_after")
     register(client, workflow(source, event_step("conductor")))
