@@ -176,35 +176,15 @@ def test_a_false_condition_or_an_inactive_handler_does_nothing(client: httpx.Cli
     register(client, workflow(follow_up, wait_step()))
     register(client, workflow(marker, wait_step()))
     event = f"conductor:{source}:publish"
-    add_handler(
-        client,
-        event,
-        start_action(follow_up, correlationId="big-${workflowInstanceId}"),
-        condition="$.amount > 100",
-        name=unique("a_big"),
-    )
-    add_handler(
-        client,
-        event,
-        start_action(follow_up, correlationId="js-${workflowInstanceId}"),
-        condition="$.amount > 100",
-        evaluatorType="graaljs",
-        name=unique("a_js"),
-    )
-    add_handler(
-        client,
-        event,
-        start_action(follow_up, correlationId="off-${workflowInstanceId}"),
-        name=unique("a_off"),
-        active=False,
-    )
-    add_handler(
-        client,
-        event,
-        start_action(follow_up, correlationId="bad-${workflowInstanceId}"),
-        condition="$.amount.nope.deeper",
-        name=unique("a_broken"),
-    )
+    handlers: dict[str, dict[str, Any]] = {
+        "big": {"condition": "$.amount > 100"},
+        "js": {"condition": "$.amount > 100", "evaluatorType": "graaljs"},
+        "off": {"active": False},
+        "bad": {"condition": "$.amount.nope.deeper"},
+    }
+    for prefix, extra in handlers.items():
+        action = start_action(follow_up, correlationId=f"{prefix}-${{workflowInstanceId}}")
+        add_handler(client, event, action, name=unique(f"a_{prefix}"), **extra)
     _marker_last(client, event, marker, "${workflowInstanceId}")
 
     small = start(client, source, {"amount": 5})

@@ -13,18 +13,15 @@ from typing import Any
 
 import pytest
 
-from baton.config import Settings
 from baton.engine import SignalKind
-from baton.model import StartWorkflowRequest, TaskResultStatus, TaskStatus, WorkflowDef, WorkflowStatus
+from baton.model import StartWorkflowRequest, TaskResultStatus, TaskStatus, WorkflowStatus
 from baton.model.codec import convert
 from baton.model.events import ActionKind, EventHandler, ExecutionStatus
-from baton.runtime.relay import OutboxRelay
 from baton.service import Baton
-from baton.store import open_store
+from tests.runtime.relay_support import T0, relay_later, service_left_to_the_relay
 
 pytestmark = pytest.mark.timeout(60)
 
-T0 = 1_700_000_000_000
 EVENT = "conductor:source:done"
 
 SOURCE: dict[str, Any] = {
@@ -42,27 +39,10 @@ SOURCE: dict[str, Any] = {
 TARGET: dict[str, Any] = {"name": "target", "tasks": [{"name": "hold", "taskReferenceName": "hold", "type": "WAIT"}]}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @pytest.fixture
 async def service(store_url: str) -> AsyncIterator[Baton]:
-    store = open_store(store_url)
-    await store.open()
-    baton = Baton(store, Settings(database_url=store_url))
-    baton.context.clock = Clock()
-    baton.context.signal_handler = None
-    for definition in (SOURCE, TARGET):
-        await baton.definitions.register_workflow(convert(definition, WorkflowDef), overwrite=True)
-    try:
+    async with service_left_to_the_relay(store_url, SOURCE, TARGET) as baton:
         yield baton
-    finally:
-        await store.close()
 
 
 async def _handler(service: Baton, *actions: dict[str, Any], condition: str | None = None) -> None:
@@ -77,13 +57,6 @@ async def _published(service: Baton, n: int) -> str:
     payload = {**task.input_data, "workflowInstanceId": source.workflow_id}
     await service.events.publish(task, TaskResultStatus.COMPLETED, EVENT, payload, worker_id="server")
     return source.workflow_id
-
-
-async def _relay_later(service: Baton) -> int:
-    clock = service.context.clock
-    assert isinstance(clock, Clock)
-    clock.now += service.context.settings.outbox_relay_after_ms + 1
-    return await OutboxRelay(service).relay_once()
 
 
 async def _targets(service: Baton, source_id: str) -> list[str]:
@@ -108,7 +81,7 @@ async def test_the_task_ends_with_its_event_in_the_outbox_and_the_relay_acts_on_
     )
     assert await _targets(service, source_id) == []
 
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     [target_id] = await _targets(service, source_id)
     assert (await service.runs.get(target_id)).input["conductor.event.messageId"] == signal.signal_id
     [execution] = await service.store.event_executions(signal.signal_id)
@@ -117,7 +90,7 @@ async def test_the_task_ends_with_its_event_in_the_outbox_and_the_relay_acts_on_
         ActionKind.START_WORKFLOW,
         {"workflowId": target_id},
     )
-    assert await _relay_later(service) == 0, "an event acted on leaves the outbox"
+    assert await relay_later(service) == 0, "an event acted on leaves the outbox"
 
     # Taken up again (as if the process died before the outbox row was removed): nothing runs twice.
     await service.handle_signal(signal)
@@ -133,7 +106,7 @@ async def test_an_action_whose_record_was_lost_runs_again_without_a_second_run(s
     first = await service.runs.start(request)
     assert await service.store.event_executions(signal.signal_id) == []
 
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     assert await _targets(service, source_id) == [first.workflow_id]
     [execution] = await service.store.event_executions(signal.signal_id)
     assert execution.output == {"workflowId": first.workflow_id}
@@ -148,14 +121,14 @@ async def test_a_failed_action_is_recorded_and_not_retried(service: Baton) -> No
     source_id = await _published(service, 3)
     [signal] = await service.store.signals_created_before(T0 + 1, 10)
 
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     failed, terminated = await service.store.event_executions(signal.signal_id)
     assert failed.status is ExecutionStatus.FAILED
     assert "no_such_workflow" in failed.output["exception"]
     # The source run had already completed: terminating it is refused, and that is recorded too.
     assert terminated.status is ExecutionStatus.FAILED
     assert "COMPLETED" in terminated.output["exception"]
-    assert await _relay_later(service) == 0, "a failed action is not tried again"
+    assert await relay_later(service) == 0, "a failed action is not tried again"
     assert (await service.runs.get(source_id)).status is WorkflowStatus.COMPLETED
 
 
@@ -163,7 +136,7 @@ async def test_a_false_condition_is_recorded_as_skipped(service: Baton) -> None:
     await _handler(service, START, condition="$.n > 10")
     source_id = await _published(service, 4)
     [signal] = await service.store.signals_created_before(T0 + 1, 10)
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     [skipped] = await service.store.event_executions(signal.signal_id)
     assert (skipped.status, skipped.id) == (ExecutionStatus.SKIPPED, f"{signal.signal_id}_h_condition")
     assert await _targets(service, source_id) == []
