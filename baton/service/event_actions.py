@@ -27,6 +27,7 @@ not run. A store failure leaves the signal for the relay.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Any
 
@@ -35,7 +36,7 @@ import msgspec
 from baton.engine import Signal
 from baton.engine.evaluations import InProcess, Request
 from baton.engine.expressions import resolve
-from baton.errors import BatonError, StoreError
+from baton.errors import BatonError, FieldError, NotFoundError, StoreError, ValidationError
 from baton.model import IdempotencyStrategy, StartWorkflowRequest, TaskResult, TaskResultStatus
 from baton.model.events import (
     Action,
@@ -45,6 +46,7 @@ from baton.model.events import (
     ExecutionStatus,
     TaskDetails,
 )
+from baton.model.validation import NAME_MAX_LENGTH
 from baton.sandbox.results import ScriptResult
 from baton.service.context import ServiceContext
 from baton.service.operations import OperationService
@@ -56,10 +58,6 @@ log = logging.getLogger(__name__)
 MESSAGE_ID = "conductor.event.messageId"
 EVENT_NAME = "conductor.event.name"
 _encode = msgspec.json.Encoder().encode
-
-
-class ActionFailed(BatonError):
-    """An event handler's action could not be done."""
 
 
 class EventActions:
@@ -165,7 +163,7 @@ class EventActions:
     async def _act(
         self, action: Action, execution_id: str, message_id: str, event: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        """Do one action; what it did (its output), or ActionFailed/another BatonError saying why not."""
+        """Do one action; what it did (its output), or a BatonError saying why not."""
         document = expand_inline_json(payload) if action.expand_inline_json else payload
         kind = action.action
         if kind is ActionKind.START_WORKFLOW and action.start_workflow is not None:
@@ -176,7 +174,7 @@ class EventActions:
                 correlation_id=_text(resolve(params.correlation_id, document)) or None,
                 input={**resolve(params.input, document), MESSAGE_ID: message_id, EVENT_NAME: event},
                 task_to_domain=dict(params.task_to_domain),
-                idempotency_key=execution_id,
+                idempotency_key=_start_key(execution_id),
                 idempotency_strategy=IdempotencyStrategy.RETURN_EXISTING,
             )
             started = await self._runs.start(request)
@@ -197,7 +195,7 @@ class EventActions:
             variables = resolve(update.variables, document)
             await self._operations.update_variables(workflow_id, variables, append_array=update.append_array)
             return {"workflowId": workflow_id, "variables": variables}
-        raise ActionFailed(f"action {kind.value if kind else None} has no parameters")
+        raise ValidationError(f"action {kind.value if kind else None} has no parameters")
 
     async def _end_task(
         self, details: TaskDetails, status: TaskResultStatus, message_id: str, event: str, document: Any
@@ -220,7 +218,7 @@ class EventActions:
         elif workflow_id and ref:
             task_id = await self._tasks.complete_by_ref(workflow_id, ref, status, output)
         else:
-            raise ActionFailed(
+            raise NotFoundError(
                 f"No task found with taskId: {task_id or None}, reference name: {ref or None}, "
                 f"workflowId: {workflow_id or None}"
             )
@@ -241,6 +239,13 @@ def expand_inline_json(value: Any) -> Any:
     return value
 
 
+def _start_key(execution_id: str) -> str:
+    """A start's idempotency key: its execution's id, or that id's sha256 when it is longer than a key may be."""
+    if len(execution_id) <= NAME_MAX_LENGTH:
+        return execution_id
+    return hashlib.sha256(execution_id.encode()).hexdigest()
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -259,5 +264,5 @@ def _text(value: Any) -> str:
 def _required(value: Any, field: str) -> str:
     text = _text(value)
     if not text:
-        raise ActionFailed(f"{field} resolved to {value!r}")
+        raise ValidationError(f"{field} resolved to {value!r}", [FieldError(field, f"resolved to {value!r}")])
     return text

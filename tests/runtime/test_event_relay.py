@@ -45,8 +45,8 @@ async def service(store_url: str) -> AsyncIterator[Baton]:
         yield baton
 
 
-async def _handler(service: Baton, *actions: dict[str, Any], condition: str | None = None) -> None:
-    body = {"name": "h", "event": EVENT, "active": True, "condition": condition, "actions": list(actions)}
+async def _handler(service: Baton, *actions: dict[str, Any], condition: str | None = None, name: str = "h") -> None:
+    body = {"name": name, "event": EVENT, "active": True, "condition": condition, "actions": list(actions)}
     await service.events.create(convert(body, EventHandler))
 
 
@@ -140,3 +140,14 @@ async def test_a_false_condition_is_recorded_as_skipped(service: Baton) -> None:
     [skipped] = await service.store.event_executions(signal.signal_id)
     assert (skipped.status, skipped.id) == (ExecutionStatus.SKIPPED, f"{signal.signal_id}_h_condition")
     assert await _targets(service, source_id) == []
+
+
+async def test_a_handler_with_the_longest_name_starts_its_run(service: Baton) -> None:
+    await _handler(service, START, name="h" * 255)
+    source_id = await _published(service, 5)
+    [signal] = await service.store.signals_created_before(T0 + 1, 10)
+    await service.handle_signal(signal)
+    [target_id] = await _targets(service, source_id)
+    [execution] = await service.store.event_executions(signal.signal_id)
+    assert execution.status is ExecutionStatus.COMPLETED
+    assert execution.output == {"workflowId": target_id}
