@@ -104,6 +104,11 @@ class EventActions:
             except BatonError as exc:
                 log.warning("event %s: action %d of handler %s failed: %s", event, index, handler.name, exc.message)
                 output, status = {"exception": exc.message}, ExecutionStatus.FAILED
+            except (RecursionError, TypeError, ValueError) as exc:
+                # A payload no action can take (JSON nested past Python's recursion limit in an inline-JSON
+                # string): recorded like any failure, so the event cannot come back forever.
+                log.warning("event %s: action %d of handler %s failed: %r", event, index, handler.name, exc)
+                output, status = {"exception": repr(exc)}, ExecutionStatus.FAILED
             await self._record(execution_id, message_id, handler, event, status, action.action, output)
 
     async def _record(
@@ -135,17 +140,20 @@ class EventActions:
         condition = handler.condition
         if not condition or not condition.strip():
             return True, None
-        expanded = expand_inline_json(payload)
-        if handler.evaluator_type == "value-param":
-            value = expanded.get(condition) if isinstance(expanded, dict) else None
-            return _truthy(value), None
-        result = await self._script(condition, expanded)
+        try:
+            expanded = expand_inline_json(payload)
+            if handler.evaluator_type == "value-param":
+                value = expanded.get(condition) if isinstance(expanded, dict) else None
+                return _truthy(value), None
+            input_json = _encode(expanded)
+        except (RecursionError, TypeError, ValueError) as exc:
+            return False, f"the payload cannot be given to the condition: {exc!r}"
+        result = await self._script(Request(kind="javascript", source=condition, input_json=input_json))
         if result.error is not None:
             return False, result.error
         return _truthy(result.value), None
 
-    async def _script(self, source: str, data: Any) -> ScriptResult:
-        request = Request(kind="javascript", source=source, input_json=_encode(data))
+    async def _script(self, request: Request) -> ScriptResult:
         evaluate = self._ctx.evaluate
         if evaluate is not None:
             result = await evaluate(request)

@@ -50,11 +50,11 @@ async def _handler(service: Baton, *actions: dict[str, Any], condition: str | No
     await service.events.create(convert(body, EventHandler))
 
 
-async def _published(service: Baton, n: int) -> str:
+async def _published(service: Baton, n: int, **extra: Any) -> str:
     """A source run whose EVENT task published (as the executor does) and nothing acted on it yet; its id."""
     source = await service.runs.start(StartWorkflowRequest(name="source", input={"n": n}))
     [task] = await service.store.claim_tasks("EVENT", worker_id="server", count=1, now=T0)
-    payload = {**task.input_data, "workflowInstanceId": source.workflow_id}
+    payload = {**task.input_data, "workflowInstanceId": source.workflow_id, **extra}
     await service.events.publish(task, TaskResultStatus.COMPLETED, EVENT, payload, worker_id="server")
     return source.workflow_id
 
@@ -151,3 +151,18 @@ async def test_a_handler_with_the_longest_name_starts_its_run(service: Baton) ->
     [execution] = await service.store.event_executions(signal.signal_id)
     assert execution.status is ExecutionStatus.COMPLETED
     assert execution.output == {"workflowId": target_id}
+
+
+async def test_a_payload_no_handler_can_read_is_recorded_failed_not_retried_forever(service: Baton) -> None:
+    deep = "[" * 100_000 + "]" * 100_000  # inline JSON nested far past Python's recursion limit
+    await _handler(service, START, condition="true", name="by_condition")
+    await _handler(service, {**START, "expandInlineJSON": True}, name="by_action")
+    source_id = await _published(service, 6, deep=deep)
+    [signal] = await service.store.signals_created_before(T0 + 1, 10)
+
+    assert await relay_later(service) == 1
+    executions = {e.id: e for e in await service.store.event_executions(signal.signal_id)}
+    assert set(executions) == {f"{signal.signal_id}_by_action_0", f"{signal.signal_id}_by_condition_condition"}
+    assert all(e.status is ExecutionStatus.FAILED for e in executions.values())
+    assert await relay_later(service) == 0
+    assert await _targets(service, source_id) == []
