@@ -96,6 +96,20 @@ def test_a_plain_conductor_sink_starts_another_workflow(client: httpx.Client) ->
     assert started["status"] == "RUNNING"
 
 
+def test_a_sink_given_as_an_expression_is_resolved_against_the_run(client: httpx.Client) -> None:
+    source, follow_up = unique("ev_dynamic"), unique("ev_dynamic_target")
+    register(client, workflow(source, event_step("${workflow.input.where}")))
+    register(client, workflow(follow_up, wait_step()))
+    add_handler(client, f"conductor:{source}:chosen", start_action(follow_up, correlationId="${workflowInstanceId}"))
+    source_id = start(client, source, {"where": "conductor:chosen"})
+    [task] = wait_for_status(client, source_id, "COMPLETED")["tasks"]
+    assert (task["outputData"]["sink"], task["outputData"]["event_produced"]) == (
+        "conductor:chosen",
+        f"conductor:{source}:chosen",
+    )
+    assert len(wait_for_runs(client, follow_up, source_id)) == 1
+
+
 def test_a_named_conductor_sink_completes_a_wait_task_of_another_run_by_reference(client: httpx.Client) -> None:
     source, waiting = unique("ev_signal"), unique("ev_waiting")
     register(
