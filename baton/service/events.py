@@ -17,6 +17,7 @@ from baton.model import Task, TaskResult, TaskResultStatus
 from baton.model.event_validation import validate_event_handler
 from baton.model.events import EventHandler
 from baton.service.context import ServiceContext
+from baton.service.search import DAY_MS
 from baton.store import EventHandlerStore
 
 
@@ -44,6 +45,11 @@ class EventHandlerService:
     async def delete(self, name: str) -> None:
         if not await self._store.delete_event_handler(name):
             raise NotFoundError(_not_found(name))
+
+    async def forget_executions(self, retention_days: float, *, batch: int) -> int:
+        """One batch of retention: executions recorded more than ``retention_days`` ago; returns how many went."""
+        cutoff = self._ctx.clock() - int(retention_days * DAY_MS)
+        return await self._store.delete_event_executions_before(cutoff, batch)
 
     async def publish(
         self, task: Task, status: TaskResultStatus, event: str, payload: dict[str, Any], *, worker_id: str

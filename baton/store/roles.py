@@ -253,6 +253,9 @@ class EventHandlerStore(Protocol):
     async def event_executions(self, message_id: str) -> list[EventExecution]:
         """What was recorded for one published message, by execution id."""
 
+    async def delete_event_executions_before(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` executions recorded before ``cutoff``; returns how many were deleted."""
+
 
 class Store(
     DefinitionStore,

@@ -17,8 +17,9 @@ from baton.engine import SignalKind
 from baton.model import StartWorkflowRequest, TaskResultStatus, TaskStatus, WorkflowStatus
 from baton.model.codec import convert
 from baton.model.events import ActionKind, EventHandler, ExecutionStatus
+from baton.runtime.retention import Retention
 from baton.service import Baton
-from tests.runtime.relay_support import T0, relay_later, service_left_to_the_relay
+from tests.runtime.relay_support import T0, Clock, relay_later, service_left_to_the_relay
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -166,3 +167,19 @@ async def test_a_payload_no_handler_can_read_is_recorded_failed_not_retried_fore
     assert all(e.status is ExecutionStatus.FAILED for e in executions.values())
     assert await relay_later(service) == 0
     assert await _targets(service, source_id) == []
+
+
+async def test_retention_forgets_old_executions(service: Baton) -> None:
+    await _handler(service, START)
+    await _published(service, 7)
+    [signal] = await service.store.signals_created_before(T0 + 1, 10)
+    await service.handle_signal(signal)
+    retention = Retention(service.search, retention_days=1, interval_ms=60_000, events=service.events)
+    await retention.run_once()
+    assert len(await service.store.event_executions(signal.signal_id)) == 1, "a day has not passed"
+
+    clock = service.context.clock
+    assert isinstance(clock, Clock)
+    clock.now += 86_400_000 + 1
+    await retention.run_once()
+    assert await service.store.event_executions(signal.signal_id) == []

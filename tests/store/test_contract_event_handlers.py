@@ -56,19 +56,20 @@ async def test_a_handler_is_replaced_and_deleted_by_name(store: Store) -> None:
     assert await store.list_event_handlers() == []
 
 
-async def test_executions_are_recorded_once_per_id_and_read_by_message(store: Store) -> None:
-    def execution(execution_id: str, message_id: str, status: ExecutionStatus) -> EventExecution:
-        return EventExecution(
-            id=execution_id,
-            message_id=message_id,
-            name="h",
-            event="e",
-            created=5,
-            status=status,
-            action=ActionKind.START_WORKFLOW,
-            output={"workflowId": "w-1", "text": "ü"},
-        )
+def execution(execution_id: str, message_id: str, status: ExecutionStatus, created: int = 5) -> EventExecution:
+    return EventExecution(
+        id=execution_id,
+        message_id=message_id,
+        name="h",
+        event="e",
+        created=created,
+        status=status,
+        action=ActionKind.START_WORKFLOW,
+        output={"workflowId": "w-1", "text": "ü"},
+    )
 
+
+async def test_executions_are_recorded_once_per_id_and_read_by_message(store: Store) -> None:
     done = execution("m-1_h_0", "m-1", ExecutionStatus.COMPLETED)
     failed = execution("m-1_h_1", "m-1", ExecutionStatus.FAILED)
     await store.add_event_executions([done])
@@ -95,3 +96,14 @@ async def test_a_published_event_travels_in_the_outbox_with_its_payload(store: S
     await store.create_run(Decision(workflow=make_run("wf-1"), signals=[signal]), make_def())
 
     assert await store.signals_created_before(11, 10) == [signal]
+
+
+async def test_old_executions_are_deleted_oldest_first_in_batches(store: Store) -> None:
+    await store.add_event_executions(
+        [execution(f"m-{n}_h_0", f"m-{n}", ExecutionStatus.COMPLETED, created=n) for n in (30, 10, 20, 40)]
+    )
+    assert await store.delete_event_executions_before(35, 2) == 2
+    assert await store.event_executions("m-10") == await store.event_executions("m-20") == []
+    assert await store.delete_event_executions_before(35, 2) == 1
+    assert await store.delete_event_executions_before(35, 2) == 0
+    assert [e.id for e in await store.event_executions("m-40")] == ["m-40_h_0"]

@@ -25,6 +25,10 @@ DELETE_HANDLER = per_dialect("DELETE FROM event_handlers WHERE name = $1")
 INSERT_EXECUTION = per_dialect("""
 INSERT INTO event_executions (execution_id, message_id, created_at, body) VALUES ($1, $2, $3, $4)
 ON CONFLICT (execution_id) DO NOTHING""")
+DELETE_EXECUTIONS_BEFORE = per_dialect("""
+DELETE FROM event_executions WHERE execution_id IN (
+    SELECT execution_id FROM event_executions WHERE created_at < $1 ORDER BY created_at LIMIT $2
+)""")
 SELECT_EXECUTIONS_OF = per_dialect("SELECT body FROM event_executions WHERE message_id = $1 ORDER BY execution_id")
 
 _handler_decoder = msgspec.json.Decoder(EventHandler)
@@ -70,6 +74,10 @@ class EventHandlers:
         async with self._db.read("read event executions") as tx:
             rows = await tx.fetchall(SELECT_EXECUTIONS_OF[self._db.dialect], message_id)
         return [_execution_decoder.decode(body) for (body,) in rows]
+
+    async def delete_event_executions_before(self, cutoff: int, limit: int) -> int:
+        async with self._db.write_one("delete old event executions") as tx:
+            return await tx.execute(DELETE_EXECUTIONS_BEFORE[self._db.dialect], cutoff, limit)
 
 
 def _row(handler: EventHandler) -> tuple[str, str, bool, str]:

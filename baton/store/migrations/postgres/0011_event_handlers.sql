@@ -17,3 +17,5 @@ CREATE TABLE event_executions (
     body         TEXT    NOT NULL
 );
 CREATE INDEX event_executions_by_message ON event_executions (message_id);
+-- Retention deletes them by age.
+CREATE INDEX event_executions_by_age ON event_executions (created_at);
