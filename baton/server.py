@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
             service.search,
             retention_days=settings.retention_days,
             interval_ms=settings.retention_interval_ms,
+            events=service.events,
         )
         retention.start()
         state.install(app, service)

@@ -76,8 +76,16 @@ import msgspec
 
 from baton.engine import loops, system_tasks, timeouts, walk
 from baton.engine.attempts import execute_system_task
-from baton.engine.decision import DecideContext, Decision
-from baton.engine.events import Event, RunTimerFired, TaskResultReceived, TaskStatusByRef, Terminate, TimerFired
+from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
+from baton.engine.events import (
+    Event,
+    EventPublished,
+    RunTimerFired,
+    TaskResultReceived,
+    TaskStatusByRef,
+    Terminate,
+    TimerFired,
+)
 from baton.engine.run_end import end_run, fail_run
 from baton.engine.run_state import RunState, attempt_order, is_queued, refuse
 from baton.model import (
@@ -160,6 +168,27 @@ def _apply_task_result(
             TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or ctx.now)
             for log in result.logs
         ]
+    return decision
+
+
+def _apply_event_published(
+    definition: WorkflowDef, run: Workflow, event: EventPublished, ctx: DecideContext
+) -> Decision:
+    """An EVENT task's result, and its event in the outbox with it: the event is published once the task ends."""
+    decision = _apply_task_result(definition, run, TaskResultReceived(result=event.result), ctx)
+    if decision.refusal is None:
+        decision.signals.append(
+            Signal(
+                signal_id=ctx.new_id(),
+                kind=SignalKind.EVENT_PUBLISHED,
+                source_workflow_id=run.workflow_id,
+                target_workflow_id=run.workflow_id,
+                task_id=event.result.task_id,
+                name=event.event,
+                payload=event.payload,
+                created_at=ctx.now,
+            )
+        )
     return decision
 
 
@@ -290,6 +319,7 @@ def _apply_terminate(definition: WorkflowDef, run: Workflow, event: Terminate, c
 
 HANDLERS: Final[Mapping[type[Event], EventHandler]] = {
     TaskResultReceived: _apply_task_result,
+    EventPublished: _apply_event_published,
     TaskStatusByRef: _apply_task_status_by_ref,
     TimerFired: _apply_timer_fired,
     RunTimerFired: _apply_run_timer_fired,

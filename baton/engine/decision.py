@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -65,6 +65,9 @@ class SignalKind(str, Enum):
     CHILD_RETRIED = "CHILD_RETRIED"
     """A sub-workflow was retried, restarted or rerun (``reason`` says which): its parent's SUB_WORKFLOW task
     waits for it again."""
+    EVENT_PUBLISHED = "EVENT_PUBLISHED"
+    """An EVENT task with a ``conductor`` sink published ``payload`` as the event ``name``: the handlers listening
+    on that event act on it."""
 
 
 class Signal(msgspec.Struct, kw_only=True, frozen=True):
@@ -85,6 +88,8 @@ class Signal(msgspec.Struct, kw_only=True, frozen=True):
     name: str | None = None
     """The failure workflow's name."""
     reason: str | None = None
+    payload: dict[str, Any] | None = None
+    """The published event's payload (EVENT_PUBLISHED)."""
     created_at: int = 0
 
 

@@ -20,6 +20,16 @@ class TaskResultReceived:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventPublished:
+    """The server's executor published an EVENT task's event (a ``conductor`` sink): ``result`` ends the task (or,
+    with ``asyncComplete``, leaves it IN_PROGRESS), and the event goes to the outbox in the same decision."""
+
+    result: TaskResult
+    event: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
 class TaskStatusByRef:
     """``POST /api/tasks/{workflowId}/{ref}/{status}``: complete the pending task with that reference name."""
 
@@ -114,6 +124,8 @@ class UpdateVariables:
     """``POST /api/workflow/{id}/variables``: merge these into the run's variables."""
 
     variables: dict[str, Any]
+    append_array: bool = False
+    """Append to a variable that holds a list instead of replacing it (an event handler's ``appendArray``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,4 +163,13 @@ class FailureWorkflowNotStarted:
 
 LinkedRunEvent = ChildRetried | FailureWorkflowNotStarted
 
-Event = TaskResultReceived | TaskStatusByRef | TimerFired | RunTimerFired | Terminate | OperatorEvent | LinkedRunEvent
+Event = (
+    TaskResultReceived
+    | EventPublished
+    | TaskStatusByRef
+    | TimerFired
+    | RunTimerFired
+    | Terminate
+    | OperatorEvent
+    | LinkedRunEvent
+)

@@ -144,8 +144,18 @@ def _apply_update_variables(
     if run.status.is_terminal:
         return _in_state(run)
     state = RunState(definition, run, ctx)
-    state.set_run(variables={**run.variables, **event.variables})
+    variables = event.variables
+    if event.append_array:
+        variables = {key: _appended(run.variables.get(key), value) for key, value in variables.items()}
+    state.set_run(variables={**run.variables, **variables})
     return walk.finish(state)
+
+
+def _appended(current: Any, value: Any) -> Any:
+    """``appendArray``: a list variable gets ``value`` appended (a list's items one by one); others are replaced."""
+    if not isinstance(current, list):
+        return value
+    return [*current, *value] if isinstance(value, list) else [*current, value]
 
 
 # -- restart, rerun ------------------------------------------------------------------------

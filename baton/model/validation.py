@@ -211,11 +211,9 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
     elif kind == TaskType.HTTP:
         _validate_http(params, f"{at}.inputParameters.http_request", errors)
     elif kind == TaskType.EVENT:
-        sink = task.sink
-        if not isinstance(sink, str) or not (sink.startswith(EVENT_SINK_SCHEMES) or _is_expression(sink)):
-            errors.append(
-                FieldError(f"{at}.sink", "must be a webhook sink: 'webhook:https://...' or 'webhook:http://...'")
-            )
+        # As Conductor: a sink is required; which ones Baton reaches is decided when the task runs.
+        if not isinstance(task.sink, str) or not task.sink.strip():
+            errors.append(FieldError(f"{at}.sink", "is required for an EVENT task (e.g. 'conductor:<name>')"))
     elif kind == TaskType.SUB_WORKFLOW:
         _validate_sub_workflow(task, f"{at}.subWorkflowParam", errors)
     elif kind == TaskType.START_WORKFLOW:

@@ -3,7 +3,7 @@
 The process that commits a decision acts on its signals at once; a signal still
 in the outbox ``outbox_relay_after_ms`` later is taken up here, by whichever
 server looks first. Acting twice is harmless: every signal kind is idempotent
-(see ``service.children``).
+(see ``service.children`` and ``service.event_actions``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class OutboxRelay:
         overdue = await ctx.store.signals_created_before(ctx.clock() - ctx.settings.outbox_relay_after_ms, _BATCH)
         for signal in overdue:
             try:
-                await self._service.children.handle(signal)
+                await self._service.handle_signal(signal)
             except Exception:
                 log.exception("signal %s (%s) not acted on; trying again later", signal.signal_id, signal.kind.value)
         return len(overdue)

@@ -2,7 +2,8 @@
 
 A run is finished when COMPLETED, FAILED, TIMED_OUT or TERMINATED; its age is
 counted from its end time. Its tasks, queue rows, timers and idempotency key go
-with it. Each batch is one short transaction, so deleting a large backlog never
+with it. Event executions (what handlers did with each published event) recorded before the same
+cutoff go too. Each batch is one short transaction, so deleting a large backlog never
 holds the database for long; a pass runs batches until one comes back short,
 then sleeps ``retention_interval_ms``. With ``retention_days`` 0 (the default)
 nothing is ever deleted and the loop does not start. Any number of processes
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from baton.runtime.periodic import Periodic
+from baton.service.events import EventHandlerService
 from baton.service.search import SearchService
 
 log = logging.getLogger(__name__)
@@ -22,8 +24,16 @@ BATCH = 500
 
 
 class Retention:
-    def __init__(self, search: SearchService, *, retention_days: float, interval_ms: int) -> None:
+    def __init__(
+        self,
+        search: SearchService,
+        *,
+        retention_days: float,
+        interval_ms: int,
+        events: EventHandlerService | None = None,
+    ) -> None:
         self._search = search
+        self._events = events
         self._retention_days = retention_days
         self._periodic = Periodic("baton-retention", self._pass, interval_s=interval_ms / 1000, log=log)
 
@@ -39,13 +49,17 @@ class Retention:
         await self._periodic.stop()
 
     async def run_once(self) -> int:
-        """Delete batches until one is short; returns how many runs went."""
+        """Delete batches until one is short; returns how many runs went (event executions go too)."""
         deleted = 0
         while True:
             count = await self._search.delete_finished(self._retention_days, batch=BATCH)
             deleted += count
             if count < BATCH:
-                return deleted
+                break
+        if self._events is not None:
+            while await self._events.forget_executions(self._retention_days, batch=BATCH) == BATCH:
+                pass
+        return deleted
 
     async def _pass(self) -> bool:
         deleted = await self.run_once()

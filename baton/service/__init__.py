@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from baton.config import Settings
+from baton.engine import Signal, SignalKind
 from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
@@ -13,6 +14,8 @@ from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
 from baton.service.decisions import sandbox_evaluator
 from baton.service.definitions import DefinitionService
+from baton.service.event_actions import EventActions
+from baton.service.events import EventHandlerService
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
@@ -25,6 +28,8 @@ __all__ = [
     "Baton",
     "ChildRuns",
     "DefinitionService",
+    "EventActions",
+    "EventHandlerService",
     "ExecuteOutcome",
     "OperationService",
     "RunService",
@@ -59,7 +64,16 @@ class Baton:
         self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)
         self.children = ChildRuns(self.context, self.runs, self.operations)
-        self.context.signal_handler = self.children.handle
+        self.events = EventHandlerService(self.context)
+        self.event_actions = EventActions(self.context, self.runs, self.tasks, self.operations)
+        self.context.signal_handler = self.handle_signal
+
+    async def handle_signal(self, signal: Signal) -> None:
+        """Act on one outbox signal (then remove it): a published event's handlers, or another run's step."""
+        if signal.kind is SignalKind.EVENT_PUBLISHED:
+            await self.event_actions.handle(signal)
+        else:
+            await self.children.handle(signal)
 
     @property
     def store(self) -> Store:

@@ -117,9 +117,12 @@ class OperationService:
             ),
         )
 
-    async def update_variables(self, workflow_id: str, variables: dict[str, Any]) -> Workflow:
-        """Merge ``variables`` into the run's; returns the run as it is now."""
-        await self._apply(workflow_id, UpdateVariables(variables=variables))
+    async def update_variables(
+        self, workflow_id: str, variables: dict[str, Any], *, append_array: bool = False
+    ) -> Workflow:
+        """Merge ``variables`` into the run's (``append_array``: appended to those that hold lists); returns the
+        run as it is now."""
+        await self._apply(workflow_id, UpdateVariables(variables=variables, append_array=append_array))
         run = await self._ctx.store.get_run(workflow_id)
         if run is None:
             raise NotFoundError(f"No such workflow: {workflow_id}")

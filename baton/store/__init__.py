@@ -27,6 +27,7 @@ from baton.store.base import (
 from baton.store.roles import (
     DecisionStore,
     DefinitionStore,
+    EventHandlerStore,
     OutboxStore,
     QueueStore,
     RunStore,
@@ -44,6 +45,7 @@ __all__ = [
     "DecisionStore",
     "DefinitionStore",
     "DueTimer",
+    "EventHandlerStore",
     "OutboxStore",
     "QueueStore",
     "RunPage",

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
+from baton.model.events import EventExecution, EventHandler
 from baton.store.base import (
     ClaimAfter,
     ClaimLimits,
@@ -232,7 +233,41 @@ class SearchStore(Protocol):
         """
 
 
-class Store(DefinitionStore, RunStore, DecisionStore, QueueStore, OutboxStore, TaskLogStore, SearchStore, Protocol):
+class EventHandlerStore(Protocol):
+    """Event handlers (``/api/event``), and what they did with each published event."""
+
+    async def create_event_handler(self, handler: EventHandler) -> None:
+        """Store a new handler; ConflictError when one has its name (nothing is changed then)."""
+
+    async def update_event_handler(self, handler: EventHandler) -> bool:
+        """Replace the handler of that name; False (nothing stored) when there is none."""
+
+    async def list_event_handlers(self, event: str | None = None, *, active_only: bool = False) -> list[EventHandler]:
+        """The handlers (of ``event`` only, when given; only active ones with ``active_only``), by name."""
+
+    async def delete_event_handler(self, name: str) -> bool: ...
+
+    async def add_event_executions(self, executions: Sequence[EventExecution]) -> None:
+        """Record what handlers did with a message; an execution whose id is recorded already is left as it was."""
+
+    async def event_executions(self, message_id: str) -> list[EventExecution]:
+        """What was recorded for one published message, by execution id."""
+
+    async def delete_event_executions_before(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` executions recorded before ``cutoff``; returns how many were deleted."""
+
+
+class Store(
+    DefinitionStore,
+    RunStore,
+    DecisionStore,
+    QueueStore,
+    OutboxStore,
+    TaskLogStore,
+    SearchStore,
+    EventHandlerStore,
+    Protocol,
+):
     """Everything durable: every role. Open with ``open_store(url)``."""
 
     async def open(self) -> None:

@@ -203,6 +203,15 @@ def test_variables_merge_and_decide_advances_a_running_run() -> None:
     refused(h, Decide(), "conflict", "PAUSED")
 
 
+def test_variables_with_append_array_extend_the_lists_and_replace_the_rest() -> None:
+    h = three_steps()
+    h.apply(UpdateVariables(variables={"extra": [1], "tags": "a"}))
+    h.apply(UpdateVariables(variables={"extra": 2, "tags": "b", "new": [3]}, append_array=True))
+    assert h.run.variables == {"count": 0, "extra": [1, 2], "tags": "b", "new": [3]}
+    h.apply(UpdateVariables(variables={"extra": [3, 4]}, append_array=True))
+    assert h.run.variables["extra"] == [1, 2, 3, 4]
+
+
 @pytest.mark.parametrize("event", [Pause(), Resume(), Restart(), Retry(), Rerun(), Decide()])
 def test_events_never_mutate_the_run_they_are_given(event: object) -> None:
     h = three_steps()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from baton.engine import ChildRetried, FailureWorkflowNotStarted, Retry, SignalKind
-from baton.model import SubWorkflowParams, TaskResultStatus, TaskStatus, WorkflowStatus, WorkflowTask
+from baton.engine import ChildRetried, EventPublished, FailureWorkflowNotStarted, Retry, SignalKind
+from baton.model import SubWorkflowParams, TaskResult, TaskResultStatus, TaskStatus, WorkflowStatus, WorkflowTask
 from tests.engine.decider_support import Harness, simple, system, task_def, workflow
 
 
@@ -156,3 +156,28 @@ def test_a_failure_workflow_not_started_replaces_the_recorded_id_and_nothing_els
     )
     assert h.run.status is WorkflowStatus.FAILED and h.run.tasks == before.tasks
     assert h.run.reason_for_incompletion == before.reason_for_incompletion
+
+
+def test_an_event_published_ends_its_task_and_writes_the_event_with_the_decision() -> None:
+    h = Harness(workflow(system("EVENT", "publish"), simple("after")))
+    claimed = h.claim("publish")
+    result = TaskResult(
+        task_id=claimed.task_id, status=TaskResultStatus.COMPLETED, output_data={"n": 1, "event_produced": "e"}
+    )
+    decision = h.apply(EventPublished(result=result, event="conductor:w:publish", payload={"n": 1}))
+    assert h.task("publish").status is TaskStatus.COMPLETED
+    assert h.task("publish").output_data == {"n": 1, "event_produced": "e"}
+    assert h.task("after").status is TaskStatus.SCHEDULED
+    [signal] = decision.signals
+    assert (signal.kind, signal.name, signal.payload, signal.task_id) == (
+        SignalKind.EVENT_PUBLISHED,
+        "conductor:w:publish",
+        {"n": 1},
+        claimed.task_id,
+    )
+    assert signal.source_workflow_id == signal.target_workflow_id == h.run.workflow_id
+
+    # Published once: the ended task refuses a second publication, which then writes no event.
+    again = h.apply(EventPublished(result=result, event="conductor:w:publish", payload={"n": 1}))
+    assert again.refusal is not None and again.refusal.kind == "conflict"
+    assert again.signals == []

@@ -12,16 +12,13 @@ from typing import Any
 
 import pytest
 
-from baton.config import Settings
-from baton.model import StartWorkflowRequest, TaskResult, TaskResultStatus, TaskStatus, WorkflowDef, WorkflowStatus
-from baton.model.codec import convert
+from baton.model import StartWorkflowRequest, TaskResult, TaskResultStatus, TaskStatus, WorkflowStatus
 from baton.runtime.relay import OutboxRelay
 from baton.service import Baton
-from baton.store import open_store
+from tests.runtime.relay_support import T0, relay_later, service_left_to_the_relay
 
 pytestmark = pytest.mark.timeout(60)
 
-T0 = 1_700_000_000_000
 
 CHILD: dict[str, Any] = {
     "name": "child",
@@ -41,27 +38,10 @@ PARENT: dict[str, Any] = {
 }
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @pytest.fixture
 async def service(store_url: str) -> AsyncIterator[Baton]:
-    store = open_store(store_url)
-    await store.open()
-    baton = Baton(store, Settings(database_url=store_url))
-    baton.context.clock = Clock()
-    baton.context.signal_handler = None
-    for definition in (CHILD, PARENT):
-        await baton.definitions.register_workflow(convert(definition, WorkflowDef), overwrite=True)
-    try:
+    async with service_left_to_the_relay(store_url, CHILD, PARENT) as baton:
         yield baton
-    finally:
-        await store.close()
 
 
 async def _parent_waiting_on_child(service: Baton) -> tuple[str, str]:
@@ -80,13 +60,6 @@ async def _parent_waiting_on_child(service: Baton) -> tuple[str, str]:
     return parent.workflow_id, child.workflow_id
 
 
-async def _relay_later(service: Baton) -> int:
-    clock = service.context.clock
-    assert isinstance(clock, Clock)
-    clock.now += service.context.settings.outbox_relay_after_ms + 1
-    return await OutboxRelay(service).relay_once()
-
-
 async def test_a_childs_end_reaches_its_parent_through_the_relay(service: Baton) -> None:
     parent_id, child_id = await _parent_waiting_on_child(service)
     [work] = await service.tasks.poll("child_work", worker_id="w")
@@ -97,23 +70,23 @@ async def test_a_childs_end_reaches_its_parent_through_the_relay(service: Baton)
     assert (await service.runs.get(parent_id)).status is WorkflowStatus.RUNNING
     assert await OutboxRelay(service).relay_once() == 0, "a fresh signal is left to the process that wrote it"
 
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     parent = await service.runs.get(parent_id)
     assert parent.status is WorkflowStatus.COMPLETED
     assert parent.tasks[0].output_data == {"doubled": 6, "subWorkflowId": child_id}
-    assert await _relay_later(service) == 0, "a delivered signal leaves the outbox"
+    assert await relay_later(service) == 0, "a delivered signal leaves the outbox"
 
 
 async def test_a_terminated_parents_child_is_terminated_through_the_relay(service: Baton) -> None:
     parent_id, child_id = await _parent_waiting_on_child(service)
     await service.runs.terminate(parent_id, "stop")
     assert (await service.runs.get(child_id)).status is WorkflowStatus.RUNNING
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     child = await service.runs.get(child_id)
     assert child.status is WorkflowStatus.TERMINATED
     # The child's own end signals its (ended) parent: delivering it is a no-op, and it leaves the outbox too.
-    assert await _relay_later(service) == 1
-    assert await _relay_later(service) == 0
+    assert await relay_later(service) == 1
+    assert await relay_later(service) == 0
     assert (await service.runs.get(parent_id)).status is WorkflowStatus.TERMINATED
 
 
@@ -122,7 +95,7 @@ async def _parent_failed_by_child(service: Baton) -> tuple[str, str]:
     parent_id, child_id = await _parent_waiting_on_child(service)
     [work] = await service.tasks.poll("child_work", worker_id="w")
     await service.tasks.update(TaskResult(task_id=work.task_id, status=TaskResultStatus.FAILED_WITH_TERMINAL_ERROR))
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     assert (await service.runs.get(parent_id)).status is WorkflowStatus.FAILED
     return parent_id, child_id
 
@@ -135,11 +108,11 @@ async def test_a_resumed_parents_child_is_retried_through_the_relay(service: Bat
     assert parent.status is WorkflowStatus.RUNNING and parent.tasks[0].status is TaskStatus.IN_PROGRESS
     assert (await service.runs.get(child_id)).status is WorkflowStatus.FAILED
 
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     child = await service.runs.get(child_id)
     assert child.status is WorkflowStatus.RUNNING
     assert [t.status.value for t in child.tasks] == ["FAILED_WITH_TERMINAL_ERROR", "SCHEDULED"]
-    assert await _relay_later(service) == 0
+    assert await relay_later(service) == 0
 
 
 async def test_a_retried_childs_parent_waits_again_through_the_relay(service: Baton) -> None:
@@ -147,7 +120,7 @@ async def test_a_retried_childs_parent_waits_again_through_the_relay(service: Ba
     await service.operations.retry(child_id)
     assert (await service.runs.get(parent_id)).status is WorkflowStatus.FAILED
 
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     parent = await service.runs.get(parent_id)
     assert parent.status is WorkflowStatus.RUNNING
     assert (parent.tasks[0].status, parent.tasks[0].sub_workflow_id) == (TaskStatus.IN_PROGRESS, child_id)
@@ -155,5 +128,5 @@ async def test_a_retried_childs_parent_waits_again_through_the_relay(service: Ba
     await service.tasks.update(
         TaskResult(task_id=work.task_id, status=TaskResultStatus.COMPLETED, output_data={"doubled": 8})
     )
-    assert await _relay_later(service) == 1
+    assert await relay_later(service) == 1
     assert (await service.runs.get(parent_id)).status is WorkflowStatus.COMPLETED

@@ -29,6 +29,8 @@ EXPECTED_TABLES = {
     "task_claims",
     "outbox",
     "task_logs",
+    "event_handlers",
+    "event_executions",
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from baton.api.conductor import bulk, metadata, search, tasks, workflows
+from baton.api.conductor import bulk, events, metadata, search, tasks, workflows
 from baton.api.conductor.errors import error_body, exception_handlers
 
 __all__ = ["error_body", "exception_handlers", "routes"]
@@ -19,6 +19,7 @@ routes: list[BaseRoute] = [
     *tasks.worker_routes,
     *workflows.start_routes,
     *metadata.routes,
+    *events.routes,
     *search.routes,
     *bulk.routes,
     *workflows.routes,

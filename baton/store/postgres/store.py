@@ -8,6 +8,7 @@ outbox's reads, search and retention are the code written once for both stores (
 from __future__ import annotations
 
 from baton.store.common.definitions import Definitions
+from baton.store.common.event_handlers import EventHandlers
 from baton.store.common.outbox import Outbox
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
@@ -17,7 +18,9 @@ from baton.store.postgres.starts import PostgresStarts
 from baton.store.roles import Store
 
 
-class PostgresStore(PostgresStarts, PostgresDecisions, PostgresReads, Definitions, TaskLogs, Outbox, Searches, Store):
+class PostgresStore(
+    PostgresStarts, PostgresDecisions, PostgresReads, Definitions, TaskLogs, Outbox, Searches, EventHandlers, Store
+):
     """The store on a PostgreSQL database, shared by any number of processes."""
 
     def _forget_run(self, workflow_id: str) -> None:

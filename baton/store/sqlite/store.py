@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from baton.store.common.definitions import Definitions
+from baton.store.common.event_handlers import EventHandlers
 from baton.store.common.outbox import Outbox
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
@@ -25,7 +26,7 @@ from baton.store.sqlite.queries import (
 from baton.store.sqlite.reads import SqliteReads
 
 
-class SqliteStore(SqliteDecisions, SqliteReads, Definitions, TaskLogs, Outbox, Searches, Store):
+class SqliteStore(SqliteDecisions, SqliteReads, Definitions, TaskLogs, Outbox, Searches, EventHandlers, Store):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
 
     @acknowledged_after_commit
