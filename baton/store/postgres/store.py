@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from baton.store.common.definitions import Definitions
 from baton.store.common.outbox import Outbox
+from baton.store.common.poll_data import PollRecords
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
 from baton.store.postgres.decisions import PostgresDecisions
@@ -17,7 +18,9 @@ from baton.store.postgres.starts import PostgresStarts
 from baton.store.roles import Store
 
 
-class PostgresStore(PostgresStarts, PostgresDecisions, PostgresReads, Definitions, TaskLogs, Outbox, Searches, Store):
+class PostgresStore(
+    PostgresStarts, PostgresDecisions, PostgresReads, Definitions, TaskLogs, Outbox, Searches, PollRecords, Store
+):
     """The store on a PostgreSQL database, shared by any number of processes."""
 
     def _forget_run(self, workflow_id: str) -> None:
