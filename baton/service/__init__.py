@@ -13,6 +13,7 @@ from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
 from baton.service.decisions import sandbox_evaluator
 from baton.service.definitions import DefinitionService
+from baton.service.mocked_runs import MockedRuns
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
@@ -26,6 +27,7 @@ __all__ = [
     "ChildRuns",
     "DefinitionService",
     "ExecuteOutcome",
+    "MockedRuns",
     "OperationService",
     "RunService",
     "SearchParams",
@@ -56,6 +58,7 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context, resolver)
+        self.mocked_runs = MockedRuns(self.context, self.runs)
         self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)
         self.children = ChildRuns(self.context, self.runs, self.operations)

@@ -119,6 +119,16 @@ async def list_pieces(lists: Iterable[AsyncIterator[bytes]]) -> AsyncIterator[by
     yield b"]"
 
 
+async def map_pieces(entries: Iterable[tuple[str, AsyncIterator[bytes]]]) -> AsyncIterator[bytes]:
+    """A JSON object whose values are each given as pieces."""
+    yield b"{"
+    for index, (key, pieces) in enumerate(entries):
+        yield (b"," if index else b"") + encode(key) + b":"
+        async for piece in pieces:
+            yield piece
+    yield b"}"
+
+
 def array_pieces(items: Iterable[Any], *, continued: bool = False) -> Iterator[bytes]:
     """The items' JSON, comma-separated, in pieces of about ``PIECE_BYTES`` (``continued``: after earlier items)."""
     parts: list[bytes] = []

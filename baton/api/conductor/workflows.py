@@ -13,7 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.conductor.streaming import TASK_PAGE, json_answer, list_pieces, run_pieces, stored_run_pieces
+from baton.api.conductor.streaming import (
+    TASK_PAGE,
+    json_answer,
+    list_pieces,
+    map_pieces,
+    run_pieces,
+    stored_run_pieces,
+)
 from baton.api.params import (
     body_as,
     bool_param,
@@ -204,6 +211,25 @@ async def correlated(request: Request) -> Response:
     return await json_answer(list_pieces(run_pieces(run) for run in runs))
 
 
+async def correlated_many(request: Request) -> Response:
+    """``POST /api/workflow/{name}/correlated``: the body lists correlation ids; answers each id's runs, as the
+    ``GET`` for one id does, in a map from the id."""
+    body = await json_body(request)
+    if not isinstance(body, list):
+        raise ValidationError(errors=[FieldError("body", "must be a JSON list of correlation ids")])
+    for index, item in enumerate(body):
+        if not isinstance(item, str):
+            raise ValidationError(errors=[FieldError(f"body[{index}]", "must be a correlation id (a string)")])
+    found = await service(request).runs.correlated_many(
+        request.path_params["name"],
+        body,
+        include_closed=bool_param(request, "includeClosed", False),
+        include_tasks=bool_param(request, "includeTasks", False),
+    )
+    entries = ((cid, list_pieces(run_pieces(run) for run in runs)) for cid, runs in found.items())
+    return await json_answer(map_pieces(entries))
+
+
 async def terminate(request: Request) -> Response:
     await service(request).runs.terminate(request.path_params["workflow_id"], request.query_params.get("reason"))
     return Response(status_code=200)
@@ -294,15 +320,19 @@ _BESIDE_BULK_AND_DECIDE = {"workflow_id": ("bulk", "decide")}
 _BESIDE_RUNNING = {"workflow_id": ("running",)}
 """``GET /workflow/running/{name}`` is ``search.py``'s."""
 _BESIDE_SEARCH = {"workflow_id": ("search", "search-v2")}
-_BESIDE_OPERATIONS = {"name": ("restart", "retry", "rerun", "variables")}
+_BESIDE_OPERATIONS = {"name": ("restart", "retry", "rerun", "variables", "correlated")}
 """``POST /workflow/execute/restart`` has always restarted the run "execute" (and so for retry, rerun and
-variables): a definition with one of those names cannot be executed by name."""
+variables): a definition with one of those names cannot be executed by name. ``POST
+/workflow/execute/correlated`` is the correlated runs of the definition "execute", as Spring's choice of the longer
+literal pattern gives it in Conductor."""
+_BESIDE_TEST = {"name": ("test",)}
+"""``POST /workflow/test`` is ``testing.py``'s: a definition named "test" is started with a StartWorkflowRequest."""
 
 start_routes = [
     Route("/workflow", start_with_request, methods=["POST"]),
     NarrowedRoute("/workflow/execute/{name}", execute, methods=["POST"], reserved=_BESIDE_OPERATIONS),
     Route("/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
-    Route("/workflow/{name}", start_by_name, methods=["POST"]),
+    NarrowedRoute("/workflow/{name}", start_by_name, methods=["POST"], reserved=_BESIDE_TEST),
 ]
 """Every start, sync or not: among the first routes tried, after the worker API."""
 
@@ -316,6 +346,7 @@ routes = [
     Route("/workflow/{workflow_id}/skiptask/{ref}", skip_task, methods=["PUT"]),
     Route("/workflow/{workflow_id}/variables", update_variables, methods=["POST"]),
     Route("/workflow/{name}/correlated/{correlation_id}", correlated, methods=["GET"]),
+    Route("/workflow/{name}/correlated", correlated_many, methods=["POST"]),
     NarrowedRoute("/workflow/{workflow_id}/status", get_status, methods=["GET"], reserved=_BESIDE_RUNNING),
     NarrowedRoute("/workflow/{workflow_id}/tasks", get_tasks, methods=["GET"], reserved=_BESIDE_RUNNING),
     Route("/workflow/{workflow_id}/remove", remove, methods=["DELETE"]),

@@ -1,0 +1,162 @@
+"""``POST /api/workflow/test``: a real run whose worker steps are answered from mocks, on both stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import child_workflow, parent_workflow, queue_size, register, run_of, task_defs, unique, worker
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def _test(client: httpx.Client, body: dict[str, Any], **params: Any) -> httpx.Response:
+    return client.post("/api/workflow/test", json=body, params=params)
+
+
+def _tasks(run: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(t["referenceTaskName"], t["status"]) for t in run["tasks"]]
+
+
+def test_mocks_answer_each_attempt_system_tasks_run_and_an_unmocked_step_waits(client: httpx.Client) -> None:
+    name, charge, ship, notify = unique("tested"), unique("charge"), unique("ship"), unique("notify")
+    task_defs(client, {"name": ship, "retryCount": 1, "retryDelaySeconds": 0})
+    register(
+        client,
+        {
+            "name": name,
+            "version": 1,
+            "tasks": [
+                worker("charge", charge, inputParameters={"amount": "${workflow.input.amount}"}),
+                worker("ship", ship),
+                {
+                    "name": "remember",
+                    "taskReferenceName": "remember",
+                    "type": "SET_VARIABLE",
+                    "inputParameters": {"tracking": "${ship.output.tracking}"},
+                },
+                worker("notify", notify),
+            ],
+        },
+    )
+    response = _test(
+        client,
+        {
+            "name": name,
+            "version": 1,
+            "input": {"amount": 7},
+            "correlationId": "order-1",
+            "taskRefToMockOutput": {
+                "charge": [{"status": "COMPLETED", "output": {"status": "PAID"}}],
+                "ship": [
+                    {"status": "FAILED", "output": {"why": "truck"}},
+                    {"status": "COMPLETED", "output": {"tracking": "T-1"}},
+                ],
+            },
+        },
+    )
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["status"] == "RUNNING" and run["workflowName"] == name and run["correlationId"] == "order-1"
+    assert _tasks(run) == [
+        ("charge", "COMPLETED"),
+        ("ship", "FAILED"),
+        ("ship", "COMPLETED"),
+        ("remember", "COMPLETED"),
+        ("notify", "SCHEDULED"),
+    ]
+    charged, failed, shipped = run["tasks"][:3]
+    assert charged["inputData"] == {"amount": 7} and charged["outputData"] == {"status": "PAID"}
+    assert failed["outputData"] == {"why": "truck"} and shipped["retryCount"] == 1
+    assert shipped["outputData"] == {"tracking": "T-1"}
+    assert run["variables"] == {"tracking": "T-1"}
+    # Durable like any run, and the step with no mock is queued for a real worker.
+    stored = run_of(client, run["workflowId"])
+    assert _tasks(stored) == _tasks(run) and stored["variables"] == run["variables"]
+    assert queue_size(client, notify) == 1
+
+
+def test_an_inline_definition_runs_to_its_end(client: httpx.Client) -> None:
+    step = unique("step")
+    definition = {
+        "name": unique("inline_tested"),
+        "version": 1,
+        "tasks": [worker("one", step), worker("two", step)],
+        "outputParameters": {"total": "${two.output.total}"},
+    }
+    mocks = {"one": [{"output": {"n": 1}}], "two": [{"status": "COMPLETED", "output": {"total": 3}}]}
+    response = _test(client, {"name": definition["name"], "workflowDef": definition, "taskRefToMockOutput": mocks})
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["status"] == "COMPLETED" and run["output"] == {"total": 3}
+    assert _tasks(run) == [("one", "COMPLETED"), ("two", "COMPLETED")]
+    assert queue_size(client, step) == 0
+
+
+def test_a_terminal_failure_fails_the_run(client: httpx.Client) -> None:
+    step = unique("step")
+    definition = {"name": unique("failing"), "version": 1, "tasks": [worker("only", step)]}
+    mocks = {"only": [{"status": "FAILED_WITH_TERMINAL_ERROR", "output": {"e": 1}}]}
+    run = _test(client, {"workflowDef": definition, "taskRefToMockOutput": mocks}).json()
+    assert run["status"] == "FAILED" and _tasks(run) == [("only", "FAILED_WITH_TERMINAL_ERROR")]
+
+
+def test_a_sub_workflow_is_answered_from_its_own_request(client: httpx.Client) -> None:
+    parent, child, work = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child, work))
+    register(client, parent_workflow(parent, child=child))
+    body = {
+        "name": parent,
+        "input": {"value": 21},
+        "subWorkflowTestRequest": {
+            "sub": {"taskRefToMockOutput": {work: [{"status": "COMPLETED", "output": {"doubled": 42}}]}}
+        },
+    }
+    response = _test(client, body)
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["status"] == "COMPLETED" and run["output"] == {"fromChild": 42}
+    (sub,) = run["tasks"]
+    assert sub["status"] == "COMPLETED" and sub["subWorkflowId"]
+    child_run = run_of(client, sub["subWorkflowId"])
+    assert child_run["status"] == "COMPLETED" and child_run["parentWorkflowId"] == run["workflowId"]
+    assert [(t["referenceTaskName"], t["outputData"]) for t in child_run["tasks"]] == [(work, {"doubled": 42})]
+
+
+def test_a_sub_workflow_without_mocks_waits_for_its_worker(client: httpx.Client) -> None:
+    parent, child, work = unique("parent"), unique("child"), unique("child_work")
+    register(client, child_workflow(child, work))
+    register(client, parent_workflow(parent, child=child))
+    run = _test(client, {"name": parent, "input": {"value": 1}}).json()
+    assert run["status"] == "RUNNING"
+    (sub,) = run["tasks"]
+    assert sub["status"] == "IN_PROGRESS"
+    assert _tasks(run_of(client, sub["subWorkflowId"])) == [(work, "SCHEDULED")]
+
+
+def test_bad_requests_start_nothing(client: httpx.Client) -> None:
+    missing = _test(client, {"name": unique("no_such_workflow")})
+    assert missing.status_code == 404, missing.text
+
+    name, step = unique("checked"), unique("step")
+    register(client, {"name": name, "version": 1, "tasks": [worker("a", step)]})
+    correlation = unique("never")
+    bad_bodies: list[tuple[Any, str]] = [
+        ({"name": name, "correlationId": correlation, "taskRefToMockOutput": {"a": [{"status": "NOPE"}]}}, "status"),
+        ({"name": name, "correlationId": correlation, "taskRefToMockOutput": {"a": {"status": "x"}}}, "a"),
+        ({"name": name, "correlationId": correlation, "input": []}, "input"),
+        ({"correlationId": correlation}, "name"),
+        ([name], "body"),
+    ]
+    for body, field in bad_bodies:
+        response = _test(client, body)
+        assert response.status_code == 400, (body, response.text)
+        paths = [error["path"] for error in response.json()["validationErrors"]]
+        assert any(field in path for path in paths), (body, paths)
+    bad_wait = _test(client, {"name": name}, waitForSeconds="-1")
+    assert bad_wait.status_code == 400 and bad_wait.json()["validationErrors"][0]["path"] == "waitForSeconds"
+    started = client.get(f"/api/workflow/{name}/correlated/{correlation}", params={"includeClosed": "true"})
+    assert started.json() == []
+    assert queue_size(client, step) == 0
