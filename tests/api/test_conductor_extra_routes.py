@@ -5,15 +5,11 @@ correlated runs of many ids (``POST /api/workflow/{name}/correlated``) and worke
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from baton.store.testing import create_test_database, drop_test_database
-from tests.conftest import ServerProcess
 from tests.helpers import complete, poll, register, run_of, start, unique, worker
 
 pytestmark = pytest.mark.timeout(90)
@@ -161,39 +157,6 @@ def test_a_result_with_update_v2_counts_as_a_poll(client: httpx.Client) -> None:
     found = client.get("/api/tasks/queue/polldata", params={"taskType": step}).json()
     assert sorted(p["workerId"] for p in found) == ["test-worker", "v2-worker"]
     assert complete(client, response.json()).status_code == 200
-
-
-@pytest.fixture
-def two_servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    url = create_test_database()
-    first, second = ServerProcess(url, tmp_path / "first.log"), ServerProcess(url, tmp_path / "second.log")
-    try:
-        first.start()
-        second.start()
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
-        drop_test_database(url)
-
-
-def test_polls_on_one_server_show_on_another(two_servers: tuple[ServerProcess, ServerProcess]) -> None:
-    """Each server writes its polls to the shared table within about a second of them."""
-    first_server, second_server = two_servers
-    task_type = unique("shared_polls")
-    with httpx.Client(base_url=first_server.url) as first, httpx.Client(base_url=second_server.url) as second:
-        first.get(f"/api/tasks/poll/{task_type}", params={"workerid": "on-first"})
-        second.get(f"/api/tasks/poll/{task_type}", params={"workerid": "on-second"})
-        deadline = time.monotonic() + 10
-        while True:
-            seen = [
-                sorted(p["workerId"] for p in c.get("/api/tasks/queue/polldata", params={"taskType": task_type}).json())
-                for c in (first, second)
-            ]
-            if seen == [["on-first", "on-second"]] * 2:
-                break
-            assert time.monotonic() < deadline, seen
-            time.sleep(0.1)
 
 
 def test_poll_data_needs_a_task_type(client: httpx.Client) -> None:

@@ -32,6 +32,7 @@ from baton.api.params import (
     optional_body_as,
     optional_int_param,
     query_or_header,
+    string_list_body,
 )
 from baton.api.responses import JSONResponse, text
 from baton.api.routing import NarrowedRoute
@@ -214,15 +215,9 @@ async def correlated(request: Request) -> Response:
 async def correlated_many(request: Request) -> Response:
     """``POST /api/workflow/{name}/correlated``: the body lists correlation ids; answers each id's runs, as the
     ``GET`` for one id does, in a map from the id."""
-    body = await json_body(request)
-    if not isinstance(body, list):
-        raise ValidationError(errors=[FieldError("body", "must be a JSON list of correlation ids")])
-    for index, item in enumerate(body):
-        if not isinstance(item, str):
-            raise ValidationError(errors=[FieldError(f"body[{index}]", "must be a correlation id (a string)")])
     found = await service(request).runs.correlated_many(
         request.path_params["name"],
-        body,
+        await string_list_body(request, "correlation id"),
         include_closed=bool_param(request, "includeClosed", False),
         include_tasks=bool_param(request, "includeTasks", False),
     )
