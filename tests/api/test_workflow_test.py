@@ -160,3 +160,41 @@ def test_bad_requests_start_nothing(client: httpx.Client) -> None:
     started = client.get(f"/api/workflow/{name}/correlated/{correlation}", params={"includeClosed": "true"})
     assert started.json() == []
     assert queue_size(client, step) == 0
+
+
+def test_loop_iterations_and_people_are_answered_by_their_run_names(client: httpx.Client) -> None:
+    page = unique("page")
+    definition = {
+        "name": unique("looped"),
+        "version": 1,
+        "tasks": [
+            {
+                "name": "pages",
+                "taskReferenceName": "pages",
+                "type": "DO_WHILE",
+                "inputParameters": {"last": 2},
+                "loopCondition": "$.fetch['page'] < $.last",
+                "loopOver": [worker("fetch", page)],
+            },
+            {"name": "review", "taskReferenceName": "review", "type": "HUMAN"},
+            {"name": "pause", "taskReferenceName": "pause", "type": "WAIT", "inputParameters": {"duration": "1 hour"}},
+        ],
+        "outputParameters": {"final": "${fetch.output.page}", "approved": "${review.output.approved}"},
+    }
+    mocks = {
+        "fetch__1": [{"output": {"page": 1}}],
+        "fetch__2": [{"output": {"page": 2}}],
+        "review": [{"output": {"approved": True}}],
+    }
+    run = _test(client, {"workflowDef": definition, "taskRefToMockOutput": mocks}).json()
+    # The WAIT has no mock: it waits as it would, and the test answers at once.
+    assert run["status"] == "RUNNING"
+    assert _tasks(run) == [
+        ("pages", "COMPLETED"),
+        ("fetch__1", "COMPLETED"),
+        ("fetch__2", "COMPLETED"),
+        ("review", "COMPLETED"),
+        ("pause", "IN_PROGRESS"),
+    ]
+    finished = _test(client, {"workflowDef": definition, "taskRefToMockOutput": {**mocks, "pause": [{}]}}).json()
+    assert finished["status"] == "COMPLETED" and finished["output"] == {"final": 2, "approved": True}
