@@ -73,6 +73,10 @@ class PollRecorder:
                 if delay_ms > 0:
                     await asyncio.sleep(delay_ms / 1000)
                 await self.flush()
+        except Exception:
+            # Nobody awaits this task: what it cannot write is dropped, and the next poll starts another.
+            log.exception("last poll times not recorded")
+            self._pending.clear()
         finally:
             if self._flusher is asyncio.current_task():
                 self._flusher = None

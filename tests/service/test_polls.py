@@ -1,0 +1,70 @@
+"""Workers' last polls are noted in memory and written in batches, at most one write per interval."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from baton.model import PollData
+from baton.service.context import wall_clock_ms
+from baton.service.polls import PollRecorder
+from baton.store import Store, open_store
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[Store]:
+    opened = open_store("sqlite://")
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def _stored(store: Store) -> list[tuple[str, str | None]]:
+    return [(p.queue_name, p.worker_id) for p in await store.poll_data()]
+
+
+async def test_polls_are_written_in_the_background_once_per_interval(store: Store) -> None:
+    recorder = PollRecorder(store, wall_clock_ms, interval_ms=300)
+    recorder.seen("sort", None, "w1")
+    recorder.seen("sort", None, "w1")
+    recorder.seen("pack", "eu", None)
+    await asyncio.sleep(0.05)  # the first poll after a quiet spell is written at once
+    assert await _stored(store) == [("pack", None), ("sort", "w1")]
+
+    recorder.seen("sort", None, "w2")
+    await asyncio.sleep(0.05)
+    assert ("sort", "w2") not in await _stored(store)  # the next write waits for the interval
+    await asyncio.sleep(0.4)
+    assert ("sort", "w2") in await _stored(store)
+    await recorder.close()
+
+
+async def test_a_read_writes_this_servers_polls_first_and_close_writes_the_rest(store: Store) -> None:
+    recorder = PollRecorder(store, wall_clock_ms, interval_ms=60_000)
+    await recorder.flush()  # the next write is a minute away
+    recorder.seen("sort", None, "w1")
+    assert [(p.queue_name, p.worker_id) for p in await recorder.poll_data("sort")] == [("sort", "w1")]
+
+    recorder.seen("late", None, "w9")
+    await recorder.close()
+    assert await store.poll_data("late") == [
+        PollData(queue_name="late", worker_id="w9", last_poll_time=pytest.approx(wall_clock_ms(), abs=5000))
+    ]
+
+
+async def test_a_failed_write_is_dropped_and_the_next_poll_starts_again(store: Store) -> None:
+    recorder = PollRecorder(store, wall_clock_ms, interval_ms=10)
+    await store.close()
+    recorder.seen("sort", None, "w1")
+    await asyncio.sleep(0.05)
+    await store.open()
+    recorder.seen("sort", None, "w2")
+    await asyncio.sleep(0.05)
+    assert await _stored(store) == [("sort", "w2")]
+    await recorder.close()
