@@ -23,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 
 from baton.model import Workflow
 from baton.model.codec import encode, to_builtins
+from baton.service import RunService
 
 PIECE_BYTES = 1 << 20
 """About how much JSON is encoded between two turns of the event loop."""
@@ -106,6 +107,21 @@ async def stored_run_pieces(
             yield ("," + ",".join(json for _, json in page)).encode()
             after = page[-1][0]
     yield b"]}"
+
+
+async def stored_run_answer(runs: RunService, workflow_id: str, *, include_tasks: bool = True) -> Response:
+    """A run as stored, its tasks (``include_tasks``) read and sent a page at a time.
+
+    The run and its first ``TASK_PAGE`` tasks are one read; each later page is a
+    read of its own, so a decision made while a large run is sent may show in
+    the later pages only.
+    """
+    header, tasks = await runs.get_json(workflow_id, TASK_PAGE if include_tasks else 0)
+
+    async def more(after_seq: int) -> list[tuple[int, str]]:
+        return await runs.task_json_after(workflow_id, after_seq, TASK_PAGE)
+
+    return await json_answer(stored_run_pieces(header, tasks, more=more if len(tasks) == TASK_PAGE else None))
 
 
 async def list_pieces(lists: Iterable[AsyncIterator[bytes]]) -> AsyncIterator[bytes]:

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.conductor.streaming import TASK_PAGE, json_answer, stored_run_pieces
+from baton.api.conductor.streaming import stored_run_answer
 from baton.api.params import body_as, int_param, json_body
 from baton.api.responses import JSONResponse, no_content, text
 from baton.api.routing import NarrowedRoute
@@ -70,14 +70,7 @@ async def complete_by_ref_sync(request: Request) -> Response:
     """``POST /api/tasks/{workflowId}/{ref}/{status}/sync``: as ``complete_by_ref``, answering the run with its tasks
     as it is once the update is applied (read after it, so a later change may show too)."""
     await _complete_by_ref(request)
-    workflow_id = request.path_params["workflow_id"]
-    runs = service(request).runs
-    header, tasks = await runs.get_json(workflow_id, TASK_PAGE)
-
-    async def more(after_seq: int) -> list[tuple[int, str]]:
-        return await runs.task_json_after(workflow_id, after_seq, TASK_PAGE)
-
-    return await json_answer(stored_run_pieces(header, tasks, more=more if len(tasks) == TASK_PAGE else None))
+    return await stored_run_answer(service(request).runs, request.path_params["workflow_id"])
 
 
 async def _complete_by_ref(request: Request) -> str:

@@ -13,14 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.conductor.streaming import (
-    TASK_PAGE,
-    json_answer,
-    list_pieces,
-    map_pieces,
-    run_pieces,
-    stored_run_pieces,
-)
+from baton.api.conductor.streaming import json_answer, list_pieces, map_pieces, run_pieces, stored_run_answer
 from baton.api.params import (
     body_as,
     bool_param,
@@ -145,21 +138,12 @@ async def execute(request: Request) -> Response:
 
 
 async def get_run(request: Request) -> Response:
-    """The run; with its tasks (``includeTasks``, default true) a large one is streamed, read a page at a time.
-
-    The run and its first ``TASK_PAGE`` tasks are one read; each later page is a
-    read of its own, so a decision made while a large run is sent may show in
-    the later pages only.
-    """
-    include_tasks = bool_param(request, "includeTasks", True)
-    runs = service(request).runs
-    workflow_id = request.path_params["workflow_id"]
-    header, tasks = await runs.get_json(workflow_id, TASK_PAGE if include_tasks else 0)
-
-    async def more(after_seq: int) -> list[tuple[int, str]]:
-        return await runs.task_json_after(workflow_id, after_seq, TASK_PAGE)
-
-    return await json_answer(stored_run_pieces(header, tasks, more=more if len(tasks) == TASK_PAGE else None))
+    """The run; with its tasks (``includeTasks``, default true) a large one is streamed, read a page at a time."""
+    return await stored_run_answer(
+        service(request).runs,
+        request.path_params["workflow_id"],
+        include_tasks=bool_param(request, "includeTasks", True),
+    )
 
 
 async def get_tasks(request: Request) -> Response:
