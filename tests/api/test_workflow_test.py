@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.api.http_target import HttpTarget, http_target
 from tests.helpers import child_workflow, parent_workflow, queue_size, register, run_of, task_defs, unique, worker
 
 pytestmark = pytest.mark.timeout(90)
+__all__ = ["http_target"]
 
 
 def _test(client: httpx.Client, body: dict[str, Any], **params: Any) -> httpx.Response:
@@ -198,3 +201,40 @@ def test_loop_iterations_and_people_are_answered_by_their_run_names(client: http
     ]
     finished = _test(client, {"workflowDef": definition, "taskRefToMockOutput": {**mocks, "pause": [{}]}}).json()
     assert finished["status"] == "COMPLETED" and finished["output"] == {"final": 2, "approved": True}
+
+
+def _called(ref: str, uri: str) -> dict[str, Any]:
+    return {
+        "name": "call",
+        "taskReferenceName": ref,
+        "type": "HTTP",
+        "inputParameters": {"http_request": {"uri": uri, "method": "GET"}},
+    }
+
+
+def test_a_step_the_server_runs_itself_is_waited_for(client: httpx.Client, http_target: HttpTarget) -> None:
+    step = unique("step")
+    definition = {
+        "name": unique("calling"),
+        "version": 1,
+        "tasks": [worker("before", step), _called("call", f"{http_target.url}/json/mocked"), worker("after", step)],
+        "outputParameters": {"n": "${call.output.response.body.n}", "last": "${after.output.last}"},
+    }
+    mocks = {"before": [{}], "after": [{"output": {"last": True}}]}
+    run = _test(client, {"workflowDef": definition, "taskRefToMockOutput": mocks}).json()
+    assert run["status"] == "COMPLETED" and run["output"] == {"n": 42, "last": True}
+    assert _tasks(run) == [("before", "COMPLETED"), ("call", "COMPLETED"), ("after", "COMPLETED")]
+    assert len(http_target.requests_to("/json/mocked")) == 1
+
+
+def test_the_wait_for_a_step_the_server_runs_is_bounded(client: httpx.Client, http_target: HttpTarget) -> None:
+    definition = {"name": unique("held"), "version": 1, "tasks": [_called("call", f"{http_target.url}/gate")]}
+    began = time.monotonic()
+    try:
+        response = _test(client, {"workflowDef": definition}, waitForSeconds="1")
+    finally:
+        http_target.gate.set()
+    assert 1 <= time.monotonic() - began < 10
+    run = response.json()
+    (call,) = run["tasks"]
+    assert run["status"] == "RUNNING" and call["status"] in ("SCHEDULED", "IN_PROGRESS")
