@@ -238,3 +238,30 @@ def test_the_wait_for_a_step_the_server_runs_is_bounded(client: httpx.Client, ht
     run = response.json()
     (call,) = run["tasks"]
     assert run["status"] == "RUNNING" and call["status"] in ("SCHEDULED", "IN_PROGRESS")
+
+
+def test_a_fork_branch_with_mocks_goes_on_beside_one_without(client: httpx.Client) -> None:
+    step = unique("step")
+    definition = {
+        "name": unique("forked"),
+        "version": 1,
+        "tasks": [
+            {
+                "name": "fork",
+                "taskReferenceName": "fork",
+                "type": "FORK_JOIN",
+                "forkTasks": [[worker("left", step), worker("left_again", step)], [worker("right", step)]],
+            },
+            {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["left_again", "right"]},
+        ],
+    }
+    mocks = {"left": [{}], "left_again": [{}]}
+    run = _test(client, {"workflowDef": definition, "taskRefToMockOutput": mocks}).json()
+    assert run["status"] == "RUNNING"
+    assert dict(_tasks(run)) == {
+        "fork": "COMPLETED",
+        "left": "COMPLETED",
+        "left_again": "COMPLETED",
+        "right": "SCHEDULED",
+        "join": "IN_PROGRESS",
+    }
