@@ -32,6 +32,7 @@ class PollRecorder:
         self._pending: dict[_Key, int] = {}
         self._next_flush_ms = 0
         self._flusher: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()
 
     def seen(self, task_type: str, domain: str | None, worker_id: str | None) -> None:
         """Note a poll now; it is written within ``interval_ms``."""
@@ -45,19 +46,24 @@ class PollRecorder:
         return await self._store.poll_data(task_type)
 
     async def flush(self) -> None:
-        """Write the polls noted so far (a store that fails loses them, with a warning)."""
-        pending, self._pending = self._pending, {}
-        self._next_flush_ms = self._clock() + self._interval_ms
-        if not pending:
-            return
-        polls = [
-            PollData(queue_name=task_type, domain=domain, worker_id=worker_id, last_poll_time=at)
-            for (task_type, domain, worker_id), at in pending.items()
-        ]
-        try:
-            await self._store.record_polls(polls)
-        except StoreError as exc:
-            log.warning("%d last poll times not recorded: %s", len(polls), exc)
+        """Write the polls noted so far (a store that fails loses them, with a warning).
+
+        One write at a time: a flush returns only once the one in flight when it was called has ended too, so
+        a read after it sees every poll noted before it.
+        """
+        async with self._writing:
+            pending, self._pending = self._pending, {}
+            self._next_flush_ms = self._clock() + self._interval_ms
+            if not pending:
+                return
+            polls = [
+                PollData(queue_name=task_type, domain=domain, worker_id=worker_id, last_poll_time=at)
+                for (task_type, domain, worker_id), at in pending.items()
+            ]
+            try:
+                await self._store.record_polls(polls)
+            except StoreError as exc:
+                log.warning("%d last poll times not recorded: %s", len(polls), exc)
 
     async def close(self) -> None:
         """Stop the background flush and write what is noted (at shutdown)."""

@@ -1,4 +1,5 @@
-"""Workers' last polls are noted in memory and written in batches, at most one write per interval."""
+"""Workers' last polls are noted in memory and written in batches, at most one write per interval; on both
+stores."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-async def store() -> AsyncIterator[Store]:
-    opened = open_store("sqlite://")
+async def store(store_url: str) -> AsyncIterator[Store]:
+    opened = open_store(store_url)
     await opened.open()
     try:
         yield opened
@@ -56,6 +57,15 @@ async def test_a_read_writes_this_servers_polls_first_and_close_writes_the_rest(
     assert await store.poll_data("late") == [
         PollData(queue_name="late", worker_id="w9", last_poll_time=pytest.approx(wall_clock_ms(), abs=5000))
     ]
+
+
+async def test_a_read_waits_for_the_write_in_flight(store: Store) -> None:
+    for attempt in range(20):
+        recorder = PollRecorder(store, wall_clock_ms)
+        recorder.seen(f"raced_{attempt}", None, "w1")
+        await asyncio.sleep(0)  # the background write has taken the poll and is in flight
+        assert [p.worker_id for p in await recorder.poll_data(f"raced_{attempt}")] == ["w1"]
+        await recorder.close()
 
 
 async def test_a_failed_write_is_dropped_and_the_next_poll_starts_again(store: Store) -> None:
