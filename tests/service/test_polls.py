@@ -30,19 +30,28 @@ async def _stored(store: Store) -> list[tuple[str, str | None]]:
     return [(p.queue_name, p.worker_id) for p in await store.poll_data()]
 
 
+async def _written(store: Store, expected: tuple[str, str | None], within: float) -> float:
+    """How long until ``expected`` is stored (fails after ``within`` seconds)."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    while expected not in await _stored(store):
+        assert loop.time() - began < within, await _stored(store)
+        await asyncio.sleep(0.01)
+    return loop.time() - began
+
+
 async def test_polls_are_written_in_the_background_once_per_interval(store: Store) -> None:
-    recorder = PollRecorder(store, wall_clock_ms, interval_ms=300)
+    recorder = PollRecorder(store, wall_clock_ms, interval_ms=1500)
     recorder.seen("sort", None, "w1")
     recorder.seen("sort", None, "w1")
     recorder.seen("pack", "eu", None)
-    await asyncio.sleep(0.05)  # the first poll after a quiet spell is written at once
+    # The first poll after a quiet spell is written at once, its batch with it.
+    await _written(store, ("sort", "w1"), within=1.0)
     assert await _stored(store) == [("pack", None), ("sort", "w1")]
 
     recorder.seen("sort", None, "w2")
-    await asyncio.sleep(0.05)
-    assert ("sort", "w2") not in await _stored(store)  # the next write waits for the interval
-    await asyncio.sleep(0.4)
-    assert ("sort", "w2") in await _stored(store)
+    # The next write waits for the interval.
+    assert await _written(store, ("sort", "w2"), within=5.0) > 0.5
     await recorder.close()
 
 
@@ -72,9 +81,9 @@ async def test_a_failed_write_is_dropped_and_the_next_poll_starts_again(store: S
     recorder = PollRecorder(store, wall_clock_ms, interval_ms=10)
     await store.close()
     recorder.seen("sort", None, "w1")
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)  # written, in vain, to a closed store
     await store.open()
     recorder.seen("sort", None, "w2")
-    await asyncio.sleep(0.05)
+    await _written(store, ("sort", "w2"), within=5.0)
     assert await _stored(store) == [("sort", "w2")]
     await recorder.close()
