@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> Starlette:
             await executors.stop()
             await retention.stop()
             await sweeper.stop()
+            await service.tasks.polls.close()
             service.context.decisions.close()
             await sandbox.close()
             if isinstance(notifier, PostgresNotifier):

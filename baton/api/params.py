@@ -127,5 +127,16 @@ async def json_body(request: Request, *, empty: Any = None) -> Any:
     return decode_json(request, raw, Any)
 
 
+async def string_list_body(request: Request, noun: str) -> list[str]:
+    """A JSON list of strings (``noun``: what each is, for the error naming the item at fault)."""
+    body = await json_body(request)
+    if not isinstance(body, list):
+        raise ValidationError(errors=[FieldError("body", f"must be a JSON list of {noun}s")])
+    for index, item in enumerate(body):
+        if not isinstance(item, str):
+            raise ValidationError(errors=[FieldError(f"body[{index}]", f"must be a {noun} (a string)")])
+    return body
+
+
 def as_type(value: Any, into: type[T], what: str = "body") -> T:
     return convert(value, into, what=what)

@@ -13,6 +13,8 @@ from baton.model.definitions import (
     WorkflowTask,
     WorkflowTimeoutPolicy,
 )
+from baton.model.mocks import TaskMock, WorkflowTestRequest
+from baton.model.polls import PollData
 from baton.model.runs import (
     BulkResponse,
     IdempotencyStrategy,
@@ -36,6 +38,7 @@ __all__ = [
     "SYSTEM_TASK_TYPES",
     "BulkResponse",
     "IdempotencyStrategy",
+    "PollData",
     "RerunWorkflowRequest",
     "RetryLogic",
     "SkipTaskRequest",
@@ -44,6 +47,7 @@ __all__ = [
     "Task",
     "TaskDef",
     "TaskExecLog",
+    "TaskMock",
     "TaskResult",
     "TaskResultStatus",
     "TaskStatus",
@@ -53,6 +57,7 @@ __all__ = [
     "WorkflowDef",
     "WorkflowStatus",
     "WorkflowTask",
+    "WorkflowTestRequest",
     "WorkflowTimeoutPolicy",
     "default_task_def",
     "task_def_for",

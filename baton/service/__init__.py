@@ -16,6 +16,7 @@ from baton.service.decisions import sandbox_evaluator
 from baton.service.definitions import DefinitionService
 from baton.service.event_actions import EventActions
 from baton.service.events import EventHandlerService
+from baton.service.mocked_runs import MockedRuns
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
@@ -31,6 +32,7 @@ __all__ = [
     "EventActions",
     "EventHandlerService",
     "ExecuteOutcome",
+    "MockedRuns",
     "OperationService",
     "RunService",
     "SearchParams",
@@ -61,6 +63,7 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context, resolver)
+        self.mocked_runs = MockedRuns(self.context, self.runs)
         self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)
         self.children = ChildRuns(self.context, self.runs, self.operations)

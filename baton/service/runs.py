@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from baton.engine import Terminate
@@ -25,6 +25,8 @@ from baton.store import RunTaskPage, StartResult
 MAX_PRIORITY = 99
 MAX_TASK_PAGE = 1000
 """Most tasks one page of ``task_page`` holds."""
+MAX_CORRELATION_IDS = 1000
+"""Most correlation ids one ``correlated_many`` looks up (as many as a bulk operation takes)."""
 _BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value})
 
 
@@ -180,6 +182,21 @@ class RunService:
         return await self._ctx.store.find_runs_by_correlation(
             name, correlation_id, include_closed=include_closed, include_tasks=include_tasks
         )
+
+    async def correlated_many(
+        self, name: str, correlation_ids: Sequence[str], *, include_closed: bool, include_tasks: bool
+    ) -> dict[str, list[Workflow]]:
+        """``correlated`` for each id (each once, in the order given)."""
+        if len(correlation_ids) > MAX_CORRELATION_IDS:
+            raise ValidationError(
+                errors=[FieldError("body", f"must list at most {MAX_CORRELATION_IDS} correlation ids")]
+            )
+        return {
+            correlation_id: await self.correlated(
+                name, correlation_id, include_closed=include_closed, include_tasks=include_tasks
+            )
+            for correlation_id in dict.fromkeys(correlation_ids)
+        }
 
     async def terminate(self, workflow_id: str, reason: str | None) -> None:
         await self._ctx.apply_event(workflow_id, Terminate(reason=reason))

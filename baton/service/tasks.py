@@ -1,4 +1,5 @@
-"""What workers do: poll for tasks, report results; and completing a waiting step by reference."""
+"""What workers do: poll for tasks (each poll noted as the worker's last), report results; and completing a
+waiting step by reference."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
-from baton.model import Task, TaskResult, TaskResultStatus
+from baton.model import PollData, Task, TaskResult, TaskResultStatus
 from baton.model.validation import task_result_errors
 from baton.service.context import ServiceContext
+from baton.service.polls import PollRecorder
 from baton.service.resolver import DefinitionResolver
 from baton.service.wakeups import task_key
 from baton.store import ClaimRequest
@@ -20,12 +22,14 @@ class TaskService:
     def __init__(self, ctx: ServiceContext, resolver: DefinitionResolver) -> None:
         self._ctx = ctx
         self._resolver = resolver
+        self.polls = PollRecorder(ctx.store, ctx.clock)
 
     async def poll(
         self,
         task_type: str,
         *,
         worker_id: str | None,
+        domain: str | None = None,
         count: int = 1,
         timeout_ms: int = 0,
         gone: Callable[[], Awaitable[bool]] | None = None,
@@ -35,12 +39,14 @@ class TaskService:
         ``gone`` tells whether the poller has hung up: a long poll whose worker left
         claims nothing more, so its tasks go to the workers still there. A type's
         rate and concurrency limits may hand out fewer (or none): the rest stay queued.
+        The poll is noted as ``worker_id``'s last in ``domain`` (which Baton records but does not route by).
         """
         settings = self._ctx.settings
         if count < 1 or count > settings.max_poll_count:
             raise ValidationError(errors=[FieldError("count", f"must be between 1 and {settings.max_poll_count}")])
         if timeout_ms < 0:
             raise ValidationError(errors=[FieldError("timeout", "must not be negative")])
+        self.polls.seen(task_type, domain, worker_id)
         store = self._ctx.store
         limits = await self._resolver.claim_limits(task_type)
         if timeout_ms == 0:
@@ -113,6 +119,7 @@ class TaskService:
         reported = next((task for task in decision.updated if task.task_id == result.task_id), None)
         if reported is None:
             raise NotFoundError(f"No such task: {result.task_id}")
+        self.polls.seen(reported.task_type, None, result.worker_id or reported.worker_id)
         known = self._resolver.cached_claim_limits(reported.task_type)
         if known is None or not known.fresh:
             await self._resolver.claim_limits(reported.task_type)
@@ -138,6 +145,12 @@ class TaskService:
         if matching:
             return matching[0].task_id
         raise NotFoundError(f"No pending task '{reference_task_name}' in workflow {workflow_id}")
+
+    async def poll_data(self, task_type: str | None) -> list[PollData]:
+        """Conductor's ``PollData``: the last poll of each worker of ``task_type`` (of every type when None)."""
+        if task_type is not None and not task_type.strip():
+            raise ValidationError(errors=[FieldError("taskType", "is required")])
+        return await self.polls.poll_data(task_type)
 
     async def get(self, task_id: str) -> Task:
         task = await self._ctx.store.get_task(task_id)

@@ -33,7 +33,7 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from baton.engine.decision import Decision, Signal
-from baton.model import IdempotencyStrategy, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
+from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
 from baton.model.events import EventExecution, EventHandler
 from baton.store.base import (
     ClaimAfter,
@@ -206,6 +206,16 @@ class TaskLogStore(Protocol):
         """A task's log lines in the order they were added; None when there is no such task."""
 
 
+class PollDataStore(Protocol):
+    """Workers' last polls, per (task type, domain, worker), shared by every server on the database."""
+
+    async def record_polls(self, polls: Sequence[PollData]) -> None:
+        """Record these polls; a stored time is only ever replaced by a later one."""
+
+    async def poll_data(self, task_type: str | None = None) -> list[PollData]:
+        """The last polls of ``task_type`` (of every type when None), by type, domain and worker."""
+
+
 class SearchStore(Protocol):
     """Search over runs and tasks, and retention."""
 
@@ -264,6 +274,7 @@ class Store(
     QueueStore,
     OutboxStore,
     TaskLogStore,
+    PollDataStore,
     SearchStore,
     EventHandlerStore,
     Protocol,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from baton.store.testing import create_test_database, drop_test_database
 from tests.conftest import ServerProcess
-from tests.helpers import complete, poll, register, simple_workflow
+from tests.helpers import complete, poll, register, simple_workflow, unique
 
 
 @pytest.fixture
@@ -48,3 +49,22 @@ def test_a_sync_execute_on_one_server_is_answered_by_a_worker_of_another(
         thread.join()
         assert response.status_code == 200, response.text
         assert response.json()["output"] == {"served_by": "second"}
+
+
+def test_polls_on_one_server_show_on_another(two_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    """Each server writes its polls to the shared table within about a second of them."""
+    first_server, second_server = two_servers
+    task_type = unique("shared_polls")
+    with httpx.Client(base_url=first_server.url) as first, httpx.Client(base_url=second_server.url) as second:
+        first.get(f"/api/tasks/poll/{task_type}", params={"workerid": "on-first"})
+        second.get(f"/api/tasks/poll/{task_type}", params={"workerid": "on-second"})
+        deadline = time.monotonic() + 10
+        while True:
+            seen = [
+                sorted(p["workerId"] for p in c.get("/api/tasks/queue/polldata", params={"taskType": task_type}).json())
+                for c in (first, second)
+            ]
+            if seen == [["on-first", "on-second"]] * 2:
+                break
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.1)

@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "definition_snapshots",
     "runs",
     "tasks",
+    "poll_data",
     "queue",
     "idempotency_keys",
     "task_claims",

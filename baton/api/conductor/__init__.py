@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from baton.api.conductor import bulk, events, metadata, search, tasks, workflows
+from baton.api.conductor import bulk, events, metadata, search, tasks, testing, workflows
 from baton.api.conductor.errors import error_body, exception_handlers
 
 __all__ = ["error_body", "exception_handlers", "routes"]
@@ -18,6 +18,7 @@ __all__ = ["error_body", "exception_handlers", "routes"]
 routes: list[BaseRoute] = [
     *tasks.worker_routes,
     *workflows.start_routes,
+    *testing.routes,
     *metadata.routes,
     *events.routes,
     *search.routes,

@@ -13,10 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.params import bool_param, json_body
+from baton.api.params import bool_param, string_list_body
 from baton.api.responses import JSONResponse
 from baton.api.state import service
-from baton.errors import FieldError, ValidationError
 
 
 async def _bulk(request: Request, operation: Callable[[str], Awaitable[object]]) -> Response:
@@ -24,13 +23,7 @@ async def _bulk(request: Request, operation: Callable[[str], Awaitable[object]])
 
 
 async def _workflow_ids(request: Request) -> list[str]:
-    body = await json_body(request)
-    if not isinstance(body, list):
-        raise ValidationError(errors=[FieldError("body", "must be a JSON list of workflow ids")])
-    for index, item in enumerate(body):
-        if not isinstance(item, str):
-            raise ValidationError(errors=[FieldError(f"body[{index}]", "must be a workflow id (a string)")])
-    return body
+    return await string_list_body(request, "workflow id")
 
 
 async def pause(request: Request) -> Response:

@@ -23,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 
 from baton.model import Workflow
 from baton.model.codec import encode, to_builtins
+from baton.service import RunService
 
 PIECE_BYTES = 1 << 20
 """About how much JSON is encoded between two turns of the event loop."""
@@ -108,6 +109,21 @@ async def stored_run_pieces(
     yield b"]}"
 
 
+async def stored_run_answer(runs: RunService, workflow_id: str, *, include_tasks: bool = True) -> Response:
+    """A run as stored, its tasks (``include_tasks``) read and sent a page at a time.
+
+    The run and its first ``TASK_PAGE`` tasks are one read; each later page is a
+    read of its own, so a decision made while a large run is sent may show in
+    the later pages only.
+    """
+    header, tasks = await runs.get_json(workflow_id, TASK_PAGE if include_tasks else 0)
+
+    async def more(after_seq: int) -> list[tuple[int, str]]:
+        return await runs.task_json_after(workflow_id, after_seq, TASK_PAGE)
+
+    return await json_answer(stored_run_pieces(header, tasks, more=more if len(tasks) == TASK_PAGE else None))
+
+
 async def list_pieces(lists: Iterable[AsyncIterator[bytes]]) -> AsyncIterator[bytes]:
     """A JSON array of values each given as pieces."""
     yield b"["
@@ -117,6 +133,16 @@ async def list_pieces(lists: Iterable[AsyncIterator[bytes]]) -> AsyncIterator[by
         async for piece in pieces:
             yield piece
     yield b"]"
+
+
+async def map_pieces(entries: Iterable[tuple[str, AsyncIterator[bytes]]]) -> AsyncIterator[bytes]:
+    """A JSON object whose values are each given as pieces."""
+    yield b"{"
+    for index, (key, pieces) in enumerate(entries):
+        yield (b"," if index else b"") + encode(key) + b":"
+        async for piece in pieces:
+            yield piece
+    yield b"}"
 
 
 def array_pieces(items: Iterable[Any], *, continued: bool = False) -> Iterator[bytes]:

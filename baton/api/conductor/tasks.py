@@ -1,4 +1,5 @@
-"""``/api/tasks``: the worker API (poll, report), completing a waiting step by reference, and task logs."""
+"""``/api/tasks``: the worker API (poll, report), completing a waiting step by reference (``.../sync`` answers the
+run), workers' last polls, and task logs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from baton.api.conductor.streaming import stored_run_answer
 from baton.api.params import body_as, int_param, json_body
 from baton.api.responses import JSONResponse, no_content, text
 from baton.api.routing import NarrowedRoute
@@ -21,6 +23,7 @@ async def batch_poll(request: Request) -> Response:
     tasks = await service(request).tasks.poll(
         request.path_params["task_type"],
         worker_id=request.query_params.get("workerid"),
+        domain=request.query_params.get("domain"),
         count=int_param(request, "count", 1),
         timeout_ms=int_param(request, "timeout", _DEFAULT_POLL_TIMEOUT_MS),
         gone=request.is_disconnected,
@@ -30,7 +33,10 @@ async def batch_poll(request: Request) -> Response:
 
 async def poll_one(request: Request) -> Response:
     tasks = await service(request).tasks.poll(
-        request.path_params["task_type"], worker_id=request.query_params.get("workerid"), count=1
+        request.path_params["task_type"],
+        worker_id=request.query_params.get("workerid"),
+        domain=request.query_params.get("domain"),
+        count=1,
     )
     return JSONResponse(tasks[0]) if tasks else no_content()
 
@@ -57,6 +63,17 @@ async def queue_sizes(request: Request) -> Response:
 
 
 async def complete_by_ref(request: Request) -> Response:
+    return text(await _complete_by_ref(request))
+
+
+async def complete_by_ref_sync(request: Request) -> Response:
+    """``POST /api/tasks/{workflowId}/{ref}/{status}/sync``: as ``complete_by_ref``, answering the run with its tasks
+    as it is once the update is applied (read after it, so a later change may show too)."""
+    await _complete_by_ref(request)
+    return await stored_run_answer(service(request).runs, request.path_params["workflow_id"])
+
+
+async def _complete_by_ref(request: Request) -> str:
     raw_status = request.path_params["status"]
     try:
         status = TaskResultStatus(raw_status.upper())
@@ -66,14 +83,25 @@ async def complete_by_ref(request: Request) -> Response:
     output = await json_body(request, empty={})
     if not isinstance(output, dict):
         raise ValidationError(errors=[FieldError("body", "must be a JSON object (the task output)")])
-    task_id = await service(request).tasks.complete_by_ref(
+    return await service(request).tasks.complete_by_ref(
         request.path_params["workflow_id"],
         request.path_params["ref"],
         status,
         output,
         worker_id=request.query_params.get("workerid"),
     )
-    return text(task_id)
+
+
+async def poll_data(request: Request) -> Response:
+    """``GET /api/tasks/queue/polldata?taskType=``: a list of Conductor's ``PollData``; ``taskType`` is required."""
+    task_type = request.query_params.get("taskType")
+    if task_type is None:
+        raise ValidationError(errors=[FieldError("taskType", "is required")])
+    return JSONResponse(await service(request).tasks.poll_data(task_type))
+
+
+async def all_poll_data(request: Request) -> Response:
+    return JSONResponse(await service(request).tasks.poll_data(None))
 
 
 async def add_log(request: Request) -> Response:
@@ -108,7 +136,10 @@ worker_routes = [
 routes = [
     Route("/tasks/poll/{task_type}", poll_one, methods=["GET"]),
     Route("/tasks/queue/sizes", queue_sizes, methods=["GET"]),
+    Route("/tasks/queue/polldata", poll_data, methods=["GET"]),
+    Route("/tasks/queue/polldata/all", all_poll_data, methods=["GET"]),
     Route("/tasks/{workflow_id}/{ref}/{status}", complete_by_ref, methods=["POST"]),
+    Route("/tasks/{workflow_id}/{ref}/{status}/sync", complete_by_ref_sync, methods=["POST"]),
     Route("/tasks/{task_id}/log", add_log, methods=["POST"]),
     # GET /tasks/poll/{task_type} above, and /tasks/search[-v2] (search.py).
     NarrowedRoute("/tasks/{task_id}/log", get_logs, methods=["GET"], reserved={"task_id": ("poll",)}),

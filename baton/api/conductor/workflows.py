@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.conductor.streaming import TASK_PAGE, json_answer, list_pieces, run_pieces, stored_run_pieces
+from baton.api.conductor.streaming import json_answer, list_pieces, map_pieces, run_pieces, stored_run_answer
 from baton.api.params import (
     body_as,
     bool_param,
@@ -25,6 +25,7 @@ from baton.api.params import (
     optional_body_as,
     optional_int_param,
     query_or_header,
+    string_list_body,
 )
 from baton.api.responses import JSONResponse, text
 from baton.api.routing import NarrowedRoute
@@ -137,21 +138,12 @@ async def execute(request: Request) -> Response:
 
 
 async def get_run(request: Request) -> Response:
-    """The run; with its tasks (``includeTasks``, default true) a large one is streamed, read a page at a time.
-
-    The run and its first ``TASK_PAGE`` tasks are one read; each later page is a
-    read of its own, so a decision made while a large run is sent may show in
-    the later pages only.
-    """
-    include_tasks = bool_param(request, "includeTasks", True)
-    runs = service(request).runs
-    workflow_id = request.path_params["workflow_id"]
-    header, tasks = await runs.get_json(workflow_id, TASK_PAGE if include_tasks else 0)
-
-    async def more(after_seq: int) -> list[tuple[int, str]]:
-        return await runs.task_json_after(workflow_id, after_seq, TASK_PAGE)
-
-    return await json_answer(stored_run_pieces(header, tasks, more=more if len(tasks) == TASK_PAGE else None))
+    """The run; with its tasks (``includeTasks``, default true) a large one is streamed, read a page at a time."""
+    return await stored_run_answer(
+        service(request).runs,
+        request.path_params["workflow_id"],
+        include_tasks=bool_param(request, "includeTasks", True),
+    )
 
 
 async def get_tasks(request: Request) -> Response:
@@ -202,6 +194,19 @@ async def correlated(request: Request) -> Response:
         include_tasks=bool_param(request, "includeTasks", False),
     )
     return await json_answer(list_pieces(run_pieces(run) for run in runs))
+
+
+async def correlated_many(request: Request) -> Response:
+    """``POST /api/workflow/{name}/correlated``: the body lists correlation ids; answers each id's runs, as the
+    ``GET`` for one id does, in a map from the id."""
+    found = await service(request).runs.correlated_many(
+        request.path_params["name"],
+        await string_list_body(request, "correlation id"),
+        include_closed=bool_param(request, "includeClosed", False),
+        include_tasks=bool_param(request, "includeTasks", False),
+    )
+    entries = ((cid, list_pieces(run_pieces(run) for run in runs)) for cid, runs in found.items())
+    return await json_answer(map_pieces(entries))
 
 
 async def terminate(request: Request) -> Response:
@@ -294,15 +299,19 @@ _BESIDE_BULK_AND_DECIDE = {"workflow_id": ("bulk", "decide")}
 _BESIDE_RUNNING = {"workflow_id": ("running",)}
 """``GET /workflow/running/{name}`` is ``search.py``'s."""
 _BESIDE_SEARCH = {"workflow_id": ("search", "search-v2")}
-_BESIDE_OPERATIONS = {"name": ("restart", "retry", "rerun", "variables")}
+_BESIDE_OPERATIONS = {"name": ("restart", "retry", "rerun", "variables", "correlated")}
 """``POST /workflow/execute/restart`` has always restarted the run "execute" (and so for retry, rerun and
-variables): a definition with one of those names cannot be executed by name."""
+variables): a definition with one of those names cannot be executed by name. ``POST
+/workflow/execute/correlated`` is the correlated runs of the definition "execute", as Spring's choice of the longer
+literal pattern gives it in Conductor."""
+_BESIDE_TEST = {"name": ("test",)}
+"""``POST /workflow/test`` is ``testing.py``'s: a definition named "test" is started with a StartWorkflowRequest."""
 
 start_routes = [
     Route("/workflow", start_with_request, methods=["POST"]),
     NarrowedRoute("/workflow/execute/{name}", execute, methods=["POST"], reserved=_BESIDE_OPERATIONS),
     Route("/workflow/execute/{name}/{version:int}", execute, methods=["POST"]),
-    Route("/workflow/{name}", start_by_name, methods=["POST"]),
+    NarrowedRoute("/workflow/{name}", start_by_name, methods=["POST"], reserved=_BESIDE_TEST),
 ]
 """Every start, sync or not: among the first routes tried, after the worker API."""
 
@@ -316,6 +325,7 @@ routes = [
     Route("/workflow/{workflow_id}/skiptask/{ref}", skip_task, methods=["PUT"]),
     Route("/workflow/{workflow_id}/variables", update_variables, methods=["POST"]),
     Route("/workflow/{name}/correlated/{correlation_id}", correlated, methods=["GET"]),
+    Route("/workflow/{name}/correlated", correlated_many, methods=["POST"]),
     NarrowedRoute("/workflow/{workflow_id}/status", get_status, methods=["GET"], reserved=_BESIDE_RUNNING),
     NarrowedRoute("/workflow/{workflow_id}/tasks", get_tasks, methods=["GET"], reserved=_BESIDE_RUNNING),
     Route("/workflow/{workflow_id}/remove", remove, methods=["DELETE"]),

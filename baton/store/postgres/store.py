@@ -10,6 +10,7 @@ from __future__ import annotations
 from baton.store.common.definitions import Definitions
 from baton.store.common.event_handlers import EventHandlers
 from baton.store.common.outbox import Outbox
+from baton.store.common.poll_data import PollRecords
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
 from baton.store.postgres.decisions import PostgresDecisions
@@ -19,7 +20,16 @@ from baton.store.roles import Store
 
 
 class PostgresStore(
-    PostgresStarts, PostgresDecisions, PostgresReads, Definitions, TaskLogs, Outbox, Searches, EventHandlers, Store
+    PostgresStarts,
+    PostgresDecisions,
+    PostgresReads,
+    Definitions,
+    TaskLogs,
+    Outbox,
+    Searches,
+    EventHandlers,
+    PollRecords,
+    Store,
 ):
     """The store on a PostgreSQL database, shared by any number of processes."""
 

@@ -1,7 +1,7 @@
 """The store on one SQLite file: its parts put together.
 
 The hot path is SQLite's own (``decisions``, ``claims``, ``reads``, in the commit group); definitions, task logs,
-the outbox's reads, search and retention are the code written once for both stores (``store/common``), run on
+poll data, the outbox's reads, search and retention are the code written once for both stores (``store/common``), run on
 ``database.SqliteDatabase``.
 """
 
@@ -12,6 +12,7 @@ import json
 from baton.store.common.definitions import Definitions
 from baton.store.common.event_handlers import EventHandlers
 from baton.store.common.outbox import Outbox
+from baton.store.common.poll_data import PollRecords
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
 from baton.store.roles import Store
@@ -26,7 +27,9 @@ from baton.store.sqlite.queries import (
 from baton.store.sqlite.reads import SqliteReads
 
 
-class SqliteStore(SqliteDecisions, SqliteReads, Definitions, TaskLogs, Outbox, Searches, EventHandlers, Store):
+class SqliteStore(
+    SqliteDecisions, SqliteReads, Definitions, TaskLogs, Outbox, Searches, EventHandlers, PollRecords, Store
+):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
 
     @acknowledged_after_commit
