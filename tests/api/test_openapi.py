@@ -41,7 +41,7 @@ NOT_API = "/swagger-ui"
 _PARAMETER = re.compile(r"\{[^}]*\}")
 
 
-def _shape(path: str) -> str:
+def shape(path: str) -> str:
     """A path with its parameters unnamed: ``/api/workflow/{workflow_id}`` -> ``/api/workflow/{}``."""
     return _PARAMETER.sub("{}", path)
 
@@ -57,14 +57,14 @@ def app_operations(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, 
         elif isinstance(route, Route):
             for method in route.methods or ():
                 if method != "HEAD":
-                    found.add((method, _shape(prefix + route.path)))
+                    found.add((method, shape(prefix + route.path)))
         else:
             raise AssertionError(f"a route of an unknown kind: {route!r}")
     return found
 
 
 def documented_operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(method.upper(), _shape(path)) for path, operations in doc["paths"].items() for method in operations}
+    return {(method.upper(), shape(path)) for path, operations in doc["paths"].items() for method in operations}
 
 
 def test_every_route_is_documented_and_every_documented_operation_exists() -> None:
