@@ -247,7 +247,8 @@ def schemas() -> dict[str, Schema]:
     """Every component schema, by name, sorted."""
     found = model_schemas()
     clash = set(found) & set(_WRITTEN)
-    assert not clash, f"written by hand and derived from a struct: {sorted(clash)}"
+    if clash:
+        raise ValueError(f"written by hand and derived from a struct: {sorted(clash)}")
     found.update(_WRITTEN)
     return dict(sorted(found.items()))
 

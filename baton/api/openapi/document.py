@@ -53,7 +53,8 @@ def all_paths() -> Paths:
     found: Paths = {}
     for area in _AREAS:
         for path, operations in area.items():
-            assert path not in found, f"{path} is declared twice"
+            if path in found:
+                raise ValueError(f"{path} is declared twice")
             found[path] = operations
     return found
 

@@ -97,6 +97,7 @@ ERROR_RESPONSES: dict[str, dict[str, Any]] = {
     "RequestTimeout": {"status": 408, "description": "The body did not arrive in time; the connection is closed."},
     "Conflict": {"status": 409, "description": "The operation does not apply to what it names in its state."},
     "PayloadTooLarge": {"status": 413, "description": "The body is larger than the server accepts."},
+    "UnsupportedMediaType": {"status": 415, "description": "The body is sent as another media type than JSON."},
     "ServiceUnavailable": {"status": 503, "description": "The store failed; the request may be tried again."},
 }
 """Error answers, each a component response with Conductor's error body, by name."""
@@ -114,12 +115,14 @@ def operation(
     errors: Iterable[int] = (),
     description: str | None = None,
 ) -> Operation:
-    """One operation. Every one may answer 400 and 503; one with a body also 408 and 413; one with a path
-    parameter also 404; ``errors`` adds others (404, 409)."""
+    """One operation. Every one may answer 400 and 503; one with a body also 408 and 413 (and 415 when the body
+    is JSON only); one with a path parameter also 404; ``errors`` adds others (404, 409)."""
     params = list(parameters)
     statuses = {400, 503, *errors}
     if body is not None:
         statuses |= {408, 413}
+        if set(body["content"]) == {JSON}:
+            statuses.add(415)
     if any(param["in"] == "path" for param in params):
         statuses.add(404)
     declared: dict[str, Any] = {str(status): response for status, response in responses.items()}

@@ -41,7 +41,7 @@ _EXECUTE_PARAMS = [
     query("priority", "The run's priority, 0 to 99.", INT32),
     query(
         "waitForSeconds",
-        "How long to wait for the run (capped by the server's max_wait_for_seconds).",
+        "Seconds to wait for the run, at most the server's max_wait_for_seconds (300 by default).",
         {"type": "number", "minimum": 0, "default": 10},
     ),
     query("waitUntilTaskRef", "Answer once one of these steps (comma-separated references) is reached."),
