@@ -72,6 +72,10 @@ def _object(properties: dict[str, Schema], description: str, required: tuple[str
     return schema
 
 
+def _nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 def _page(items: Schema, description: str) -> Schema:
     return _object({"totalHits": INT64, "results": array(items)}, description, ("totalHits", "results"))
 
@@ -143,19 +147,19 @@ _WRITTEN: dict[str, Schema] = {
                     "update_workflow_variables",
                 ],
             },
-            "start_workflow": ref("StartWorkflow"),
-            "complete_task": ref("TaskDetails"),
-            "fail_task": ref("TaskDetails"),
-            "terminate_workflow": ref("TerminateWorkflow"),
-            "update_workflow_variables": ref("UpdateWorkflowVariables"),
+            "start_workflow": _nullable(ref("StartWorkflow")),
+            "complete_task": _nullable(ref("TaskDetails")),
+            "fail_task": _nullable(ref("TaskDetails")),
+            "terminate_workflow": _nullable(ref("TerminateWorkflow")),
+            "update_workflow_variables": _nullable(ref("UpdateWorkflowVariables")),
             "expandInlineJSON": BOOLEAN,
         },
-        "One action of an event handler, with the parameters of its kind.",
+        "One action of an event handler, with the parameters of its kind (the other kinds' are null).",
         ("action",),
     ),
     "StartWorkflow": _object(
         {
-            "name": STRING,
+            "name": NULLABLE_STRING,
             "version": {"type": ["integer", "null"]},
             "correlationId": NULLABLE_STRING,
             "input": OBJECT,
@@ -164,14 +168,15 @@ _WRITTEN: dict[str, Schema] = {
         "The run a `start_workflow` action starts.",
     ),
     "TaskDetails": _object(
-        {"workflowId": STRING, "taskRefName": STRING, "taskId": NULLABLE_STRING, "output": OBJECT},
-        "The task a `complete_task` or `fail_task` action ends, and its output.",
+        {"workflowId": NULLABLE_STRING, "taskRefName": NULLABLE_STRING, "taskId": NULLABLE_STRING, "output": OBJECT},
+        "The task a `complete_task` or `fail_task` action ends (by `taskId`, or by run and reference), and its output.",
     ),
     "TerminateWorkflow": _object(
-        {"workflowId": STRING, "terminationReason": NULLABLE_STRING}, "The run a `terminate_workflow` action ends."
+        {"workflowId": NULLABLE_STRING, "terminationReason": NULLABLE_STRING},
+        "The run a `terminate_workflow` action ends.",
     ),
     "UpdateWorkflowVariables": _object(
-        {"workflowId": STRING, "variables": OBJECT, "appendArray": BOOLEAN},
+        {"workflowId": NULLABLE_STRING, "variables": OBJECT, "appendArray": BOOLEAN},
         "The run whose variables an `update_workflow_variables` action sets.",
     ),
     "WorkflowTestRequest": _object(
@@ -193,7 +198,7 @@ _WRITTEN: dict[str, Schema] = {
     "TaskMock": _object(
         {
             "status": enum(TaskResultStatus),
-            "output": OBJECT,
+            "output": {"type": ["object", "null"]},
             "executionTime": INTEGER,
             "queueWaitTime": INTEGER,
         },
