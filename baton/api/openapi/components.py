@@ -66,7 +66,9 @@ NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 
 
 def _object(properties: dict[str, Schema], description: str, required: tuple[str, ...] = ()) -> Schema:
-    schema: Schema = {"type": "object", "description": description, "properties": properties}
+    schema: Schema = {"type": "object", "properties": properties}
+    if description:
+        schema["description"] = description
     if required:
         schema["required"] = list(required)
     return schema
@@ -179,22 +181,20 @@ _WRITTEN: dict[str, Schema] = {
         {"workflowId": NULLABLE_STRING, "variables": OBJECT, "appendArray": BOOLEAN},
         "The run whose variables an `update_workflow_variables` action sets.",
     ),
-    "WorkflowTestRequest": _object(
-        {
-            "name": STRING,
-            "version": {"type": ["integer", "null"]},
-            "correlationId": NULLABLE_STRING,
-            "input": OBJECT,
-            "priority": INTEGER,
-            "taskToDomain": map_of(STRING),
-            "workflowDef": ref("WorkflowDef"),
-            "createdBy": NULLABLE_STRING,
-            "externalInputPayloadStoragePath": NULLABLE_STRING,
-            "taskRefToMockOutput": map_of(array(ref("TaskMock"))),
-            "subWorkflowTestRequest": map_of(ref("WorkflowTestRequest")),
-        },
-        "A run whose worker tasks are answered by `taskRefToMockOutput` (one mock per attempt, in order).",
-    ),
+    "WorkflowTestRequest": {
+        "description": "A start whose worker tasks are answered by `taskRefToMockOutput` (per reference name, one "
+        "mock per attempt, in order); `subWorkflowTestRequest` gives a SUB_WORKFLOW step's child its own.",
+        "allOf": [
+            ref("StartWorkflowRequest"),
+            _object(
+                {
+                    "taskRefToMockOutput": map_of(array(ref("TaskMock"))),
+                    "subWorkflowTestRequest": map_of(ref("WorkflowTestRequest")),
+                },
+                "",
+            ),
+        ],
+    },
     "TaskMock": _object(
         {
             "status": enum(TaskResultStatus),
