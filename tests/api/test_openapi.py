@@ -46,21 +46,24 @@ def shape(path: str) -> str:
     return _PARAMETER.sub("{}", path)
 
 
-def app_operations(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
-    """(method, path shape) of every route, inside every Mount; HEAD goes with GET."""
+def app_routes(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
+    """(method, path) of every route, inside every Mount; HEAD goes with GET."""
     found: set[tuple[str, str]] = set()
     for route in routes:
         if isinstance(route, Mount | Route) and (prefix + route.path).startswith(NOT_API):
             continue
         if isinstance(route, Mount):
-            found |= app_operations(route.routes, prefix + route.path)
+            found |= app_routes(route.routes, prefix + route.path)
         elif isinstance(route, Route):
-            for method in route.methods or ():
-                if method != "HEAD":
-                    found.add((method, shape(prefix + route.path)))
+            found |= {(method, prefix + route.path) for method in route.methods or () if method != "HEAD"}
         else:
             raise AssertionError(f"a route of an unknown kind: {route!r}")
     return found
+
+
+def app_operations(routes: list[BaseRoute]) -> set[tuple[str, str]]:
+    """(method, path shape) of every route."""
+    return {(method, shape(path)) for method, path in app_routes(routes)}
 
 
 def documented_operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
@@ -75,6 +78,25 @@ def test_every_route_is_documented_and_every_documented_operation_exists() -> No
     assert not arrived, f"these routes exist now: delete them from PENDING in this file: {arrived}"
     assert sorted(served - documented) == [], "routes the document does not describe"
     assert sorted(documented - PENDING - served) == [], "documented operations no route serves"
+
+
+def test_a_path_parameter_the_route_reads_as_a_number_is_documented_as_one() -> None:
+    """``{version:int}`` in a route is an integer parameter in the document; every other one a string."""
+    doc = document()
+    by_shape = {
+        (method.upper(), shape(path)): (path, operation)
+        for path, operations in doc["paths"].items()
+        for method, operation in operations.items()
+    }
+    checked = 0
+    for method, path in sorted(app_routes(create_app(Settings()).routes)):
+        documented_path, operation = by_shape[(method, shape(path))]
+        types = {param["name"]: param["schema"]["type"] for param in operation.get("parameters", ())}
+        for served, named in zip(_PARAMETER.findall(path), _PARAMETER.findall(documented_path), strict=True):
+            expected = "integer" if served.endswith(":int}") else "string"
+            assert types[named.strip("{}")] == expected, f"{method} {documented_path}: {named}"
+            checked += 1
+    assert checked > 30
 
 
 def test_a_missing_route_and_an_undocumented_one_are_both_found() -> None:
