@@ -3,7 +3,8 @@
 ``create_app`` is what ``baton serve`` runs. The lifespan wires the service
 (store, sandbox, wake-ups) and starts the loops beside the API (sweeper,
 executors, outbox relay, retention); each surface is mounted under its prefix
-with its own error handlers, and ``/health`` stays at the root.
+with its own error handlers; ``/health``, the OpenAPI document (``/api-docs``) and Swagger UI
+(``/swagger-ui/``) stay at the root.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import conductor, state
+from baton.api import conductor, openapi, state
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            *openapi.routes,
             Surface("/api", conductor.routes, conductor.exception_handlers),
         ],
         middleware=[
