@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import schemathesis
@@ -24,7 +23,6 @@ from schemathesis.checks import (
 )
 
 from baton.api.openapi import document
-from tests.api.test_openapi import PENDING, shape
 from tests.conftest import STORES, ServerProcess, fresh_database
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -44,16 +42,6 @@ def quick_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             process.stop()
 
 
-def _arrived(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document without the operations whose routes have not arrived yet (``test_openapi.PENDING``)."""
-    paths: dict[str, Any] = {}
-    for path, operations in doc["paths"].items():
-        kept = {method: op for method, op in operations.items() if (method.upper(), shape(path)) not in PENDING}
-        if kept:
-            paths[path] = kept
-    return {**doc, "paths": paths}
-
-
 HEAVY = ["create", "update", "startWorkflow"]
 """Registering workflow definitions (one or many) and starting a run with an inline one: their coverage phase (a
 case for each field of WorkflowDef and WorkflowTask missing, of a wrong type, at a bound) is 2,500 requests each,
@@ -63,7 +51,7 @@ CONFIG = schemathesis.Config.from_dict(
     {"operations": [{"include-operation-id": HEAVY, "phases": {"coverage": {"enabled": False}}}]}
 )
 
-schema = schemathesis.openapi.from_dict(_arrived(document()), config=CONFIG)
+schema = schemathesis.openapi.from_dict(document(), config=CONFIG)
 """The document as the server serves it (``test_openapi.py`` checks that the two are equal). Loaded here, not from
 the server through a fixture: Schemathesis' fixture loader reads a pytest internal that pytest 9 no longer has."""
 
