@@ -126,7 +126,7 @@ class TaskDef(msgspec.Struct, rename="camel", kw_only=True):
 
     The defaults are Conductor's, and are what a task type without a registered
     definition gets. ``name`` may be left out only where the step around it names it
-    (an embedded ``taskDefinition`` takes its step's name); elsewhere it is refused.
+    (validation gives an embedded ``taskDefinition`` its step's name); elsewhere it is refused.
     """
 
     name: str = ""
@@ -202,10 +202,6 @@ class WorkflowTask(msgspec.Struct, rename="camel", kw_only=True):
     rate_limited: bool | None = None
     retry_count: int | None = None
     task_definition: TaskDef | None = None
-
-    def __post_init__(self) -> None:
-        if self.task_definition is not None and not self.task_definition.name:
-            self.task_definition.name = self.name  # Conductor's clients embed task definitions without a name
 
     def children(self) -> list[list[WorkflowTask]]:
         """The nested task lists of this step (switch cases, fork branches, loop body)."""

@@ -1,6 +1,9 @@
 """Rules on definitions (and start requests) that types alone cannot express. Each error names its field's path.
 
-Values that are expressions (``${...}``) are checked when the task runs, not here.
+Values that are expressions (``${...}``) are checked when the task runs, not here. The one
+change validation makes: an embedded ``taskDefinition`` without a name takes its step's name, as
+Conductor does (its clients leave it out). What Conductor accepts and Baton fails at run time
+instead is in ``docs/design.md`` ("What registration accepts").
 
 Names, one rule for every kind (workflow, task definition, task, task reference, sub-workflow name):
 1 to 255 characters, not blank, no control characters (U+0000-U+001F, U+007F); a workflow's name
@@ -232,6 +235,8 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
     else:
         _validate_flow_task(task, at, errors)
     if task.task_definition is not None:
+        if not task.task_definition.name:
+            task.task_definition.name = task.name  # Conductor's clients embed task definitions without one
         for error in task_def_errors(task.task_definition):
             errors.append(FieldError(f"{at}.taskDefinition.{error.path}", error.message))
 

@@ -16,6 +16,7 @@ from baton.engine import TaskResultReceived, apply
 from baton.engine.decision import TooLargeForTheLoop
 from baton.model import SchemaDef, TaskResult, TaskResultStatus, TaskStatus, WorkflowDef, WorkflowStatus
 from baton.model.schemas import ON_LOOP_STEPS
+from baton.model.validation import validate_workflow_def
 from tests.engine.decider_support import Harness, simple, system, task_def, workflow
 
 COMPLETED = TaskStatus.COMPLETED
@@ -70,6 +71,7 @@ def test_an_embedded_task_definition_without_a_name_takes_its_steps() -> None:
         "tasks": [{"name": "charge", "taskReferenceName": "c", "taskDefinition": {"retryCount": 0}}],
     }
     definition = msgspec.json.decode(msgspec.json.encode(raw), type=WorkflowDef)
+    validate_workflow_def(definition)
     step_def = definition.tasks[0].task_definition
     assert step_def is not None and step_def.name == "charge"
     h = Harness(definition)
