@@ -6,11 +6,15 @@ and names the field at fault (``input.amount: 'x' is not of type 'number'``).
 Validation runs where it is asked for (the decider, a start), so it is bounded
 by construction rather than by where it runs (``docs/design.md``, "Schemas"):
 
-* a schema is at most ``MAX_SCHEMA_BYTES`` of JSON and ``MAX_SCHEMA_DEPTH`` levels
-  deep, and refers (``$ref``) only within itself: nothing is ever fetched;
+* a schema is at most ``MAX_SCHEMA_BYTES`` of JSON, ``MAX_SCHEMA_DEPTH`` levels deep
+  and ``MAX_SCHEMA_OBJECTS`` objects, and refers (``$ref``) only within itself:
+  nothing is ever fetched. Checking one against its meta-schema (jsonschema's
+  ``check_schema``, whose 2020-12 dynamic references cost about 0.6 ms an object)
+  still takes up to a second, so the service runs registration's checks of
+  definitions holding schemas in a thread (``carries_schemas``);
 * one validation applies at most a given number of keywords (counted, so the
   outcome is the same wherever and whenever it runs): ``ON_LOOP_STEPS`` (about
-  35 ms) where the event loop waits for it, ``MAX_STEPS`` in a thread; running
+  20 ms) where the event loop waits for it, ``MAX_STEPS`` in a thread; running
   out raises ``OutOfSteps``, for the caller to move off the loop or to report;
 * regular expressions (``pattern``, ``patternProperties``) run on the ``regex``
   module with a time limit (``REGEX_BUDGET_MS`` for all of one validation's), so
@@ -38,7 +42,8 @@ from baton.model.definitions import SchemaDef
 
 MAX_SCHEMA_BYTES: Final = 64 * 1024
 MAX_SCHEMA_DEPTH: Final = 32
-ON_LOOP_STEPS: Final = 5_000
+MAX_SCHEMA_OBJECTS: Final = 1_000
+ON_LOOP_STEPS: Final = 2_000
 MAX_STEPS: Final = 1_000_000
 REGEX_BUDGET_MS: Final = 50
 JSON_SCHEMA: Final = "JSON"
@@ -89,9 +94,12 @@ def schema_errors(schema: SchemaDef | None, *, enforced: bool) -> list[tuple[str
     if size > MAX_SCHEMA_BYTES:
         problems.append(("data", f"must be at most {MAX_SCHEMA_BYTES} bytes of JSON, got {size}"))
         return problems
-    depth = _depth(schema.data)
+    depth, objects = _shape(schema.data)
     if depth > MAX_SCHEMA_DEPTH:
         problems.append(("data", f"must nest at most {MAX_SCHEMA_DEPTH} levels, got {depth}"))
+        return problems
+    if objects > MAX_SCHEMA_OBJECTS:
+        problems.append(("data", f"must hold at most {MAX_SCHEMA_OBJECTS} objects, got {objects}"))
         return problems
     for where, message in _reference_and_pattern_problems(schema.data, "data"):
         problems.append((where, message))
@@ -134,15 +142,17 @@ def _path(root: str, parts: Any) -> str:
     return text
 
 
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
+def _shape(value: Any) -> tuple[int, int]:
+    """How deep ``value`` nests (to one past the bound) and how many objects it holds."""
+    deepest, objects, stack = 0, 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
         if isinstance(item, dict | list):
             deepest = max(deepest, level)
+            objects += isinstance(item, dict)
             if level <= MAX_SCHEMA_DEPTH:
                 stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
+    return deepest, objects
 
 
 def _reference_and_pattern_problems(value: Any, at: str) -> Iterator[tuple[str, str]]:

@@ -413,6 +413,30 @@ def _check_schemas(
             errors.append(FieldError(f"{field}.{path}", message))
 
 
+def carries_schemas(definitions: list[WorkflowDef] | list[TaskDef]) -> bool:
+    """Whether checking these definitions means checking a schema (a check worth a thread, ``model/schemas.py``)."""
+    for definition in definitions:
+        if definition.input_schema is not None or definition.output_schema is not None:
+            return True
+        if isinstance(definition, WorkflowDef):
+            for task in definition.all_tasks():
+                embedded = task.task_definition
+                if embedded is not None and (embedded.input_schema is not None or embedded.output_schema is not None):
+                    return True
+                inline = task.sub_workflow_param.workflow_definition if task.sub_workflow_param else None
+                if inline is not None and _mentions_schemas(inline):
+                    return True
+    return False
+
+
+def _mentions_schemas(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "inputSchema" in value or "outputSchema" in value or any(_mentions_schemas(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_schemas(item) for item in value)
+    return False
+
+
 def validate_task_defs(task_defs: list[TaskDef], path: str = "") -> None:
     errors: list[FieldError] = []
     for index, task_def in enumerate(task_defs):

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tests.api.health_prober import HealthProber
 from tests.helpers import poll, register, run_of, start, task_defs, unique, wait_for_status
 
 AMOUNT_SCHEMA = {
@@ -101,6 +102,7 @@ def test_what_cannot_be_enforced_or_fetched_is_refused(client: httpx.Client) -> 
         ),
         (schema_def({"items": {"items": {"items": {}}}} | _deep(40)), "inputSchema.data", "must nest at most 32"),
         (schema_def({"enum": ["x" * 1000] * 100}), "inputSchema.data", "must be at most 65536 bytes"),
+        (schema_def({"allOf": [{}] * 1000}), "inputSchema.data", "must hold at most 1000 objects"),
     ]
     for schema, path, words in cases:
         body = [{"name": worker, "inputSchema": schema, "enforceSchema": True}]
@@ -196,6 +198,16 @@ def test_a_task_input_that_breaks_the_schema_fails_when_scheduled(client: httpx.
     assert polled["workflowInstanceId"] == fine
 
 
+def test_the_largest_schema_allowed_registers_while_the_server_keeps_serving(client: httpx.Client, server: Any) -> None:
+    worker = unique("big_schema")
+    body = [{"name": worker, "inputSchema": schema_def({"allOf": [{"type": "object"}] * 999}), "enforceSchema": True}]
+    with HealthProber(server.url) as prober:
+        began = time.monotonic()
+        assert client.post("/api/metadata/taskdefs", json=body).status_code == 200
+        took = time.monotonic() - began
+    prober.assert_worst_below(max(0.3, took / 2))  # its meta-schema check ran beside the loop, not on it
+
+
 def test_a_large_output_is_checked_off_the_event_loop(client: httpx.Client) -> None:
     worker, name = unique("big_output"), unique("checked_large")
     rows = {
@@ -217,7 +229,7 @@ def test_a_large_output_is_checked_off_the_event_loop(client: httpx.Client) -> N
     )
 
 
-def test_a_backtracking_pattern_cannot_stall_the_server(client: httpx.Client) -> None:
+def test_a_backtracking_pattern_cannot_stall_the_server(client: httpx.Client, server: Any) -> None:
     worker, name = unique("redos"), unique("checked_redos")
     evil = {"type": "object", "properties": {"word": {"type": "string", "pattern": "^(a|a)*$"}}}
     task_defs(client, {"name": worker, "outputSchema": schema_def(evil), "enforceSchema": True, "retryCount": 0})
@@ -226,10 +238,9 @@ def test_a_backtracking_pattern_cannot_stall_the_server(client: httpx.Client) ->
     (task,) = poll(client, worker)
     output = {"word": "a" * 64 + "!"}
     done = {"taskId": task["taskId"], "workflowInstanceId": workflow_id, "status": "COMPLETED", "outputData": output}
-    began = time.monotonic()
-    assert client.post("/api/tasks", json=done).status_code == 200
-    assert time.monotonic() - began < 5
+    with HealthProber(server.url) as prober:
+        assert client.post("/api/tasks", json=done).status_code == 200
+    prober.assert_worst_below(0.3)
     run = wait_for_status(client, workflow_id, "FAILED")
     reason = run["tasks"][0]["reasonForIncompletion"]
     assert reason == "outputSchema: output: not validated: more than 50 ms went on regular expressions"
-    assert client.get("/health").status_code == 200
