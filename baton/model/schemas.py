@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any, Final
+from urllib.parse import unquote
 
 import jsonschema
 import msgspec
@@ -105,6 +106,9 @@ def schema_errors(schema: SchemaDef | None, *, enforced: bool) -> list[tuple[str
         problems.append((where, message))
     if problems:
         return problems
+    problems.extend(_dangling_references(schema.data))
+    if problems:
+        return problems
     cls = jsonschema.validators.validator_for(schema.data, default=jsonschema.Draft202012Validator)
     try:
         cls.check_schema(schema.data)
@@ -176,6 +180,56 @@ def _reference_and_pattern_problems(value: Any, at: str) -> Iterator[tuple[str, 
                 if problem:
                     yield f"{where}.{pattern}", problem
         yield from _reference_and_pattern_problems(item, where)
+
+
+def _dangling_references(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """``$ref``s to a JSON pointer or an anchor that the schema does not hold.
+
+    Only for a schema with no ``$id`` below its root: under one, a reference is relative to that
+    resource, which this simple reading does not follow (jsonschema resolves it when validating).
+    """
+    refs: list[tuple[str, str]] = []
+    anchors: set[str] = set()
+    nested_ids = False
+    stack: list[tuple[Any, str, bool]] = [(data, "data", True)]
+    while stack:
+        value, at, root = stack.pop()
+        if isinstance(value, list):
+            stack.extend((item, f"{at}[{index}]", False) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "$ref" and isinstance(item, str):
+                    refs.append((f"{at}.$ref", item))
+                elif key in ("$anchor", "$dynamicAnchor") and isinstance(item, str):
+                    anchors.add(item)
+                elif key == "$id" and isinstance(item, str):
+                    if item.startswith("#"):
+                        anchors.add(item[1:])  # draft 7's plain-name fragment
+                    elif not root:
+                        nested_ids = True
+                stack.append((item, f"{at}.{key}", False))
+    if nested_ids:
+        return []
+    problems: list[tuple[str, str]] = []
+    for where, ref in refs:
+        fragment = ref[1:]
+        found = _pointer_resolves(data, fragment) if fragment.startswith("/") or not fragment else fragment in anchors
+        if not found:
+            problems.append((where, f"'{ref}' names nothing in the schema"))
+    return problems
+
+
+def _pointer_resolves(data: Any, pointer: str) -> bool:
+    node = data
+    for raw in pointer.split("/")[1:]:
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
 
 
 def _regex_problem(pattern: str) -> str | None:
