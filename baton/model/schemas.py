@@ -72,6 +72,8 @@ class _OutOfTime(Exception):
 
 
 _budget: ContextVar[_Budget] = ContextVar("baton_schema_budget")
+_validator_for: Callable[..., type[Validator] | None] = jsonschema.validators.validator_for
+"""With ``default=None`` it answers None for a ``$schema`` it does not know (its stub allows no None)."""
 
 
 def schema_errors(schema: SchemaDef | None, *, enforced: bool) -> list[tuple[str, str]]:
@@ -109,7 +111,11 @@ def schema_errors(schema: SchemaDef | None, *, enforced: bool) -> list[tuple[str
     problems.extend(_dangling_references(schema.data))
     if problems:
         return problems
-    cls = jsonschema.validators.validator_for(schema.data, default=jsonschema.Draft202012Validator)
+    dialect = schema.data.get("$schema")
+    if dialect is not None and _validator_for(schema.data, default=None) is None:
+        problems.append(("data.$schema", f"names no JSON Schema draft jsonschema knows: {dialect!r}"))
+        return problems
+    cls = _validator_class(schema.data)
     try:
         cls.check_schema(schema.data)
     except SchemaError as exc:
@@ -124,7 +130,7 @@ def first_violation(data: dict[str, Any], instance: Any, root: str, *, max_steps
     """
     token = _budget.set(_Budget(steps=max_steps, allowed=max_steps))
     try:
-        validator = _bounded(jsonschema.validators.validator_for(data, default=jsonschema.Draft202012Validator))(data)
+        validator = _bounded(_validator_class(data))(data)
         error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
     except _OutOfTime:
         return FieldError(root, f"not validated: more than {REGEX_BUDGET_MS} ms went on regular expressions")
@@ -137,6 +143,12 @@ def first_violation(data: dict[str, Any], instance: Any, root: str, *, max_steps
     if error is None:
         return None
     return FieldError(_path(root, error.absolute_path), error.message)
+
+
+def _validator_class(data: dict[str, Any]) -> type[Validator]:
+    """The draft ``$schema`` names (registration refused any other), 2020-12 without one."""
+    found = _validator_for(data, default=None)
+    return found or jsonschema.Draft202012Validator
 
 
 def _path(root: str, parts: Any) -> str:

@@ -104,6 +104,7 @@ def test_what_cannot_be_enforced_or_fetched_is_refused(client: httpx.Client) -> 
         (schema_def({"enum": ["x" * 1000] * 100}), "inputSchema.data", "must be at most 65536 bytes"),
         (schema_def({"allOf": [{}] * 1000}), "inputSchema.data", "must hold at most 1000 objects"),
         (schema_def({"items": {"$ref": "#/$defs/gone"}}), "inputSchema.data.items.$ref", "names nothing"),
+        (schema_def({"$schema": "https://example.com/mine"}), "inputSchema.data.$schema", "names no JSON Schema draft"),
     ]
     for schema, path, words in cases:
         body = [{"name": worker, "inputSchema": schema, "enforceSchema": True}]
