@@ -25,6 +25,7 @@ from baton.engine import forks, loops, system_tasks, timeouts
 from baton.engine.expressions import resolve
 from baton.engine.run_end import end_run
 from baton.engine.run_state import AfterFork, RunState, Scope, is_queued, is_worker
+from baton.engine.schema_checks import input_violation
 from baton.model import (
     FORK_TASK_TYPE,
     SERVER_QUEUED_TASK_TYPES,
@@ -90,6 +91,11 @@ def schedule_step(state: RunState, step: WorkflowTask, scope: Scope, after_fork:
         workflow_task=definition,
         visible_at=now + delay_ms if queued or delayed else 0,
     )
+    if queued and kind not in SERVER_QUEUED_TASK_TYPES:
+        violation = input_violation(state.ctx, definition, input_data)
+        if violation is not None:  # the same input would fail every retry: a terminal error
+            state.add(_replace(_terminal_failure(task, now, violation), visible_at=0))
+            return
     if queued or delayed:
         state.add(task)
         return

@@ -25,8 +25,18 @@ Where Conductor leaves room, Baton chooses (and the tests pin):
   ``retryDelaySeconds * 2**retryCount``, where ``retryCount`` is the failed attempt's.
 * System tasks are not retried unless their step carries a task definition
   (or ``retryCount``): a script error fails the run at once.
-* A worker's result for an IN_PROGRESS task whose lease has run out is refused
-  (conflict), even before the lease timer fired: the task is retried instead.
+* A result that comes too late is ignored (``IGNORED``: not applied, answered as
+  accepted, as Conductor does, and logged on the task by the service): its task
+  already ended, its run already ended, or (a worker's result for an IN_PROGRESS
+  task) its lease ran out, even before the lease timer fired: the task is retried
+  instead. By reference, the same holds when the reference's latest attempt ended;
+  a reference naming no task of the run is not found.
+* With ``enforceSchema`` on a step's task definition, a COMPLETED result whose output
+  breaks its ``outputSchema`` FAILS the task (retried like any failure), and an input
+  that breaks its ``inputSchema`` fails the attempt with a terminal error when it is
+  scheduled (``engine/schema_checks.py``).
+* A task of a type Baton does not run (``UNSUPPORTED_TASK_TYPES``) fails with a
+  terminal error when its step is reached.
 * Timeouts (``timeoutSeconds``, ``pollTimeoutSeconds``, ``totalTimeoutSeconds``,
   the run's ``timeoutSeconds``) follow ``engine/timeouts.py``; a task's timeout is
   checked before its lease or wake-up when its timer fires.
@@ -76,7 +86,7 @@ import msgspec
 
 from baton.engine import loops, system_tasks, timeouts, walk
 from baton.engine.attempts import execute_system_task
-from baton.engine.decision import DecideContext, Decision, Signal, SignalKind
+from baton.engine.decision import IGNORED, DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
     Event,
     EventPublished,
@@ -88,6 +98,7 @@ from baton.engine.events import (
 )
 from baton.engine.run_end import end_run, fail_run
 from baton.engine.run_state import RunState, attempt_order, is_queued, refuse
+from baton.engine.schema_checks import output_violation
 from baton.model import (
     SERVER_QUEUED_TASK_TYPES,
     Task,
@@ -142,14 +153,15 @@ def _apply_task_result(
     if task is None:
         return refuse(run, "not_found", f"Task {result.task_id} not found in workflow {run.workflow_id}")
     if task.status.is_terminal:
-        return refuse(run, "conflict", f"Task {task.task_id} is already {task.status.value}")
+        return refuse(run, IGNORED, f"Task {task.task_id} is already {task.status.value}", task)
     if run.status.is_terminal:
-        return refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
+        return refuse(run, IGNORED, f"Workflow {run.workflow_id} is already {run.status.value}", task)
     if is_queued(task) and task.status is TaskStatus.IN_PROGRESS and 0 < task.lease_expires_at <= ctx.now:
         return refuse(
             run,
-            "conflict",
-            f"Task {task.task_id} timed out: its lease expired at {task.lease_expires_at}",
+            IGNORED,
+            f"Task {task.task_id} timed out: its lease (responseTimeoutSeconds) ran out at {task.lease_expires_at}",
+            task,
         )
     _record_result(
         state,
@@ -195,12 +207,15 @@ def _apply_event_published(
 def _apply_task_status_by_ref(
     definition: WorkflowDef, run: Workflow, event: TaskStatusByRef, ctx: DecideContext
 ) -> Decision:
-    if run.status.is_terminal:
-        return refuse(run, "conflict", f"Workflow {run.workflow_id} is {run.status.value}")
     ref = event.reference_task_name
-    pending = _pending_by_ref(run, ref)
+    pending = None if run.status.is_terminal else _pending_by_ref(run, ref)
     if pending is None:
-        return refuse(run, "not_found", f"No pending task with reference name {ref} in workflow {run.workflow_id}")
+        ended = _latest_by_ref(run, ref)
+        if ended is None:
+            return refuse(run, "not_found", f"No task with reference name {ref} in workflow {run.workflow_id}")
+        if run.status.is_terminal:
+            return refuse(run, IGNORED, f"Workflow {run.workflow_id} is already {run.status.value}", ended)
+        return refuse(run, IGNORED, f"Task {ended.task_id} ({ref}) is already {ended.status.value}", ended)
     state = RunState(definition, run, ctx)
     if event.status is TaskResultStatus.IN_PROGRESS:
         state.put(
@@ -351,6 +366,17 @@ def _pending_by_ref(run: Workflow, ref: str) -> Task | None:
     return pending
 
 
+def _latest_by_ref(run: Workflow, ref: str) -> Task | None:
+    """The latest attempt with this reference name (or, for a loop body's plain name, of its latest iteration)."""
+    latest: Task | None = None
+    for task in run.tasks:
+        if (
+            task.reference_task_name == ref or (task.iteration > 0 and loops.base_ref(task.reference_task_name) == ref)
+        ) and (latest is None or task.seq > latest.seq):
+            latest = task
+    return latest
+
+
 def _find_task(run: Workflow, task_id: str) -> Task | None:
     for task in run.tasks:
         if task.task_id == task_id:
@@ -421,6 +447,10 @@ def _record_result(
             )
         return
     new_status = TaskStatus(status.value)
+    if new_status is TaskStatus.COMPLETED:
+        violation = output_violation(state.ctx, task.workflow_task, output)
+        if violation is not None:  # a failure like any other: retried per the task definition
+            new_status, reason = TaskStatus.FAILED, violation
     state.put(
         _replace(
             task,

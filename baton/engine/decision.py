@@ -45,12 +45,22 @@ OFF_THE_LOOP: Final = "off_the_loop"
 """The kind of ``Refusal`` a step gives for a decision it will make off the event loop and hand back later."""
 
 
+IGNORED: Final = "ignored"
+"""The kind of ``Refusal`` for a result that came too late (its task ended or timed out, or its run ended):
+Conductor answers such a result 200 and does not apply it; the service logs it on the task."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Refusal:
-    """The event could not be applied; nothing changes. ``kind`` is ``conflict``, ``not_found`` or ``OFF_THE_LOOP``."""
+    """The event could not be applied; nothing changes.
+
+    ``kind`` is ``conflict``, ``not_found``, ``IGNORED`` or ``OFF_THE_LOOP``; an ignored
+    result names the ``task`` it was for.
+    """
 
     kind: str
     message: str
+    task: Task | None = None
 
 
 class SignalKind(str, Enum):

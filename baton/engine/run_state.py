@@ -255,6 +255,7 @@ def is_queued(task: Task) -> bool:
     return task.is_queued_task
 
 
-def refuse(run: Workflow, kind: str, message: str) -> Decision:
-    """The decision that refuses an event (``kind``: ``conflict`` or ``not_found``): nothing is written."""
-    return Decision(workflow=run, refusal=Refusal(kind=kind, message=message))
+def refuse(run: Workflow, kind: str, message: str, task: Task | None = None) -> Decision:
+    """The decision that refuses an event (``kind``: ``conflict``, ``not_found`` or ``IGNORED`` with the task it
+    was for): nothing is written."""
+    return Decision(workflow=run, refusal=Refusal(kind=kind, message=message, task=task))

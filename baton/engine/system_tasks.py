@@ -19,7 +19,7 @@ from baton.engine.expressions import to_text
 from baton.engine.jq_transform import JqResult
 from baton.engine.scripts import ScriptResult
 from baton.engine.waits import parse_duration, parse_until
-from baton.model import Task, TaskStatus, TaskType, WorkflowStatus
+from baton.model import UNSUPPORTED_TASK_TYPES, Task, TaskStatus, TaskType, WorkflowStatus
 
 _replace = msgspec.structs.replace
 
@@ -257,6 +257,12 @@ def _wait(task: Task, now: int) -> Outcome:
     return Outcome(task=_in_progress(task, now, visible_at=wake))
 
 
+def _unsupported(task: Task, now: int) -> Outcome:
+    """A Conductor task type Baton does not run: a terminal failure (a retry could not help)."""
+    reason = f"Task type {task.task_type} is not supported by Baton"
+    return Outcome(task=_replace(failed(task, now, reason), status=TaskStatus.FAILED_WITH_TERMINAL_ERROR))
+
+
 def execute(task: Task, *, now: int, variables: Mapping[str, Any], limits: Limits) -> Outcome:
     """Run one SCHEDULED system task."""
     runner = _RUNNERS.get(task.task_type)
@@ -277,4 +283,5 @@ _RUNNERS: Final[dict[str, _Runner]] = {
     TaskType.NOOP.value: lambda t, now, v, lim: Outcome(task=completed(t, now)),
     TaskType.WAIT.value: lambda t, now, v, lim: _wait(t, now),
     TaskType.HUMAN.value: lambda t, now, v, lim: Outcome(task=_in_progress(t, now)),
+    **{kind: lambda t, now, v, lim: _unsupported(t, now) for kind in UNSUPPORTED_TASK_TYPES},
 }

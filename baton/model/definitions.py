@@ -50,8 +50,39 @@ SERVER_QUEUED_TASK_TYPES = frozenset(
 )
 """System tasks that are queued and claimed with a lease, like worker tasks, by executors inside ``baton serve``."""
 
-SYSTEM_TASK_TYPES = frozenset({*(t.value for t in TaskType if t is not TaskType.SIMPLE), FORK_TASK_TYPE})
-"""Types run by the server; any other type name is a worker task."""
+UNSUPPORTED_TASK_TYPES = frozenset(
+    {
+        "CALL_MCP_TOOL",
+        "GENERATE_AUDIO",
+        "GENERATE_IMAGE",
+        "GET_DOCUMENT",
+        "HTTP_POLL",
+        "KAFKA_PUBLISH",
+        "LAMBDA",
+        "LIST_MCP_TOOLS",
+        "LLM_CHAT_COMPLETE",
+        "LLM_GENERATE_EMBEDDINGS",
+        "LLM_GET_EMBEDDINGS",
+        "LLM_INDEX_DOCUMENT",
+        "LLM_INDEX_TEXT",
+        "LLM_SEARCH_EMBEDDINGS",
+        "LLM_SEARCH_INDEX",
+        "LLM_STORE_EMBEDDINGS",
+        "LLM_TEXT_COMPLETE",
+        "PULL_WORKFLOW_MESSAGES",
+        "WAIT_FOR_WEBHOOK",
+    }
+)
+"""System task types of Conductor (and of its official clients' builders) that Baton does not run.
+
+A definition holding one is accepted, as Conductor accepts it; when the walk reaches the step, its
+task fails with a terminal error (``Task type X is not supported by Baton``): an optional one lets
+the run go on."""
+
+SYSTEM_TASK_TYPES = frozenset(
+    {*(t.value for t in TaskType if t is not TaskType.SIMPLE), FORK_TASK_TYPE, *UNSUPPORTED_TASK_TYPES}
+)
+"""Types run (or refused) by the server; any other type name is a worker task."""
 
 
 class RetryLogic(str, Enum):
@@ -71,14 +102,34 @@ class WorkflowTimeoutPolicy(str, Enum):
     ALERT_ONLY = "ALERT_ONLY"
 
 
+class SchemaDef(msgspec.Struct, rename="camel", kw_only=True):
+    """A schema a definition's input or output must match (Conductor's ``SchemaDef``).
+
+    Conductor OSS keeps only the reference; Baton enforces ``data``, a JSON Schema
+    (``type: JSON``), when its definition says ``enforceSchema`` (``model/schemas.py``).
+    """
+
+    name: str | None = None
+    version: int = 1
+    type: str = "JSON"
+    data: dict[str, Any] | None = None
+    external_ref: str | None = None
+    owner_app: str | None = None
+    create_time: int | None = None
+    update_time: int | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+
+
 class TaskDef(msgspec.Struct, rename="camel", kw_only=True):
     """A task type's settings: retries, timeouts and limits (Conductor's ``TaskDef``).
 
     The defaults are Conductor's, and are what a task type without a registered
-    definition gets.
+    definition gets. ``name`` may be left out only where the step around it names it
+    (validation gives an embedded ``taskDefinition`` its step's name); elsewhere it is refused.
     """
 
-    name: str
+    name: str = ""
     description: str | None = None
     retry_count: int = 3
     retry_logic: RetryLogic = RetryLogic.FIXED
@@ -101,6 +152,9 @@ class TaskDef(msgspec.Struct, rename="camel", kw_only=True):
     update_time: int | None = None
     created_by: str | None = None
     updated_by: str | None = None
+    input_schema: SchemaDef | None = None
+    output_schema: SchemaDef | None = None
+    enforce_schema: bool = False
 
 
 class SubWorkflowParams(msgspec.Struct, rename="camel", kw_only=True):
@@ -183,6 +237,9 @@ class WorkflowDef(msgspec.Struct, rename="camel", kw_only=True):
     update_time: int | None = None
     created_by: str | None = None
     updated_by: str | None = None
+    input_schema: SchemaDef | None = None
+    output_schema: SchemaDef | None = None
+    enforce_schema: bool = False
 
     def all_tasks(self) -> list[WorkflowTask]:
         """Every step, nested ones included, depth first."""

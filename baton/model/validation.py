@@ -1,6 +1,9 @@
 """Rules on definitions (and start requests) that types alone cannot express. Each error names its field's path.
 
-Values that are expressions (``${...}``) are checked when the task runs, not here.
+Values that are expressions (``${...}``) are checked when the task runs, not here. The one
+change validation makes: an embedded ``taskDefinition`` without a name takes its step's name, as
+Conductor does (its clients leave it out). What Conductor accepts and Baton fails at run time
+instead is in ``docs/design.md`` ("What registration accepts").
 
 Names, one rule for every kind (workflow, task definition, task, task reference, sub-workflow name):
 1 to 255 characters, not blank, no control characters (U+0000-U+001F, U+007F); a workflow's name
@@ -18,7 +21,8 @@ from typing import Any
 import msgspec
 
 from baton.errors import FieldError, ValidationError
-from baton.model.definitions import TaskDef, TaskType, WorkflowDef, WorkflowTask
+from baton.model.definitions import UNSUPPORTED_TASK_TYPES, SchemaDef, TaskDef, TaskType, WorkflowDef, WorkflowTask
+from baton.model.schemas import schema_errors
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -26,12 +30,6 @@ NAME_MAX_LENGTH = 255
 INT32_MAX = 2**31 - 1
 _TERMINATION_STATUSES = ("COMPLETED", "FAILED", "TERMINATED")
 _SCRIPT_EVALUATORS = ("javascript", "graaljs")
-_NOT_YET = frozenset(
-    {
-        "KAFKA_PUBLISH",
-        "LAMBDA",
-    }
-)
 _KNOWN_TYPES = frozenset(t.value for t in TaskType)
 _FORK_TYPES = frozenset({TaskType.FORK_JOIN.value, TaskType.FORK_JOIN_DYNAMIC.value})
 _FORK_TASK_NAME_KEYS = ("forkTaskName", "forkTaskType", "forkTaskWorkflow")
@@ -54,6 +52,7 @@ def validate_workflow_def(definition: WorkflowDef) -> None:
     _check_int32(errors, "", version=definition.version, timeoutSeconds=definition.timeout_seconds)
     if not definition.tasks:
         errors.append(FieldError("tasks", "must hold at least one task"))
+    _check_schemas(errors, definition.input_schema, definition.output_schema, definition.enforce_schema)
     seen: dict[str, str] = {}
     exclusive_joins: list[tuple[WorkflowTask, str]] = []
     _validate_tasks(definition.tasks, "tasks", seen, errors, exclusive_joins)
@@ -93,12 +92,13 @@ def _validate_tasks(
 
 
 def _validate_neighbours(tasks: list[WorkflowTask], index: int, at: str, errors: list[FieldError]) -> None:
-    """A fork is followed by a JOIN, and a JOIN's ``joinOn`` names tasks of the fork just before it."""
+    """A JOIN comes right after a fork and its ``joinOn`` names tasks of that fork.
+
+    A fork need not be followed by a JOIN (Conductor accepts it, and the Python DSL's
+    ``>> [[a], [b]]`` makes one): the steps after it start at once, beside its branches.
+    """
     task = tasks[index]
     previous = tasks[index - 1] if index > 0 else None
-    following = tasks[index + 1] if index + 1 < len(tasks) else None
-    if task.type in _FORK_TYPES and (following is None or following.type != TaskType.JOIN):
-        errors.append(FieldError(at, f"a {task.type} must be followed by a JOIN task"))
     if task.type != TaskType.JOIN:
         return
     if previous is None or previous.type not in _FORK_TYPES:
@@ -173,9 +173,8 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
         errors.append(FieldError(f"{at}.startDelay", "must not be negative"))
     _check_int32(errors, f"{at}.", startDelay=task.start_delay, retryCount=task.retry_count)
     kind = task.type
-    if kind in _NOT_YET:
-        errors.append(FieldError(f"{at}.type", f"task type {kind} is not supported yet"))
-        return
+    if kind in UNSUPPORTED_TASK_TYPES:
+        return  # accepted as Conductor accepts it; its task fails when it is reached
     if kind not in _KNOWN_TYPES:
         errors.append(
             FieldError(
@@ -234,6 +233,8 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
     else:
         _validate_flow_task(task, at, errors)
     if task.task_definition is not None:
+        if not task.task_definition.name:
+            task.task_definition.name = task.name  # Conductor's clients embed task definitions without one
         for error in task_def_errors(task.task_definition):
             errors.append(FieldError(f"{at}.taskDefinition.{error.path}", error.message))
 
@@ -298,11 +299,7 @@ def _validate_http(params: dict[str, Any], at: str, errors: list[FieldError]) ->
     if not isinstance(request, dict):
         errors.append(FieldError(at, "is required for an HTTP task (an object with uri and method)"))
         return
-    uri = request.get("uri")
-    if not isinstance(uri, str) or not uri.strip():
-        errors.append(FieldError(f"{at}.uri", "is required"))
-    elif not (uri.startswith(("http://", "https://")) or _is_expression(uri)):
-        errors.append(FieldError(f"{at}.uri", "must be an http:// or https:// URL"))
+    # The uri is not checked here: Conductor accepts any, and its task fails when it runs (with the reason).
     method = request.get("method", "GET")
     if not isinstance(method, str) or not (method.upper() in HTTP_METHODS or _is_expression(method)):
         errors.append(FieldError(f"{at}.method", f"must be one of {', '.join(HTTP_METHODS)}"))
@@ -337,10 +334,22 @@ def _validate_sub_workflow(task: WorkflowTask, at: str, errors: list[FieldError]
         problem = name_problem(params.name)
         if problem:
             errors.append(FieldError(f"{at}.name", problem))
-    if not _whole_or_expression(params.version, minimum=1):
-        errors.append(FieldError(f"{at}.version", "must be 1 or more, or a ${...} expression"))
+    if not _whole(params.version, minimum=1):
+        errors.append(
+            FieldError(f"{at}.version", "must be a whole number, 1 or more (Conductor's version is an integer)")
+        )
     if not _whole_or_expression(params.priority, minimum=0, maximum=99):
         errors.append(FieldError(f"{at}.priority", "must be between 0 and 99, or a ${...} expression"))
+
+
+def _whole(value: int | str | None, *, minimum: int) -> bool:
+    """A ``subWorkflowParam.version``: absent or a whole number in range (digits in a string too).
+
+    Not an expression: Conductor's ``SubWorkflowParams.version`` is an ``Integer``, and its
+    clients cannot read back a definition holding ``"${...}"`` there (conductor-python's
+    ``get_all_workflow_defs()`` returns None for the whole list).
+    """
+    return value is None or (not _is_expression(value) and _whole_or_expression(value, minimum=minimum))
 
 
 def _whole_or_expression(value: int | str | None, *, minimum: int, maximum: int | None = None) -> bool:
@@ -386,11 +395,44 @@ def task_def_errors(task_def: TaskDef) -> list[FieldError]:
     ):
         if value is not None and value < 0:
             errors.append(FieldError(field, "must not be negative"))
+    _check_schemas(errors, task_def.input_schema, task_def.output_schema, task_def.enforce_schema)
     if task_def.response_timeout_seconds < 1:
         errors.append(FieldError("responseTimeoutSeconds", "must be 1 or more"))
     elif task_def.timeout_seconds > 0 and task_def.response_timeout_seconds > task_def.timeout_seconds:
         errors.append(FieldError("responseTimeoutSeconds", "must not exceed timeoutSeconds"))
     return errors
+
+
+def _check_schemas(
+    errors: list[FieldError], input_schema: SchemaDef | None, output_schema: SchemaDef | None, enforced: bool
+) -> None:
+    for field, schema in (("inputSchema", input_schema), ("outputSchema", output_schema)):
+        for path, message in schema_errors(schema, enforced=enforced):
+            errors.append(FieldError(f"{field}.{path}", message))
+
+
+def carries_schemas(definitions: list[WorkflowDef] | list[TaskDef]) -> bool:
+    """Whether checking these definitions means checking a schema (a check worth a thread, ``model/schemas.py``)."""
+    for definition in definitions:
+        if definition.input_schema is not None or definition.output_schema is not None:
+            return True
+        if isinstance(definition, WorkflowDef):
+            for task in definition.all_tasks():
+                embedded = task.task_definition
+                if embedded is not None and (embedded.input_schema is not None or embedded.output_schema is not None):
+                    return True
+                inline = task.sub_workflow_param.workflow_definition if task.sub_workflow_param else None
+                if inline is not None and _mentions_schemas(inline):
+                    return True
+    return False
+
+
+def _mentions_schemas(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "inputSchema" in value or "outputSchema" in value or any(_mentions_schemas(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_schemas(item) for item in value)
+    return False
 
 
 def validate_task_defs(task_defs: list[TaskDef], path: str = "") -> None:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 from baton.config import Settings
 from baton.engine import DecideContext, Decision, Event, Signal
+from baton.engine.decision import IGNORED, Refusal
 from baton.errors import ConflictError, NotFoundError
-from baton.model import TaskStatus
+from baton.model import Task, TaskExecLog, TaskStatus
 from baton.service.decisions import Decisions, Evaluate
 from baton.service.run_ends import RunEnds
 from baton.service.wakeups import NoWakeups, Wakeups, run_key, task_key
@@ -88,25 +89,39 @@ class ServiceContext:
             loop_budget=settings.decision_loop_budget,
         )
 
-    async def apply_event(self, workflow_id: str, event: Event, *, signals_inline: bool = False) -> Decision:
+    async def apply_event(
+        self, workflow_id: str, event: Event, *, signals_inline: bool = False, may_ignore: bool = False
+    ) -> Decision:
         """Apply ``event`` to the run in one transaction; refusals become Baton errors.
 
         With ``signals_inline`` the decision's signals are acted on before this returns
         (an operation whose answer should show their effect, such as a retried child's
-        parent running again); a signal that fails is left to the relay.
+        parent running again); a signal that fails is left to the relay. With
+        ``may_ignore`` a result ignored as too late (``IGNORED``) is returned as its
+        refused decision, for the caller to report; otherwise it is a ConflictError.
         """
         ctx = self.decide_context()
         decision, _ = await self.decisions.apply(workflow_id, event, ctx)
         if decision.refusal is not None:
-            if decision.refusal.kind == "not_found":
-                raise NotFoundError(decision.refusal.message)
-            raise ConflictError(decision.refusal.message)
+            raise_refusal(decision.refusal, may_ignore=may_ignore)
+            return decision
         if signals_inline:
             self.publish(decision, ctx.now, act_on_signals=False)
             await self._act(decision.signals)
         else:
             self.publish(decision, ctx.now)
         return decision
+
+    async def log_ignored(self, refusal: Refusal, what: str) -> Task:
+        """Append to the ignored result's task log why it was not applied, so an operator sees it; the task."""
+        task = refusal.task
+        assert task is not None, "an ignored result names its task"
+        line = f"{what} ignored: {refusal.message}"
+        await self.store.add_task_logs(
+            task.task_id, [TaskExecLog(log=line, task_id=task.task_id, created_time=self.clock())]
+        )
+        log.info("task %s of workflow %s: %s", task.task_id, task.workflow_instance_id, line)
+        return task
 
     def publish(self, decision: Decision, now: int, *, act_on_signals: bool = True) -> None:
         """Wake whoever waits on what the decision changed, and act on its signals (it has committed)."""
@@ -137,3 +152,12 @@ class ServiceContext:
         task = asyncio.get_running_loop().create_task(self._act(signals))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
+
+
+def raise_refusal(refusal: Refusal, *, may_ignore: bool = False) -> None:
+    """A refusal as the Baton error it stands for; an ``IGNORED`` one passes when ``may_ignore``."""
+    if refusal.kind == "not_found":
+        raise NotFoundError(refusal.message)
+    if refusal.kind == IGNORED and may_ignore:
+        return
+    raise ConflictError(refusal.message)

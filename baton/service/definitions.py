@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from baton.errors import FieldError, NotFoundError, ValidationError
 from baton.model import TaskDef, WorkflowDef
-from baton.model.validation import validate_task_defs, validate_workflow_def
+from baton.model.validation import carries_schemas, validate_task_defs, validate_workflow_def
 from baton.service.context import ServiceContext
-from baton.service.resolver import DefinitionResolver
+from baton.service.resolver import DefinitionResolver, checked
 from baton.store import DefinitionStore
 
 
@@ -17,7 +17,7 @@ class DefinitionService:
         self._resolver = resolver
 
     async def register_workflow(self, definition: WorkflowDef, *, overwrite: bool) -> None:
-        validate_workflow_def(definition)
+        await checked(validate_workflow_def, definition, heavy=carries_schemas([definition]))
         now = self._ctx.clock()
         definition.create_time = definition.create_time or now
         definition.update_time = now
@@ -26,14 +26,7 @@ class DefinitionService:
 
     async def update_workflows(self, definitions: list[WorkflowDef]) -> None:
         """Create or replace each definition; all or nothing."""
-        errors: list[FieldError] = []
-        for index, definition in enumerate(definitions):
-            try:
-                validate_workflow_def(definition)
-            except ValidationError as exc:
-                errors.extend(FieldError(f"[{index}].{e.path}", e.message) for e in exc.errors)
-        if errors:
-            raise ValidationError(errors=errors)
+        await checked(_validate_each, definitions, heavy=carries_schemas(definitions))
         now = self._ctx.clock()
         for definition in definitions:
             definition.create_time = definition.create_time or now
@@ -56,7 +49,7 @@ class DefinitionService:
         self._resolver.forget()
 
     async def register_task_defs(self, task_defs: list[TaskDef], *, overwrite: bool = True) -> None:
-        validate_task_defs(task_defs)
+        await checked(validate_task_defs, task_defs, heavy=carries_schemas(task_defs))
         now = self._ctx.clock()
         for task_def in task_defs:
             task_def.create_time = task_def.create_time or now
@@ -77,6 +70,17 @@ class DefinitionService:
         if not await self._store.delete_task_def(name):
             raise NotFoundError(f"No such task definition: {name}")
         self._resolver.forget()
+
+
+def _validate_each(definitions: list[WorkflowDef]) -> None:
+    errors: list[FieldError] = []
+    for index, definition in enumerate(definitions):
+        try:
+            validate_workflow_def(definition)
+        except ValidationError as exc:
+            errors.extend(FieldError(f"[{index}].{e.path}", e.message) for e in exc.errors)
+    if errors:
+        raise ValidationError(errors=errors)
 
 
 def _workflow_not_found(name: str, version: int | None) -> str:

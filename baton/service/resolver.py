@@ -19,8 +19,10 @@ counting happens in the database, in the claim's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
 
@@ -33,7 +35,7 @@ from baton.model import (
     WorkflowTask,
     default_task_def,
 )
-from baton.model.validation import validate_workflow_def
+from baton.model.validation import carries_schemas, validate_workflow_def
 from baton.service.context import ServiceContext
 from baton.store import ClaimLimits, DefinitionStore
 
@@ -97,7 +99,7 @@ class DefinitionResolver:
     async def inline(self, definition: WorkflowDef) -> WorkflowDef:
         """A definition sent with the start request, validated (errors name ``workflowDef.<field>``) and resolved."""
         try:
-            validate_workflow_def(definition)
+            await checked(validate_workflow_def, definition, heavy=carries_schemas([definition]))
         except ValidationError as exc:
             raise ValidationError(errors=[FieldError(f"workflowDef.{e.path}", e.message) for e in exc.errors]) from None
         return await self.resolve(definition)
@@ -107,6 +109,18 @@ class DefinitionResolver:
         names = {s.name for s in steps if _takes_task_def(s) and s.task_definition is None}
         registered = await self._store.get_task_defs(names) if names else {}
         return msgspec.structs.replace(definition, tasks=[_embed(t, registered) for t in definition.tasks])
+
+
+T = TypeVar("T")
+
+
+async def checked(check: Callable[[T], None], value: T, *, heavy: bool) -> None:
+    """Run a definition's ``check``; in a thread when it checks schemas, which can take up to a second
+    (``model/schemas.py``): the event loop keeps serving meanwhile."""
+    if heavy:
+        await asyncio.to_thread(check, value)
+    else:
+        check(value)
 
 
 def _embed(step: WorkflowTask, registered: Mapping[str, TaskDef]) -> WorkflowTask:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from baton.engine import Terminate
 from baton.errors import FieldError, NotFoundError, ValidationError
@@ -16,6 +17,7 @@ from baton.model import (
     Workflow,
     WorkflowDef,
 )
+from baton.model.schemas import MAX_STEPS, ON_LOOP_STEPS, OutOfSteps, first_violation
 from baton.model.validation import start_request_errors
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -95,6 +97,7 @@ class RunService:
             parent_workflow_id=parent_workflow_id,
             parent_workflow_task_id=parent_workflow_task_id,
         )
+        await _check_input(definition, run.input)
         decision = await self._ctx.decisions.start(definition, run, ctx)
         # A strategy without a key means nothing (Conductor's clients always send one): no idempotency.
         strategy = None
@@ -217,6 +220,29 @@ def _check_start_request(request: StartWorkflowRequest) -> None:
     errors.extend(start_request_errors(request.name, request.version, request.correlation_id, request.idempotency_key))
     if errors:
         raise ValidationError(errors=errors)
+
+
+async def _check_input(definition: WorkflowDef, value: dict[str, Any]) -> None:
+    """A start's input against the definition's enforced ``inputSchema``: a 400 naming the field at fault.
+
+    Checked on the loop within ``ON_LOOP_STEPS``; a longer check goes to a thread.
+    """
+    schema = definition.input_schema
+    if not definition.enforce_schema or schema is None or schema.data is None:
+        return
+    try:
+        found = first_violation(schema.data, value, "input", max_steps=ON_LOOP_STEPS)
+    except OutOfSteps:
+        found = await asyncio.to_thread(_check_off_loop, schema.data, value)
+    if found is not None:
+        raise ValidationError(errors=[found])
+
+
+def _check_off_loop(data: dict[str, Any], value: dict[str, Any]) -> FieldError | None:
+    try:
+        return first_violation(data, value, "input", max_steps=MAX_STEPS)
+    except OutOfSteps as exc:
+        return FieldError("input", f"not validated against inputSchema: {exc}")
 
 
 def _reached(run: Workflow, refs: frozenset[str]) -> bool:

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
-from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from baton.errors import FieldError, NotFoundError, ValidationError
 from baton.model import PollData, Task, TaskResult, TaskResultStatus
 from baton.model.validation import task_result_errors
-from baton.service.context import ServiceContext
+from baton.service.context import ServiceContext, raise_refusal
 from baton.service.polls import PollRecorder
 from baton.service.resolver import DefinitionResolver
 from baton.service.wakeups import task_key
@@ -74,15 +74,23 @@ class TaskService:
                     return []
 
     async def update(self, result: TaskResult) -> Task:
-        """Apply a worker's result to its task; returns the task as updated."""
+        """Apply a worker's result to its task; returns the task as updated (as it is, when the result was ignored)."""
+        task, _ = await self.report(result)
+        return task
+
+    async def report(self, result: TaskResult) -> tuple[Task, bool]:
+        """``update``, and whether the result was applied: one too late (its task or run ended, its lease ran
+        out) is not, as in Conductor; it is logged on the task instead (``GET /api/tasks/{id}/log``)."""
         _check_result(result)
         workflow_id = result.workflow_instance_id or await self._ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
             raise NotFoundError(f"No such task: {result.task_id}")
-        decision = await self._ctx.apply_event(workflow_id, TaskResultReceived(result=result))
+        decision = await self._ctx.apply_event(workflow_id, TaskResultReceived(result=result), may_ignore=True)
+        if decision.refusal is not None:
+            return await self._ctx.log_ignored(decision.refusal, _describe(result)), False
         for task in decision.updated:
             if task.task_id == result.task_id:
-                return task
+                return task, True
         raise NotFoundError(f"No such task: {result.task_id}")
 
     async def update_and_poll(self, result: TaskResult) -> Task | None:
@@ -112,9 +120,11 @@ class TaskService:
 
         decision, claimed = await ctx.decisions.apply(workflow_id, event, decide_ctx, claim_after)
         if decision.refusal is not None:
-            if decision.refusal.kind == "not_found":
-                raise NotFoundError(decision.refusal.message)
-            raise ConflictError(decision.refusal.message)
+            raise_refusal(decision.refusal, may_ignore=True)
+            ignored = await ctx.log_ignored(decision.refusal, _describe(result))
+            worker_id = result.worker_id or ignored.worker_id
+            claimed = await self.poll(ignored.task_type, worker_id=worker_id) if ignored.is_queued_task else []
+            return claimed[0] if claimed else None
         ctx.publish(decision, decide_ctx.now)
         reported = next((task for task in decision.updated if task.task_id == result.task_id), None)
         if reported is None:
@@ -133,11 +143,19 @@ class TaskService:
         output: dict[str, Any],
         worker_id: str | None = None,
     ) -> str:
-        """Set the status of the pending task with that reference name; returns its id."""
+        """Set the status of the pending task with that reference name; returns its id.
+
+        When the reference's latest attempt (or the run) already ended, the status is ignored and logged on
+        that attempt, whose id is returned (Conductor answers such a call 200 too).
+        """
         decision = await self._ctx.apply_event(
             workflow_id,
             TaskStatusByRef(reference_task_name=reference_task_name, status=status, output=output, worker_id=worker_id),
+            may_ignore=True,
         )
+        if decision.refusal is not None:
+            what = f"{status.value} by reference {reference_task_name}" + (f" from {worker_id}" if worker_id else "")
+            return (await self._ctx.log_ignored(decision.refusal, what)).task_id
         for task in decision.updated:
             if task.reference_task_name == reference_task_name and task.status.value == status.value:
                 return task.task_id
@@ -160,6 +178,12 @@ class TaskService:
 
     async def queue_sizes(self, task_types: list[str] | None) -> dict[str, int]:
         return await self._ctx.store.queue_sizes(task_types or None)
+
+
+def _describe(result: TaskResult) -> str:
+    """How an ignored result is named in its task's log: ``Result COMPLETED from worker-1``."""
+    worker = f" from {result.worker_id}" if result.worker_id else ""
+    return f"Result {result.status.value}{worker}"
 
 
 def _check_result(result: TaskResult) -> None:

@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from baton.engine import DecideContext, TaskResultReceived, apply, start
+from baton.engine.decision import IGNORED
 from baton.model import TaskResult, TaskResultStatus, TaskStatus, Workflow, WorkflowStatus
 from tests.engine.decider_support import T0, Harness, simple, system, task_def, workflow
 
@@ -311,9 +312,11 @@ def test_events_on_a_finished_run_are_refused() -> None:
     h.terminate()
     assert wait.visible_at > 0
     h.advance(10_000)
-    for decision in (h.fire(wait), h.signal("w")):
-        assert decision.refusal is not None
-        assert decision.refusal.message == "Workflow wf-1 is TERMINATED"
+    fired = h.fire(wait)
+    assert fired.refusal is not None and fired.refusal.message == "Workflow wf-1 is TERMINATED"
+    signalled = h.signal("w")  # a status by reference is ignored (not applied), as Conductor does
+    assert signalled.refusal is not None and signalled.refusal.kind == IGNORED
+    assert signalled.refusal.message == "Workflow wf-1 is already TERMINATED"
 
 
 def test_workflow_retry_count_on_the_step_overrides_the_task_definition() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from baton.engine import TaskResultReceived, TimerFired
+from baton.engine.decision import IGNORED
 from baton.model import RetryLogic, TaskResult, TaskResultStatus, TaskStatus, WorkflowStatus
 from tests.engine.decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
 
@@ -97,10 +98,10 @@ def test_lease_expiry_times_out_and_retries() -> None:
     retry = h.task("a")
     assert retry.retry_count == 1 and retry.visible_at == h.now + 5_000
 
-    # the late result of the first lease is refused, never applied
+    # the late result of the first lease is ignored (as Conductor does), never applied
     late = h.report(first, TaskResultStatus.COMPLETED, {"late": True})
     assert late.refusal is not None
-    assert late.refusal.kind == "conflict"
+    assert late.refusal.kind == IGNORED and late.refusal.task == h.attempts("a")[0]
     assert late.refusal.message == f"Task {first.task_id} is already TIMED_OUT"
 
     # the retry times out too: no retries left, and the run times out (Conductor's mapping)
@@ -112,12 +113,13 @@ def test_lease_expiry_times_out_and_retries() -> None:
     assert h.run.reason_for_incompletion == "responseTimeoutSeconds (30 s) elapsed without an update"
 
 
-def test_a_result_after_the_lease_ran_out_is_refused_before_the_timer() -> None:
+def test_a_result_after_the_lease_ran_out_is_ignored_before_the_timer() -> None:
     h = Harness(workflow(simple("a", task_definition=task_def(response_timeout_seconds=10))))
     task = h.claim("a")
     h.advance(10_000)
     d = h.report(task, TaskResultStatus.COMPLETED)
-    assert d.refusal is not None and d.refusal.kind == "conflict"
+    assert d.refusal is not None and d.refusal.kind == IGNORED
+    assert "lease" in d.refusal.message
     assert h.task("a").status is TaskStatus.IN_PROGRESS
 
 
@@ -145,18 +147,19 @@ def test_in_progress_result_requeues_or_extends_the_lease() -> None:
     assert h.status is WorkflowStatus.COMPLETED
 
 
-def test_results_are_refused_for_unknown_and_finished_tasks() -> None:
+def test_results_are_refused_for_unknown_tasks_and_ignored_for_finished_ones() -> None:
     h = Harness(workflow(simple("a"), simple("b")))
     unknown = h.apply(TaskResultReceived(result=TaskResult(task_id="nope", status=TaskResultStatus.COMPLETED)))
     assert unknown.refusal is not None and unknown.refusal.kind == "not_found"
     first = h.task("a")
     h.complete("a")
     again = h.report(first, TaskResultStatus.FAILED)
-    assert again.refusal is not None
+    assert again.refusal is not None and again.refusal.kind == IGNORED
     assert again.refusal.message == f"Task {first.task_id} is already COMPLETED"
     h.terminate()
     after = h.report("b", TaskResultStatus.COMPLETED)
-    assert after.refusal is not None and after.refusal.kind == "conflict"
+    assert after.refusal is not None and after.refusal.kind == IGNORED
+    assert after.refusal.message == f"Task {h.task('b').task_id} is already CANCELED"
     timer = h.apply(TimerFired(task_id="nope"))
     assert timer.refusal is not None and timer.refusal.kind == "not_found"
 

@@ -230,5 +230,8 @@ def test_wait_without_time_and_human_wait_for_a_signal() -> None:
     h.report("approve", TaskResultStatus.COMPLETED, {"ok": True})
     assert h.task("approve").output_data == {"ok": True}
     assert h.refs()[-1] == "after"
-    missing = h.signal("approve")
+    late = h.signal("approve")  # its step already ended: ignored, as Conductor does
+    assert late.refusal is not None and late.refusal.kind == "ignored"
+    assert late.refusal.task is not None and late.refusal.task.reference_task_name == "approve"
+    missing = h.signal("nowhere")
     assert missing.refusal is not None and missing.refusal.kind == "not_found"

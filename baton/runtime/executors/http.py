@@ -6,8 +6,9 @@ else the text), ``headers`` (each a list of values), ``statusCode`` and
 (refused, timed out), fails it with a reason, and the task is retried per its
 TaskDef; with ``asyncComplete`` a 2xx answer leaves the task IN_PROGRESS (with
 the response as output) until it is completed through the API, as in Conductor.
-A request the task cannot even make (no uri, an unknown method) fails
-with a terminal error: retrying would not help.
+A request the task cannot even make (no uri, one that is not an http(s) URL,
+an unknown method) fails with a terminal error: retrying would not help. Such a
+uri is accepted when the definition is registered, as Conductor accepts it.
 
 Choices where Conductor leaves room: ``connectionTimeOut`` and ``readTimeOut``
 (milliseconds) default to 10 s each, not Conductor's 100/150 ms; the whole call is
@@ -81,6 +82,12 @@ def parse_request(spec: Any) -> HttpRequest:
     uri = spec.get("uri")
     if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
         raise BadRequest(f"http_request.uri must be an http:// or https:// URL, not {uri!r}")
+    try:
+        host = httpx.URL(uri).host
+    except httpx.InvalidURL as exc:
+        raise BadRequest(f"http_request.uri is not a valid URL ({exc}): {uri!r}") from None
+    if not host:
+        raise BadRequest(f"http_request.uri names no host: {uri!r}")
     method = spec.get("method") or "GET"
     if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
         raise BadRequest(f"http_request.method must be one of {', '.join(HTTP_METHODS)}, not {method!r}")

@@ -26,7 +26,8 @@ class Reporter:
         reason: str | None = None,
         sub_workflow_id: str | None = None,
     ) -> bool:
-        """Report a result; False when it was refused (the task was cancelled or its lease ran out meanwhile)."""
+        """Report a result; False when it was refused or ignored (the task was cancelled or its lease ran out
+        meanwhile: the task's log says so)."""
         result = TaskResult(
             task_id=task.task_id,
             workflow_instance_id=task.workflow_instance_id,
@@ -37,8 +38,8 @@ class Reporter:
             sub_workflow_id=sub_workflow_id,
         )
         try:
-            await self._tasks.update(result)
+            _, applied = await self._tasks.report(result)
         except (ConflictError, NotFoundError) as exc:
             log.info("result of %s task %s refused: %s", task.task_type, task.task_id, exc)
             return False
-        return True
+        return applied
