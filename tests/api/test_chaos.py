@@ -171,7 +171,13 @@ def test_runs_end_as_without_kills_when_the_server_is_killed_repeatedly(server: 
         child = client.get(f"/api/workflow/{child_id}").json()
         assert child["status"] == "COMPLETED" and child["parentWorkflowId"] == workflow_id
         for task in (*run["tasks"], *child["tasks"]):
-            if task["taskId"] in worker.acknowledged:
-                assert task["status"] == "COMPLETED", task
-                assert task["outputData"] == worker.acknowledged[task["taskId"]]
+            if task["taskId"] not in worker.acknowledged:
+                continue
+            if task["status"] != "COMPLETED":
+                # A result that came after its task timed out is answered 200 as Conductor does, not applied,
+                # and said so in the task's log.
+                logs = client.get(f"/api/tasks/{task['taskId']}/log").json()
+                assert any("ignored" in entry["log"] for entry in logs), (task, logs)
+                continue
+            assert task["outputData"] == worker.acknowledged[task["taskId"]]
     client.close()

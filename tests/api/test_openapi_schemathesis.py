@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -42,6 +43,14 @@ def quick_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             process.stop()
 
 
+@pytest.fixture(scope="module")
+def session() -> Iterator[requests.Session]:
+    """One keep-alive session for the file's requests, closed at its end (a session per call leaves sockets to the
+    garbage collector, which the suite turns into errors)."""
+    with requests.Session() as http:
+        yield http
+
+
 HEAVY = ["create", "update", "startWorkflow"]
 """Registering workflow definitions (one or many) and starting a run with an inline one: their coverage phase (a
 case for each field of WorkflowDef and WorkflowTask missing, of a wrong type, at a bound) is 2,500 requests each,
@@ -63,5 +72,7 @@ the server through a fixture: Schemathesis' fixture loader reads a pytest intern
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     database=None,
 )
-def test_every_answer_is_documented(case: schemathesis.Case, quick_server: ServerProcess) -> None:
-    case.call_and_validate(base_url=quick_server.url, checks=CHECKS, timeout=10)
+def test_every_answer_is_documented(
+    case: schemathesis.Case, quick_server: ServerProcess, session: requests.Session
+) -> None:
+    case.call_and_validate(base_url=quick_server.url, session=session, checks=CHECKS, timeout=10)

@@ -177,7 +177,7 @@ def test_an_event_published_ends_its_task_and_writes_the_event_with_the_decision
     )
     assert signal.source_workflow_id == signal.target_workflow_id == h.run.workflow_id
 
-    # Published once: the ended task refuses a second publication, which then writes no event.
+    # Published once: the ended task ignores a second publication, which then writes no event.
     again = h.apply(EventPublished(result=result, event="conductor:w:publish", payload={"n": 1}))
-    assert again.refusal is not None and again.refusal.kind == "conflict"
+    assert again.refusal is not None and again.refusal.kind == "ignored"
     assert again.signals == []
