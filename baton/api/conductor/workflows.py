@@ -122,9 +122,10 @@ async def execute(request: Request) -> Response:
         start.priority = priority
     _apply_idempotency_headers(request, start)
     wait_seconds = float_param(request, "waitForSeconds", 10.0)
-    if wait_seconds < 0:
-        raise ValidationError(errors=[FieldError("waitForSeconds", "must not be negative")])
-    wait_seconds = min(wait_seconds, baton.context.settings.max_wait_for_seconds)
+    cap = baton.context.settings.max_wait_for_seconds
+    if not 0 <= wait_seconds <= cap:
+        message = f"must be between 0 and {cap} (the server's --max-wait-for-seconds), got {wait_seconds:g}"
+        raise ValidationError(errors=[FieldError("waitForSeconds", message)])
     refs = query_or_header(request, "waitUntilTaskRef") or ""
     request_id = query_or_header(request, "requestId") or baton.context.new_id()
     outcome = await baton.runs.execute(
