@@ -69,6 +69,17 @@ def test_execute_refuses_a_wait_until_ref_naming_no_task(client: httpx.Client) -
     assert running(client, name) == [answer.json()["workflowId"]]
 
 
+def test_execute_takes_the_text_none_for_no_wait_until_ref(client: httpx.Client) -> None:
+    """conductor-python 2.0.0 sends its ``None`` as ``waitUntilTaskRef: None``: it means no task, not a task."""
+    name = unique("exec_none")
+    register(client, simple_workflow(name, [f"{name}_step"]))
+    for text in ("None", "null"):
+        answer = client.post(
+            f"/api/workflow/execute/{name}", json={}, params={"waitUntilTaskRef": text, "waitForSeconds": "0"}
+        )
+        assert answer.status_code == 206, answer.text
+
+
 def test_execute_refuses_a_wait_over_the_cap_naming_it(client: httpx.Client) -> None:
     name = unique("exec_cap")
     register(client, simple_workflow(name, [f"{name}_step"]))

@@ -21,6 +21,6 @@ def plain_square(x: int) -> dict[str, int]:
     return {"x": x * x}
 
 
-@worker_task("sdk_cli_refuses", poll_interval_ms=50)
 def refuses(x: int) -> dict[str, int]:
+    """Not decorated (a whole-module load leaves it out): loaded as ``sdk_workers:refuses=sdk_cli_refuses``."""
     raise ValueError(f"x={x} is not welcome")

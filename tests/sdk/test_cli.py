@@ -94,7 +94,7 @@ def test_baton_worker_is_quiet_but_for_start_stop_and_failures(server: Any, bato
     baton.register_task_defs([quick_task_def("sdk_cli_refuses")])
     baton.register_workflow(chain(name, ["sdk_cli_refuses"]))
     log = tmp_path / "worker.log"
-    process = worker_process(server.url, "sdk_workers:refuses", log=log)
+    process = worker_process(server.url, "sdk_workers:refuses=sdk_cli_refuses", log=log)
     try:
         workflow_id = baton.start_workflow(name, {"x": 7})
         wait_until_ended_as(baton, workflow_id, WorkflowStatus.FAILED, timeout=40)

@@ -100,6 +100,10 @@ async def start_with_request(request: Request) -> Response:
     return text(result.workflow_id)
 
 
+_NO_REF = frozenset({"None", "null"})
+"""A ``waitUntilTaskRef`` that means none: conductor-python 2.0.0 sends its ``None`` as the text ``None``."""
+
+
 async def execute(request: Request) -> Response:
     """``POST /api/workflow/execute/{name}[/{version}]``: start, then wait for the end (200) or less (206)."""
     baton = service(request)
@@ -127,6 +131,8 @@ async def execute(request: Request) -> Response:
         message = f"must be between 0 and {cap} (the server's --max-wait-for-seconds), got {wait_seconds:g}"
         raise ValidationError(errors=[FieldError("waitForSeconds", message)])
     refs = query_or_header(request, "waitUntilTaskRef") or ""
+    if refs.strip() in _NO_REF:
+        refs = ""
     request_id = query_or_header(request, "requestId") or baton.context.new_id()
     outcome = await baton.runs.execute(
         start,
