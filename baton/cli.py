@@ -42,7 +42,6 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise StartError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.set_inheritable(True)
     return sock
 
 
