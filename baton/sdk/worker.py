@@ -311,8 +311,10 @@ def _import_file(path: Path) -> types.ModuleType:
         sys.path.insert(0, folder)
     name = path.stem
     loaded = sys.modules.get(name)
-    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
-        return loaded
+    if loaded is not None:
+        if Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+            return loaded
+        raise WorkerLoadError(f"cannot import {str(path)!r}: a module named {name!r} is imported already; rename it")
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise WorkerLoadError(f"cannot import {str(path)!r}: not a Python module")
