@@ -68,7 +68,7 @@ def _check_store(settings: Settings) -> None:
 
     try:
         asyncio.run(open_and_close())
-    except (BatonError, OSError, TimeoutError) as exc:
+    except (BatonError, OSError, TimeoutError, ValueError) as exc:  # ValueError: a URL of no store's scheme
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise StartError(f"cannot open the database {shown_database_url(settings.database_url)}: {reason}") from None
 

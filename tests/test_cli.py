@@ -125,6 +125,11 @@ def test_serve_with_a_sqlite_file_in_a_missing_folder_says_so_in_one_line(tmp_pa
     _refused_start(done, f"cannot open the database {url}", "unable to open database file")
 
 
+def test_serve_with_a_database_url_of_no_known_scheme_says_so_in_one_line() -> None:
+    done = _serve("--port", str(free_port()), "--db", "mysql://db/baton")
+    _refused_start(done, "cannot open the database mysql://db/baton", "use sqlite:/// or postgresql://")
+
+
 def test_version() -> None:
     done = subprocess.run([sys.executable, "-m", "baton", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
