@@ -1,20 +1,27 @@
-# The two set-up commands: `make serve` and `make test`. Both install what is needed first.
+# The two set-up commands: `make serve` and `make test`. Both install what they need first: `make serve` only what
+# the server runs on (`pip install -e .`), `make test` the dev tools besides (`pip install -e '.[dev]'`).
 # `make test-fast` is the suite without the tests marked slow (crash recovery, concurrency, memory plateaus).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install serve test test-fast lint bench
+.PHONY: install install-server serve test test-fast lint bench
+
+install-server: $(VENV)/.installed-server
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed-server: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-server
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-serve: install
+serve: install-server
 	$(BIN)/baton serve --examples
 
 lint: install

@@ -54,3 +54,29 @@ class ConflictError(BatonError):
 
 class StoreError(BatonError):
     """The store failed."""
+
+
+# Conductor OSS's texts for what is not found or already exists: its clients and users match on them (a
+# ``"not found" in message`` check, a test asserting the message), so Baton says them word for word.
+
+
+def workflow_not_found(workflow_id: str) -> NotFoundError:
+    return NotFoundError(f"Workflow with id: {workflow_id} not found.")
+
+
+def task_not_found(task_id: str) -> NotFoundError:
+    return NotFoundError(f"No such task found by id: {task_id}")
+
+
+def workflow_def_not_found(name: str, version: int | None) -> NotFoundError:
+    """``version`` None is the latest: Conductor prints its missing version as ``null``."""
+    return NotFoundError(f"No such workflow found by name: {name}, version: {'null' if version is None else version}")
+
+
+def task_def_not_found(name: str) -> NotFoundError:
+    return NotFoundError(f"No such taskType found by name: {name}")
+
+
+def workflow_def_exists_message(name: str, version: int) -> str:
+    """A create (``POST /api/metadata/workflow``) of a name and version already registered: its 409."""
+    return f"Workflow with {name}.{version} already exists!"

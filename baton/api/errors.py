@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
 from baton.api.limits import BodyReadTimeout, PayloadTooLarge
+from baton.api.params import UnsupportedMediaType
 from baton.api.responses import ErrorBody
 from baton.errors import BatonError, ConflictError, FieldError, NotFoundError, StoreError, ValidationError
 
@@ -49,6 +50,8 @@ def exception_handlers(body: ErrorBody) -> dict[type[Exception], ExceptionHandle
             response = body(status, exc.message, [FieldError("body", exc.message)])
             response.headers["connection"] = "close"
             return response
+        if isinstance(exc, UnsupportedMediaType):
+            return body(415, exc.message, [FieldError("Content-Type", exc.message)])
         if isinstance(exc, StoreError):
             log.error("store failure on %s %s: %s", request.method, request.url.path, exc)
         return baton_error_answer(body, exc)

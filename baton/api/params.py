@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from baton.api.state import service
-from baton.errors import FieldError, ValidationError
+from baton.errors import BatonError, FieldError, ValidationError
 from baton.model.codec import convert, decode
 
 T = TypeVar("T")
@@ -100,10 +100,36 @@ def decode_json(request: Request, raw: bytes | str, into: type[T], what: str = "
     return decode(raw, into, what=what, max_depth=max_json_depth(request))
 
 
-async def optional_body_as(request: Request, into: type[T]) -> T | None:
-    """Decode the JSON body into ``into``; None when there is no body."""
+class UnsupportedMediaType(BatonError):
+    """The body is not JSON: send it with ``Content-Type: application/json``."""
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """Whether a body sent with this ``Content-Type`` is read as JSON: ``application/json``, ``application/*+json``,
+    or no type at all (a bare HTTP client that names none means JSON here; Conductor's clients all name it)."""
+    if content_type is None:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _json_bytes(request: Request) -> bytes | None:
+    """The body's bytes, None when it is empty; a body of another media type (a form, text) is 415."""
     raw = await request.body()
     if not raw.strip():
+        return None
+    content_type = request.headers.get("content-type")
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            f"Content-Type '{content_type}' is not supported: send the body as JSON with Content-Type: application/json"
+        )
+    return raw
+
+
+async def optional_body_as(request: Request, into: type[T]) -> T | None:
+    """Decode the JSON body into ``into``; None when there is no body."""
+    raw = await _json_bytes(request)
+    if raw is None:
         return None
     return decode_json(request, raw, into)
 
@@ -119,8 +145,8 @@ async def body_as(request: Request, into: type[T], *, empty: T | None = None) ->
 
 
 async def json_body(request: Request, *, empty: Any = None) -> Any:
-    raw = await request.body()
-    if not raw.strip():
+    raw = await _json_bytes(request)
+    if raw is None:
         if empty is not None:
             return empty
         raise ValidationError(errors=[FieldError("body", "is required")])

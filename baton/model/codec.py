@@ -43,7 +43,7 @@ def decode(data: bytes | str, into: type[T], *, what: str = "body", max_depth: i
     try:
         return msgspec.json.decode(data, type=into)
     except msgspec.ValidationError as exc:
-        raise _validation_error(str(exc), what) from exc
+        raise _validation_error(str(exc), what, into) from exc
     except msgspec.DecodeError as exc:
         raise ValidationError(f"{what}: malformed JSON ({exc})", [FieldError(what, "malformed JSON")]) from exc
     except RecursionError:
@@ -115,7 +115,7 @@ def convert(value: Any, into: type[T], *, what: str = "body") -> T:
     try:
         return msgspec.convert(value, type=into)
     except msgspec.ValidationError as exc:
-        raise _validation_error(str(exc), what) from exc
+        raise _validation_error(str(exc), what, into) from exc
     except RecursionError:
         raise _too_deep(what, None) from None
 
@@ -129,14 +129,56 @@ def to_builtins(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-def _validation_error(text: str, what: str) -> ValidationError:
+def _validation_error(text: str, what: str, into: Any = None) -> ValidationError:
     match = _PATH_SUFFIX.match(text)
     message = match.group("message") if match else text
     raw_path = (match.group("path") if match else None) or ""
     path = raw_path.lstrip(".") or what
+    if message.startswith("Invalid enum value") and into is not None:
+        allowed = _enum_values_at(into, raw_path)
+        if allowed:
+            message = f"{message}: must be one of {', '.join(allowed)}"
     missing = re.match(r"Object missing required field `(?P<field>[^`]+)`", message)
     if missing:
         field = missing.group("field")
         path = f"{path}.{field}" if raw_path else field
         message = "is required"
     return ValidationError(f"{path}: {message}", [FieldError(path, message)])
+
+
+_PATH_STEP = re.compile(r"\.(?P<field>[^.\[]+)|\[(?P<index>[^\]]*)\]")
+
+
+def _enum_values_at(into: Any, raw_path: str) -> list[str]:
+    """The values the enum at ``raw_path`` (msgspec's ``.tasks[2].type``) of type ``into`` allows; [] if none is."""
+    info: Any = msgspec.inspect.type_info(into)
+    for step in _PATH_STEP.finditer(raw_path):
+        info = _step_into(info, step.group("field"))
+        if info is None:
+            return []
+    if isinstance(info, msgspec.inspect.EnumType):
+        return [str(member.value) for member in info.cls]
+    if isinstance(info, msgspec.inspect.UnionType):
+        for member in info.types:
+            if isinstance(member, msgspec.inspect.EnumType):
+                return [str(value.value) for value in member.cls]
+    return []
+
+
+def _step_into(info: Any, field: str | None) -> Any:
+    """The type one step (a field by its JSON name, or an item) inside ``info``; None when it has no such step."""
+    if isinstance(info, msgspec.inspect.UnionType):
+        for member in info.types:
+            inner = _step_into(member, field)
+            if inner is not None:
+                return inner
+        return None
+    if field is not None:
+        if isinstance(info, msgspec.inspect.StructType | msgspec.inspect.DataclassType):
+            return next((f.type for f in info.fields if f.encode_name == field), None)
+        return None
+    if isinstance(info, msgspec.inspect.ListType | msgspec.inspect.SetType | msgspec.inspect.FrozenSetType):
+        return info.item_type
+    if isinstance(info, msgspec.inspect.DictType):
+        return info.value_type
+    return None

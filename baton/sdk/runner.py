@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType, TracebackType
 from typing import Any, Self
 
-from baton.model import Task, TaskResult
+from baton.model import Task, TaskResult, TaskResultStatus
 from baton.sdk.client import BatonApiError, BatonClient, BatonConnectionError
 from baton.sdk.worker import Worker, default_registry
 
@@ -45,6 +45,9 @@ _LIMITED_RETRY_STATUS = frozenset({500})
 """Answers retried a few times only, since a server bug would fail the same way forever."""
 
 _LIMITED_RETRIES = 5
+
+_FAILURES = frozenset({TaskResultStatus.FAILED, TaskResultStatus.FAILED_WITH_TERMINAL_ERROR})
+"""Results logged at WARNING: a quiet worker still says what went wrong."""
 
 
 def default_worker_id() -> str:
@@ -300,6 +303,14 @@ class WorkerRunner:
         try:
             while current is not None:
                 result = lane.worker.execute(current, worker_id=self.worker_id)
+                if result.status in _FAILURES:
+                    log.warning(
+                        "task %s (%s) of workflow %s failed: %s",
+                        current.task_id,
+                        lane.worker.task_type,
+                        current.workflow_instance_id,
+                        result.reason_for_incompletion,
+                    )
                 current = self._report(result)
         except Exception:
             log.exception("running task %s failed", current.task_id if current else "?")

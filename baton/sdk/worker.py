@@ -20,13 +20,17 @@ import asyncio
 import dataclasses
 import functools
 import importlib
+import importlib.util
 import inspect
+import os
+import sys
 import time
 import traceback
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -288,10 +292,40 @@ def worker_of(obj: object) -> Worker | None:
 
 
 def _import(module_name: str) -> types.ModuleType:
+    """A module by its dotted name, or by its file's path (``examples/workers.py``)."""
+    if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:
+        return _import_file(Path(module_name))
     try:
         return importlib.import_module(module_name)
     except ImportError as exc:
         raise WorkerLoadError(f"cannot import {module_name!r}: {exc}") from exc
+
+
+def _import_file(path: Path) -> types.ModuleType:
+    """The module in ``path``, imported under its file's stem with its folder first on ``sys.path`` (so that it
+    imports its neighbours as it would when run from there); the same file twice is the same module."""
+    if not path.is_file():
+        raise WorkerLoadError(f"cannot import {str(path)!r}: no such file")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = path.stem
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+            return loaded
+        raise WorkerLoadError(f"cannot import {str(path)!r}: a module named {name!r} is imported already; rename it")
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise WorkerLoadError(f"cannot import {str(path)!r}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise WorkerLoadError(f"cannot import {str(path)!r}: {exc}") from exc
+    return module
 
 
 def _load_one(spec: str) -> list[Worker]:

@@ -63,7 +63,15 @@ from typing import Any
 
 from baton.engine import ChildRetried, FailureWorkflowNotStarted, Signal, SignalKind, TaskResultReceived
 from baton.engine.expressions import document_for, resolve
-from baton.errors import BatonError, ConflictError, FieldError, NotFoundError, StoreError, ValidationError
+from baton.errors import (
+    BatonError,
+    ConflictError,
+    FieldError,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+    workflow_not_found,
+)
 from baton.model import (
     IdempotencyStrategy,
     StartWorkflowRequest,
@@ -156,7 +164,7 @@ class ChildRuns:
         parent = await self._ctx.store.get_run(task.workflow_instance_id, include_tasks=True)
         definition = await self._ctx.store.get_run_definition(task.workflow_instance_id)
         if parent is None or definition is None:
-            raise NotFoundError(f"No such workflow: {task.workflow_instance_id}")
+            raise workflow_not_found(task.workflow_instance_id)
         document = document_for(parent, schema_version=definition.schema_version)
         resolved = {key: resolve(value, document) for key, value in raw.items()}
         name = resolved["name"]

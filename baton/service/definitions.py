@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton.errors import FieldError, NotFoundError, ValidationError
+from baton.errors import FieldError, ValidationError, task_def_not_found, workflow_def_not_found
 from baton.model import TaskDef, WorkflowDef
 from baton.model.validation import carries_schemas, validate_task_defs, validate_workflow_def
 from baton.service.context import ServiceContext
@@ -37,7 +37,7 @@ class DefinitionService:
     async def get_workflow(self, name: str, version: int | None = None) -> WorkflowDef:
         definition = await self._store.get_workflow_def(name, version)
         if definition is None:
-            raise NotFoundError(_workflow_not_found(name, version))
+            raise workflow_def_not_found(name, version)
         return definition
 
     async def list_workflows(self, name: str | None = None) -> list[WorkflowDef]:
@@ -45,7 +45,7 @@ class DefinitionService:
 
     async def delete_workflow(self, name: str, version: int) -> None:
         if not await self._store.delete_workflow_def(name, version):
-            raise NotFoundError(_workflow_not_found(name, version))
+            raise workflow_def_not_found(name, version)
         self._resolver.forget()
 
     async def register_task_defs(self, task_defs: list[TaskDef], *, overwrite: bool = True) -> None:
@@ -60,7 +60,7 @@ class DefinitionService:
     async def get_task_def(self, name: str) -> TaskDef:
         found = await self._store.get_task_defs([name])
         if name not in found:
-            raise NotFoundError(f"No such task definition: {name}")
+            raise task_def_not_found(name)
         return found[name]
 
     async def list_task_defs(self) -> list[TaskDef]:
@@ -68,7 +68,7 @@ class DefinitionService:
 
     async def delete_task_def(self, name: str) -> None:
         if not await self._store.delete_task_def(name):
-            raise NotFoundError(f"No such task definition: {name}")
+            raise task_def_not_found(name)
         self._resolver.forget()
 
 
@@ -81,9 +81,3 @@ def _validate_each(definitions: list[WorkflowDef]) -> None:
             errors.extend(FieldError(f"[{index}].{e.path}", e.message) for e in exc.errors)
     if errors:
         raise ValidationError(errors=errors)
-
-
-def _workflow_not_found(name: str, version: int | None) -> str:
-    if version is None:
-        return f"No such workflow definition: {name}"
-    return f"No such workflow definition: {name} version {version}"

@@ -51,7 +51,7 @@ from baton.engine import (
     can_retry,
     retriable_steps,
 )
-from baton.errors import BatonError, ConflictError, FieldError, NotFoundError, ValidationError
+from baton.errors import BatonError, ConflictError, FieldError, ValidationError, task_not_found, workflow_not_found
 from baton.model import BulkResponse, RerunWorkflowRequest, SkipTaskRequest, TaskExecLog, TaskType, Workflow
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -125,7 +125,7 @@ class OperationService:
         await self._apply(workflow_id, UpdateVariables(variables=variables, append_array=append_array))
         run = await self._ctx.store.get_run(workflow_id)
         if run is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         return run
 
     async def decide(self, workflow_id: str) -> None:
@@ -154,12 +154,12 @@ class OperationService:
     async def add_task_log(self, task_id: str, line: str) -> None:
         log = TaskExecLog(log=line, task_id=task_id, created_time=self._ctx.clock())
         if not await self._ctx.store.add_task_logs(task_id, [log]):
-            raise NotFoundError(f"No such task: {task_id}")
+            raise task_not_found(task_id)
 
     async def task_logs(self, task_id: str) -> list[TaskExecLog]:
         logs = await self._ctx.store.get_task_logs(task_id)
         if logs is None:
-            raise NotFoundError(f"No such task: {task_id}")
+            raise task_not_found(task_id)
         return logs
 
     # -- plumbing ------------------------------------------------------------------
@@ -171,7 +171,7 @@ class OperationService:
         """The run's failed SUB_WORKFLOW tasks whose child exists and can be retried."""
         run = await self._ctx.store.get_run(workflow_id, include_tasks=True)
         if run is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         resumable: set[str] = set()
         for task in retriable_steps(run):
             if task.task_type != TaskType.SUB_WORKFLOW.value or not task.sub_workflow_id:
@@ -184,7 +184,7 @@ class OperationService:
     async def _run_header(self, workflow_id: str) -> Workflow:
         run = await self._ctx.store.get_run(workflow_id, include_tasks=False)
         if run is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         return run
 
 

@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import msgspec
 
-from baton.errors import FieldError, NotFoundError, ValidationError
+from baton.errors import FieldError, ValidationError, workflow_def_not_found
 from baton.model import (
     SERVER_QUEUED_TASK_TYPES,
     SYSTEM_TASK_TYPES,
@@ -88,8 +88,7 @@ class DefinitionResolver:
             return cached[1]
         definition = await self._store.get_workflow_def(name, wanted)
         if definition is None:
-            suffix = f" version {wanted}" if wanted else ""
-            raise NotFoundError(f"No such workflow definition: {name}{suffix}")
+            raise workflow_def_not_found(name, wanted)
         resolved = await self.resolve(definition)
         if len(self._cache) > 1000:
             self._cache.clear()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from baton.engine import Terminate
-from baton.errors import FieldError, NotFoundError, ValidationError
+from baton.errors import FieldError, ValidationError, workflow_not_found
 from baton.model import (
     IdempotencyStrategy,
     StartWorkflowRequest,
@@ -72,14 +73,11 @@ class RunService:
         workflow_id: str | None = None,
         parent_workflow_id: str | None = None,
         parent_workflow_task_id: str | None = None,
+        definition: WorkflowDef | None = None,
     ) -> tuple[StartResult, Workflow]:
         """``start``, and the run as its first decision made it (what was written, when the run was created)."""
-        _check_start_request(request)
-        if request.workflow_def is not None:
-            definition = await self._resolver.inline(request.workflow_def)
-        else:
-            assert request.name is not None
-            definition = await self._resolver.by_name(request.name, request.version)
+        if definition is None:
+            definition = await self._definition_for(request)
         ctx = self._ctx.decide_context()
         run = Workflow(
             workflow_id=workflow_id or ctx.new_id(),
@@ -102,11 +100,19 @@ class RunService:
         # A strategy without a key means nothing (Conductor's clients always send one): no idempotency.
         strategy = None
         if request.idempotency_key:
-            strategy = request.idempotency_strategy or IdempotencyStrategy.RETURN_EXISTING
+            strategy = request.idempotency_strategy or IdempotencyStrategy.FAIL
         result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
         if result.created:
             self._ctx.publish(decision, ctx.now)
         return result, decision.workflow
+
+    async def _definition_for(self, request: StartWorkflowRequest) -> WorkflowDef:
+        """The resolved definition a start request runs: its inline one, or the registered one it names."""
+        _check_start_request(request)
+        if request.workflow_def is not None:
+            return await self._resolver.inline(request.workflow_def)
+        assert request.name is not None
+        return await self._resolver.by_name(request.name, request.version)
 
     async def execute(
         self,
@@ -115,8 +121,13 @@ class RunService:
         wait_until_refs: frozenset[str] = frozenset(),
         wait_for_seconds: float = 10,
     ) -> ExecuteOutcome:
-        """Start a run and answer when it ends, a listed step completes, it blocks on a person, or time runs out."""
-        started, first = await self._start(request)
+        """Start a run and answer when it ends, a listed step completes, it blocks on a person, or time runs out.
+
+        A ``wait_until_refs`` naming no step of the definition is refused before anything is started.
+        """
+        definition = await self._definition_for(request)
+        _check_wait_refs(definition, wait_until_refs)
+        started, first = await self._start(request, definition=definition)
         # The run as its start wrote it: the first look needs no read (an existing run, by its key, is read).
         known = first if started.created else None
         loop = asyncio.get_running_loop()
@@ -142,14 +153,14 @@ class RunService:
         """The run; with ``task_limit``, only its first tasks (read them on with ``tasks_after``)."""
         run = await self._ctx.store.get_run(workflow_id, include_tasks=include_tasks, task_limit=task_limit)
         if run is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         return run
 
     async def get_json(self, workflow_id: str, task_limit: int) -> tuple[str, list[tuple[int, str]]]:
         """The run's header JSON and ``(seq, JSON)`` of its first ``task_limit`` tasks, as stored."""
         found = await self._ctx.store.get_run_json(workflow_id, task_limit)
         if found is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         return found
 
     async def task_json_after(self, workflow_id: str, after_seq: int, limit: int) -> list[tuple[int, str]]:
@@ -170,13 +181,13 @@ class RunService:
         wanted = [status.value for status in statuses]
         page = await self._ctx.store.run_tasks(workflow_id, start=start, count=count, statuses=wanted)
         if page is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         return page
 
     async def definition_of(self, workflow_id: str) -> WorkflowDef:
         definition = await self._ctx.store.get_run_definition(workflow_id)
         if definition is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         return definition
 
     async def correlated(
@@ -206,7 +217,7 @@ class RunService:
 
     async def remove(self, workflow_id: str) -> None:
         if not await self._ctx.store.delete_run(workflow_id):
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
 
 
 def _check_start_request(request: StartWorkflowRequest) -> None:
@@ -243,6 +254,25 @@ def _check_off_loop(data: dict[str, Any], value: dict[str, Any]) -> FieldError |
         return first_violation(data, value, "input", max_steps=MAX_STEPS)
     except OutOfSteps as exc:
         return FieldError("input", f"not validated against inputSchema: {exc}")
+
+
+_LOOP_ITERATION = re.compile(r"__\d+$")
+
+
+def _check_wait_refs(definition: WorkflowDef, refs: frozenset[str]) -> None:
+    """Each of ``refs`` is a step of ``definition`` (a loop's ``ref__N`` counts as ``ref``). A dynamic fork's
+    branches are named by its input, so with one in the definition any name may be one of them."""
+    if not refs:
+        return
+    steps = definition.all_tasks()
+    if any(step.type == TaskType.FORK_JOIN_DYNAMIC.value for step in steps):
+        return
+    known = {step.task_reference_name for step in steps}
+    unknown = sorted(ref for ref in refs if _LOOP_ITERATION.sub("", ref) not in known)
+    if unknown:
+        names = ", ".join(f"'{ref}'" for ref in unknown)
+        message = f"names no task of workflow '{definition.name}' version {definition.version}: {names}"
+        raise ValidationError(errors=[FieldError("waitUntilTaskRef", message)])
 
 
 def _reached(run: Workflow, refs: frozenset[str]) -> bool:

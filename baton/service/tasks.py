@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
-from baton.errors import FieldError, NotFoundError, ValidationError
+from baton.errors import FieldError, NotFoundError, ValidationError, task_not_found
 from baton.model import PollData, Task, TaskResult, TaskResultStatus
 from baton.model.validation import task_result_errors
 from baton.service.context import ServiceContext, raise_refusal
@@ -84,14 +84,14 @@ class TaskService:
         _check_result(result)
         workflow_id = result.workflow_instance_id or await self._ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
-            raise NotFoundError(f"No such task: {result.task_id}")
+            raise task_not_found(result.task_id)
         decision = await self._ctx.apply_event(workflow_id, TaskResultReceived(result=result), may_ignore=True)
         if decision.refusal is not None:
             return await self._ctx.log_ignored(decision.refusal, _describe(result)), False
         for task in decision.updated:
             if task.task_id == result.task_id:
                 return task, True
-        raise NotFoundError(f"No such task: {result.task_id}")
+        raise task_not_found(result.task_id)
 
     async def update_and_poll(self, result: TaskResult) -> Task | None:
         """Apply a result, then hand the same worker its next task of the same type, if one is ready.
@@ -104,7 +104,7 @@ class TaskService:
         ctx = self._ctx
         workflow_id = result.workflow_instance_id or await ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
-            raise NotFoundError(f"No such task: {result.task_id}")
+            raise task_not_found(result.task_id)
         decide_ctx = ctx.decide_context()
         event = TaskResultReceived(result=result)
 
@@ -128,7 +128,7 @@ class TaskService:
         ctx.publish(decision, decide_ctx.now)
         reported = next((task for task in decision.updated if task.task_id == result.task_id), None)
         if reported is None:
-            raise NotFoundError(f"No such task: {result.task_id}")
+            raise task_not_found(result.task_id)
         self.polls.seen(reported.task_type, None, result.worker_id or reported.worker_id)
         known = self._resolver.cached_claim_limits(reported.task_type)
         if known is None or not known.fresh:
@@ -173,7 +173,7 @@ class TaskService:
     async def get(self, task_id: str) -> Task:
         task = await self._ctx.store.get_task(task_id)
         if task is None:
-            raise NotFoundError(f"No such task: {task_id}")
+            raise task_not_found(task_id)
         return task
 
     async def queue_sizes(self, task_types: list[str] | None) -> dict[str, int]:

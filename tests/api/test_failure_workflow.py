@@ -130,7 +130,8 @@ def test_an_unregistered_failure_workflow_is_recorded_as_conductor_does(client: 
         assert time.monotonic() < deadline, recorded
         time.sleep(0.05)
     assert recorded == (
-        "Error workflow never_registered failed to start.  reason: No such workflow definition: never_registered"
+        "Error workflow never_registered failed to start.  reason: "
+        "No such workflow found by name: never_registered, version: null"
     )
     after = run_of(client, workflow_id)
     ignored = ("output", "updateTime")

@@ -280,7 +280,7 @@ def test_a_name_that_resolves_to_nothing_usable_fails_the_task(client: httpx.Cli
     unknown = wait_for_status(client, start(client, chooser_name, {"childName": "nobody"}), "FAILED")
     reason = only_task(unknown, "sub")["reasonForIncompletion"]
     assert "subWorkflowParam.name ${workflow.input.childName} resolved to 'nobody'" in reason
-    assert "No such workflow definition: nobody" in reason
+    assert "No such workflow found by name: nobody, version: null" in reason
 
     missing = wait_for_status(client, start(client, chooser_name, {}), "FAILED")
     assert "subWorkflowParam.name" in only_task(missing, "sub")["reasonForIncompletion"]

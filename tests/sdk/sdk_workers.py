@@ -19,3 +19,8 @@ def double(task: Task) -> dict[str, int]:
 def plain_square(x: int) -> dict[str, int]:
     """Not decorated: loaded as ``sdk_workers:plain_square=sdk_cli_square`` (from this folder)."""
     return {"x": x * x}
+
+
+def refuses(x: int) -> dict[str, int]:
+    """Not decorated (a whole-module load leaves it out): loaded as ``sdk_workers:refuses=sdk_cli_refuses``."""
+    raise ValueError(f"x={x} is not welcome")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,6 +181,31 @@ def test_load_plain_function_with_task_type() -> None:
 def test_load_whole_module() -> None:
     types = sorted(w.task_type for w in load_workers(["tests.sdk.sdk_workers"]))
     assert types == ["sdk_cli_add_one", "sdk_cli_double"]
+
+
+def test_load_by_file_path(tmp_path: Path) -> None:
+    """A file is imported under its stem, its folder first on sys.path (it may import its neighbours)."""
+    (tmp_path / "pathed_helpers.py").write_text("BONUS = 5\n")
+    (tmp_path / "pathed_workers.py").write_text(
+        "from baton.sdk import worker_task\n"
+        "from pathed_helpers import BONUS\n\n\n"
+        '@worker_task("pathed_add")\n'
+        "def add(x: int) -> dict[str, int]:\n"
+        "    return {'x': x + BONUS}\n"
+    )
+    path = str(tmp_path / "pathed_workers.py")
+    (whole,) = load_workers([path])
+    (by_function,) = load_workers([f"{path}:add=pathed_other"])
+    assert (whole.task_type, by_function.task_type) == ("pathed_add", "pathed_other")
+    assert whole.execute(make_task(x=1)).output_data == {"x": 6}
+
+
+def test_a_file_whose_name_is_taken_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "json.py").write_text("X = 1\n")
+    with pytest.raises(WorkerLoadError, match="a module named 'json' is imported already"):
+        load_workers([str(tmp_path / "json.py")])
+    with pytest.raises(WorkerLoadError, match="no such file"):
+        load_workers([str(tmp_path / "missing.py")])
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,10 @@ async def start_with_request(request: Request) -> Response:
     return text(result.workflow_id)
 
 
+_NO_REF = frozenset({"None", "null"})
+"""A ``waitUntilTaskRef`` that means none: conductor-python 2.0.0 sends its ``None`` as the text ``None``."""
+
+
 async def execute(request: Request) -> Response:
     """``POST /api/workflow/execute/{name}[/{version}]``: start, then wait for the end (200) or less (206)."""
     baton = service(request)
@@ -123,10 +127,13 @@ async def execute(request: Request) -> Response:
         start.priority = priority
     _apply_idempotency_headers(request, start)
     wait_seconds = float_param(request, "waitForSeconds", 10.0)
-    if wait_seconds < 0:
-        raise ValidationError(errors=[FieldError("waitForSeconds", "must not be negative")])
-    wait_seconds = min(wait_seconds, baton.context.settings.max_wait_for_seconds)
+    cap = baton.context.settings.max_wait_for_seconds
+    if not 0 <= wait_seconds <= cap:
+        message = f"must be between 0 and {cap} (the server's --max-wait-for-seconds), got {wait_seconds:g}"
+        raise ValidationError(errors=[FieldError("waitForSeconds", message)])
     refs = query_or_header(request, "waitUntilTaskRef") or ""
+    if refs.strip() in _NO_REF:
+        refs = ""
     request_id = query_or_header(request, "requestId") or baton.context.new_id()
     outcome = await baton.runs.execute(
         start,

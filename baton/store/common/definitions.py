@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from baton.errors import ConflictError
+from baton.errors import ConflictError, workflow_def_exists_message
 from baton.model import TaskDef, WorkflowDef
 from baton.store.common import codec, plans
 from baton.store.common.database import Database
@@ -41,7 +41,7 @@ class Definitions:
             "store workflow definitions",
             [plans.workflow_def_row(d) for d in defs],
             UPSERT_WORKFLOW_DEF if overwrite else INSERT_WORKFLOW_DEF_NEW,
-            None if overwrite else [f"Workflow definition {d.name} version {d.version} already exists" for d in defs],
+            None if overwrite else [workflow_def_exists_message(d.name, d.version) for d in defs],
         )
 
     async def get_workflow_def(self, name: str, version: int | None = None) -> WorkflowDef | None:

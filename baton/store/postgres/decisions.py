@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from baton.engine.decision import OFF_THE_LOOP, Decision
-from baton.errors import NotFoundError, StoreError
+from baton.errors import NotFoundError, StoreError, workflow_not_found
 from baton.model import Task, WorkflowDef
 from baton.store.base import (
     ClaimAfter,
@@ -98,14 +98,14 @@ class PostgresDecisions(PostgresClaims):
     async def _read_for_decision(self, conn: asyncpg.Connection, query: str, workflow_id: str) -> KnownRun:
         row = await conn.fetchrow(query, workflow_id)
         if row is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         return self._known_from_row(workflow_id, row)
 
     def _known_from_row(self, workflow_id: str, row: asyncpg.Record | tuple[Any, ...]) -> KnownRun:
         """A run as ``_RUN_FOR_DECISION`` read it (task bodies decoded through the body cache)."""
         body, digest, row_version, task_bodies, task_versions = tuple(row)[:5]
         if body is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         run, sizes = self._task_bodies.run(body, task_bodies)
         versions = [(task.task_id, version) for task, version in zip(run.tasks, task_versions, strict=True)]
         tasks = CachedRun.of(versions, run.tasks, sizes)
@@ -152,7 +152,7 @@ class PostgresDecisions(PostgresClaims):
                 async with conn.transaction():
                     row = await conn.fetchrow(LOCK_RUN_FOR_DECISION, workflow_id)
                     if row is None:
-                        raise NotFoundError(f"No such workflow: {workflow_id}")
+                        raise workflow_not_found(workflow_id)
                     if row["fresh"]:
                         known = self._known_from_row(workflow_id, row)
                     else:

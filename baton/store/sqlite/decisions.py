@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from baton.engine.decision import Decision
-from baton.errors import ConflictError, NotFoundError, StoreError
+from baton.errors import ConflictError, StoreError, workflow_not_found
 from baton.model import IdempotencyStrategy, Task, WorkflowDef
 from baton.store.base import (
     ClaimAfter,
@@ -146,7 +146,7 @@ class SqliteDecisions(SqliteClaims):
         """The decision on the run as stored (or as cached), its tasks as loaded, its definition and its copy."""
         row = conn.execute(SELECT_RUN_FOR_DECISION, (workflow_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"No such workflow: {workflow_id}")
+            raise workflow_not_found(workflow_id)
         body, digest = row
         definition = self._snapshot(conn, digest)
         cached = self._runs.get(workflow_id)
