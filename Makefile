@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install serve test test-fast lint bench
+.PHONY: install node-client serve test test-fast lint bench
+NODE_CLIENT := tests/node/node_modules/.installed
 
 install: $(VENV)/.installed
 
@@ -12,6 +13,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The official JavaScript client that tests/sdk/test_node_client.py drives: installed from the lock file,
+# again only when the lock file changed.
+node-client: $(NODE_CLIENT)
+
+$(NODE_CLIENT): tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund
 	touch $@
 
 serve: install
@@ -22,11 +31,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install lint
+test: install node-client lint
 	bash scripts/ensure-postgres
 	$(BIN)/pytest
 
-test-fast: install
+test-fast: install node-client
 	bash scripts/ensure-postgres
 	$(BIN)/pytest -m "not slow"
 
