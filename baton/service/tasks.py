@@ -73,7 +73,14 @@ class TaskService:
         workflow_id = result.workflow_instance_id or await self._ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
             raise NotFoundError(f"No such task: {result.task_id}")
-        decision = await self._ctx.apply_event(workflow_id, TaskResultReceived(result=result))
+        event = TaskResultReceived(result=result)
+        try:
+            decision = await self._ctx.apply_event(workflow_id, event)
+        except NotFoundError:
+            owner = await self._owner_elsewhere(result.task_id, workflow_id)
+            if owner is None:
+                raise
+            decision = await self._ctx.apply_event(owner, event)
         for task in decision.updated:
             if task.task_id == result.task_id:
                 return task
@@ -104,7 +111,18 @@ class TaskService:
                     return ClaimRequest(task.task_type, worker_id, 1, ctx.clock(), known.limits)
             return None
 
-        decision, claimed = await ctx.decisions.apply(workflow_id, event, decide_ctx, claim_after)
+        refused: NotFoundError | None = None
+        try:
+            decision, claimed = await ctx.decisions.apply(workflow_id, event, decide_ctx, claim_after)
+            if decision.refusal is not None and decision.refusal.kind == "not_found":
+                refused = NotFoundError(decision.refusal.message)
+        except NotFoundError as missing:
+            refused = missing
+        if refused is not None:
+            owner = await self._owner_elsewhere(result.task_id, workflow_id)
+            if owner is None:
+                raise refused
+            decision, claimed = await ctx.decisions.apply(owner, event, decide_ctx, claim_after)
         if decision.refusal is not None:
             if decision.refusal.kind == "not_found":
                 raise NotFoundError(decision.refusal.message)
@@ -138,6 +156,16 @@ class TaskService:
         if matching:
             return matching[0].task_id
         raise NotFoundError(f"No pending task '{reference_task_name}' in workflow {workflow_id}")
+
+    async def _owner_elsewhere(self, task_id: str, named: str) -> str | None:
+        """The run that holds ``task_id`` when a result named another run (or none that exists).
+
+        Conductor finds a result's task by its id alone, so a worker that names the wrong
+        ``workflowInstanceId`` still completes its task; so does Baton. Asked only after the
+        named run refused, so a well-formed result costs no extra read.
+        """
+        owner = await self._ctx.store.workflow_id_of_task(task_id)
+        return owner if owner is not None and owner != named else None
 
     async def get(self, task_id: str) -> Task:
         task = await self._ctx.store.get_task(task_id)
