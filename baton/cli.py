@@ -21,6 +21,15 @@ serve command, not the app: an app embedded in another process leaves that proce
 """
 
 
+KEEP_ALIVE_SECONDS = 60
+"""How long an idle keep-alive connection stays open (uvicorn's default is 5 s; Conductor's Tomcat keeps 60 s).
+
+The official clients pool connections and reuse one after a pause: with 5 s, a request sent as the server
+closes the idle connection fails with a protocol error, which conductor-python 2.0.0 heals by replacing its
+shared HTTP client under the threads that use it (its own integration tests then hang or fail).
+"""
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -46,6 +55,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
 
