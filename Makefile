@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-server serve test test-fast lint bench
+.PHONY: install install-server node-client serve test test-fast lint bench
+NODE_CLIENT := tests/node/node_modules/.installed
 
 install-server: $(VENV)/.installed-server
 
@@ -21,6 +22,14 @@ $(VENV)/.installed: $(VENV)/.installed-server
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The official JavaScript client that tests/sdk/test_node_client.py drives: installed from the lock file,
+# again only when the lock file changed.
+node-client: $(NODE_CLIENT)
+
+$(NODE_CLIENT): tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund
+	touch $@
+
 serve: install-server
 	$(BIN)/baton serve --examples
 
@@ -29,11 +38,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install lint
+test: install node-client lint
 	bash scripts/ensure-postgres
 	bash scripts/run-tests $(BIN)/pytest
 
-test-fast: install
+test-fast: install node-client
 	bash scripts/ensure-postgres
 	bash scripts/run-tests $(BIN)/pytest -m "not slow"
 

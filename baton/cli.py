@@ -24,6 +24,15 @@ serve command, not the app: an app embedded in another process leaves that proce
 """
 
 
+KEEP_ALIVE_SECONDS = 60
+"""How long an idle keep-alive connection stays open (uvicorn's default is 5 s; Conductor's Tomcat keeps 60 s).
+
+The official clients pool connections and reuse one after a pause: with 5 s, a request sent as the server
+closes the idle connection fails with a protocol error, which conductor-python 2.0.0 heals by replacing its
+shared HTTP client under the threads that use it (its own integration tests then hang or fail).
+"""
+
+
 class StartError(Exception):
     """What stops ``baton serve`` before it serves, said in one line (the port is taken, the database unreachable)."""
 
@@ -109,6 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -85,7 +85,14 @@ class TaskService:
         workflow_id = result.workflow_instance_id or await self._ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
             raise task_not_found(result.task_id)
-        decision = await self._ctx.apply_event(workflow_id, TaskResultReceived(result=result), may_ignore=True)
+        event = TaskResultReceived(result=result)
+        try:
+            decision = await self._ctx.apply_event(workflow_id, event, may_ignore=True)
+        except NotFoundError:
+            owner = await self._owner_elsewhere(result.task_id, workflow_id)
+            if owner is None:
+                raise
+            decision = await self._ctx.apply_event(owner, event, may_ignore=True)
         if decision.refusal is not None:
             return await self._ctx.log_ignored(decision.refusal, _describe(result)), False
         for task in decision.updated:
@@ -118,7 +125,18 @@ class TaskService:
                     return ClaimRequest(task.task_type, worker_id, 1, ctx.clock(), known.limits)
             return None
 
-        decision, claimed = await ctx.decisions.apply(workflow_id, event, decide_ctx, claim_after)
+        refused: NotFoundError | None = None
+        try:
+            decision, claimed = await ctx.decisions.apply(workflow_id, event, decide_ctx, claim_after)
+            if decision.refusal is not None and decision.refusal.kind == "not_found":
+                refused = NotFoundError(decision.refusal.message)
+        except NotFoundError as missing:
+            refused = missing
+        if refused is not None:
+            owner = await self._owner_elsewhere(result.task_id, workflow_id)
+            if owner is None:
+                raise refused
+            decision, claimed = await ctx.decisions.apply(owner, event, decide_ctx, claim_after)
         if decision.refusal is not None:
             raise_refusal(decision.refusal, may_ignore=True)
             ignored = await ctx.log_ignored(decision.refusal, _describe(result))
@@ -169,6 +187,16 @@ class TaskService:
         if task_type is not None and not task_type.strip():
             raise ValidationError(errors=[FieldError("taskType", "is required")])
         return await self.polls.poll_data(task_type)
+
+    async def _owner_elsewhere(self, task_id: str, named: str) -> str | None:
+        """The run that holds ``task_id`` when a result named another run (or none that exists).
+
+        Conductor finds a result's task by its id alone, so a worker that names the wrong
+        ``workflowInstanceId`` still completes its task; so does Baton. Asked only after the
+        named run refused, so a well-formed result costs no extra read.
+        """
+        owner = await self._ctx.store.workflow_id_of_task(task_id)
+        return owner if owner is not None and owner != named else None
 
     async def get(self, task_id: str) -> Task:
         task = await self._ctx.store.get_task(task_id)
