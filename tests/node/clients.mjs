@@ -202,7 +202,7 @@ const scenarios = {
       `${prefix}_sync`,
       [first, second],
       [simpleTask("a", first, {}), simpleTask("b", second, {})],
-      { a: "${a.output.value}", b: "${b.output.value}" },
+      { a: "${a.output.value}", b: "${b.output.taskOutput.value}" },
     );
     const workflowId = await executor.startWorkflow({ name, version: 1, input: {} });
 
@@ -212,8 +212,11 @@ const scenarios = {
     assert.deepEqual(taskByRef(afterA, "a").outputData, { value: 1 });
 
     await waitFor(executor, workflowId, (run) => (run.tasks ?? []).some((task) => task.referenceTaskName === "b"));
+    // WorkflowExecutor's updateTaskSync sends its output as `{taskOutput: ...}`, which Conductor stores as it
+    // comes: the step's output is that object.
     const afterB = await executor.updateTaskSync("b", workflowId, "COMPLETED", { value: 2 });
     assert.equal(taskByRef(afterB, "b").status, "COMPLETED", JSON.stringify(afterB));
+    assert.deepEqual(taskByRef(afterB, "b").outputData, { taskOutput: { value: 2 } });
 
     const run = await waitFor(executor, workflowId, ended);
     assert.equal(run.status, "COMPLETED", JSON.stringify(run));
