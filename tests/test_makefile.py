@@ -27,7 +27,8 @@ def test_make_test_installs_the_dev_tools_and_lints() -> None:
     planned = _planned("test")
     assert ".venv/bin/python -m pip install --quiet -e '.[dev]'" in planned
     assert ".venv/bin/mypy" in planned
-    assert planned[-1] == ".venv/bin/pytest"
+    assert "cd tests/node && npm ci --no-audit --no-fund" in planned
+    assert planned[-1] == "bash scripts/run-tests .venv/bin/pytest"
 
 
 def test_ci_runs_make_test_only() -> None:
