@@ -266,8 +266,6 @@ def _validate_flow_task(task: WorkflowTask, at: str, errors: list[FieldError]) -
                         "is required for a FORK_JOIN_DYNAMIC (or inputParameters.forkTaskName with forkTaskInputs)",
                     )
                 )
-            elif name not in params:
-                errors.append(FieldError(f"{at}.inputParameters.{name}", f"is required: {field} names it"))
     elif kind == TaskType.DO_WHILE:
         has_items = task.items is not None or "items" in params
         if not has_items and not (task.loop_condition or "").strip():

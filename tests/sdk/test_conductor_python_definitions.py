@@ -1,8 +1,9 @@
 """Definitions as conductor-python 2.0.0 builds them, against a real ``baton serve``.
 
-Its DSL's trailing fork (``>> [[a], [b]]``, no JOIN), schemas on task definitions, and a
+Its DSL's trailing fork (``>> [[a], [b]]``, no JOIN), schemas on task definitions, a
 definition Conductor refuses (a sub-workflow version that is an expression), which would
-otherwise make the client's ``get_all_workflow_defs()`` answer None for the whole list.
+otherwise make the client's ``get_all_workflow_defs()`` answer None for the whole list, and its
+dynamic fork in the "combined" form (accepted as Conductor accepts it; the run fails).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from conductor.client.http.rest import ApiException
 from conductor.client.orkes.orkes_metadata_client import OrkesMetadataClient
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
+from conductor.client.workflow.task.dynamic_fork_task import DynamicForkTask
+from conductor.client.workflow.task.join_task import JoinTask
 from conductor.client.workflow.task.simple_task import SimpleTask
 
 from tests.helpers import poll, start, unique, wait_for_status
@@ -79,3 +82,25 @@ def test_the_python_dsl_definitions_register_run_and_list(server: Any, client: h
     assert client.post("/api/tasks", json=done).status_code == 200
     run = wait_for_status(client, workflow_id, "FAILED")
     assert run["reasonForIncompletion"] == "outputSchema: output: 'n' is a required property"
+
+
+def test_the_python_dsl_combined_dynamic_fork_registers_and_its_run_fails(server: Any, client: httpx.Client) -> None:
+    """``DynamicForkTask(tasks_param="dynamicForkJoinTasks")`` names an inputs parameter it never gives."""
+    config = Configuration(server_api_url=server.url + "/api")
+    metadata = OrkesMetadataClient(config)
+    branch, name = unique("cpy_df_branch"), unique("cpy_df_combined")
+    fork = DynamicForkTask(task_ref_name="fan", tasks_param="dynamicForkJoinTasks", join_task=JoinTask("fan_join"))
+    fork.input_parameters["dynamicForkJoinTasks"] = [
+        {"task": {"name": branch, "taskReferenceName": f"{branch}_{i}", "type": "SIMPLE"}, "input": {"i": i}}
+        for i in (1, 2)
+    ]
+    ConductorWorkflow(executor=WorkflowExecutor(config), name=name, version=1).add(fork).register(overwrite=True)
+    stored = metadata.get_workflow_def(name, version=1)
+    assert stored.tasks[0].dynamic_fork_tasks_input_param_name == "dynamicTasksInputs"
+    assert "dynamicTasksInputs" not in stored.tasks[0].input_parameters
+
+    run = wait_for_status(client, start(client, name), "FAILED")
+    fan = next(task for task in run["tasks"] if task["referenceTaskName"] == "fan")
+    assert fan["status"] == "FAILED_WITH_TERMINAL_ERROR"
+    assert "dynamicForkJoinTasks[0]" in fan["reasonForIncompletion"], fan
+    assert client.get("/api/tasks/queue/sizes", params={"taskType": branch}).json().get(branch, 0) == 0
