@@ -5,6 +5,7 @@ Read with ``make -n -B`` (what make would run, every target out of date, nothing
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,16 @@ ROOT = Path(__file__).parent.parent
 
 
 def _planned(target: str) -> list[str]:
-    done = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    # Run by `make test`, this make would inherit the outer one's level and flags (and print "make[1]: ...").
+    env = {name: value for name, value in os.environ.items() if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
