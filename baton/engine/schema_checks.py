@@ -14,7 +14,7 @@ from typing import Any
 from baton.engine.decision import DecideContext, TooLargeForTheLoop
 from baton.errors import FieldError
 from baton.model import SchemaDef, WorkflowTask
-from baton.model.schemas import MAX_STEPS, ON_LOOP_STEPS, OutOfSteps, first_violation
+from baton.model.schemas import ON_LOOP_STEPS, OutOfSteps, first_violation, violation_within_bound
 
 
 def input_violation(ctx: DecideContext, step: WorkflowTask | None, input_data: dict[str, Any]) -> str | None:
@@ -40,11 +40,11 @@ def violation_text(found: FieldError, field: str) -> str:
 def _violation(ctx: DecideContext, schema: SchemaDef | None, value: Any, root: str, field: str) -> str | None:
     if schema is None or schema.data is None:
         return None
-    on_loop = ctx.loop_budget is not None
-    try:
-        found = first_violation(schema.data, value, root, max_steps=ON_LOOP_STEPS if on_loop else MAX_STEPS)
-    except OutOfSteps as exc:
-        if on_loop:
+    if ctx.loop_budget is None:
+        found = violation_within_bound(schema.data, value, root)
+    else:
+        try:
+            found = first_violation(schema.data, value, root, max_steps=ON_LOOP_STEPS)
+        except OutOfSteps as exc:
             raise TooLargeForTheLoop(f"{field} check: {exc}") from None
-        return f"{field}: {root}: not validated: {exc}"
     return None if found is None else violation_text(found, field)

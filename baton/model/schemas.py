@@ -145,6 +145,15 @@ def first_violation(data: dict[str, Any], instance: Any, root: str, *, max_steps
     return FieldError(_path(root, error.absolute_path), error.message)
 
 
+def violation_within_bound(data: dict[str, Any], instance: Any, root: str) -> FieldError | None:
+    """``first_violation`` with the largest allowance (``MAX_STEPS``), off the event loop: a check that does not
+    finish within it is a violation too, naming the bound."""
+    try:
+        return first_violation(data, instance, root, max_steps=MAX_STEPS)
+    except OutOfSteps as exc:
+        return FieldError(root, f"not validated: {exc}")
+
+
 def _validator_class(data: dict[str, Any]) -> type[Validator]:
     """The draft ``$schema`` names (registration refused any other), 2020-12 without one."""
     found = _validator_for(data, default=None)

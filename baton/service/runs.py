@@ -18,7 +18,7 @@ from baton.model import (
     Workflow,
     WorkflowDef,
 )
-from baton.model.schemas import MAX_STEPS, ON_LOOP_STEPS, OutOfSteps, first_violation
+from baton.model.schemas import ON_LOOP_STEPS, OutOfSteps, first_violation, violation_within_bound
 from baton.model.validation import start_request_errors
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -244,16 +244,9 @@ async def _check_input(definition: WorkflowDef, value: dict[str, Any]) -> None:
     try:
         found = first_violation(schema.data, value, "input", max_steps=ON_LOOP_STEPS)
     except OutOfSteps:
-        found = await asyncio.to_thread(_check_off_loop, schema.data, value)
+        found = await asyncio.to_thread(violation_within_bound, schema.data, value, "input")
     if found is not None:
         raise ValidationError(errors=[found])
-
-
-def _check_off_loop(data: dict[str, Any], value: dict[str, Any]) -> FieldError | None:
-    try:
-        return first_violation(data, value, "input", max_steps=MAX_STEPS)
-    except OutOfSteps as exc:
-        return FieldError("input", f"not validated against inputSchema: {exc}")
 
 
 _LOOP_ITERATION = re.compile(r"__\d+$")
