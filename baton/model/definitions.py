@@ -214,6 +214,14 @@ class WorkflowTask(msgspec.Struct, rename="camel", kw_only=True):
         return lists
 
 
+class CaseDef(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
+    """What makes a definition's runs cases (Baton's own, for Ballerine's back office): whom they are about
+    (``entityType``: ``business`` or ``individual``) and the queue they are listed in."""
+
+    entity_type: str | None = None
+    queue: str | None = None
+
+
 class WorkflowDef(msgspec.Struct, rename="camel", kw_only=True):
     """A versioned workflow definition (Conductor's ``WorkflowDef``)."""
 
@@ -240,6 +248,8 @@ class WorkflowDef(msgspec.Struct, rename="camel", kw_only=True):
     input_schema: SchemaDef | None = None
     output_schema: SchemaDef | None = None
     enforce_schema: bool = False
+    case: CaseDef | None = None
+    """Its runs are cases (``service/cases.py``); a definition with a HUMAN step is one without it too."""
 
     def all_tasks(self) -> list[WorkflowTask]:
         """Every step, nested ones included, depth first."""

@@ -53,6 +53,7 @@ def validate_workflow_def(definition: WorkflowDef) -> None:
     if not definition.tasks:
         errors.append(FieldError("tasks", "must hold at least one task"))
     _check_schemas(errors, definition.input_schema, definition.output_schema, definition.enforce_schema)
+    _check_case(errors, definition)
     seen: dict[str, str] = {}
     exclusive_joins: list[tuple[WorkflowTask, str]] = []
     _validate_tasks(definition.tasks, "tasks", seen, errors, exclusive_joins)
@@ -63,6 +64,21 @@ def validate_workflow_def(definition: WorkflowDef) -> None:
                     errors.append(FieldError(f"{at}.{field}[{index}]", f"'{ref}' is not a task of this workflow"))
     if errors:
         raise ValidationError(errors=errors)
+
+
+CASE_ENTITY_TYPES = ("business", "individual")
+
+
+def _check_case(errors: list[FieldError], definition: WorkflowDef) -> None:
+    case = definition.case
+    if case is None:
+        return
+    if case.entity_type is not None and case.entity_type not in CASE_ENTITY_TYPES:
+        errors.append(FieldError("case.entityType", f"must be one of {', '.join(CASE_ENTITY_TYPES)}"))
+    if case.queue is not None:
+        problem = name_problem(case.queue)
+        if problem:
+            errors.append(FieldError("case.queue", problem))
 
 
 def _validate_tasks(

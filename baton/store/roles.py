@@ -34,6 +34,7 @@ from typing import Protocol
 
 from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
+from baton.model.cases import CaseDecision, CaseFilter, CasePage, CaseQuery, CaseRecord, Entity
 from baton.model.events import EventExecution, EventHandler
 from baton.store.base import (
     ClaimAfter,
@@ -267,6 +268,44 @@ class EventHandlerStore(Protocol):
         """Delete up to ``limit`` executions recorded before ``cutoff``; returns how many were deleted."""
 
 
+class CaseStore(Protocol):
+    """Ballerine's entities, and what is kept beside a case's run: its record, decisions, the saved filters."""
+
+    async def entity_for(self, entity_type: str, external_id: str, new_id: str, now: int) -> Entity:
+        """The entity of that type with the caller's id, added under ``new_id`` when there is none (one per
+        pair, whatever runs concurrently)."""
+
+    async def get_entity(self, entity_id: str) -> Entity | None: ...
+
+    async def add_case(self, record: CaseRecord) -> bool:
+        """Keep ``record`` beside its run; False (nothing changed) when the run has one already or does not
+        exist."""
+
+    async def get_case(self, workflow_id: str) -> CaseRecord | None: ...
+
+    async def assign_case(self, workflow_id: str, assignee_id: str | None, now: int) -> bool:
+        """Set (None: clear) the assignee and when; False when the run has no record."""
+
+    async def run_holding_key(self, key: str) -> str | None:
+        """The run that holds an idempotency key (a start's), if any."""
+
+    async def add_decision(self, workflow_id: str, decision: CaseDecision) -> int:
+        """Append a decision to the case's history (its record must exist) and make it the last; its number."""
+
+    async def case_decisions(self, workflow_id: str) -> list[CaseDecision]:
+        """The case's decisions, oldest first."""
+
+    async def list_cases(self, query: CaseQuery) -> CasePage:
+        """A page of the runs of ``query.names`` with their records and derived states, and how many match."""
+
+    async def add_filter(self, case_filter: CaseFilter) -> None: ...
+
+    async def list_filters(self) -> list[CaseFilter]:
+        """Every saved filter, oldest first."""
+
+    async def get_filter(self, filter_id: str) -> CaseFilter | None: ...
+
+
 class Store(
     DefinitionStore,
     RunStore,
@@ -277,6 +316,7 @@ class Store(
     PollDataStore,
     SearchStore,
     EventHandlerStore,
+    CaseStore,
     Protocol,
 ):
     """Everything durable: every role. Open with ``open_store(url)``."""

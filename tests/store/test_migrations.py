@@ -32,6 +32,10 @@ EXPECTED_TABLES = {
     "task_logs",
     "event_handlers",
     "event_executions",
+    "ballerine_entities",
+    "cases",
+    "case_decisions",
+    "case_filters",
 }
 
 

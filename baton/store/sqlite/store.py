@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from baton.store.common.cases import Cases
 from baton.store.common.definitions import Definitions
 from baton.store.common.event_handlers import EventHandlers
 from baton.store.common.outbox import Outbox
@@ -28,7 +29,16 @@ from baton.store.sqlite.reads import SqliteReads
 
 
 class SqliteStore(
-    SqliteDecisions, SqliteReads, Definitions, TaskLogs, Outbox, Searches, EventHandlers, PollRecords, Store
+    SqliteDecisions,
+    SqliteReads,
+    Definitions,
+    TaskLogs,
+    Outbox,
+    Searches,
+    EventHandlers,
+    PollRecords,
+    Cases,
+    Store,
 ):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
 
