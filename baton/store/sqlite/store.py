@@ -16,6 +16,7 @@ from baton.store.common.outbox import Outbox
 from baton.store.common.poll_data import PollRecords
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
+from baton.store.common.waits import Waits
 from baton.store.roles import Store
 from baton.store.sqlite.commits import acknowledged_after_commit
 from baton.store.sqlite.connection import _DELETE_CHUNK
@@ -37,6 +38,7 @@ class SqliteStore(
     Searches,
     EventHandlers,
     PollRecords,
+    Waits,
     Cases,
     Store,
 ):
