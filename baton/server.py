@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import conductor, openapi, state
+from baton.api import ballerine, conductor, openapi, state
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
@@ -101,6 +101,8 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
+            # Before Conductor's /api: a Mount at /api would take /api/v1/... too.
+            Surface("/api/v1", ballerine.routes, ballerine.exception_handlers),
             Surface("/api", conductor.routes, conductor.exception_handlers),
         ],
         middleware=[

@@ -10,10 +10,12 @@ from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
 from baton.sandbox.sandbox import Sandbox
+from baton.service.cases import CaseService
 from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
 from baton.service.decisions import sandbox_evaluator
 from baton.service.definitions import DefinitionService
+from baton.service.entities import EntityRuns
 from baton.service.event_actions import EventActions
 from baton.service.events import EventHandlerService
 from baton.service.mocked_runs import MockedRuns
@@ -28,8 +30,10 @@ from baton.store import Store
 
 __all__ = [
     "Baton",
+    "CaseService",
     "ChildRuns",
     "DefinitionService",
+    "EntityRuns",
     "EventActions",
     "EventHandlerService",
     "ExecuteOutcome",
@@ -72,6 +76,11 @@ class Baton:
         self.children = ChildRuns(self.context, self.runs, self.operations)
         self.events = EventHandlerService(self.context)
         self.event_actions = EventActions(self.context, self.runs, self.tasks, self.operations)
+        # Ballerine's runs and cases; the outgoing webhooks, when this server has them, hear of their changes.
+        self.entities = EntityRuns(
+            self.context, self.runs, self.operations, self.waits, lambda: getattr(self, "webhooks", None)
+        )
+        self.cases = CaseService(self.context, self.entities, self.operations, self.tasks, self.waits)
         self.context.signal_handler = self.handle_signal
 
     async def handle_signal(self, signal: Signal) -> None:

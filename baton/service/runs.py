@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,17 +52,20 @@ class RunService:
         workflow_id: str | None = None,
         parent_workflow_id: str | None = None,
         parent_workflow_task_id: str | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> StartResult:
         """Create a run; with an idempotency key, at most one run per key (per its strategy).
 
         ``workflow_id`` starts it under an id chosen beforehand (a failure workflow);
-        the parent fields make it a sub-workflow of that run's task.
+        the parent fields make it a sub-workflow of that run's task; ``variables`` are set over the
+        definition's before its first step (Ballerine's context).
         """
         result, _ = await self._start(
             request,
             workflow_id=workflow_id,
             parent_workflow_id=parent_workflow_id,
             parent_workflow_task_id=parent_workflow_task_id,
+            variables=variables,
         )
         return result
 
@@ -74,6 +77,7 @@ class RunService:
         parent_workflow_id: str | None = None,
         parent_workflow_task_id: str | None = None,
         definition: WorkflowDef | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> tuple[StartResult, Workflow]:
         """``start``, and the run as its first decision made it (what was written, when the run was created)."""
         if definition is None:
@@ -86,7 +90,7 @@ class RunService:
             correlation_id=request.correlation_id,
             priority=request.priority,
             input={**definition.input_template, **request.input},
-            variables=dict(definition.variables),
+            variables={**definition.variables, **(variables or {})},
             create_time=ctx.now,
             start_time=ctx.now,
             update_time=ctx.now,

@@ -1,0 +1,503 @@
+"""Ballerine's runs about an entity: start one (``POST /api/v1/external/workflows/run``), read it, its context,
+and send it an event.
+
+The context is the run's input (``{entity, documents, ...}``), also set as the run's variables when it starts,
+so a step reads the current context as ``${workflow.variables.documents}``; an event's payload is merged into
+the variables before the step waiting for it completes, so the step after it reads the merged context. What
+a route shows as the context is the run's input with its variables over it (a run started elsewhere, whose
+variables were never set, shows its input).
+
+One active run per entity and workflow: a start takes an idempotency key made of both with the
+``FAIL_ON_RUNNING`` strategy, in the start's own transaction, so concurrent starts on any number of servers
+create one run, and the others return it; once it has ended the next start takes the key over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from baton.model import IdempotencyStrategy, StartWorkflowRequest, TaskType, Workflow, WorkflowDef, WorkflowStatus
+from baton.model.cases import CaseRecord, Entity
+from baton.model.triggers import waited_event
+from baton.model.validation import CASE_ENTITY_TYPES, name_problem
+from baton.service.context import ServiceContext
+from baton.service.operations import OperationService
+from baton.service.runs import RunService
+from baton.service.waits import WaitService
+from baton.store import WaitingTask
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_EVENTS = ("workflow.completed", "workflow.state.changed", "workflow.context.document.changed")
+STATE_CHANGED = "workflow.state.changed"
+DOCUMENT_CHANGED = "workflow.context.document.changed"
+
+_BOOLEAN_CONFIG = frozenset(
+    {
+        "allowMultipleActiveWorkflows",
+        "createCollectionFlowToken",
+        "enableManualCreation",
+        "isManualCreation",
+        "isAssociatedCompanyKybEnabled",
+        "isCaseOverviewEnabled",
+        "isCaseRiskOverviewEnabled",
+        "isDemo",
+        "isExample",
+        "isLegacyReject",
+        "isLockedDocumentCategoryAndType",
+        "hasUboOngoingMonitoring",
+        "workflowLevelResolution",
+    }
+)
+_OTHER_CONFIG = frozenset({"subscriptions", "initialEvent", "mainRepresentative", "reportConfig", "uiOptions"})
+CONFIG_KEYS = _BOOLEAN_CONFIG | _OTHER_CONFIG
+"""The ``config`` keys a run takes (from Ballerine's ``ConfigSchema``); any other is a 400."""
+
+_SUBSCRIPTION_KEYS = frozenset({"type", "url", "events"})
+_CONTROL_TYPES = frozenset(
+    {
+        TaskType.DO_WHILE.value,
+        TaskType.FORK_JOIN.value,
+        TaskType.FORK_JOIN_DYNAMIC.value,
+        TaskType.JOIN.value,
+        TaskType.EXCLUSIVE_JOIN.value,
+        "FORK",
+    }
+)
+_LOOP_ITERATION = re.compile(r"__\d+$")
+
+
+class WebhookSink(Protocol):
+    """What the outgoing webhooks (``service/webhooks.py``) take from here: an event of a run, its subscriptions."""
+
+    async def emit(self, workflow_id: str, event_name: str, data: dict[str, Any]) -> None: ...
+
+    async def subscribe_run(self, workflow_id: str, subscriptions: list[dict[str, Any]]) -> None: ...
+
+
+WebhookSource = Callable[[], WebhookSink | None]
+"""The webhooks, when the server has them (``getattr(baton, "webhooks", None)``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Started:
+    """What a start through Ballerine's API answers: the run, its entity, and whether it was created now."""
+
+    workflow_name: str
+    workflow_id: str
+    entity: Entity
+    created: bool
+    entities: list[dict[str, str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime:
+    """A run as Ballerine's routes show it: ``state`` is its case state, or its pending step's reference."""
+
+    run: Workflow
+    record: CaseRecord | None
+    entity: Entity | None
+    is_case: bool
+    state: str
+    context: dict[str, Any]
+
+
+class EntityRuns:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        runs: RunService,
+        operations: OperationService,
+        waits: WaitService,
+        webhooks: WebhookSource,
+    ) -> None:
+        self._ctx = ctx
+        self._runs = runs
+        self._operations = operations
+        self._waits = waits
+        self._webhooks = webhooks
+
+    async def latest_definition(self, name: Any, field: str = "workflowId") -> WorkflowDef:
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(errors=[FieldError(field, "is required: the name of a workflow definition")])
+        definition = await self._ctx.store.get_workflow_def(name)
+        if definition is None:
+            raise NotFoundError(f"No workflow definition named '{name}'")
+        return definition
+
+    async def run(self, workflow_name: Any, context: Any, config: Any) -> Started:
+        """Start the latest version of ``workflow_name`` about the context's entity, or return the entity's
+        active run of it (unless ``config.allowMultipleActiveWorkflows``)."""
+        definition = await self.latest_definition(workflow_name)
+        checked_config = check_config(config)
+        default_type = definition.case.entity_type if definition.case is not None else None
+        checked = check_context(context, entity_id_required=True, default_type=default_type)
+        check_required_inputs(definition, checked)
+        return await self.start(definition, checked, checked_config)
+
+    async def start(self, definition: WorkflowDef, context: dict[str, Any], config: dict[str, Any]) -> Started:
+        """Start a run of ``definition`` on a checked context (``check_context``) and config (``check_config``)."""
+        entity = await self._entity_of(context["entity"])
+        context = {**context, "entity": {**context["entity"], "ballerineEntityId": entity.entity_id}}
+        context["documents"] = with_document_ids(context.get("documents", []), self._ctx.new_id)
+        key = None
+        if not config.get("allowMultipleActiveWorkflows"):
+            digest = hashlib.sha256(f"{definition.name}\x00{entity.entity_id}".encode()).hexdigest()
+            key = f"ballerine-active:{digest}"
+        entities = (
+            [{"type": entity.entity_type, "id": entity.entity_id}] if config.get("createCollectionFlowToken") else []
+        )
+        request = StartWorkflowRequest(
+            name=definition.name,
+            version=definition.version,
+            input=context,
+            correlation_id=entity.external_id,
+            idempotency_key=key,
+            idempotency_strategy=IdempotencyStrategy.FAIL_ON_RUNNING if key else None,
+        )
+        for _ in range(3):
+            try:
+                result = await self._runs.start(request, variables=context)
+            except ConflictError:
+                assert key is not None
+                holder = await self._active_holder(key)
+                if holder is None:
+                    continue  # it ended meanwhile: the next start takes its key over
+                return Started(
+                    workflow_name=definition.name, workflow_id=holder, entity=entity, created=False, entities=entities
+                )
+            if result.created:
+                await self._started(result.workflow_id, definition, entity, context, config)
+            return Started(
+                workflow_name=definition.name,
+                workflow_id=result.workflow_id,
+                entity=entity,
+                created=result.created,
+                entities=entities,
+            )
+        raise ConflictError(f"The active run of '{definition.name}' for entity {entity.entity_id} kept changing")
+
+    async def _active_holder(self, key: str) -> str | None:
+        holder = await self._ctx.store.run_holding_key(key)
+        if holder is None:
+            return None
+        run = await self._ctx.store.get_run(holder, include_tasks=False)
+        return holder if run is not None and not run.status.is_terminal else None
+
+    async def _entity_of(self, entity: dict[str, Any]) -> Entity:
+        known = entity.get("ballerineEntityId")
+        if known:
+            found = await self._ctx.store.get_entity(known)
+            if found is None:
+                message = f"No entity with ballerineEntityId '{known}'"
+                raise ValidationError(errors=[FieldError("context.entity.ballerineEntityId", message)])
+            return found
+        external_id = entity.get("id") or self._ctx.new_id()
+        return await self._ctx.store.entity_for(entity["type"], external_id, self._ctx.new_id(), self._ctx.clock())
+
+    async def _started(
+        self,
+        workflow_id: str,
+        definition: WorkflowDef,
+        entity: Entity,
+        context: dict[str, Any],
+        config: dict[str, Any],
+    ) -> None:
+        record = CaseRecord(
+            workflow_id=workflow_id,
+            workflow_name=definition.name,
+            created_at=self._ctx.clock(),
+            entity_id=entity.entity_id,
+            entity_name=entity_name(context["entity"]),
+            config=config,
+        )
+        await self._ctx.store.add_case(record)
+        subscriptions = config.get("subscriptions")
+        webhooks = self._webhooks()
+        if subscriptions and webhooks is not None:
+            await webhooks.subscribe_run(workflow_id, subscriptions)
+        initial = config.get("initialEvent")
+        if initial:
+            await self._waits.deliver_event(initial, {}, workflow_id=workflow_id)
+
+    async def runtime(self, workflow_id: str) -> Runtime:
+        run = await self._ctx.store.get_run(workflow_id, include_tasks=True)
+        if run is None:
+            raise NotFoundError(f"No resource with id [{workflow_id}] was found")
+        definition = await self._runs.definition_of(workflow_id)
+        record = await self._ctx.store.get_case(workflow_id)
+        entity = None
+        if record is not None and record.entity_id is not None:
+            entity = await self._ctx.store.get_entity(record.entity_id)
+        case = is_case(definition)
+        last = None if record is None else record.last_decision
+        state = case_state(run, last) if case else step_state(run)
+        return Runtime(run=run, record=record, entity=entity, is_case=case, state=state, context=context_of(run))
+
+    async def event(self, workflow_id: str, name: Any, payload: Any) -> Runtime:
+        """Deliver event ``name`` to the run's step waiting for it, its payload merged into the context first."""
+        if not isinstance(name, str) or not name:
+            raise ValidationError(errors=[FieldError("name", "is required: the event's name")])
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise ValidationError(errors=[FieldError("payload", "must be a JSON object")])
+        before = await self.runtime(workflow_id)
+        waiting = await self._waits.waited_events(workflow_id)
+        if not any(waited_event(step.input_data, step.reference_task_name) == name for step in waiting):
+            raise ValidationError(errors=[FieldError("name", not_awaited(name, before, waiting))])
+        if payload:
+            merged = merge_payload(before.context, payload, self._ctx.new_id)
+            await self._operations.update_variables(workflow_id, {key: merged[key] for key in payload})
+        delivered = await self._waits.deliver_event(name, payload, workflow_id=workflow_id)
+        if not delivered:
+            raise ValidationError(errors=[FieldError("name", not_awaited(name, before, []))])
+        after = await self.runtime(workflow_id)
+        await self.state_changed(before, after)
+        return after
+
+    async def state_changed(self, before: Runtime, after: Runtime) -> None:
+        """Tell the webhooks when a run's state changed."""
+        if before.state != after.state:
+            await self.emit(after.run.workflow_id, STATE_CHANGED, after.context)
+
+    async def emit(self, workflow_id: str, event_name: str, data: dict[str, Any]) -> None:
+        webhooks = self._webhooks()
+        if webhooks is None:
+            return
+        try:
+            await webhooks.emit(workflow_id, event_name, data)
+        except Exception:
+            log.exception("webhook event %s of run %s was not queued", event_name, workflow_id)
+
+
+# -- the rules, as plain functions ------------------------------------------------------------
+
+
+def is_case(definition: WorkflowDef) -> bool:
+    """A run of ``definition`` is a case: it says so (``case``), or it has a HUMAN step."""
+    return definition.case is not None or any(step.type == TaskType.HUMAN.value for step in definition.all_tasks())
+
+
+def case_state(run: Workflow, last_decision: str | None) -> str:
+    """A case's state, from its run and its last decision (the store's case list derives it the same way)."""
+    if run.status in (WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT, WorkflowStatus.TERMINATED):
+        return "failed"
+    decided = {"approve": "approved", "reject": "rejected"}
+    if run.status is WorkflowStatus.COMPLETED:
+        return decided.get(last_decision or "", "completed")
+    if any(t.task_type == TaskType.HUMAN.value and not t.status.is_terminal for t in run.tasks):
+        return "manual_review"
+    if last_decision == "revision":
+        return "revision"
+    return decided.get(last_decision or "", "pending_process")
+
+
+def step_state(run: Workflow) -> str:
+    """A run that is not a case: the reference of its first pending step (loop iterations by their step's name),
+    or how it ended."""
+    if run.status.is_terminal:
+        return "completed" if run.status is WorkflowStatus.COMPLETED else "failed"
+    for task in run.tasks:
+        if not task.status.is_terminal and task.task_type not in _CONTROL_TYPES:
+            return _LOOP_ITERATION.sub("", task.reference_task_name)
+    return "pending_process"
+
+
+def runtime_status(status: WorkflowStatus) -> str:
+    """Ballerine's ``active | completed | failed``."""
+    if not status.is_terminal:
+        return "active"
+    return "completed" if status is WorkflowStatus.COMPLETED else "failed"
+
+
+def context_of(run: Workflow) -> dict[str, Any]:
+    return {**run.input, **run.variables}
+
+
+def entity_name(entity: Mapping[str, Any]) -> str | None:
+    """What the case list shows and searches: a business's name, or an individual's first and last names."""
+    data = entity.get("data")
+    if not isinstance(data, dict):
+        return None
+    company = data.get("companyName")
+    if isinstance(company, str) and company:
+        return company
+    parts = [data.get(key) for key in ("firstName", "lastName")]
+    named = " ".join(part for part in parts if isinstance(part, str) and part)
+    return named or None
+
+
+def not_awaited(name: str, runtime: Runtime, waiting: list[WaitingTask]) -> str:
+    """The 400's words for an event no step of the run waits for: what it does wait on."""
+    prefix = f"Event '{name}' is not awaited by workflow {runtime.run.workflow_id}"
+    if not waiting:
+        return f"{prefix}: no step of it waits for an event (state: {runtime.state})"
+    steps = ", ".join(
+        f"step '{step.reference_task_name}' (event '{waited_event(step.input_data, step.reference_task_name)}')"
+        for step in waiting
+    )
+    return f"{prefix}: it waits on {steps}"
+
+
+def check_config(config: Any) -> dict[str, Any]:
+    """A run's ``config``: only Ballerine's keys, booleans where they are flags, subscriptions in their shape."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValidationError(errors=[FieldError("config", "must be a JSON object")])
+    errors: list[FieldError] = []
+    for key, value in config.items():
+        at = f"config.{key}"
+        if key not in CONFIG_KEYS:
+            errors.append(FieldError(at, f"is not a config key (one of {', '.join(sorted(CONFIG_KEYS))})"))
+        elif key in _BOOLEAN_CONFIG and not isinstance(value, bool):
+            errors.append(FieldError(at, "must be true or false"))
+        elif key == "initialEvent" and not isinstance(value, str):
+            errors.append(FieldError(at, "must be an event's name"))
+        elif key == "subscriptions":
+            errors.extend(subscription_errors(value, at))
+    if errors:
+        raise ValidationError(errors=errors)
+    return dict(config)
+
+
+def subscription_errors(value: Any, at: str) -> list[FieldError]:
+    """``[{type: "webhook", url: http(s) URL, events: [...]}]``, nothing else."""
+    if not isinstance(value, list):
+        return [FieldError(at, "must be a list of subscriptions")]
+    errors: list[FieldError] = []
+    for index, item in enumerate(value):
+        here = f"{at}[{index}]"
+        if not isinstance(item, dict):
+            errors.append(FieldError(here, "must be an object {type, url, events}"))
+            continue
+        errors.extend(
+            FieldError(f"{here}.{key}", "is not a subscription field") for key in item if key not in _SUBSCRIPTION_KEYS
+        )
+        if item.get("type") != "webhook":
+            errors.append(FieldError(f"{here}.type", "must be 'webhook'"))
+        url = item.get("url")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append(FieldError(f"{here}.url", "must be an http or https URL"))
+        events = item.get("events")
+        if not isinstance(events, list) or not events:
+            errors.append(FieldError(f"{here}.events", f"must list events (of {', '.join(WEBHOOK_EVENTS)})"))
+            continue
+        for number, event in enumerate(events):
+            if event not in WEBHOOK_EVENTS:
+                errors.append(FieldError(f"{here}.events[{number}]", f"must be one of {', '.join(WEBHOOK_EVENTS)}"))
+    return errors
+
+
+def check_context(context: Any, *, entity_id_required: bool, default_type: str | None = None) -> dict[str, Any]:
+    """A run's context: an object whose ``entity`` has a ``type`` (business, individual; ``default_type``, the
+    definition's, when it has none) and an ``id`` (the caller's; or a ``ballerineEntityId``); ``documents`` a
+    list of objects."""
+    if context is None:
+        context = {}
+    if not isinstance(context, dict):
+        raise ValidationError(errors=[FieldError("context", "must be a JSON object")])
+    entity = context.get("entity")
+    if entity is None:
+        entity = {}
+    if not isinstance(entity, dict):
+        raise ValidationError(errors=[FieldError("context.entity", "must be a JSON object {type, id, data}")])
+    known = entity.get("ballerineEntityId")
+    external = entity.get("id")
+    if isinstance(external, int) and not isinstance(external, bool):
+        external = str(external)
+    if entity_id_required and not known and (not isinstance(external, str) or not external):
+        raise ValidationError("Entity id is required", [FieldError("context.entity.id", "is required")])
+    errors: list[FieldError] = []
+    if external is not None:
+        problem = name_problem(external) if isinstance(external, str) else "must be a string"
+        if problem:
+            errors.append(FieldError("context.entity.id", problem))
+    if known is not None and (not isinstance(known, str) or not known):
+        errors.append(FieldError("context.entity.ballerineEntityId", "must be a non-empty string"))
+    if entity.get("type") is None and default_type is not None:
+        entity = {**entity, "type": default_type}
+    if entity.get("type") not in CASE_ENTITY_TYPES:
+        errors.append(FieldError("context.entity.type", f"must be one of {', '.join(CASE_ENTITY_TYPES)}"))
+    data = entity.get("data")
+    if data is not None and not isinstance(data, dict):
+        errors.append(FieldError("context.entity.data", "must be a JSON object"))
+    documents = context.get("documents", [])
+    if not isinstance(documents, list):
+        errors.append(FieldError("context.documents", "must be a list of documents"))
+    else:
+        errors.extend(
+            FieldError(f"context.documents[{index}]", "must be a JSON object")
+            for index, document in enumerate(documents)
+            if not isinstance(document, dict)
+        )
+    if errors:
+        raise ValidationError(errors=errors)
+    checked = dict(context)
+    checked["entity"] = {**entity, "id": external} if external is not None else dict(entity)
+    checked["documents"] = documents
+    return checked
+
+
+def check_required_inputs(definition: WorkflowDef, context: Mapping[str, Any]) -> None:
+    """The definition's required ``inputs`` (Elsa's, where declared) are in the context: a 400 naming each
+    missing one, before anything is stored."""
+    missing = [
+        FieldError(f"context.{argument.name}", "is required by the workflow's inputs")
+        for argument in getattr(definition, "inputs", None) or []
+        if getattr(argument, "required", False) and context.get(argument.name) is None
+    ]
+    if missing:
+        raise ValidationError(errors=missing)
+
+
+def with_document_ids(documents: list[Any], new_id: Callable[[], str]) -> list[Any]:
+    """Each document with an ``id`` (a new one where it has none), as Ballerine gives them."""
+    return [
+        document if not isinstance(document, dict) or document.get("id") else {**document, "id": new_id()}
+        for document in documents
+    ]
+
+
+def merge_payload(context: dict[str, Any], payload: dict[str, Any], new_id: Callable[[], str]) -> dict[str, Any]:
+    """The context with an event's payload merged in: objects key by key, lists and values replaced, except
+    ``documents``: a document whose ``id`` the context holds replaces that one (a resubmission: one sent back
+    for revision becomes ``revised``), the others are added."""
+    merged = _deep_merge(context, {key: value for key, value in payload.items() if key != "documents"})
+    incoming = payload.get("documents")
+    if isinstance(incoming, list):
+        merged["documents"] = _merge_documents(context.get("documents"), incoming, new_id)
+    return merged
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        current = merged.get(key)
+        merged[key] = _deep_merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+    return merged
+
+
+def _merge_documents(current: Any, incoming: list[Any], new_id: Callable[[], str]) -> list[Any]:
+    documents = list(current) if isinstance(current, list) else []
+    at = {doc.get("id"): index for index, doc in enumerate(documents) if isinstance(doc, dict) and doc.get("id")}
+    for document in with_document_ids(incoming, new_id):
+        index = at.get(document.get("id")) if isinstance(document, dict) else None
+        if index is None:
+            documents.append(document)
+            continue
+        previous = documents[index]
+        decision = previous.get("decision") if isinstance(previous, dict) else None
+        if "decision" not in document and isinstance(decision, dict) and decision.get("status") == "revision":
+            document = {**document, "decision": {"status": "revised"}}
+        documents[index] = document
+    return documents
