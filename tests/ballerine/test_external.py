@@ -200,7 +200,7 @@ def test_an_event_completes_the_step_waiting_for_it_and_merges_its_payload(clien
     context = client.get(f"/api/v1/external/workflows/{run_id}/context").json()["context"]
     assert context["entity"]["data"] == {"companyName": "Acme Ltd", "website": "acme.test"}
     assert context["entity"]["ballerineEntityId"] == started["ballerineEntityId"]
-    assert [d["id"] for d in context["documents"]][0] == "doc-1" and len(context["documents"]) == 2
+    assert context["documents"][0]["id"] == "doc-1" and len(context["documents"]) == 2
     assert context["documents"][0]["pages"] == [1, 2] and context["note"] == "resent"
 
     ended = client.post(f"/api/v1/external/workflows/{run_id}/event", json={"name": "documents_sent"})
