@@ -32,10 +32,9 @@ from baton.service.entities import (
     EntityRuns,
     Runtime,
     Started,
-    check_context,
-    check_required_inputs,
     is_case,
 )
+from baton.service.entity_context import check_context, check_required_inputs
 from baton.service.operations import OperationService
 from baton.service.tasks import TaskService
 from baton.service.waits import WaitService
@@ -226,11 +225,13 @@ class CaseService:
         if not pending:
             message = f"Workflow {workflow_id} has no step waiting for a review (state: {before.state})"
             raise ValidationError(message, [FieldError("name", message)])
+        documents_changed = False
         if name in ("approve", "reject"):
             status = DOCUMENT_DECISIONS[name]
             documents = before.context.get("documents")
             if isinstance(documents, list) and documents:
                 decided = [_decided(doc, status, reason, None) if isinstance(doc, dict) else doc for doc in documents]
+                documents_changed = any(_status_of(doc) != status for doc in documents)
                 await self._operations.update_variables(workflow_id, {"documents": decided})
         step = pending[0]
         output = {"decision": name, "reason": reason, "reviewer": reviewer}
@@ -251,6 +252,8 @@ class CaseService:
         )
         await self._ctx.store.add_decision(workflow_id, decision)
         after = await self.get(workflow_id)
+        if documents_changed:
+            await self._entities.emit(workflow_id, DOCUMENT_CHANGED, after.runtime.context)
         await self._entities.state_changed(before, after.runtime)
         return after
 
