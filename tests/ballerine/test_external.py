@@ -219,7 +219,9 @@ def test_a_run_started_elsewhere_is_read_and_sent_events_by_its_one_id(client: h
     runtime = client.get(f"/api/v1/external/workflows/{run_id}").json()
     assert runtime["state"] == "manual_review" and runtime["tags"] == ["manual_review"]
     assert runtime["context"] == {"entity": {"id": "x"}, "documents": []} and runtime["ballerineEntityId"] is None
-    sent = client.post(f"/api/v1/external/workflows/{run_id}/event", json={"name": "wait_here", "payload": {"ok": 1}})
+    sent = client.post(
+        f"/api/v1/external/workflows/{run_id}/send-event", json={"name": "wait_here", "payload": {"ok": 1}}
+    )
     assert sent.status_code == 200, sent.text
     wait_for_status(client, run_id, "COMPLETED")
     assert client.get(f"/api/v1/external/workflows/{run_id}/context").json()["context"]["ok"] == 1
@@ -229,4 +231,13 @@ def test_an_initial_event_is_sent_at_once(client: httpx.Client) -> None:
     name = unique("onboard")
     register(client, waiting_workflow(name, event="go"))
     started = start_run(client, run_body(name, business(unique("acme")), config={"initialEvent": "go"}))
+    wait_for_status(client, started["workflowRuntimeId"], "COMPLETED")
+
+
+def test_the_back_office_sends_events_on_its_own_path(client: httpx.Client) -> None:
+    name = unique("onboard")
+    register(client, waiting_workflow(name, event="go"))
+    started = start_run(client, run_body(name, business(unique("acme"))))
+    sent = client.post(f"/api/v1/internal/workflows/{started['workflowRuntimeId']}/event", json={"name": "go"})
+    assert sent.status_code == 200, sent.text
     wait_for_status(client, started["workflowRuntimeId"], "COMPLETED")

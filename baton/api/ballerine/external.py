@@ -60,4 +60,7 @@ routes: list[BaseRoute] = [
     NarrowedRoute("/external/workflows/{workflow_id}", get_runtime, methods=["GET"], reserved={"workflow_id": ["run"]}),
     Route("/external/workflows/{workflow_id}/context", get_context, methods=["GET"]),
     Route("/external/workflows/{workflow_id}/event", send_event, methods=["POST"]),
+    Route("/external/workflows/{workflow_id}/send-event", send_event, methods=["POST"]),
+    # The back office sends a case's events on its own path too.
+    Route("/internal/workflows/{workflow_id}/event", send_event, methods=["POST"]),
 ]
