@@ -3,10 +3,10 @@
 
 A case is a run whose definition says it is one (``case``) or has a HUMAN step. Its state comes from its run
 and its decisions (``entities.case_state``): ``manual_review`` while a HUMAN step waits, then the reviewer's
-``approve`` / ``reject`` / ``revision`` (``approved``, ``rejected``, ``revision``), ``pending_process`` while
-automated steps run, ``completed`` / ``failed`` when it ended without (or against) a decision. A decision
-completes the pending HUMAN step with ``{decision, reason, reviewer}``; the definition decides what follows (a
-revision loops back to the step that collects documents).
+``approve`` / ``reject`` (``approved``, ``rejected``), ``revision`` while a revision waits (a WAIT step) for
+what it asked for, ``pending_process`` while automated steps run, ``completed`` / ``failed`` when it ended
+without (or against) a decision. A decision completes the pending HUMAN step with ``{decision, reason,
+reviewer}``; the definition decides what follows (a revision loops back to the step that collects documents).
 """
 
 from __future__ import annotations

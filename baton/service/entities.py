@@ -282,10 +282,12 @@ def case_state(run: Workflow, last_decision: str | None) -> str:
     decided = {"approve": "approved", "reject": "rejected"}
     if run.status is WorkflowStatus.COMPLETED:
         return decided.get(last_decision or "", "completed")
-    if any(t.task_type == TaskType.HUMAN.value and not t.status.is_terminal for t in run.tasks):
+    pending = {t.task_type for t in run.tasks if not t.status.is_terminal}
+    if TaskType.HUMAN.value in pending:
         return "manual_review"
     if last_decision == "revision":
-        return "revision"
+        # Sent back: waiting for what was asked for; once it came, the case is being processed again.
+        return "revision" if TaskType.WAIT.value in pending else "pending_process"
     return decided.get(last_decision or "", "pending_process")
 
 

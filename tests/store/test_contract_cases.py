@@ -90,21 +90,24 @@ async def test_the_case_list_derives_states_filters_searches_and_pages(store: St
     await start(store, make_run("r-done", name="kyb", create_time=300, status=WorkflowStatus.COMPLETED))
     await start(store, make_run("r-approved", name="kyb", create_time=400, status=WorkflowStatus.COMPLETED))
     await start(store, make_run("r-failed", name="kyc", create_time=500, status=WorkflowStatus.TERMINATED))
-    await start(store, make_run("r-revision", name="kyc", create_time=600))
+    sent_back = make_run("r-revision", name="kyc", create_time=600)
+    await start(store, sent_back, [make_task(sent_back, "w-1", task_type="WAIT", status=TaskStatus.IN_PROGRESS)])
+    await start(store, make_run("r-resubmitted", name="kyc", create_time=650))
     await start(store, make_run("r-other", name="not-a-case", create_time=700))
     entity = await store.entity_for("individual", "person-42", "e-42", 1)
-    for workflow_id, name in (("r-approved", "kyb"), ("r-revision", "kyc")):
+    for workflow_id, name in (("r-approved", "kyb"), ("r-revision", "kyc"), ("r-resubmitted", "kyc")):
         record = CaseRecord(
             workflow_id=workflow_id, workflow_name=name, created_at=1, entity_id=entity.entity_id, entity_name="Ada L"
         )
         await store.add_case(record)
     await store.add_decision("r-approved", CaseDecision(decision="approve", reviewer="r", reason=None, decided_at=2))
-    await store.add_decision("r-revision", CaseDecision(decision="revision", reviewer="r", reason=None, decided_at=2))
+    for sent in ("r-revision", "r-resubmitted"):
+        await store.add_decision(sent, CaseDecision(decision="revision", reviewer="r", reason=None, decided_at=2))
     await store.assign_case("r-revision", "alice", 3)
 
     names = ["kyb", "kyc"]
     page = await store.list_cases(CaseQuery(names=names, limit=10))
-    assert page.total == 6
+    assert page.total == 7
     states = {item.workflow_id: item.state for item in page.items}
     assert states == {
         "r-review": "manual_review",
@@ -113,9 +116,10 @@ async def test_the_case_list_derives_states_filters_searches_and_pages(store: St
         "r-approved": "approved",
         "r-failed": "failed",
         "r-revision": "revision",
+        "r-resubmitted": "pending_process",
     }
-    assert [item.workflow_id for item in page.items][:2] == ["r-revision", "r-failed"]
-    revision = page.items[0]
+    assert [item.workflow_id for item in page.items][:3] == ["r-resubmitted", "r-revision", "r-failed"]
+    revision = page.items[1]
     assert (revision.entity_id, revision.entity_type, revision.external_id, revision.entity_name) == (
         "e-42",
         "individual",
@@ -131,18 +135,19 @@ async def test_the_case_list_derives_states_filters_searches_and_pages(store: St
 
     assert await ids(states=["manual_review", "revision"]) == ["r-revision", "r-review"]
     assert await ids(assignee="alice") == ["r-revision"]
-    assert len(await ids(assignee="")) == 5
+    assert len(await ids(assignee="")) == 6
     assert await ids(run_statuses=["COMPLETED"]) == ["r-approved", "r-done"]
-    assert await ids(entity_type="individual") == ["r-revision", "r-approved"]
+    assert await ids(entity_type="individual") == ["r-resubmitted", "r-revision", "r-approved"]
     assert await ids(entity_type="business", typed_names=["kyb"]) == ["r-done", "r-pending", "r-review"]
     assert await ids(search="corr-x") == ["r-pending"]
-    assert await ids(search="PERSON-4") == ["r-revision", "r-approved"]
-    assert await ids(search="ada l") == ["r-revision", "r-approved"]
+    assert await ids(search="PERSON-4") == ["r-resubmitted", "r-revision", "r-approved"]
+    assert await ids(search="ada l") == ["r-resubmitted", "r-revision", "r-approved"]
     assert await ids(search="100%") == []
     assert await ids(order_by="createdAt", descending=False, states=["failed", "completed"]) == ["r-done", "r-failed"]
 
     second = await store.list_cases(CaseQuery(names=names, order_by="updatedAt", limit=4, offset=4))
-    assert second.total == 6 and [item.workflow_id for item in second.items] == ["r-pending", "r-review"]
+    assert second.total == 7
+    assert [item.workflow_id for item in second.items] == ["r-done", "r-pending", "r-review"]
     beyond = await store.list_cases(CaseQuery(names=names, limit=4, offset=8))
-    assert beyond.total == 6 and beyond.items == []
+    assert beyond.total == 7 and beyond.items == []
     assert (await store.list_cases(CaseQuery(names=[], limit=4))).total == 0

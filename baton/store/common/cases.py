@@ -1,8 +1,9 @@
 """Entities, cases, reviewers' decisions and saved filters (``CaseStore``), written once for both stores.
 
 The case list is one statement over ``runs`` (the runs of the case definitions' names) with what is kept
-beside each run joined in; a case's state is derived in SQL by the rule ``service/cases.case_state`` states
-in Python (its run's status, a pending HUMAN step, its last decision), so the list filters and counts by it.
+beside each run joined in; a case's state is derived in SQL by the rule ``service/entities.case_state`` states
+in Python (its run's status, a pending HUMAN or WAIT step, its last decision), so the list filters and counts
+by it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ _STATE = """CASE
             SELECT 1 FROM tasks t WHERE t.workflow_id = r.workflow_id AND t.task_type = 'HUMAN'
             AND t.status IN ('SCHEDULED', 'IN_PROGRESS')
         ) THEN 'manual_review'
-        WHEN c.last_decision = 'revision' THEN 'revision'
+        WHEN c.last_decision = 'revision' AND EXISTS (
+            SELECT 1 FROM tasks t WHERE t.workflow_id = r.workflow_id AND t.task_type = 'WAIT'
+            AND t.status IN ('SCHEDULED', 'IN_PROGRESS')
+        ) THEN 'revision'
         WHEN c.last_decision = 'approve' THEN 'approved'
         WHEN c.last_decision = 'reject' THEN 'rejected'
         ELSE 'pending_process'
