@@ -29,6 +29,7 @@ from baton.model.validation import name_problem
 from baton.service.context import ServiceContext
 from baton.service.entities import (
     DOCUMENT_CHANGED,
+    STATE_CHANGED,
     EntityRuns,
     Runtime,
     Started,
@@ -50,6 +51,8 @@ RUN_STATUSES = {
     "failed": ["FAILED", "TIMED_OUT", "TERMINATED"],
 }
 """Ballerine's run statuses and Baton's behind each."""
+DECIDED_STATES = {"approve": "approved", "reject": "rejected"}
+"""The state a final decision puts a case in."""
 DOCUMENT_DECISIONS = {"approve": "approved", "reject": "rejected", "revision": "revision", "revised": "revised"}
 _REASON_FIELD = {"rejected": "rejectionReason", "revision": "revisionReason"}
 
@@ -225,14 +228,18 @@ class CaseService:
         if not pending:
             message = f"Workflow {workflow_id} has no step waiting for a review (state: {before.state})"
             raise ValidationError(message, [FieldError("name", message)])
-        documents_changed = False
+        context = before.context
         if name in ("approve", "reject"):
             status = DOCUMENT_DECISIONS[name]
-            documents = before.context.get("documents")
+            documents = context.get("documents")
             if isinstance(documents, list) and documents:
                 decided = [_decided(doc, status, reason, None) if isinstance(doc, dict) else doc for doc in documents]
-                documents_changed = any(_status_of(doc) != status for doc in documents)
                 await self._operations.update_variables(workflow_id, {"documents": decided})
+                context = {**context, "documents": decided}
+                if any(_status_of(doc) != status for doc in documents):
+                    await self._entities.emit(workflow_id, DOCUMENT_CHANGED, context)
+            # Told before the step moves the run on: a subscriber hears "approved" before the run's end.
+            await self._entities.emit(workflow_id, STATE_CHANGED, context, extra={"state": DECIDED_STATES[name]})
         step = pending[0]
         output = {"decision": name, "reason": reason, "reviewer": reviewer}
         result = TaskResult(
@@ -252,9 +259,8 @@ class CaseService:
         )
         await self._ctx.store.add_decision(workflow_id, decision)
         after = await self.get(workflow_id)
-        if documents_changed:
-            await self._entities.emit(workflow_id, DOCUMENT_CHANGED, after.runtime.context)
-        await self._entities.state_changed(before, after.runtime)
+        if name not in DECIDED_STATES:
+            await self._entities.state_changed(before, after.runtime)
         return after
 
     async def decide_document(
