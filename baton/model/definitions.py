@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from baton.model.arguments import ArgumentDef
+
 
 class TaskType(str, Enum):
     """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server.
@@ -240,6 +242,10 @@ class WorkflowDef(msgspec.Struct, rename="camel", kw_only=True):
     input_schema: SchemaDef | None = None
     output_schema: SchemaDef | None = None
     enforce_schema: bool = False
+    inputs: list[ArgumentDef] = []
+    """The run's declared inputs (Elsa's): each start's input is checked against them (``model/arguments.py``)."""
+    outputs: list[ArgumentDef] = []
+    """The run's declared outputs: a description for clients, not checked."""
 
     def all_tasks(self) -> list[WorkflowTask]:
         """Every step, nested ones included, depth first."""

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from baton.errors import FieldError, ValidationError
+from baton.model.arguments import argument_errors
 from baton.model.definitions import UNSUPPORTED_TASK_TYPES, SchemaDef, TaskDef, TaskType, WorkflowDef, WorkflowTask
 from baton.model.schemas import schema_errors
 
@@ -53,6 +54,8 @@ def validate_workflow_def(definition: WorkflowDef) -> None:
     if not definition.tasks:
         errors.append(FieldError("tasks", "must hold at least one task"))
     _check_schemas(errors, definition.input_schema, definition.output_schema, definition.enforce_schema)
+    errors.extend(argument_errors(definition.inputs, "inputs"))
+    errors.extend(argument_errors(definition.outputs, "outputs"))
     seen: dict[str, str] = {}
     exclusive_joins: list[tuple[WorkflowTask, str]] = []
     _validate_tasks(definition.tasks, "tasks", seen, errors, exclusive_joins)

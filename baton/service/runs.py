@@ -17,7 +17,9 @@ from baton.model import (
     TaskType,
     Workflow,
     WorkflowDef,
+    WorkflowStatus,
 )
+from baton.model.arguments import input_errors, input_size
 from baton.model.schemas import ON_LOOP_STEPS, OutOfSteps, first_violation, violation_within_bound
 from baton.model.validation import start_request_errors
 from baton.service.context import ServiceContext
@@ -52,17 +54,20 @@ class RunService:
         workflow_id: str | None = None,
         parent_workflow_id: str | None = None,
         parent_workflow_task_id: str | None = None,
+        variables: dict[str, Any] | None = None,
     ) -> StartResult:
         """Create a run; with an idempotency key, at most one run per key (per its strategy).
 
-        ``workflow_id`` starts it under an id chosen beforehand (a failure workflow);
-        the parent fields make it a sub-workflow of that run's task.
+        ``workflow_id`` starts it under an id chosen beforehand (a failure workflow, a client's choice: an id
+        already taken is a ConflictError); the parent fields make it a sub-workflow of that run's task;
+        ``variables`` are set over the definition's.
         """
         result, _ = await self._start(
             request,
             workflow_id=workflow_id,
             parent_workflow_id=parent_workflow_id,
             parent_workflow_task_id=parent_workflow_task_id,
+            variables=variables,
         )
         return result
 
@@ -74,6 +79,7 @@ class RunService:
         parent_workflow_id: str | None = None,
         parent_workflow_task_id: str | None = None,
         definition: WorkflowDef | None = None,
+        variables: dict[str, Any] | None = None,
     ) -> tuple[StartResult, Workflow]:
         """``start``, and the run as its first decision made it (what was written, when the run was created)."""
         if definition is None:
@@ -86,7 +92,7 @@ class RunService:
             correlation_id=request.correlation_id,
             priority=request.priority,
             input={**definition.input_template, **request.input},
-            variables=dict(definition.variables),
+            variables={**definition.variables, **(variables or {})},
             create_time=ctx.now,
             start_time=ctx.now,
             update_time=ctx.now,
@@ -120,28 +126,53 @@ class RunService:
         *,
         wait_until_refs: frozenset[str] = frozenset(),
         wait_for_seconds: float = 10,
+        until_suspended: bool = False,
+        variables: dict[str, Any] | None = None,
     ) -> ExecuteOutcome:
         """Start a run and answer when it ends, a listed step completes, it blocks on a person, or time runs out.
 
-        A ``wait_until_refs`` naming no step of the definition is refused before anything is started.
+        ``until_suspended``: answer as soon as it waits on anything outside the server (``is_suspended``: a
+        worker too, as Elsa's execute does), not only a person. A ``wait_until_refs`` naming no step of the
+        definition is refused before anything is started.
         """
         definition = await self._definition_for(request)
         _check_wait_refs(definition, wait_until_refs)
-        started, first = await self._start(request, definition=definition)
+        started, first = await self._start(request, definition=definition, variables=variables)
         # The run as its start wrote it: the first look needs no read (an existing run, by its key, is read).
-        known = first if started.created else None
+        return await self.settle(
+            started.workflow_id,
+            wait_for_seconds=wait_for_seconds,
+            wait_until_refs=wait_until_refs,
+            until_suspended=until_suspended,
+            known=first if started.created else None,
+        )
+
+    async def settle(
+        self,
+        workflow_id: str,
+        *,
+        wait_for_seconds: float,
+        wait_until_refs: frozenset[str] = frozenset(),
+        until_suspended: bool = False,
+        known: Workflow | None = None,
+    ) -> ExecuteOutcome:
+        """Wait until the run ends, a listed step completes, it blocks (on a person; with ``until_suspended``, on
+        anything outside the server), or ``wait_for_seconds`` pass; the run as it then is, with its tasks.
+
+        ``known``: the run as the caller just wrote it, so the first look reads nothing.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_for_seconds
         with (
-            self._ctx.notifier.listen(run_key(started.workflow_id)) as waiter,
-            self._ctx.run_ends.watch(started.workflow_id) as end,
+            self._ctx.notifier.listen(run_key(workflow_id)) as waiter,
+            self._ctx.run_ends.watch(workflow_id) as end,
         ):
             while True:
-                run = end.run or known or await self.get(started.workflow_id, include_tasks=True)
+                run = end.run or known or await self.get(workflow_id, include_tasks=True)
                 known = None
                 if run.status.is_terminal:
                     return ExecuteOutcome(run=run, ended=True)
-                if _reached(run, wait_until_refs) or _blocked(run):
+                if _reached(run, wait_until_refs) or _blocked(run) or (until_suspended and is_suspended(run)):
                     return ExecuteOutcome(run=run, ended=False)
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -234,10 +265,19 @@ def _check_start_request(request: StartWorkflowRequest) -> None:
 
 
 async def _check_input(definition: WorkflowDef, value: dict[str, Any]) -> None:
-    """A start's input against the definition's enforced ``inputSchema``: a 400 naming the field at fault.
+    """A start's input against the definition's declared ``inputs`` and its enforced ``inputSchema``: a 400
+    naming the field at fault.
 
-    Checked on the loop within ``ON_LOOP_STEPS``; a longer check goes to a thread.
+    Checked on the loop within ``ON_LOOP_STEPS`` (an input's array items counting one each); a longer check goes
+    to a thread.
     """
+    if definition.inputs:
+        if input_size(definition.inputs, value) <= ON_LOOP_STEPS:
+            errors = input_errors(definition.inputs, value)
+        else:
+            errors = await asyncio.to_thread(input_errors, definition.inputs, value)
+        if errors:
+            raise ValidationError(errors=errors)
     schema = definition.input_schema
     if not definition.enforce_schema or schema is None or schema.data is None:
         return
@@ -274,3 +314,21 @@ def _reached(run: Workflow, refs: frozenset[str]) -> bool:
 
 def _blocked(run: Workflow) -> bool:
     return any(t.task_type in _BLOCKING_TYPES and not t.status.is_terminal for t in run.tasks)
+
+
+WAITING_TASK_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value, "HTTP_ENDPOINT"})
+"""Steps that wait on the world (a timer, an event, a person, a request) rather than on the server."""
+_SERVER_RUN_TYPES = frozenset({"HTTP_RESPONSE"})
+"""Run by the server although they may not be system types in every build (written by name, defensively)."""
+
+
+def is_suspended(run: Workflow) -> bool:
+    """Whether a run that has not ended waits on something outside the server: it is paused, or a pending step is
+    a worker's, a timer, a person, an event or an HTTP request (Elsa's ``Suspended``; otherwise ``Executing``)."""
+    if run.status is WorkflowStatus.PAUSED:
+        return True
+    return any(
+        not task.status.is_terminal
+        and (task.task_type in WAITING_TASK_TYPES or (task.is_worker_task and task.task_type not in _SERVER_RUN_TYPES))
+        for task in run.tasks
+    )
