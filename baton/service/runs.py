@@ -13,6 +13,7 @@ from baton.errors import FieldError, ValidationError, workflow_not_found
 from baton.model import (
     IdempotencyStrategy,
     StartWorkflowRequest,
+    Task,
     TaskStatus,
     TaskType,
     Workflow,
@@ -322,13 +323,16 @@ _SERVER_RUN_TYPES = frozenset({"HTTP_RESPONSE"})
 """Run by the server although they may not be system types in every build (written by name, defensively)."""
 
 
+def waits_outside(task: Task) -> bool:
+    """A pending step that waits on something outside the server: a worker, a timer, a person, an event or an
+    HTTP request."""
+    if task.status.is_terminal:
+        return False
+    task_type = task.task_type
+    return task_type in WAITING_TASK_TYPES or (task.is_worker_task and task_type not in _SERVER_RUN_TYPES)
+
+
 def is_suspended(run: Workflow) -> bool:
-    """Whether a run that has not ended waits on something outside the server: it is paused, or a pending step is
-    a worker's, a timer, a person, an event or an HTTP request (Elsa's ``Suspended``; otherwise ``Executing``)."""
-    if run.status is WorkflowStatus.PAUSED:
-        return True
-    return any(
-        not task.status.is_terminal
-        and (task.task_type in WAITING_TASK_TYPES or (task.is_worker_task and task.task_type not in _SERVER_RUN_TYPES))
-        for task in run.tasks
-    )
+    """Whether a run that has not ended is paused or waits outside the server (``waits_outside``): Elsa's
+    ``Suspended``, where otherwise it is ``Executing``."""
+    return run.status is WorkflowStatus.PAUSED or any(waits_outside(task) for task in run.tasks)
