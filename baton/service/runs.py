@@ -113,6 +113,13 @@ class RunService:
             self._ctx.publish(decision, ctx.now)
         return result, decision.workflow
 
+    async def check_start(self, request: StartWorkflowRequest) -> WorkflowDef:
+        """Raise now what ``start`` would refuse before writing (no such definition, a bad request or input), so a
+        caller starting several runs changes nothing when one would be refused; the definition it would run."""
+        definition = await self._definition_for(request)
+        await _check_input(definition, {**definition.input_template, **request.input})
+        return definition
+
     async def _definition_for(self, request: StartWorkflowRequest) -> WorkflowDef:
         """The resolved definition a start request runs: its inline one, or the registered one it names."""
         _check_start_request(request)

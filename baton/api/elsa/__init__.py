@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from baton.api.elsa import definitions, instances
+from baton.api.elsa import definitions, events, instances
 from baton.api.elsa.errors import error_body, exception_handlers
 
 __all__ = ["error_body", "exception_handlers", "routes"]
@@ -24,4 +24,5 @@ routes: list[BaseRoute] = [
     Route("/cancel/workflow-instances/{instance_id}", instances.cancel, methods=["POST"]),
     Route("/bulk-actions/cancel/workflow-instances", instances.bulk_cancel, methods=["POST"]),
     Route("/bulk-actions/cancel/workflow-instances/", instances.bulk_cancel, methods=["POST"]),
+    Route("/events/{event_name}/trigger", events.trigger, methods=["POST"]),
 ]
