@@ -208,7 +208,7 @@ def input_errors(inputs: list[ArgumentDef], value: Mapping[str, Any], path: str 
         kind = TYPES.get(argument.type.lower(), _ANY)
         if argument.is_array:
             if not isinstance(given, list):
-                errors.append(FieldError(at, f"expected an Array of {_declared(argument)}, got {_kind_of(given)}"))
+                errors.append(FieldError(at, f"expected an Array of {argument.type}, got {_kind_of(given)}"))
                 continue
             for index, item in enumerate(given):
                 if not kind.accepts(item):
