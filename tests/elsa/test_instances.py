@@ -52,7 +52,9 @@ def test_the_list_filters_by_definition_status_and_sub_status(client: httpx.Clie
     }
     item = by_id[on_person]
     assert (item["definitionVersionId"], item["version"], item["correlationId"]) == (f"{name}:2", 2, "c-2")
-    assert by_id[faulted]["incidentCount"] >= 0 and by_id[finished]["incidentCount"] == 0
+    assert (by_id[faulted]["incidentCount"], by_id[finished]["incidentCount"]) == (1, 0)
+    assert [i["id"] for i in _list(client, definitionId=name, hasIncidents="true")["items"]] == [faulted]
+    assert _list(client, definitionId=name, hasIncidents="false")["totalCount"] == 3
 
     assert {i["id"] for i in _list(client, definitionId=name, status="Running")["items"]} == {on_person, on_worker}
     assert [i["id"] for i in _list(client, definitionId=name, subStatus="Faulted")["items"]] == [faulted]

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from baton.api.elsa.filters import MAX_PAGE_SIZE, SCAN_CAP, InstanceFilter, filter_from, running_of
 from baton.api.elsa.requests import elsa_body, text_field, version_of
-from baton.api.elsa.states import INCIDENT_STATUSES, instance, sub_status_of, summary
+from baton.api.elsa.states import INCIDENT_STATUSES, incident_count, instance, sub_status_of, summary
 from baton.api.responses import JSONResponse
 from baton.api.state import service
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
@@ -69,11 +69,12 @@ async def _summary(baton: Baton, run: Workflow, wanted: InstanceFilter) -> tuple
     """The run's summary, from its pending steps and task counts; and whether it passes the per-run filters."""
     page = await baton.runs.task_page(run.workflow_id, start=0, count=100, statuses=_PENDING)
     run = msgspec.structs.replace(run, tasks=page.results)
-    incident_count = sum(page.summary.get(status.value, 0) for status in INCIDENT_STATUSES)
+    failed = sum(page.summary.get(status.value, 0) for status in INCIDENT_STATUSES)
+    incidents = incident_count(run, failed)
     matches = wanted.sub_statuses is None or sub_status_of(run) in wanted.sub_statuses
     if wanted.has_incidents is not None:
-        matches = matches and (incident_count > 0) == wanted.has_incidents
-    return summary(run, incident_count), matches
+        matches = matches and (incidents > 0) == wanted.has_incidents
+    return summary(run, incidents), matches
 
 
 async def get_one(request: Request) -> Response:

@@ -27,6 +27,7 @@ _ENDED_SUB_STATUS = {
     WorkflowStatus.FAILED: "Faulted",
     WorkflowStatus.TIMED_OUT: "Faulted",
 }
+_FAULTED = (WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT)
 INCIDENT_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatus.TIMED_OUT})
 
 
@@ -79,9 +80,16 @@ def _incident(task: Task) -> dict[str, Any]:
     )
 
 
+def incident_count(run: Workflow, failed_attempts: int) -> int:
+    """How many incidents ``incidents`` lists for a run with that many failed task attempts."""
+    if failed_attempts == 0 and run.status in _FAULTED:
+        return 1
+    return failed_attempts
+
+
 def incidents(run: Workflow) -> list[dict[str, Any]]:
     found = [_incident(task) for task in run.tasks if task.status in INCIDENT_STATUSES]
-    if not found and run.status in (WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT):
+    if not found and run.status in _FAULTED:
         found.append(
             _without_nulls(
                 {
