@@ -11,7 +11,7 @@ import pytest
 
 from baton.model.arguments import ArgumentDef, argument_errors, input_errors
 from tests.elsa.support import ELSA, adder
-from tests.helpers import register, unique
+from tests.helpers import register, start, unique, wait_for_status
 
 INPUTS = [
     {
@@ -128,3 +128,26 @@ def test_an_optional_input_may_be_missing_or_null() -> None:
     declared = [ArgumentDef(name="note", type="String")]
     assert input_errors(declared, {}) == []
     assert input_errors(declared, {"note": None}) == []
+
+
+def test_a_child_started_without_its_required_input_fails_its_parents_step(client: httpx.Client) -> None:
+    child, parent = unique("elsa_child"), unique("elsa_parent")
+    register(client, _declared(child))
+    register(
+        client,
+        {
+            "name": parent,
+            "version": 1,
+            "tasks": [
+                {
+                    "name": "run_child",
+                    "taskReferenceName": "sub",
+                    "type": "SUB_WORKFLOW",
+                    "subWorkflowParam": {"name": child, "version": 1},
+                    "inputParameters": {"a": 1},
+                }
+            ],
+        },
+    )
+    run = wait_for_status(client, start(client, parent), "FAILED")
+    assert "input.amount: is required (Double)" in run["tasks"][0]["reasonForIncompletion"]
