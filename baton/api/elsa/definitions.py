@@ -127,7 +127,7 @@ async def dispatch(request: Request) -> Response:
     """Start a run and answer ``{"workflowInstanceId"}`` once it is stored; a client's ``instanceId`` that is
     taken is a 409."""
     body = await elsa_body(request)
-    instance_id = text_field(body, "instanceId")
+    instance_id = text_field(body, "instanceId") or None
     if instance_id is not None:
         problem = name_problem(instance_id)
         if problem:
@@ -139,5 +139,5 @@ async def dispatch(request: Request) -> Response:
         input=map_field(body, "input", NOT_A_DICTIONARY),
     )
     await _check_trigger(request, start, text_field(body, "triggerActivityId"))
-    result = await service(request).runs.start(start, workflow_id=instance_id or None)
+    result = await service(request).runs.start(start, workflow_id=instance_id)
     return JSONResponse({"workflowInstanceId": result.workflow_id})

@@ -22,6 +22,8 @@ from baton.model.search_query import And, Comparison, Operator, Query, SortKey, 
 
 MAX_PAGE_SIZE = 1000
 """The largest page, and what a list without ``pageSize`` holds at most."""
+MAX_LISTED = 1000
+"""Most values a list filter (``definitionIds``, ``statuses``) may hold."""
 SCAN_CAP = 1000
 """Most runs (the newest matching the other filters) a filter decided per run looks at."""
 
@@ -137,6 +139,8 @@ def _texts(raw: Mapping[str, Any], name: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError(errors=[FieldError(name, "must be a list of strings")])
+    if len(value) > MAX_LISTED:
+        raise ValidationError(errors=[FieldError(name, f"must list at most {MAX_LISTED} values")])
     return [item for item in value if item]
 
 
