@@ -22,6 +22,7 @@ from baton.model import (
 )
 from baton.model.arguments import input_errors, input_size
 from baton.model.schemas import ON_LOOP_STEPS, OutOfSteps, first_violation, violation_within_bound
+from baton.model.triggers import HTTP_ENDPOINT
 from baton.model.validation import start_request_errors
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -324,7 +325,7 @@ def _blocked(run: Workflow) -> bool:
     return any(t.task_type in _BLOCKING_TYPES and not t.status.is_terminal for t in run.tasks)
 
 
-WAITING_TASK_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value, "HTTP_ENDPOINT"})
+WAITING_TASK_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value, HTTP_ENDPOINT})
 """Steps that wait on the world (a timer, an event, a person, a request) rather than on the server."""
 _SERVER_RUN_TYPES = frozenset({"HTTP_RESPONSE"})
 """Run by the server although they may not be system types in every build (written by name, defensively)."""
