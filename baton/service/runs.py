@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from baton.engine import Terminate
@@ -30,7 +30,7 @@ MAX_TASK_PAGE = 1000
 """Most tasks one page of ``task_page`` holds."""
 MAX_CORRELATION_IDS = 1000
 """Most correlation ids one ``correlated_many`` looks up (as many as a bulk operation takes)."""
-_BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value})
+_BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value, TaskType.HTTP_ENDPOINT.value})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,11 +74,17 @@ class RunService:
         parent_workflow_id: str | None = None,
         parent_workflow_task_id: str | None = None,
         definition: WorkflowDef | None = None,
+        http_request: dict[str, Any] | None = None,
     ) -> tuple[StartResult, Workflow]:
-        """``start``, and the run as its first decision made it (what was written, when the run was created)."""
+        """``start``, and the run as its first decision made it (what was written, when the run was created).
+
+        ``http_request``: the request that triggered the run, its first step's output (``engine/http_steps.py``).
+        """
         if definition is None:
             definition = await self._definition_for(request)
         ctx = self._ctx.decide_context()
+        if http_request is not None:
+            ctx = replace(ctx, http_request=http_request)
         run = Workflow(
             workflow_id=workflow_id or ctx.new_id(),
             workflow_name=definition.name,
@@ -104,7 +110,18 @@ class RunService:
         result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
         if result.created:
             self._ctx.publish(decision, ctx.now)
+            for log_line in decision.logs:  # a new run's rows are written without them
+                await self._ctx.store.add_task_logs(log_line.task_id, [log_line])
         return result, decision.workflow
+
+    async def start_triggered(
+        self, definition: WorkflowDef, request: StartWorkflowRequest, *, workflow_id: str, http_request: dict[str, Any]
+    ) -> Workflow:
+        """Start a run of ``definition`` (resolved) whose first step, an HTTP_ENDPOINT, completes with
+        ``http_request``; the run as its first decision wrote it. An existing ``workflow_id`` is a ConflictError."""
+        _check_start_request(request)
+        _, run = await self._start(request, workflow_id=workflow_id, definition=definition, http_request=http_request)
+        return run
 
     async def _definition_for(self, request: StartWorkflowRequest) -> WorkflowDef:
         """The resolved definition a start request runs: its inline one, or the registered one it names."""
