@@ -81,6 +81,13 @@ class Settings:
     body_read_timeout_ms: int = 30_000
     """Longest a request body may take to arrive once its headers are read; a slower one gets 408 and the
     connection is closed."""
+    http_trigger_base_path: str = "/workflows"
+    """Where HTTP_ENDPOINT steps are served: a step's ``path`` ``orders/{id}`` answers ``<base>/orders/42``."""
+    http_trigger_timeout_seconds: float = 30.0
+    """How long a request that starts or resumes a run waits for its HTTP_RESPONSE when the step names no
+    ``requestTimeoutSeconds``; then it is answered 408."""
+    max_http_trigger_timeout_seconds: float = 300.0
+    """Upper bound on an HTTP_ENDPOINT's ``requestTimeoutSeconds`` (a longer one is cut down to it)."""
     run_cache_bytes: int = 64 * 1024 * 1024
     """Bytes (by encoded JSON length) each per-process cache of runs may hold: the copies of runs kept to decide
     without reading them, and the decoded tasks; a run larger than this is read for each decision instead."""

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import conductor, openapi, state
+from baton.api import conductor, openapi, state, triggers
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
@@ -46,6 +46,14 @@ def _notifier_for(database_url: str) -> Notifier:
     if database_url.startswith(("postgresql://", "postgres://")):
         return PostgresNotifier(database_url)
     return Notifier()
+
+
+def trigger_base_path(settings: Settings) -> str:
+    """Where HTTP_ENDPOINT steps are served: ``/workflows`` by default; a path of its own, below the root."""
+    base = "/" + settings.http_trigger_base_path.strip().strip("/")
+    if base == "/" or base.split("/")[1] in ("api", "health", "api-docs", "swagger-ui"):
+        raise ValueError(f"http_trigger_base_path {settings.http_trigger_base_path!r} must be a path of its own")
+    return base
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -102,6 +110,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
             Surface("/api", conductor.routes, conductor.exception_handlers),
+            Surface(trigger_base_path(settings), triggers.routes, triggers.exception_handlers),
         ],
         middleware=[
             Middleware(

@@ -205,7 +205,9 @@ def _apply_event_published(
     return decision
 
 
-def _apply_http_request(definition: WorkflowDef, run: Workflow, event: HttpRequestReceived, ctx: DecideContext) -> Decision:
+def _apply_http_request(
+    definition: WorkflowDef, run: Workflow, event: HttpRequestReceived, ctx: DecideContext
+) -> Decision:
     """A request to the path of an HTTP_ENDPOINT the run waits at: the step completes with it."""
     state = RunState(definition, run, ctx)
     task = state.task(event.task_id)
@@ -214,9 +216,7 @@ def _apply_http_request(definition: WorkflowDef, run: Workflow, event: HttpReque
     if run.status.is_terminal:
         return refuse(run, "conflict", f"Workflow {run.workflow_id} is already {run.status.value}")
     if task.task_type != http_steps.ENDPOINT or task.status is not TaskStatus.IN_PROGRESS:
-        return refuse(
-            run, "conflict", f"Task {task.task_id} ({task.reference_task_name}) is not waiting for a request"
-        )
+        return refuse(run, "conflict", f"Task {task.task_id} ({task.reference_task_name}) is not waiting for a request")
     state.put(system_tasks.completed(task, ctx.now, http_steps.received(event.request, state.max_seq)))
     return walk.finish(state, focused=True)
 

@@ -99,7 +99,10 @@ def _open_request(state: RunState, task: Task) -> tuple[str | None, str]:
     exchange_id = exchange["id"]
     before = answered((t for t in state.tasks if t.task_id != task.task_id), exchange_id)
     if before is not None:
-        return None, f"the request to '{endpoint.reference_task_name}' was already answered by '{before.reference_task_name}'"
+        return (
+            None,
+            f"the request to '{endpoint.reference_task_name}' was already answered by '{before.reference_task_name}'",
+        )
     respond_by = exchange.get("respondBy")
     if isinstance(respond_by, int) and state.now > respond_by:
         return None, f"the request to '{endpoint.reference_task_name}' timed out (requestTimeoutSeconds)"

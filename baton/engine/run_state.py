@@ -27,7 +27,16 @@ from baton.engine import loops, system_tasks
 from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind, TooLargeForTheLoop
 from baton.engine.evaluations import InProcess
 from baton.engine.expressions import RunDocument
-from baton.model import SYSTEM_TASK_TYPES, Task, TaskExecLog, TaskType, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
+from baton.model import (
+    SYSTEM_TASK_TYPES,
+    Task,
+    TaskExecLog,
+    TaskType,
+    Workflow,
+    WorkflowDef,
+    WorkflowStatus,
+    WorkflowTask,
+)
 
 SUB_WORKFLOW: Final = TaskType.SUB_WORKFLOW.value
 

@@ -2,9 +2,10 @@
 
 An HTTP_ENDPOINT's ``path`` is a route template relative to the triggers' base path: literal segments
 (matched without regard to case), ``{name}`` (one segment, given to the step as ``routeData.name``) and, last,
-``{*name}`` (the rest of the path, possibly empty). ``methods`` defaults to ``["GET"]``. A step whose path is an
-expression (``orders/${workflow.input.id}``) is resolved when it is reached; a step that can start a workflow
-must name its path literally, since it is matched before any run exists.
+``{*name}`` (the rest of the path, possibly empty). ``methods`` (a list, or one method) defaults to
+``["GET"]``. A step whose path is an expression (``orders/${workflow.input.id}``) is resolved when it is
+reached; a step that can start a workflow must name its path literally, since it is matched before any run
+exists.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any, Final
 from baton.errors import FieldError
 
 ENDPOINT_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-DEFAULT_METHODS: Final = ("GET",)
 _PARAM: Final = re.compile(r"^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)\}$")
 _TOKEN: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _HEADER_VALUE_FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -57,11 +57,6 @@ class RouteTemplate:
         if self.rest is not None:
             found[self.rest] = "/".join(parts[fixed:])
         return found
-
-
-def normalise_path(path: str) -> str:
-    """A path as a trigger's key: trimmed, no leading or trailing slash, lower case."""
-    return path.strip().strip("/").lower()
 
 
 def path_segments(path: str) -> list[str]:
@@ -105,14 +100,6 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and "${" in value
 
 
-def methods_of(inputs: Mapping[str, Any]) -> tuple[str, ...]:
-    """The step's methods, upper-cased (``["GET"]`` when it names none)."""
-    given = inputs.get("methods")
-    if not isinstance(given, list) or not given:
-        return DEFAULT_METHODS
-    return tuple(str(method).upper() for method in given)
-
-
 def endpoint_errors(params: Mapping[str, Any], at: str, *, may_start: bool) -> list[FieldError]:
     """What is wrong with an HTTP_ENDPOINT's inputs; ``may_start``: the step is a workflow's first."""
     errors: list[FieldError] = []
@@ -134,15 +121,15 @@ def endpoint_errors(params: Mapping[str, Any], at: str, *, may_start: bool) -> l
         if isinstance(template, str):
             errors.append(FieldError(f"{at}.path", template))
     methods = params.get("methods")
+    if isinstance(methods, str) and not is_expression(methods):
+        methods = [methods]
     if methods is not None and not (is_expression(methods) and starts is not True):
         if not isinstance(methods, list) or not methods:
             errors.append(FieldError(f"{at}.methods", f"must be a non-empty list of {', '.join(ENDPOINT_METHODS)}"))
         else:
             for index, method in enumerate(methods):
                 if not isinstance(method, str) or method.upper() not in ENDPOINT_METHODS:
-                    errors.append(
-                        FieldError(f"{at}.methods[{index}]", f"must be one of {', '.join(ENDPOINT_METHODS)}")
-                    )
+                    errors.append(FieldError(f"{at}.methods[{index}]", f"must be one of {', '.join(ENDPOINT_METHODS)}"))
     for field in ("requestSizeLimit", "requestTimeoutSeconds"):
         value = params.get(field)
         if value is None or is_expression(value):

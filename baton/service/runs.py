@@ -111,7 +111,8 @@ class RunService:
         if result.created:
             self._ctx.publish(decision, ctx.now)
             for log_line in decision.logs:  # a new run's rows are written without them
-                await self._ctx.store.add_task_logs(log_line.task_id, [log_line])
+                if log_line.task_id is not None:
+                    await self._ctx.store.add_task_logs(log_line.task_id, [log_line])
         return result, decision.workflow
 
     async def start_triggered(
