@@ -81,7 +81,7 @@ def test_an_endpoint_blocks_until_a_request_and_then_its_response_answers_it() -
     assert h.task("wait").output_data["exchange"]["afterSeq"] == 1
     assert h.task("reply").output_data["exchange"] == "x-1"
     again = h.apply(HttpRequestReceived(task_id=h.task("wait").task_id, request=request("x-2")))
-    assert again.refusal is not None and "not waiting for a request" in again.refusal.message
+    assert again.refusal is not None and "already COMPLETED" in again.refusal.message
 
 
 def test_a_response_made_beside_a_waiting_step_in_the_same_decision_answers() -> None:
