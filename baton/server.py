@@ -48,14 +48,6 @@ def _notifier_for(database_url: str) -> Notifier:
     return Notifier()
 
 
-def trigger_base_path(settings: Settings) -> str:
-    """Where HTTP_ENDPOINT steps are served: ``/workflows`` by default; a path of its own, below the root."""
-    base = "/" + settings.http_trigger_base_path.strip().strip("/")
-    if base == "/" or base.split("/")[1] in ("api", "health", "api-docs", "swagger-ui"):
-        raise ValueError(f"http_trigger_base_path {settings.http_trigger_base_path!r} must be a path of its own")
-    return base
-
-
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -110,7 +102,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
             Surface("/api", conductor.routes, conductor.exception_handlers),
-            Surface(trigger_base_path(settings), triggers.routes, triggers.exception_handlers),
+            Surface(settings.trigger_base_path, triggers.routes, triggers.exception_handlers),
         ],
         middleware=[
             Middleware(
