@@ -32,10 +32,7 @@ async def serve(request: Request) -> Response:
         query=list(request.query_params.multi_items()),
     )
     answer = await service(request).http_triggers.serve(call, read_body)
-    response = Response(answer.body, status_code=answer.status, headers=answer.headers)
-    if request.method == "HEAD":
-        response.body = b""
-    return response
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
 
 routes: list[BaseRoute] = [Route("/{path:path}", serve, methods=list(ENDPOINT_METHODS))]
