@@ -306,3 +306,19 @@ def test_registration_names_what_is_wrong_with_an_endpoint_or_a_response(client:
         "tasks[2].inputParameters.statusCode",
         "tasks[2].inputParameters.headers.Bad Name",
     }
+
+
+def test_a_run_started_through_conductor_waits_at_a_path_its_input_names(client: httpx.Client) -> None:
+    slug = unique("confirm")
+    name = workflow(
+        client,
+        unique("confirmation"),
+        endpoint("confirm", "${workflow.input.slug}/confirm", methods=["POST"]),
+        respond("reply", body="confirmed ${workflow.input.slug}"),
+    )
+    began = time.monotonic()
+    execute = client.post(f"/api/workflow/execute/{name}", json={"input": {"slug": slug}}, params={"waitForSeconds": 5})
+    assert execute.status_code == 206 and time.monotonic() - began < 3  # a sync execute stops at the waiting step
+    answer = client.post(f"/workflows/{slug}/confirm", json={})
+    assert answer.status_code == 200 and answer.text == f"confirmed {slug}"
+    assert answer.headers["x-workflow-instance-id"] == execute.json()["workflowId"]
