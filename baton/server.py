@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import conductor, elsa, openapi, state
+from baton.api import conductor, elsa, openapi, state, triggers
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
             Surface("/api", conductor.routes, conductor.exception_handlers),
+            Surface(settings.trigger_base_path, triggers.routes, triggers.exception_handlers),
             Surface("/elsa/api", elsa.routes, elsa.exception_handlers),
         ],
         middleware=[

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from baton.engine import Terminate
@@ -22,7 +22,6 @@ from baton.model import (
 )
 from baton.model.arguments import input_errors, input_size
 from baton.model.schemas import ON_LOOP_STEPS, OutOfSteps, first_violation, violation_within_bound
-from baton.model.triggers import HTTP_ENDPOINT
 from baton.model.validation import start_request_errors
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -34,7 +33,7 @@ MAX_TASK_PAGE = 1000
 """Most tasks one page of ``task_page`` holds."""
 MAX_CORRELATION_IDS = 1000
 """Most correlation ids one ``correlated_many`` looks up (as many as a bulk operation takes)."""
-_BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value})
+_BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value, TaskType.HTTP_ENDPOINT.value})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,11 +81,17 @@ class RunService:
         parent_workflow_task_id: str | None = None,
         definition: WorkflowDef | None = None,
         variables: dict[str, Any] | None = None,
+        http_request: dict[str, Any] | None = None,
     ) -> tuple[StartResult, Workflow]:
-        """``start``, and the run as its first decision made it (what was written, when the run was created)."""
+        """``start``, and the run as its first decision made it (what was written, when the run was created).
+
+        ``http_request``: the request that triggered the run, its first step's output (``engine/http_steps.py``).
+        """
         if definition is None:
             definition = await self._definition_for(request)
         ctx = self._ctx.decide_context()
+        if http_request is not None:
+            ctx = replace(ctx, http_request=http_request)
         run = Workflow(
             workflow_id=workflow_id or ctx.new_id(),
             workflow_name=definition.name,
@@ -112,6 +117,9 @@ class RunService:
         result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
         if result.created:
             self._ctx.publish(decision, ctx.now)
+            for log_line in decision.logs:  # a new run's rows are written without them
+                if log_line.task_id is not None:
+                    await self._ctx.store.add_task_logs(log_line.task_id, [log_line])
         return result, decision.workflow
 
     async def check_start(self, request: StartWorkflowRequest) -> WorkflowDef:
@@ -120,6 +128,15 @@ class RunService:
         definition = await self._definition_for(request)
         await _check_input(definition, {**definition.input_template, **request.input})
         return definition
+
+    async def start_triggered(
+        self, definition: WorkflowDef, request: StartWorkflowRequest, *, workflow_id: str, http_request: dict[str, Any]
+    ) -> Workflow:
+        """Start a run of ``definition`` (resolved) whose first step, an HTTP_ENDPOINT, completes with
+        ``http_request``; the run as its first decision wrote it. An existing ``workflow_id`` is a ConflictError."""
+        _check_start_request(request)
+        _, run = await self._start(request, workflow_id=workflow_id, definition=definition, http_request=http_request)
+        return run
 
     async def _definition_for(self, request: StartWorkflowRequest) -> WorkflowDef:
         """The resolved definition a start request runs: its inline one, or the registered one it names."""
@@ -325,19 +342,10 @@ def _blocked(run: Workflow) -> bool:
     return any(t.task_type in _BLOCKING_TYPES and not t.status.is_terminal for t in run.tasks)
 
 
-WAITING_TASK_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value, HTTP_ENDPOINT})
-"""Steps that wait on the world (a timer, an event, a person, a request) rather than on the server."""
-_SERVER_RUN_TYPES = frozenset({"HTTP_RESPONSE"})
-"""Run by the server although they may not be system types in every build (written by name, defensively)."""
-
-
 def waits_outside(task: Task) -> bool:
     """A pending step that waits on something outside the server: a worker, a timer, a person, an event or an
     HTTP request."""
-    if task.status.is_terminal:
-        return False
-    task_type = task.task_type
-    return task_type in WAITING_TASK_TYPES or (task.is_worker_task and task_type not in _SERVER_RUN_TYPES)
+    return not task.status.is_terminal and (task.task_type in _BLOCKING_TYPES or task.is_worker_task)
 
 
 def is_suspended(run: Workflow) -> bool:

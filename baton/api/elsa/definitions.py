@@ -27,12 +27,13 @@ from baton.api.elsa.states import sub_status_of, workflow_state
 from baton.api.responses import JSONResponse
 from baton.api.state import service
 from baton.errors import FieldError, ValidationError
-from baton.model import StartWorkflowRequest, Task, TaskStatus, Workflow
+from baton.model import StartWorkflowRequest, Task, TaskStatus, TaskType, Workflow
 from baton.model.codec import encode
 from baton.model.validation import name_problem
 
-HTTP_RESPONSE = "HTTP_RESPONSE"
-"""The step that writes the HTTP response of the request that started or resumed its run (another package's)."""
+HTTP_RESPONSE = TaskType.HTTP_RESPONSE.value
+EXCHANGE = "exchange"
+"""An HTTP_RESPONSE's output names the request to an HTTP_ENDPOINT it answered here (``engine/http_steps.py``)."""
 
 
 async def execute_post(request: Request) -> Response:
@@ -90,10 +91,12 @@ async def _check_trigger(request: Request, start: StartWorkflowRequest, trigger:
 
 
 def _written_response(run: Workflow) -> Response | None:
-    """The response the run's last completed ``HTTP_RESPONSE`` step wrote, if it wrote one."""
+    """The response the run's last completed ``HTTP_RESPONSE`` step wrote, if it wrote one for no other request."""
     written: Task | None = None
     for task in run.tasks:
-        if task.task_type == HTTP_RESPONSE and task.status is TaskStatus.COMPLETED:
+        if task.task_type != HTTP_RESPONSE or task.status is not TaskStatus.COMPLETED:
+            continue
+        if task.output_data.get(EXCHANGE) is None:  # one naming a request answered that request's caller
             written = task
     if written is None:
         return None
