@@ -26,8 +26,6 @@ from baton.errors import ConflictError, FieldError, NotFoundError, ValidationErr
 from baton.model import TaskStatus, Workflow
 from baton.service import Baton
 
-__all__ = ["MAX_PAGE_SIZE"]
-
 MAX_BULK_IDS = 1000
 _PENDING = (TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS)
 
