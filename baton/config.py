@@ -16,6 +16,8 @@ from itertools import pairwise
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
+_ROOT_PATHS = ("api", "health", "api-docs", "swagger-ui")
+"""First path segments the server's other parts answer: no base path of the HTTP triggers may take them."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,9 +83,26 @@ class Settings:
     body_read_timeout_ms: int = 30_000
     """Longest a request body may take to arrive once its headers are read; a slower one gets 408 and the
     connection is closed."""
+    http_trigger_base_path: str = "/workflows"
+    """Where HTTP_ENDPOINT steps are served: a step's ``path`` ``orders/{id}`` answers ``<base>/orders/42``."""
+    http_trigger_timeout_seconds: float = 30.0
+    """How long a request that starts or resumes a run waits for its HTTP_RESPONSE when the step names no
+    ``requestTimeoutSeconds``; then it is answered 408."""
+    max_http_trigger_timeout_seconds: float = 300.0
+    """Upper bound on an HTTP_ENDPOINT's ``requestTimeoutSeconds`` (a longer one is cut down to it)."""
     run_cache_bytes: int = 64 * 1024 * 1024
     """Bytes (by encoded JSON length) each per-process cache of runs may hold: the copies of runs kept to decide
     without reading them, and the decoded tasks; a run larger than this is read for each decision instead."""
+
+    def __post_init__(self) -> None:
+        base = self.http_trigger_base_path.strip().strip("/")
+        if not base or base.split("/")[0] in _ROOT_PATHS or any(c in base for c in "{}?#"):
+            raise ValueError(f"http_trigger_base_path: {self.http_trigger_base_path!r} must be a path of its own")
+
+    @property
+    def trigger_base_path(self) -> str:
+        """``http_trigger_base_path`` as a mount's prefix: one leading slash, none trailing."""
+        return "/" + self.http_trigger_base_path.strip().strip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import ballerine, conductor, openapi, state
+from baton.api import ballerine, conductor, elsa, openapi, state, triggers
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
@@ -104,6 +104,8 @@ def create_app(settings: Settings) -> Starlette:
             # Before Conductor's /api: a Mount at /api would take /api/v1/... too.
             Surface("/api/v1", ballerine.routes, ballerine.exception_handlers),
             Surface("/api", conductor.routes, conductor.exception_handlers),
+            Surface(settings.trigger_base_path, triggers.routes, triggers.exception_handlers),
+            Surface("/elsa/api", elsa.routes, elsa.exception_handlers),
         ],
         middleware=[
             Middleware(

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import msgspec
 
-from baton.engine import forks, loops, system_tasks, timeouts
+from baton.engine import forks, http_steps, loops, system_tasks, timeouts
 from baton.engine.expressions import resolve
 from baton.engine.run_end import end_run
 from baton.engine.run_state import AfterFork, RunState, Scope, is_queued, is_worker
@@ -192,6 +192,10 @@ _STARTERS: Final = {
 
 def execute_system_task(state: RunState, task: Task) -> None:
     """Run a SCHEDULED system task and apply what it does to the run."""
+    runner = http_steps.RUNNERS.get(task.task_type)
+    if runner is not None:
+        runner(state, task)
+        return
     outcome = system_tasks.execute(task, now=state.now, variables=state.run.variables, limits=state.limits)
     state.put(outcome.task)
     if outcome.variables is not None:

@@ -84,12 +84,13 @@ from typing import Any, Final
 
 import msgspec
 
-from baton.engine import loops, system_tasks, timeouts, walk
+from baton.engine import http_steps, loops, system_tasks, timeouts, walk
 from baton.engine.attempts import execute_system_task
 from baton.engine.decision import IGNORED, DecideContext, Decision, Signal, SignalKind
 from baton.engine.events import (
     Event,
     EventPublished,
+    HttpRequestReceived,
     RunTimerFired,
     TaskResultReceived,
     TaskStatusByRef,
@@ -176,7 +177,7 @@ def _apply_task_result(
     )
     decision = walk.finish(state, focused=True)
     if result.logs:
-        decision.logs = [
+        decision.logs[:0] = [
             TaskExecLog(log=log.log, task_id=result.task_id, created_time=log.created_time or ctx.now)
             for log in result.logs
         ]
@@ -202,6 +203,22 @@ def _apply_event_published(
             )
         )
     return decision
+
+
+def _apply_http_request(
+    definition: WorkflowDef, run: Workflow, event: HttpRequestReceived, ctx: DecideContext
+) -> Decision:
+    """A request to the path of an HTTP_ENDPOINT the run waits at: the step completes with it."""
+    state = RunState(definition, run, ctx)
+    task = state.task(event.task_id)
+    if task is None:
+        return refuse(run, "not_found", f"Task {event.task_id} not found in workflow {run.workflow_id}")
+    if run.status.is_terminal:
+        return refuse(run, "conflict", f"Workflow {run.workflow_id} is already {run.status.value}")
+    if task.task_type != http_steps.ENDPOINT or task.status is not TaskStatus.IN_PROGRESS:
+        return refuse(run, "conflict", f"Task {task.task_id} ({task.reference_task_name}) is not waiting for a request")
+    state.put(system_tasks.completed(task, ctx.now, http_steps.received(event.request, state.max_seq)))
+    return walk.finish(state, focused=True)
 
 
 def _apply_task_status_by_ref(
@@ -336,6 +353,7 @@ HANDLERS: Final[Mapping[type[Event], EventHandler]] = {
     TaskResultReceived: _apply_task_result,
     EventPublished: _apply_event_published,
     TaskStatusByRef: _apply_task_status_by_ref,
+    HttpRequestReceived: _apply_http_request,
     TimerFired: _apply_timer_fired,
     RunTimerFired: _apply_run_timer_fired,
     Terminate: _apply_terminate,

@@ -32,6 +32,9 @@ class DecideContext:
     """Branches a dynamic fork may have; a wider one fails its fork task."""
     max_loop_iterations: int = 10_000
     """Iterations a DO_WHILE may run; the next one fails the loop task."""
+    http_request: dict[str, Any] | None = None
+    """The HTTP request that starts this run through its first step's trigger (an HTTP_ENDPOINT): that step
+    completes with it as its output (``engine/http_steps.py``)."""
     loop_budget: int | None = None
     """Tasks a decision may make or change (each task the run holds counts 1/16) before ``TooLargeForTheLoop``;
     None: no bound (the decision is being made off the event loop)."""

@@ -40,6 +40,14 @@ class TaskStatusByRef:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HttpRequestReceived:
+    """A request came to the path of an HTTP_ENDPOINT the run waits at: the step completes with it as its output."""
+
+    task_id: str
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
 class TimerFired:
     """A task's timer came due: a worker's lease ran out, a WAIT's time came, or one of its timeouts."""
 
@@ -167,6 +175,7 @@ Event = (
     TaskResultReceived
     | EventPublished
     | TaskStatusByRef
+    | HttpRequestReceived
     | TimerFired
     | RunTimerFired
     | Terminate

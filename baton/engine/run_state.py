@@ -27,7 +27,16 @@ from baton.engine import loops, system_tasks
 from baton.engine.decision import DecideContext, Decision, Refusal, Signal, SignalKind, TooLargeForTheLoop
 from baton.engine.evaluations import InProcess
 from baton.engine.expressions import RunDocument
-from baton.model import SYSTEM_TASK_TYPES, Task, TaskType, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
+from baton.model import (
+    SYSTEM_TASK_TYPES,
+    Task,
+    TaskExecLog,
+    TaskType,
+    Workflow,
+    WorkflowDef,
+    WorkflowStatus,
+    WorkflowTask,
+)
 
 SUB_WORKFLOW: Final = TaskType.SUB_WORKFLOW.value
 
@@ -79,6 +88,7 @@ class RunState:
         "focus",
         "latest",
         "limits",
+        "logs",
         "max_seq",
         "now",
         "position",
@@ -115,6 +125,8 @@ class RunState:
         self.alerts: list[str] = []
         self.steps = 0
         self.signals: list[Signal] = []
+        self.logs: list[TaskExecLog] = []
+        """Lines the decision appends to its tasks' logs (an HTTP_RESPONSE with no request to answer)."""
         self.limits = system_tasks.Limits(
             evaluator=ctx.evaluator or InProcess(ctx.script_timeout_ms, ctx.script_memory_bytes),
             max_fork_width=ctx.max_fork_width,
@@ -237,6 +249,7 @@ class RunState:
             removed=list(self.removed),
             alerts=self.alerts,
             signals=self.signals,
+            logs=self.logs,
         )
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from baton.model.arguments import ArgumentDef
+
 
 class TaskType(str, Enum):
     """The task types Baton knows. ``SIMPLE`` tasks are run by workers; the rest by the server.
@@ -40,6 +42,8 @@ class TaskType(str, Enum):
     EVENT = "EVENT"
     SUB_WORKFLOW = "SUB_WORKFLOW"
     START_WORKFLOW = "START_WORKFLOW"
+    HTTP_ENDPOINT = "HTTP_ENDPOINT"
+    HTTP_RESPONSE = "HTTP_RESPONSE"
 
 
 FORK_TASK_TYPE = "FORK"
@@ -248,6 +252,10 @@ class WorkflowDef(msgspec.Struct, rename="camel", kw_only=True):
     input_schema: SchemaDef | None = None
     output_schema: SchemaDef | None = None
     enforce_schema: bool = False
+    inputs: list[ArgumentDef] = []
+    """The run's declared inputs (Elsa's): each start's input is checked against them (``model/arguments.py``)."""
+    outputs: list[ArgumentDef] = []
+    """The run's declared outputs: a description for clients, not checked."""
     case: CaseDef | None = None
     """Its runs are cases (``service/cases.py``); a definition with a HUMAN step is one without it too."""
 

@@ -21,7 +21,9 @@ from typing import Any
 import msgspec
 
 from baton.errors import FieldError, ValidationError
+from baton.model.arguments import argument_errors
 from baton.model.definitions import UNSUPPORTED_TASK_TYPES, SchemaDef, TaskDef, TaskType, WorkflowDef, WorkflowTask
+from baton.model.http_endpoints import endpoint_errors, response_errors
 from baton.model.schemas import schema_errors
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -53,6 +55,8 @@ def validate_workflow_def(definition: WorkflowDef) -> None:
     if not definition.tasks:
         errors.append(FieldError("tasks", "must hold at least one task"))
     _check_schemas(errors, definition.input_schema, definition.output_schema, definition.enforce_schema)
+    errors.extend(argument_errors(definition.inputs, "inputs"))
+    errors.extend(argument_errors(definition.outputs, "outputs"))
     _check_case(errors, definition)
     seen: dict[str, str] = {}
     exclusive_joins: list[tuple[WorkflowTask, str]] = []
@@ -225,6 +229,11 @@ def _validate_task(task: WorkflowTask, at: str, errors: list[FieldError]) -> Non
             errors.append(FieldError(f"{at}.inputParameters.queryExpression", "is required for a JSON_JQ_TRANSFORM"))
     elif kind == TaskType.HTTP:
         _validate_http(params, f"{at}.inputParameters.http_request", errors)
+    elif kind == TaskType.HTTP_ENDPOINT:
+        # Only the workflow's first step may start it (``model/triggers.py`` reads that one).
+        errors.extend(endpoint_errors(params, f"{at}.inputParameters", may_start=at == "tasks[0]"))
+    elif kind == TaskType.HTTP_RESPONSE:
+        errors.extend(response_errors(params, f"{at}.inputParameters"))
     elif kind == TaskType.EVENT:
         # As Conductor: a sink is required; which ones Baton reaches is decided when the task runs.
         if not isinstance(task.sink, str) or not task.sink.strip():

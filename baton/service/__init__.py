@@ -18,6 +18,7 @@ from baton.service.definitions import DefinitionService
 from baton.service.entities import EntityRuns
 from baton.service.event_actions import EventActions
 from baton.service.events import EventHandlerService
+from baton.service.http_triggers import HttpTriggers
 from baton.service.mocked_runs import MockedRuns
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
@@ -37,6 +38,7 @@ __all__ = [
     "EventActions",
     "EventHandlerService",
     "ExecuteOutcome",
+    "HttpTriggers",
     "MockedRuns",
     "OperationService",
     "RunService",
@@ -70,6 +72,7 @@ class Baton:
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context, resolver)
         self.waits = WaitService(self.context, self.tasks)
+        self.http_triggers = HttpTriggers(self.context, resolver, self.runs, self.waits)
         self.mocked_runs = MockedRuns(self.context, self.runs)
         self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)

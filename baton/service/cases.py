@@ -35,7 +35,7 @@ from baton.service.entities import (
     Started,
     is_case,
 )
-from baton.service.entity_context import check_context, check_required_inputs
+from baton.service.entity_context import check_context, check_inputs
 from baton.service.operations import OperationService
 from baton.service.tasks import TaskService
 from baton.service.waits import WaitService
@@ -300,7 +300,7 @@ class CaseService:
         definition = await self._entities.latest_definition(workflow_name)
         default_type = definition.case.entity_type if definition.case is not None else None
         checked = check_context(context, entity_id_required=False, default_type=default_type)
-        check_required_inputs(definition, checked)
+        check_inputs(definition, checked)
         return await self._entities.start(definition, checked, {"isManualCreation": True})
 
     async def _ensure_record(self, runtime: Runtime) -> None:

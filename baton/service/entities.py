@@ -29,7 +29,7 @@ from baton.service.context import ServiceContext
 from baton.service.entity_context import (
     check_config,
     check_context,
-    check_required_inputs,
+    check_inputs,
     entity_name,
     merge_payload,
     with_document_ids,
@@ -124,7 +124,7 @@ class EntityRuns:
         checked_config = check_config(config)
         default_type = definition.case.entity_type if definition.case is not None else None
         checked = check_context(context, entity_id_required=True, default_type=default_type)
-        check_required_inputs(definition, checked)
+        check_inputs(definition, checked)
         return await self.start(definition, checked, checked_config)
 
     async def start(self, definition: WorkflowDef, context: dict[str, Any], config: dict[str, Any]) -> Started:

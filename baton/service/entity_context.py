@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from baton.errors import FieldError, ValidationError
 from baton.model import WorkflowDef
+from baton.model.arguments import input_errors
 from baton.model.validation import CASE_ENTITY_TYPES, name_problem
 
 WEBHOOK_EVENTS = ("workflow.completed", "workflow.state.changed", "workflow.context.document.changed")
@@ -154,16 +155,13 @@ def check_context(context: Any, *, entity_id_required: bool, default_type: str |
     return checked
 
 
-def check_required_inputs(definition: WorkflowDef, context: Mapping[str, Any]) -> None:
-    """The definition's required ``inputs`` (Elsa's, where declared) are in the context: a 400 naming each
-    missing one, before anything is stored."""
-    missing = [
-        FieldError(f"context.{argument.name}", "is required by the workflow's inputs")
-        for argument in getattr(definition, "inputs", None) or []
-        if getattr(argument, "required", False) and context.get(argument.name) is None
-    ]
-    if missing:
-        raise ValidationError(errors=missing)
+def check_inputs(definition: WorkflowDef, context: Mapping[str, Any]) -> None:
+    """The context against the definition's declared ``inputs`` (Elsa's; the context is the run's input): a
+    400 naming each required one missing and each of the wrong type (``context.riskLevel``), before anything
+    is stored (the start checks them again, as every way in does)."""
+    errors = input_errors(definition.inputs, context, "context")
+    if errors:
+        raise ValidationError(errors=errors)
 
 
 def with_document_ids(documents: list[Any], new_id: Callable[[], str]) -> list[Any]:

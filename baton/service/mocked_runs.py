@@ -5,7 +5,7 @@ the engine runs it as usual; only the answers of the steps that wait for someone
 outside come from the request instead of a worker. As Conductor does, with one
 difference where Baton has no task domains:
 
-* A step that waits for a worker, a person or a time (a worker task, HUMAN, WAIT) takes
+* A step that waits for a worker, a person, a request or a time (a worker task, HUMAN, HTTP_ENDPOINT, WAIT) takes
   the next mock listed under its reference name, one per attempt in order (a FAILED
   mock followed by a COMPLETED one: a retried step that succeeds on its second attempt;
   an IN_PROGRESS one answers and leaves it waiting for the next). Loop bodies and
@@ -47,7 +47,7 @@ from baton.service.context import ServiceContext
 from baton.service.runs import RunService
 from baton.service.wakeups import run_key
 
-_ANSWERED_BY_MOCKS = frozenset({TaskType.HUMAN.value, TaskType.WAIT.value})
+_ANSWERED_BY_MOCKS = frozenset({TaskType.HUMAN.value, TaskType.WAIT.value, TaskType.HTTP_ENDPOINT.value})
 """System tasks that wait for someone outside, answered from mocks as worker tasks are."""
 _NO_MOCKS = WorkflowTestRequest()
 """What a child started by a SUB_WORKFLOW step without a ``subWorkflowTestRequest`` runs under."""

@@ -53,10 +53,14 @@ class DefinitionResolver:
         self._store: DefinitionStore = ctx.store
         self._cache: dict[tuple[str, int | None], tuple[float, WorkflowDef]] = {}
         self._limits: dict[str, tuple[float, ClaimLimits | None]] = {}
+        self.generation = 0
+        """Counts the metadata changes made through this process: other caches of definitions (the HTTP
+        triggers') read afresh when it moves."""
 
     def forget(self) -> None:
         self._cache.clear()
         self._limits.clear()
+        self.generation += 1
 
     def cached_claim_limits(self, task_type: str) -> KnownLimits | None:
         """The limits of ``task_type`` as last read by this process, however old; None if never read."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from baton.engine import Terminate
@@ -13,11 +13,14 @@ from baton.errors import FieldError, ValidationError, workflow_not_found
 from baton.model import (
     IdempotencyStrategy,
     StartWorkflowRequest,
+    Task,
     TaskStatus,
     TaskType,
     Workflow,
     WorkflowDef,
+    WorkflowStatus,
 )
+from baton.model.arguments import input_errors, input_size
 from baton.model.schemas import ON_LOOP_STEPS, OutOfSteps, first_violation, violation_within_bound
 from baton.model.validation import start_request_errors
 from baton.service.context import ServiceContext
@@ -30,7 +33,7 @@ MAX_TASK_PAGE = 1000
 """Most tasks one page of ``task_page`` holds."""
 MAX_CORRELATION_IDS = 1000
 """Most correlation ids one ``correlated_many`` looks up (as many as a bulk operation takes)."""
-_BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value})
+_BLOCKING_TYPES = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value, TaskType.HTTP_ENDPOINT.value})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,13 +55,13 @@ class RunService:
         workflow_id: str | None = None,
         parent_workflow_id: str | None = None,
         parent_workflow_task_id: str | None = None,
-        variables: Mapping[str, Any] | None = None,
+        variables: dict[str, Any] | None = None,
     ) -> StartResult:
         """Create a run; with an idempotency key, at most one run per key (per its strategy).
 
-        ``workflow_id`` starts it under an id chosen beforehand (a failure workflow);
-        the parent fields make it a sub-workflow of that run's task; ``variables`` are set over the
-        definition's before its first step (Ballerine's context).
+        ``workflow_id`` starts it under an id chosen beforehand (a failure workflow, a client's choice: an id
+        already taken is a ConflictError); the parent fields make it a sub-workflow of that run's task;
+        ``variables`` are set over the definition's.
         """
         result, _ = await self._start(
             request,
@@ -77,12 +80,18 @@ class RunService:
         parent_workflow_id: str | None = None,
         parent_workflow_task_id: str | None = None,
         definition: WorkflowDef | None = None,
-        variables: Mapping[str, Any] | None = None,
+        variables: dict[str, Any] | None = None,
+        http_request: dict[str, Any] | None = None,
     ) -> tuple[StartResult, Workflow]:
-        """``start``, and the run as its first decision made it (what was written, when the run was created)."""
+        """``start``, and the run as its first decision made it (what was written, when the run was created).
+
+        ``http_request``: the request that triggered the run, its first step's output (``engine/http_steps.py``).
+        """
         if definition is None:
             definition = await self._definition_for(request)
         ctx = self._ctx.decide_context()
+        if http_request is not None:
+            ctx = replace(ctx, http_request=http_request)
         run = Workflow(
             workflow_id=workflow_id or ctx.new_id(),
             workflow_name=definition.name,
@@ -108,7 +117,26 @@ class RunService:
         result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
         if result.created:
             self._ctx.publish(decision, ctx.now)
+            for log_line in decision.logs:  # a new run's rows are written without them
+                if log_line.task_id is not None:
+                    await self._ctx.store.add_task_logs(log_line.task_id, [log_line])
         return result, decision.workflow
+
+    async def check_start(self, request: StartWorkflowRequest) -> WorkflowDef:
+        """Raise now what ``start`` would refuse before writing (no such definition, a bad request or input), so a
+        caller starting several runs changes nothing when one would be refused; the definition it would run."""
+        definition = await self._definition_for(request)
+        await _check_input(definition, {**definition.input_template, **request.input})
+        return definition
+
+    async def start_triggered(
+        self, definition: WorkflowDef, request: StartWorkflowRequest, *, workflow_id: str, http_request: dict[str, Any]
+    ) -> Workflow:
+        """Start a run of ``definition`` (resolved) whose first step, an HTTP_ENDPOINT, completes with
+        ``http_request``; the run as its first decision wrote it. An existing ``workflow_id`` is a ConflictError."""
+        _check_start_request(request)
+        _, run = await self._start(request, workflow_id=workflow_id, definition=definition, http_request=http_request)
+        return run
 
     async def _definition_for(self, request: StartWorkflowRequest) -> WorkflowDef:
         """The resolved definition a start request runs: its inline one, or the registered one it names."""
@@ -124,28 +152,53 @@ class RunService:
         *,
         wait_until_refs: frozenset[str] = frozenset(),
         wait_for_seconds: float = 10,
+        until_suspended: bool = False,
+        variables: dict[str, Any] | None = None,
     ) -> ExecuteOutcome:
         """Start a run and answer when it ends, a listed step completes, it blocks on a person, or time runs out.
 
-        A ``wait_until_refs`` naming no step of the definition is refused before anything is started.
+        ``until_suspended``: answer as soon as it waits on anything outside the server (``is_suspended``: a
+        worker too, as Elsa's execute does), not only a person. A ``wait_until_refs`` naming no step of the
+        definition is refused before anything is started.
         """
         definition = await self._definition_for(request)
         _check_wait_refs(definition, wait_until_refs)
-        started, first = await self._start(request, definition=definition)
+        started, first = await self._start(request, definition=definition, variables=variables)
         # The run as its start wrote it: the first look needs no read (an existing run, by its key, is read).
-        known = first if started.created else None
+        return await self.settle(
+            started.workflow_id,
+            wait_for_seconds=wait_for_seconds,
+            wait_until_refs=wait_until_refs,
+            until_suspended=until_suspended,
+            known=first if started.created else None,
+        )
+
+    async def settle(
+        self,
+        workflow_id: str,
+        *,
+        wait_for_seconds: float,
+        wait_until_refs: frozenset[str] = frozenset(),
+        until_suspended: bool = False,
+        known: Workflow | None = None,
+    ) -> ExecuteOutcome:
+        """Wait until the run ends, a listed step completes, it blocks (on a person; with ``until_suspended``, on
+        anything outside the server), or ``wait_for_seconds`` pass; the run as it then is, with its tasks.
+
+        ``known``: the run as the caller just wrote it, so the first look reads nothing.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_for_seconds
         with (
-            self._ctx.notifier.listen(run_key(started.workflow_id)) as waiter,
-            self._ctx.run_ends.watch(started.workflow_id) as end,
+            self._ctx.notifier.listen(run_key(workflow_id)) as waiter,
+            self._ctx.run_ends.watch(workflow_id) as end,
         ):
             while True:
-                run = end.run or known or await self.get(started.workflow_id, include_tasks=True)
+                run = end.run or known or await self.get(workflow_id, include_tasks=True)
                 known = None
                 if run.status.is_terminal:
                     return ExecuteOutcome(run=run, ended=True)
-                if _reached(run, wait_until_refs) or _blocked(run):
+                if _reached(run, wait_until_refs) or _blocked(run) or (until_suspended and is_suspended(run)):
                     return ExecuteOutcome(run=run, ended=False)
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -238,10 +291,19 @@ def _check_start_request(request: StartWorkflowRequest) -> None:
 
 
 async def _check_input(definition: WorkflowDef, value: dict[str, Any]) -> None:
-    """A start's input against the definition's enforced ``inputSchema``: a 400 naming the field at fault.
+    """A start's input against the definition's declared ``inputs`` and its enforced ``inputSchema``: a 400
+    naming the field at fault.
 
-    Checked on the loop within ``ON_LOOP_STEPS``; a longer check goes to a thread.
+    Checked on the loop within ``ON_LOOP_STEPS`` (an input's array items counting one each); a longer check goes
+    to a thread.
     """
+    if definition.inputs:
+        if input_size(definition.inputs, value) <= ON_LOOP_STEPS:
+            errors = input_errors(definition.inputs, value)
+        else:
+            errors = await asyncio.to_thread(input_errors, definition.inputs, value)
+        if errors:
+            raise ValidationError(errors=errors)
     schema = definition.input_schema
     if not definition.enforce_schema or schema is None or schema.data is None:
         return
@@ -278,3 +340,15 @@ def _reached(run: Workflow, refs: frozenset[str]) -> bool:
 
 def _blocked(run: Workflow) -> bool:
     return any(t.task_type in _BLOCKING_TYPES and not t.status.is_terminal for t in run.tasks)
+
+
+def waits_outside(task: Task) -> bool:
+    """A pending step that waits on something outside the server: a worker, a timer, a person, an event or an
+    HTTP request."""
+    return not task.status.is_terminal and (task.task_type in _BLOCKING_TYPES or task.is_worker_task)
+
+
+def is_suspended(run: Workflow) -> bool:
+    """Whether a run that has not ended is paused or waits outside the server (``waits_outside``): Elsa's
+    ``Suspended``, where otherwise it is ``Executing``."""
+    return run.status is WorkflowStatus.PAUSED or any(waits_outside(task) for task in run.tasks)

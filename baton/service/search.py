@@ -21,6 +21,7 @@ from baton.errors import FieldError, ValidationError
 from baton.model.search_query import (
     TASK_FIELDS,
     WORKFLOW_FIELDS,
+    Query,
     QueryError,
     Schema,
     SortKey,
@@ -89,6 +90,31 @@ class SearchService:
     async def runs(self, params: SearchParams) -> RunPage:
         """Run headers (no tasks) matching the search."""
         return await self._store.search_runs(_request(params, WORKFLOW_FIELDS))
+
+    async def runs_matching(
+        self,
+        query: Query | None,
+        *,
+        free_text: str | None = None,
+        sort: tuple[SortKey, ...] = (),
+        start: int = 0,
+        size: int = DEFAULT_SEARCH_SIZE,
+    ) -> RunPage:
+        """Run headers matching a query already built (another surface's filters), on the bounds of ``runs``."""
+        errors: list[FieldError] = []
+        words: tuple[str, ...] = ()
+        try:
+            words = free_text_terms(free_text)
+        except QueryError as exc:
+            errors.append(FieldError("searchTerm", str(exc)))
+        if start < 0:
+            errors.append(FieldError("start", "must not be negative"))
+        if not 0 <= size <= MAX_SEARCH_SIZE:
+            errors.append(FieldError("size", f"must be between 0 and {MAX_SEARCH_SIZE}"))
+        if errors:
+            raise ValidationError(errors=errors)
+        request = SearchRequest(query=query, free_text=words, sort=sort, start=start, size=size)
+        return await self._store.search_runs(request)
 
     async def tasks(self, params: SearchParams) -> TaskPage:
         return await self._store.search_tasks(_request(params, TASK_FIELDS))

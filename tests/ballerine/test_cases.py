@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from baton.model import WorkflowDef
 from tests.ballerine.support import business, errors_of, register_kyb, run_body, start_run, waiting_workflow
 from tests.helpers import complete, register, run_of, unique, wait_for, wait_for_status
 
@@ -238,20 +237,22 @@ def test_a_case_is_added_by_hand(client: httpx.Client) -> None:
     assert unknown.status_code == 404
 
 
-@pytest.mark.skipif(
-    "inputs" not in WorkflowDef.__struct_fields__, reason="WorkflowDef.inputs comes with Elsa's branch (issue 11)"
-)
 def test_a_case_missing_a_required_input_is_refused_and_nothing_is_stored(client: httpx.Client) -> None:
     name = unique("declared")
     definition = {
         **waiting_workflow(name, human=True),
-        "inputs": [{"name": "entity", "type": "Object", "required": True}, {"name": "riskLevel", "required": True}],
+        "inputs": [
+            {"name": "entity", "type": "Object", "required": True},
+            {"name": "riskLevel", "type": "Int32", "required": True},
+        ],
     }
     register(client, definition)
     context = {"entity": {"type": "business", "data": {"companyName": "Half Ltd"}}}
     refused = client.post("/api/v1/case-management", json={"workflowId": name, "context": context})
     assert refused.status_code == 400, refused.text
     assert errors_of(refused) == ["context.riskLevel"]
+    wrong = client.post("/api/v1/case-management", json={"workflowId": name, "context": {**context, "riskLevel": "x"}})
+    assert wrong.status_code == 400 and errors_of(wrong) == ["context.riskLevel"]
     runs = client.get("/api/workflow/search", params={"query": f"workflowType IN ({name})"}).json()
     assert runs["totalHits"] == 0
     accepted = client.post("/api/v1/case-management", json={"workflowId": name, "context": {**context, "riskLevel": 2}})

@@ -1,0 +1,1 @@
+"""HTTP_ENDPOINT triggers and HTTP_RESPONSE, end to end through a real server."""
