@@ -130,7 +130,8 @@ class EntityRuns:
     async def start(self, definition: WorkflowDef, context: dict[str, Any], config: dict[str, Any]) -> Started:
         """Start a run of ``definition`` on a checked context (``check_context``) and config (``check_config``)."""
         entity = await self._entity_of(context["entity"])
-        context = {**context, "entity": {**context["entity"], "ballerineEntityId": entity.entity_id}}
+        named = {"type": entity.entity_type, **context["entity"], "ballerineEntityId": entity.entity_id}
+        context = {**context, "entity": named}
         context["documents"] = with_document_ids(context.get("documents", []), self._ctx.new_id)
         key = None
         if not config.get("allowMultipleActiveWorkflows"):

@@ -133,7 +133,7 @@ def check_context(context: Any, *, entity_id_required: bool, default_type: str |
         errors.append(FieldError("context.entity.ballerineEntityId", "must be a non-empty string"))
     if entity.get("type") is None and default_type is not None:
         entity = {**entity, "type": default_type}
-    if entity.get("type") not in CASE_ENTITY_TYPES:
+    if entity.get("type") not in CASE_ENTITY_TYPES and not (known and entity.get("type") is None):
         errors.append(FieldError("context.entity.type", f"must be one of {', '.join(CASE_ENTITY_TYPES)}"))
     data = entity.get("data")
     if data is not None and not isinstance(data, dict):

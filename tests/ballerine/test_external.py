@@ -66,6 +66,11 @@ def test_the_same_entity_gets_its_active_run_back_until_it_ends(client: httpx.Cl
     assert len({first["workflowRuntimeId"], other["workflowRuntimeId"], person["workflowRuntimeId"]}) == 3
     assert person["ballerineEntityId"] != first["ballerineEntityId"]
 
+    by_ours = start_run(client, run_body(name, {"ballerineEntityId": first["ballerineEntityId"]}))
+    assert by_ours == first
+    unknown = client.post("/api/v1/external/workflows/run", json=run_body(name, {"ballerineEntityId": "nope"}))
+    assert unknown.status_code == 400 and errors_of(unknown) == ["context.entity.ballerineEntityId"]
+
     allowed = start_run(client, run_body(name, entity, config={"allowMultipleActiveWorkflows": True}))
     assert allowed["workflowRuntimeId"] != first["workflowRuntimeId"]
     assert allowed["ballerineEntityId"] == first["ballerineEntityId"]
