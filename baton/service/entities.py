@@ -130,7 +130,12 @@ class EntityRuns:
     async def start(self, definition: WorkflowDef, context: dict[str, Any], config: dict[str, Any]) -> Started:
         """Start a run of ``definition`` on a checked context (``check_context``) and config (``check_config``)."""
         entity = await self._entity_of(context["entity"])
-        named = {"type": entity.entity_type, **context["entity"], "ballerineEntityId": entity.entity_id}
+        named = {
+            "type": entity.entity_type,
+            **context["entity"],
+            "id": entity.external_id,
+            "ballerineEntityId": entity.entity_id,
+        }
         context = {**context, "entity": named}
         context["documents"] = with_document_ids(context.get("documents", []), self._ctx.new_id)
         key = None
@@ -152,7 +157,8 @@ class EntityRuns:
             try:
                 result = await self._runs.start(request, variables=context)
             except ConflictError:
-                assert key is not None
+                if key is None:
+                    raise
                 holder = await self._active_holder(key)
                 if holder is None:
                     continue  # it ended meanwhile: the next start takes its key over

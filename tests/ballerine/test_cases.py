@@ -229,6 +229,8 @@ def test_a_case_is_added_by_hand(client: httpx.Client) -> None:
     assert set(body) == {"workflowDefinitionId", "workflowRuntimeId", "ballerineEntityId"}
     found = case(client, body["workflowRuntimeId"])
     assert found["entity"]["type"] == "business" and found["entity"]["name"] == "Handmade Ltd"
+    entity = found["context"]["entity"]
+    assert entity["id"] == found["entity"]["correlationId"] and entity["ballerineEntityId"] == body["ballerineEntityId"]
     assert found["config"] == {"isManualCreation": True} and found["queue"] == queue
 
     refused = client.post("/api/v1/case-management", json={"workflowId": name, "context": {"entity": "acme"}})
