@@ -54,7 +54,7 @@ _CONTROL_TYPES = frozenset(
         "FORK",
     }
 )
-_LOOP_ITERATION = re.compile(r"__\d+$")
+_LOOP_ITERATION = re.compile(r"(?:__\d+)+$")
 
 
 class WebhookSink(Protocol):
