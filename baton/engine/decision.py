@@ -32,6 +32,9 @@ class DecideContext:
     """Branches a dynamic fork may have; a wider one fails its fork task."""
     max_loop_iterations: int = 10_000
     """Iterations a DO_WHILE may run; the next one fails the loop task."""
+    run_end_watched: Callable[[str], bool] | None = None
+    """Whether the end of a run (by id) is subscribed to (a webhook): its ending decision then writes a RUN_ENDED
+    signal. None: nobody is."""
     loop_budget: int | None = None
     """Tasks a decision may make or change (each task the run holds counts 1/16) before ``TooLargeForTheLoop``;
     None: no bound (the decision is being made off the event loop)."""
@@ -78,6 +81,9 @@ class SignalKind(str, Enum):
     EVENT_PUBLISHED = "EVENT_PUBLISHED"
     """An EVENT task with a ``conductor`` sink published ``payload`` as the event ``name``: the handlers listening
     on that event act on it."""
+    RUN_ENDED = "RUN_ENDED"
+    """A run whose end is subscribed to ended: its ``workflow.completed`` webhooks are recorded
+    (``service.webhooks``)."""
 
 
 class Signal(msgspec.Struct, kw_only=True, frozen=True):

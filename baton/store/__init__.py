@@ -35,6 +35,7 @@ from baton.store.roles import (
     SearchStore,
     Store,
     TaskLogStore,
+    WebhookStore,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "Store",
     "TaskLogStore",
     "TaskPage",
+    "WebhookStore",
     "open_store",
 ]
 

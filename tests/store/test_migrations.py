@@ -32,6 +32,10 @@ EXPECTED_TABLES = {
     "task_logs",
     "event_handlers",
     "event_executions",
+    "webhooks",
+    "webhook_run_subscriptions",
+    "webhook_deliveries",
+    "webhook_attempts",
 }
 
 
