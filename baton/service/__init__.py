@@ -22,6 +22,7 @@ from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
 from baton.service.search import SearchParams, SearchService
 from baton.service.tasks import TaskService
+from baton.service.waits import WaitService
 from baton.service.wakeups import NoWakeups, Wakeups
 from baton.service.webhooks import WebhookService
 from baton.store import Store
@@ -40,6 +41,7 @@ __all__ = [
     "SearchService",
     "ServiceContext",
     "TaskService",
+    "WaitService",
     "Wakeups",
     "WebhookService",
 ]
@@ -65,6 +67,7 @@ class Baton:
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context, resolver)
+        self.waits = WaitService(self.context, self.tasks)
         self.mocked_runs = MockedRuns(self.context, self.runs)
         self.search = SearchService(self.context)
         self.operations = OperationService(self.context, resolver)

@@ -23,6 +23,7 @@ from baton.store.base import (
     SearchRequest,
     StartResult,
     TaskPage,
+    WaitingTask,
 )
 from baton.store.roles import (
     DecisionStore,
@@ -35,6 +36,7 @@ from baton.store.roles import (
     SearchStore,
     Store,
     TaskLogStore,
+    WaitStore,
     WebhookStore,
 )
 
@@ -60,6 +62,8 @@ __all__ = [
     "Store",
     "TaskLogStore",
     "TaskPage",
+    "WaitStore",
+    "WaitingTask",
     "WebhookStore",
     "open_store",
 ]

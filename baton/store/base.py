@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from baton.engine.decision import Decision
 from baton.model import Task, TaskDef, Workflow, WorkflowDef
@@ -22,6 +23,20 @@ class StartResult:
     workflow_id: str
     created: bool
     """False when an idempotency key returned an existing run."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaitingTask:
+    """A step of a running run that waits for something from outside: an event, a person, a request."""
+
+    workflow_id: str
+    workflow_name: str
+    correlation_id: str | None
+    task_id: str
+    reference_task_name: str
+    task_type: str
+    input_data: dict[str, Any]
+    scheduled_time: int
 
 
 @dataclass(frozen=True, kw_only=True)

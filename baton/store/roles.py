@@ -22,6 +22,8 @@ Rules every implementation keeps:
   of processes. Tasks claimed while the type had no limit are not counted.
 * A decision's ``signals`` are written to the outbox in its transaction; they
   stay there until ``delete_signal``.
+* Registration keeps each workflow name's triggers (``model.triggers.triggers_of`` of its latest
+  version) in its own transaction, and refuses an http path and method another name starts on.
 * Definition snapshots are content-addressed: a run stores the hash of the exact
   definition it runs, so overwriting a registered definition never changes a
   running run.
@@ -35,6 +37,7 @@ from typing import Any, Protocol
 from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
 from baton.model.events import EventExecution, EventHandler
+from baton.model.triggers import Trigger
 from baton.model.webhooks import DeliveryStatus, Webhook, WebhookDelivery
 from baton.store.base import (
     ClaimAfter,
@@ -46,6 +49,7 @@ from baton.store.base import (
     SearchRequest,
     StartResult,
     TaskPage,
+    WaitingTask,
 )
 from baton.store.webhook_records import AttemptOutcome, ClaimedDelivery, NewDelivery
 
@@ -269,6 +273,25 @@ class EventHandlerStore(Protocol):
         """Delete up to ``limit`` executions recorded before ``cutoff``; returns how many were deleted."""
 
 
+class WaitStore(Protocol):
+    """What starts runs from outside (a definition's triggers) and the steps that wait for outside input."""
+
+    async def triggers(self, kind: str, key: str | None = None) -> list[Trigger]:
+        """The triggers of that kind (``http`` or ``event``; of that key only when given), as registration wrote
+        them: those of each workflow name's latest version."""
+
+    async def waiting_tasks(
+        self,
+        task_types: Collection[str],
+        *,
+        workflow_id: str | None = None,
+        correlation_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[WaitingTask]:
+        """IN_PROGRESS WAIT, HUMAN or HTTP_ENDPOINT steps of those types in RUNNING runs (of that run or correlation
+        id only, when given), oldest run first, at most ``limit``."""
+
+
 class WebhookStore(Protocol):
     """Outgoing webhooks: server-wide subscriptions, runs' own, and each event's delivery with its attempts."""
 
@@ -336,6 +359,7 @@ class Store(
     PollDataStore,
     SearchStore,
     EventHandlerStore,
+    WaitStore,
     WebhookStore,
     Protocol,
 ):

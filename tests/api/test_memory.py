@@ -26,8 +26,13 @@ pytestmark = [pytest.mark.timeout(600), pytest.mark.slow, pytest.mark.serial]
 BRANCHES = 10_000
 CYCLES = 12
 PLATEAU_MARGIN_MB = 20.0
-"""What the last half of the cycles may add in all: about three cycles' worth before. A process's RSS also
-steps up now and then for a while (allocator arenas, a pool connection's buffers), hence the room."""
+"""What the last half of the cycles may add in all: about three cycles' worth before."""
+NEW_HIGH_MB = 1.5
+"""A cycle whose RSS passes every earlier one's by more than this set a new high."""
+MOST_NEW_HIGHS = 2
+"""How many of the last half's cycles may set a new high when they add more than the margin: a process's RSS
+also steps up once now and then and stays (an allocator arena, a pool connection's buffers; in CI once
+191 -> 261 MB in one cycle, then flat), while what a cycle leaks raises every later cycle's."""
 
 
 def rss_mb(pid: int) -> float:
@@ -49,6 +54,8 @@ def small_cache_server(
     """
     monkeypatch.setenv("BATON_RUN_CACHE_BYTES", str(16 << 20))
     monkeypatch.setenv("BATON_DEFINITION_CACHE_SECONDS", "3600")
+    # Threads share two malloc arenas rather than one each: memory one thread frees, another reuses.
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
     process = ServerProcess(store_url, tmp_path / "server.log")
     process.start()
     try:
@@ -110,13 +117,35 @@ def run_cycles(process: ServerProcess, http: httpx.Client, name: str, payload: b
     return sizes
 
 
+def new_highs(sizes: list[float], start: int) -> int:
+    """How many cycles from ``start`` on passed every earlier cycle's RSS by more than ``NEW_HIGH_MB``."""
+    count = 0
+    for index in range(start, len(sizes)):
+        if sizes[index] > max(sizes[:index]) + NEW_HIGH_MB:
+            count += 1
+    return count
+
+
 def assert_plateau(sizes: list[float]) -> None:
-    """The later half of the cycles reaches little above the earlier half's highest: RSS swings as the allocator
-    hands memory back and takes it again, so the highs are compared, not the last figures."""
+    """The later half of the cycles reaches little above the earlier half's highest, or it got there in a step or
+    two, not cycle after cycle: RSS swings as the allocator hands memory back and takes it again, so the highs are
+    compared, not the last figures."""
     half = len(sizes) // 2
     grown = max(sizes[half:]) - max(sizes[:half])
     figures = ", ".join(f"{size:.0f}" for size in sizes)
-    assert grown < PLATEAU_MARGIN_MB, f"RSS kept growing over the last {len(sizes) - half} cycles: {figures} MB"
+    assert grown < PLATEAU_MARGIN_MB or new_highs(sizes, half) <= MOST_NEW_HIGHS, (
+        f"RSS kept growing over the last {len(sizes) - half} cycles: {figures} MB"
+    )
+
+
+def test_the_plateau_tells_a_leak_from_a_step() -> None:
+    assert_plateau([180, 210, 218, 218, 182, 187, 190, 189, 191, 261, 261, 262])  # CI, once: one step, then flat
+    assert_plateau([200, 204, 206, 207, 206, 207, 208, 207, 209, 208, 210, 209])
+    leaking = [200 + 7 * cycle for cycle in range(CYCLES)]
+    with pytest.raises(AssertionError, match="kept growing"):
+        assert_plateau(leaking)
+    with pytest.raises(AssertionError, match="kept growing"):
+        assert_plateau([180, 240, 200, 210, 205, 215, 222, 230, 238, 246, 254, 262])
 
 
 def test_removed_runs_leave_no_memory_behind(small_cache_server: tuple[ServerProcess, httpx.Client]) -> None:

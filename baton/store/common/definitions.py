@@ -9,6 +9,7 @@ from baton.model import TaskDef, WorkflowDef
 from baton.store.common import codec, plans
 from baton.store.common.database import Database
 from baton.store.common.dialect import Dialect, per_dialect
+from baton.store.common.waits import replace_triggers
 
 INSERT_WORKFLOW_DEF_NEW = per_dialect("""
 INSERT INTO workflow_defs (name, version, create_time, body) VALUES ($1, $2, $3, $4)
@@ -42,6 +43,7 @@ class Definitions:
             [plans.workflow_def_row(d) for d in defs],
             UPSERT_WORKFLOW_DEF if overwrite else INSERT_WORKFLOW_DEF_NEW,
             None if overwrite else [workflow_def_exists_message(d.name, d.version) for d in defs],
+            trigger_names=[d.name for d in defs],
         )
 
     async def get_workflow_def(self, name: str, version: int | None = None) -> WorkflowDef | None:
@@ -63,8 +65,11 @@ class Definitions:
         return [codec.decode_workflow_def(body) for (body,) in rows]
 
     async def delete_workflow_def(self, name: str, version: int) -> bool:
-        async with self._db.write_one("delete a workflow definition") as tx:
-            return await tx.execute(DELETE_WORKFLOW_DEF[self._db.dialect], name, version) > 0
+        async with self._db.write("delete a workflow definition") as tx:
+            deleted = await tx.execute(DELETE_WORKFLOW_DEF[self._db.dialect], name, version) > 0
+            if deleted:
+                await replace_triggers(tx, self._db.dialect, [name])
+            return deleted
 
     async def put_task_defs(self, defs: list[TaskDef], *, overwrite: bool = True) -> None:
         await self._put(
@@ -93,14 +98,22 @@ class Definitions:
             return await tx.execute(DELETE_TASK_DEF[self._db.dialect], name) > 0
 
     async def _put(
-        self, action: str, rows: list[plans.Row], statement: dict[Dialect, str], conflicts: list[str] | None
+        self,
+        action: str,
+        rows: list[plans.Row],
+        statement: dict[Dialect, str],
+        conflicts: list[str] | None,
+        *,
+        trigger_names: Collection[str] = (),
     ) -> None:
         """Write ``rows`` in one transaction. ``conflicts``: the statement inserts only new rows, and a row it
-        did not insert is a ConflictError with its message (none are stored then); None: it upserts them."""
+        did not insert is a ConflictError with its message (none are stored then); None: it upserts them.
+        The triggers of ``trigger_names`` are rewritten in the same transaction."""
         async with self._db.write(action) as tx:
             if conflicts is None:
                 await tx.executemany(statement[self._db.dialect], rows)
-                return
-            for row, conflict in zip(rows, conflicts, strict=True):
-                if await tx.execute(statement[self._db.dialect], *row) == 0:
-                    raise ConflictError(conflict)
+            else:
+                for row, conflict in zip(rows, conflicts, strict=True):
+                    if await tx.execute(statement[self._db.dialect], *row) == 0:
+                        raise ConflictError(conflict)
+            await replace_triggers(tx, self._db.dialect, trigger_names)

@@ -13,6 +13,7 @@ from baton.store.common.outbox import Outbox
 from baton.store.common.poll_data import PollRecords
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
+from baton.store.common.waits import Waits
 from baton.store.common.webhooks import Webhooks
 from baton.store.postgres.decisions import PostgresDecisions
 from baton.store.postgres.reads import PostgresReads
@@ -30,6 +31,7 @@ class PostgresStore(
     Searches,
     EventHandlers,
     PollRecords,
+    Waits,
     Webhooks,
     Store,
 ):
