@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
             retention_days=settings.retention_days,
             interval_ms=settings.retention_interval_ms,
             events=service.events,
+            webhooks=service.webhooks,
         )
         retention.start()
         state.install(app, service)

@@ -34,6 +34,7 @@ from baton.model.webhooks import (
     parse_run_subscriptions,
 )
 from baton.service.context import ServiceContext
+from baton.service.search import DAY_MS
 from baton.service.webhook_events import end_fields, event_body, run_context, sign
 from baton.store.webhook_records import NewDelivery
 
@@ -232,6 +233,11 @@ class WebhookService:
         self, *, status: DeliveryStatus | None = None, workflow_id: str | None = None, limit: int = 100
     ) -> list[WebhookDelivery]:
         return await self._ctx.store.list_deliveries(status=status, workflow_id=workflow_id, limit=limit)
+
+    async def forget_deliveries(self, retention_days: float, *, batch: int) -> int:
+        """One batch of retention: deliveries delivered or given up, recorded more than ``retention_days`` ago."""
+        cutoff = self._ctx.clock() - int(retention_days * DAY_MS)
+        return await self._ctx.store.delete_deliveries_before(cutoff, batch)
 
     async def delivery(self, delivery_id: str) -> WebhookDelivery:
         found = await self._ctx.store.get_delivery(delivery_id)

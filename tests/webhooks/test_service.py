@@ -15,6 +15,7 @@ from baton.errors import NotFoundError, ValidationError
 from baton.model import StartWorkflowRequest, TaskResultStatus, WorkflowDef, WorkflowTask
 from baton.model.webhooks import DeliveryStatus, WebhookDelivery
 from baton.runtime.relay import OutboxRelay
+from baton.runtime.retention import Retention
 from baton.runtime.webhook_delivery import WebhookDelivery as Sender
 from baton.service import Baton
 from baton.store import open_store
@@ -262,3 +263,20 @@ async def test_a_watched_end_waits_in_the_outbox_and_is_recorded_once(store_url:
         await asyncio.sleep(0.5)  # the catch-up has looked too: the end is recorded once
         assert len(receiver.of_run(workflow_id)) == 1
         assert len(await service.webhooks.deliveries(workflow_id=workflow_id)) == 1
+
+
+async def test_retention_forgets_finished_deliveries_and_keeps_pending_ones(store_url: str, receiver: Receiver) -> None:
+    async with baton_on(store_url) as service:
+        workflow_id = await _start(service, "biz-8")
+        subscription = {"type": "webhook", "url": receiver.url, "events": ["workflow.state.changed"]}
+        await service.webhooks.subscribe_run(workflow_id, [subscription])
+        await service.webhooks.emit(workflow_id, "workflow.state.changed", {"n": 1})
+        await arrival(receiver, workflow_id, 1)
+        await _deliveries_until(service, workflow_id, lambda found: found[0].status is DeliveryStatus.DELIVERED)
+        receiver.answer = lambda body: 500
+        await service.webhooks.emit(workflow_id, "workflow.state.changed", {"n": 2})
+        await asyncio.sleep(0.01)
+        retention = Retention(service.search, retention_days=1e-9, interval_ms=60_000, webhooks=service.webhooks)
+        await retention.run_once()
+        [left] = await service.webhooks.deliveries(workflow_id=workflow_id)
+        assert left.status is DeliveryStatus.PENDING
