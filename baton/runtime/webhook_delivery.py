@@ -6,8 +6,8 @@ longer than a POST may take, so no two servers send one attempt at once; a serve
 lease to run out, and the same delivery is claimed again (at least once). A 2xx answer delivers it; anything
 else (another status, no answer, a redirect, which is not followed: a POST turned GET would lose its body) is
 retried after an exponential backoff, until the retry window ends: then it is ``failed``. The same loop records
-the run ends no signal reported (``WebhookService.catch_up``) and re-reads the server-wide subscriptions, every
-``outbox_relay_after_ms``.
+the run ends no signal reported (``WebhookService.catch_up``) every ``outbox_relay_after_ms``; another re-reads
+the server-wide subscriptions when any server changes one (``SUBSCRIPTIONS_KEY``) and at that interval.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import httpx
 from baton.model.webhooks import DeliveryAttempt, DeliveryStatus
 from baton.runtime.executors.http import failure_reason
 from baton.service import Baton
-from baton.service.webhooks import WAKE_KEY
+from baton.service.webhooks import SUBSCRIPTIONS_KEY, WAKE_KEY
 from baton.store.webhook_records import AttemptOutcome, ClaimedDelivery
 
 log = logging.getLogger(__name__)
@@ -47,14 +47,18 @@ class WebhookDelivery:
         self._concurrency = max(1, settings.webhook_concurrency)
         self._client = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=self._concurrency))
         self._sending: set[asyncio.Task[None]] = set()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._next_upkeep = 0.0
+        self._loops: list[asyncio.Task[None]] = []
+        self._next_catch_up = 0.0
 
     def start(self) -> None:
-        self._loop_task = asyncio.get_running_loop().create_task(self._loop(), name="baton-webhook-delivery")
+        loop = asyncio.get_running_loop()
+        self._loops = [
+            loop.create_task(self._loop(), name="baton-webhook-delivery"),
+            loop.create_task(self._follow_subscriptions(), name="baton-webhook-subscriptions"),
+        ]
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._loop_task, *self._sending) if t is not None]
+        tasks = [*self._loops, *self._sending]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -68,7 +72,7 @@ class WebhookDelivery:
             while True:
                 claimed = 0
                 try:
-                    await self._upkeep()
+                    await self._catch_up()
                     claimed = await self.deliver_once()
                 except Exception:
                     log.exception("webhook delivery pass failed; trying again")
@@ -77,14 +81,25 @@ class WebhookDelivery:
                 elif claimed == 0:
                     await waiter.wait(interval)
 
-    async def _upkeep(self) -> None:
-        """Now and then: the ends no signal reported, and the server-wide subscriptions as the store has them."""
+    async def _catch_up(self) -> None:
+        """Now and then, the ends no signal reported."""
         now = time.monotonic()
-        if now < self._next_upkeep:
+        if now < self._next_catch_up:
             return
-        self._next_upkeep = now + self._ctx.settings.outbox_relay_after_ms / 1000
-        await self._service.webhooks.refresh_server_wide()
+        self._next_catch_up = now + self._ctx.settings.outbox_relay_after_ms / 1000
         await self._service.webhooks.catch_up()
+
+    async def _follow_subscriptions(self) -> None:
+        """Re-read the server-wide subscriptions when any server changes one, and every ``outbox_relay_after_ms``
+        (a wake-up missed)."""
+        interval = self._ctx.settings.outbox_relay_after_ms / 1000
+        with self._ctx.notifier.listen(SUBSCRIPTIONS_KEY) as waiter:
+            while True:
+                await waiter.wait(interval)
+                try:
+                    await self._service.webhooks.refresh_server_wide()
+                except Exception:
+                    log.exception("reading the webhook subscriptions failed; trying again")
 
     async def deliver_once(self) -> int:
         """Claim what the free slots allow and start sending it; how many were claimed."""

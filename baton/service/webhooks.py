@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 WAKE_KEY: Final = "webhooks"
 """The wake-up key the sender listens on: a delivery was recorded, or made due again."""
+SUBSCRIPTIONS_KEY: Final = "webhooks:subscriptions"
+"""Published when a server-wide subscription changes, so every server re-reads them at once (across servers on
+PostgreSQL, by NOTIFY)."""
 _RESERVED_IDS: Final = frozenset({"deliveries"})
 _WEBHOOK_FIELDS: Final = frozenset({"id", "url", "events", "secret", "enabled"})
 _WATCHED_LOADED: Final = 100_000
@@ -73,13 +76,17 @@ class WebhookService:
         hooks = await self._ctx.store.list_webhooks()
         self._ends_wanted = any(hook.enabled and WORKFLOW_COMPLETED in hook.events for hook in hooks)
 
+    async def _changed(self) -> None:
+        await self.refresh_server_wide()
+        self._ctx.notifier.publish([SUBSCRIPTIONS_KEY])
+
     # -- server-wide subscriptions --
 
     async def create_webhook(self, body: Any) -> Webhook:
         now = self._ctx.clock()
         webhook = _webhook_from(body, default_id=self._ctx.new_id(), now=now, current=None)
         await self._ctx.store.create_webhook(webhook)
-        await self.refresh_server_wide()
+        await self._changed()
         return webhook
 
     async def replace_webhook(self, webhook_id: str, body: Any) -> Webhook:
@@ -90,7 +97,7 @@ class WebhookService:
             raise ValidationError(errors=[FieldError("id", f"must be {webhook_id!r}, the id in the path")])
         if not await self._ctx.store.update_webhook(webhook):
             raise NotFoundError(f"No webhook {webhook_id}")
-        await self.refresh_server_wide()
+        await self._changed()
         return webhook
 
     async def get_webhook(self, webhook_id: str) -> Webhook:
@@ -102,7 +109,7 @@ class WebhookService:
     async def delete_webhook(self, webhook_id: str) -> None:
         if not await self._ctx.store.delete_webhook(webhook_id):
             raise NotFoundError(f"No webhook {webhook_id}")
-        await self.refresh_server_wide()
+        await self._changed()
 
     async def _get(self, webhook_id: str) -> Webhook:
         webhook = await self._ctx.store.get_webhook(webhook_id)
