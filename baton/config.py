@@ -10,7 +10,7 @@ import ast
 import inspect
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from itertools import pairwise
 from typing import Any
@@ -84,7 +84,7 @@ class Settings:
     run_cache_bytes: int = 64 * 1024 * 1024
     """Bytes (by encoded JSON length) each per-process cache of runs may hold: the copies of runs kept to decide
     without reading them, and the decoded tasks; a run larger than this is read for each decision instead."""
-    webhook_secret: str = ""
+    webhook_secret: str = field(default="", repr=False)  # kept out of any printed Settings
     """Signs outgoing webhooks (``X-HMAC-Signature``) whose subscription has no secret of its own; empty: they are
     sent ``UNSIGNED``, as Ballerine does. Prefer ``BATON_WEBHOOK_SECRET`` to the flag, which ``ps`` shows."""
     webhook_retry_window_ms: int = 24 * 60 * 60 * 1000

@@ -14,7 +14,6 @@ is recorded once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -37,8 +36,6 @@ from baton.service.context import ServiceContext
 from baton.service.search import DAY_MS
 from baton.service.webhook_events import end_fields, event_body, run_context, sign
 from baton.store.webhook_records import NewDelivery
-
-log = logging.getLogger(__name__)
 
 WAKE_KEY: Final = "webhooks"
 """The wake-up key the sender listens on: a delivery was recorded, or made due again."""
