@@ -2,7 +2,7 @@
 
 ``create_app`` is what ``baton serve`` runs. The lifespan wires the service
 (store, sandbox, wake-ups) and starts the loops beside the API (sweeper,
-executors, outbox relay, retention); each surface is mounted under its prefix
+executors, outbox relay, webhook sender, retention); each surface is mounted under its prefix
 with its own error handlers; ``/health``, the OpenAPI document (``/api-docs``) and Swagger UI
 (``/swagger-ui/``) stay at the root.
 """
@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from baton.api import conductor, elsa, openapi, state, triggers
+from baton.api.ballerine import webhooks as ballerine_webhooks
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
@@ -30,6 +31,7 @@ from baton.runtime.pg_notifier import PostgresNotifier
 from baton.runtime.relay import OutboxRelay
 from baton.runtime.retention import Retention
 from baton.runtime.sweeper import Sweeper
+from baton.runtime.webhook_delivery import WebhookDelivery
 from baton.sandbox.sandbox import Sandbox
 from baton.service import Baton
 from baton.store import open_store
@@ -75,11 +77,15 @@ def create_app(settings: Settings) -> Starlette:
         executors.start()
         relay = OutboxRelay(service)
         relay.start()
+        await service.webhooks.load()
+        webhook_delivery = WebhookDelivery(service)
+        webhook_delivery.start()
         retention = Retention(
             service.search,
             retention_days=settings.retention_days,
             interval_ms=settings.retention_interval_ms,
             events=service.events,
+            webhooks=service.webhooks,
         )
         retention.start()
         state.install(app, service)
@@ -87,6 +93,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await relay.stop()
+            await webhook_delivery.stop()
             await executors.stop()
             await retention.stop()
             await sweeper.stop()
@@ -101,6 +108,8 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
+            # Before Conductor's: its Mount at /api would take /api/v1/... too.
+            Surface("/api/v1", ballerine_webhooks.routes, ballerine_webhooks.exception_handlers),
             Surface("/api", conductor.routes, conductor.exception_handlers),
             Surface(settings.trigger_base_path, triggers.routes, triggers.exception_handlers),
             Surface("/elsa/api", elsa.routes, elsa.exception_handlers),

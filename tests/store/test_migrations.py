@@ -33,6 +33,10 @@ EXPECTED_TABLES = {
     "event_handlers",
     "event_executions",
     "triggers",
+    "webhooks",
+    "webhook_run_subscriptions",
+    "webhook_deliveries",
+    "webhook_attempts",
 }
 
 
