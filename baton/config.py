@@ -10,7 +10,7 @@ import ast
 import inspect
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from itertools import pairwise
 from typing import Any
@@ -93,6 +93,24 @@ class Settings:
     run_cache_bytes: int = 64 * 1024 * 1024
     """Bytes (by encoded JSON length) each per-process cache of runs may hold: the copies of runs kept to decide
     without reading them, and the decoded tasks; a run larger than this is read for each decision instead."""
+    webhook_secret: str = field(default="", repr=False)  # kept out of any printed Settings
+    """Signs outgoing webhooks (``X-HMAC-Signature``) whose subscription has no secret of its own; empty: they are
+    sent ``UNSIGNED``, as Ballerine does. Prefer ``BATON_WEBHOOK_SECRET`` to the flag, which ``ps`` shows."""
+    webhook_retry_window_ms: int = 24 * 60 * 60 * 1000
+    """How long a webhook delivery is retried (from when its event was recorded, or redelivered) before it is
+    given up as ``failed``."""
+    webhook_backoff_initial_ms: int = 1000
+    """The wait after a webhook delivery's first failed attempt; each later one doubles it."""
+    webhook_backoff_max_ms: int = 10 * 60 * 1000
+    """The longest wait between two attempts of a webhook delivery."""
+    webhook_timeout_ms: int = 10_000
+    """Longest one webhook POST may take in all (connecting, sending, the answer), as an HTTP task's default."""
+    webhook_concurrency: int = 8
+    """How many webhook deliveries one process attempts at once (each run's to a subscriber one at a time)."""
+    webhook_poll_interval_ms: int = 500
+    """How often the webhook sender looks for deliveries due (a retry's time come, another server's events)."""
+    webhook_environment: str = "production"
+    """The ``environment`` field of every webhook body (Ballerine's environment name)."""
 
     def __post_init__(self) -> None:
         base = self.http_trigger_base_path.strip().strip("/")

@@ -2,7 +2,7 @@
 
 ``create_app`` is what ``baton serve`` runs. The lifespan wires the service
 (store, sandbox, wake-ups) and starts the loops beside the API (sweeper,
-executors, outbox relay, retention); each surface is mounted under its prefix
+executors, outbox relay, webhook sender, retention); each surface is mounted under its prefix
 with its own error handlers; ``/health``, the OpenAPI document (``/api-docs``) and Swagger UI
 (``/swagger-ui/``) stay at the root.
 """
@@ -30,6 +30,7 @@ from baton.runtime.pg_notifier import PostgresNotifier
 from baton.runtime.relay import OutboxRelay
 from baton.runtime.retention import Retention
 from baton.runtime.sweeper import Sweeper
+from baton.runtime.webhook_delivery import WebhookDelivery
 from baton.sandbox.sandbox import Sandbox
 from baton.service import Baton
 from baton.store import open_store
@@ -75,11 +76,15 @@ def create_app(settings: Settings) -> Starlette:
         executors.start()
         relay = OutboxRelay(service)
         relay.start()
+        await service.webhooks.load()
+        webhook_delivery = WebhookDelivery(service)
+        webhook_delivery.start()
         retention = Retention(
             service.search,
             retention_days=settings.retention_days,
             interval_ms=settings.retention_interval_ms,
             events=service.events,
+            webhooks=service.webhooks,
         )
         retention.start()
         state.install(app, service)
@@ -87,6 +92,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await relay.stop()
+            await webhook_delivery.stop()
             await executors.stop()
             await retention.stop()
             await sweeper.stop()

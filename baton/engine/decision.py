@@ -35,6 +35,9 @@ class DecideContext:
     http_request: dict[str, Any] | None = None
     """The HTTP request that starts this run through its first step's trigger (an HTTP_ENDPOINT): that step
     completes with it as its output (``engine/http_steps.py``)."""
+    run_end_watched: Callable[[str], bool] | None = None
+    """Whether the end of a run (by id) is subscribed to (a webhook): its ending decision then writes a RUN_ENDED
+    signal. None: nobody is."""
     loop_budget: int | None = None
     """Tasks a decision may make or change (each task the run holds counts 1/16) before ``TooLargeForTheLoop``;
     None: no bound (the decision is being made off the event loop)."""
@@ -81,6 +84,9 @@ class SignalKind(str, Enum):
     EVENT_PUBLISHED = "EVENT_PUBLISHED"
     """An EVENT task with a ``conductor`` sink published ``payload`` as the event ``name``: the handlers listening
     on that event act on it."""
+    RUN_ENDED = "RUN_ENDED"
+    """A run whose end is subscribed to ended: its ``workflow.completed`` webhooks are recorded
+    (``service.webhooks``)."""
 
 
 class Signal(msgspec.Struct, kw_only=True, frozen=True):

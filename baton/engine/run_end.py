@@ -4,8 +4,9 @@
 done, a step failed for good (``fail_run``), a TERMINATE task, a timeout, the
 ``Terminate`` event, a runaway decision. The signals it writes: CHILD_ENDED to
 the parent's SUB_WORKFLOW task, TERMINATE_CHILD for each sub-workflow still
-running, and START_FAILURE_WORKFLOW when the run ends FAILED or TIMED_OUT and
-its definition names a ``failureWorkflow``, under an id chosen here and recorded
+running, RUN_ENDED when its end is subscribed to (a webhook,
+``DecideContext.run_end_watched``), and START_FAILURE_WORKFLOW when the run ends
+FAILED or TIMED_OUT and its definition names a ``failureWorkflow``, under an id chosen here and recorded
 at once in the run's output as ``conductor.failure_workflow``
 (``FAILURE_WORKFLOW_OUTPUT``), as Conductor does.
 """
@@ -87,6 +88,9 @@ def end_run(
             name=failure_workflow,
             reason=reason,
         )
+    watched = state.ctx.run_end_watched
+    if watched is not None and watched(run.workflow_id):
+        state.add_signal(SignalKind.RUN_ENDED, run.workflow_id)
     state.set_run(
         status=status,
         output=output,

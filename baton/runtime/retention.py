@@ -2,9 +2,9 @@
 
 A run is finished when COMPLETED, FAILED, TIMED_OUT or TERMINATED; its age is
 counted from its end time. Its tasks, queue rows, timers and idempotency key go
-with it. Event executions (what handlers did with each published event) recorded before the same
-cutoff go too. Each batch is one short transaction, so deleting a large backlog never
-holds the database for long; a pass runs batches until one comes back short,
+with it. Event executions (what handlers did with each published event) and webhook deliveries delivered
+or given up, recorded before the same cutoff, go too. Each batch is one short transaction, so deleting a
+large backlog never holds the database for long; a pass runs batches until one comes back short,
 then sleeps ``retention_interval_ms``. With ``retention_days`` 0 (the default)
 nothing is ever deleted and the loop does not start. Any number of processes
 may run it against one database: a batch skips runs another holds.
@@ -17,6 +17,7 @@ import logging
 from baton.runtime.periodic import Periodic
 from baton.service.events import EventHandlerService
 from baton.service.search import SearchService
+from baton.service.webhooks import WebhookService
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,11 @@ class Retention:
         retention_days: float,
         interval_ms: int,
         events: EventHandlerService | None = None,
+        webhooks: WebhookService | None = None,
     ) -> None:
         self._search = search
         self._events = events
+        self._webhooks = webhooks
         self._retention_days = retention_days
         self._periodic = Periodic("baton-retention", self._pass, interval_s=interval_ms / 1000, log=log)
 
@@ -49,7 +52,8 @@ class Retention:
         await self._periodic.stop()
 
     async def run_once(self) -> int:
-        """Delete batches until one is short; returns how many runs went (event executions go too)."""
+        """Delete batches until one is short; returns how many runs went (event executions and webhook deliveries
+        go too)."""
         deleted = 0
         while True:
             count = await self._search.delete_finished(self._retention_days, batch=BATCH)
@@ -58,6 +62,9 @@ class Retention:
                 break
         if self._events is not None:
             while await self._events.forget_executions(self._retention_days, batch=BATCH) == BATCH:
+                pass
+        if self._webhooks is not None:
+            while await self._webhooks.forget_deliveries(self._retention_days, batch=BATCH) == BATCH:
                 pass
         return deleted
 

@@ -27,6 +27,7 @@ from baton.service.search import SearchParams, SearchService
 from baton.service.tasks import TaskService
 from baton.service.waits import WaitService
 from baton.service.wakeups import NoWakeups, Wakeups
+from baton.service.webhooks import WebhookService
 from baton.store import Store
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "TaskService",
     "WaitService",
     "Wakeups",
+    "WebhookService",
 ]
 
 
@@ -79,17 +81,19 @@ class Baton:
         self.children = ChildRuns(self.context, self.runs, self.operations)
         self.events = EventHandlerService(self.context)
         self.event_actions = EventActions(self.context, self.runs, self.tasks, self.operations)
-        # Ballerine's runs and cases; the outgoing webhooks, when this server has them, hear of their changes.
-        self.entities = EntityRuns(
-            self.context, self.runs, self.operations, self.waits, lambda: getattr(self, "webhooks", None)
-        )
+        self.webhooks = WebhookService(self.context)
+        # Ballerine's runs and cases; the outgoing webhooks hear of their changes.
+        self.entities = EntityRuns(self.context, self.runs, self.operations, self.waits, lambda: self.webhooks)
         self.cases = CaseService(self.context, self.entities, self.operations, self.tasks, self.waits)
         self.context.signal_handler = self.handle_signal
 
     async def handle_signal(self, signal: Signal) -> None:
-        """Act on one outbox signal (then remove it): a published event's handlers, or another run's step."""
+        """Act on one outbox signal (then remove it): a published event's handlers, a run's end for its webhooks,
+        or another run's step."""
         if signal.kind is SignalKind.EVENT_PUBLISHED:
             await self.event_actions.handle(signal)
+        elif signal.kind is SignalKind.RUN_ENDED:
+            await self.webhooks.handle_run_ended(signal)
         else:
             await self.children.handle(signal)
 

@@ -68,6 +68,8 @@ class ServiceContext:
     """Acts on a decision's signals right after its commit (the outbox relay catches what this misses)."""
     evaluate: Evaluate | None = None
     """Evaluates scripts and jq queries in the sandbox; None evaluates them in a decision thread."""
+    run_end_watched: Callable[[str], bool] | None = None
+    """Whether a run's end is subscribed to (``service.webhooks``): its ending decision writes a RUN_ENDED signal."""
     decisions: Decisions = field(init=False, repr=False)
     run_ends: RunEnds = field(default_factory=RunEnds, init=False, repr=False)
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
@@ -87,6 +89,7 @@ class ServiceContext:
             max_fork_width=settings.max_fork_width,
             max_loop_iterations=settings.max_loop_iterations,
             loop_budget=settings.decision_loop_budget,
+            run_end_watched=self.run_end_watched,
         )
 
     async def apply_event(

@@ -37,6 +37,7 @@ from baton.store.roles import (
     Store,
     TaskLogStore,
     WaitStore,
+    WebhookStore,
 )
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "TaskPage",
     "WaitStore",
     "WaitingTask",
+    "WebhookStore",
     "open_store",
 ]
 

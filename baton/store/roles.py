@@ -32,13 +32,14 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
 from baton.model.cases import CaseDecision, CaseFilter, CasePage, CaseQuery, CaseRecord, Entity
 from baton.model.events import EventExecution, EventHandler
 from baton.model.triggers import Trigger
+from baton.model.webhooks import DeliveryStatus, Webhook, WebhookDelivery
 from baton.store.base import (
     ClaimAfter,
     ClaimLimits,
@@ -51,6 +52,7 @@ from baton.store.base import (
     TaskPage,
     WaitingTask,
 )
+from baton.store.webhook_records import AttemptOutcome, ClaimedDelivery, NewDelivery
 
 
 class DefinitionStore(Protocol):
@@ -329,6 +331,63 @@ class CaseStore(Protocol):
     async def get_filter(self, filter_id: str) -> CaseFilter | None: ...
 
 
+class WebhookStore(Protocol):
+    """Outgoing webhooks: server-wide subscriptions, runs' own, and each event's delivery with its attempts."""
+
+    async def create_webhook(self, webhook: Webhook) -> None:
+        """Store a new server-wide subscription; ConflictError when its id is taken (nothing changes then)."""
+
+    async def update_webhook(self, webhook: Webhook) -> bool:
+        """Replace the subscription of that id (its ``created_at`` kept); False when there is none."""
+
+    async def get_webhook(self, webhook_id: str) -> Webhook | None: ...
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """Every server-wide subscription, oldest first."""
+
+    async def delete_webhook(self, webhook_id: str) -> bool:
+        """Remove a subscription; its deliveries already recorded stay (and are still attempted)."""
+
+    async def put_run_subscriptions(self, workflow_id: str, subscriptions: list[dict[str, Any]], now: int) -> bool:
+        """Set a run's own subscriptions (replacing any) and watch for its end; False when there is no such run."""
+
+    async def run_subscriptions(self, workflow_id: str) -> list[dict[str, Any]]:
+        """A run's own subscriptions ([] when it has none); deleted with the run."""
+
+    async def watched_running_runs(self, limit: int) -> list[str]:
+        """Runs with subscriptions of their own, whose end is not yet recorded, that have not ended."""
+
+    async def watched_ended_runs(self, ended_before: int, limit: int) -> list[str]:
+        """Runs with subscriptions of their own that ended before ``ended_before`` and whose end is not yet
+        recorded (the catch-up for an end no signal reported), earliest end first."""
+
+    async def record_deliveries(self, deliveries: Sequence[NewDelivery], *, stop_watching: str | None = None) -> None:
+        """Record the deliveries pending, due at once, in one transaction: one whose (event key, subscription) is
+        recorded already is left as it was. ``stop_watching``: that run's end is recorded with them."""
+
+    async def claim_deliveries(self, now: int, lease_until: int, token: str, limit: int) -> list[ClaimedDelivery]:
+        """Lease up to ``limit`` due pending deliveries, each the oldest pending one of its run to its subscription
+        and not leased by anyone; their attempt count goes up by one. Concurrent claims never share a delivery."""
+
+    async def finish_attempt(self, claimed: ClaimedDelivery, outcome: AttemptOutcome) -> bool:
+        """Record the attempt, and the delivery's new status if it is still leased under ``claimed.token``
+        (False: the lease had run out and someone else took it)."""
+
+    async def redeliver(self, delivery_id: str, now: int, give_up_at: int) -> bool:
+        """Make a delivery pending and due at ``now`` again, its attempts kept; False when there is none,
+        ConflictError while an attempt of it is under way."""
+
+    async def list_deliveries(
+        self, *, status: DeliveryStatus | None, workflow_id: str | None, limit: int
+    ) -> list[WebhookDelivery]:
+        """The newest ``limit`` deliveries (of that status, of that run), newest first, with their attempts."""
+
+    async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None: ...
+
+    async def delete_deliveries_before(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` delivered or failed deliveries recorded before ``cutoff``, with their attempts."""
+
+
 class Store(
     DefinitionStore,
     RunStore,
@@ -341,6 +400,7 @@ class Store(
     EventHandlerStore,
     WaitStore,
     CaseStore,
+    WebhookStore,
     Protocol,
 ):
     """Everything durable: every role. Open with ``open_store(url)``."""

@@ -13,18 +13,17 @@ import pytest
 from tests.ballerine.support import business, register_kyb, run_body, start_run
 from tests.ballerine.test_cases import check_worker, until_state
 from tests.helpers import unique, wait_for_status
-
-receiver_module = pytest.importorskip("tests.webhooks.receiver", reason="the outgoing webhooks (issue 11) are not here")
-webhook_setup = pytest.importorskip("tests.webhooks.conftest")
+from tests.webhooks.conftest import SERVER_SECRET, hook_server, http, receiver
+from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.timeout(120)
 
-hook_server = webhook_setup.hook_server
-http = webhook_setup.http
-receiver = webhook_setup.receiver
+__all__ = ["hook_server", "http", "receiver"]  # the webhooks package's server and receiver, as fixtures here
 
 
-def test_a_kyb_case_tells_its_subscriber_each_change_signed_and_in_order(http: httpx.Client, receiver: Any) -> None:
+def test_a_kyb_case_tells_its_subscriber_each_change_signed_and_in_order(
+    http: httpx.Client, receiver: Receiver
+) -> None:
     name, _, check = register_kyb(http)
     events = ["workflow.state.changed", "workflow.context.document.changed", "workflow.completed"]
     subscription = {"type": "webhook", "url": receiver.url, "events": events}
@@ -67,7 +66,7 @@ def test_a_kyb_case_tells_its_subscriber_each_change_signed_and_in_order(http: h
         ("workflow.state.changed", "approved"),
         ("workflow.completed", None),
     ], names
-    assert all(r.signed_with(webhook_setup.SERVER_SECRET) for r in delivered)
+    assert all(r.signed_with(SERVER_SECRET) for r in delivered)
     assert all(r.body["workflowRuntimeId"] == run_id for r in delivered)
     assert delivered[0].body["ballerineEntityId"] == started["ballerineEntityId"]
     first_try = receiver.of_run(run_id, answered=500)

@@ -37,6 +37,10 @@ EXPECTED_TABLES = {
     "cases",
     "case_decisions",
     "case_filters",
+    "webhooks",
+    "webhook_run_subscriptions",
+    "webhook_deliveries",
+    "webhook_attempts",
 }
 
 

@@ -15,6 +15,7 @@ from baton.store.common.poll_data import PollRecords
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
 from baton.store.common.waits import Waits
+from baton.store.common.webhooks import Webhooks
 from baton.store.postgres.decisions import PostgresDecisions
 from baton.store.postgres.reads import PostgresReads
 from baton.store.postgres.starts import PostgresStarts
@@ -33,6 +34,7 @@ class PostgresStore(
     PollRecords,
     Waits,
     Cases,
+    Webhooks,
     Store,
 ):
     """The store on a PostgreSQL database, shared by any number of processes."""

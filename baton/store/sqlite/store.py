@@ -17,6 +17,7 @@ from baton.store.common.poll_data import PollRecords
 from baton.store.common.searches import Searches
 from baton.store.common.task_logs import TaskLogs
 from baton.store.common.waits import Waits
+from baton.store.common.webhooks import Webhooks
 from baton.store.roles import Store
 from baton.store.sqlite.commits import acknowledged_after_commit
 from baton.store.sqlite.connection import _DELETE_CHUNK
@@ -40,6 +41,7 @@ class SqliteStore(
     PollRecords,
     Waits,
     Cases,
+    Webhooks,
     Store,
 ):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
