@@ -1,42 +1,25 @@
 """Ballerine-style outgoing webhooks under ``/api/v1``: server-wide subscriptions, deliveries, redelivery.
 
 ``routes`` are relative to ``/api/v1``. A subscription's ``secret`` is never sent back (``hasSecret`` says
-whether it has one). Until Ballerine's surface mounts them, ``server.py`` mounts them with ``exception_handlers``,
-Ballerine's error body (``{statusCode, message, timestamp, errors?}``).
+whether it has one). They are part of Ballerine's surface (``api/ballerine/__init__.py``), whose error body
+they answer in.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import errors
 from baton.api.params import int_param, json_body
 from baton.api.responses import JSONResponse, no_content
 from baton.api.routing import NarrowedRoute
 from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model.webhooks import DeliveryStatus, Webhook
-from baton.service.webhook_events import iso_time
 from baton.service.webhooks import MAX_LIST
-
-
-def error_body(status_code: int, message: str, fields: list[FieldError]) -> Response:
-    body: dict[str, Any] = {"statusCode": status_code, "message": message, "timestamp": iso_time(_now_ms())}
-    if fields:
-        body["errors"] = [{"path": field.path, "message": field.message} for field in fields]
-    return JSONResponse(body, status_code=status_code)
-
-
-exception_handlers = errors.exception_handlers(error_body)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _shown(webhook: Webhook) -> dict[str, Any]:
