@@ -164,6 +164,8 @@ def _apply_task_result(
             f"Task {task.task_id} timed out: its lease (responseTimeoutSeconds) ran out at {task.lease_expires_at}",
             task,
         )
+    if event.merge_variables is not None:
+        state.set_run(variables={**state.run.variables, **event.merge_variables(state.run)})
     _record_result(
         state,
         task,

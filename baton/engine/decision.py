@@ -38,6 +38,9 @@ class DecideContext:
     run_end_watched: Callable[[str], bool] | None = None
     """Whether the end of a run (by id) is subscribed to (a webhook): its ending decision then writes a RUN_ENDED
     signal. None: nobody is."""
+    run_change_watched: Callable[[str], bool] | None = None
+    """Whether what a run shows (its state, its documents) is subscribed to: a decision that may change it then
+    writes a RUN_CHANGED signal (``engine/run_changes.py``). None: nobody is."""
     loop_budget: int | None = None
     """Tasks a decision may make or change (each task the run holds counts 1/16) before ``TooLargeForTheLoop``;
     None: no bound (the decision is being made off the event loop)."""
@@ -87,6 +90,9 @@ class SignalKind(str, Enum):
     RUN_ENDED = "RUN_ENDED"
     """A run whose end is subscribed to ended: its ``workflow.completed`` webhooks are recorded
     (``service.webhooks``)."""
+    RUN_CHANGED = "RUN_CHANGED"
+    """A decision may have changed what a watched run shows (its state, its documents): the webhooks compare it
+    with what they last told (``service.run_changes``)."""
 
 
 class Signal(msgspec.Struct, kw_only=True, frozen=True):

@@ -6,17 +6,28 @@ linked runs' in ``engine/operations.py``, whose ``apply`` dispatches every event
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from baton.model import TaskResult, TaskResultStatus, WorkflowDef
+from baton.model import TaskResult, TaskResultStatus, Workflow, WorkflowDef
+
+MergeVariables = Callable[[Workflow], dict[str, Any]]
+"""Variables to set over the run's, computed from the run as the decision sees it (its header: input,
+variables...). Decisions on one run are serialised and may be made again on a newer run, so it must be pure:
+the same run gives the same variables, and nothing outside is touched."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class TaskResultReceived:
-    """A worker (or the API) reported on a task by its id."""
+    """A worker (or the API) reported on a task by its id.
+
+    ``merge_variables``: the run's variables change in the decision that records the result (an event's payload
+    merged into a Ballerine context together with the step it completes), so the two are one write.
+    """
 
     result: TaskResult
+    merge_variables: MergeVariables | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +145,9 @@ class UpdateVariables:
     variables: dict[str, Any]
     append_array: bool = False
     """Append to a variable that holds a list instead of replacing it (an event handler's ``appendArray``)."""
+    merge_variables: MergeVariables | None = None
+    """Variables computed from the run this decision locks, merged in after ``variables`` (a change that depends
+    on what the run holds, such as one document's decision in a context's list)."""
 
 
 @dataclass(frozen=True, kw_only=True)

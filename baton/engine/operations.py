@@ -87,6 +87,7 @@ from baton.engine.events import (
     UpdateVariables,
 )
 from baton.engine.expressions import latest_by_reference, resolve
+from baton.engine.run_changes import with_change_signal
 from baton.engine.run_end import FAILURE_WORKFLOW_OUTPUT
 from baton.engine.run_state import SUB_WORKFLOW, RunState, attempt_order, is_worker, refuse
 from baton.model import Task, TaskExecLog, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
@@ -104,7 +105,7 @@ def apply(definition: WorkflowDef, run: Workflow, event: Event, ctx: DecideConte
     handler = _HANDLERS.get(type(event))
     if handler is None:
         return refuse(run, "conflict", f"Unknown event {type(event).__name__}")
-    return handler(definition, run, event, ctx)
+    return with_change_signal(run, handler(definition, run, event, ctx), ctx)
 
 
 def _in_state(run: Workflow, *, expected: str = "") -> Decision:
@@ -148,6 +149,8 @@ def _apply_update_variables(
     if event.append_array:
         variables = {key: _appended(run.variables.get(key), value) for key, value in variables.items()}
     state.set_run(variables={**run.variables, **variables})
+    if event.merge_variables is not None:
+        state.set_run(variables={**state.run.variables, **event.merge_variables(state.run)})
     return walk.finish(state)
 
 
