@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from baton.engine.events import MergeVariables
 from baton.errors import FieldError, NotFoundError, ValidationError
-from baton.model import TaskResult, TaskResultStatus, TaskType, WorkflowDef
+from baton.model import TaskResult, TaskResultStatus, TaskType, Workflow, WorkflowDef
 from baton.model.cases import (
     CASE_STATES,
     DECISIONS,
@@ -27,14 +28,7 @@ from baton.model.cases import (
 )
 from baton.model.validation import name_problem
 from baton.service.context import ServiceContext
-from baton.service.entities import (
-    DOCUMENT_CHANGED,
-    STATE_CHANGED,
-    EntityRuns,
-    Runtime,
-    Started,
-    is_case,
-)
+from baton.service.entities import EntityRuns, Runtime, Started, context_of, is_case
 from baton.service.entity_context import check_context, check_inputs
 from baton.service.operations import OperationService
 from baton.service.tasks import TaskService
@@ -51,8 +45,6 @@ RUN_STATUSES = {
     "failed": ["FAILED", "TIMED_OUT", "TERMINATED"],
 }
 """Ballerine's run statuses and Baton's behind each."""
-DECIDED_STATES = {"approve": "approved", "reject": "rejected"}
-"""The state a final decision puts a case in."""
 DOCUMENT_DECISIONS = {"approve": "approved", "reject": "rejected", "revision": "revision", "revised": "revised"}
 _REASON_FIELD = {"rejected": "rejectionReason", "revision": "revisionReason"}
 
@@ -228,18 +220,7 @@ class CaseService:
         if not pending:
             message = f"Workflow {workflow_id} has no step waiting for a review (state: {before.state})"
             raise ValidationError(message, [FieldError("name", message)])
-        context = before.context
-        if name in ("approve", "reject"):
-            status = DOCUMENT_DECISIONS[name]
-            documents = context.get("documents")
-            if isinstance(documents, list) and documents:
-                decided = [_decided(doc, status, reason, None) if isinstance(doc, dict) else doc for doc in documents]
-                await self._operations.update_variables(workflow_id, {"documents": decided})
-                context = {**context, "documents": decided}
-                if any(_status_of(doc) != status for doc in documents):
-                    await self._entities.emit(workflow_id, DOCUMENT_CHANGED, context)
-            # Told before the step moves the run on: a subscriber hears "approved" before the run's end.
-            await self._entities.emit(workflow_id, STATE_CHANGED, context, extra={"state": DECIDED_STATES[name]})
+        merge = documents_decided(DOCUMENT_DECISIONS[name], reason) if name in ("approve", "reject") else None
         step = pending[0]
         output = {"decision": name, "reason": reason, "reviewer": reviewer}
         result = TaskResult(
@@ -249,7 +230,7 @@ class CaseService:
             output_data=output,
             worker_id=reviewer,
         )
-        _, applied = await self._tasks.report(result)
+        _, applied = await self._tasks.report(result, merge_variables=merge)
         if not applied:
             message = f"The review step '{step.reference_task_name}' of workflow {workflow_id} was decided meanwhile"
             raise ValidationError(message, [FieldError("name", message)])
@@ -258,10 +239,7 @@ class CaseService:
             decision=name, reviewer=reviewer, reason=reason, decided_at=self._ctx.clock(), task_id=step.task_id
         )
         await self._ctx.store.add_decision(workflow_id, decision)
-        after = await self.get(workflow_id)
-        if name not in DECIDED_STATES:
-            await self._entities.state_changed(before, after.runtime)
-        return after
+        return await self.get(workflow_id)
 
     async def decide_document(
         self, workflow_id: str, document_id: str, decision: Any, reason: Any, comment: Any
@@ -279,21 +257,14 @@ class CaseService:
             message = f"Workflow {workflow_id} has ended ({runtime.state}): its documents can no longer be decided"
             raise ValidationError(message, [FieldError("decision", message)])
         documents = runtime.context.get("documents")
-        documents = list(documents) if isinstance(documents, list) else []
-        index = next(
-            (i for i, doc in enumerate(documents) if isinstance(doc, dict) and doc.get("id") == document_id), None
-        )
-        if index is None:
+        documents = documents if isinstance(documents, list) else []
+        if not any(isinstance(doc, dict) and doc.get("id") == document_id for doc in documents):
             raise NotFoundError(f"No document with id [{document_id}] in workflow {workflow_id}")
-        previous = documents[index]
         status = None if decision is None else DOCUMENT_DECISIONS[decision]
-        documents[index] = _decided(previous, status, reason, comment)
-        await self._operations.update_variables(workflow_id, {"documents": documents})
+        merge = document_decided(document_id, status, reason, comment)
+        await self._operations.update_variables(workflow_id, {}, merge_variables=merge)
         await self._ensure_record(runtime)
-        after = await self.get(workflow_id)
-        if _status_of(previous) != status:
-            await self._entities.emit(workflow_id, DOCUMENT_CHANGED, after.runtime.context)
-        return after
+        return await self.get(workflow_id)
 
     async def create(self, workflow_name: Any, context: Any) -> Started:
         """ "Add case manually": the context checked against the definition's ``inputs``, then started."""
@@ -367,9 +338,35 @@ def _optional_text(**values: Any) -> list[FieldError]:
     ]
 
 
-def _status_of(document: Any) -> Any:
-    decision = document.get("decision") if isinstance(document, dict) else None
-    return decision.get("status") if isinstance(decision, dict) else None
+def documents_decided(status: str, reason: Any) -> MergeVariables:
+    """A whole case's decision on its documents: every document of the context, as the run then holds them,
+    decided ``status`` (nothing changes when the context has none)."""
+
+    def merge(run: Workflow) -> dict[str, Any]:
+        documents = context_of(run).get("documents")
+        if not isinstance(documents, list) or not documents:
+            return {}
+        decided = [_decided(doc, status, reason, None) if isinstance(doc, dict) else doc for doc in documents]
+        return {"documents": decided}
+
+    return merge
+
+
+def document_decided(document_id: str, status: str | None, reason: Any, comment: Any) -> MergeVariables:
+    """One document's decision, made on the context as the run then holds it (its other documents as they are
+    then; nothing changes when the document is gone)."""
+
+    def merge(run: Workflow) -> dict[str, Any]:
+        documents = context_of(run).get("documents")
+        if not isinstance(documents, list):
+            return {}
+        decided = [
+            _decided(doc, status, reason, comment) if isinstance(doc, dict) and doc.get("id") == document_id else doc
+            for doc in documents
+        ]
+        return {"documents": decided} if decided != documents else {}
+
+    return merge
 
 
 def _decided(document: dict[str, Any], status: str | None, reason: Any, comment: Any) -> dict[str, Any]:

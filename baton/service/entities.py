@@ -33,6 +33,7 @@ from baton.service.entity_context import (
     entity_name,
     merge_payload,
     with_document_ids,
+    with_payload_ids,
 )
 from baton.service.operations import OperationService
 from baton.service.runs import RunService
@@ -234,7 +235,8 @@ class EntityRuns:
         return Runtime(run=run, record=record, entity=entity, is_case=case, state=state, context=context_of(run))
 
     async def event(self, workflow_id: str, name: Any, payload: Any) -> Runtime:
-        """Deliver event ``name`` to the run's step waiting for it, its payload merged into the context first."""
+        """Deliver event ``name`` to the run's step waiting for it, its payload merged into the context in the
+        decision that completes the step (one write, computed from the run that decision locks)."""
         if not isinstance(name, str) or not name:
             raise ValidationError(errors=[FieldError("name", "is required: the event's name")])
         if payload is None:
@@ -245,20 +247,13 @@ class EntityRuns:
         waiting = await self._waits.waited_events(workflow_id)
         if not any(waited_event(step.input_data, step.reference_task_name) == name for step in waiting):
             raise ValidationError(errors=[FieldError("name", not_awaited(name, before, waiting))])
-        if payload:
-            merged = merge_payload(before.context, payload, self._ctx.new_id)
-            await self._operations.update_variables(workflow_id, {key: merged[key] for key in payload})
-        delivered = await self._waits.deliver_event(name, payload, workflow_id=workflow_id)
+        # The step's output is the payload as sent; the context gets its documents with ids given now, so that
+        # the merge is a pure function of the run.
+        merge = payload_merge(with_payload_ids(payload, self._ctx.new_id)) if payload else None
+        delivered = await self._waits.deliver_event(name, payload, workflow_id=workflow_id, merge_variables=merge)
         if not delivered:
             raise ValidationError(errors=[FieldError("name", not_awaited(name, before, []))])
-        after = await self.runtime(workflow_id)
-        await self.state_changed(before, after)
-        return after
-
-    async def state_changed(self, before: Runtime, after: Runtime) -> None:
-        """Tell the webhooks when a run's state changed."""
-        if before.state != after.state:
-            await self.emit(after.run.workflow_id, STATE_CHANGED, after.context, extra={"state": after.state})
+        return await self.runtime(workflow_id)
 
     async def emit(
         self, workflow_id: str, event_name: str, data: dict[str, Any], *, extra: Mapping[str, Any] | None = None
@@ -318,6 +313,17 @@ def runtime_status(status: WorkflowStatus) -> str:
 
 def context_of(run: Workflow) -> dict[str, Any]:
     return {**run.input, **run.variables}
+
+
+def payload_merge(payload: dict[str, Any]) -> Callable[[Workflow], dict[str, Any]]:
+    """The variables an event's payload sets, computed from the run its step's decision is made on: each key of
+    the payload, merged into the context as it is then (``merge_payload``)."""
+
+    def merge(run: Workflow) -> dict[str, Any]:
+        merged = merge_payload(context_of(run), payload)
+        return {key: merged[key] for key in payload}
+
+    return merge
 
 
 def not_awaited(name: str, runtime: Runtime, waiting: list[WaitingTask]) -> str:

@@ -172,14 +172,24 @@ def with_document_ids(documents: list[Any], new_id: Callable[[], str]) -> list[A
     ]
 
 
-def merge_payload(context: dict[str, Any], payload: dict[str, Any], new_id: Callable[[], str]) -> dict[str, Any]:
+def with_payload_ids(payload: dict[str, Any], new_id: Callable[[], str]) -> dict[str, Any]:
+    """An event's payload with an ``id`` on each of its documents that has none, given before the merge so that
+    the merge is a pure function of the run (``merge_payload``)."""
+    documents = payload.get("documents")
+    if not isinstance(documents, list):
+        return payload
+    return {**payload, "documents": with_document_ids(documents, new_id)}
+
+
+def merge_payload(context: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     """The context with an event's payload merged in: objects key by key, lists and values replaced, except
     ``documents``: a document whose ``id`` the context holds replaces that one (a resubmission: one sent back
-    for revision becomes ``revised``), the others are added."""
+    for revision becomes ``revised``), the others are added. Pure: the payload's documents carry their ids
+    (``with_payload_ids``)."""
     merged = _deep_merge(context, {key: value for key, value in payload.items() if key != "documents"})
     incoming = payload.get("documents")
     if isinstance(incoming, list):
-        merged["documents"] = _merge_documents(context.get("documents"), incoming, new_id)
+        merged["documents"] = _merge_documents(context.get("documents"), incoming)
     return merged
 
 
@@ -191,10 +201,10 @@ def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _merge_documents(current: Any, incoming: list[Any], new_id: Callable[[], str]) -> list[Any]:
+def _merge_documents(current: Any, incoming: list[Any]) -> list[Any]:
     documents = list(current) if isinstance(current, list) else []
     at = {doc.get("id"): index for index, doc in enumerate(documents) if isinstance(doc, dict) and doc.get("id")}
-    for document in with_document_ids(incoming, new_id):
+    for document in incoming:
         index = at.get(document.get("id")) if isinstance(document, dict) else None
         if index is None:
             documents.append(document)

@@ -51,6 +51,7 @@ from baton.engine import (
     can_retry,
     retriable_steps,
 )
+from baton.engine.events import MergeVariables
 from baton.errors import BatonError, ConflictError, FieldError, ValidationError, task_not_found, workflow_not_found
 from baton.model import BulkResponse, RerunWorkflowRequest, SkipTaskRequest, TaskExecLog, TaskType, Workflow
 from baton.service.context import ServiceContext
@@ -118,11 +119,18 @@ class OperationService:
         )
 
     async def update_variables(
-        self, workflow_id: str, variables: dict[str, Any], *, append_array: bool = False
+        self,
+        workflow_id: str,
+        variables: dict[str, Any],
+        *,
+        append_array: bool = False,
+        merge_variables: MergeVariables | None = None,
     ) -> Workflow:
-        """Merge ``variables`` into the run's (``append_array``: appended to those that hold lists); returns the
-        run as it is now."""
-        await self._apply(workflow_id, UpdateVariables(variables=variables, append_array=append_array))
+        """Merge ``variables`` into the run's (``append_array``: appended to those that hold lists), then what
+        ``merge_variables`` computes from the run the decision locks (pure: it may be called again on a newer
+        run); returns the run as it is now."""
+        event = UpdateVariables(variables=variables, append_array=append_array, merge_variables=merge_variables)
+        await self._apply(workflow_id, event)
         run = await self._ctx.store.get_run(workflow_id)
         if run is None:
             raise workflow_not_found(workflow_id)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from baton.engine import Decision, TaskResultReceived, TaskStatusByRef
+from baton.engine.events import MergeVariables
 from baton.errors import FieldError, NotFoundError, ValidationError, task_not_found
 from baton.model import PollData, Task, TaskResult, TaskResultStatus
 from baton.model.validation import task_result_errors
@@ -78,14 +79,18 @@ class TaskService:
         task, _ = await self.report(result)
         return task
 
-    async def report(self, result: TaskResult) -> tuple[Task, bool]:
+    async def report(self, result: TaskResult, *, merge_variables: MergeVariables | None = None) -> tuple[Task, bool]:
         """``update``, and whether the result was applied: one too late (its task or run ended, its lease ran
-        out) is not, as in Conductor; it is logged on the task instead (``GET /api/tasks/{id}/log``)."""
+        out) is not, as in Conductor; it is logged on the task instead (``GET /api/tasks/{id}/log``).
+
+        ``merge_variables`` changes the run's variables in the same decision, computed from the run it is made on
+        (a pure function: the decision may be made again on a newer run).
+        """
         _check_result(result)
         workflow_id = result.workflow_instance_id or await self._ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
             raise task_not_found(result.task_id)
-        event = TaskResultReceived(result=result)
+        event = TaskResultReceived(result=result, merge_variables=merge_variables)
         try:
             decision = await self._ctx.apply_event(workflow_id, event, may_ignore=True)
         except NotFoundError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from baton.engine.events import MergeVariables
 from baton.errors import ConflictError, NotFoundError
 from baton.model import TaskResult, TaskResultStatus
 from baton.model.triggers import EVENT_WAITING_TYPES, Trigger, waited_event
@@ -48,14 +49,18 @@ class WaitService:
         *,
         workflow_id: str | None = None,
         correlation_id: str | None = None,
+        merge_variables: MergeVariables | None = None,
     ) -> list[WaitingTask]:
         """Complete every WAIT or HUMAN step waiting for event ``name`` (of that run or correlation id only, when
         given) with ``payload`` as its output; returns the steps it completed.
 
+        ``merge_variables`` changes each run's variables in the decision that completes its first step (one
+        write: two events at once cannot lose each other's change, nor a crash split the step from its change).
         A step that ends meanwhile (its timer, another event, an operator) is skipped, not an error.
         """
         waiting = await self.waiting(EVENT_WAITING_TYPES, workflow_id=workflow_id, correlation_id=correlation_id)
         completed = []
+        merged: set[str] = set()
         for step in waiting:
             if waited_event(step.input_data, step.reference_task_name) != name:
                 continue
@@ -65,10 +70,12 @@ class WaitService:
                 status=TaskResultStatus.COMPLETED,
                 output_data=dict(payload),
             )
+            merge = merge_variables if step.workflow_id not in merged else None
             try:
-                _, applied = await self._tasks.report(result)
+                _, applied = await self._tasks.report(result, merge_variables=merge)
             except (ConflictError, NotFoundError):
                 continue
             if applied:
                 completed.append(step)
+                merged.add(step.workflow_id)
         return completed
