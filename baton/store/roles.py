@@ -52,7 +52,7 @@ from baton.store.base import (
     TaskPage,
     WaitingTask,
 )
-from baton.store.webhook_records import AttemptOutcome, ClaimedDelivery, NewDelivery
+from baton.store.webhook_records import AttemptOutcome, ClaimedDelivery, NewDelivery, ToldState
 
 
 class DefinitionStore(Protocol):
@@ -360,6 +360,23 @@ class WebhookStore(Protocol):
     async def watched_ended_runs(self, ended_before: int, limit: int) -> list[str]:
         """Runs with subscriptions of their own that ended before ``ended_before`` and whose end is not yet
         recorded (the catch-up for an end no signal reported), earliest end first."""
+
+    async def told_state(self, workflow_id: str) -> ToldState | None:
+        """What the webhooks last told of the run (None: nothing yet)."""
+
+    async def record_told_state(
+        self,
+        workflow_id: str,
+        *,
+        version: int,
+        state: str | None,
+        documents: dict[str, str],
+        now: int,
+        deliveries: Sequence[NewDelivery] = (),
+    ) -> bool:
+        """Record what is told of the run now, over ``version`` (the one read; 0: none), with the deliveries that
+        tell it, in one transaction; False, and nothing written, when the version moved meanwhile (or, for 0, one
+        was recorded meanwhile, or the run is gone)."""
 
     async def record_deliveries(self, deliveries: Sequence[NewDelivery], *, stop_watching: str | None = None) -> None:
         """Record the deliveries pending, due at once, in one transaction: one whose (event key, subscription) is

@@ -43,3 +43,13 @@ class AttemptOutcome:
     attempt: DeliveryAttempt
     status: DeliveryStatus
     next_attempt_at: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToldState:
+    """What the webhooks last told of a run: its state and its documents' decisions (id -> status); ``version``
+    counts the changes told (a change is recorded over the version it was computed from)."""
+
+    version: int
+    state: str | None
+    documents: dict[str, str]

@@ -12,7 +12,7 @@ from baton.errors import ConflictError
 from baton.model import Workflow, WorkflowDef, WorkflowStatus
 from baton.model.webhooks import DeliveryAttempt, DeliveryStatus, Webhook
 from baton.store import Store
-from baton.store.webhook_records import AttemptOutcome, NewDelivery
+from baton.store.webhook_records import AttemptOutcome, NewDelivery, ToldState
 from tests.store.store_builders import make_run, start
 
 pytestmark = pytest.mark.timeout(60)
@@ -163,3 +163,26 @@ async def test_old_finished_deliveries_are_deleted(store: Store) -> None:
     assert await store.delete_deliveries_before(1_001, 10) == 1
     assert await store.get_delivery("old") is None
     assert await store.get_delivery("pending") is not None
+
+
+async def test_what_was_told_of_a_run_is_recorded_over_the_version_read_with_its_deliveries(store: Store) -> None:
+    await start(store, make_run("wf-t"))
+    assert await store.told_state("wf-t") is None
+    assert not await store.record_told_state("missing", version=0, state="a", documents={}, now=1)
+
+    first = [_delivery("d-1", "wf-t", key="wf-t:state:1")]
+    assert await store.record_told_state(
+        "wf-t", version=0, state="manual_review", documents={"doc": "approved"}, now=1, deliveries=first
+    )
+    told = await store.told_state("wf-t")
+    assert told == ToldState(version=1, state="manual_review", documents={"doc": "approved"})
+    # Two checks that read version 0 (or one acted on twice): the second records nothing, not even its deliveries.
+    again = [_delivery("d-2", "wf-t", key="wf-t:state:1b")]
+    assert not await store.record_told_state("wf-t", version=0, state="x", documents={}, now=2, deliveries=again)
+    assert not await store.record_told_state("wf-t", version=5, state="x", documents={}, now=2, deliveries=again)
+    assert await store.told_state("wf-t") == told
+    assert [d.id for d in await store.list_deliveries(status=None, workflow_id="wf-t", limit=10)] == ["d-1"]
+
+    assert await store.record_told_state("wf-t", version=1, state=None, documents={}, now=3)
+    assert await store.told_state("wf-t") == ToldState(version=2, state=None, documents={})
+    assert [d.id for d in await store.list_deliveries(status=None, workflow_id="wf-t", limit=10)] == ["d-1"]

@@ -38,6 +38,7 @@ EXPECTED_TABLES = {
     "case_decisions",
     "case_filters",
     "webhooks",
+    "webhook_run_states",
     "webhook_run_subscriptions",
     "webhook_deliveries",
     "webhook_attempts",

@@ -16,7 +16,7 @@ from baton.errors import ConflictError
 from baton.model.webhooks import DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery
 from baton.store.common.database import Database, Row
 from baton.store.common.dialect import Dialect, per_dialect
-from baton.store.webhook_records import AttemptOutcome, ClaimedDelivery, NewDelivery
+from baton.store.webhook_records import AttemptOutcome, ClaimedDelivery, NewDelivery, ToldState
 
 _WEBHOOK_COLUMNS = "webhook_id, url, events, secret, enabled, created_at, updated_at"
 INSERT_WEBHOOK = per_dialect(f"""
@@ -40,6 +40,15 @@ WHERE s.watching AND r.status NOT IN {_ENDED} LIMIT $1""")
 SELECT_WATCHED_ENDED = per_dialect(f"""
 SELECT s.workflow_id FROM webhook_run_subscriptions s JOIN runs r ON r.workflow_id = s.workflow_id
 WHERE s.watching AND r.status IN {_ENDED} AND r.end_time <= $1 ORDER BY r.end_time LIMIT $2""")
+SELECT_TOLD_STATE = per_dialect("SELECT version, state, documents FROM webhook_run_states WHERE workflow_id = $1")
+INSERT_TOLD_STATE = per_dialect("""
+INSERT INTO webhook_run_states (workflow_id, version, state, documents, updated_at)
+SELECT CAST($1 AS TEXT), 1, CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT)
+WHERE EXISTS (SELECT 1 FROM runs WHERE workflow_id = $1)
+ON CONFLICT (workflow_id) DO NOTHING""")
+UPDATE_TOLD_STATE = per_dialect("""
+UPDATE webhook_run_states SET version = version + 1, state = $3, documents = $4, updated_at = $5
+WHERE workflow_id = $1 AND version = $2""")
 STOP_WATCHING = per_dialect("UPDATE webhook_run_subscriptions SET watching = FALSE WHERE workflow_id = $1")
 
 INSERT_DELIVERY = per_dialect("""
@@ -170,25 +179,44 @@ class Webhooks:
             rows = await tx.fetchall(SELECT_WATCHED_ENDED[self._db.dialect], ended_before, limit)
         return [row[0] for row in rows]
 
+    # -- what was last told of a run --
+
+    async def told_state(self, workflow_id: str) -> ToldState | None:
+        async with self._db.read("read what the webhooks told of a run") as tx:
+            row = await tx.fetchone(SELECT_TOLD_STATE[self._db.dialect], workflow_id)
+        if row is None:
+            return None
+        return ToldState(version=int(row[0]), state=row[1], documents=json.loads(row[2]))
+
+    async def record_told_state(
+        self,
+        workflow_id: str,
+        *,
+        version: int,
+        state: str | None,
+        documents: dict[str, str],
+        now: int,
+        deliveries: Sequence[NewDelivery] = (),
+    ) -> bool:
+        dialect = self._db.dialect
+        async with self._db.write("record what the webhooks tell of a run") as tx:
+            if version == 0:
+                written = await tx.execute(INSERT_TOLD_STATE[dialect], workflow_id, state, json.dumps(documents), now)
+            else:
+                written = await tx.execute(
+                    UPDATE_TOLD_STATE[dialect], workflow_id, version, state, json.dumps(documents), now
+                )
+            if written == 0:
+                return False
+            if deliveries:
+                await tx.executemany(INSERT_DELIVERY[dialect], [_delivery_row(d) for d in deliveries])
+        return True
+
     # -- deliveries --
 
     async def record_deliveries(self, deliveries: Sequence[NewDelivery], *, stop_watching: str | None = None) -> None:
         dialect = self._db.dialect
-        rows = [
-            (
-                d.delivery_id,
-                d.event_key,
-                d.subscription,
-                d.workflow_id,
-                d.event_name,
-                d.url,
-                d.body,
-                d.signature,
-                d.created_at,
-                d.give_up_at,
-            )
-            for d in deliveries
-        ]
+        rows = [_delivery_row(d) for d in deliveries]
         async with self._db.write("record webhook deliveries") as tx:
             if rows:
                 await tx.executemany(INSERT_DELIVERY[dialect], rows)
@@ -279,6 +307,21 @@ class Webhooks:
                 DeliveryAttempt(attempt=attempt, at=at, duration_ms=duration_ms, status_code=status_code, error=error)
             )
         return found
+
+
+def _delivery_row(d: NewDelivery) -> tuple[str, str, str, str, str, str, str, str, int, int]:
+    return (
+        d.delivery_id,
+        d.event_key,
+        d.subscription,
+        d.workflow_id,
+        d.event_name,
+        d.url,
+        d.body,
+        d.signature,
+        d.created_at,
+        d.give_up_at,
+    )
 
 
 def _webhook_row(webhook: Webhook) -> tuple[str, str, str, str | None, bool, int, int]:
