@@ -16,7 +16,9 @@ import msgspec
 from baton.errors import FieldError, ValidationError
 
 WORKFLOW_COMPLETED: Final = "workflow.completed"
-EVENT_NAMES: Final = ("workflow.completed", "workflow.state.changed", "workflow.context.document.changed")
+WORKFLOW_STATE_CHANGED: Final = "workflow.state.changed"
+WORKFLOW_DOCUMENT_CHANGED: Final = "workflow.context.document.changed"
+EVENT_NAMES: Final = (WORKFLOW_COMPLETED, WORKFLOW_STATE_CHANGED, WORKFLOW_DOCUMENT_CHANGED)
 MAX_URL_LENGTH: Final = 2048
 MAX_SECRET_LENGTH: Final = 1024
 

@@ -88,12 +88,14 @@ class Baton:
         self.context.signal_handler = self.handle_signal
 
     async def handle_signal(self, signal: Signal) -> None:
-        """Act on one outbox signal (then remove it): a published event's handlers, a run's end for its webhooks,
-        or another run's step."""
+        """Act on one outbox signal (then remove it): a published event's handlers, a run's end or change for its
+        webhooks, or another run's step."""
         if signal.kind is SignalKind.EVENT_PUBLISHED:
             await self.event_actions.handle(signal)
         elif signal.kind is SignalKind.RUN_ENDED:
             await self.webhooks.handle_run_ended(signal)
+        elif signal.kind is SignalKind.RUN_CHANGED:
+            await self.webhooks.changes.handle(signal)
         else:
             await self.children.handle(signal)
 

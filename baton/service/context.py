@@ -70,6 +70,9 @@ class ServiceContext:
     """Evaluates scripts and jq queries in the sandbox; None evaluates them in a decision thread."""
     run_end_watched: Callable[[str], bool] | None = None
     """Whether a run's end is subscribed to (``service.webhooks``): its ending decision writes a RUN_ENDED signal."""
+    run_change_watched: Callable[[str], bool] | None = None
+    """Whether what a run shows (its state, its documents) is subscribed to: a decision that may change it writes
+    a RUN_CHANGED signal."""
     decisions: Decisions = field(init=False, repr=False)
     run_ends: RunEnds = field(default_factory=RunEnds, init=False, repr=False)
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
@@ -90,6 +93,7 @@ class ServiceContext:
             max_loop_iterations=settings.max_loop_iterations,
             loop_budget=settings.decision_loop_budget,
             run_end_watched=self.run_end_watched,
+            run_change_watched=self.run_change_watched,
         )
 
     async def apply_event(

@@ -17,13 +17,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
-from baton.model import IdempotencyStrategy, StartWorkflowRequest, TaskType, Workflow, WorkflowDef, WorkflowStatus
-from baton.model.cases import CaseRecord, Entity
+from baton.model import (
+    IdempotencyStrategy,
+    StartWorkflowRequest,
+    Task,
+    TaskStatus,
+    TaskType,
+    Workflow,
+    WorkflowDef,
+    WorkflowStatus,
+)
+from baton.model.cases import DECISIONS, CaseRecord, Entity
 from baton.model.triggers import waited_event
 from baton.service.context import ServiceContext
 from baton.service.entity_context import (
@@ -42,9 +51,6 @@ from baton.store import WaitingTask
 
 log = logging.getLogger(__name__)
 
-STATE_CHANGED = "workflow.state.changed"
-DOCUMENT_CHANGED = "workflow.context.document.changed"
-
 _CONTROL_TYPES = frozenset(
     {
         TaskType.DO_WHILE.value,
@@ -59,13 +65,14 @@ _LOOP_ITERATION = re.compile(r"(?:__\d+)+$")
 
 
 class WebhookSink(Protocol):
-    """What the outgoing webhooks (``service/webhooks.py``) take from here: an event of a run, its subscriptions."""
+    """What the outgoing webhooks (``service/webhooks.py``) take from here: a run about to start and a run started
+    (with its subscriptions). They hear of its changes from its decisions (RUN_CHANGED, RUN_ENDED)."""
 
-    async def emit(
-        self, workflow_id: str, event_name: str, data: dict[str, Any], *, extra: Mapping[str, Any] | None = None
-    ) -> None: ...
+    def watch(self, workflow_id: str) -> None: ...
 
-    async def subscribe_run(self, workflow_id: str, subscriptions: list[dict[str, Any]]) -> None: ...
+    def unwatch(self, workflow_id: str) -> None: ...
+
+    async def started(self, run: Workflow, subscriptions: list[dict[str, Any]] | None) -> None: ...
 
 
 WebhookSource = Callable[[], WebhookSink | None]
@@ -154,10 +161,17 @@ class EntityRuns:
             idempotency_key=key,
             idempotency_strategy=IdempotencyStrategy.FAIL_ON_RUNNING if key else None,
         )
+        webhooks = self._webhooks()
+        watched = webhooks if webhooks is not None and config.get("subscriptions") else None
         for _ in range(3):
+            workflow_id = self._ctx.new_id()
+            if watched is not None:
+                watched.watch(workflow_id)  # its decisions tell its changes from the first one on
             try:
-                result = await self._runs.start(request, variables=context)
+                result, first = await self._runs.start_with_run(request, workflow_id=workflow_id, variables=context)
             except ConflictError:
+                if watched is not None:
+                    watched.unwatch(workflow_id)
                 if key is None:
                     raise
                 holder = await self._active_holder(key)
@@ -167,7 +181,9 @@ class EntityRuns:
                     workflow_name=definition.name, workflow_id=holder, entity=entity, created=False, entities=entities
                 )
             if result.created:
-                await self._started(result.workflow_id, definition, entity, context, config)
+                await self._started(first, definition, entity, context, config)
+            elif watched is not None:
+                watched.unwatch(workflow_id)
             return Started(
                 workflow_name=definition.name,
                 workflow_id=result.workflow_id,
@@ -197,12 +213,13 @@ class EntityRuns:
 
     async def _started(
         self,
-        workflow_id: str,
+        first: Workflow,
         definition: WorkflowDef,
         entity: Entity,
         context: dict[str, Any],
         config: dict[str, Any],
     ) -> None:
+        workflow_id = first.workflow_id
         record = CaseRecord(
             workflow_id=workflow_id,
             workflow_name=definition.name,
@@ -212,10 +229,9 @@ class EntityRuns:
             config=config,
         )
         await self._ctx.store.add_case(record)
-        subscriptions = config.get("subscriptions")
         webhooks = self._webhooks()
-        if subscriptions and webhooks is not None:
-            await webhooks.subscribe_run(workflow_id, subscriptions)
+        if webhooks is not None:
+            await webhooks.started(first, config.get("subscriptions"))
         initial = config.get("initialEvent")
         if initial:
             await self._waits.deliver_event(initial, {}, workflow_id=workflow_id)
@@ -230,8 +246,7 @@ class EntityRuns:
         if record is not None and record.entity_id is not None:
             entity = await self._ctx.store.get_entity(record.entity_id)
         case = is_case(definition)
-        last = None if record is None else record.last_decision
-        state = case_state(run, last) if case else step_state(run)
+        state = case_state(run, decision_of(run)) if case else step_state(run)
         return Runtime(run=run, record=record, entity=entity, is_case=case, state=state, context=context_of(run))
 
     async def event(self, workflow_id: str, name: Any, payload: Any) -> Runtime:
@@ -255,19 +270,6 @@ class EntityRuns:
             raise ValidationError(errors=[FieldError("name", not_awaited(name, before, []))])
         return await self.runtime(workflow_id)
 
-    async def emit(
-        self, workflow_id: str, event_name: str, data: dict[str, Any], *, extra: Mapping[str, Any] | None = None
-    ) -> None:
-        """Hand an event of the run to the webhooks, when the server has them (``extra``: its own top-level
-        fields, such as Ballerine's ``state``)."""
-        webhooks = self._webhooks()
-        if webhooks is None:
-            return
-        try:
-            await webhooks.emit(workflow_id, event_name, data, extra=extra)
-        except Exception:
-            log.exception("webhook event %s of run %s was not queued", event_name, workflow_id)
-
 
 # -- the rules, as plain functions ------------------------------------------------------------
 
@@ -277,8 +279,30 @@ def is_case(definition: WorkflowDef) -> bool:
     return definition.case is not None or any(step.type == TaskType.HUMAN.value for step in definition.all_tasks())
 
 
+def state_of(definition: WorkflowDef | None, run: Workflow) -> str:
+    """What Ballerine shows as the run's state: a case's (``case_state``), or its pending step (``step_state``)."""
+    return case_state(run, decision_of(run)) if definition is not None and is_case(definition) else step_state(run)
+
+
+def decision_of(run: Workflow) -> str | None:
+    """A case's last decision, as its run holds it: the ``decision`` of its latest completed HUMAN step that has
+    one (``approve``, ``reject``, ``revision``). Written with the step, so what follows from it (a state, its
+    webhook) never waits for another write."""
+    latest: Task | None = None
+    for task in run.tasks:
+        if (
+            task.task_type == TaskType.HUMAN.value
+            and task.status is TaskStatus.COMPLETED
+            and task.output_data.get("decision") in DECISIONS
+            and (latest is None or task.seq > latest.seq)
+        ):
+            latest = task
+    return None if latest is None else str(latest.output_data["decision"])
+
+
 def case_state(run: Workflow, last_decision: str | None) -> str:
-    """A case's state, from its run and its last decision (the store's case list derives it the same way)."""
+    """A case's state, from its run and its last decision (``decision_of``; the store's case list derives it the
+    same way from the decision recorded beside the run)."""
     if run.status in (WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT, WorkflowStatus.TERMINATED):
         return "failed"
     decided = {"approve": "approved", "reject": "rejected"}

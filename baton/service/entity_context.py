@@ -215,3 +215,16 @@ def _merge_documents(current: Any, incoming: list[Any]) -> list[Any]:
             document = {**document, "decision": {"status": "revised"}}
         documents[index] = document
     return documents
+
+
+def document_statuses(context: Mapping[str, Any]) -> dict[str, str]:
+    """Each decided document's status by its id (``workflow.context.document.changed`` is told when these
+    change)."""
+    documents = context.get("documents")
+    found: dict[str, str] = {}
+    for document in documents if isinstance(documents, list) else ():
+        decision = document.get("decision") if isinstance(document, dict) else None
+        status = decision.get("status") if isinstance(decision, dict) else None
+        if isinstance(status, str) and isinstance(document.get("id"), str):
+            found[document["id"]] = status
+    return found

@@ -72,6 +72,12 @@ class RunService:
         )
         return result
 
+    async def start_with_run(
+        self, request: StartWorkflowRequest, *, workflow_id: str | None = None, variables: dict[str, Any] | None = None
+    ) -> tuple[StartResult, Workflow]:
+        """``start``, and the run as its first decision wrote it (meaningful when it was created now)."""
+        return await self._start(request, workflow_id=workflow_id, variables=variables)
+
     async def _start(
         self,
         request: StartWorkflowRequest,

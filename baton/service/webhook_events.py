@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import msgspec
 
 from baton import __version__
+from baton.config import Settings
 from baton.model import Workflow, WorkflowStatus
+from baton.model.webhooks import Webhook
+from baton.store.webhook_records import NewDelivery
 
 UNSIGNED: Final = "UNSIGNED"
 """The signature header's value when there is no secret, as Ballerine sends it."""
@@ -101,3 +105,77 @@ def sign(body: bytes, secret: str | None) -> str:
     if not secret:
         return UNSIGNED
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscriber:
+    """Where a run's events go: one of its own subscriptions (``run:<index>``) or a server-wide one
+    (``webhook:<id>``), the events it wants and the secret it signs with (None: the server's)."""
+
+    subscription: str
+    url: str
+    events: frozenset[str]
+    secret: str | None
+
+
+def subscribers_of(own: list[dict[str, Any]], hooks: list[Webhook]) -> list[Subscriber]:
+    """A run's own subscriptions, then the enabled server-wide ones."""
+    found = [
+        Subscriber(
+            subscription=f"run:{index}",
+            url=sub["url"],
+            events=frozenset(sub.get("events", ())),
+            secret=sub.get("secret"),
+        )
+        for index, sub in enumerate(own)
+    ]
+    found.extend(
+        Subscriber(subscription=f"webhook:{hook.id}", url=hook.url, events=frozenset(hook.events), secret=hook.secret)
+        for hook in hooks
+        if hook.enabled
+    )
+    return found
+
+
+def deliveries_for(
+    subscribers: list[Subscriber],
+    *,
+    run: Workflow,
+    event_name: str,
+    data: Any,
+    event_key: str,
+    extra: Mapping[str, Any] | None,
+    now: int,
+    settings: Settings,
+    new_id: Callable[[], str],
+) -> list[NewDelivery]:
+    """One delivery of the event for each subscriber that wants it, its body and signature fixed."""
+    deliveries = []
+    for subscriber in subscribers:
+        if event_name not in subscriber.events:
+            continue
+        delivery_id = new_id()
+        body = event_body(
+            event_id=delivery_id,
+            event_name=event_name,
+            run=run,
+            data=data,
+            now=now,
+            environment=settings.webhook_environment,
+            extra=extra,
+        )
+        deliveries.append(
+            NewDelivery(
+                delivery_id=delivery_id,
+                event_key=event_key,
+                subscription=subscriber.subscription,
+                workflow_id=run.workflow_id,
+                event_name=event_name,
+                url=subscriber.url,
+                body=body.decode(),
+                signature=sign(body, subscriber.secret or settings.webhook_secret),
+                created_at=now,
+                give_up_at=now + settings.webhook_retry_window_ms,
+            )
+        )
+    return deliveries

@@ -9,7 +9,8 @@ decision asks ``watches_end`` (an in-memory set of watched runs, and whether any
 ends) and, only when it is true, writes a RUN_ENDED signal to the outbox in its own transaction; acting on it
 records the event. What no signal covers (a run subscribed on another server, its end decided here) the catch-up
 finds: watched runs that ended and whose end is not yet recorded. Both use one event key per ending, so an end
-is recorded once.
+is recorded once. A run's state and documents are told the same way (``watches_changes``, the RUN_CHANGED signal,
+``service/run_changes.py``); recording an end tells them first.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from baton.model.validation import name_problem
 from baton.model.webhooks import (
     EVENT_NAMES,
     WORKFLOW_COMPLETED,
+    WORKFLOW_DOCUMENT_CHANGED,
+    WORKFLOW_STATE_CHANGED,
     DeliveryStatus,
     Webhook,
     WebhookDelivery,
@@ -33,9 +36,9 @@ from baton.model.webhooks import (
     parse_run_subscriptions,
 )
 from baton.service.context import ServiceContext
+from baton.service.run_changes import RunChanges
 from baton.service.search import DAY_MS
-from baton.service.webhook_events import end_fields, event_body, run_context, sign
-from baton.store.webhook_records import NewDelivery
+from baton.service.webhook_events import deliveries_for, end_fields, run_context, subscribers_of
 
 WAKE_KEY: Final = "webhooks"
 """The wake-up key the sender listens on: a delivery was recorded, or made due again."""
@@ -55,14 +58,28 @@ class WebhookService:
         self._ctx = ctx
         self._watched: set[str] = set()
         self._ends_wanted = False
+        self._changes_wanted = False
+        self.changes = RunChanges(ctx, WAKE_KEY)
         self.context_of: ContextOf = run_context
         """The ``data`` of a run's ``workflow.completed``: a surface with a richer notion of a run's context
         (Ballerine's) may replace it."""
         ctx.run_end_watched = self.watches_end
+        ctx.run_change_watched = self.watches_changes
 
     def watches_end(self, workflow_id: str) -> bool:
         """Asked by every decision that ends a run: a set lookup, nothing read."""
         return self._ends_wanted or workflow_id in self._watched
+
+    def watches_changes(self, workflow_id: str) -> bool:
+        """Asked by every decision that may change what a run shows (``engine/run_changes.py``): a set lookup."""
+        return self._changes_wanted or workflow_id in self._watched
+
+    def watch(self, workflow_id: str) -> None:
+        """Watch a run about to start (its subscriptions stored once it has): its decisions signal from the first."""
+        self._watched.add(workflow_id)
+
+    def unwatch(self, workflow_id: str) -> None:
+        self._watched.discard(workflow_id)
 
     async def load(self) -> None:
         """What ``watches_end`` knows, from the store: at start, then now and then (another server's changes)."""
@@ -72,6 +89,8 @@ class WebhookService:
     async def refresh_server_wide(self) -> None:
         hooks = await self._ctx.store.list_webhooks()
         self._ends_wanted = any(hook.enabled and WORKFLOW_COMPLETED in hook.events for hook in hooks)
+        changes = (WORKFLOW_STATE_CHANGED, WORKFLOW_DOCUMENT_CHANGED)
+        self._changes_wanted = any(hook.enabled and any(e in hook.events for e in changes) for hook in hooks)
 
     async def _changed(self) -> None:
         await self.refresh_server_wide()
@@ -116,19 +135,36 @@ class WebhookService:
 
     # -- events --
 
-    async def subscribe_run(self, workflow_id: str, subscriptions: list[dict[str, Any]]) -> None:
+    async def started(self, run: Workflow, subscriptions: list[dict[str, Any]] | None) -> None:
+        """A run just started (``run`` as its first decision left it): its own subscriptions, if any, and its
+        starting point when anyone may want its state or documents."""
+        if subscriptions:
+            await self.subscribe_run(run.workflow_id, subscriptions, start=run)
+        elif self._changes_wanted:
+            await self.changes.starting_point(run)
+
+    async def subscribe_run(
+        self, workflow_id: str, subscriptions: list[dict[str, Any]], *, start: Workflow | None = None
+    ) -> None:
         """A run's ``config.subscriptions``: its events from now on, and its end, go to them.
 
-        A run that has already ended (a start that ran to its end at once) gets its ``workflow.completed`` now.
+        ``start``: the run as its first decision left it, its starting point (what changed since is told now);
+        without it, the run as it is now. A run that has already ended (a start that ran to its end at once)
+        gets its ``workflow.completed`` now.
         """
         parsed = parse_run_subscriptions(subscriptions)
         stored = [msgspec.to_builtins(subscription) for subscription in parsed]
-        self._watched.add(workflow_id)  # before the write: an end decided meanwhile signals, or is read below
+        self._watched.add(workflow_id)  # before the write: an end or a change decided meanwhile signals
         if not await self._ctx.store.put_run_subscriptions(workflow_id, stored, self._ctx.clock()):
             self._watched.discard(workflow_id)
             raise workflow_not_found(workflow_id)
-        run = await self._ctx.store.get_run(workflow_id, include_tasks=False)
-        if run is not None and run.status.is_terminal:
+        run = await self._ctx.store.get_run(workflow_id, include_tasks=True)
+        if run is None:
+            return
+        await self.changes.starting_point(start or run)
+        if start is not None:
+            await self.changes.check(workflow_id)
+        if run.status.is_terminal:
             await self.record_end(run)
 
     async def emit(
@@ -146,7 +182,9 @@ class WebhookService:
         await self._record(run, event_name, data, event_key=self._ctx.new_id(), extra=extra)
 
     async def record_end(self, run: Workflow) -> None:
-        """Record the run's ``workflow.completed`` (once per ending) and stop watching it."""
+        """Record the run's ``workflow.completed`` (once per ending), after what changed in its state and
+        documents, and stop watching it."""
+        await self.changes.check(run.workflow_id)
         await self._record(
             run,
             WORKFLOW_COMPLETED,
@@ -186,47 +224,21 @@ class WebhookService:
         stop_watching: bool = False,
     ) -> None:
         store = self._ctx.store
-        settings = self._ctx.settings
         own = await store.run_subscriptions(run.workflow_id)
-        targets: list[tuple[str, str, str | None]] = [
-            (f"run:{index}", sub["url"], sub.get("secret"))
-            for index, sub in enumerate(own)
-            if event_name in sub.get("events", ())
-        ]
-        targets.extend(
-            (f"webhook:{hook.id}", hook.url, hook.secret)
-            for hook in await store.list_webhooks()
-            if hook.enabled and event_name in hook.events
+        subscribers = subscribers_of(own, await store.list_webhooks())
+        deliveries = deliveries_for(
+            subscribers,
+            run=run,
+            event_name=event_name,
+            data=data,
+            event_key=event_key,
+            extra=extra,
+            now=self._ctx.clock(),
+            settings=self._ctx.settings,
+            new_id=self._ctx.new_id,
         )
-        if not targets and not (stop_watching and own):
+        if not deliveries and not (stop_watching and own):
             return
-        now = self._ctx.clock()
-        deliveries = []
-        for subscription, url, secret in targets:
-            delivery_id = self._ctx.new_id()
-            body = event_body(
-                event_id=delivery_id,
-                event_name=event_name,
-                run=run,
-                data=data,
-                now=now,
-                environment=settings.webhook_environment,
-                extra=extra,
-            )
-            deliveries.append(
-                NewDelivery(
-                    delivery_id=delivery_id,
-                    event_key=event_key,
-                    subscription=subscription,
-                    workflow_id=run.workflow_id,
-                    event_name=event_name,
-                    url=url,
-                    body=body.decode(),
-                    signature=sign(body, secret or settings.webhook_secret),
-                    created_at=now,
-                    give_up_at=now + settings.webhook_retry_window_ms,
-                )
-            )
         await store.record_deliveries(deliveries, stop_watching=run.workflow_id if stop_watching and own else None)
         if deliveries:
             self._ctx.notifier.publish([WAKE_KEY])

@@ -56,19 +56,33 @@ def test_a_kyb_case_tells_its_subscriber_each_change_signed_and_in_order(
     assert approved.status_code == 200, approved.text
     wait_for_status(http, run_id, "COMPLETED")
 
-    delivered = receiver.wait_for(run_id, 6)
+    delivered = receiver.wait_for(run_id, 9)
     names = [(r.body["eventName"], r.body.get("state")) for r in delivered]
     assert names == [
-        ("workflow.context.document.changed", None),
+        ("workflow.state.changed", "manual_review"),  # the worker's check moved it
+        ("workflow.context.document.changed", None),  # the bill marked for revision
         ("workflow.state.changed", "revision"),
+        ("workflow.context.document.changed", None),  # the bill sent again: revised
         ("workflow.state.changed", "pending_process"),
-        ("workflow.context.document.changed", None),
+        ("workflow.state.changed", "manual_review"),
+        ("workflow.context.document.changed", None),  # approved with the case
         ("workflow.state.changed", "approved"),
         ("workflow.completed", None),
     ], names
+    statuses = [
+        {doc["id"]: (doc.get("decision") or {}).get("status") for doc in r.body["data"]["documents"]}
+        for r in delivered
+        if r.body["eventName"] == "workflow.context.document.changed"
+    ]
+    assert statuses == [
+        {"reg": None, "bill": "revision"},
+        {"reg": None, "bill": "revised"},
+        {"reg": "approved", "bill": "approved"},
+    ]
+    assert all("assignee" in r.body for r in delivered if r.body["eventName"].endswith("document.changed"))
     assert all(r.signed_with(SERVER_SECRET) for r in delivered)
     assert all(r.body["workflowRuntimeId"] == run_id for r in delivered)
     assert delivered[0].body["ballerineEntityId"] == started["ballerineEntityId"]
     first_try = receiver.of_run(run_id, answered=500)
-    assert len(first_try) == 1 and first_try[0].body["id"] == delivered[0].body["id"]
-    assert first_try[0].headers["idempotency-key"] == delivered[0].headers["idempotency-key"]
+    assert len(first_try) == 1 and first_try[0].body["id"] == delivered[1].body["id"]
+    assert first_try[0].headers["idempotency-key"] == delivered[1].headers["idempotency-key"]

@@ -121,25 +121,26 @@ async def test_a_runs_events_reach_each_subscription_in_order_signed_and_keyed(
                 )
             await _finish(service, workflow_id)
 
-            got = await arrival(receiver, workflow_id, 6)
+            got = await arrival(receiver, workflow_id, 7)
             [end_elsewhere] = await arrival(second, workflow_id, 1)
             deliveries = await _deliveries_until(
                 service, workflow_id, lambda found: all(d.status is DeliveryStatus.DELIVERED for d in found)
             )
 
-    assert [r.body["eventName"] for r in got] == ["workflow.state.changed"] * 5 + ["workflow.completed"]
+    # Five events emitted, then the run's own: its state changed as it ended (told before its end).
+    assert [r.body["eventName"] for r in got] == ["workflow.state.changed"] * 6 + ["workflow.completed"]
     assert [r.body["data"].get("n") for r in got[:5]] == [0, 1, 2, 3, 4]
-    assert [r.body["state"] for r in got[:5]] == ["step-0", "step-1", "step-2", "step-3", "step-4"]
+    assert [r.body["state"] for r in got[:6]] == ["step-0", "step-1", "step-2", "step-3", "step-4", "completed"]
     assert all(r.signed_with("own-secret") for r in got)
     assert end_elsewhere.signed_with(SERVER_SECRET)
     assert all(r.headers["idempotency-key"] == r.body["id"] for r in (*got, end_elsewhere))
-    assert len({r.body["id"] for r in (*got, end_elsewhere)}) == 7
+    assert len({r.body["id"] for r in (*got, end_elsewhere)}) == 8
 
     # The 500 was answered to the same bytes that came again.
     refused = [r for r in receiver.of_run(workflow_id, answered=500)]
     assert len(refused) == 1 and refused[0].raw == got[2].raw
 
-    end = got[5].body
+    end = got[6].body
     assert end["workflowRuntimeId"] == workflow_id
     assert end["workflowDefinitionId"] == FLOW.name
     assert end["ballerineEntityId"] == "biz-1"
