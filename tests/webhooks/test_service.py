@@ -281,3 +281,50 @@ async def test_retention_forgets_finished_deliveries_and_keeps_pending_ones(stor
         await retention.run_once()
         [left] = await service.webhooks.deliveries(workflow_id=workflow_id)
         assert left.status is DeliveryStatus.PENDING
+
+
+TWO_WAITS = WorkflowDef(
+    name="webhook_two_waits",
+    version=1,
+    tasks=[
+        WorkflowTask(name="collect", task_reference_name="collect", type="WAIT"),
+        WorkflowTask(name="review", task_reference_name="review", type="WAIT"),
+    ],
+)
+
+
+async def test_a_change_is_told_once_however_often_its_signal_is_acted_on(store_url: str, receiver: Receiver) -> None:
+    async with baton_on(store_url) as service:
+        await service.definitions.register_workflow(TWO_WAITS, overwrite=True)
+        workflow_id = (await service.runs.start(StartWorkflowRequest(name=TWO_WAITS.name))).workflow_id
+        subscription = {"type": "webhook", "url": receiver.url, "events": ["workflow.state.changed"]}
+        await service.webhooks.subscribe_run(workflow_id, [subscription])  # its starting point: "collect"
+        service.context.signal_handler = None  # the process dies right after the deciding commit
+        await service.tasks.complete_by_ref(workflow_id, "collect", TaskResultStatus.COMPLETED, {})
+        [signal] = await service.store.signals_created_before(2**62, 10)
+        assert signal.kind is SignalKind.RUN_CHANGED and signal.target_workflow_id == workflow_id
+        assert await service.webhooks.deliveries(workflow_id=workflow_id) == []
+
+        await asyncio.gather(service.handle_signal(signal), service.handle_signal(signal))  # two servers at once
+        await service.handle_signal(signal)  # and a relay, later
+        [told] = await arrival(receiver, workflow_id, 1)
+        await asyncio.sleep(0.3)
+        assert len(receiver.of_run(workflow_id)) == 1
+        assert len(await service.webhooks.deliveries(workflow_id=workflow_id)) == 1
+        assert await service.store.signals_created_before(2**62, 10) == []
+    assert told.body["eventName"] == "workflow.state.changed" and told.body["state"] == "review"
+
+
+async def test_a_server_wide_subscription_hears_a_runs_last_state_before_its_end(
+    store_url: str, receiver: Receiver
+) -> None:
+    async with baton_on(store_url) as service:
+        events = ["workflow.state.changed", "workflow.completed"]
+        await service.webhooks.create_webhook({"url": receiver.url, "events": events})
+        workflow_id = await _start(service, "biz-9")  # started elsewhere than Ballerine's API: no starting point
+        await _finish(service, workflow_id)  # one decision: the WAIT done, the run ended
+        got = await arrival(receiver, workflow_id, 2)
+    assert [(r.body["eventName"], r.body.get("state")) for r in got] == [
+        ("workflow.state.changed", "completed"),
+        ("workflow.completed", None),
+    ]
