@@ -83,7 +83,7 @@ class Baton:
         self.event_actions = EventActions(self.context, self.runs, self.tasks, self.operations)
         self.webhooks = WebhookService(self.context)
         # Ballerine's runs and cases; the outgoing webhooks hear of their changes.
-        self.entities = EntityRuns(self.context, self.runs, self.operations, self.waits, lambda: self.webhooks)
+        self.entities = EntityRuns(self.context, self.runs, self.waits, lambda: self.webhooks)
         self.cases = CaseService(self.context, self.entities, self.operations, self.tasks, self.waits)
         self.context.signal_handler = self.handle_signal
 

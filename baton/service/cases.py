@@ -7,6 +7,8 @@ and its decisions (``entities.case_state``): ``manual_review`` while a HUMAN ste
 what it asked for, ``pending_process`` while automated steps run, ``completed`` / ``failed`` when it ended
 without (or against) a decision. A decision completes the pending HUMAN step with ``{decision, reason,
 reviewer}``; the definition decides what follows (a revision loops back to the step that collects documents).
+Every change to the context (a document's decision, approve's and reject's on every document) is made in one
+decision computed from the run it locks (``merge_variables``), so changes made at once lose nothing.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ and send it an event.
 
 The context is the run's input (``{entity, documents, ...}``), also set as the run's variables when it starts,
 so a step reads the current context as ``${workflow.variables.documents}``; an event's payload is merged into
-the variables before the step waiting for it completes, so the step after it reads the merged context. What
+the variables by the decision that completes the step waiting for it (one write, computed from the run that
+decision locks), so the step after it reads the merged context and concurrent events lose nothing. What
 a route shows as the context is the run's input with its variables over it (a run started elsewhere, whose
 variables were never set, shows its input).
 
@@ -15,7 +16,6 @@ create one run, and the others return it; once it has ended the next start takes
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,12 +44,9 @@ from baton.service.entity_context import (
     with_document_ids,
     with_payload_ids,
 )
-from baton.service.operations import OperationService
 from baton.service.runs import RunService
 from baton.service.waits import WaitService
 from baton.store import WaitingTask
-
-log = logging.getLogger(__name__)
 
 _CONTROL_TYPES = frozenset(
     {
@@ -107,13 +104,11 @@ class EntityRuns:
         self,
         ctx: ServiceContext,
         runs: RunService,
-        operations: OperationService,
         waits: WaitService,
         webhooks: WebhookSource,
     ) -> None:
         self._ctx = ctx
         self._runs = runs
-        self._operations = operations
         self._waits = waits
         self._webhooks = webhooks
 
