@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -23,6 +24,18 @@ from tests.webhooks.test_api import _run_to_end, _subscribe, _until_status
 pytestmark = [pytest.mark.timeout(90), pytest.mark.slow, pytest.mark.own_server]
 
 
+def _attempted_and_pending(http: httpx.Client, workflow_id: str) -> dict[str, Any]:
+    """The run's delivery once its refused attempt is recorded (the receiver hears the POST a moment before the
+    server records how it was answered)."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        pending = _until_status(http, workflow_id, "pending")
+        if pending["attempts"]:
+            return pending
+        time.sleep(0.05)
+    raise AssertionError(f"the attempt on {workflow_id} was never recorded: {pending}")
+
+
 def test_a_pending_delivery_survives_a_kill(store_url: str, tmp_path: Path, receiver: Receiver) -> None:
     receiver.answer = lambda body: 503
     env = {**WEBHOOK_ENV, "BATON_WEBHOOK_RETRY_WINDOW_MS": "60000", "BATON_WEBHOOK_BACKOFF_MAX_MS": "300"}
@@ -33,8 +46,7 @@ def test_a_pending_delivery_survives_a_kill(store_url: str, tmp_path: Path, rece
             _subscribe(http, receiver.url)
             workflow_id = _run_to_end(http, "crash")
             receiver.wait_for(workflow_id, 1, answered=503)  # attempted, refused: pending with a retry due
-            pending = _until_status(http, workflow_id, "pending")
-            assert pending["attempts"]
+            pending = _attempted_and_pending(http, workflow_id)
         server.kill()
         receiver.answer = lambda body: 200
         assert receiver.of_run(workflow_id) == []
