@@ -155,16 +155,17 @@ class WebhookService:
         parsed = parse_run_subscriptions(subscriptions)
         stored = [msgspec.to_builtins(subscription) for subscription in parsed]
         self._watched.add(workflow_id)  # before the write: an end or a change decided meanwhile signals
-        if not await self._ctx.store.put_run_subscriptions(workflow_id, stored, self._ctx.clock()):
+        if start is None:
+            start = await self._ctx.store.get_run(workflow_id, include_tasks=True)
+        # The starting point before the subscriptions: a change acted on once they are stored compares with it.
+        if start is not None:
+            await self.changes.starting_point(start)
+        if start is None or not await self._ctx.store.put_run_subscriptions(workflow_id, stored, self._ctx.clock()):
             self._watched.discard(workflow_id)
             raise workflow_not_found(workflow_id)
-        run = await self._ctx.store.get_run(workflow_id, include_tasks=True)
-        if run is None:
-            return
-        await self.changes.starting_point(start or run)
-        if start is not None:
-            await self.changes.check(workflow_id)
-        if run.status.is_terminal:
+        await self.changes.check(workflow_id)
+        run = await self._ctx.store.get_run(workflow_id, include_tasks=False)
+        if run is not None and run.status.is_terminal:
             await self.record_end(run)
 
     async def emit(
