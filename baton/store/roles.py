@@ -359,7 +359,7 @@ class WebhookStore(Protocol):
 
     async def watched_ended_runs(self, ended_before: int, limit: int) -> list[str]:
         """Runs with subscriptions of their own that ended before ``ended_before`` and whose end is not yet
-        recorded (the catch-up for an end no signal reported), earliest end first."""
+        recorded (the catch-up for an end no signal reported), in no particular order."""
 
     async def record_deliveries(self, deliveries: Sequence[NewDelivery], *, stop_watching: str | None = None) -> None:
         """Record the deliveries pending, due at once, in one transaction: one whose (event key, subscription) is
