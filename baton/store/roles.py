@@ -359,7 +359,7 @@ class WebhookStore(Protocol):
 
     async def watched_ended_runs(self, ended_before: int, limit: int) -> list[str]:
         """Runs with subscriptions of their own that ended before ``ended_before`` and whose end is not yet
-        recorded (the catch-up for an end no signal reported), earliest end first."""
+        recorded (the catch-up for an end no signal reported), in no particular order."""
 
     async def told_state(self, workflow_id: str) -> ToldState | None:
         """What the webhooks last told of the run (None: nothing yet)."""

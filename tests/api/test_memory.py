@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.helpers import dynamic_fork_steps, register
 
-pytestmark = [pytest.mark.timeout(600), pytest.mark.slow, pytest.mark.serial]
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 BRANCHES = 10_000
 CYCLES = 12
