@@ -41,7 +41,7 @@ async def baton_on(store_url: str, **overrides: Any) -> AsyncIterator[Baton]:
         webhook_backoff_max_ms=100,
         webhook_poll_interval_ms=20,
         outbox_relay_after_ms=200,
-        **overrides,
+        **{"outbound_allow_networks": "127.0.0.0/8", **overrides},
     )
     store = open_store(store_url)
     await store.open()
