@@ -43,8 +43,8 @@ def loopback() -> Iterator[Receiver]:
 
 def _call(client: httpx.Client, url: str, status: str) -> dict[str, Any]:
     name = unique("outbound_http")
-    step = {"name": "call", "taskReferenceName": "call", "type": "HTTP"}
-    step["inputParameters"] = {"http_request": {"uri": url, "method": "GET"}}  # type: ignore[assignment]
+    request = {"uri": url, "method": "GET"}
+    step = {"name": "call", "taskReferenceName": "call", "type": "HTTP", "inputParameters": {"http_request": request}}
     register(client, {"name": name, "version": 1, "tasks": [step]})
     run = wait_for_status(client, start(client, name), status)
     [task] = run["tasks"]
