@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import subprocess
 import sys
 
@@ -59,7 +60,7 @@ def test_a_bad_network_is_refused_naming_the_setting() -> None:
 def test_the_server_does_not_start_with_a_bad_network() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "baton", "serve", "--db", "sqlite:///:memory:", "--port", "0"],
-        env={"BATON_OUTBOUND_ALLOW_NETWORKS": "nope", "PATH": ""},
+        env={**os.environ, "BATON_OUTBOUND_ALLOW_NETWORKS": "nope"},
         capture_output=True,
         text=True,
         timeout=30,
