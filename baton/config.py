@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -111,11 +112,20 @@ class Settings:
     """How often the webhook sender looks for deliveries due (a retry's time come, another server's events)."""
     webhook_environment: str = "production"
     """The ``environment`` field of every webhook body (Ballerine's environment name)."""
+    outbound_allow_networks: str = ""
+    """Comma-separated networks (CIDRs, e.g. ``127.0.0.0/8``) that HTTP tasks, webhooks and EVENT webhook sinks may
+    reach although they are loopback, link-local or cloud-metadata addresses, refused otherwise."""
 
     def __post_init__(self) -> None:
         base = self.http_trigger_base_path.strip().strip("/")
         if not base or base.split("/")[0] in _ROOT_PATHS or any(c in base for c in "{}?#"):
             raise ValueError(f"http_trigger_base_path: {self.http_trigger_base_path!r} must be a path of its own")
+        parse_networks(self.outbound_allow_networks)
+
+    @property
+    def allowed_networks(self) -> tuple[Network, ...]:
+        """``outbound_allow_networks`` parsed."""
+        return parse_networks(self.outbound_allow_networks)
 
     @property
     def trigger_base_path(self) -> str:
@@ -138,6 +148,26 @@ class Settings:
                 raise ValueError(f"{name}: not a valid {f.type}: {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(raw: str) -> tuple[Network, ...]:
+    """Comma-separated CIDRs (a bare address is its own /32 or /128); ValueError naming the setting and the bad one."""
+    networks: list[Network] = []
+    for part in raw.split(","):
+        text = part.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"outbound_allow_networks (BATON_OUTBOUND_ALLOW_NETWORKS): {text!r} is not a network"
+                " such as 127.0.0.0/8"
+            ) from None
+    return tuple(networks)
 
 
 def parse_setting(type_name: str, raw: str) -> Any:

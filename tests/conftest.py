@@ -65,6 +65,10 @@ def free_port() -> int:
         return port
 
 
+LOCAL_RECEIVERS = {"BATON_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8"}
+"""Test servers call receivers on 127.0.0.1; a test of the outbound guard passes its own value (even "")."""
+
+
 class ServerProcess:
     """A ``baton serve`` subprocess on its own port; it can be killed and started again on the same database."""
 
@@ -105,7 +109,7 @@ class ServerProcess:
         ]
         self._close_log()
         self._log = self._log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self._env}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **LOCAL_RECEIVERS, **self._env}
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

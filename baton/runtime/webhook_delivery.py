@@ -5,7 +5,8 @@ One loop per server, woken when an event is recorded (``service.webhooks.WAKE_KE
 longer than a POST may take, so no two servers send one attempt at once; a server that dies mid-POST leaves its
 lease to run out, and the same delivery is claimed again (at least once). A 2xx answer delivers it; anything
 else (another status, no answer, a redirect, which is not followed: a POST turned GET would lose its body) is
-retried after an exponential backoff, until the retry window ends: then it is ``failed``. The same loop records
+retried after an exponential backoff, until the retry window ends: then it is ``failed``; a URL the outbound
+guard refuses (``runtime.outbound``) is ``failed`` at once, as no retry can reach it. The same loop records
 the run ends no signal reported (``WebhookService.catch_up``) every ``outbox_relay_after_ms``; another re-reads
 the server-wide subscriptions when any server changes one (``SUBSCRIPTIONS_KEY``) and at that interval.
 """
@@ -22,6 +23,7 @@ import httpx
 
 from baton.model.webhooks import DeliveryAttempt, DeliveryStatus
 from baton.runtime.executors.http import failure_reason
+from baton.runtime.outbound import OutboundRefused, guarded_client
 from baton.service import Baton
 from baton.service.webhooks import SUBSCRIPTIONS_KEY, WAKE_KEY
 from baton.store.webhook_records import AttemptOutcome, ClaimedDelivery
@@ -45,7 +47,7 @@ class WebhookDelivery:
         self._ctx = service.context
         settings = self._ctx.settings
         self._concurrency = max(1, settings.webhook_concurrency)
-        self._client = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=self._concurrency))
+        self._client = guarded_client(settings, max_connections=self._concurrency, follow_redirects=False)
         self._sending: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._next_catch_up = 0.0
@@ -139,6 +141,7 @@ class WebhookDelivery:
         started = time.monotonic()
         status_code: int | None = None
         error: str | None = None
+        refused = False
         try:
             async with asyncio.timeout(budget):
                 request = self._client.build_request(
@@ -151,6 +154,8 @@ class WebhookDelivery:
                         error = f"answered {status_code} {response.reason_phrase}{await _excerpt(response)}"
                 finally:
                     await response.aclose()
+        except OutboundRefused as exc:
+            error, refused = str(exc), True
         except (httpx.HTTPError, TimeoutError) as exc:
             error = failure_reason(exc)
         duration_ms = int((time.monotonic() - started) * 1000)
@@ -161,7 +166,7 @@ class WebhookDelivery:
             return AttemptOutcome(attempt=attempt, status=DeliveryStatus.DELIVERED, next_attempt_at=0)
         wait = backoff_ms(delivery.attempt, settings.webhook_backoff_initial_ms, settings.webhook_backoff_max_ms)
         next_attempt_at = at + duration_ms + wait
-        if next_attempt_at > delivery.give_up_at:
+        if refused or next_attempt_at > delivery.give_up_at:
             return AttemptOutcome(attempt=attempt, status=DeliveryStatus.FAILED, next_attempt_at=0)
         return AttemptOutcome(attempt=attempt, status=DeliveryStatus.PENDING, next_attempt_at=next_attempt_at)
 

@@ -41,7 +41,7 @@ async def baton_on(store_url: str, **overrides: Any) -> AsyncIterator[Baton]:
         webhook_backoff_max_ms=100,
         webhook_poll_interval_ms=20,
         outbox_relay_after_ms=200,
-        **overrides,
+        **{"outbound_allow_networks": "127.0.0.0/8", **overrides},
     )
     store = open_store(store_url)
     await store.open()
@@ -328,3 +328,22 @@ async def test_a_server_wide_subscription_hears_a_runs_last_state_before_its_end
         ("workflow.state.changed", "completed"),
         ("workflow.completed", None),
     ]
+
+
+async def test_a_refused_url_fails_its_delivery_at_the_first_attempt_naming_the_address(
+    store_url: str, receiver: Receiver
+) -> None:
+    async with baton_on(store_url, outbound_allow_networks="", webhook_retry_window_ms=60_000) as service:
+        workflow_id = await _start(service)
+        await service.webhooks.subscribe_run(
+            workflow_id, [{"type": "webhook", "url": receiver.url, "events": ["workflow.completed"]}]
+        )
+        await _finish(service, workflow_id)
+        [delivery] = await _deliveries_until(
+            service, workflow_id, lambda found: [d.status for d in found] == [DeliveryStatus.FAILED]
+        )
+    [attempt] = delivery.attempts
+    reason = "refused: 127.0.0.1 is a loopback address; allow it with BATON_OUTBOUND_ALLOW_NETWORKS"
+    assert attempt.error == reason and attempt.status_code is None
+    assert delivery.last_error == reason
+    assert receiver.received == []

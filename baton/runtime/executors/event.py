@@ -13,7 +13,8 @@ input plus ``workflowInstanceId``, ``workflowType``, ``workflowVersion``,
 * ``webhook:http(s)://...``: the payload is POSTed as JSON to the URL. A 2xx answer
   completes the task. A failed post (no answer, or not 2xx) is tried again a few
   times at once (0.2 s, then 1 s apart); when all fail, the task fails and is
-  retried per its TaskDef.
+  retried per its TaskDef. A URL the outbound guard refuses (``runtime.outbound``) fails
+  the task at once, terminally.
 * Any other sink (``sqs:``, ``kafka:``, ``nats:``, ``amqp:``...) is accepted at
   registration, as Conductor accepts it, and fails the task here with a reason that
   names the sink: Baton reaches no such queue.
@@ -43,6 +44,7 @@ from baton.runtime.executors.http import (
     success_status,
 )
 from baton.runtime.executors.reporting import Reporter
+from baton.runtime.outbound import OutboundRefused
 from baton.service import Baton
 
 WEBHOOK_PREFIX: Final = "webhook:"
@@ -88,6 +90,10 @@ async def run_event(
             await asyncio.sleep(_PAUSES_BETWEEN_ATTEMPTS[attempt - 1])
         try:
             response = await send(client, request, budget_seconds=budget)
+        except OutboundRefused as exc:
+            reason = f"POST {url}: {exc}"
+            await reporter.report(task, TaskResultStatus.FAILED_WITH_TERMINAL_ERROR, {**payload}, reason=reason)
+            return
         except (httpx.HTTPError, TimeoutError, ResponseTooLarge) as exc:
             reason = f"POST {url}: {failure_reason(exc)}"
             continue

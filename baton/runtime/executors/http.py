@@ -8,7 +8,9 @@ TaskDef; with ``asyncComplete`` a 2xx answer leaves the task IN_PROGRESS (with
 the response as output) until it is completed through the API, as in Conductor.
 A request the task cannot even make (no uri, one that is not an http(s) URL,
 an unknown method) fails with a terminal error: retrying would not help. Such a
-uri is accepted when the definition is registered, as Conductor accepts it.
+uri is accepted when the definition is registered, as Conductor accepts it. So does
+a call the outbound guard refuses (``runtime.outbound``: a loopback, link-local or
+metadata address, at the first hop or any redirect's).
 
 Choices where Conductor leaves room: ``connectionTimeOut`` and ``readTimeOut``
 (milliseconds) default to 10 s each, not Conductor's 100/150 ms; the whole call is
@@ -28,6 +30,7 @@ import httpx
 from baton.model import Task, TaskResultStatus
 from baton.model.validation import HTTP_METHODS
 from baton.runtime.executors.reporting import Reporter
+from baton.runtime.outbound import OutboundRefused
 
 DEFAULT_TIMEOUT_MS: Final = 10_000
 MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
@@ -181,6 +184,10 @@ async def run_http(task: Task, client: httpx.AsyncClient, reporter: Reporter, le
         return
     try:
         response = await send(client, request, budget_seconds=budget_for(lease_seconds))
+    except OutboundRefused as exc:
+        reason = f"{request.method} {request.uri}: {exc}"
+        await reporter.report(task, TaskResultStatus.FAILED_WITH_TERMINAL_ERROR, reason=reason)
+        return
     except (httpx.HTTPError, TimeoutError, ResponseTooLarge) as exc:
         await reporter.report(
             task, TaskResultStatus.FAILED, reason=f"{request.method} {request.uri}: {failure_reason(exc)}"

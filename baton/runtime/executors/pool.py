@@ -9,13 +9,12 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 
-import httpx
-
 from baton.model import Task, TaskType
 from baton.runtime.executors.event import run_event
 from baton.runtime.executors.http import run_http
 from baton.runtime.executors.reporting import Reporter
 from baton.runtime.executors.workflows import run_start_workflow, run_sub_workflow
+from baton.runtime.outbound import guarded_client
 from baton.service import Baton
 from baton.service.wakeups import task_key
 
@@ -55,9 +54,8 @@ class Executors:
         settings = service.context.settings
         self._slots = Slots(max(1, settings.executor_concurrency))
         self._worker_id = f"baton-server@{socket.gethostname()}:{os.getpid()}"
-        self._http = httpx.AsyncClient(
-            follow_redirects=True,
-            limits=httpx.Limits(max_connections=max(1, settings.executor_concurrency)),
+        self._http = guarded_client(
+            settings, max_connections=max(1, settings.executor_concurrency), follow_redirects=True
         )
         reporter = Reporter(service.tasks, self._worker_id)
         lease_seconds = settings.server_task_lease_seconds

@@ -1,0 +1,62 @@
+"""A tiny HTTP receiver on a chosen loopback address: answers 200 JSON, or redirects where ``/redirect?to=`` says."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class Receiver:
+    def __init__(self, host: str) -> None:
+        self.paths: list[str] = []
+        received = self.paths
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                received.append(self.path)
+                url = urlsplit(self.path)
+                if url.path == "/redirect":
+                    self.send_response(302)
+                    self.send_header("Location", parse_qs(url.query)["to"][0])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = json.dumps({"host": self.headers.get("Host"), "path": url.path}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self._server.server_address[1]}"
+
+    def run(self) -> None:
+        self._server.serve_forever(poll_interval=0.05)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def receiving(host: str) -> Iterator[Receiver]:
+    receiver = Receiver(host)
+    thread = threading.Thread(target=receiver.run, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.close()
+        thread.join(5)
