@@ -123,9 +123,6 @@ class RunService:
         result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
         if result.created:
             self._ctx.publish(decision, ctx.now)
-            for log_line in decision.logs:  # a new run's rows are written without them
-                if log_line.task_id is not None:
-                    await self._ctx.store.add_task_logs(log_line.task_id, [log_line])
         return result, decision.workflow
 
     async def check_start(self, request: StartWorkflowRequest) -> WorkflowDef:

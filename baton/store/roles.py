@@ -91,7 +91,8 @@ class RunStore(Protocol):
         *,
         idempotency_strategy: IdempotencyStrategy | None = None,
     ) -> StartResult:
-        """Insert a new run (``decision.workflow``), its definition snapshot and ``decision.created``.
+        """Insert a new run (``decision.workflow``), its definition snapshot, ``decision.created`` and
+        ``decision.logs``.
 
         When ``decision.workflow.idempotency_key`` is set and a run already holds
         that key: RETURN_EXISTING (also the default) gives that run's id with

@@ -85,3 +85,19 @@ async def test_a_decision_appends_log_lines_in_its_transaction(store: Store) -> 
         ("again t1", 2),
     ]
     assert [log.log for log in await store.get_task_logs("t2") or []] == ["on the new t2"]
+
+
+async def test_a_new_runs_log_lines_are_written_with_it(store: Store) -> None:
+    """A first decision may log on the tasks it creates (an HTTP_RESPONSE with no request to answer)."""
+    run = make_run("wf-logged")
+    first = make_task(run, "first")
+    decision = Decision(
+        workflow=run, created=[first], logs=[TaskExecLog(log="started with it", task_id="first", created_time=4)]
+    )
+    assert (await store.create_run(decision, WorkflowDef(name="flow", version=1, tasks=[]))).created
+    assert [(log.log, log.created_time) for log in await store.get_task_logs("first") or []] == [("started with it", 4)]
+    # A line for a task the run does not have is refused with everything else: no run is created.
+    stray = Decision(workflow=make_run("wf-stray"), logs=[TaskExecLog(log="x", task_id="elsewhere", created_time=1)])
+    with pytest.raises(StoreError, match="elsewhere"):
+        await store.create_run(stray, WorkflowDef(name="flow", version=1, tasks=[]))
+    assert await store.get_run("wf-stray") is None

@@ -205,12 +205,13 @@ class WritePlan:
 
 
 def plan_new_run(decision: Decision) -> WritePlan:
-    """The task and queue rows of a new run (the run row itself needs its snapshot hash)."""
+    """The task, queue and log rows of a new run (the run row itself needs its snapshot hash)."""
     run = decision.workflow
     if decision.updated:
         raise StoreError("The first decision of a run can only create tasks, not update them")
     plan = WritePlan()
     _plan_created(plan, decision.created, run)
+    _plan_logs(plan, decision, workflow_id=run.workflow_id, loaded={})
     _plan_signals(plan, decision.signals)
     return plan
 

@@ -20,6 +20,7 @@ from baton.store.postgres.params import _new_run_params
 from baton.store.postgres.queries import (
     CREATE_RUN,
     CREATE_RUN_ARGS,
+    INSERT_DECISION_LOGS,
     INSERT_SIGNAL,
     RUNS_PRIMARY_KEY,
 )
@@ -47,7 +48,7 @@ class PostgresStarts(PostgresConnection):
         with _translated("create a run"):
             async with self._decision_connection() as conn:
                 try:
-                    if key or plan.outbox_inserts or tails:
+                    if key or plan.outbox_inserts or plan.log_inserts or tails:
                         async with conn.transaction():
                             if key:
                                 holder = await keys.take_key(
@@ -57,6 +58,8 @@ class PostgresStarts(PostgresConnection):
                                     return StartResult(workflow_id=holder, created=False)
                             await conn.execute(CREATE_RUN, *args)
                             await pg_slices.write_tails(conn, tails)
+                            if plan.log_inserts:
+                                await conn.execute(INSERT_DECISION_LOGS, *plans.columns(plan.log_inserts, 3))
                             if plan.outbox_inserts:
                                 await conn.executemany(INSERT_SIGNAL, plan.outbox_inserts)
                     else:

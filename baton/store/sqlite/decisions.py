@@ -80,6 +80,8 @@ class SqliteDecisions(SqliteClaims):
                         await asyncio.sleep(0)
             else:
                 self._write_tasks(conn, plan)
+            if plan.log_inserts:
+                conn.executemany(INSERT_TASK_LOG, plan.log_inserts)
         self._snapshots.mark_stored(digest)
         # Its first decision then finds the run cached, its tasks at version 0.
         self._tasks.remember(plan, decision)
