@@ -167,6 +167,21 @@ def running_server(store: str, folder: Path) -> Iterator[ServerProcess]:
             process.stop()
 
 
+@pytest.fixture
+def two_servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two ``baton serve`` processes sharing one fresh PostgreSQL database."""
+    url = create_test_database()
+    first, second = ServerProcess(url, tmp_path / "first.log"), ServerProcess(url, tmp_path / "second.log")
+    try:
+        first.start()
+        second.start()
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+        drop_test_database(url)
+
+
 @pytest.fixture(scope="module", params=STORES)
 def server_store(request: pytest.FixtureRequest) -> str:
     """The store of the servers a test file runs against; pytest runs a file's tests store by store."""

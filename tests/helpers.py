@@ -362,3 +362,26 @@ def wait_until_ended_as(
     run = wait_until_ended(client, workflow_id, timeout)
     assert run.status is status, run
     return run
+
+
+def adder(name: str, **extra: Any) -> dict[str, Any]:
+    """One INLINE step: the run finishes at once with ``sum`` = ``a + b``."""
+    return {
+        "name": name,
+        "version": 1,
+        "tasks": [
+            {
+                "name": "add",
+                "taskReferenceName": "add",
+                "type": "INLINE",
+                "inputParameters": {
+                    "evaluatorType": "javascript",
+                    "expression": "$.a + $.b",
+                    "a": "${workflow.input.a}",
+                    "b": "${workflow.input.b}",
+                },
+            }
+        ],
+        "outputParameters": {"sum": "${add.output.result}"},
+        **extra,
+    }

@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from baton.store.testing import create_test_database, drop_test_database
 from tests.conftest import ServerProcess
 from tests.helpers import complete, poll, register, simple_workflow, unique
-
-
-@pytest.fixture
-def two_servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    url = create_test_database()
-    first, second = ServerProcess(url, tmp_path / "first.log"), ServerProcess(url, tmp_path / "second.log")
-    try:
-        first.start()
-        second.start()
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
-        drop_test_database(url)
 
 
 def test_a_sync_execute_on_one_server_is_answered_by_a_worker_of_another(

@@ -10,26 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import complete, poll, register, run_of, simple_workflow, start, unique, wait_for_status
+from tests.helpers import adder, complete, poll, register, run_of, simple_workflow, start, unique, wait_for_status
 
-INLINE_ONLY = {
-    "name": "adder",
-    "version": 1,
-    "tasks": [
-        {
-            "name": "add",
-            "taskReferenceName": "add",
-            "type": "INLINE",
-            "inputParameters": {
-                "evaluatorType": "javascript",
-                "expression": "$.a + $.b",
-                "a": "${workflow.input.a}",
-                "b": "${workflow.input.b}",
-            },
-        }
-    ],
-    "outputParameters": {"sum": "${add.output.result}"},
-}
+INLINE_ONLY = adder("adder")
 
 
 def test_start_by_name_returns_the_id_as_text_and_records_the_request(client: httpx.Client) -> None:

@@ -11,29 +11,6 @@ from tests.helpers import register, unique
 ELSA = "/elsa/api"
 
 
-def adder(name: str, **extra: Any) -> dict[str, Any]:
-    """One INLINE step: the run finishes at once with ``sum`` = ``a + b``."""
-    return {
-        "name": name,
-        "version": 1,
-        "tasks": [
-            {
-                "name": "add",
-                "taskReferenceName": "add",
-                "type": "INLINE",
-                "inputParameters": {
-                    "evaluatorType": "javascript",
-                    "expression": "$.a + $.b",
-                    "a": "${workflow.input.a}",
-                    "b": "${workflow.input.b}",
-                },
-            }
-        ],
-        "outputParameters": {"sum": "${add.output.result}"},
-        **extra,
-    }
-
-
 def human(name: str) -> dict[str, Any]:
     """A HUMAN step ``review``: the run suspends on it."""
     return {

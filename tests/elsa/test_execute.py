@@ -6,8 +6,8 @@ import json
 
 import httpx
 
-from tests.elsa.support import ELSA, adder, failing, human, registered, worker_flow
-from tests.helpers import poll, register, run_of, unique
+from tests.elsa.support import ELSA, failing, human, registered, worker_flow
+from tests.helpers import adder, poll, register, run_of, unique
 
 
 def test_execute_answers_the_finished_run_with_elsa_headers(client: httpx.Client) -> None:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from baton.model.arguments import ArgumentDef, argument_errors, input_errors
-from tests.elsa.support import ELSA, adder
-from tests.helpers import register, start, unique, wait_for_status
+from tests.elsa.support import ELSA
+from tests.helpers import adder, register, start, unique, wait_for_status
 
 INPUTS = [
     {

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests.elsa.support import ELSA, adder, failing, human, registered, worker_flow
-from tests.helpers import register, run_of, unique
+from tests.elsa.support import ELSA, failing, human, registered, worker_flow
+from tests.helpers import adder, register, run_of, unique
 
 
 def _execute(client: httpx.Client, name: str, **body: Any) -> str:

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 
-from baton.store.testing import create_test_database, drop_test_database
 from tests.api.http_target import HttpTarget, http_target
 from tests.conftest import ServerProcess
 from tests.helpers import register, unique
 
 __all__ = ["http_target"]
-
-
-@pytest.fixture
-def two_servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    url = create_test_database()
-    first, second = ServerProcess(url, tmp_path / "first.log"), ServerProcess(url, tmp_path / "second.log")
-    try:
-        first.start()
-        second.start()
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
-        drop_test_database(url)
 
 
 def test_a_trigger_registered_on_one_server_starts_runs_on_another_which_a_third_request_resumes(
