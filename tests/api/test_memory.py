@@ -27,12 +27,14 @@ BRANCHES = 10_000
 CYCLES = 12
 PLATEAU_MARGIN_MB = 20.0
 """What the last half of the cycles may add in all: about three cycles' worth before."""
-NEW_HIGH_MB = 1.5
-"""A cycle whose RSS passes every earlier one's by more than this set a new high."""
+NEW_HIGH_MB = 4.0
+"""A cycle whose RSS passes every earlier one's by more than this set a new high: about half of what one cycle
+would leak if a run's copy stayed (7 MB), above the one or two MB a noisy cycle adds to the last high."""
 MOST_NEW_HIGHS = 2
 """How many of the last half's cycles may set a new high when they add more than the margin: a process's RSS
-also steps up once now and then and stays (an allocator arena, a pool connection's buffers; in CI once
-191 -> 261 MB in one cycle, then flat), while what a cycle leaks raises every later cycle's."""
+also steps up now and then and stays (an allocator arena, a pool connection's buffers; in CI once
+191 -> 261 MB in one cycle, then flat; once 235 -> 246 -> 262 -> 264 on a loaded machine), while what a cycle
+leaks raises every later cycle's, even after an early spike (three of six, then more)."""
 
 
 def rss_mb(pid: int) -> float:
@@ -141,6 +143,7 @@ def assert_plateau(sizes: list[float]) -> None:
 def test_the_plateau_tells_a_leak_from_a_step() -> None:
     assert_plateau([180, 210, 218, 218, 182, 187, 190, 189, 191, 261, 261, 262])  # CI, once: one step, then flat
     assert_plateau([200, 204, 206, 207, 206, 207, 208, 207, 209, 208, 210, 209])
+    assert_plateau([182, 213, 230, 235, 225, 187, 229, 193, 246, 262, 264, 264])  # CI, loaded: two steps, then flat
     leaking = [200 + 7 * cycle for cycle in range(CYCLES)]
     with pytest.raises(AssertionError, match="kept growing"):
         assert_plateau(leaking)
