@@ -18,12 +18,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
 
 from baton.store.testing import create_test_database, drop_test_database
+from tests.helpers import ADMIN_HEADERS, ADMIN_KEY_ID, ADMIN_KEY_SECRET
 
 STORES = ["sqlite", "postgres"]
 
@@ -67,6 +68,11 @@ def free_port() -> int:
 
 LOCAL_RECEIVERS = {"BATON_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8"}
 """Test servers call receivers on 127.0.0.1; a test of the outbound guard passes its own value (even "")."""
+TEST_ADMIN_KEY = {"BATON_ADMIN_KEY_ID": ADMIN_KEY_ID, "BATON_ADMIN_KEY_SECRET": ADMIN_KEY_SECRET}
+"""Every test server's first ADMIN key: tests send it as ``ADMIN_HEADERS`` (or the SDK reads it from
+``BATON_KEY_ID`` / ``BATON_KEY_SECRET``, set for this process below); a test of the first start passes its own env."""
+os.environ.setdefault("BATON_KEY_ID", ADMIN_KEY_ID)
+os.environ.setdefault("BATON_KEY_SECRET", ADMIN_KEY_SECRET)
 
 
 class ServerProcess:
@@ -109,7 +115,7 @@ class ServerProcess:
         ]
         self._close_log()
         self._log = self._log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **LOCAL_RECEIVERS, **self._env}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **LOCAL_RECEIVERS, **TEST_ADMIN_KEY, **self._env}
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -153,6 +159,12 @@ class ServerProcess:
 
     def log(self) -> str:
         return self._log_path.read_text(errors="replace") if self._log_path.exists() else ""
+
+    def client(self, **options: Any) -> httpx.Client:
+        """Plain HTTP to this server with the test ADMIN key (``headers`` given are added to it)."""
+        headers = {**ADMIN_HEADERS, **options.pop("headers", {})}
+        options.setdefault("timeout", 30.0)
+        return httpx.Client(base_url=self.url, headers=headers, **options)
 
 
 @contextmanager
@@ -227,5 +239,5 @@ def server(request: pytest.FixtureRequest, server_store: str, tmp_path: Path) ->
 @pytest.fixture
 def client(server: ServerProcess) -> Iterator[httpx.Client]:
     """Plain HTTP against the server: tests of the wire use this, not the SDK."""
-    with httpx.Client(base_url=server.url, timeout=30.0) as http:
+    with server.client() as http:
         yield http

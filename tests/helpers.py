@@ -15,6 +15,12 @@ import httpx
 from baton.model import TaskDef, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 from baton.sdk import BatonClient, BatonConnectionError
 
+ADMIN_KEY_ID = "test-admin"
+ADMIN_KEY_SECRET = "test-admin-secret-7f3a9c2e41d8b605"
+"""The first ADMIN key of every test server (``tests/conftest.py`` passes it as ``BATON_ADMIN_KEY_*``)."""
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY_ID}:{ADMIN_KEY_SECRET}"}
+"""What a plain HTTP client of a test server sends: the access key itself, accepted on every surface."""
+
 
 def unique(name: str) -> str:
     """``name`` with a random suffix: tests that share a server keep their runs, queues and keys apart."""
