@@ -109,3 +109,45 @@ UNAUTHENTICATED_ADMIN = Principal(
     key_id="anonymous", application_id="anonymous", application_name="auth-off", roles=frozenset({Role.ADMIN})
 )
 """Every request's principal when auth is turned off (``--no-auth``)."""
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+    """Revoked (or toggled off): neither the key nor any token made from it is accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """Who holds access keys: a name, roles, and the limits its WORKER and REVIEWER roles work within."""
+
+    id: str
+    name: str
+    roles: frozenset[Role]
+    created: int
+    task_types: frozenset[str] | None = None
+    """The task types its WORKER keys may poll and update; None: every type."""
+    queues: frozenset[str] | None = None
+    """The case queues its REVIEWER keys may decide; None: every queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    """One key of an application: its id, the slow hash of its secret (never the secret) and its status."""
+
+    id: str
+    application_id: str
+    secret_hash: str
+    status: KeyStatus
+    created: int
+
+
+def principal_of(key: AccessKey, application: Application) -> Principal:
+    return Principal(
+        key_id=key.id,
+        application_id=application.id,
+        application_name=application.name,
+        roles=application.roles,
+        task_types=application.task_types,
+        queues=application.queues,
+    )

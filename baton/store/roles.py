@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
+from baton.model.access import AccessKey, Application, KeyStatus
 from baton.model.cases import CaseDecision, CaseFilter, CasePage, CaseQuery, CaseRecord, Entity
 from baton.model.events import EventExecution, EventHandler
 from baton.model.triggers import Trigger
@@ -406,6 +407,42 @@ class WebhookStore(Protocol):
         """Delete up to ``limit`` delivered or failed deliveries recorded before ``cutoff``, with their attempts."""
 
 
+class AccessStore(Protocol):
+    """Applications, their access keys, and values every server on the database shares."""
+
+    async def create_application(self, application: Application) -> None:
+        """Store a new application; ConflictError when its id is taken (nothing changes then)."""
+
+    async def update_application(self, application: Application) -> bool:
+        """Replace the application's name, roles, task types and queues (its ``created`` kept); False when there is
+        none."""
+
+    async def get_application(self, application_id: str) -> Application | None: ...
+
+    async def list_applications(self) -> list[Application]:
+        """Every application, oldest first."""
+
+    async def delete_application(self, application_id: str) -> bool:
+        """Remove an application with its keys, in one transaction."""
+
+    async def create_access_key(self, key: AccessKey) -> None:
+        """Store a new key; ConflictError when its id is taken, NotFoundError when its application does not exist."""
+
+    async def get_access_key(self, key_id: str) -> AccessKey | None: ...
+
+    async def list_access_keys(self, application_id: str | None = None) -> list[AccessKey]:
+        """The keys (of one application, when given), oldest first."""
+
+    async def set_access_key_status(self, key_id: str, status: KeyStatus) -> bool:
+        """False when there is no such key."""
+
+    async def delete_access_key(self, key_id: str) -> bool: ...
+
+    async def shared_value(self, name: str, proposed: str) -> str:
+        """The value stored under ``name``, storing ``proposed`` first when there is none: however many servers
+        propose at once, they all get the one value stored."""
+
+
 class Store(
     DefinitionStore,
     RunStore,
@@ -419,6 +456,7 @@ class Store(
     WaitStore,
     CaseStore,
     WebhookStore,
+    AccessStore,
     Protocol,
 ):
     """Everything durable: every role. Open with ``open_store(url)``."""

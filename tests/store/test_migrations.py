@@ -42,6 +42,9 @@ EXPECTED_TABLES = {
     "webhook_run_subscriptions",
     "webhook_deliveries",
     "webhook_attempts",
+    "applications",
+    "access_keys",
+    "access_settings",
 }
 
 
