@@ -116,11 +116,34 @@ class Settings:
     """Comma-separated networks (CIDRs, e.g. ``127.0.0.0/8``) that HTTP tasks, webhooks and EVENT webhook sinks may
     reach although they are loopback, link-local or cloud-metadata addresses, refused otherwise."""
 
+    auth: bool = True
+    """Require credentials (an access key, or a token made from one) on every route but ``/health``, the API
+    document and ``POST /api/token``; ``--no-auth`` lets every request act as an ADMIN, says so at start and in
+    each response's ``X-Baton-Auth: off`` header."""
+    admin_key_id: str = ""
+    """With ``admin_key_secret``: the ADMIN key made at start if it does not exist (scripts, tests); otherwise the
+    first start on an empty database makes one, prints it once and writes it to ``credentials_file``."""
+    admin_key_secret: str = field(default="", repr=False)
+    """The secret of ``admin_key_id``. Prefer ``BATON_ADMIN_KEY_SECRET`` to the flag, which ``ps`` shows."""
+    credentials_file: str = ""
+    """Where the first start writes the ADMIN key it made (mode 0600), read by the ``baton`` CLI and the Python
+    SDK; empty: ``~/.config/baton/credentials.json``."""
+    token_secret: str = field(default="", repr=False)
+    """Signs the tokens ``POST /api/token`` gives; empty: a random one made once and kept in the database, shared by
+    every server on it. Prefer ``BATON_TOKEN_SECRET`` to the flag."""
+    token_lifetime_seconds: int = 1800
+    """How long a token from ``POST /api/token`` is accepted; then it answers 401 ``EXPIRED_TOKEN``."""
+    access_cache_seconds: float = 2.0
+    """How long a server trusts what it read of a key (its status, its application's roles) before reading it
+    again: a key revoked on another server stops working here within this time (on this server at once)."""
+
     def __post_init__(self) -> None:
         base = self.http_trigger_base_path.strip().strip("/")
         if not base or base.split("/")[0] in _ROOT_PATHS or any(c in base for c in "{}?#"):
             raise ValueError(f"http_trigger_base_path: {self.http_trigger_base_path!r} must be a path of its own")
         parse_networks(self.outbound_allow_networks)
+        if self.token_lifetime_seconds <= 0:
+            raise ValueError("token_lifetime_seconds: must be a positive number of seconds")
 
     @property
     def allowed_networks(self) -> tuple[Network, ...]:

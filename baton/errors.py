@@ -4,6 +4,8 @@
     ├── ValidationError      bad input; carries the fields at fault
     ├── NotFoundError        an unknown definition, run or task
     ├── ConflictError        the thing exists, or is in the wrong state for the request
+    ├── AuthenticationError  no credentials, or ones not accepted (a ``code`` clients act on)
+    ├── PermissionDeniedError  the credentials are good, their roles do not allow it
     └── StoreError           the database failed (driver errors are wrapped here)
 
 The docstring of each class is its default message. Status codes are chosen only
@@ -50,6 +52,19 @@ class NotFoundError(BatonError):
 
 class ConflictError(BatonError):
     """The request conflicts with the current state."""
+
+
+class AuthenticationError(BatonError):
+    """Credentials are required."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        self.code = code
+        """``INVALID_TOKEN``, ``EXPIRED_TOKEN`` or ``MISSING_CREDENTIALS``: clients refresh on the first two."""
+        super().__init__(message)
+
+
+class PermissionDeniedError(BatonError):
+    """Not allowed."""
 
 
 class StoreError(BatonError):

@@ -20,10 +20,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from baton.api import ballerine, conductor, elsa, openapi, state, triggers
+from baton.api.access import AuthOffHeader
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
 from baton.config import Settings
+from baton.model.credentials import Credentials, credentials_path, write_credentials
 from baton.runtime.executors import Executors
 from baton.runtime.notifier import Notifier
 from baton.runtime.pg_notifier import PostgresNotifier
@@ -49,6 +51,23 @@ def _notifier_for(database_url: str) -> Notifier:
     return Notifier()
 
 
+async def _prepare_access(service: Baton, settings: Settings) -> None:
+    """The signing secret and the first ADMIN key; a key made now is printed once and written to the credentials
+    file (0600), the one place it is kept in the clear."""
+    made = await service.access.prepare(settings)
+    if made is None:
+        return
+    path = credentials_path(settings.credentials_file)
+    server_url = f"http://{settings.host}:{settings.port}"
+    write_credentials(path, Credentials(made.key.id, made.secret, server_url))
+    print(
+        "baton: made the first ADMIN access key (shown this once; also written to "
+        f"{path}, readable by you only):\n  key id:     {made.key.id}\n  key secret: {made.secret}\n"
+        "  a token:    baton token    (or POST /api/token {keyId, keySecret})",
+        flush=True,
+    )
+
+
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -66,6 +85,10 @@ def create_app(settings: Settings) -> Starlette:
             jq_max_output_bytes=settings.jq_max_output_bytes,
         )
         service = Baton(store, settings, notifier, sandbox)
+        if settings.auth:
+            await _prepare_access(service, settings)
+        else:
+            log.warning("auth is OFF (--no-auth): every request acts as an ADMIN; answers carry X-Baton-Auth: off")
         if settings.load_examples:
             loaded = await service.load_examples()
             if loaded:
@@ -108,19 +131,30 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
             # Before Conductor's /api: a Mount at /api would take /api/v1/... too.
-            Surface("/api/v1", ballerine.routes, ballerine.exception_handlers),
-            Surface("/api", conductor.routes, conductor.exception_handlers),
-            Surface(settings.trigger_base_path, triggers.routes, triggers.exception_handlers),
-            Surface("/elsa/api", elsa.routes, elsa.exception_handlers),
+            Surface(
+                "/api/v1", ballerine.routes, ballerine.exception_handlers, access=ballerine.access, auth=settings.auth
+            ),
+            Surface(
+                "/api", conductor.routes, conductor.exception_handlers, access=conductor.access, auth=settings.auth
+            ),
+            Surface(
+                settings.trigger_base_path,
+                triggers.routes,
+                triggers.exception_handlers,
+                access=triggers.access,
+                auth=settings.auth,
+            ),
+            Surface("/elsa/api", elsa.routes, elsa.exception_handlers, access=elsa.access, auth=settings.auth),
         ],
         middleware=[
+            *([] if settings.auth else [Middleware(AuthOffHeader)]),
             Middleware(
                 RequestLimits,
                 max_bytes=settings.max_body_bytes,
                 body_read_timeout_ms=settings.body_read_timeout_ms,
                 # Refused before any surface is chosen: in Conductor's shape, the server's first API.
                 refusal_body=conductor.error_body,
-            )
+            ),
         ],
         # A path outside every surface answers as it always has, in Conductor's shape.
         exception_handlers=conductor.exception_handlers,

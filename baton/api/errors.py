@@ -17,7 +17,16 @@ from starlette.types import ExceptionHandler
 from baton.api.limits import BodyReadTimeout, PayloadTooLarge
 from baton.api.params import UnsupportedMediaType
 from baton.api.responses import ErrorBody
-from baton.errors import BatonError, ConflictError, FieldError, NotFoundError, StoreError, ValidationError
+from baton.errors import (
+    AuthenticationError,
+    BatonError,
+    ConflictError,
+    FieldError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreError,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +38,10 @@ def status_for(exc: BatonError) -> int:
         return 404
     if isinstance(exc, ConflictError):
         return 409
+    if isinstance(exc, AuthenticationError):
+        return 401
+    if isinstance(exc, PermissionDeniedError):
+        return 403
     if isinstance(exc, StoreError):
         return 503
     return 500

@@ -17,17 +17,28 @@ from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ExceptionHandler, Scope
 
+from baton.api.access import SurfaceAccess, guard
+
 
 class Surface(Mount):
-    """The routes of one surface under ``prefix``, their errors answered by ``exception_handlers``.
+    """The routes of one surface under ``prefix``, their errors answered by ``exception_handlers``; with ``access``,
+    each route behind its access rule (``api/access.py``), a route without one refused here.
 
     The prefix alone (``/api``, ``/api/``) is not the surface's: the root answers it (a 404),
     where a plain Mount would redirect ``/api`` to ``/api/``.
     """
 
     def __init__(
-        self, prefix: str, routes: Sequence[BaseRoute], exception_handlers: Mapping[Any, ExceptionHandler]
+        self,
+        prefix: str,
+        routes: Sequence[BaseRoute],
+        exception_handlers: Mapping[Any, ExceptionHandler],
+        *,
+        access: SurfaceAccess | None = None,
+        auth: bool = True,
     ) -> None:
+        if access is not None:
+            routes = guard(routes, access, auth=auth)
         super().__init__(
             prefix, routes=routes, middleware=[Middleware(ExceptionMiddleware, handlers=exception_handlers)]
         )

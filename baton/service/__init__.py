@@ -10,6 +10,7 @@ from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
 from baton.sandbox.sandbox import Sandbox
+from baton.service.access import AccessService
 from baton.service.cases import CaseService
 from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
@@ -31,6 +32,7 @@ from baton.service.webhooks import WebhookService
 from baton.store import Store
 
 __all__ = [
+    "AccessService",
     "Baton",
     "CaseService",
     "ChildRuns",
@@ -70,6 +72,7 @@ class Baton:
             evaluate=None if sandbox is None else sandbox_evaluator(sandbox),
         )
         resolver = DefinitionResolver(self.context)
+        self.access = AccessService(self.context)
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
         self.tasks = TaskService(self.context, resolver)

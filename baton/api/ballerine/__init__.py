@@ -6,8 +6,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from baton.api.ballerine import backoffice, external, webhooks
+from baton.api.ballerine.access import access
 from baton.api.ballerine.errors import error_body, exception_handlers
 
-__all__ = ["error_body", "exception_handlers", "routes"]
+__all__ = ["access", "error_body", "exception_handlers", "routes"]
 
 routes: list[BaseRoute] = [*external.routes, *backoffice.routes, *webhooks.routes]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from baton.api.conductor import bulk, events, metadata, search, tasks, testing, workflows
+from baton.api.conductor import applications, bulk, events, metadata, search, tasks, testing, workflows
+from baton.api.conductor.access import access
 from baton.api.conductor.errors import error_body, exception_handlers
 
-__all__ = ["error_body", "exception_handlers", "routes"]
+__all__ = ["access", "error_body", "exception_handlers", "routes"]
 
 routes: list[BaseRoute] = [
     *tasks.worker_routes,
@@ -25,4 +26,5 @@ routes: list[BaseRoute] = [
     *bulk.routes,
     *workflows.routes,
     *tasks.routes,
+    *applications.routes,
 ]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from baton.api.elsa import definitions, events, instances
+from baton.api.elsa import definitions, events, identity, instances
+from baton.api.elsa.access import access
 from baton.api.elsa.errors import error_body, exception_handlers
 
-__all__ = ["error_body", "exception_handlers", "routes"]
+__all__ = ["access", "error_body", "exception_handlers", "routes"]
 
 routes: list[BaseRoute] = [
+    *identity.routes,
     Route("/workflow-definitions/{definition_id}/execute", definitions.execute_post, methods=["POST"]),
     Route("/workflow-definitions/{definition_id}/execute", definitions.execute_get, methods=["GET"]),
     Route("/workflow-definitions/{definition_id}/dispatch", definitions.dispatch, methods=["POST"]),

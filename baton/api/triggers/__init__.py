@@ -3,7 +3,8 @@ method below it, answered as the run the request starts or resumes decides, erro
 
 from __future__ import annotations
 
+from baton.api.triggers.access import access
 from baton.api.triggers.errors import error_body, exception_handlers
 from baton.api.triggers.routes import routes
 
-__all__ = ["error_body", "exception_handlers", "routes"]
+__all__ = ["access", "error_body", "exception_handlers", "routes"]

@@ -1,0 +1,144 @@
+"""Who a request is: an access key's secret checked against its slow hash, and the signed tokens made from keys.
+
+A secret is stored as a scrypt hash (``hash_secret``), which takes tens of milliseconds to check;
+a key that matched once is remembered by a fast digest of its id and secret, so the next request
+with it costs a dictionary look-up. What a key stands for (its status, its application's roles) is
+re-read from the store at most every ``access_cache_seconds``: a key revoked on this server stops
+at once (``forget``), on another server within that interval. Tokens are HS256 JWTs (PyJWT) naming
+the key (``sub``) and their expiry (``exp``); a token is accepted while its key is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from baton.errors import AuthenticationError
+from baton.model.access import KeyStatus, Principal, principal_of
+from baton.store.roles import AccessStore
+
+INVALID_TOKEN = "INVALID_TOKEN"
+EXPIRED_TOKEN = "EXPIRED_TOKEN"
+MISSING_CREDENTIALS = "MISSING_CREDENTIALS"
+TOKEN_SECRET_NAME = "token_secret"
+TOKEN_ALGORITHM = "HS256"
+
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+"""scrypt's cost: about 16 MiB and a few tens of milliseconds a check, the interactive-login figures."""
+
+
+def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
+
+
+def hash_secret(secret: str) -> str:
+    """``scrypt$n$r$p$salt$hash`` (base64): the only form a secret is stored in."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(secret, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${encoded[0]}${encoded[1]}"
+
+
+def secret_matches(secret: str, stored: str) -> bool:
+    """Whether ``secret`` hashes to ``stored``, compared in constant time; False for a hash of no known form."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        computed = _scrypt(secret, base64.b64decode(salt), int(n), int(r), int(p))
+        return hmac.compare_digest(computed, base64.b64decode(digest))
+    except ValueError:
+        return False
+
+
+def _fast_digest(key_id: str, secret: str) -> bytes:
+    return hashlib.sha256(f"{key_id}\0{secret}".encode()).digest()
+
+
+@dataclass(slots=True)
+class _Known:
+    principal: Principal
+    secret_hash: str
+    read_at: float
+    secret_digest: bytes | None = None
+    """The fast digest of the secret that matched the slow hash; None until one has."""
+
+
+class Authenticator:
+    """Turns a key (id and secret) or a token into the principal it stands for, or AuthenticationError."""
+
+    def __init__(self, store: AccessStore, *, token_lifetime_seconds: int, cache_seconds: float) -> None:
+        self._store = store
+        self._lifetime = token_lifetime_seconds
+        self._cache_seconds = cache_seconds
+        self._known: dict[str, _Known] = {}
+        self._signing_secret = ""
+
+    async def load_signing_secret(self, configured: str) -> None:
+        """The configured secret, else the one every server on the database shares (made by the first)."""
+        self._signing_secret = configured or await self._store.shared_value(
+            TOKEN_SECRET_NAME, secrets.token_urlsafe(48)
+        )
+
+    def forget(self, key_id: str) -> None:
+        """Drop what is remembered of a key (revoked, deleted, its application changed)."""
+        self._known.pop(key_id, None)
+
+    def forget_all(self) -> None:
+        self._known.clear()
+
+    async def by_key(self, key_id: str, secret: str) -> Principal:
+        known = await self._current(key_id)
+        digest = _fast_digest(key_id, secret)
+        if known.secret_digest is not None:
+            if hmac.compare_digest(known.secret_digest, digest):
+                return known.principal
+            raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
+        if not await asyncio.to_thread(secret_matches, secret, known.secret_hash):
+            raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
+        known.secret_digest = digest
+        return known.principal
+
+    async def by_token(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token, self._signing_secret, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationError(EXPIRED_TOKEN, "Token expired") from None
+        except jwt.InvalidTokenError:
+            raise AuthenticationError(INVALID_TOKEN, "Invalid token") from None
+        key_id = claims["sub"]
+        if not isinstance(key_id, str):
+            raise AuthenticationError(INVALID_TOKEN, "Invalid token")
+        return (await self._current(key_id)).principal
+
+    async def issue_token(self, key_id: str, secret: str) -> str:
+        await self.by_key(key_id, secret)
+        now = int(time.time())
+        claims = {"sub": key_id, "iat": now, "exp": now + self._lifetime}
+        return jwt.encode(claims, self._signing_secret, algorithm=TOKEN_ALGORITHM)
+
+    async def _current(self, key_id: str) -> _Known:
+        """What the key stands for, read again once ``cache_seconds`` old; INVALID_TOKEN for a key not active."""
+        now = time.monotonic()
+        known = self._known.get(key_id)
+        if known is not None and now - known.read_at < self._cache_seconds:
+            return known
+        key = await self._store.get_access_key(key_id)
+        application = None if key is None else await self._store.get_application(key.application_id)
+        if key is None or application is None or key.status is not KeyStatus.ACTIVE:
+            self._known.pop(key_id, None)
+            raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
+        # A key deleted and made again meanwhile has a new hash: the digest of the old secret must not match it.
+        digest = known.secret_digest if known is not None and known.secret_hash == key.secret_hash else None
+        fresh = _Known(principal_of(key, application), key.secret_hash, now, digest)
+        self._known[key_id] = fresh
+        return fresh
