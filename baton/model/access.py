@@ -89,15 +89,20 @@ class Principal:
                 return role
         return Role.ADMIN
 
-    def may_work_on(self, task_type: str) -> bool:
-        if Role.ADMIN in self.roles or Role.OPERATOR in self.roles:
-            return True
-        return self.task_types is None or task_type in self.task_types
+    @property
+    def works_on_every_type(self) -> bool:
+        return Role.ADMIN in self.roles or Role.OPERATOR in self.roles or self.task_types is None
 
-    def may_decide_in(self, queue: str) -> bool:
-        if Role.ADMIN in self.roles or Role.OPERATOR in self.roles:
-            return True
-        return self.queues is None or queue in self.queues
+    @property
+    def decides_in_every_queue(self) -> bool:
+        return Role.ADMIN in self.roles or Role.OPERATOR in self.roles or self.queues is None
+
+    def may_work_on(self, task_type: str) -> bool:
+        return self.works_on_every_type or task_type in (self.task_types or ())
+
+    def may_decide_in(self, queue: str | None) -> bool:
+        """A case of no queue is decided only by a key that may decide in every queue."""
+        return self.decides_in_every_queue or (queue is not None and queue in (self.queues or ()))
 
     @property
     def actor(self) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baton.engine.events import MergeVariables
-from baton.errors import FieldError, NotFoundError, ValidationError
+from baton.errors import FieldError, NotFoundError, ValidationError, workflow_not_found
 from baton.model import TaskResult, TaskResultStatus, TaskType, Workflow, WorkflowDef
 from baton.model.cases import (
     CASE_STATES,
@@ -29,6 +29,7 @@ from baton.model.cases import (
     CaseRecord,
 )
 from baton.model.validation import name_problem
+from baton.service.acting import check_may_decide_in, current_principal
 from baton.service.context import ServiceContext
 from baton.service.entities import EntityRuns, Runtime, Started, context_of, is_case
 from baton.service.entity_context import check_context, check_inputs
@@ -197,7 +198,18 @@ class CaseService:
         queue = definition.case.queue if definition is not None and definition.case is not None else None
         return Case(runtime=runtime, decisions=decisions, queue=queue)
 
+    async def check_may_decide(self, workflow_id: str) -> None:
+        """PermissionDeniedError when the acting key is a REVIEWER of other queues than the case's."""
+        principal = current_principal()
+        if principal is None or principal.decides_in_every_queue:
+            return
+        definition = await self._ctx.store.get_run_definition(workflow_id)
+        if definition is None:
+            raise workflow_not_found(workflow_id)
+        check_may_decide_in(definition.case.queue if definition.case is not None else None)
+
     async def assign(self, workflow_id: str, assignee_id: Any) -> Case:
+        await self.check_may_decide(workflow_id)
         if assignee_id is not None and (not isinstance(assignee_id, str) or name_problem(assignee_id)):
             raise ValidationError(errors=[FieldError("assigneeId", "must be a user's id, or null to unassign")])
         runtime = await self._entities.runtime(workflow_id)
@@ -217,6 +229,7 @@ class CaseService:
         errors.extend(_optional_text(reason=reason, reviewer=reviewer))
         if errors:
             raise ValidationError(errors=errors)
+        await self.check_may_decide(workflow_id)
         before = await self._entities.runtime(workflow_id)
         pending = await self._waits.waiting([TaskType.HUMAN.value], workflow_id=workflow_id)
         if not pending:
@@ -254,6 +267,7 @@ class CaseService:
         errors.extend(_optional_text(reason=reason, comment=comment))
         if errors:
             raise ValidationError(errors=errors)
+        await self.check_may_decide(workflow_id)
         runtime = await self._entities.runtime(workflow_id)
         if runtime.run.status.is_terminal:
             message = f"Workflow {workflow_id} has ended ({runtime.state}): its documents can no longer be decided"

@@ -27,10 +27,12 @@ from baton.engine import HttpRequestReceived
 from baton.engine.http_steps import ENDPOINT, EXCHANGE, answered, exchange_of, waited_since
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from baton.model import StartWorkflowRequest, Task, Workflow, WorkflowDef, WorkflowStatus
+from baton.model.access import Permission
 from baton.model.codec import decode, encode
 from baton.model.http_endpoints import RouteTemplate, parse_template, path_segments
 from baton.model.triggers import HTTP_KIND, Trigger, methods_of
 from baton.model.validation import name_problem
+from baton.service.acting import current_principal
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import RunService
@@ -114,8 +116,10 @@ class HttpTriggers:
         _check_ids(workflow_id, correlation_id)
         target = await self._target(call, workflow_id, correlation_id)
         inputs = target.inputs
-        if inputs.get("authorize") is True and not call.header("authorization"):
-            return Answer(status=401, headers={"www-authenticate": "Bearer"})
+        if inputs.get("authorize") is True:
+            refused = _refused_caller()
+            if refused is not None:
+                return refused
         limit = inputs.get("requestSizeLimit")
         limit = int(limit) if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0 else None
         raw = await read_body(limit)
@@ -263,6 +267,19 @@ class HttpTriggers:
             if route_data is not None:
                 matched.append((step, route_data))
         return matched
+
+
+def _refused_caller() -> Answer | None:
+    """An ``authorize: true`` step's refusal: 401 without good credentials, 403 for a key that may not START."""
+    principal = current_principal()
+    if principal is None:
+        text = "This endpoint needs credentials: Authorization: Bearer <token>, or Bearer <keyId>:<keySecret>"
+        body = encode({"message": text})
+        return Answer(status=401, body=body, headers={"content-type": "application/json", "www-authenticate": "Bearer"})
+    if not principal.may(Permission.START):
+        role = principal.lacking_role(Permission.START)
+        return message(403, f"This endpoint needs the {role} role; key {principal.key_id} has not got it")
+    return None
 
 
 def answer_from(run: Workflow, exchange_id: str) -> Answer | None:

@@ -12,6 +12,7 @@ from baton.engine.events import MergeVariables
 from baton.errors import FieldError, NotFoundError, ValidationError, task_not_found
 from baton.model import PollData, Task, TaskResult, TaskResultStatus
 from baton.model.validation import task_result_errors
+from baton.service.acting import check_may_work_on, limited_principal
 from baton.service.context import ServiceContext, raise_refusal
 from baton.service.polls import PollRecorder
 from baton.service.resolver import DefinitionResolver
@@ -42,6 +43,7 @@ class TaskService:
         rate and concurrency limits may hand out fewer (or none): the rest stay queued.
         The poll is noted as ``worker_id``'s last in ``domain`` (which Baton records but does not route by).
         """
+        check_may_work_on(task_type)
         settings = self._ctx.settings
         if count < 1 or count > settings.max_poll_count:
             raise ValidationError(errors=[FieldError("count", f"must be between 1 and {settings.max_poll_count}")])
@@ -76,6 +78,7 @@ class TaskService:
 
     async def update(self, result: TaskResult) -> Task:
         """Apply a worker's result to its task; returns the task as updated (as it is, when the result was ignored)."""
+        await self.check_may_work_on_task(result.task_id)
         task, _ = await self.report(result)
         return task
 
@@ -113,6 +116,7 @@ class TaskService:
         read them, it claims nothing (the worker's next poll does) and reads them after.
         """
         _check_result(result)
+        await self.check_may_work_on_task(result.task_id)
         ctx = self._ctx
         workflow_id = result.workflow_instance_id or await ctx.store.workflow_id_of_task(result.task_id)
         if workflow_id is None:
@@ -171,6 +175,11 @@ class TaskService:
         When the reference's latest attempt (or the run) already ended, the status is ignored and logged on
         that attempt, whose id is returned (Conductor answers such a call 200 too).
         """
+        if limited_principal() is not None:
+            run = await self._ctx.store.get_run(workflow_id)
+            for task in run.tasks if run is not None else []:
+                if task.reference_task_name == reference_task_name:
+                    check_may_work_on(task.task_type)
         decision = await self._ctx.apply_event(
             workflow_id,
             TaskStatusByRef(reference_task_name=reference_task_name, status=status, output=output, worker_id=worker_id),
@@ -186,6 +195,15 @@ class TaskService:
         if matching:
             return matching[0].task_id
         raise NotFoundError(f"No pending task '{reference_task_name}' in workflow {workflow_id}")
+
+    async def check_may_work_on_task(self, task_id: str) -> None:
+        """PermissionDeniedError when the acting key is a WORKER of other task types than the task's (read only
+        for such a key: no cost for others)."""
+        if limited_principal() is None:
+            return
+        task = await self._ctx.store.get_task(task_id)
+        if task is not None:
+            check_may_work_on(task.task_type)
 
     async def poll_data(self, task_type: str | None) -> list[PollData]:
         """Conductor's ``PollData``: the last poll of each worker of ``task_type`` (of every type when None)."""

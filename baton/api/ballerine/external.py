@@ -55,6 +55,12 @@ async def send_event(request: Request) -> Response:
     return JSONResponse(runtime_view(runtime))
 
 
+async def send_case_event(request: Request) -> Response:
+    """The back office's event on a case: a REVIEWER key sends it only to cases of its queues."""
+    await service(request).cases.check_may_decide(request.path_params["workflow_id"])
+    return await send_event(request)
+
+
 routes: list[BaseRoute] = [
     Route("/external/workflows/run", run, methods=["POST"]),
     NarrowedRoute("/external/workflows/{workflow_id}", get_runtime, methods=["GET"], reserved={"workflow_id": ["run"]}),
@@ -62,5 +68,5 @@ routes: list[BaseRoute] = [
     Route("/external/workflows/{workflow_id}/event", send_event, methods=["POST"]),
     Route("/external/workflows/{workflow_id}/send-event", send_event, methods=["POST"]),
     # The back office sends a case's events on its own path too.
-    Route("/internal/workflows/{workflow_id}/event", send_event, methods=["POST"]),
+    Route("/internal/workflows/{workflow_id}/event", send_case_event, methods=["POST"]),
 ]

@@ -118,6 +118,7 @@ async def add_log(request: Request) -> Response:
             raise ValidationError(errors=[FieldError("body", "must be UTF-8 text (the log line)")]) from None
     if "\x00" in line:
         raise ValidationError(errors=[FieldError("body", "must not hold a NUL character (the log line)")])
+    await service(request).tasks.check_may_work_on_task(request.path_params["task_id"])
     await service(request).operations.add_task_log(request.path_params["task_id"], line)
     return Response(status_code=200)
 
