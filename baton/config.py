@@ -142,6 +142,8 @@ class Settings:
         if not base or base.split("/")[0] in _ROOT_PATHS or any(c in base for c in "{}?#"):
             raise ValueError(f"http_trigger_base_path: {self.http_trigger_base_path!r} must be a path of its own")
         parse_networks(self.outbound_allow_networks)
+        if self.token_secret and len(self.token_secret) < 32:
+            raise ValueError("token_secret: must be at least 32 characters (HS256 wants a key of 32 bytes or more)")
         if self.token_lifetime_seconds <= 0:
             raise ValueError("token_lifetime_seconds: must be a positive number of seconds")
 
