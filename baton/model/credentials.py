@@ -54,3 +54,26 @@ def read_credentials(path: Path) -> Credentials | None:
         return None
     server_url = data.get("serverUrl")
     return Credentials(key_id, key_secret, server_url if isinstance(server_url, str) else "")
+
+
+KEY_ID_VARIABLE = "BATON_KEY_ID"
+KEY_SECRET_VARIABLE = "BATON_KEY_SECRET"
+
+
+def find_credentials(key_id: str | None = None, key_secret: str | None = None) -> Credentials | None:
+    """A client's key: the one given, else ``BATON_KEY_ID`` / ``BATON_KEY_SECRET``, else the credentials file's."""
+    if key_id and key_secret:
+        return Credentials(key_id, key_secret)
+    from_env = os.environ.get(KEY_ID_VARIABLE), os.environ.get(KEY_SECRET_VARIABLE)
+    if from_env[0] and from_env[1]:
+        return Credentials(from_env[0], from_env[1])
+    return read_credentials(credentials_path())
+
+
+def credential_headers(key_id: str | None = None, key_secret: str | None = None) -> dict[str, str]:
+    """``Authorization: Bearer <keyId>:<keySecret>`` for the key ``find_credentials`` finds; none without one.
+
+    The key itself rather than a token: the server remembers a checked key, so it costs no more, and it never
+    expires mid-run."""
+    found = find_credentials(key_id, key_secret)
+    return {} if found is None else {"Authorization": f"Bearer {found.key_id}:{found.key_secret}"}

@@ -23,6 +23,7 @@ from baton.model import (
     Workflow,
     WorkflowDef,
 )
+from baton.model.credentials import credential_headers
 from baton.model.summaries import TaskSummary, WorkflowSummary
 from baton.sdk.client.calls import DEFAULT_TIMEOUT, Call, flag, read_error, server_root, with_extra_timeout
 from baton.sdk.client.errors import BatonConnectionError
@@ -43,6 +44,8 @@ class AsyncBatonClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         headers: Mapping[str, str] | None = None,
+        key_id: str | None = None,
+        key_secret: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = server_root(base_url)
@@ -50,7 +53,11 @@ class AsyncBatonClient:
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=self._timeout,
-            headers={"Accept": "application/json, text/plain, */*", **(headers or {})},
+            headers={
+                "Accept": "application/json, text/plain, */*",
+                **credential_headers(key_id, key_secret),
+                **(headers or {}),
+            },
             transport=transport,
         )
 

@@ -23,6 +23,7 @@ from baton.model import (
     Workflow,
     WorkflowDef,
 )
+from baton.model.credentials import credential_headers
 from baton.model.summaries import TaskSummary, WorkflowSummary
 from baton.sdk.client.calls import DEFAULT_TIMEOUT, Call, flag, read_error, server_root, with_extra_timeout
 from baton.sdk.client.errors import BatonConnectionError
@@ -38,8 +39,10 @@ class BatonClient:
     """A synchronous client for a Baton (or Conductor) server.
 
     ``base_url`` is the server's root, such as ``http://127.0.0.1:8080`` (a URL
-    ending in ``/api`` is accepted too). ``headers`` are sent with every request,
-    for example an API key. The client is thread-safe and keeps connections
+    ending in ``/api`` is accepted too). It sends an access key: ``key_id`` and
+    ``key_secret``, else ``BATON_KEY_ID`` / ``BATON_KEY_SECRET``, else the credentials
+    file ``baton serve`` wrote. ``headers`` are sent with every request (an
+    ``Authorization`` among them replaces the key). The client is thread-safe and keeps connections
     alive; close it, or use it as a context manager.
     """
 
@@ -49,6 +52,8 @@ class BatonClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         headers: Mapping[str, str] | None = None,
+        key_id: str | None = None,
+        key_secret: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = server_root(base_url)
@@ -56,7 +61,11 @@ class BatonClient:
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=self._timeout,
-            headers={"Accept": "application/json, text/plain, */*", **(headers or {})},
+            headers={
+                "Accept": "application/json, text/plain, */*",
+                **credential_headers(key_id, key_secret),
+                **(headers or {}),
+            },
             transport=transport,
         )
 
