@@ -1,19 +1,27 @@
-"""``baton serve`` runs the server; ``baton worker module:function ...`` runs Python workers against one."""
+"""``baton serve`` runs the server; ``baton worker module:function ...`` runs Python workers against one;
+``baton keys create|list|revoke`` manage access keys in the database; ``baton token`` prints a token."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import socket
 import sys
 from collections.abc import Callable
 from dataclasses import MISSING, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baton import __version__
 from baton.config import Settings, parse_setting, setting_docs
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from baton.service.access import AccessService
+    from baton.store import Store
 
 GC_FIRST_THRESHOLD = 10_000
 """Allocations between young collections in ``baton serve`` (CPython's default is 700).
@@ -174,6 +182,142 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(*flags, dest=f.name, type=_setting_type(str(f.type)), default=None, help=help_text)
 
 
+def _access_service(database: str | None) -> tuple[Store, AccessService]:
+    """The store of ``database`` (else ``BATON_DATABASE_URL``, else the default) and the access use cases over it."""
+    from baton.service.access import AccessService
+    from baton.service.context import ServiceContext
+    from baton.store import open_store
+
+    settings = Settings.from_env(database_url=database)
+    store = open_store(settings.database_url, pool_min_size=1, pool_max_size=2)
+    return store, AccessService(ServiceContext(store=store, settings=settings))
+
+
+def _run_on_store(args: argparse.Namespace, action: Callable[[AccessService], Awaitable[None]]) -> int:
+    """Run ``action(access service)`` on the database; a BatonError is one line on stderr and exit 1."""
+    from baton.errors import BatonError
+
+    async def run() -> None:
+        store, access = _access_service(args.db)
+        await store.open()
+        try:
+            await action(access)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    except (BatonError, OSError, ValueError) as exc:
+        message = exc.message if isinstance(exc, BatonError) else str(exc)
+        print(f"baton {args.command}: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from baton.service.access import parse_roles
+
+    async def create(access: AccessService) -> None:
+        roles = parse_roles(args.role, "--role")
+        task_types = frozenset(args.task_type) if args.task_type else None
+        queues = frozenset(args.queue) if args.queue else None
+        name = args.name or "-".join(sorted(roles)).lower()
+        application = await access.create_application(name, roles, task_types=task_types, queues=queues)
+        made = await access.create_key(application.id)
+        shown = {
+            "keyId": made.key.id,
+            "keySecret": made.secret,
+            "applicationId": application.id,
+            "name": application.name,
+            "roles": sorted(roles),
+        }
+        print(json.dumps(shown, indent=2))
+        print("The secret is shown this once; keep it.", file=sys.stderr)
+
+    return _run_on_store(args, create)
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    async def show(access: AccessService) -> None:
+        applications = {a.id: a for a in await access.list_applications()}
+        print(f"{'KEY ID':38} {'STATUS':9} {'APPLICATION':20} ROLES")
+        for key in await access.list_keys():
+            application = applications.get(key.application_id)
+            name = application.name if application else "?"
+            roles = ",".join(sorted(application.roles)) if application else ""
+            print(f"{key.id:38} {key.status.value:9} {name:20} {roles}")
+
+    return _run_on_store(args, show)
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    async def revoke(access: AccessService) -> None:
+        key = await access.revoke_key(args.key_id)
+        print(
+            f"revoked {key.id}: its tokens stop at once on servers that read it since, within "
+            f"{Settings().access_cache_seconds:g} s on the others"
+        )
+
+    return _run_on_store(args, revoke)
+
+
+def _token(args: argparse.Namespace) -> int:
+    """A token from the server (``POST /api/token``) for the key in BATON_KEY_ID/SECRET or the credentials file."""
+    import httpx
+
+    from baton.model.credentials import credentials_path, find_credentials, read_credentials
+
+    found = find_credentials()
+    if found is None:
+        print(
+            f"baton token: error: no key: set BATON_KEY_ID and BATON_KEY_SECRET, or run `baton serve` once to write "
+            f"{credentials_path()}",
+            file=sys.stderr,
+        )
+        return 1
+    in_file = read_credentials(credentials_path())
+    server = args.server or (in_file.server_url if in_file and in_file.server_url else "http://127.0.0.1:8080")
+    try:
+        answer = httpx.post(
+            server.rstrip("/") + "/api/token", json={"keyId": found.key_id, "keySecret": found.key_secret}, timeout=10
+        )
+    except httpx.TransportError as exc:
+        print(f"baton token: error: cannot reach {server}: {exc}", file=sys.stderr)
+        return 1
+    if answer.status_code != 200:
+        print(f"baton token: error: {server} answered {answer.status_code}: {answer.text}", file=sys.stderr)
+        return 1
+    print(answer.json()["token"])
+    return 0
+
+
+def _add_access_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = commands.add_parser("keys", help="make, list and revoke access keys (in the database, as serve --db)")
+    actions = keys.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="a new application with the roles given, and a key of it")
+    create.add_argument("--role", action="append", required=True, help="ADMIN, OPERATOR, WORKER, VIEWER, REVIEWER")
+    create.add_argument("--name", help="the application's name (default: its roles)")
+    create.add_argument("--task-type", action="append", help="a WORKER key's task type (repeat; default: all)")
+    create.add_argument("--queue", action="append", help="a REVIEWER key's case queue (repeat; default: all)")
+    create.set_defaults(run=_keys_create)
+    listed = actions.add_parser("list", help="every key, its status, application and roles")
+    listed.set_defaults(run=_keys_list)
+    revoke = actions.add_parser("revoke", help="turn a key off, and every token made from it")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=_keys_revoke)
+    for action in (create, listed, revoke):
+        action.add_argument("--db", help="the database (default: BATON_DATABASE_URL, else sqlite:///baton.db)")
+    token = commands.add_parser(
+        "token",
+        help="print a token for the key in BATON_KEY_ID/BATON_KEY_SECRET or the credentials file",
+        description="Ask the server for a token (POST /api/token) for the key in BATON_KEY_ID/BATON_KEY_SECRET, "
+        "else in the credentials file the first `baton serve` wrote; e.g. "
+        'curl -H "X-Authorization: $(baton token)" http://127.0.0.1:8080/api/metadata/workflow',
+    )
+    token.add_argument("--server", help="Baton's base URL (default: the credentials file's, else 127.0.0.1:8080)")
+    token.set_defaults(run=_token)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baton", description="A durable workflow orchestration server.")
     parser.add_argument("--version", action="version", version=f"baton {__version__}")
@@ -211,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=4, help="tasks of each task type run at once")
     worker.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="log level")
     worker.set_defaults(run=_worker)
+    _add_access_commands(commands)
     return parser
 
 
