@@ -1,6 +1,6 @@
-"""Who may call each of Conductor's routes (``/api``), and its refusals: 401 ``{"error": "EXPIRED_TOKEN" |
-"INVALID_TOKEN" | "MISSING_CREDENTIALS", "message"}``, which Conductor's clients read to refresh their token, and
-403 in its error body, naming the role lacking."""
+"""Who may call each of Conductor's routes (``/api``), and its refusals in its error body: a 401 adds ``"error":
+"EXPIRED_TOKEN" | "INVALID_TOKEN" | "MISSING_CREDENTIALS"``, which Conductor's clients read to refresh their token;
+a 403 names the role lacking."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from baton.api.access import SurfaceAccess
-from baton.api.conductor.errors import error_body
+from baton.api.conductor.errors import error_body, error_content
 from baton.api.responses import JSONResponse
 from baton.errors import AuthenticationError, BatonError
 from baton.model.access import Permission
@@ -98,7 +98,7 @@ RULES: dict[str, Permission] = {
 
 def refusal(scope: Scope, exc: BatonError) -> Response:
     if isinstance(exc, AuthenticationError):
-        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=401)
+        return JSONResponse({**error_content(401, exc.message, []), "error": exc.code}, status_code=401)
     return error_body(403, exc.message, [])
 
 

@@ -15,6 +15,10 @@ _HOST = socket.gethostname()
 
 
 def error_body(status_code: int, message: str, fields: list[FieldError]) -> Response:
+    return JSONResponse(error_content(status_code, message, fields), status_code=status_code)
+
+
+def error_content(status_code: int, message: str, fields: list[FieldError]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "status": status_code,
         "message": message,
@@ -23,7 +27,7 @@ def error_body(status_code: int, message: str, fields: list[FieldError]) -> Resp
     }
     if fields:
         body["validationErrors"] = [{"path": field.path, "message": field.message} for field in fields]
-    return JSONResponse(body, status_code=status_code)
+    return body
 
 
 exception_handlers = errors.exception_handlers(error_body)

@@ -114,6 +114,10 @@ _WRITTEN: dict[str, Schema] = {
             "instance": {"type": "string", "description": "The host name of the server that answered."},
             "retryable": {"type": "boolean", "description": "True for 429 and 503."},
             "validationErrors": array(ref("ValidationError")),
+            "error": {
+                "type": "string",
+                "description": "On a 401: EXPIRED_TOKEN, INVALID_TOKEN or MISSING_CREDENTIALS.",
+            },
         },
         "Every error's body. `validationErrors` names the fields at fault, when there are any.",
         ("status", "message", "instance", "retryable"),

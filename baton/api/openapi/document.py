@@ -11,7 +11,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from baton.api.openapi import components, events, metadata, tasks, workflows
+from baton.api.openapi import access, components, events, metadata, tasks, workflows
 from baton.api.openapi.spec import BOOLEAN, OBJECT, Paths, answer, operation
 from baton.model.codec import encode
 
@@ -23,6 +23,7 @@ _ROOT_PATHS: Paths = {
             "health",
             "health",
             "Whether the server is up",
+            public=True,
             responses={
                 200: answer(
                     "Up.",
@@ -33,12 +34,16 @@ _ROOT_PATHS: Paths = {
     },
     OPENAPI_PATH: {
         "get": operation(
-            "apiDocs", "docs", "This document (OpenAPI 3.1)", responses={200: answer("The document.", OBJECT)}
+            "apiDocs",
+            "docs",
+            "This document (OpenAPI 3.1)",
+            responses={200: answer("The document.", OBJECT)},
+            public=True,
         ),
     },
 }
 
-_AREAS: tuple[Paths, ...] = (workflows.paths, tasks.paths, metadata.paths, events.paths, _ROOT_PATHS)
+_AREAS: tuple[Paths, ...] = (access.paths, workflows.paths, tasks.paths, metadata.paths, events.paths, _ROOT_PATHS)
 
 
 def _version() -> str:
@@ -75,9 +80,15 @@ def document() -> dict[str, Any]:
             {"name": tasks.TAG, "description": "The worker API, tasks, their logs and queues."},
             {"name": metadata.TAG, "description": "Workflow and task definitions."},
             {"name": events.TAG, "description": "Event handlers: what to do when an EVENT task publishes."},
+            {"name": access.TAG, "description": "Tokens, applications, their roles and access keys."},
         ],
         "paths": dict(sorted(all_paths().items())),
-        "components": {"schemas": components.schemas(), "responses": components.responses()},
+        "components": {
+            "schemas": components.schemas(),
+            "responses": components.responses(),
+            "securitySchemes": access.SECURITY_SCHEMES,
+        },
+        "security": access.SECURITY,
     }
 
 

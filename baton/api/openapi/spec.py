@@ -93,6 +93,15 @@ def text_answer(description: str) -> dict[str, Any]:
 
 ERROR_RESPONSES: dict[str, dict[str, Any]] = {
     "BadRequest": {"status": 400, "description": "A path, query parameter or body the server refuses."},
+    "Unauthorized": {
+        "status": 401,
+        "description": "No credentials, or ones not accepted; `error` says EXPIRED_TOKEN (get a new token), "
+        "INVALID_TOKEN or MISSING_CREDENTIALS.",
+    },
+    "Forbidden": {
+        "status": 403,
+        "description": "The key's roles do not allow this; the message names the role lacking.",
+    },
     "NotFound": {"status": 404, "description": "Nothing by that name or id (or no route for the path given)."},
     "RequestTimeout": {"status": 408, "description": "The body did not arrive in time; the connection is closed."},
     "Conflict": {"status": 409, "description": "The operation does not apply to what it names in its state."},
@@ -114,11 +123,13 @@ def operation(
     body: dict[str, Any] | None = None,
     errors: Iterable[int] = (),
     description: str | None = None,
+    public: bool = False,
 ) -> Operation:
     """One operation. Every one may answer 400 and 503; one with a body also 408 and 413 (and 415 when the body
-    is JSON only); one with a path parameter also 404; ``errors`` adds others (404, 409)."""
+    is JSON only); one with a path parameter also 404; ``errors`` adds others (404, 409). One not ``public`` asks
+    for credentials (the document's ``security``) and may answer 401 and 403."""
     params = list(parameters)
-    statuses = {400, 503, *errors}
+    statuses = {400, 503, *errors} if public else {400, 401, 403, 503, *errors}
     if body is not None:
         statuses |= {408, 413}
         if set(body["content"]) == {JSON}:
@@ -131,6 +142,8 @@ def operation(
     found: Operation = {"operationId": operation_id, "tags": [tag], "summary": summary}
     if description is not None:
         found["description"] = description
+    if public:
+        found["security"] = []
     if params:
         found["parameters"] = params
     if body is not None:
