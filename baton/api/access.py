@@ -114,7 +114,8 @@ class Guard:
 
     def __init__(self, app: ASGIApp, permissions: dict[str, Permission], refusal: Refusal, auth: bool) -> None:
         self._app = app
-        self._permissions = permissions
+        self.permissions = permissions
+        """Method -> the permission a request of it asks for."""
         self._refusal = refusal
         self._auth = auth
 
@@ -124,7 +125,7 @@ class Guard:
                 await self._app(scope, receive, send)
             return
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
-        permission = self._permissions.get(method, Permission.MANAGE)
+        permission = self.permissions.get(method, Permission.MANAGE)
         credential = read_credential(scope)
         principal: Principal | None = None
         refused: BatonError | None = None
