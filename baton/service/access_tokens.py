@@ -5,7 +5,8 @@ a key that matched once is remembered by a fast digest of its id and secret, so 
 with it costs a dictionary look-up. What a key stands for (its status, its application's roles) is
 re-read from the store at most every ``access_cache_seconds``: a key revoked on this server stops
 at once (``forget``), on another server within that interval. Tokens are HS256 JWTs (PyJWT) naming
-the key (``sub``) and their expiry (``exp``); a token is accepted while its key is.
+the key (``sub``) and their expiry (``exp``); a token is accepted while its key is. A token whose signature
+checked is remembered with its expiry, so a client sending the same token again costs a look-up too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ MISSING_CREDENTIALS = "MISSING_CREDENTIALS"
 TOKEN_SECRET_NAME = "token_secret"
 TOKEN_ALGORITHM = "HS256"
 
+_MAX_VERIFIED_TOKENS = 10_000
+"""Tokens remembered as verified at most; when full the memory starts over (each is checked again once)."""
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 """scrypt's cost: about 16 MiB and a few tens of milliseconds a check, the interactive-login figures."""
 
@@ -79,6 +82,8 @@ class Authenticator:
         self._lifetime = token_lifetime_seconds
         self._cache_seconds = cache_seconds
         self._known: dict[str, _Known] = {}
+        self._verified_tokens: dict[str, tuple[str, int]] = {}
+        """A token whose signature checked -> its key id and expiry: the next request with it skips the JWT decode."""
         self._signing_secret = ""
 
     async def load_signing_secret(self, configured: str) -> None:
@@ -107,6 +112,13 @@ class Authenticator:
         return known.principal
 
     async def by_token(self, token: str) -> Principal:
+        verified = self._verified_tokens.get(token)
+        if verified is not None:
+            key_id, expires = verified
+            if time.time() >= expires:
+                del self._verified_tokens[token]
+                raise AuthenticationError(EXPIRED_TOKEN, "Token expired")
+            return (await self._current(key_id)).principal
         try:
             claims = jwt.decode(
                 token, self._signing_secret, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub"]}
@@ -115,10 +127,14 @@ class Authenticator:
             raise AuthenticationError(EXPIRED_TOKEN, "Token expired") from None
         except jwt.InvalidTokenError:
             raise AuthenticationError(INVALID_TOKEN, "Invalid token") from None
-        key_id = claims["sub"]
-        if not isinstance(key_id, str):
+        key_id, expires = claims["sub"], claims["exp"]
+        if not isinstance(key_id, str) or not isinstance(expires, int):
             raise AuthenticationError(INVALID_TOKEN, "Invalid token")
-        return (await self._current(key_id)).principal
+        principal = (await self._current(key_id)).principal
+        if len(self._verified_tokens) >= _MAX_VERIFIED_TOKENS:
+            self._verified_tokens.clear()
+        self._verified_tokens[token] = (key_id, expires)
+        return principal
 
     async def issue_token(self, key_id: str, secret: str) -> str:
         await self.by_key(key_id, secret)
