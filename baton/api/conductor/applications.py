@@ -18,7 +18,7 @@ from baton.api.params import json_body
 from baton.api.responses import JSONResponse
 from baton.api.routing import NarrowedRoute
 from baton.api.state import service
-from baton.errors import FieldError, ValidationError
+from baton.errors import FieldError, NotFoundError, ValidationError
 from baton.model.access import AccessKey, Application, Role
 from baton.service.access import parse_roles
 from baton.service.acting import current_actor
@@ -124,7 +124,10 @@ async def delete_application(request: Request) -> Response:
 
 
 def _role(request: Request) -> Role:
-    return next(iter(parse_roles([request.path_params["role"]], "role")))
+    name = request.path_params["role"]
+    if name not in Role.__members__:
+        raise ValidationError(errors=[FieldError("role", f"{name!r} is not a role ({', '.join(Role)})")])
+    return Role(name)
 
 
 async def add_role(request: Request) -> Response:
@@ -150,10 +153,10 @@ async def list_keys(request: Request) -> Response:
 
 
 async def _key_of(request: Request) -> AccessKey:
-    key = await service(request).access.get_key(request.path_params["keyId"])
-    if key.application_id != request.path_params["applicationId"]:
-        await service(request).access.get_application(request.path_params["applicationId"])
-        raise ValidationError(errors=[FieldError("keyId", "is not a key of this application")])
+    key_id, application_id = request.path_params["keyId"], request.path_params["applicationId"]
+    key = await service(request).access.get_key(key_id)
+    if key.application_id != application_id:
+        raise NotFoundError(f"Access key {key_id} not found in application {application_id}")
     return key
 
 
