@@ -273,7 +273,9 @@ def test_an_invalid_json_body_is_400_and_starts_nothing(client: httpx.Client) ->
     assert client.get(f"/api/workflow/{name}/correlated/bad").json() == []
 
 
-def test_authorize_needs_an_authorization_header(client: httpx.Client) -> None:
+def test_authorize_needs_a_key_that_may_start(client: httpx.Client) -> None:
+    """Any ``Authorization`` header used to do; now it is a key (or a token) whose role may START
+    (``tests/access/test_scoped_keys.py`` holds the 403 of a key that may not)."""
     base = unique("private")
     workflow(
         client,
@@ -281,8 +283,10 @@ def test_authorize_needs_an_authorization_header(client: httpx.Client) -> None:
         endpoint("hook", base, canStartWorkflow=True, authorize=True),
         respond("r", body="in"),
     )
-    assert client.get(f"/workflows/{base}").status_code == 401
-    allowed = client.get(f"/workflows/{base}", headers={"Authorization": "Bearer any"})
+    url = f"{str(client.base_url).rstrip('/')}/workflows/{base}"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"Authorization": "Bearer any"}).status_code == 401
+    allowed = client.get(f"/workflows/{base}")
     assert allowed.status_code == 200 and allowed.text == "in"
 
 
