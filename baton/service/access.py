@@ -131,11 +131,6 @@ class AccessService:
         self.authenticator.forget_all()
         return await self.get_application(application.id)
 
-    async def rename_application(self, application_id: str, name: str) -> Application:
-        if not name.strip():
-            raise ValidationError(errors=[FieldError("name", "must not be empty")])
-        return await self.change_application(replace(await self.get_application(application_id), name=name))
-
     async def grant_role(self, application_id: str, role: Role) -> Application:
         application = await self.get_application(application_id)
         return await self.change_application(replace(application, roles=application.roles | {role}))

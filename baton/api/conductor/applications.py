@@ -8,6 +8,7 @@ made, ``{id, secret}``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -63,7 +64,17 @@ def _name_set(body: dict[str, Any], field: str) -> frozenset[str] | None:
     return frozenset(value)
 
 
-async def _application_body(request: Request) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _ApplicationFields:
+    name: str
+    roles: frozenset[Role]
+    task_types: frozenset[str] | None
+    queues: frozenset[str] | None
+    given: frozenset[str]
+    """The fields the body named (an update keeps the others as they are)."""
+
+
+async def _application_body(request: Request) -> _ApplicationFields:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise ValidationError(errors=[FieldError("body", "must be an object {name, roles?, taskTypes?, queues?}")])
@@ -73,19 +84,19 @@ async def _application_body(request: Request) -> dict[str, Any]:
     roles = body.get("roles", [])
     if not isinstance(roles, list):
         raise ValidationError(errors=[FieldError("roles", "must be a list of role names")])
-    return {
-        "name": name,
-        "roles": parse_roles(roles),
-        "task_types": _name_set(body, "taskTypes"),
-        "queues": _name_set(body, "queues"),
-    }
+    return _ApplicationFields(
+        name=name,
+        roles=parse_roles(roles),
+        task_types=_name_set(body, "taskTypes"),
+        queues=_name_set(body, "queues"),
+        given=frozenset(body),
+    )
 
 
 async def create_application(request: Request) -> Response:
     fields = await _application_body(request)
-    access = service(request).access
-    application = await access.create_application(
-        fields["name"], fields["roles"], task_types=fields["task_types"], queues=fields["queues"]
+    application = await service(request).access.create_application(
+        fields.name, fields.roles, task_types=fields.task_types, queues=fields.queues
     )
     return JSONResponse(application_json(application))
 
@@ -101,19 +112,16 @@ async def get_application(request: Request) -> Response:
 
 async def update_application(request: Request) -> Response:
     """Renames it; roles, task types and queues are changed too when the body names them."""
-    body = await json_body(request)
     access = service(request).access
     current = await access.get_application(request.path_params["id"])
-    if not isinstance(body, dict):
-        raise ValidationError(errors=[FieldError("body", "must be an object {name, roles?, taskTypes?, queues?}")])
     fields = await _application_body(request)
     changed = Application(
         id=current.id,
-        name=fields["name"],
-        roles=fields["roles"] if "roles" in body else current.roles,
+        name=fields.name,
+        roles=fields.roles if "roles" in fields.given else current.roles,
         created=current.created,
-        task_types=fields["task_types"] if "taskTypes" in body else current.task_types,
-        queues=fields["queues"] if "queues" in body else current.queues,
+        task_types=fields.task_types if "taskTypes" in fields.given else current.task_types,
+        queues=fields.queues if "queues" in fields.given else current.queues,
     )
     return JSONResponse(application_json(await access.change_application(changed)))
 
