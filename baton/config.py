@@ -127,7 +127,7 @@ class Settings:
     """The secret of ``admin_key_id``. Prefer ``BATON_ADMIN_KEY_SECRET`` to the flag, which ``ps`` shows."""
     credentials_file: str = ""
     """Where the first start writes the ADMIN key it made (mode 0600), read by the ``baton`` CLI and the Python
-    SDK; empty: ``~/.config/baton/credentials.json``."""
+    SDK (which prefer a key in ``BATON_KEY_ID`` / ``BATON_KEY_SECRET``); empty: ``~/.config/baton/credentials.json``."""
     token_secret: str = field(default="", repr=False)
     """Signs the tokens ``POST /api/token`` gives; empty: a random one made once and kept in the database, shared by
     every server on it. Prefer ``BATON_TOKEN_SECRET`` to the flag."""

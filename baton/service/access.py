@@ -9,6 +9,7 @@ slow hash. Revoking (or deleting) a key, or changing its application, makes this
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Collection
 from contextlib import suppress
@@ -17,8 +18,10 @@ from dataclasses import dataclass, replace
 from baton.config import Settings
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from baton.model.access import AccessKey, Application, KeyStatus, Role
-from baton.service.access_tokens import Authenticator, hash_secret
+from baton.service.access_tokens import Authenticator, hash_secret, secret_matches
 from baton.service.context import ServiceContext
+
+log = logging.getLogger(__name__)
 
 FIRST_ADMIN_KEY = "first_admin_key"
 """The shared value naming the first ADMIN key: whichever server records it first makes it."""
@@ -60,7 +63,12 @@ class AccessService:
         on an empty database when none is configured."""
         await self.authenticator.load_signing_secret(settings.token_secret)
         if settings.admin_key_id and settings.admin_key_secret:
-            await self._ensure_admin_key(settings.admin_key_id, settings.admin_key_secret)
+            key = await self._ensure_admin_key(settings.admin_key_id, settings.admin_key_secret)
+            if not await asyncio.to_thread(secret_matches, settings.admin_key_secret, key.secret_hash):
+                log.warning(
+                    "the access key %s exists with another secret than BATON_ADMIN_KEY_SECRET: kept as it is",
+                    key.id,
+                )
             await self._ctx.store.shared_value(FIRST_ADMIN_KEY, settings.admin_key_id)
             return None
         proposed = self._ctx.new_id()
