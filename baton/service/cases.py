@@ -130,7 +130,7 @@ class CaseService:
         errors.extend(_query_errors(query, "filter"))
         if errors:
             raise ValidationError(errors=errors)
-        definitions = [d for d in await self._latest_definitions() if is_case(d)]
+        definitions = [d for d in await self._latest_definitions() if is_case(d) and _visible(d)]
         names = [d.name for d in definitions if _in_queue(d, query.get("queue"), query.get("workflowId"))]
         entity_type = FILTER_ENTITIES.get(entity or "")
         typed = [d.name for d in definitions if d.case is not None and d.case.entity_type == entity_type]
@@ -194,6 +194,8 @@ class CaseService:
     async def get(self, workflow_id: str) -> Case:
         runtime = await self._entities.runtime(workflow_id)
         definition = await self._ctx.store.get_run_definition(workflow_id)
+        if definition is not None and not _visible(definition):
+            check_may_decide_in(definition.case.queue if definition.case is not None else None)
         decisions = await self._ctx.store.case_decisions(workflow_id)
         queue = definition.case.queue if definition is not None and definition.case is not None else None
         return Case(runtime=runtime, decisions=decisions, queue=queue)
@@ -316,6 +318,14 @@ def _run_statuses(value: Any) -> list[str] | None:
     if wanted is None:
         return None
     return [status for name in wanted for status in RUN_STATUSES[name]]
+
+
+def _visible(definition: WorkflowDef) -> bool:
+    """Whether the acting key sees cases of this definition: a REVIEWER key granted queues, those of its queues."""
+    principal = current_principal()
+    if principal is None or principal.decides_in_every_queue:
+        return True
+    return principal.may_decide_in(definition.case.queue if definition.case is not None else None)
 
 
 def _in_queue(definition: WorkflowDef, queue: Any, workflow: Any) -> bool:

@@ -1,5 +1,5 @@
 """Keys limited within their role: a WORKER key polls and updates tasks of its task types only (by type, by task
-id, by reference, their logs); a REVIEWER key decides cases of its queues only; an ``authorize: true`` HTTP trigger
+id, by reference, their logs); a REVIEWER key reads and decides cases of its queues only; an ``authorize: true`` HTTP trigger
 takes only a key that may START."""
 
 from __future__ import annotations
@@ -60,7 +60,15 @@ def test_a_reviewer_key_decides_cases_of_its_queues_only(server: ServerProcess) 
         assert client.patch(decision, json={"name": "approve"}, headers=key_headers(elsewhere)).status_code == 403
         event = f"/api/v1/internal/workflows/{run_id}/event"
         assert client.post(event, json={"name": "x"}, headers=key_headers(elsewhere)).status_code == 403
-        assert client.get(f"/api/v1/internal/workflows/{run_id}", headers=key_headers(elsewhere)).status_code == 200
+        assert client.get(f"/api/v1/internal/workflows/{run_id}", headers=key_headers(elsewhere)).status_code == 403
+        assert client.get(f"/api/v1/internal/workflows/{run_id}", headers=key_headers(own)).status_code == 200
+        listed = {
+            who: [
+                case["id"] for case in client.get("/api/v1/internal/workflows", headers=key_headers(key)).json()["data"]
+            ]
+            for who, key in (("own", own), ("elsewhere", elsewhere))
+        }
+        assert run_id in listed["own"] and run_id not in listed["elsewhere"]
         assigned = client.patch(assign, json={"assigneeId": "rita"}, headers=key_headers(own))
         assert assigned.status_code == 200, assigned.text
 
