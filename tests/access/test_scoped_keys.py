@@ -1,6 +1,6 @@
 """Keys limited within their role: a WORKER key polls and updates tasks of its task types only (by type, by task
-id, by reference, their logs); a REVIEWER key reads and decides cases of its queues only; an ``authorize: true`` HTTP trigger
-takes only a key that may START."""
+id, by reference, their logs); a REVIEWER key reads and decides cases of its queues only; an ``authorize: true``
+HTTP trigger takes only a key that may START."""
 
 from __future__ import annotations
 
