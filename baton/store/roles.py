@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
+from baton.model.audit import AuditEntry, AuditQuery
 from baton.model.cases import CaseDecision, CaseFilter, CasePage, CaseQuery, CaseRecord, Entity
 from baton.model.events import EventExecution, EventHandler
 from baton.model.triggers import Trigger
@@ -406,6 +407,21 @@ class WebhookStore(Protocol):
         """Delete up to ``limit`` delivered or failed deliveries recorded before ``cutoff``, with their attempts."""
 
 
+class AuditStore(Protocol):
+    """The audit log: who did what, newest first."""
+
+    async def add_audit_entry(
+        self, *, at: int, actor: str, action: str, target_kind: str, target_id: str, detail: dict[str, Any]
+    ) -> int:
+        """Record one entry; returns its id, which is above every earlier entry's."""
+
+    async def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The newest ``query.limit`` entries matching each of its filters given, newest first."""
+
+    async def delete_audit_entries_before(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` entries recorded before ``cutoff`` (oldest first); how many went."""
+
+
 class Store(
     DefinitionStore,
     RunStore,
@@ -419,6 +435,7 @@ class Store(
     WaitStore,
     CaseStore,
     WebhookStore,
+    AuditStore,
     Protocol,
 ):
     """Everything durable: every role. Open with ``open_store(url)``."""

@@ -7,6 +7,7 @@ outbox's reads, search and retention are the code written once for both stores (
 
 from __future__ import annotations
 
+from baton.store.common.audit import AuditLog
 from baton.store.common.cases import Cases
 from baton.store.common.definitions import Definitions
 from baton.store.common.event_handlers import EventHandlers
@@ -35,6 +36,7 @@ class PostgresStore(
     Waits,
     Cases,
     Webhooks,
+    AuditLog,
     Store,
 ):
     """The store on a PostgreSQL database, shared by any number of processes."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from baton.store.common.audit import AuditLog
 from baton.store.common.cases import Cases
 from baton.store.common.definitions import Definitions
 from baton.store.common.event_handlers import EventHandlers
@@ -42,6 +43,7 @@ class SqliteStore(
     Waits,
     Cases,
     Webhooks,
+    AuditLog,
     Store,
 ):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
