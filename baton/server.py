@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
             interval_ms=settings.retention_interval_ms,
             events=service.events,
             webhooks=service.webhooks,
+            audit=service.audit,
         )
         retention.start()
         state.install(app, service)

@@ -10,6 +10,7 @@ from baton.errors import ConflictError
 from baton.model import WorkflowDef
 from baton.model.codec import decode
 from baton.sandbox.sandbox import Sandbox
+from baton.service.audit import AuditService
 from baton.service.cases import CaseService
 from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
@@ -31,6 +32,7 @@ from baton.service.webhooks import WebhookService
 from baton.store import Store
 
 __all__ = [
+    "AuditService",
     "Baton",
     "CaseService",
     "ChildRuns",
@@ -84,6 +86,7 @@ class Baton:
         self.webhooks = WebhookService(self.context)
         # Ballerine's runs and cases; the outgoing webhooks hear of their changes.
         self.entities = EntityRuns(self.context, self.runs, self.waits, lambda: self.webhooks)
+        self.audit = self.context.audit
         self.cases = CaseService(self.context, self.entities, self.operations, self.tasks, self.waits)
         self.context.signal_handler = self.handle_signal
 

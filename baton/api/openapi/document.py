@@ -11,7 +11,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from baton.api.openapi import components, events, metadata, tasks, workflows
+from baton.api.openapi import audit, components, events, metadata, tasks, workflows
 from baton.api.openapi.spec import BOOLEAN, OBJECT, Paths, answer, operation
 from baton.model.codec import encode
 
@@ -38,7 +38,7 @@ _ROOT_PATHS: Paths = {
     },
 }
 
-_AREAS: tuple[Paths, ...] = (workflows.paths, tasks.paths, metadata.paths, events.paths, _ROOT_PATHS)
+_AREAS: tuple[Paths, ...] = (workflows.paths, tasks.paths, metadata.paths, events.paths, audit.paths, _ROOT_PATHS)
 
 
 def _version() -> str:
@@ -75,6 +75,7 @@ def document() -> dict[str, Any]:
             {"name": tasks.TAG, "description": "The worker API, tasks, their logs and queues."},
             {"name": metadata.TAG, "description": "Workflow and task definitions."},
             {"name": events.TAG, "description": "Event handlers: what to do when an EVENT task publishes."},
+            {"name": audit.TAG, "description": "The audit log: who did what (ADMIN only)."},
         ],
         "paths": dict(sorted(all_paths().items())),
         "components": {"schemas": components.schemas(), "responses": components.responses()},

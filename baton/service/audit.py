@@ -1,0 +1,78 @@
+"""The audit log: who did what, recorded by the use cases that change definitions, runs, cases and keys.
+
+``AuditService.record`` names the actor itself (``current_actor()``: the request's principal, or ``system``), so a
+use case says only what it did and to what. An entry is recorded right after the use case's own transaction
+commits, in a short write of its own: the use cases write through many store paths (the decision hot path, the
+definitions, the cases) and an entry is rare beside them, so threading it into each would cost every path for the
+sake of a few. An entry that cannot be written is logged at ERROR with everything it says, and the action it
+records stands: the client is not told that an action which happened failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from baton.errors import FieldError, StoreError, ValidationError
+from baton.model.audit import AuditAction, AuditPage, AuditQuery, TargetKind
+from baton.service.acting import current_actor
+from baton.store import AuditStore
+
+log = logging.getLogger(__name__)
+
+_DAY_MS: Final = 86_400_000
+MAX_PAGE: Final = 1000
+"""Most entries one read returns."""
+
+
+class AuditService:
+    def __init__(self, store: AuditStore, clock: Callable[[], int]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def record(
+        self, action: AuditAction, kind: TargetKind, target_id: str, detail: Mapping[str, Any] | None = None
+    ) -> None:
+        """Record that the current actor did ``action`` to the ``kind`` named ``target_id``; ``detail``: a small
+        JSON object (never a secret)."""
+        actor = current_actor()
+        details = dict(detail or {})
+        try:
+            await self._store.add_audit_entry(
+                at=self._clock(),
+                actor=actor,
+                action=action.value,
+                target_kind=kind.value,
+                target_id=target_id,
+                detail=details,
+            )
+        except StoreError:
+            log.exception("audit entry not recorded: %s did %s to %s %s %s", actor, action, kind, target_id, details)
+
+    async def entries(self, query: AuditQuery) -> AuditPage:
+        """A page of entries, newest first; ``next_before`` continues it when the page is full."""
+        _check(query)
+        results = await self._store.audit_entries(query)
+        next_before = results[-1].id if len(results) == query.limit else None
+        return AuditPage(results=results, next_before=next_before)
+
+    async def forget(self, retention_days: float, *, batch: int) -> int:
+        """One batch of retention: entries recorded more than ``retention_days`` ago."""
+        cutoff = self._clock() - int(retention_days * _DAY_MS)
+        return await self._store.delete_audit_entries_before(cutoff, batch)
+
+
+def _check(query: AuditQuery) -> None:
+    errors: list[FieldError] = []
+    if query.action is not None and query.action not in AuditAction.__members__:
+        errors.append(FieldError("action", f"must be one of {', '.join(AuditAction)}"))
+    if query.target_kind is not None and query.target_kind not in TargetKind.__members__:
+        errors.append(FieldError("targetKind", f"must be one of {', '.join(TargetKind)}"))
+    if not 1 <= query.limit <= MAX_PAGE:
+        errors.append(FieldError("limit", f"must be between 1 and {MAX_PAGE}"))
+    for name, value in (("since", query.since), ("until", query.until), ("before", query.before)):
+        if value is not None and value < 0:
+            errors.append(FieldError(name, "must not be negative"))
+    if errors:
+        raise ValidationError(errors=errors)
