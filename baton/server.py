@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from baton.api import ballerine, conductor, elsa, openapi, state, triggers
+from baton.api.key_limits import KeyLimiter, KeyLimits, TriggerSizes
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
@@ -104,15 +105,28 @@ def create_app(settings: Settings) -> Starlette:
                 await notifier.stop()
             await store.close()
 
+    limiter = KeyLimiter(
+        requests_per_second=settings.key_requests_per_second,
+        burst=settings.key_request_burst,
+        max_long_polls=settings.key_max_long_polls,
+    )
+    per_key = [Middleware(KeyLimits, limiter=limiter)]
+    trigger_sizes = Middleware(
+        TriggerSizes,
+        max_header_bytes=settings.trigger_max_header_bytes,
+        max_path_bytes=settings.trigger_max_path_bytes,
+    )
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
             # Before Conductor's /api: a Mount at /api would take /api/v1/... too.
-            Surface("/api/v1", ballerine.routes, ballerine.exception_handlers),
-            Surface("/api", conductor.routes, conductor.exception_handlers),
-            Surface(settings.trigger_base_path, triggers.routes, triggers.exception_handlers),
-            Surface("/elsa/api", elsa.routes, elsa.exception_handlers),
+            Surface("/api/v1", ballerine.routes, ballerine.exception_handlers, per_key),
+            Surface("/api", conductor.routes, conductor.exception_handlers, per_key),
+            Surface(
+                settings.trigger_base_path, triggers.routes, triggers.exception_handlers, [trigger_sizes, *per_key]
+            ),
+            Surface("/elsa/api", elsa.routes, elsa.exception_handlers, per_key),
         ],
         middleware=[
             Middleware(

@@ -22,14 +22,21 @@ class Surface(Mount):
     """The routes of one surface under ``prefix``, their errors answered by ``exception_handlers``.
 
     The prefix alone (``/api``, ``/api/``) is not the surface's: the root answers it (a 404),
-    where a plain Mount would redirect ``/api`` to ``/api/``.
+    where a plain Mount would redirect ``/api`` to ``/api/``. ``middleware`` runs inside the exception handlers
+    (outermost first), so what it raises is answered in the surface's shape too.
     """
 
     def __init__(
-        self, prefix: str, routes: Sequence[BaseRoute], exception_handlers: Mapping[Any, ExceptionHandler]
+        self,
+        prefix: str,
+        routes: Sequence[BaseRoute],
+        exception_handlers: Mapping[Any, ExceptionHandler],
+        middleware: Sequence[Middleware] = (),
     ) -> None:
         super().__init__(
-            prefix, routes=routes, middleware=[Middleware(ExceptionMiddleware, handlers=exception_handlers)]
+            prefix,
+            routes=routes,
+            middleware=[Middleware(ExceptionMiddleware, handlers=exception_handlers), *middleware],
         )
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
