@@ -58,6 +58,18 @@ class AuditEntry(msgspec.Struct, rename="camel", kw_only=True):
     detail: dict[str, Any]
 
 
+@dataclass(frozen=True, kw_only=True)
+class NewAuditEntry:
+    """An entry to record (its id is given by the store)."""
+
+    at: int
+    actor: str
+    action: AuditAction
+    target_kind: TargetKind
+    target_id: str
+    detail: dict[str, Any]
+
+
 class AuditPage(msgspec.Struct, rename="camel", kw_only=True):
     results: list[AuditEntry]
     """Newest first."""

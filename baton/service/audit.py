@@ -11,17 +11,18 @@ records stands: the client is not told that an action which happened failed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from baton.errors import FieldError, StoreError, ValidationError
-from baton.model.audit import AuditAction, AuditPage, AuditQuery, TargetKind
+from baton.model.audit import AuditAction, AuditPage, AuditQuery, NewAuditEntry, TargetKind
 from baton.service.acting import current_actor
 from baton.store import AuditStore
 
 log = logging.getLogger(__name__)
 
 _DAY_MS: Final = 86_400_000
+NO_DETAIL: Final[Mapping[str, Any]] = {}
 MAX_PAGE: Final = 1000
 """Most entries one read returns."""
 
@@ -36,19 +37,25 @@ class AuditService:
     ) -> None:
         """Record that the current actor did ``action`` to the ``kind`` named ``target_id``; ``detail``: a small
         JSON object (never a secret)."""
-        actor = current_actor()
-        details = dict(detail or {})
-        try:
-            await self._store.add_audit_entry(
-                at=self._clock(),
-                actor=actor,
-                action=action.value,
-                target_kind=kind.value,
-                target_id=target_id,
-                detail=details,
+        await self.record_each(action, kind, [(target_id, detail or NO_DETAIL)])
+
+    async def record_each(
+        self, action: AuditAction, kind: TargetKind, targets: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> None:
+        """One entry for each ``(target_id, detail)``, written together (a registration of many definitions)."""
+        if not targets:
+            return
+        actor, now = current_actor(), self._clock()
+        entries = [
+            NewAuditEntry(
+                at=now, actor=actor, action=action, target_kind=kind, target_id=target_id, detail=dict(detail)
             )
+            for target_id, detail in targets
+        ]
+        try:
+            await self._store.add_audit_entries(entries)
         except StoreError:
-            log.exception("audit entry not recorded: %s did %s to %s %s %s", actor, action, kind, target_id, details)
+            log.exception("audit entries not recorded: %s", entries)
 
     async def entries(self, query: AuditQuery) -> AuditPage:
         """A page of entries, newest first; ``next_before`` continues it when the page is full."""

@@ -6,6 +6,7 @@ from baton.errors import FieldError, ValidationError, task_def_not_found, workfl
 from baton.model import TaskDef, WorkflowDef
 from baton.model.audit import AuditAction, TargetKind
 from baton.model.validation import carries_schemas, validate_task_defs, validate_workflow_def
+from baton.service.audit import NO_DETAIL
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver, checked
 from baton.store import DefinitionStore
@@ -62,8 +63,8 @@ class DefinitionService:
             task_def.update_time = now
         await self._store.put_task_defs(task_defs, overwrite=overwrite)
         self._resolver.forget()
-        for task_def in task_defs:
-            await self._ctx.audit.record(AuditAction.TASK_DEF_REGISTERED, TargetKind.TASK_DEF, task_def.name)
+        registered = [(task_def.name, NO_DETAIL) for task_def in task_defs]
+        await self._ctx.audit.record_each(AuditAction.TASK_DEF_REGISTERED, TargetKind.TASK_DEF, registered)
 
     async def get_task_def(self, name: str) -> TaskDef:
         found = await self._store.get_task_defs([name])
@@ -81,11 +82,8 @@ class DefinitionService:
         await self._ctx.audit.record(AuditAction.TASK_DEF_DELETED, TargetKind.TASK_DEF, name)
 
     async def _registered(self, definitions: list[WorkflowDef]) -> None:
-        for definition in definitions:
-            detail = {"version": definition.version}
-            await self._ctx.audit.record(
-                AuditAction.WORKFLOW_DEF_REGISTERED, TargetKind.WORKFLOW_DEF, definition.name, detail
-            )
+        registered = [(d.name, {"version": d.version}) for d in definitions]
+        await self._ctx.audit.record_each(AuditAction.WORKFLOW_DEF_REGISTERED, TargetKind.WORKFLOW_DEF, registered)
 
 
 def _validate_each(definitions: list[WorkflowDef]) -> None:

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
-from baton.model.audit import AuditEntry, AuditQuery
+from baton.model.audit import AuditEntry, AuditQuery, NewAuditEntry
 from baton.model.cases import CaseDecision, CaseFilter, CasePage, CaseQuery, CaseRecord, Entity
 from baton.model.events import EventExecution, EventHandler
 from baton.model.triggers import Trigger
@@ -410,10 +410,8 @@ class WebhookStore(Protocol):
 class AuditStore(Protocol):
     """The audit log: who did what, newest first."""
 
-    async def add_audit_entry(
-        self, *, at: int, actor: str, action: str, target_kind: str, target_id: str, detail: dict[str, Any]
-    ) -> int:
-        """Record one entry; returns its id, which is above every earlier entry's."""
+    async def add_audit_entries(self, entries: Sequence[NewAuditEntry]) -> None:
+        """Record the entries, in one transaction; each gets an id above every earlier entry's, in their order."""
 
     async def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         """The newest ``query.limit`` entries matching each of its filters given, newest first."""

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from baton.model.audit import AuditQuery
+from baton.model.audit import AuditAction, AuditQuery, NewAuditEntry, TargetKind
 from baton.store import Store
 
 pytestmark = pytest.mark.timeout(60)
 
 
-async def _add(store: Store, at: int, actor: str, action: str, kind: str, target: str) -> int:
-    return await store.add_audit_entry(
-        at=at, actor=actor, action=action, target_kind=kind, target_id=target, detail={"at": at, "n": [1, "x"]}
+def _entry(at: int, actor: str, action: str, kind: str, target: str) -> NewAuditEntry:
+    detail = {"at": at, "n": [1, "x"]}
+    return NewAuditEntry(
+        at=at, actor=actor, action=AuditAction(action), target_kind=TargetKind(kind), target_id=target, detail=detail
     )
+
+
+async def _add(store: Store, at: int, actor: str, action: str, kind: str, target: str) -> int:
+    """Record one entry; its id."""
+    await store.add_audit_entries([_entry(at, actor, action, kind, target)])
+    return (await store.audit_entries(AuditQuery(limit=1)))[0].id
 
 
 async def test_entries_are_read_newest_first_with_their_detail(store: Store) -> None:
@@ -49,6 +56,13 @@ async def test_each_filter_narrows_and_pages_go_back_by_id(store: Store) -> None
     assert await found(limit=2) == [ids[3], ids[2]]
     assert await found(before=ids[2], limit=2) == [ids[1], ids[0]]
     assert await found(actor="nobody") == []
+
+
+async def test_entries_recorded_together_keep_their_order(store: Store) -> None:
+    await store.add_audit_entries([_entry(5, "a:1", "TASK_DEF_REGISTERED", "TASK_DEF", f"t{n}") for n in range(3)])
+    await store.add_audit_entries([])
+
+    assert [e.target_id for e in await store.audit_entries(AuditQuery())] == ["t2", "t1", "t0"]
 
 
 async def test_old_entries_are_deleted_in_batches(store: Store) -> None:

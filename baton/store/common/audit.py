@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
 
-from baton.model.audit import AuditEntry, AuditQuery
+from baton.model.audit import AuditEntry, AuditQuery, NewAuditEntry
 from baton.store.common.database import Database
 from baton.store.common.dialect import per_dialect
 
 INSERT_ENTRY = per_dialect("""
-INSERT INTO audit_log (at, actor, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING seq""")
+INSERT INTO audit_log (at, actor, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6)""")
 SELECT_ENTRIES = per_dialect("""
 SELECT seq, at, actor, action, target_kind, target_id, detail FROM audit_log
 WHERE (CAST($1 AS TEXT) IS NULL OR actor = $1)
@@ -33,15 +32,12 @@ class AuditLog:
 
     _db: Database
 
-    async def add_audit_entry(
-        self, *, at: int, actor: str, action: str, target_kind: str, target_id: str, detail: dict[str, Any]
-    ) -> int:
-        async with self._db.write_one("record an audit entry") as tx:
-            row = await tx.fetchone(
-                INSERT_ENTRY[self._db.dialect], at, actor, action, target_kind, target_id, json.dumps(detail)
-            )
-        assert row is not None
-        return int(row[0])
+    async def add_audit_entries(self, entries: Sequence[NewAuditEntry]) -> None:
+        rows = [
+            (e.at, e.actor, e.action.value, e.target_kind.value, e.target_id, json.dumps(e.detail)) for e in entries
+        ]
+        async with self._db.write("record audit entries") as tx:
+            await tx.executemany(INSERT_ENTRY[self._db.dialect], rows)
 
     async def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         async with self._db.read("read the audit log") as tx:
