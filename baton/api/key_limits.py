@@ -1,15 +1,11 @@
 """Limits per key: requests per second (a token bucket), concurrent long polls, and the size of a trigger's request.
 
 The key is the request's access key (``current_principal().key_id``, set by authentication before these run), or
-the client's address when there is none (auth off, or a route open without credentials). ``KeyLimits`` sits in each
-surface's middleware right after authentication: a request over its key's rate is refused before any route runs,
-as a ``TooManyRequests`` the surface answers in its own shape (429, ``Retry-After`` in whole seconds). A route that
-holds a long poll takes a slot of its key with ``long_poll_slot`` (over the limit: 429). ``TriggerSizes`` refuses an
-HTTP-endpoint trigger's request whose headers (431) or path and query (414) are larger than allowed.
-
-The counts live in the process: a key's rate is its rate at each server, not across servers sharing a database
-(a round trip to the database on every request would cost more than the limit saves). Refusing costs a dictionary
-look-up and an answer, so one key flooding a server spends its own budget, not another key's.
+the client's address without one. ``KeyLimits`` sits in each surface's middleware right after authentication and
+refuses a request over its key's rate before any route runs; ``long_poll_slot`` holds a key's long-poll slot in the
+poll route; ``TriggerSizes`` bounds an HTTP-endpoint trigger's headers (431) and path (414). Each refusal is an
+error the surface answers in its own shape. Why in the process and not the database: docs/design.md, "Limits per
+key".
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """The audit log: who did what, recorded by the use cases that change definitions, runs, cases and keys.
 
-``AuditService.record`` names the actor itself (``current_actor()``: the request's principal, or ``system``), so a
-use case says only what it did and to what. An entry is recorded right after the use case's own transaction
-commits, in a short write of its own: the use cases write through many store paths (the decision hot path, the
-definitions, the cases) and an entry is rare beside them, so threading it into each would cost every path for the
-sake of a few. An entry that cannot be written is logged at ERROR with everything it says, and the action it
-records stands: the client is not told that an action which happened failed.
+``AuditService.record`` names the actor itself (``current_actor()``), so a use case says only what it did and to
+what; it records right after the use case's own transaction (why: docs/design.md, "Audit log").
 """
 
 from __future__ import annotations
