@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> Starlette:
         burst=settings.key_request_burst,
         max_long_polls=settings.key_max_long_polls,
     )
-    per_key = [Middleware(KeyLimits, limiter=limiter)]
+    per_key = [Middleware(KeyLimits, limiter=limiter)]  # around each route, inside authentication's guard
     trigger_sizes = Middleware(
         TriggerSizes,
         max_header_bytes=settings.trigger_max_header_bytes,

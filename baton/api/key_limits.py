@@ -1,11 +1,11 @@
 """Limits per key: requests per second (a token bucket), concurrent long polls, and the size of a trigger's request.
 
 The key is the request's access key (``current_principal().key_id``, set by authentication before these run), or
-the client's address without one. ``KeyLimits`` sits in each surface's middleware right after authentication and
-refuses a request over its key's rate before any route runs; ``long_poll_slot`` holds a key's long-poll slot in the
-poll route; ``TriggerSizes`` bounds an HTTP-endpoint trigger's headers (431) and path (414). Each refusal is an
-error the surface answers in its own shape. Why in the process and not the database: docs/design.md, "Limits per
-key".
+the client's address without one. ``KeyLimits`` wraps each route of a surface (``Surface(route_middleware=...)``),
+inside authentication, and refuses a request over its key's rate before the route's endpoint runs;
+``long_poll_slot`` holds a key's long-poll slot in the poll route; ``TriggerSizes`` bounds an HTTP-endpoint
+trigger's headers (431) and path (414). Each refusal is an error the surface answers in its own shape. Why the
+counts live in the process and not the database: docs/design.md, "Limits per key".
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ class KeyLimiter:
 
 
 class KeyLimits:
-    """ASGI middleware: a request over its key's rate is refused (``TooManyRequests``, raised for the surface's
-    exception handlers, so it sits inside them); the limiter is left in the scope for ``long_poll_slot``."""
+    """ASGI middleware around a route: a request over its key's rate is refused (``TooManyRequests``, raised for
+    the surface's exception handlers); the limiter is left in the scope for ``long_poll_slot``."""
 
     def __init__(self, app: ASGIApp, limiter: KeyLimiter) -> None:
         self._app = app
@@ -149,8 +149,8 @@ class KeyLimits:
 
 
 def long_poll_slot(request: Request) -> AbstractContextManager[None]:
-    """A slot of the request's key for a long poll, held while the block runs (no limit where ``KeyLimits`` is not
-    in the surface's middleware)."""
+    """A slot of the request's key for a long poll, held while the block runs (no limit where ``KeyLimits`` does
+    not wrap the route)."""
     limiter: KeyLimiter | None = request.scope.get(_LIMITER_SCOPE_KEY)
     if limiter is None:
         return nullcontext()
@@ -158,9 +158,9 @@ def long_poll_slot(request: Request) -> AbstractContextManager[None]:
 
 
 class TriggerSizes:
-    """ASGI middleware of the HTTP-endpoint triggers: headers larger than ``max_header_bytes`` (names and values)
-    are a ``HeadersTooLarge`` (431), a path and query longer than ``max_path_bytes`` (as sent, percent-encoded) a
-    ``PathTooLong`` (414); 0 turns either off."""
+    """ASGI middleware around the HTTP-endpoint triggers' route: headers larger than ``max_header_bytes`` (names
+    and values) are a ``HeadersTooLarge`` (431), a path and query longer than ``max_path_bytes`` (as sent,
+    percent-encoded) a ``PathTooLong`` (414); 0 turns either off."""
 
     def __init__(self, app: ASGIApp, max_header_bytes: int, max_path_bytes: int) -> None:
         self._app = app

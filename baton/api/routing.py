@@ -9,6 +9,7 @@ the words it never takes, so each path has one route whatever the order.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
@@ -22,8 +23,9 @@ class Surface(Mount):
     """The routes of one surface under ``prefix``, their errors answered by ``exception_handlers``.
 
     The prefix alone (``/api``, ``/api/``) is not the surface's: the root answers it (a 404),
-    where a plain Mount would redirect ``/api`` to ``/api/``. ``middleware`` runs inside the exception handlers
-    (outermost first), so what it raises is answered in the surface's shape too.
+    where a plain Mount would redirect ``/api`` to ``/api/``. ``route_middleware`` wraps each route's app
+    (``around_each``): it runs once the route is chosen, inside the exception handlers, so what it raises is
+    answered in the surface's shape too.
     """
 
     def __init__(
@@ -31,12 +33,12 @@ class Surface(Mount):
         prefix: str,
         routes: Sequence[BaseRoute],
         exception_handlers: Mapping[Any, ExceptionHandler],
-        middleware: Sequence[Middleware] = (),
+        route_middleware: Sequence[Middleware] = (),
     ) -> None:
         super().__init__(
             prefix,
-            routes=routes,
-            middleware=[Middleware(ExceptionMiddleware, handlers=exception_handlers), *middleware],
+            routes=around_each(routes, route_middleware),
+            middleware=[Middleware(ExceptionMiddleware, handlers=exception_handlers)],
         )
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -44,6 +46,23 @@ class Surface(Mount):
         if match is not Match.NONE and scope["path"] == child_scope["root_path"] + "/":
             return Match.NONE, {}
         return match, child_scope
+
+
+def around_each(routes: Sequence[BaseRoute], middleware: Sequence[Middleware]) -> list[BaseRoute]:
+    """Copies of ``routes`` whose apps run inside ``middleware`` (outermost first)."""
+    if not middleware:
+        return list(routes)
+    wrapped: list[BaseRoute] = []
+    for route in routes:
+        if not isinstance(route, Route):
+            raise TypeError(f"only plain routes can be wrapped, not {route!r}")
+        app = route.app
+        for cls, args, kwargs in reversed(middleware):
+            app = cls(app, *args, **kwargs)
+        copied = copy.copy(route)
+        copied.app = app
+        wrapped.append(copied)
+    return wrapped
 
 
 class NarrowedRoute(Route):

@@ -2,9 +2,10 @@
 ``Retry-After``, in each surface's error shape), concurrent long polls, a flooding key that does not slow
 another's requests, and the sizes of an HTTP-endpoint trigger's headers (431) and path (414).
 
-Until authentication is merged every request acts as no key, so the key is the client's address: each test's
-clients connect from addresses of their own on the loopback network (127.0.0.x). The limits hold nothing in the
-database, so one store is enough.
+The server runs with auth off (``BATON_AUTH=false``; before authentication is merged no request has a key
+anyway), so a request's key is its client's address: each test's clients connect from addresses of their own on
+the loopback network (127.0.0.x). That the key is the principal's when there is one is held in process, below.
+The limits hold nothing in the database, so one store is enough.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tests.helpers import unique
 pytestmark = pytest.mark.timeout(120)
 
 LIMITS = {
+    "BATON_AUTH": "false",
     "BATON_KEY_REQUESTS_PER_SECOND": "5",
     "BATON_KEY_REQUEST_BURST": "5",
     "BATON_KEY_MAX_LONG_POLLS": "2",
@@ -186,12 +188,8 @@ async def test_the_key_is_the_principals_and_else_the_clients_address(tmp_path: 
         return PlainTextResponse(limit_key(request.scope))
 
     limiter = KeyLimiter(requests_per_second=1, burst=1, max_long_polls=0)
-    surface = Surface(
-        "/api",
-        [Route("/whose", whose)],
-        conductor_handlers,
-        [Middleware(_ActAs), Middleware(KeyLimits, limiter=limiter)],
-    )
+    per_route = [Middleware(_ActAs), Middleware(KeyLimits, limiter=limiter)]
+    surface = Surface("/api", [Route("/whose", whose)], conductor_handlers, per_route)
     transport = httpx.ASGITransport(app=Starlette(routes=[surface]), client=("10.1.2.3", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://baton") as client:
         assert (await client.get("/api/whose", headers={"X-Key": "k1"})).text == "key k1"

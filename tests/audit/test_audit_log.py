@@ -109,15 +109,18 @@ def test_what_an_operator_does_to_a_run_is_recorded(client: httpx.Client) -> Non
     ]
 
 
-def test_bulk_terminate_records_each_run(client: httpx.Client) -> None:
+def test_each_surfaces_and_the_bulk_forms_terminations_are_recorded(client: httpx.Client) -> None:
     step = unique("bulk_step")
     flow = unique("bulk_audited")
     register(client, simple_workflow(flow, [step]))
-    run_ids = [start(client, flow) for _ in range(2)]
-    response = client.post("/api/workflow/bulk/terminate", json=run_ids, params={"reason": "bulk"})
+    run_ids = [start(client, flow) for _ in range(3)]
+    response = client.post("/api/workflow/bulk/terminate", json=run_ids[:2], params={"reason": "bulk"})
     assert response.status_code == 200, response.text
-    for run_id in run_ids:
+    assert client.post(f"/elsa/api/cancel/workflow-instances/{run_ids[2]}").status_code == 200
+
+    for run_id in run_ids[:2]:
         assert actions_on(client, run_id) == [("RUN_TERMINATED", "RUN", {"reason": "bulk"})]
+    assert actions_on(client, run_ids[2]) == [("RUN_TERMINATED", "RUN", {"reason": "Cancelled through Elsa's API"})]
 
 
 def test_cases_assigned_and_decided_are_recorded(client: httpx.Client) -> None:
