@@ -32,6 +32,15 @@ class AuditAction(StrEnum):
     CASE_ASSIGNED = "CASE_ASSIGNED"
     KEY_CREATED = "KEY_CREATED"
     KEY_REVOKED = "KEY_REVOKED"
+    KEY_ACTIVATED = "KEY_ACTIVATED"
+    KEY_DELETED = "KEY_DELETED"
+    APPLICATION_CREATED = "APPLICATION_CREATED"
+    APPLICATION_UPDATED = "APPLICATION_UPDATED"
+    APPLICATION_DELETED = "APPLICATION_DELETED"
+    ROLE_ADDED = "ROLE_ADDED"
+    ROLE_REMOVED = "ROLE_REMOVED"
+    SECRET_PUT = "SECRET_PUT"
+    SECRET_DELETED = "SECRET_DELETED"
 
 
 class TargetKind(StrEnum):
@@ -44,6 +53,10 @@ class TargetKind(StrEnum):
     """Its id: the case's run id."""
     ACCESS_KEY = "ACCESS_KEY"
     """Its id: the key id (never its secret)."""
+    APPLICATION = "APPLICATION"
+    """Its id: the application's id (a role added or removed: the role in the detail)."""
+    SECRET = "SECRET"
+    """Its id: the secret's name (never its value)."""
 
 
 class AuditEntry(msgspec.Struct, rename="camel", kw_only=True):
