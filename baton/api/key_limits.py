@@ -79,6 +79,11 @@ class KeyLimiter:
         self._long_polls: dict[str, int] = {}
 
     @property
+    def limits_rate(self) -> bool:
+        """Whether requests per second are limited (off: ``admit`` need not be called)."""
+        return self._rate > 0
+
+    @property
     def tracked_keys(self) -> int:
         """How many keys' buckets are held (what the limiter costs in memory)."""
         return len(self._buckets)
@@ -143,7 +148,8 @@ class KeyLimits:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            self._limiter.admit(limit_key(scope))
+            if self._limiter.limits_rate:
+                self._limiter.admit(limit_key(scope))
             scope[_LIMITER_SCOPE_KEY] = self._limiter
         await self._app(scope, receive, send)
 
