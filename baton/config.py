@@ -112,6 +112,23 @@ class Settings:
     """How often the webhook sender looks for deliveries due (a retry's time come, another server's events)."""
     webhook_environment: str = "production"
     """The ``environment`` field of every webhook body (Ballerine's environment name)."""
+    key_requests_per_second: float = 0.0
+    """Requests a second each access key (or, without one, each client address) may make to the API surfaces, on
+    average, counted in each process; one more gets 429 with ``Retry-After``. 0 (the default): no limit, since one
+    server's clients often share one key (the first ADMIN key, a fleet of workers) and a benchmark's rate is not
+    abuse; set it where keys are handed to parties who should not crowd each other out."""
+    key_request_burst: int = 0
+    """Requests a key may make at once above its average (its token bucket's size); 0: one second's worth of
+    ``key_requests_per_second``."""
+    key_max_long_polls: int = 1000
+    """Long polls (batch polls with a ``timeout`` above 0) one key may hold open at once in a process; one more gets
+    429. Each holds a connection and a waiter; 1000 is far above a worker fleet's pollers. 0: no limit."""
+    trigger_max_header_bytes: int = 16 * 1024
+    """Largest total size of a request's headers (names and values) an HTTP-endpoint trigger accepts; larger gets
+    431. 0: no limit but the HTTP server's own."""
+    trigger_max_path_bytes: int = 4096
+    """Longest path, with its query string, as sent (percent-encoded), an HTTP-endpoint trigger accepts; longer
+    gets 414. 0: no limit but the HTTP server's own."""
     outbound_allow_networks: str = ""
     """Comma-separated networks (CIDRs, e.g. ``127.0.0.0/8``) that HTTP tasks, webhooks and EVENT webhook sinks may
     reach although they are loopback, link-local or cloud-metadata addresses, refused otherwise."""

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from baton.api import ballerine, conductor, elsa, openapi, state, triggers
 from baton.api.access import AuthOffHeader
+from baton.api.key_limits import KeyLimiter, KeyLimits, TriggerSizes
 from baton.api.limits import RequestLimits
 from baton.api.responses import JSONResponse
 from baton.api.routing import Surface
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
             interval_ms=settings.retention_interval_ms,
             events=service.events,
             webhooks=service.webhooks,
+            audit=service.audit,
         )
         retention.start()
         state.install(app, service)
@@ -126,16 +128,37 @@ def create_app(settings: Settings) -> Starlette:
                 await notifier.stop()
             await store.close()
 
+    limiter = KeyLimiter(
+        requests_per_second=settings.key_requests_per_second,
+        burst=settings.key_request_burst,
+        max_long_polls=settings.key_max_long_polls,
+    )
+    per_key = [Middleware(KeyLimits, limiter=limiter)]  # around each route, inside authentication's guard
+    trigger_sizes = Middleware(
+        TriggerSizes,
+        max_header_bytes=settings.trigger_max_header_bytes,
+        max_path_bytes=settings.trigger_max_path_bytes,
+    )
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
             # Before Conductor's /api: a Mount at /api would take /api/v1/... too.
             Surface(
-                "/api/v1", ballerine.routes, ballerine.exception_handlers, access=ballerine.access, auth=settings.auth
+                "/api/v1",
+                ballerine.routes,
+                ballerine.exception_handlers,
+                access=ballerine.access,
+                auth=settings.auth,
+                route_middleware=per_key,
             ),
             Surface(
-                "/api", conductor.routes, conductor.exception_handlers, access=conductor.access, auth=settings.auth
+                "/api",
+                conductor.routes,
+                conductor.exception_handlers,
+                access=conductor.access,
+                auth=settings.auth,
+                route_middleware=per_key,
             ),
             Surface(
                 settings.trigger_base_path,
@@ -143,8 +166,16 @@ def create_app(settings: Settings) -> Starlette:
                 triggers.exception_handlers,
                 access=triggers.access,
                 auth=settings.auth,
+                route_middleware=[trigger_sizes, *per_key],
             ),
-            Surface("/elsa/api", elsa.routes, elsa.exception_handlers, access=elsa.access, auth=settings.auth),
+            Surface(
+                "/elsa/api",
+                elsa.routes,
+                elsa.exception_handlers,
+                access=elsa.access,
+                auth=settings.auth,
+                route_middleware=per_key,
+            ),
         ],
         middleware=[
             *([] if settings.auth else [Middleware(AuthOffHeader)]),

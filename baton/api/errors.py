@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
+from baton.api.key_limits import HeadersTooLarge, PathTooLong, TooManyRequests
 from baton.api.limits import BodyReadTimeout, PayloadTooLarge
 from baton.api.params import UnsupportedMediaType
 from baton.api.responses import ErrorBody
@@ -65,6 +66,14 @@ def exception_handlers(body: ErrorBody) -> dict[type[Exception], ExceptionHandle
             return response
         if isinstance(exc, UnsupportedMediaType):
             return body(415, exc.message, [FieldError("Content-Type", exc.message)])
+        if isinstance(exc, TooManyRequests):
+            response = body(429, exc.message, [])
+            response.headers["retry-after"] = str(exc.retry_after_s)
+            return response
+        if isinstance(exc, HeadersTooLarge):
+            return body(431, exc.message, [FieldError("headers", exc.message)])
+        if isinstance(exc, PathTooLong):
+            return body(414, exc.message, [FieldError("path", exc.message)])
         if isinstance(exc, StoreError):
             log.error("store failure on %s %s: %s", request.method, request.url.path, exc)
         return baton_error_answer(body, exc)

@@ -9,6 +9,7 @@ the words it never takes, so each path has one route whatever the order.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
@@ -25,7 +26,9 @@ class Surface(Mount):
     each route behind its access rule (``api/access.py``), a route without one refused here.
 
     The prefix alone (``/api``, ``/api/``) is not the surface's: the root answers it (a 404),
-    where a plain Mount would redirect ``/api`` to ``/api/``.
+    where a plain Mount would redirect ``/api`` to ``/api/``. ``route_middleware`` wraps each route's app
+    (``around_each``): it runs once the route is chosen, inside the exception handlers, so what it raises is
+    answered in the surface's shape too.
     """
 
     def __init__(
@@ -36,11 +39,16 @@ class Surface(Mount):
         *,
         access: SurfaceAccess | None = None,
         auth: bool = True,
+        route_middleware: Sequence[Middleware] = (),
     ) -> None:
+        # The limits run inside the guard: they see the principal it found.
+        routes = around_each(routes, route_middleware)
         if access is not None:
             routes = guard(routes, access, auth=auth)
         super().__init__(
-            prefix, routes=routes, middleware=[Middleware(ExceptionMiddleware, handlers=exception_handlers)]
+            prefix,
+            routes=routes,
+            middleware=[Middleware(ExceptionMiddleware, handlers=exception_handlers)],
         )
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -48,6 +56,23 @@ class Surface(Mount):
         if match is not Match.NONE and scope["path"] == child_scope["root_path"] + "/":
             return Match.NONE, {}
         return match, child_scope
+
+
+def around_each(routes: Sequence[BaseRoute], middleware: Sequence[Middleware]) -> list[BaseRoute]:
+    """Copies of ``routes`` whose apps run inside ``middleware`` (outermost first)."""
+    if not middleware:
+        return list(routes)
+    wrapped: list[BaseRoute] = []
+    for route in routes:
+        if not isinstance(route, Route):
+            raise TypeError(f"only plain routes can be wrapped, not {route!r}")
+        app = route.app
+        for cls, args, kwargs in reversed(middleware):
+            app = cls(app, *args, **kwargs)
+        copied = copy.copy(route)
+        copied.app = app
+        wrapped.append(copied)
+    return wrapped
 
 
 class NarrowedRoute(Route):

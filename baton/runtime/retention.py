@@ -2,9 +2,10 @@
 
 A run is finished when COMPLETED, FAILED, TIMED_OUT or TERMINATED; its age is
 counted from its end time. Its tasks, queue rows, timers and idempotency key go
-with it. Event executions (what handlers did with each published event) and webhook deliveries delivered
-or given up, recorded before the same cutoff, go too. Each batch is one short transaction, so deleting a
-large backlog never holds the database for long; a pass runs batches until one comes back short,
+with it. Event executions (what handlers did with each published event), webhook
+deliveries delivered or given up, and audit log entries, recorded before the same
+cutoff, go too. Each batch is one short transaction, so deleting a large backlog
+never holds the database for long; a pass runs batches until one comes back short,
 then sleeps ``retention_interval_ms``. With ``retention_days`` 0 (the default)
 nothing is ever deleted and the loop does not start. Any number of processes
 may run it against one database: a batch skips runs another holds.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 
 from baton.runtime.periodic import Periodic
+from baton.service.audit import AuditService
 from baton.service.events import EventHandlerService
 from baton.service.search import SearchService
 from baton.service.webhooks import WebhookService
@@ -33,10 +35,12 @@ class Retention:
         interval_ms: int,
         events: EventHandlerService | None = None,
         webhooks: WebhookService | None = None,
+        audit: AuditService | None = None,
     ) -> None:
         self._search = search
         self._events = events
         self._webhooks = webhooks
+        self._audit = audit
         self._retention_days = retention_days
         self._periodic = Periodic("baton-retention", self._pass, interval_s=interval_ms / 1000, log=log)
 
@@ -52,8 +56,8 @@ class Retention:
         await self._periodic.stop()
 
     async def run_once(self) -> int:
-        """Delete batches until one is short; returns how many runs went (event executions and webhook deliveries
-        go too)."""
+        """Delete batches until one is short; returns how many runs went (event executions, webhook deliveries
+        and audit entries go too)."""
         deleted = 0
         while True:
             count = await self._search.delete_finished(self._retention_days, batch=BATCH)
@@ -65,6 +69,9 @@ class Retention:
                 pass
         if self._webhooks is not None:
             while await self._webhooks.forget_deliveries(self._retention_days, batch=BATCH) == BATCH:
+                pass
+        if self._audit is not None:
+            while await self._audit.forget(self._retention_days, batch=BATCH) == BATCH:
                 pass
         return deleted
 

@@ -11,6 +11,7 @@ from baton.model import WorkflowDef
 from baton.model.codec import decode
 from baton.sandbox.sandbox import Sandbox
 from baton.service.access import AccessService
+from baton.service.audit import AuditService
 from baton.service.cases import CaseService
 from baton.service.children import ChildRuns
 from baton.service.context import ServiceContext
@@ -33,6 +34,7 @@ from baton.store import Store
 
 __all__ = [
     "AccessService",
+    "AuditService",
     "Baton",
     "CaseService",
     "ChildRuns",
@@ -87,6 +89,7 @@ class Baton:
         self.webhooks = WebhookService(self.context)
         # Ballerine's runs and cases; the outgoing webhooks hear of their changes.
         self.entities = EntityRuns(self.context, self.runs, self.waits, lambda: self.webhooks)
+        self.audit = self.context.audit
         self.cases = CaseService(self.context, self.entities, self.operations, self.tasks, self.waits)
         self.context.signal_handler = self.handle_signal
 

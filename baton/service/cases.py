@@ -19,6 +19,7 @@ from typing import Any
 from baton.engine.events import MergeVariables
 from baton.errors import FieldError, NotFoundError, ValidationError, workflow_not_found
 from baton.model import TaskResult, TaskResultStatus, TaskType, Workflow, WorkflowDef
+from baton.model.audit import AuditAction, TargetKind
 from baton.model.cases import (
     CASE_STATES,
     DECISIONS,
@@ -220,6 +221,9 @@ class CaseService:
             raise ValidationError(message, [FieldError("assigneeId", message)])
         await self._ensure_record(runtime)
         await self._ctx.store.assign_case(workflow_id, assignee_id, self._ctx.clock())
+        await self._ctx.audit.record(
+            AuditAction.CASE_ASSIGNED, TargetKind.CASE, workflow_id, {"assigneeId": assignee_id}
+        )
         return await self.get(workflow_id)
 
     async def decide(self, workflow_id: str, name: Any, reason: Any, reviewer: Any) -> Case:
@@ -256,6 +260,8 @@ class CaseService:
             decision=name, reviewer=reviewer, reason=reason, decided_at=self._ctx.clock(), task_id=step.task_id
         )
         await self._ctx.store.add_decision(workflow_id, decision)
+        detail = {"decision": name, "reason": reason, "reviewer": reviewer}
+        await self._ctx.audit.record(AuditAction.CASE_DECIDED, TargetKind.CASE, workflow_id, detail)
         return await self.get(workflow_id)
 
     async def decide_document(
@@ -282,6 +288,8 @@ class CaseService:
         merge = document_decided(document_id, status, reason, comment)
         await self._operations.update_variables(workflow_id, {}, merge_variables=merge)
         await self._ensure_record(runtime)
+        detail = {"documentId": document_id, "decision": decision, "reason": reason}
+        await self._ctx.audit.record(AuditAction.CASE_DOCUMENT_DECIDED, TargetKind.CASE, workflow_id, detail)
         return await self.get(workflow_id)
 
     async def create(self, workflow_name: Any, context: Any) -> Started:

@@ -19,6 +19,7 @@ from baton.engine import DecideContext, Decision, Event, Signal
 from baton.engine.decision import IGNORED, Refusal
 from baton.errors import ConflictError, NotFoundError
 from baton.model import Task, TaskExecLog, TaskStatus
+from baton.service.audit import AuditService
 from baton.service.decisions import Decisions, Evaluate
 from baton.service.run_ends import RunEnds
 from baton.service.wakeups import NoWakeups, Wakeups, run_key, task_key
@@ -74,11 +75,14 @@ class ServiceContext:
     """Whether what a run shows (its state, its documents) is subscribed to: a decision that may change it writes
     a RUN_CHANGED signal."""
     decisions: Decisions = field(init=False, repr=False)
+    audit: AuditService = field(init=False, repr=False)
+    """Where use cases record who did what (``service/audit.py``)."""
     run_ends: RunEnds = field(default_factory=RunEnds, init=False, repr=False)
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.decisions = Decisions(self.store, self.evaluate)
+        self.audit = AuditService(self.store, lambda: self.clock())
 
     def decide_context(self) -> DecideContext:
         settings = self.settings

@@ -54,6 +54,7 @@ from baton.engine import (
 from baton.engine.events import MergeVariables
 from baton.errors import BatonError, ConflictError, FieldError, ValidationError, task_not_found, workflow_not_found
 from baton.model import BulkResponse, RerunWorkflowRequest, SkipTaskRequest, TaskExecLog, TaskType, Workflow
+from baton.model.audit import AuditAction, TargetKind
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
 
@@ -70,9 +71,11 @@ class OperationService:
 
     async def pause(self, workflow_id: str) -> None:
         await self._apply(workflow_id, Pause())
+        await self._ctx.audit.record(AuditAction.RUN_PAUSED, TargetKind.RUN, workflow_id)
 
     async def resume(self, workflow_id: str) -> None:
         await self._apply(workflow_id, Resume())
+        await self._ctx.audit.record(AuditAction.RUN_RESUMED, TargetKind.RUN, workflow_id)
 
     async def restart(self, workflow_id: str, *, use_latest_definitions: bool = False) -> None:
         """Run an ended run again from its start; with the latest registered definition when asked."""
@@ -81,6 +84,8 @@ class OperationService:
             run = await self._run_header(workflow_id)
             definition = await self._resolver.by_name(run.workflow_name, None)
         await self._ctx.apply_event(workflow_id, Restart(definition=definition), signals_inline=True)
+        detail = {"useLatestDefinitions": use_latest_definitions}
+        await self._ctx.audit.record(AuditAction.RUN_RESTARTED, TargetKind.RUN, workflow_id, detail)
 
     async def retry(
         self, workflow_id: str, *, resume_subworkflow_tasks: bool = False, from_parent: bool = False
@@ -96,6 +101,8 @@ class OperationService:
             resume = await self._resumable_children(workflow_id)
         event = Retry(resume_task_ids=resume, notify_parent=not from_parent)
         await self._ctx.apply_event(workflow_id, event, signals_inline=True)
+        detail = {"resumeSubworkflowTasks": resume_subworkflow_tasks, "fromParent": from_parent}
+        await self._ctx.audit.record(AuditAction.RUN_RETRIED, TargetKind.RUN, workflow_id, detail)
 
     async def rerun(self, workflow_id: str, request: RerunWorkflowRequest) -> str:
         """Run an ended run again from ``reRunFromTaskId`` (or from its start); returns its id."""
@@ -106,6 +113,8 @@ class OperationService:
             correlation_id=request.correlation_id,
         )
         await self._ctx.apply_event(workflow_id, event, signals_inline=True)
+        detail = {"reRunFromTaskId": request.re_run_from_task_id or None}
+        await self._ctx.audit.record(AuditAction.RUN_RERUN, TargetKind.RUN, workflow_id, detail)
         return workflow_id
 
     async def skip_task(self, workflow_id: str, reference_task_name: str, request: SkipTaskRequest) -> None:
@@ -117,6 +126,8 @@ class OperationService:
                 task_output=request.task_output,
             ),
         )
+        detail = {"taskReferenceName": reference_task_name}
+        await self._ctx.audit.record(AuditAction.TASK_SKIPPED, TargetKind.RUN, workflow_id, detail)
 
     async def update_variables(
         self,

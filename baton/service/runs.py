@@ -21,6 +21,7 @@ from baton.model import (
     WorkflowStatus,
 )
 from baton.model.arguments import input_errors, input_size
+from baton.model.audit import AuditAction, TargetKind
 from baton.model.schemas import ON_LOOP_STEPS, OutOfSteps, first_violation, violation_within_bound
 from baton.model.validation import start_request_errors
 from baton.service.context import ServiceContext
@@ -274,10 +275,12 @@ class RunService:
 
     async def terminate(self, workflow_id: str, reason: str | None) -> None:
         await self._ctx.apply_event(workflow_id, Terminate(reason=reason))
+        await self._ctx.audit.record(AuditAction.RUN_TERMINATED, TargetKind.RUN, workflow_id, {"reason": reason})
 
     async def remove(self, workflow_id: str) -> None:
         if not await self._ctx.store.delete_run(workflow_id):
             raise workflow_not_found(workflow_id)
+        await self._ctx.audit.record(AuditAction.RUN_REMOVED, TargetKind.RUN, workflow_id)
 
 
 def _check_start_request(request: StartWorkflowRequest) -> None:

@@ -26,6 +26,7 @@ from baton.store.base import (
     WaitingTask,
 )
 from baton.store.roles import (
+    AuditStore,
     DecisionStore,
     DefinitionStore,
     EventHandlerStore,
@@ -42,6 +43,7 @@ from baton.store.roles import (
 
 __all__ = [
     "TOTAL_HITS_CAP",
+    "AuditStore",
     "ClaimAfter",
     "ClaimLimits",
     "ClaimRequest",

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
 from baton.model.access import AccessKey, Application, KeyStatus
+from baton.model.audit import AuditEntry, AuditQuery, NewAuditEntry
 from baton.model.cases import CaseDecision, CaseFilter, CasePage, CaseQuery, CaseRecord, Entity
 from baton.model.events import EventExecution, EventHandler
 from baton.model.triggers import Trigger
@@ -443,6 +444,19 @@ class AccessStore(Protocol):
         propose at once, they all get the one value stored."""
 
 
+class AuditStore(Protocol):
+    """The audit log: who did what, newest first."""
+
+    async def add_audit_entries(self, entries: Sequence[NewAuditEntry]) -> None:
+        """Record the entries, in one transaction; each gets an id above every earlier entry's, in their order."""
+
+    async def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The newest ``query.limit`` entries matching each of its filters given, newest first."""
+
+    async def delete_audit_entries_before(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` entries recorded before ``cutoff`` (oldest first); how many went."""
+
+
 class Store(
     DefinitionStore,
     RunStore,
@@ -457,6 +471,7 @@ class Store(
     CaseStore,
     WebhookStore,
     AccessStore,
+    AuditStore,
     Protocol,
 ):
     """Everything durable: every role. Open with ``open_store(url)``."""

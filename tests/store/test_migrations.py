@@ -40,6 +40,7 @@ EXPECTED_TABLES = {
     "webhooks",
     "webhook_run_states",
     "webhook_run_subscriptions",
+    "audit_log",
     "webhook_deliveries",
     "webhook_attempts",
     "applications",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from baton.api.conductor import applications, bulk, events, metadata, search, tasks, testing, workflows
+from baton.api.conductor import applications, audit, bulk, events, metadata, search, tasks, testing, workflows
 from baton.api.conductor.access import access
 from baton.api.conductor.errors import error_body, exception_handlers
 
@@ -22,6 +22,7 @@ routes: list[BaseRoute] = [
     *testing.routes,
     *metadata.routes,
     *events.routes,
+    *audit.routes,
     *search.routes,
     *bulk.routes,
     *workflows.routes,

@@ -31,6 +31,7 @@ RULES: dict[str, Permission] = {
     "POST /applications/{id}/accessKeys": P.MANAGE,
     "DELETE /applications/{applicationId}/accessKeys/{keyId}": P.MANAGE,
     "POST /applications/{applicationId}/accessKeys/{keyId}/status": P.MANAGE,
+    "GET /audit": P.MANAGE,
     # the worker API
     "GET /tasks/poll/{task_type}": P.WORK,
     "GET /tasks/poll/batch/{task_type}": P.WORK,

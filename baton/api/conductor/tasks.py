@@ -3,11 +3,14 @@ run), workers' last polls, and task logs."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from baton.api.conductor.streaming import stored_run_answer
+from baton.api.key_limits import long_poll_slot
 from baton.api.params import body_as, int_param, json_body
 from baton.api.responses import JSONResponse, no_content, text
 from baton.api.routing import NarrowedRoute
@@ -20,14 +23,18 @@ _DEFAULT_POLL_TIMEOUT_MS = 100
 
 
 async def batch_poll(request: Request) -> Response:
-    tasks = await service(request).tasks.poll(
-        request.path_params["task_type"],
-        worker_id=request.query_params.get("workerid"),
-        domain=request.query_params.get("domain"),
-        count=int_param(request, "count", 1),
-        timeout_ms=int_param(request, "timeout", _DEFAULT_POLL_TIMEOUT_MS),
-        gone=request.is_disconnected,
-    )
+    """A long poll when its ``timeout`` is above 0: it holds one of its key's long-poll slots while it waits."""
+    count = int_param(request, "count", 1)
+    timeout_ms = int_param(request, "timeout", _DEFAULT_POLL_TIMEOUT_MS)
+    with long_poll_slot(request) if timeout_ms > 0 else nullcontext():
+        tasks = await service(request).tasks.poll(
+            request.path_params["task_type"],
+            worker_id=request.query_params.get("workerid"),
+            domain=request.query_params.get("domain"),
+            count=count,
+            timeout_ms=timeout_ms,
+            gone=request.is_disconnected,
+        )
     return JSONResponse(tasks)
 
 

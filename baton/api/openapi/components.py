@@ -43,6 +43,7 @@ from baton.model import (
     WorkflowStatus,
     WorkflowTask,
 )
+from baton.model.audit import AuditPage
 from baton.model.summaries import TaskSummary, WorkflowSummary
 
 MODEL_STRUCTS: tuple[type[msgspec.Struct], ...] = (
@@ -59,6 +60,7 @@ MODEL_STRUCTS: tuple[type[msgspec.Struct], ...] = (
     BulkResponse,
     WorkflowSummary,
     TaskSummary,
+    AuditPage,
 )
 """The structs whose schemas are derived; what they refer to (``SubWorkflowParams``) comes along."""
 

@@ -11,7 +11,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from baton.api.openapi import access, components, events, metadata, tasks, workflows
+from baton.api.openapi import access, audit, components, events, metadata, tasks, workflows
 from baton.api.openapi.spec import BOOLEAN, OBJECT, Paths, answer, operation
 from baton.model.codec import encode
 
@@ -43,7 +43,15 @@ _ROOT_PATHS: Paths = {
     },
 }
 
-_AREAS: tuple[Paths, ...] = (access.paths, workflows.paths, tasks.paths, metadata.paths, events.paths, _ROOT_PATHS)
+_AREAS: tuple[Paths, ...] = (
+    access.paths,
+    workflows.paths,
+    tasks.paths,
+    metadata.paths,
+    events.paths,
+    audit.paths,
+    _ROOT_PATHS,
+)
 
 
 def _version() -> str:
@@ -81,6 +89,7 @@ def document() -> dict[str, Any]:
             {"name": metadata.TAG, "description": "Workflow and task definitions."},
             {"name": events.TAG, "description": "Event handlers: what to do when an EVENT task publishes."},
             {"name": access.TAG, "description": "Tokens, applications, their roles and access keys."},
+            {"name": audit.TAG, "description": "The audit log: who did what (ADMIN only)."},
         ],
         "paths": dict(sorted(all_paths().items())),
         "components": {

@@ -107,6 +107,11 @@ ERROR_RESPONSES: dict[str, dict[str, Any]] = {
     "Conflict": {"status": 409, "description": "The operation does not apply to what it names in its state."},
     "PayloadTooLarge": {"status": 413, "description": "The body is larger than the server accepts."},
     "UnsupportedMediaType": {"status": 415, "description": "The body is sent as another media type than JSON."},
+    "TooManyRequests": {
+        "status": 429,
+        "description": "The key (or client address) is over its requests per second, or its concurrent long polls; "
+        "`Retry-After` says in how many seconds to try again.",
+    },
     "ServiceUnavailable": {"status": 503, "description": "The store failed; the request may be tried again."},
 }
 """Error answers, each a component response with Conductor's error body, by name."""
@@ -125,11 +130,11 @@ def operation(
     description: str | None = None,
     public: bool = False,
 ) -> Operation:
-    """One operation. Every one may answer 400 and 503; one with a body also 408 and 413 (and 415 when the body
-    is JSON only); one with a path parameter also 404; ``errors`` adds others (404, 409). One not ``public`` asks
-    for credentials (the document's ``security``) and may answer 401 and 403."""
+    """One operation. Every one may answer 400, 429 (``api/key_limits.py``) and 503; one with a body also 408 and
+    413 (and 415 when the body is JSON only); one with a path parameter also 404; ``errors`` adds others (404, 409).
+    One not ``public`` asks for credentials (the document's ``security``) and may answer 401 and 403."""
     params = list(parameters)
-    statuses = {400, 503, *errors} if public else {400, 401, 403, 503, *errors}
+    statuses = {400, 429, 503, *errors} if public else {400, 401, 403, 429, 503, *errors}
     if body is not None:
         statuses |= {408, 413}
         if set(body["content"]) == {JSON}:

@@ -8,6 +8,7 @@ outbox's reads, search and retention are the code written once for both stores (
 from __future__ import annotations
 
 from baton.store.common.access import AccessRecords
+from baton.store.common.audit import AuditLog
 from baton.store.common.cases import Cases
 from baton.store.common.definitions import Definitions
 from baton.store.common.event_handlers import EventHandlers
@@ -37,6 +38,7 @@ class PostgresStore(
     Cases,
     Webhooks,
     AccessRecords,
+    AuditLog,
     Store,
 ):
     """The store on a PostgreSQL database, shared by any number of processes."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from baton.store.common.access import AccessRecords
+from baton.store.common.audit import AuditLog
 from baton.store.common.cases import Cases
 from baton.store.common.definitions import Definitions
 from baton.store.common.event_handlers import EventHandlers
@@ -44,6 +45,7 @@ class SqliteStore(
     Cases,
     Webhooks,
     AccessRecords,
+    AuditLog,
     Store,
 ):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
