@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from baton.config import Settings
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from baton.model.access import AccessKey, Application, KeyStatus, Role
+from baton.model.audit import AuditAction, TargetKind
 from baton.service.access_tokens import Authenticator, hash_secret, secret_matches
 from baton.service.context import ServiceContext
 
@@ -122,6 +123,12 @@ class AccessService:
             queues=queues,
         )
         await self._ctx.store.create_application(application)
+        await self._ctx.audit.record(
+            AuditAction.APPLICATION_CREATED,
+            TargetKind.APPLICATION,
+            application.id,
+            {"name": name, "roles": sorted(roles)},
+        )
         return application
 
     async def get_application(self, application_id: str) -> Application:
@@ -134,6 +141,16 @@ class AccessService:
         return await self._ctx.store.list_applications()
 
     async def change_application(self, application: Application) -> Application:
+        changed = await self._change(application)
+        await self._ctx.audit.record(
+            AuditAction.APPLICATION_UPDATED,
+            TargetKind.APPLICATION,
+            application.id,
+            {"name": application.name, "roles": sorted(application.roles)},
+        )
+        return changed
+
+    async def _change(self, application: Application) -> Application:
         if not await self._ctx.store.update_application(application):
             raise NotFoundError(f"Application {application.id} not found")
         self.authenticator.forget_all()
@@ -141,16 +158,21 @@ class AccessService:
 
     async def grant_role(self, application_id: str, role: Role) -> Application:
         application = await self.get_application(application_id)
-        return await self.change_application(replace(application, roles=application.roles | {role}))
+        changed = await self._change(replace(application, roles=application.roles | {role}))
+        await self._ctx.audit.record(AuditAction.ROLE_ADDED, TargetKind.APPLICATION, application_id, {"role": role})
+        return changed
 
     async def remove_role(self, application_id: str, role: Role) -> Application:
         application = await self.get_application(application_id)
-        return await self.change_application(replace(application, roles=application.roles - {role}))
+        changed = await self._change(replace(application, roles=application.roles - {role}))
+        await self._ctx.audit.record(AuditAction.ROLE_REMOVED, TargetKind.APPLICATION, application_id, {"role": role})
+        return changed
 
     async def delete_application(self, application_id: str) -> None:
         if not await self._ctx.store.delete_application(application_id):
             raise NotFoundError(f"Application {application_id} not found")
         self.authenticator.forget_all()
+        await self._ctx.audit.record(AuditAction.APPLICATION_DELETED, TargetKind.APPLICATION, application_id)
 
     async def create_key(self, application_id: str) -> NewKey:
         secret = secrets.token_urlsafe(32)
@@ -162,6 +184,9 @@ class AccessService:
             created=self._ctx.clock(),
         )
         await self._ctx.store.create_access_key(key)
+        await self._ctx.audit.record(
+            AuditAction.KEY_CREATED, TargetKind.ACCESS_KEY, key.id, {"applicationId": application_id}
+        )
         return NewKey(key, secret)
 
     async def list_keys(self, application_id: str | None = None) -> list[AccessKey]:
@@ -179,6 +204,8 @@ class AccessService:
         if not await self._ctx.store.set_access_key_status(key_id, status):
             raise NotFoundError(f"Access key {key_id} not found")
         self.authenticator.forget(key_id)
+        action = AuditAction.KEY_ACTIVATED if status is KeyStatus.ACTIVE else AuditAction.KEY_REVOKED
+        await self._ctx.audit.record(action, TargetKind.ACCESS_KEY, key_id)
         return await self.get_key(key_id)
 
     async def revoke_key(self, key_id: str) -> AccessKey:
@@ -194,3 +221,4 @@ class AccessService:
         if not await self._ctx.store.delete_access_key(key_id):
             raise NotFoundError(f"Access key {key_id} not found")
         self.authenticator.forget(key_id)
+        await self._ctx.audit.record(AuditAction.KEY_DELETED, TargetKind.ACCESS_KEY, key_id)

@@ -2,9 +2,9 @@
 ``Retry-After``, in each surface's error shape), concurrent long polls, a flooding key that does not slow
 another's requests, and the sizes of an HTTP-endpoint trigger's headers (431) and path (414).
 
-The server runs with auth off (``BATON_AUTH=false``; before authentication is merged no request has a key
-anyway), so a request's key is its client's address: each test's clients connect from addresses of their own on
-the loopback network (127.0.0.x). That the key is the principal's when there is one is held in process, below.
+Most tests run a server with auth off (``BATON_AUTH=false``), so a request's key is its client's address: each
+test's clients connect from addresses of their own on the loopback network (127.0.0.x). One runs with auth on and
+two access keys, whose budgets are their own from any address.
 The limits hold nothing in the database, so one store is enough.
 """
 
@@ -15,22 +15,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from baton.api.conductor import exception_handlers as conductor_handlers
-from baton.api.key_limits import KeyLimiter, KeyLimits, TooManyRequests, limit_key
-from baton.api.routing import Surface
-from baton.model.access import UNAUTHENTICATED_ADMIN, Principal, Role
+from baton.api.key_limits import KeyLimiter, TooManyRequests, limit_key
+from baton.model.access import UNAUTHENTICATED_ADMIN
 from baton.service.acting import acting_as
+from tests.access.helpers import key_headers, make_key
 from tests.conftest import ServerProcess, fresh_database
 from tests.helpers import unique
 
@@ -164,40 +156,39 @@ def test_a_triggers_headers_and_path_are_bounded(limited: ServerProcess) -> None
         assert elsewhere.status_code == 200
 
 
-class _ActAs:
-    """Stands in for authentication, which is built elsewhere: the request acts as the key named in its
-    ``X-Key`` header, as the real authentication's ``acting_as`` makes it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = dict(scope["headers"]).get(b"x-key")
-        if key is None:
-            await self._app(scope, receive, send)
-            return
-        principal = Principal(
-            key_id=key.decode(), application_id="app", application_name="app", roles=frozenset({Role.ADMIN})
-        )
-        with acting_as(principal):
-            await self._app(scope, receive, send)
+@pytest.fixture(scope="module")
+def limited_with_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The same low rate, with auth on: a request's budget is its access key's."""
+    folder = tmp_path_factory.mktemp("key-limits-auth")
+    limits = {name: value for name, value in LIMITS.items() if name != "BATON_AUTH"}
+    with fresh_database("sqlite", folder) as url:
+        process = ServerProcess(url, folder / "server.log", env=limits)
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
 
 
-async def test_the_key_is_the_principals_and_else_the_clients_address(tmp_path: Path) -> None:
-    async def whose(request: Request) -> Response:
-        return PlainTextResponse(limit_key(request.scope))
+def test_each_access_key_has_its_own_budget_wherever_it_connects_from(limited_with_keys: ServerProcess) -> None:
+    with limited_with_keys.client() as admin:
+        first, second = make_key(admin, ["VIEWER"]), make_key(admin, ["VIEWER"])
+    with client_from(limited_with_keys, "127.0.0.20") as client:
+        answers = [client.get("/api/metadata/taskdefs", headers=key_headers(first)) for _ in range(8)]
+        refused = answers[-1]
+        assert refused.status_code == 429, refused.text
+        assert f"key {first[0]}" in refused.json()["message"]
+        # Another key from the same address is not refused: the budget is the key's, not the address's.
+        assert client.get("/api/metadata/taskdefs", headers=key_headers(second)).status_code == 200
+    with client_from(limited_with_keys, "127.0.0.21") as client:
+        # The first key from another address is still over its budget.
+        assert client.get("/api/metadata/taskdefs", headers=key_headers(first)).status_code == 429
 
-    limiter = KeyLimiter(requests_per_second=1, burst=1, max_long_polls=0)
-    per_route = [Middleware(_ActAs), Middleware(KeyLimits, limiter=limiter)]
-    surface = Surface("/api", [Route("/whose", whose)], conductor_handlers, per_route)
-    transport = httpx.ASGITransport(app=Starlette(routes=[surface]), client=("10.1.2.3", 4000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://baton") as client:
-        assert (await client.get("/api/whose", headers={"X-Key": "k1"})).text == "key k1"
-        assert (await client.get("/api/whose", headers={"X-Key": "k1"})).status_code == 429
-        assert (await client.get("/api/whose", headers={"X-Key": "k2"})).text == "key k2"
-        assert (await client.get("/api/whose")).text == "client 10.1.2.3"
-        with acting_as(UNAUTHENTICATED_ADMIN):
-            assert limit_key({"type": "http", "client": ("10.9.9.9", 1)}) == "client 10.9.9.9"
+
+def test_without_a_key_of_its_own_a_request_spends_its_address_budget() -> None:
+    with acting_as(UNAUTHENTICATED_ADMIN):
+        assert limit_key({"type": "http", "client": ("10.9.9.9", 1)}) == "client 10.9.9.9"
+    assert limit_key({"type": "http"}) == "client unknown"
 
 
 def test_idle_buckets_are_forgotten_and_busy_ones_kept() -> None:

@@ -42,8 +42,27 @@ def actions_on(client: httpx.Client, target_id: str) -> list[tuple[str, str, dic
 
 
 def assert_acted_by_the_test_key(entry: dict[str, Any]) -> None:
-    """Requests act as the key they send; until authentication is merged, they act as ``system``."""
-    assert entry["actor"] == "system" or entry["actor"].endswith(f":{ADMIN_KEY_ID}"), entry
+    """Requests act as the key they send: the audit names its application and key."""
+    assert entry["actor"].endswith(f":{ADMIN_KEY_ID}"), entry
+
+
+def test_applications_and_keys_made_changed_and_revoked_are_recorded(client: httpx.Client) -> None:
+    made = client.post("/api/applications", json={"name": unique("audited"), "roles": ["VIEWER"]})
+    assert made.status_code == 200, made.text
+    application = made.json()["id"]
+    assert client.post(f"/api/applications/{application}/roles/WORKER").status_code == 200
+    key = client.post(f"/api/applications/{application}/accessKeys").json()["id"]
+    assert client.post(f"/api/applications/{application}/accessKeys/{key}/status").status_code == 200
+    assert client.delete(f"/api/applications/{application}/accessKeys/{key}").status_code == 200
+    assert [action for action, _, _ in actions_on(client, application)] == ["APPLICATION_CREATED", "ROLE_ADDED"]
+    assert actions_on(client, key) == [
+        ("KEY_CREATED", "ACCESS_KEY", {"applicationId": application}),
+        ("KEY_REVOKED", "ACCESS_KEY", {}),
+        ("KEY_DELETED", "ACCESS_KEY", {}),
+    ]
+    entries = audit(client, targetId=key)["results"]
+    assert all(entry["actor"].endswith(f":{ADMIN_KEY_ID}") for entry in entries)
+    assert not any("secret" in str(entry["detail"]).lower() for entry in entries)
 
 
 def test_definitions_registered_and_deleted_are_recorded(client: httpx.Client) -> None:
