@@ -4,6 +4,7 @@
     ├── ValidationError      bad input; carries the fields at fault
     ├── NotFoundError        an unknown definition, run or task
     ├── ConflictError        the thing exists, or is in the wrong state for the request
+    ├── NotConfiguredError   the server was started without what the request needs (a setting)
     └── StoreError           the database failed (driver errors are wrapped here)
 
 The docstring of each class is its default message. Status codes are chosen only
@@ -50,6 +51,10 @@ class NotFoundError(BatonError):
 
 class ConflictError(BatonError):
     """The request conflicts with the current state."""
+
+
+class NotConfiguredError(BatonError):
+    """The server is not configured for this request."""
 
 
 class StoreError(BatonError):

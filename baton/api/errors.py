@@ -17,7 +17,15 @@ from starlette.types import ExceptionHandler
 from baton.api.limits import BodyReadTimeout, PayloadTooLarge
 from baton.api.params import UnsupportedMediaType
 from baton.api.responses import ErrorBody
-from baton.errors import BatonError, ConflictError, FieldError, NotFoundError, StoreError, ValidationError
+from baton.errors import (
+    BatonError,
+    ConflictError,
+    FieldError,
+    NotConfiguredError,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +37,7 @@ def status_for(exc: BatonError) -> int:
         return 404
     if isinstance(exc, ConflictError):
         return 409
-    if isinstance(exc, StoreError):
+    if isinstance(exc, StoreError | NotConfiguredError):
         return 503
     return 500
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from baton.api.conductor import bulk, events, metadata, search, tasks, testing, workflows
+from baton.api.conductor import bulk, events, metadata, search, secrets, tasks, testing, workflows
 from baton.api.conductor.errors import error_body, exception_handlers
 
 __all__ = ["error_body", "exception_handlers", "routes"]
@@ -21,6 +21,7 @@ routes: list[BaseRoute] = [
     *testing.routes,
     *metadata.routes,
     *events.routes,
+    *secrets.routes,
     *search.routes,
     *bulk.routes,
     *workflows.routes,

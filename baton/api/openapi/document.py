@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document: every area's paths, the component schemas and the error responses, built once.
 
 Each area declares its own paths (``workflows.py``, ``tasks.py``, ``metadata.py``,
-``events.py``; the root's are here); ``tests/api/test_openapi.py`` holds the document to the
+``events.py``, ``secrets.py``; the root's are here); ``tests/api/test_openapi.py`` holds the document to the
 routes the app really has, both ways.
 """
 
@@ -11,7 +11,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from baton.api.openapi import components, events, metadata, tasks, workflows
+from baton.api.openapi import components, events, metadata, secrets, tasks, workflows
 from baton.api.openapi.spec import BOOLEAN, OBJECT, Paths, answer, operation
 from baton.model.codec import encode
 
@@ -38,7 +38,14 @@ _ROOT_PATHS: Paths = {
     },
 }
 
-_AREAS: tuple[Paths, ...] = (workflows.paths, tasks.paths, metadata.paths, events.paths, _ROOT_PATHS)
+_AREAS: tuple[Paths, ...] = (
+    workflows.paths,
+    tasks.paths,
+    metadata.paths,
+    events.paths,
+    secrets.paths,
+    _ROOT_PATHS,
+)
 
 
 def _version() -> str:
@@ -75,6 +82,7 @@ def document() -> dict[str, Any]:
             {"name": tasks.TAG, "description": "The worker API, tasks, their logs and queues."},
             {"name": metadata.TAG, "description": "Workflow and task definitions."},
             {"name": events.TAG, "description": "Event handlers: what to do when an EVENT task publishes."},
+            {"name": secrets.TAG, "description": "Secrets: stored encrypted, given to tasks, never answered."},
         ],
         "paths": dict(sorted(all_paths().items())),
         "components": {"schemas": components.schemas(), "responses": components.responses()},
