@@ -42,6 +42,7 @@ EXPECTED_TABLES = {
     "webhook_run_subscriptions",
     "webhook_deliveries",
     "webhook_attempts",
+    "secrets",
 }
 
 
