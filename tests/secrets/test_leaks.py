@@ -165,8 +165,11 @@ def test_a_key_that_is_not_base64_of_32_bytes_stops_the_start_naming_the_setting
     process = ServerProcess(
         f"sqlite:///{tmp_path / 'baton.db'}", tmp_path / "server.log", env={"BATON_SECRETS_KEY": bad}
     )
-    with pytest.raises(RuntimeError, match="exited early") as failed:
-        process.start()
+    try:
+        with pytest.raises(RuntimeError, match="exited early") as failed:
+            process.start()
+    finally:
+        process.stop()  # closes its log
     assert "BATON_SECRETS_KEY" in str(failed.value) and bad not in str(failed.value)
 
 

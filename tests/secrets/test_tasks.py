@@ -150,3 +150,43 @@ def test_an_http_task_naming_a_missing_secret_fails_naming_it(client: httpx.Clie
     run = wait_for_status(client, start(client, flow, {}), "FAILED")
     assert missing in run["tasks"][0]["reasonForIncompletion"]
     assert http_target.requests_to("/json/x") == []
+
+
+def test_an_event_task_posts_the_value_to_its_webhook_sink_and_keeps_it_out_of_its_output(
+    client: httpx.Client, http_target: HttpTarget
+) -> None:
+    secret, value = _secret(client)
+    flow = unique("secret_event")
+    step = {
+        "name": "notify",
+        "taskReferenceName": "notify",
+        "type": "EVENT",
+        "sink": f"webhook:{http_target.url}/json/event-{flow}",
+        "inputParameters": {"token": f"${{workflow.secrets.{secret}}}", "order": "o-1"},
+    }
+    register(client, {"name": flow, "version": 1, "tasks": [step]})
+    run = wait_for_status(client, start(client, flow, {}), "COMPLETED")
+    [seen] = http_target.requests_to(f"/json/event-{flow}")
+    assert seen.json()["token"] == value and seen.json()["order"] == "o-1"
+    [task] = run["tasks"]
+    assert task["inputData"]["token"] == "***" and task["outputData"]["token"] == "***"
+    assert value not in str(run)
+
+
+def test_a_json_string_body_is_its_string_and_any_other_body_its_text(client: httpx.Client) -> None:
+    bodies = {
+        unique("quoted"): (b'"a \\"quoted\\" value"', 'a "quoted" value'),
+        unique("raw"): (b"raw-text", "raw-text"),  # conductor-python sends the value unquoted
+        unique("json_key"): (b'{"type": "service_account", "n": 1}', '{"type": "service_account", "n": 1}'),
+        unique("number"): (b"42", "42"),
+        unique("pem"): (b"-----BEGIN-----\nabc\n-----END-----\n", "-----BEGIN-----\nabc\n-----END-----\n"),
+    }
+    for name, (body, _) in bodies.items():
+        stored = client.put(f"/api/secrets/{name}", content=body, headers={"Content-Type": "application/json"})
+        assert stored.status_code == 200, stored.text
+    flow, task_type = unique("secret_forms"), unique("secret_forms_work")
+    register(client, _worker_flow(flow, task_type, {name: f"${{workflow.secrets.{name}}}" for name in bodies}))
+    start(client, flow, {})
+    task = take(client, task_type)
+    assert task["inputData"] == {name: value for name, (_, value) in bodies.items()}
+    complete(client, task)

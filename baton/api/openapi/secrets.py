@@ -10,7 +10,7 @@ _NAME = path("name", "The secret's name: letters, digits, '_' and '-'.")
 _NAMES = answer("Every secret's name, in order.", STRINGS)
 _VALUE = {
     "required": True,
-    "description": "The value: a JSON string, or the text itself sent as text/plain.",
+    "description": "The value: a JSON string, or any other body's text as it is.",
     "content": {JSON: {"schema": STRING}, TEXT: {"schema": STRING}},
 }
 _NOT_CONFIGURED = " Answers 503 when the server has no BATON_SECRETS_KEY."
@@ -33,7 +33,6 @@ paths: Paths = {
             parameters=[_NAME],
             body=_VALUE,
             responses={200: answer("Stored (encrypted).")},
-            errors=[415],
             description="No route ever answers a value." + _NOT_CONFIGURED,
         ),
         "delete": operation(
