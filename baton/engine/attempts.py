@@ -26,7 +26,7 @@ from baton.engine.expressions import resolve
 from baton.engine.run_end import end_run
 from baton.engine.run_state import AfterFork, RunState, Scope, is_queued, is_worker
 from baton.engine.schema_checks import input_violation
-from baton.engine.secrets import secret_inputs, secret_steps
+from baton.engine.secrets import names_secrets, secret_inputs
 from baton.model import (
     FORK_TASK_TYPE,
     SERVER_QUEUED_TASK_TYPES,
@@ -57,8 +57,7 @@ def schedule_step(state: RunState, step: WorkflowTask, scope: Scope, after_fork:
     input_data = resolve(step.input_parameters, state.doc) if step.input_parameters else {}
     if step.type == _DO_WHILE and step.items is not None and "items" not in input_data:
         input_data["items"] = resolve(step.items, state.doc)
-    named_secrets = step.task_reference_name in secret_steps(state.definition)
-    secrets = secret_inputs(step, state.doc) if named_secrets else None
+    secrets = secret_inputs(step, state.doc) if names_secrets(state.definition, step) else None
     state.doc.task_id = None
     kind, name, definition = step.type, step.name, step
     if kind == TaskType.DYNAMIC:

@@ -6,8 +6,8 @@ variables and output never hold a value. For each string of a step's ``inputPara
 step's other expressions resolved now, as ``resolve`` would write them) and the secrets' names. The service
 fills the values in when it hands the task out (``service/secrets.py``).
 
-Only the steps of the definition itself count: a step a dynamic fork made from data (a run's input) names
-secrets in vain, so data flowing through a run can never ask for a secret.
+Only the steps of the definition itself count (``names_secrets``): a step a dynamic fork made from data (a run's
+input) names secrets in vain, so data flowing through a run can never ask for a secret.
 """
 
 from __future__ import annotations
@@ -44,18 +44,18 @@ def _names_secrets(value: Any) -> bool:
     return False
 
 
-_secret_steps: IdentityMemo[frozenset[str]] = IdentityMemo(max_entries=_MEMO_SIZE, max_weight=_MEMO_SIZE * 8)
+_secret_steps: IdentityMemo[frozenset[int]] = IdentityMemo(max_entries=_MEMO_SIZE, max_weight=_MEMO_SIZE * 8)
 
 
-def secret_steps(definition: WorkflowDef) -> frozenset[str]:
-    """The reference names of the definition's steps whose input names a secret (memoised by identity)."""
+def names_secrets(definition: WorkflowDef, step: WorkflowTask) -> bool:
+    """Whether ``step`` is one of the definition's own steps (the very object: a step a dynamic fork made may
+    reuse a reference name) and its input names a secret. What it finds is memoised per definition; the memo
+    holds the definition, which holds its steps, so their ids are theirs while it lasts."""
     found = _secret_steps.get(definition)
-    if found is not None:
-        return found
-    refs = frozenset(
-        step.task_reference_name for step in definition.all_tasks() if _names_secrets(step.input_parameters)
-    )
-    return _secret_steps.put(definition, refs)
+    if found is None:
+        naming = frozenset(id(s) for s in definition.all_tasks() if _names_secrets(s.input_parameters))
+        found = _secret_steps.put(definition, naming)
+    return id(step) in found
 
 
 def secret_inputs(step: WorkflowTask, document: Document) -> list[SecretInput]:

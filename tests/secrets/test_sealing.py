@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from baton.engine.expressions import resolve, workflow_document
-from baton.engine.secrets import secret_inputs, secret_steps
+from baton.engine.secrets import names_secrets, secret_inputs
 from baton.model import Workflow, WorkflowDef, WorkflowTask
 from baton.model.secrets import SecretInput, secret_name_problem
 
@@ -44,7 +44,10 @@ def test_only_the_definitions_own_steps_count() -> None:
     naming = WorkflowTask(name="t", task_reference_name="uses", input_parameters={"k": "${workflow.secrets.s}"})
     plain = WorkflowTask(name="t", task_reference_name="plain", input_parameters={"k": "${workflow.input.s}"})
     definition = WorkflowDef(name="f", tasks=[naming, plain])
-    assert secret_steps(definition) == frozenset({"uses"})
+    assert names_secrets(definition, naming) and not names_secrets(definition, plain)
+    # A step made from data under the same reference name (a dynamic fork's) is not the definition's own.
+    lookalike = WorkflowTask(name="t", task_reference_name="uses", input_parameters={"k": "${workflow.secrets.s}"})
+    assert not names_secrets(definition, lookalike)
 
 
 def test_secret_names_are_what_an_expression_can_name() -> None:

@@ -8,7 +8,17 @@ from typing import Any
 import httpx
 
 from tests.api.http_target import HttpTarget, http_target
-from tests.helpers import complete, register, run_of, start, take, task_defs, unique, wait_for_status
+from tests.helpers import (
+    complete,
+    dynamic_fork_steps,
+    register,
+    run_of,
+    start,
+    take,
+    task_defs,
+    unique,
+    wait_for_status,
+)
 
 __all__ = ["http_target"]
 
@@ -92,6 +102,19 @@ def test_data_in_a_run_cannot_ask_for_a_secret(client: httpx.Client) -> None:
     assert task["inputData"] == {"note": reference}
     assert value not in str(task)
     complete(client, task)
+
+
+def test_a_step_a_dynamic_fork_makes_from_a_runs_input_cannot_ask_for_a_secret(client: httpx.Client) -> None:
+    secret, value = _secret(client)
+    flow, task_type = unique("secret_fork"), unique("secret_fork_work")
+    register(client, {"name": flow, "version": 1, "tasks": dynamic_fork_steps()})
+    reference = f"${{workflow.secrets.{secret}}}"
+    branch = {"name": task_type, "taskReferenceName": "b1", "type": "SIMPLE", "inputParameters": {"k": reference}}
+    workflow_id = start(client, flow, {"tasks": [branch], "inputs": {"b1": {"k": reference}}})
+    task = take(client, task_type)
+    assert value not in str(task) and task["inputData"]["k"] in (reference, "***")
+    assert complete(client, task).status_code == 200
+    wait_for_status(client, workflow_id, "COMPLETED")
 
 
 def test_a_missing_secret_fails_the_task_naming_it(client: httpx.Client) -> None:
