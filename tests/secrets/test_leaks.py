@@ -3,6 +3,7 @@ body, an error message. And what a server without a key, or with a bad one, says
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,3 +190,34 @@ def test_servers_sharing_a_database_share_secrets(two_servers: tuple[ServerProce
         register(one, {"name": flow, "version": 1, "tasks": [step]})
         start(one, flow, {})
         assert take(other, task_type, timeout_ms=5000)["inputData"] == {"key": value}
+
+
+def test_a_secret_sealed_under_another_key_fails_its_task_saying_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'baton.db'}"
+    secret, flow, task_type = unique("rekeyed"), unique("rekeyed_flow"), unique("rekeyed_work")
+    first = ServerProcess(url, tmp_path / "first.log")
+    first.start()
+    try:
+        with first.client() as http:
+            assert http.put(f"/api/secrets/{secret}", json="sealed-under-the-first-key").status_code == 200
+            step = {
+                "name": task_type,
+                "taskReferenceName": "work",
+                "type": "SIMPLE",
+                "inputParameters": {"key": f"${{workflow.secrets.{secret}}}"},
+            }
+            register(http, {"name": flow, "version": 1, "tasks": [step]})
+    finally:
+        first.stop()
+    other_key = base64.b64encode(b"\x07" * 32).decode()
+    second = ServerProcess(url, tmp_path / "second.log", env={"BATON_SECRETS_KEY": other_key})
+    second.start()
+    try:
+        with second.client() as http:
+            workflow_id = start(http, flow, {})
+            assert http.get(f"/api/tasks/poll/batch/{task_type}", params={"timeout": 200}).json() == []
+            [task] = wait_for_status(http, workflow_id, "FAILED")["tasks"]
+            assert task["status"] == "FAILED_WITH_TERMINAL_ERROR"
+            assert secret in task["reasonForIncompletion"] and "cannot be decrypted" in task["reasonForIncompletion"]
+    finally:
+        second.stop()
