@@ -111,6 +111,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"baton serve: error: {exc}", file=sys.stderr)
         return 1
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs each outbound request's URL at INFO, and an HTTP task's URL may hold a secret's value.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     # What is loaded by now lives as long as the process: later collections need not walk it.
     gc.collect()
     gc.freeze()

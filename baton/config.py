@@ -7,6 +7,7 @@ docstrings, so ``baton serve --help`` documents a field added here without furth
 from __future__ import annotations
 
 import ast
+import base64
 import inspect
 import ipaddress
 import os
@@ -132,6 +133,10 @@ class Settings:
     outbound_allow_networks: str = ""
     """Comma-separated networks (CIDRs, e.g. ``127.0.0.0/8``) that HTTP tasks, webhooks and EVENT webhook sinks may
     reach although they are loopback, link-local or cloud-metadata addresses, refused otherwise."""
+    secrets_key: str = field(default="", repr=False)
+    """Base64 of 32 random bytes (``openssl rand -base64 32``): the AES-256-GCM key secrets are stored encrypted
+    with. Every server on one database needs the same key. Without it the secrets routes answer 503, and a task
+    that names a secret fails."""
 
     auth: bool = True
     """Require credentials (an access key, or a token made from one) on every route but ``/health``, the API
@@ -163,6 +168,8 @@ class Settings:
             raise ValueError("token_secret: must be at least 32 characters (HS256 wants a key of 32 bytes or more)")
         if self.token_lifetime_seconds <= 0:
             raise ValueError("token_lifetime_seconds: must be a positive number of seconds")
+        if self.secrets_key:
+            parse_secrets_key(self.secrets_key)
 
     @property
     def allowed_networks(self) -> tuple[Network, ...]:
@@ -210,6 +217,24 @@ def parse_networks(raw: str) -> tuple[Network, ...]:
                 " such as 127.0.0.0/8"
             ) from None
     return tuple(networks)
+
+
+SECRETS_KEY_BYTES = 32
+
+
+def parse_secrets_key(text: str) -> bytes:
+    """``secrets_key`` as the key's bytes; a ValueError naming the setting (never its value) when it is not
+    base64 of 32 bytes."""
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        key = b""
+    if len(key) != SECRETS_KEY_BYTES:
+        raise ValueError(
+            f"secrets_key (BATON_SECRETS_KEY): must be base64 of {SECRETS_KEY_BYTES} bytes, such as the output of"
+            " `openssl rand -base64 32`"
+        )
+    return key
 
 
 def parse_setting(type_name: str, raw: str) -> Any:

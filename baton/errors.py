@@ -6,6 +6,7 @@
     ├── ConflictError        the thing exists, or is in the wrong state for the request
     ├── AuthenticationError  no credentials, or ones not accepted (a ``code`` clients act on)
     ├── PermissionDeniedError  the credentials are good, their roles do not allow it
+    ├── NotConfiguredError   the server was started without what the request needs (a setting)
     └── StoreError           the database failed (driver errors are wrapped here)
 
 The docstring of each class is its default message. Status codes are chosen only
@@ -65,6 +66,10 @@ class AuthenticationError(BatonError):
 
 class PermissionDeniedError(BatonError):
     """Not allowed."""
+
+
+class NotConfiguredError(BatonError):
+    """The server is not configured for this request."""
 
 
 class StoreError(BatonError):

@@ -9,6 +9,7 @@ server, or asserts on the whole database, is marked ``own_server`` and gets a fr
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
@@ -71,6 +72,8 @@ LOCAL_RECEIVERS = {"BATON_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8"}
 TEST_ADMIN_KEY = {"BATON_ADMIN_KEY_ID": ADMIN_KEY_ID, "BATON_ADMIN_KEY_SECRET": ADMIN_KEY_SECRET}
 """Every test server's first ADMIN key: tests send it as ``ADMIN_HEADERS`` (or the SDK reads it from
 ``BATON_KEY_ID`` / ``BATON_KEY_SECRET``, set for this process below); a test of the first start passes its own env."""
+TEST_SECRETS_KEY = {"BATON_SECRETS_KEY": base64.b64encode(bytes(range(32))).decode()}
+"""Every test server's key for secrets at rest; a test of a server without one passes ``BATON_SECRETS_KEY=""``."""
 os.environ.setdefault("BATON_KEY_ID", ADMIN_KEY_ID)
 os.environ.setdefault("BATON_KEY_SECRET", ADMIN_KEY_SECRET)
 
@@ -115,7 +118,14 @@ class ServerProcess:
         ]
         self._close_log()
         self._log = self._log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **LOCAL_RECEIVERS, **TEST_ADMIN_KEY, **self._env}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            **LOCAL_RECEIVERS,
+            **TEST_ADMIN_KEY,
+            **TEST_SECRETS_KEY,
+            **self._env,
+        }
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

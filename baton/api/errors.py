@@ -23,6 +23,7 @@ from baton.errors import (
     BatonError,
     ConflictError,
     FieldError,
+    NotConfiguredError,
     NotFoundError,
     PermissionDeniedError,
     StoreError,
@@ -43,7 +44,7 @@ def status_for(exc: BatonError) -> int:
         return 401
     if isinstance(exc, PermissionDeniedError):
         return 403
-    if isinstance(exc, StoreError):
+    if isinstance(exc, StoreError | NotConfiguredError):
         return 503
     return 500
 

@@ -26,6 +26,7 @@ from baton.engine.expressions import resolve
 from baton.engine.run_end import end_run
 from baton.engine.run_state import AfterFork, RunState, Scope, is_queued, is_worker
 from baton.engine.schema_checks import input_violation
+from baton.engine.secrets import names_secrets, secret_inputs
 from baton.model import (
     FORK_TASK_TYPE,
     SERVER_QUEUED_TASK_TYPES,
@@ -56,6 +57,7 @@ def schedule_step(state: RunState, step: WorkflowTask, scope: Scope, after_fork:
     input_data = resolve(step.input_parameters, state.doc) if step.input_parameters else {}
     if step.type == _DO_WHILE and step.items is not None and "items" not in input_data:
         input_data["items"] = resolve(step.items, state.doc)
+    secrets = secret_inputs(step, state.doc) if names_secrets(state.definition, step) else None
     state.doc.task_id = None
     kind, name, definition = step.type, step.name, step
     if kind == TaskType.DYNAMIC:
@@ -91,6 +93,8 @@ def schedule_step(state: RunState, step: WorkflowTask, scope: Scope, after_fork:
         workflow_task=definition,
         visible_at=now + delay_ms if queued or delayed else 0,
     )
+    if queued and secrets:
+        task.secret_inputs = secrets
     if queued and kind not in SERVER_QUEUED_TASK_TYPES:
         violation = input_violation(state.ctx, definition, input_data)
         if violation is not None:  # the same input would fail every retry: a terminal error

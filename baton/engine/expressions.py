@@ -24,6 +24,7 @@ from typing import Any, Final, Protocol
 import msgspec
 
 from baton.model import Task, Workflow
+from baton.model.secrets import MASK
 
 
 class Document(Protocol):
@@ -124,6 +125,11 @@ def parse_path(path: str) -> tuple[Segment, ...]:
     if expect_name and segments:  # a trailing dot
         return _INVALID
     return tuple(segments)
+
+
+def template_parts(text: str) -> tuple[str | tuple[Segment, ...], ...]:
+    """A string's literal pieces and its expressions' paths, in order (``$${`` already unescaped)."""
+    return tuple(part.path if isinstance(part, _Expr) else part for part in _parse_template(text))
 
 
 def read_path(document: Document, path: tuple[Segment, ...]) -> Any:
@@ -244,7 +250,19 @@ def workflow_document(run: Workflow, *, schema_version: int = 2) -> dict[str, An
         "parentWorkflowTaskId": run.parent_workflow_task_id,
         "createdBy": run.created_by,
         "idempotencyKey": run.idempotency_key,
+        "secrets": MASKED_SECRETS,
     }
+
+
+class _MaskedSecrets(dict[str, Any]):
+    """``workflow.secrets`` as expressions read it: every name reads ``***``. The values are given only to the
+    one that runs a task, when it is handed out (``engine/secrets.py``)."""
+
+    def get(self, key: object, default: object = None, /) -> Any:
+        return MASK
+
+
+MASKED_SECRETS: Final = _MaskedSecrets()
 
 
 def _newer(a: Task, b: Task) -> bool:

@@ -6,7 +6,7 @@ or a timer fires), ``Task.lease_expires_at`` (when a worker's claim runs out),
 ``Task.first_scheduled_time`` (when the step's first attempt was scheduled:
 ``totalTimeoutSeconds`` counts from it) and ``timeout_alerted_at`` on tasks and
 runs (when an ALERT_ONLY timeout was last raised: a deadline at or before it is
-not raised again). Clients that do not know them ignore them.
+not raised again) and ``Task.secret_inputs`` (``model/secrets.py``). Clients that do not know them ignore them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from baton.model.definitions import SERVER_QUEUED_TASK_TYPES, SYSTEM_TASK_TYPES, TaskDef, WorkflowDef, WorkflowTask
+from baton.model.secrets import SecretInput
 
 
 class WorkflowStatus(str, Enum):
@@ -90,6 +91,9 @@ class Task(msgspec.Struct, rename="camel", kw_only=True):
     first_scheduled_time: int = 0
     """0 on a first attempt (its own ``scheduled_time`` is the first); retries carry it."""
     timeout_alerted_at: int = 0
+    secret_inputs: list[SecretInput] | msgspec.UnsetType = msgspec.UNSET
+    """Where the input holds ``***`` for a secret's value, filled in when the task is handed out; absent (not
+    even written) on a task without secrets."""
 
     @property
     def is_worker_task(self) -> bool:

@@ -26,6 +26,7 @@ from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import ExecuteOutcome, RunService
 from baton.service.search import SearchParams, SearchService
+from baton.service.secrets import Revealed, SecretService, SecretUnavailable
 from baton.service.tasks import TaskService
 from baton.service.waits import WaitService
 from baton.service.wakeups import NoWakeups, Wakeups
@@ -46,9 +47,12 @@ __all__ = [
     "HttpTriggers",
     "MockedRuns",
     "OperationService",
+    "Revealed",
     "RunService",
     "SearchParams",
     "SearchService",
+    "SecretService",
+    "SecretUnavailable",
     "ServiceContext",
     "TaskService",
     "WaitService",
@@ -77,7 +81,8 @@ class Baton:
         self.access = AccessService(self.context)
         self.definitions = DefinitionService(self.context, resolver)
         self.runs = RunService(self.context, resolver)
-        self.tasks = TaskService(self.context, resolver)
+        self.secrets = SecretService(self.context)
+        self.tasks = TaskService(self.context, resolver, self.secrets)
         self.waits = WaitService(self.context, self.tasks)
         self.http_triggers = HttpTriggers(self.context, resolver, self.runs, self.waits)
         self.mocked_runs = MockedRuns(self.context, self.runs)

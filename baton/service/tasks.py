@@ -16,14 +16,16 @@ from baton.service.acting import check_may_work_on, limited_principal
 from baton.service.context import ServiceContext, raise_refusal
 from baton.service.polls import PollRecorder
 from baton.service.resolver import DefinitionResolver
+from baton.service.secrets import SecretService, SecretUnavailable
 from baton.service.wakeups import task_key
 from baton.store import ClaimRequest
 
 
 class TaskService:
-    def __init__(self, ctx: ServiceContext, resolver: DefinitionResolver) -> None:
+    def __init__(self, ctx: ServiceContext, resolver: DefinitionResolver, secrets: SecretService) -> None:
         self._ctx = ctx
         self._resolver = resolver
+        self._secrets = secrets
         self.polls = PollRecorder(ctx.store, ctx.clock)
 
     async def poll(
@@ -53,8 +55,10 @@ class TaskService:
         store = self._ctx.store
         limits = await self._resolver.claim_limits(task_type)
         if timeout_ms == 0:
-            return await store.claim_tasks(
-                task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
+            return await self.handed_out(
+                await store.claim_tasks(
+                    task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
+                )
             )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(timeout_ms, settings.max_poll_timeout_ms) / 1000
@@ -62,8 +66,10 @@ class TaskService:
         # empty poll costs one claim, not two.
         with self._ctx.notifier.listen(task_key(task_type)) as waiter:
             while True:
-                tasks = await store.claim_tasks(
-                    task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
+                tasks = await self.handed_out(
+                    await store.claim_tasks(
+                        task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
+                    )
                 )
                 remaining = deadline - loop.time()
                 if tasks or remaining <= 0:
@@ -160,7 +166,31 @@ class TaskService:
         known = self._resolver.cached_claim_limits(reported.task_type)
         if known is None or not known.fresh:
             await self._resolver.claim_limits(reported.task_type)
-        return claimed[0] if claimed else None
+        handed = await self.handed_out(claimed)
+        return handed[0] if handed else None
+
+    async def handed_out(self, tasks: list[Task]) -> list[Task]:
+        """Claimed tasks as a worker gets them: with their secrets' values in their input. A task whose secret
+        cannot be given fails (its reason names the secret) and is not handed out."""
+        handed: list[Task] = []
+        for task in tasks:
+            try:
+                handed.append((await self._secrets.reveal(task)).task)
+            except SecretUnavailable as unavailable:
+                await self.fail_unrevealed(task, unavailable)
+        return handed
+
+    async def fail_unrevealed(self, task: Task, unavailable: SecretUnavailable) -> None:
+        """Fail a claimed task whose secrets cannot be given: terminally when only a restart can help."""
+        status = TaskResultStatus.FAILED_WITH_TERMINAL_ERROR if unavailable.terminal else TaskResultStatus.FAILED
+        result = TaskResult(
+            task_id=task.task_id,
+            workflow_instance_id=task.workflow_instance_id,
+            status=status,
+            reason_for_incompletion=unavailable.reason,
+            worker_id=task.worker_id,
+        )
+        await self.report(result)
 
     async def complete_by_ref(
         self,

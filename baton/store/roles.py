@@ -226,6 +226,24 @@ class PollDataStore(Protocol):
         """The last polls of ``task_type`` (of every type when None), by type, domain and worker."""
 
 
+class SecretStore(Protocol):
+    """Secrets by name, each value sealed (encrypted) by the caller: the store never sees one in the clear."""
+
+    async def put_secret(self, name: str, sealed: str, now: int) -> None:
+        """Create the secret, or replace its sealed value."""
+
+    async def delete_secret(self, name: str) -> bool:
+        """Delete the secret; False when there was none."""
+
+    async def secret_names(self) -> list[str]:
+        """Every secret's name, in order."""
+
+    async def secret_exists(self, name: str) -> bool: ...
+
+    async def sealed_secrets(self, names: Collection[str]) -> dict[str, str]:
+        """The sealed values of those of ``names`` that exist."""
+
+
 class SearchStore(Protocol):
     """Search over runs and tasks, and retention."""
 
@@ -465,6 +483,7 @@ class Store(
     OutboxStore,
     TaskLogStore,
     PollDataStore,
+    SecretStore,
     SearchStore,
     EventHandlerStore,
     WaitStore,

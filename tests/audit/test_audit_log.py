@@ -237,3 +237,11 @@ def test_retention_deletes_entries_older_than_retention_days(store: str, tmp_pat
                 assert len(audit(client, targetId=new)["results"]) == 1
         finally:
             process.stop()
+
+
+def test_secrets_put_and_deleted_are_recorded_without_their_values(client: httpx.Client) -> None:
+    name = unique("audited_secret")
+    assert client.put(f"/api/secrets/{name}", json="s3cr3t-value").status_code == 200
+    assert client.delete(f"/api/secrets/{name}").status_code == 200
+    assert actions_on(client, name) == [("SECRET_PUT", "SECRET", {}), ("SECRET_DELETED", "SECRET", {})]
+    assert "s3cr3t-value" not in str(audit(client, targetId=name))

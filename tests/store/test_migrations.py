@@ -46,6 +46,7 @@ EXPECTED_TABLES = {
     "applications",
     "access_keys",
     "access_settings",
+    "secrets",
 }
 
 

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from baton.api.conductor import applications, audit, bulk, events, metadata, search, tasks, testing, workflows
+from baton.api.conductor import (
+    applications,
+    audit,
+    bulk,
+    events,
+    metadata,
+    search,
+    secrets,
+    tasks,
+    testing,
+    workflows,
+)
 from baton.api.conductor.access import access
 from baton.api.conductor.errors import error_body, exception_handlers
 
@@ -23,6 +34,7 @@ routes: list[BaseRoute] = [
     *metadata.routes,
     *events.routes,
     *audit.routes,
+    *secrets.routes,
     *search.routes,
     *bulk.routes,
     *workflows.routes,

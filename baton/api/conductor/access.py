@@ -32,6 +32,11 @@ RULES: dict[str, Permission] = {
     "DELETE /applications/{applicationId}/accessKeys/{keyId}": P.MANAGE,
     "POST /applications/{applicationId}/accessKeys/{keyId}/status": P.MANAGE,
     "GET /audit": P.MANAGE,
+    "GET /secrets": P.MANAGE,
+    "POST /secrets": P.MANAGE,
+    "PUT /secrets/{name}": P.MANAGE,
+    "DELETE /secrets/{name}": P.MANAGE,
+    "GET /secrets/{name}/exists": P.MANAGE,
     # the worker API
     "GET /tasks/poll/{task_type}": P.WORK,
     "GET /tasks/poll/batch/{task_type}": P.WORK,

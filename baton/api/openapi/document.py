@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document: every area's paths, the component schemas and the error responses, built once.
 
 Each area declares its own paths (``workflows.py``, ``tasks.py``, ``metadata.py``,
-``events.py``; the root's are here); ``tests/api/test_openapi.py`` holds the document to the
+``events.py``, ``secrets.py``; the root's are here); ``tests/api/test_openapi.py`` holds the document to the
 routes the app really has, both ways.
 """
 
@@ -11,7 +11,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from baton.api.openapi import access, audit, components, events, metadata, tasks, workflows
+from baton.api.openapi import access, audit, components, events, metadata, secrets, tasks, workflows
 from baton.api.openapi.spec import BOOLEAN, OBJECT, Paths, answer, operation
 from baton.model.codec import encode
 
@@ -50,6 +50,7 @@ _AREAS: tuple[Paths, ...] = (
     metadata.paths,
     events.paths,
     audit.paths,
+    secrets.paths,
     _ROOT_PATHS,
 )
 
@@ -90,6 +91,7 @@ def document() -> dict[str, Any]:
             {"name": events.TAG, "description": "Event handlers: what to do when an EVENT task publishes."},
             {"name": access.TAG, "description": "Tokens, applications, their roles and access keys."},
             {"name": audit.TAG, "description": "The audit log: who did what (ADMIN only)."},
+            {"name": secrets.TAG, "description": "Secrets: stored encrypted, given to tasks, never answered."},
         ],
         "paths": dict(sorted(all_paths().items())),
         "components": {

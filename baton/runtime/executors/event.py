@@ -75,7 +75,8 @@ async def run_event(
         "correlationId": task.correlation_id,
     }
     if sink == CONDUCTOR_SINK or sink.startswith(CONDUCTOR_PREFIX):
-        await _publish(task, sink, payload, reporter, service)
+        # Published events start and change other runs: their payload keeps no secret value.
+        await _publish(task, sink, reporter.mask(payload), reporter, service)
         return
     if not sink.startswith(EVENT_SINK_SCHEMES):
         await reporter.report(task, TaskResultStatus.FAILED, {**payload}, reason=unsupported_sink_reason(sink))

@@ -15,7 +15,7 @@ from baton.runtime.executors.http import run_http
 from baton.runtime.executors.reporting import Reporter
 from baton.runtime.executors.workflows import run_start_workflow, run_sub_workflow
 from baton.runtime.outbound import guarded_client
-from baton.service import Baton
+from baton.service import Baton, SecretUnavailable
 from baton.service.wakeups import task_key
 
 log = logging.getLogger(__name__)
@@ -59,14 +59,35 @@ class Executors:
         )
         reporter = Reporter(service.tasks, self._worker_id)
         lease_seconds = settings.server_task_lease_seconds
+        self._reporter = reporter
         self._runners: dict[str, TaskRunner] = {
-            TaskType.HTTP.value: lambda task: run_http(task, self._http, reporter, lease_seconds),
-            TaskType.EVENT.value: lambda task: run_event(task, self._http, reporter, service, lease_seconds),
+            TaskType.HTTP.value: self._with_secrets(
+                lambda task, masking: run_http(task, self._http, masking, lease_seconds)
+            ),
+            TaskType.EVENT.value: self._with_secrets(
+                lambda task, masking: run_event(task, self._http, masking, service, lease_seconds)
+            ),
             TaskType.SUB_WORKFLOW.value: lambda task: run_sub_workflow(task, reporter, service),
             TaskType.START_WORKFLOW.value: lambda task: run_start_workflow(task, reporter, service),
         }
         self._loops: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Task[None]] = set()
+
+    def _with_secrets(self, runner: Callable[[Task, Reporter], Awaitable[None]]) -> TaskRunner:
+        """``runner`` given the task with its secrets' values, and a reporter that masks them; a task whose secrets
+        cannot be given fails with the reason (SUB_WORKFLOW and START_WORKFLOW get none: a child's input is
+        stored)."""
+        service = self._service
+
+        async def run(task: Task) -> None:
+            try:
+                revealed = await service.secrets.reveal(task)
+            except SecretUnavailable as unavailable:
+                await service.tasks.fail_unrevealed(task, unavailable)
+                return
+            await runner(revealed.task, self._reporter.masking(revealed.mask))
+
+        return run
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,8 +1,13 @@
-"""An executor's result goes back the way a worker's does: ``TaskService.update``."""
+"""An executor's result goes back the way a worker's does: ``TaskService.update``.
+
+A reporter made with ``masking`` for a task given secrets writes ``***`` over every secret value in the output and
+the reason it reports: Baton made the call, so nothing it answers (a URL in an error, an echoed header) may keep
+one."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from baton.errors import ConflictError, NotFoundError
@@ -13,9 +18,15 @@ log = logging.getLogger(__name__)
 
 
 class Reporter:
-    def __init__(self, tasks: TaskService, worker_id: str) -> None:
+    def __init__(self, tasks: TaskService, worker_id: str, mask: Callable[[Any], Any] = lambda value: value) -> None:
         self._tasks = tasks
         self.worker_id = worker_id
+        self.mask = mask
+        """What the reporter does to each output and reason first (``Revealed.mask`` for a task given secrets)."""
+
+    def masking(self, mask: Callable[[Any], Any]) -> Reporter:
+        """This reporter for one task, with ``mask`` applied to what it reports."""
+        return Reporter(self._tasks, self.worker_id, mask)
 
     async def report(
         self,
@@ -32,8 +43,8 @@ class Reporter:
             task_id=task.task_id,
             workflow_instance_id=task.workflow_instance_id,
             status=status,
-            output_data=output or {},
-            reason_for_incompletion=reason,
+            output_data=self.mask(output or {}),
+            reason_for_incompletion=self.mask(reason),
             worker_id=self.worker_id,
             sub_workflow_id=sub_workflow_id,
         )

@@ -15,6 +15,7 @@ from baton.store.common.event_handlers import EventHandlers
 from baton.store.common.outbox import Outbox
 from baton.store.common.poll_data import PollRecords
 from baton.store.common.searches import Searches
+from baton.store.common.secrets import Secrets
 from baton.store.common.task_logs import TaskLogs
 from baton.store.common.waits import Waits
 from baton.store.common.webhooks import Webhooks
@@ -34,6 +35,7 @@ class PostgresStore(
     Searches,
     EventHandlers,
     PollRecords,
+    Secrets,
     Waits,
     Cases,
     Webhooks,
