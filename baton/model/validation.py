@@ -380,7 +380,7 @@ def _whole_or_expression(value: int | str | None, *, minimum: int, maximum: int 
     if value is None or _is_expression(value):
         return True
     if isinstance(value, str):
-        if not value.strip().isdigit() or len(value.strip()) > 10:
+        if not (value.strip().isascii() and value.strip().isdigit()) or len(value.strip()) > 10:
             return False
         value = int(value)
     return minimum <= value <= (INT32_MAX if maximum is None else maximum)
