@@ -72,6 +72,18 @@ def path_segments(path: str) -> list[str]:
     return trimmed.split("/") if trimmed else []
 
 
+def path_problem(path: str) -> str | None:
+    """What makes a request's path (below the base) one no step may be given, or None.
+
+    A ``.`` or ``..`` segment (also sent as ``%2e%2e``): a client that means one resolves it before sending, so
+    one that arrives is an attempt to step outside the path, and as route data it would reach the run's own
+    calls (``files/{*rest}`` given ``../../secrets``).
+    """
+    if any(part in (".", "..") for part in path.split("/")):
+        return "must not hold '.' or '..' segments"
+    return None
+
+
 def parse_template(path: str) -> RouteTemplate | str:
     """The template, or what is wrong with it."""
     trimmed = path.strip().strip("/")

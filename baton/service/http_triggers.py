@@ -28,7 +28,7 @@ from baton.engine.http_steps import ENDPOINT, EXCHANGE, answered, exchange_of, w
 from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from baton.model import StartWorkflowRequest, Task, Workflow, WorkflowDef, WorkflowStatus
 from baton.model.codec import decode, encode
-from baton.model.http_endpoints import RouteTemplate, parse_template, path_segments
+from baton.model.http_endpoints import RouteTemplate, parse_template, path_problem, path_segments
 from baton.model.triggers import HTTP_KIND, Trigger, methods_of
 from baton.model.validation import name_problem
 from baton.service.context import ServiceContext
@@ -109,6 +109,9 @@ class HttpTriggers:
 
     async def serve(self, call: HttpCall, read_body: ReadBody) -> Answer:
         """Start or resume the run the request is for, and answer it as the run does."""
+        problem = path_problem(call.route_path)
+        if problem is not None:
+            raise ValidationError(f"path: {problem}", [FieldError("path", problem)])
         workflow_id = call.header(INSTANCE_HEADER) or call.param("workflowInstanceId") or None
         correlation_id = call.header(CORRELATION_HEADER) or call.param("correlationId") or None
         _check_ids(workflow_id, correlation_id)
