@@ -323,10 +323,11 @@ def test_a_body_over_the_steps_own_request_size_limit_is_413_and_starts_nothing(
 
 FLOOD_SECONDS = 5.0
 FLOOD_THREADS = 8
-FLOOD_HEALTH_BOUND = 0.1
-"""Seconds: /health while one client floods the triggers from 8 threads (half of them starting runs), the bound
-of ``tests/api/test_hostile.py``; measured on two cores: worst 48 ms on SQLite (1,641 runs started in 5 s), 28 ms
-on PostgreSQL."""
+FLOOD_HEALTH_BOUND = 0.25
+"""Seconds: /health while one client floods the triggers from 8 threads, half of the requests starting runs. Alone
+on two cores the worst probe took 48 ms on SQLite (1,641 runs started in 5 s) and 28 ms on PostgreSQL; with other
+test servers busy on the same cores, 133 ms and 244 ms. So the fork fan-out's bound of ``tests/api/test_hostile.py``:
+a loop that stalls behind the flood (seconds) fails it."""
 
 
 @pytest.mark.serial
