@@ -17,6 +17,7 @@ through this process is seen at once, and a path no trigger matches is looked up
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -43,6 +44,9 @@ INSTANCE_HEADER: Final = "x-workflow-instance-id"
 CORRELATION_HEADER: Final = "x-correlation-id"
 _HIDDEN_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
 """Request headers not kept in the step's output: the run's history is readable by anyone who reads runs."""
+_CHOSEN_ID: Final = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.:~-]{0,254}")
+_CHOSEN_ID_RULE: Final = "may hold only letters, digits and '_ . : ~ -', not first '.', at most 255 (it is the run's id)"
+"""A run id a caller chooses: sent back in a header, and a segment of every URL about the run."""
 _FAILED: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT, WorkflowStatus.TERMINATED})
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 
@@ -379,5 +383,7 @@ def _check_ids(workflow_id: str | None, correlation_id: str | None) -> None:
         problem = name_problem(value) if value is not None else None
         if problem is not None:
             errors.append(FieldError(where, problem))
+    if workflow_id is not None and not errors and not _CHOSEN_ID.fullmatch(workflow_id):
+        errors.append(FieldError("X-Workflow-Instance-ID", _CHOSEN_ID_RULE))
     if errors:
         raise ValidationError(errors=errors)

@@ -148,6 +148,24 @@ def test_nul_and_control_bytes_in_a_trigger_request_are_a_400_naming_where(
     assert runs_of(client, name) == 0
 
 
+@pytest.mark.parametrize(
+    "chosen", ["%E6%97%A5%E6%9C%AC", "caf%C3%A9", "a%2Fb", "..", ".hidden", "a%20b", "a%3Fb", "x" * 256]
+)
+def test_a_run_id_the_caller_chooses_is_one_a_header_and_a_url_can_carry(
+    server: ServerProcess, client: httpx.Client, chosen: str
+) -> None:
+    """A chosen id comes back in X-Workflow-Instance-ID and sits in every URL about the run: '日本' started a run
+    and answered 500 (Latin-1 cannot write it), 'a/b' made a run no URL reaches."""
+    prefix = unique("chosen")
+    name = trigger(client, prefix, body="started")
+    answer = raw_request(server, "GET", f"/workflows/{prefix}?workflowInstanceId={chosen}".encode())
+    assert answer.status == 400, answer.raw[:500]
+    assert "X-Workflow-Instance-ID" in json.loads(answer.body)["message"]
+    assert runs_of(client, name) == 0
+    fine = client.get(f"/workflows/{prefix}", params={"workflowInstanceId": unique("Run-1.a:b~c")})
+    assert fine.text == "started"
+
+
 @pytest.mark.parametrize("raw", [b"/workflows/a\x00b", b"/workflows/a\rb", b"/workflows/a b"])
 def test_raw_bytes_no_request_line_may_hold_are_refused_and_the_server_goes_on(
     server: ServerProcess, client: httpx.Client, raw: bytes
