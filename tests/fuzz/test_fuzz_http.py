@@ -13,10 +13,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ServerProcess
+from tests.fuzz.raw_http import raw_request
 from tests.fuzz.strategies import (
     WEIRD_TEXT,
     expression_text,
@@ -178,3 +179,32 @@ def test_any_path_and_method_under_the_triggers_is_answered_without_a_5xx(
     except httpx.InvalidURL:
         return  # a URL httpx will not send; the hostile tests send such bytes on raw sockets
     assert_not_5xx(response)
+
+
+_RAW_PIECES = st.sampled_from(
+    [
+        *[b"/", b"..", b".", b"%2e", b"%2E%2e", b"%2f", b"%2F", b"%00", b"%0d%0a", b"%ff", b"%", b"%e6%97%a5", b"{id}"],
+        *[b"orders", b"files", b"\xc3\xa9", b"?", b"?workflowInstanceId=", b"&correlationId=", b"#", b";", b"~", b"+"],
+    ]
+)
+_HEADER_IDS = st.one_of(st.none(), WEIRD_TEXT.filter(lambda text: not any(c in text for c in "\r\n\x00")))
+
+
+@THROUGH_HTTP
+@given(st.lists(st.one_of(_RAW_PIECES, st.binary(max_size=3)), max_size=10), _HEADER_IDS, _HEADER_IDS)
+@example(pieces=[b"orders/1?workflowInstanceId=", b"%e6%97%a5"], run_id=None, correlation=None)  # found: a bare 500
+def test_any_raw_request_target_and_id_headers_under_the_triggers_get_no_5xx(
+    file_server: ServerProcess, triggers: str, pieces: list[bytes], run_id: str | None, correlation: str | None
+) -> None:
+    """Bytes as they come off the wire: no client resolved the dots, encoded the rest or checked the ids."""
+    target = b"".join(pieces).translate(None, b" \r\n\t\x00")
+    headers = {"X-Workflow-Instance-ID": run_id, "X-Correlation-ID": correlation}
+    answer = raw_request(
+        file_server,
+        "POST",
+        f"/workflows/{triggers}/".encode() + target,
+        b"{}",
+        **{"content-type": "application/json"},
+        **{name: value for name, value in headers.items() if value is not None},
+    )
+    assert answer.status < 500, answer.raw[:600]
