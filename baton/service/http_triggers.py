@@ -17,7 +17,6 @@ through this process is seen at once, and a path no trigger matches is looked up
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,7 +30,7 @@ from baton.model import StartWorkflowRequest, Task, Workflow, WorkflowDef, Workf
 from baton.model.codec import decode, encode
 from baton.model.http_endpoints import RouteTemplate, parse_template, path_problem, path_segments
 from baton.model.triggers import HTTP_KIND, Trigger, methods_of
-from baton.model.validation import name_problem
+from baton.model.validation import chosen_id_problem, name_problem
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
 from baton.service.runs import RunService
@@ -44,9 +43,6 @@ INSTANCE_HEADER: Final = "x-workflow-instance-id"
 CORRELATION_HEADER: Final = "x-correlation-id"
 _HIDDEN_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
 """Request headers not kept in the step's output: the run's history is readable by anyone who reads runs."""
-_CHOSEN_ID: Final = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.:~-]{0,254}")
-_CHOSEN_ID_RULE: Final = "may hold only letters, digits and '_ . : ~ -', not first '.', at most 255 (it is the run's id)"
-"""A run id a caller chooses: sent back in a header, and a segment of every URL about the run."""
 _FAILED: Final = frozenset({WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT, WorkflowStatus.TERMINATED})
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 
@@ -379,11 +375,11 @@ def _named_as_in(path: Any, route_data: dict[str, str]) -> dict[str, str]:
 
 def _check_ids(workflow_id: str | None, correlation_id: str | None) -> None:
     errors = []
-    for where, value in (("X-Workflow-Instance-ID", workflow_id), ("X-Correlation-ID", correlation_id)):
-        problem = name_problem(value) if value is not None else None
+    for where, problem in (
+        ("X-Workflow-Instance-ID", chosen_id_problem(workflow_id) if workflow_id is not None else None),
+        ("X-Correlation-ID", name_problem(correlation_id) if correlation_id is not None else None),
+    ):
         if problem is not None:
             errors.append(FieldError(where, problem))
-    if workflow_id is not None and not errors and not _CHOSEN_ID.fullmatch(workflow_id):
-        errors.append(FieldError("X-Workflow-Instance-ID", _CHOSEN_ID_RULE))
     if errors:
         raise ValidationError(errors=errors)

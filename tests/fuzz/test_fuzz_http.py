@@ -46,6 +46,15 @@ def client(file_server: ServerProcess) -> Iterator[httpx.Client]:
         yield http
 
 
+@pytest.fixture(autouse=True)
+def no_traceback_in_the_log(file_server: ServerProcess) -> Iterator[None]:
+    """What went wrong off the request's path (a decision made later, an executor) shows only in the log."""
+    before = len(file_server.log())
+    yield
+    added = file_server.log()[before:]
+    assert "Traceback" not in added, added[-3000:]
+
+
 def assert_not_5xx(response: httpx.Response) -> None:
     request = response.request
     assert response.status_code < 500, f"{request.method} {request.url}: {response.status_code} {response.text[:500]}"

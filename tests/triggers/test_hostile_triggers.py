@@ -130,6 +130,14 @@ def test_a_run_id_the_caller_chooses_is_one_a_header_and_a_url_can_carry(
     assert fine.text == "started"
 
 
+@pytest.mark.parametrize("chosen", ["日本", "a/b", "..", "a b", "a?b"])
+def test_an_instance_id_chosen_through_elsas_dispatch_follows_the_same_rule(client: httpx.Client, chosen: str) -> None:
+    name, _ = _elsa_workflow(client)
+    answer = client.post(f"{ELSA}/workflow-definitions/{name}/dispatch", json={"instanceId": chosen})
+    assert answer.status_code == 400 and "instanceId" in answer.json()["errors"], answer.text
+    assert runs_of(client, name) == 0
+
+
 @pytest.mark.parametrize("raw", [b"/workflows/a\x00b", b"/workflows/a\rb", b"/workflows/a b"])
 def test_raw_bytes_no_request_line_may_hold_are_refused_and_the_server_goes_on(
     server: ServerProcess, client: httpx.Client, raw: bytes
@@ -206,6 +214,22 @@ def test_headers_and_status_a_run_computes_are_checked_before_they_are_sent(
         for value in ("first", "second"):
             fine = kept_alive.post(f"/workflows/{prefix}", json={"headers": {"X-Echo": value}, "status": 201})
             assert (fine.status_code, fine.headers["x-echo"], fine.text) == (201, value, "ok"), fine.text
+
+
+def test_headers_a_run_computes_are_checked_before_elsas_execute_writes_them(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    """Elsa's execute answers with the response a run wrote for no request: its headers go through the same rule."""
+    name = unique("hostile_elsa_reply")
+    reply = respond(headers={"X-Echo": "${workflow.input.echo}"}, body="ok")
+    register(client, {"name": name, "version": 1, "tasks": [reply]})
+    path = f"{ELSA}/workflow-definitions/{name}/execute".encode()
+    body = json.dumps({"input": {"echo": "a\r\nX-Injected: 1"}}).encode()
+    answer = raw_request(server, "POST", path, body, **JSON)
+    assert answer.status == 500 and "x-injected" not in answer.header_names(), answer.raw[:500]
+    assert json.loads(answer.body)["workflowState"]["subStatus"] == "Faulted"
+    fine = client.post(path.decode(), json={"input": {"echo": "fine"}})
+    assert (fine.status_code, fine.headers["x-echo"], fine.text) == (200, "fine", "ok")
 
 
 def test_a_content_type_a_run_computes_is_checked_before_it_is_sent(
