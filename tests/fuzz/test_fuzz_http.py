@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.ballerine.support import register_kyb
 from tests.conftest import ServerProcess
 from tests.fuzz.raw_http import raw_request
 from tests.fuzz.strategies import (
@@ -28,6 +29,7 @@ from tests.fuzz.strategies import (
     request_path,
     sort_text,
     task_def_values,
+    words,
     workflow_def_values,
 )
 from tests.helpers import register, unique, wait_for
@@ -217,3 +219,40 @@ def test_any_raw_request_target_and_id_headers_under_the_triggers_get_no_5xx(
         **{name: value for name, value in headers.items() if value is not None},
     )
     assert answer.status < 500, answer.raw[:600]
+
+
+# -- Elsa's and Ballerine's start bodies -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def starts(client: httpx.Client) -> dict[str, str]:
+    """A definition each surface can start (a NOOP; Ballerine's KYB example), by the URL that starts it."""
+    name = unique("fuzz_elsa")
+    register(client, {"name": name, "version": 1, "tasks": [{"name": "n", "taskReferenceName": "n", "type": "NOOP"}]})
+    kyb, _, _ = register_kyb(client)
+    return {
+        f"/elsa/api/workflow-definitions/{name}/execute": name,
+        f"/elsa/api/workflow-definitions/{name}/dispatch": name,
+        "/api/v1/external/workflows/run": kyb,
+    }
+
+
+_START_FIELDS = st.fixed_dictionaries(
+    {},
+    optional=dict.fromkeys(
+        words("input variables correlationId instanceId versionOptions triggerActivityId context workflowId config"),
+        json_values(8) | WEIRD_TEXT,
+    ),
+)
+
+
+@THROUGH_HTTP
+@given(st.one_of(_START_FIELDS, json_values(8)), st.integers(0, 2))
+def test_any_elsa_or_ballerine_start_body_is_answered_without_a_5xx(
+    client: httpx.Client, starts: dict[str, str], body: Any, which: int
+) -> None:
+    url, name = list(starts.items())[which]
+    if isinstance(body, dict) and "workflowId" in body and which == 2:
+        body = {**body, "workflowId": name}  # past the lookup, into the context's checks
+    response = client.post(url, json=body)
+    assert_not_5xx(response)
