@@ -28,6 +28,8 @@ _FRAMING_HEADERS: Final = frozenset(
 )
 """Headers that say where the message ends or what the connection does: the server writes them, never a step."""
 _STATUS_DIGITS: Final = re.compile(r"\s*[0-9]{3}\s*")
+"""A status written as text: ASCII digits (``str.isdigit`` also takes ``²``, which ``int`` refuses)."""
+VALUE_PROBLEM: Final = "must not hold line breaks, control characters or characters beyond Latin-1 (U+00FF)"
 MAX_STATUS: Final = 599
 MIN_STATUS: Final = 200
 
@@ -187,9 +189,6 @@ def status_code(value: Any) -> int | None:
     if isinstance(value, int) and MIN_STATUS <= value <= MAX_STATUS:
         return value
     return None
-
-
-VALUE_PROBLEM: Final = "must not hold line breaks, control characters or characters beyond Latin-1 (U+00FF)"
 
 
 def header_problem(headers: Any) -> tuple[str, str] | None:

@@ -23,6 +23,7 @@ from baton.model.http_endpoints import (
     endpoint_errors,
     header_problem,
     parse_template,
+    path_problem,
     path_segments,
     response_errors,
     status_code,
@@ -260,6 +261,8 @@ def test_any_sort_and_free_text_parse_or_are_a_query_error(sort: str, free_text:
 def test_a_template_parses_or_says_why_and_matching_never_raises(template: str, path: str) -> None:
     parsed = parse_template(template)
     route_shape(template)
+    problem = path_problem(path)
+    assert problem is None or ".." in problem
     if isinstance(parsed, str):
         assert parsed
         return
