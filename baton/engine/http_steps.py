@@ -25,7 +25,7 @@ from baton.engine import system_tasks
 from baton.engine.expressions import to_text
 from baton.engine.run_state import RunState, is_worker
 from baton.model import Task, TaskExecLog, TaskStatus, TaskType
-from baton.model.http_endpoints import header_problem, status_code
+from baton.model.http_endpoints import content_type_problem, header_problem, status_code
 
 ENDPOINT: Final = TaskType.HTTP_ENDPOINT.value
 RESPONSE: Final = TaskType.HTTP_RESPONSE.value
@@ -129,8 +129,9 @@ def _response(state: RunState, task: Task) -> None:
         state.put(system_tasks.failed(task, now, f"headers{problem[0]} {problem[1]}"))
         return
     content_type = inputs.get("contentType")
-    if content_type is not None and not isinstance(content_type, str):
-        state.put(system_tasks.failed(task, now, "contentType must be a string"))
+    type_problem = content_type_problem(content_type)
+    if type_problem is not None:
+        state.put(system_tasks.failed(task, now, f"contentType {type_problem}"))
         return
     exchange_id, why = _open_request(state, task)
     output = {

@@ -51,7 +51,7 @@ def parse_duration(value: Any) -> int | None:
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         seconds = int(text)
         return seconds if seconds <= _MAX_SECONDS else None
     total, pos = 0, 0

@@ -20,6 +20,8 @@ _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _BRACKETS_AS_PARENS = bytes.maketrans(b"[{]}", b"(())")
 _OPEN_AS_TWO = bytes.maketrans(b"()", b"\x02\x00")
 _PEEL_PASSES = 4
+MALFORMED_JSON = "malformed JSON"
+"""The field message of text that does not parse (the other refusals are Baton's own bounds: depth, NUL)."""
 
 
 def encode(value: Any) -> bytes:
@@ -45,7 +47,7 @@ def decode(data: bytes | str, into: type[T], *, what: str = "body", max_depth: i
     except msgspec.ValidationError as exc:
         raise _validation_error(str(exc), what, into) from exc
     except msgspec.DecodeError as exc:
-        raise ValidationError(f"{what}: malformed JSON ({exc})", [FieldError(what, "malformed JSON")]) from exc
+        raise ValidationError(f"{what}: malformed JSON ({exc})", [FieldError(what, MALFORMED_JSON)]) from exc
     except RecursionError:
         raise _too_deep(what, max_depth) from None
 

@@ -18,9 +18,18 @@ from typing import Any, Final
 from baton.errors import FieldError
 
 ENDPOINT_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-_PARAM: Final = re.compile(r"^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)\}$")
-_TOKEN: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_HEADER_VALUE_FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_PARAM: Final = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)\}")
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""A header name (RFC 9110's token); matched whole (``fullmatch``): ``$`` would let a trailing newline through."""
+_HEADER_VALUE_FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+"""What a header value may not hold: line breaks and other controls (but tab), and what Latin-1 cannot write."""
+_FRAMING_HEADERS: Final = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"}
+)
+"""Headers that say where the message ends or what the connection does: the server writes them, never a step."""
+_STATUS_DIGITS: Final = re.compile(r"\s*[0-9]{3}\s*")
+"""A status written as text: ASCII digits (``str.isdigit`` also takes ``²``, which ``int`` refuses)."""
+VALUE_PROBLEM: Final = "must not hold line breaks, control characters or characters beyond Latin-1 (U+00FF)"
 MAX_STATUS: Final = 599
 MIN_STATUS: Final = 200
 
@@ -65,6 +74,18 @@ def path_segments(path: str) -> list[str]:
     return trimmed.split("/") if trimmed else []
 
 
+def path_problem(path: str) -> str | None:
+    """What makes a request's path (below the base) one no step may be given, or None.
+
+    A ``.`` or ``..`` segment (also sent as ``%2e%2e``): a client that means one resolves it before sending, so
+    one that arrives is an attempt to step outside the path, and as route data it would reach the run's own
+    calls (``files/{*rest}`` given ``../../secrets``).
+    """
+    if any(part in (".", "..") for part in path.split("/")):
+        return "must not hold '.' or '..' segments"
+    return None
+
+
 def parse_template(path: str) -> RouteTemplate | str:
     """The template, or what is wrong with it."""
     trimmed = path.strip().strip("/")
@@ -77,7 +98,7 @@ def parse_template(path: str) -> RouteTemplate | str:
     for index, part in enumerate(parts):
         if not part:
             return f"has an empty segment: '{path}'"
-        found = _PARAM.match(part)
+        found = _PARAM.fullmatch(part)
         if found is None:
             if any(c in part for c in "{}?#") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in part):
                 return f"segment '{part}' must be a literal without '{{', '}}', '?' or '#', or a parameter '{{name}}'"
@@ -151,10 +172,9 @@ def response_errors(params: Mapping[str, Any], at: str) -> list[FieldError]:
         if problem is not None:
             errors.append(FieldError(f"{at}.headers{problem[0]}", problem[1]))
     content_type = params.get("contentType")
-    if content_type is not None and not isinstance(content_type, str):
-        errors.append(FieldError(f"{at}.contentType", "must be a string"))
-    elif isinstance(content_type, str) and _HEADER_VALUE_FORBIDDEN.search(content_type):
-        errors.append(FieldError(f"{at}.contentType", "must not hold control characters"))
+    problem_of_type = None if is_expression(content_type) else content_type_problem(content_type)
+    if problem_of_type is not None:
+        errors.append(FieldError(f"{at}.contentType", problem_of_type))
     return errors
 
 
@@ -162,8 +182,8 @@ def status_code(value: Any) -> int | None:
     """An HTTP_RESPONSE's status (a whole number, or digits in a string), or None when it is not one."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and _STATUS_DIGITS.fullmatch(value):
+        value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and MIN_STATUS <= value <= MAX_STATUS:
@@ -172,14 +192,25 @@ def status_code(value: Any) -> int | None:
 
 
 def header_problem(headers: Any) -> tuple[str, str] | None:
-    """``(path suffix, message)`` when ``headers`` is not a map of header names to scalar values."""
+    """``(path suffix, message)`` when ``headers`` is not a map of header names to scalar values HTTP can carry."""
     if not isinstance(headers, dict):
         return "", "must be an object of header names to values"
     for name, value in headers.items():
-        if not _TOKEN.match(name):
-            return f".{name}", "is not a valid header name"
+        if not _TOKEN.fullmatch(name):
+            return f".{name}", "is not a valid header name (letters, digits and !#$%&'*+.^_`|~-)"
+        if name.lower() in _FRAMING_HEADERS:
+            return f".{name}", "is written by the server, not by a step"
         if isinstance(value, dict | list) or value is None:
             return f".{name}", "must be a string, a number or a boolean"
         if _HEADER_VALUE_FORBIDDEN.search(str(value)):
-            return f".{name}", "must not hold line breaks or control characters"
+            return f".{name}", VALUE_PROBLEM
     return None
+
+
+def content_type_problem(value: Any) -> str | None:
+    """What is wrong with an HTTP_RESPONSE's ``contentType`` (None: absent or fine)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be a string"
+    return VALUE_PROBLEM if _HEADER_VALUE_FORBIDDEN.search(value) else None

@@ -28,6 +28,7 @@ from baton.model.schemas import schema_errors
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CHOSEN_ID = re.compile(r"[A-Za-z0-9_~:-][A-Za-z0-9_.:~-]*")
 NAME_MAX_LENGTH = 255
 INT32_MAX = 2**31 - 1
 _TERMINATION_STATUSES = ("COMPLETED", "FAILED", "TERMINATED")
@@ -151,6 +152,18 @@ def name_problem(value: str, *, may_be_blank: bool = False) -> str | None:
     if found:
         return f"must not hold control characters (U+{ord(found.group()):04X} at {found.start()})"
     return None
+
+
+def chosen_id_problem(value: str) -> str | None:
+    """What is wrong with a run id a client chooses (a trigger's ``X-Workflow-Instance-ID``, Elsa's ``instanceId``).
+
+    Stricter than a name: the id comes back in a header (Latin-1 only) and is a segment of every URL about the
+    run (no ``/``, ``?``, ``#`` or space, and no ``.`` first, which a client would resolve as a dot segment).
+    """
+    problem = name_problem(value)
+    if problem is None and not _CHOSEN_ID.fullmatch(value):
+        problem = "may hold only letters, digits and '_ . : ~ -', and may not start with '.'"
+    return problem
 
 
 def _check_int32(errors: list[FieldError], prefix: str, **values: int | None) -> None:
@@ -380,7 +393,7 @@ def _whole_or_expression(value: int | str | None, *, minimum: int, maximum: int 
     if value is None or _is_expression(value):
         return True
     if isinstance(value, str):
-        if not value.strip().isdigit() or len(value.strip()) > 10:
+        if not (value.strip().isascii() and value.strip().isdigit()) or len(value.strip()) > 10:
             return False
         value = int(value)
     return minimum <= value <= (INT32_MAX if maximum is None else maximum)

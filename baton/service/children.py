@@ -311,7 +311,7 @@ def _whole(values: dict[str, Any], key: str) -> int | None:
     value = values[key]
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value)
     raise ValidationError(errors=[FieldError(f"subWorkflowParam.{key}", f"resolved to {value!r}, not a whole number")])
 

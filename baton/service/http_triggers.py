@@ -29,9 +29,9 @@ from baton.errors import ConflictError, FieldError, NotFoundError, ValidationErr
 from baton.model import StartWorkflowRequest, Task, Workflow, WorkflowDef, WorkflowStatus
 from baton.model.access import Permission
 from baton.model.codec import decode, encode
-from baton.model.http_endpoints import RouteTemplate, parse_template, path_segments
+from baton.model.http_endpoints import RouteTemplate, parse_template, path_problem, path_segments
 from baton.model.triggers import HTTP_KIND, Trigger, methods_of
-from baton.model.validation import name_problem
+from baton.model.validation import chosen_id_problem, name_problem
 from baton.service.acting import current_principal
 from baton.service.context import ServiceContext
 from baton.service.resolver import DefinitionResolver
@@ -111,6 +111,9 @@ class HttpTriggers:
 
     async def serve(self, call: HttpCall, read_body: ReadBody) -> Answer:
         """Start or resume the run the request is for, and answer it as the run does."""
+        problem = path_problem(call.route_path)
+        if problem is not None:
+            raise ValidationError(f"path: {problem}", [FieldError("path", problem)])
         workflow_id = call.header(INSTANCE_HEADER) or call.param("workflowInstanceId") or None
         correlation_id = call.header(CORRELATION_HEADER) or call.param("correlationId") or None
         _check_ids(workflow_id, correlation_id)
@@ -389,8 +392,10 @@ def _named_as_in(path: Any, route_data: dict[str, str]) -> dict[str, str]:
 
 def _check_ids(workflow_id: str | None, correlation_id: str | None) -> None:
     errors = []
-    for where, value in (("X-Workflow-Instance-ID", workflow_id), ("X-Correlation-ID", correlation_id)):
-        problem = name_problem(value) if value is not None else None
+    for where, problem in (
+        ("X-Workflow-Instance-ID", chosen_id_problem(workflow_id) if workflow_id is not None else None),
+        ("X-Correlation-ID", name_problem(correlation_id) if correlation_id is not None else None),
+    ):
         if problem is not None:
             errors.append(FieldError(where, problem))
     if errors:

@@ -29,7 +29,7 @@ from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model import StartWorkflowRequest, Task, TaskStatus, TaskType, Workflow
 from baton.model.codec import encode
-from baton.model.validation import name_problem
+from baton.model.validation import chosen_id_problem
 
 HTTP_RESPONSE = TaskType.HTTP_RESPONSE.value
 EXCHANGE = "exchange"
@@ -132,7 +132,7 @@ async def dispatch(request: Request) -> Response:
     body = await elsa_body(request)
     instance_id = text_field(body, "instanceId") or None
     if instance_id is not None:
-        problem = name_problem(instance_id)
+        problem = chosen_id_problem(instance_id)
         if problem:
             raise ValidationError(errors=[FieldError("instanceId", problem)])
     start = StartWorkflowRequest(

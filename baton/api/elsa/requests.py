@@ -2,7 +2,8 @@
 
 Elsa reads a body only when its ``Content-Type`` contains ``application/json``; any other
 body (or none) is ``{}``, and JSON that does not parse (or is not an object) is a 400
-``Invalid request body.``. Field names are read as written (camelCase).
+``Invalid request body.`` (with, for a body past Baton's own bounds, nesting or a NUL, the bound it broke).
+Field names are read as written (camelCase).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from starlette.requests import Request
 
 from baton.api.params import decode_json, parse_int
 from baton.errors import FieldError, ValidationError
+from baton.model.codec import MALFORMED_JSON
 
 INVALID_BODY = "Invalid request body."
 NOT_A_DICTIONARY = "Input must be a dictionary."
@@ -29,8 +31,10 @@ async def elsa_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         value = decode_json(request, raw, Any)
-    except ValidationError:
-        raise ValidationError(INVALID_BODY) from None
+    except ValidationError as exc:
+        # Elsa's words; and, for the bounds Baton adds (nesting, NUL), which one the body broke.
+        bounds = [error for error in exc.errors if error.message != MALFORMED_JSON]
+        raise ValidationError(INVALID_BODY, [FieldError("", INVALID_BODY), *bounds] if bounds else []) from None
     if not isinstance(value, dict):
         raise ValidationError(INVALID_BODY)
     return value
