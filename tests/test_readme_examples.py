@@ -126,6 +126,7 @@ def examples_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 def test_the_readme_names_the_commands_this_test_runs() -> None:
     section = readme_section()
     assert "baton serve --examples" in section
+    assert 'AUTH="Authorization: Bearer $(.venv/bin/baton token' in section
     assert WORKER_COMMAND in section
     for worker in ("charge_payment", "ship_order", "kyb_check"):
         assert f'@worker_task("{worker}")' in (ROOT / "examples" / "workers.py").read_text()
@@ -137,7 +138,7 @@ def test_every_example_runs_as_the_readme_says(examples_server: ServerProcess) -
         (command, expected)
         for block in shell_blocks(readme_section())
         for command, expected in commands_with_expectations(block)
-        if command.lstrip().startswith(("curl", "id="))
+        if command.lstrip().startswith(("curl", "id=", "AUTH="))
     ]
     checked = [expected for _, expected in steps if expected]
     assert len(steps) >= 6 and len(checked) >= 4, steps
