@@ -42,7 +42,7 @@ def hostile(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture
 def api(hostile: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=hostile.url, timeout=30.0) as client:
+    with hostile.client(timeout=30.0) as client:
         yield client
 
 
