@@ -23,8 +23,10 @@ ADMIN_KEY_SECRET = "test-admin-secret-7f3a9c2e41d8b605"
 """The first ADMIN key of every test server (``tests/conftest.py`` passes it as ``BATON_ADMIN_KEY_*``)."""
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY_ID}:{ADMIN_KEY_SECRET}"}
 """What a plain HTTP client of a test server sends: the access key itself, accepted on every surface."""
+ADMIN_HEADER_LINES = "".join(f"{name}: {value}\r\n" for name, value in ADMIN_HEADERS.items())
+"""``ADMIN_HEADERS`` as HTTP/1.1 header lines, for requests written on a raw socket."""
 
-CONDUCTOR_CLIENTS_SEND_KEY = False
+CONDUCTOR_CLIENTS_SEND_KEY = True
 """The one switch of the official Conductor clients' credentials (conductor-python and the Node client): on, they
 trade the test ADMIN key for a token at ``POST /api/token`` and send it as ``X-Authorization``, as against Orkes;
 off, they send none. Off until the server answers ``POST /api/token`` (issue 12)."""
