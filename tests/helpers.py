@@ -26,7 +26,7 @@ ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY_ID}:{ADMIN_KEY_SECRET}"}
 ADMIN_HEADER_LINES = "".join(f"{name}: {value}\r\n" for name, value in ADMIN_HEADERS.items())
 """``ADMIN_HEADERS`` as HTTP/1.1 header lines, for requests written on a raw socket."""
 
-CONDUCTOR_CLIENTS_SEND_KEY = True
+CONDUCTOR_CLIENTS_SEND_KEY = False
 """The one switch of the official Conductor clients' credentials (conductor-python and the Node client): on, they
 trade the test ADMIN key for a token at ``POST /api/token`` and send it as ``X-Authorization``, as against Orkes;
 off, they send none. Off until the server answers ``POST /api/token`` (issue 12)."""
