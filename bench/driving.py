@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from harness import BenchError
+from harness import ADMIN_HEADERS, BenchError
 from rawhttp import HttpClient
 
 JSON_HEADERS = {"content-type": "application/json"}
@@ -188,7 +188,7 @@ async def confirm_completed(client: HttpClient, ids: list[str], timeout: float) 
 
 
 def new_client(base_url: str) -> HttpClient:
-    return HttpClient(base_url, timeout=30.0)
+    return HttpClient(base_url, timeout=30.0, headers=ADMIN_HEADERS)
 
 
 async def verify_all(client: HttpClient, ids: list[str]) -> int:

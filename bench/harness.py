@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -22,6 +23,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 CLIENT = "bench/rawhttp.py (HTTP/1.1 keep-alive, one connection per coroutine) on one uvloop event loop"
+
+_ADMIN_KEY_ID, _ADMIN_KEY_SECRET = "bench-admin", f"bench-admin-secret-{secrets.token_hex(16)}"
+ADMIN_KEY_ENV = {"BATON_ADMIN_KEY_ID": _ADMIN_KEY_ID, "BATON_ADMIN_KEY_SECRET": _ADMIN_KEY_SECRET}
+"""The first ADMIN key of every server the benchmark starts (a new secret each benchmark process)."""
+ADMIN_HEADERS = {"Authorization": f"Bearer {_ADMIN_KEY_ID}:{_ADMIN_KEY_SECRET}"}
+"""What the benchmark's clients send to those servers: the key itself."""
 
 
 class BenchError(Exception):
@@ -197,7 +204,7 @@ class BenchServer:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **ADMIN_KEY_ENV},
             )
         try:
             self._wait_healthy(timeout=60.0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness import ADMIN_HEADERS, ADMIN_KEY_ENV
 
 from baton.store.testing import create_test_database, drop_test_database
 
@@ -73,7 +76,9 @@ def serve(store: str, extra: list[str]) -> Iterator[tuple[str, subprocess.Popen[
         url = f"sqlite:///{tmp}/baton.db" if store == "sqlite" else create_test_database()
         port = 18000 + (hash(tmp) % 2000)
         command = [sys.executable, "-m", "baton", "serve", "--db", url, "--port", str(port), "--log-level", "warning"]
-        process = subprocess.Popen([*command, "--max-body-bytes", str(64 << 20), *extra])
+        process = subprocess.Popen(
+            [*command, "--max-body-bytes", str(64 << 20), *extra], env={**os.environ, **ADMIN_KEY_ENV}
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(300):
@@ -100,7 +105,10 @@ def one_cycle(http: httpx.Client, payload: bytes) -> None:
 
 def cycles(args: argparse.Namespace) -> None:
     payload = json.dumps(start_payload(args.branches)).encode()
-    with serve(args.store, args.serve_args) as (base, process), httpx.Client(base_url=base, timeout=600) as http:
+    with (
+        serve(args.store, args.serve_args) as (base, process),
+        httpx.Client(base_url=base, headers=ADMIN_HEADERS, timeout=600) as http,
+    ):
         http.post("/api/metadata/workflow", json=flow(), params={"overwrite": "true"}).raise_for_status()
         before = rss_bytes(process.pid)
         print(json.dumps({"store": args.store, "cycle": 0, "rss_mb": round(before / 2**20, 1)}), flush=True)
@@ -146,7 +154,10 @@ class Probe:
 
 def lag(args: argparse.Namespace) -> None:
     payload = json.dumps(start_payload(args.branches)).encode()
-    with serve(args.store, args.serve_args) as (base, _), httpx.Client(base_url=base, timeout=600) as http:
+    with (
+        serve(args.store, args.serve_args) as (base, _),
+        httpx.Client(base_url=base, headers=ADMIN_HEADERS, timeout=600) as http,
+    ):
         http.post("/api/metadata/workflow", json=flow(), params={"overwrite": "true"}).raise_for_status()
         with Probe(base) as probe:
             probe.take()

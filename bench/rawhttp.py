@@ -113,13 +113,15 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
 class HttpClient:
     """Requests against one base URL over a pool of keep-alive connections (as many as are in use at once)."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"only http://host:port base URLs are supported, got {base_url!r}")
         self._host = parts.hostname
         self._port = parts.port or 80
-        self._host_header = f"Host: {parts.netloc}\r\n".encode()
+        # Sent with every request: the host and the client's own headers (its credentials), encoded once.
+        lines = {"Host": parts.netloc, **(headers or {})}
+        self._fixed_head = "".join(f"{name}: {value}\r\n" for name, value in lines.items()).encode()
         self._timeout = timeout
         self._idle: list[Connection] = []
         self.requests = 0
@@ -151,7 +153,7 @@ class HttpClient:
             headers = {"content-type": "application/json", **(headers or {})}
         if params:
             path = f"{path}?{urlencode(params)}"
-        head = [f"{method} {path} HTTP/1.1\r\n".encode(), self._host_header]
+        head = [f"{method} {path} HTTP/1.1\r\n".encode(), self._fixed_head]
         for name, value in (headers or {}).items():
             head.append(f"{name}: {value}\r\n".encode())
         if content or method in ("POST", "PUT", "PATCH"):

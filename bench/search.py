@@ -37,7 +37,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from harness import BenchServer, bench_database, log, machine_header
+from harness import ADMIN_HEADERS, BenchServer, bench_database, log, machine_header
 
 from baton.model.search_query import TASK_FIELDS, WORKFLOW_FIELDS, free_text_terms, parse_query, parse_sort
 from baton.store import SearchRequest, open_store
@@ -264,7 +264,10 @@ async def _some_workflow_id(url: str, i: int) -> str:
 def time_http(url: str, repeat: int, runs: int, workdir: Path) -> dict[str, Any]:
     since = _time_of(runs // 2, runs)
     query = f"workflowType IN (bench_type_3, bench_type_7) AND status = COMPLETED AND startTime > {since}"
-    with BenchServer(url, workdir / "server.log") as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with (
+        BenchServer(url, workdir / "server.log") as server,
+        httpx.Client(base_url=server.url, headers=ADMIN_HEADERS, timeout=30) as http,
+    ):
         params = {"query": query, "freeText": "*", "start": 0, "size": 100}
         http.get("/api/workflow/search", params=params).raise_for_status()
         samples: list[float] = []
@@ -289,7 +292,7 @@ async def _health_while_searching(base_url: str, repeat: int) -> dict[str, Any]:
     health: list[float] = []
     searches: list[float] = []
     async with (
-        httpx.AsyncClient(base_url=base_url, timeout=60) as searcher,
+        httpx.AsyncClient(base_url=base_url, headers=ADMIN_HEADERS, timeout=60) as searcher,
         httpx.AsyncClient(base_url=base_url, timeout=60) as prober,
     ):
         searching = True

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 import uvloop
-from harness import CLIENT, BenchError, BenchServer, bench_database, log, machine_header
+from harness import ADMIN_HEADERS, CLIENT, BenchError, BenchServer, bench_database, log, machine_header
 from rawhttp import HttpClient
 
 WORKFLOW: dict[str, Any] = {
@@ -104,7 +104,9 @@ def run_store(store: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-trigger-") as folder:
         workdir = Path(folder)
         with bench_database(store, workdir) as url, BenchServer(url, workdir / "server.log") as server:
-            registered = httpx.post(f"{server.url}/api/metadata/workflow", json=WORKFLOW, timeout=30)
+            registered = httpx.post(
+                f"{server.url}/api/metadata/workflow", json=WORKFLOW, headers=ADMIN_HEADERS, timeout=30
+            )
             if registered.status_code != 200:
                 raise BenchError(f"registration: {registered.status_code} {registered.text}")
             try:

@@ -8,18 +8,39 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from baton.model import TaskDef, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 from baton.sdk import BatonClient, BatonConnectionError
 
+if TYPE_CHECKING:
+    from conductor.client.configuration.configuration import Configuration
+
 ADMIN_KEY_ID = "test-admin"
 ADMIN_KEY_SECRET = "test-admin-secret-7f3a9c2e41d8b605"
 """The first ADMIN key of every test server (``tests/conftest.py`` passes it as ``BATON_ADMIN_KEY_*``)."""
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY_ID}:{ADMIN_KEY_SECRET}"}
 """What a plain HTTP client of a test server sends: the access key itself, accepted on every surface."""
+ADMIN_HEADER_LINES = "".join(f"{name}: {value}\r\n" for name, value in ADMIN_HEADERS.items())
+"""``ADMIN_HEADERS`` as HTTP/1.1 header lines, for requests written on a raw socket."""
+
+
+def conductor_configuration(server_url: str) -> Configuration:
+    """conductor-python's configuration for a test server at ``server_url``, with the test ADMIN key: the client
+    trades it for a token at ``POST /api/token`` and sends that as ``X-Authorization``, as against Orkes."""
+    from conductor.client.configuration.configuration import Configuration
+    from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
+
+    key = AuthenticationSettings(key_id=ADMIN_KEY_ID, key_secret=ADMIN_KEY_SECRET)
+    return Configuration(server_api_url=f"{server_url}/api", authentication_settings=key)
+
+
+def conductor_key_env() -> dict[str, str]:
+    """The environment that gives the Node client (which reads ``CONDUCTOR_AUTH_KEY`` / ``CONDUCTOR_AUTH_SECRET``
+    itself) the test ADMIN key."""
+    return {"CONDUCTOR_AUTH_KEY": ADMIN_KEY_ID, "CONDUCTOR_AUTH_SECRET": ADMIN_KEY_SECRET}
 
 
 def unique(name: str) -> str:
@@ -282,7 +303,7 @@ class ResilientWorker:
             thread.join(timeout=10)
 
     def run(self, task_type: str) -> None:
-        with httpx.Client(base_url=self.url, timeout=5) as http:
+        with httpx.Client(base_url=self.url, headers=ADMIN_HEADERS, timeout=5) as http:
             while not self.stop.is_set():
                 try:
                     response = http.get(

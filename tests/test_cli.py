@@ -10,8 +10,6 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-import httpx
-
 import baton
 from baton.config import Settings, setting_docs
 from tests.conftest import ServerProcess, free_port
@@ -79,7 +77,7 @@ def test_a_setting_without_a_hand_written_flag_reaches_the_server(tmp_path: Path
     server = ServerProcess(f"sqlite:///{tmp_path / 'baton.db'}", tmp_path / "server.log", ["--max-poll-count", "5"])
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=10) as client:
+        with server.client(timeout=10) as client:
             allowed = client.get("/api/tasks/poll/batch/t", params={"count": 5, "timeout": 1})
             refused = client.get("/api/tasks/poll/batch/t", params={"count": 6, "timeout": 1})
     finally:

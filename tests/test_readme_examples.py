@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import STORES, ServerProcess, fresh_database
@@ -156,7 +155,7 @@ def test_every_example_runs_as_the_readme_says(examples_server: ServerProcess) -
 
 
 def test_an_approval_without_a_decision_fails_the_run_saying_why(examples_server: ServerProcess) -> None:
-    with httpx.Client(base_url=examples_server.url, timeout=30) as client:
+    with examples_server.client(timeout=30) as client:
         waiting = client.post(
             "/api/workflow/execute/customer_onboarding",
             json={"input": {"companyName": "Acme Ltd", "country": "XX"}},

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from tests.helpers import ADMIN_HEADER_LINES
+
 MIB = 1024 * 1024
 API_TIMEOUT = 10.0
 """Seconds any one API call may take before the test calls the server frozen."""
@@ -223,7 +225,7 @@ def assert_normal_run(client: httpx.Client) -> None:
 def _request_head(port: int, path: str, length: int) -> bytes:
     return (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {length}\r\n\r\n"
+        f"{ADMIN_HEADER_LINES}Content-Length: {length}\r\n\r\n"
     ).encode()
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from baton.store.testing import create_test_database, drop_test_database
 from tests.conftest import STORES, ServerProcess
-from tests.helpers import poll, register, simple_workflow, start
+from tests.helpers import ADMIN_HEADER_LINES, poll, register, simple_workflow, start
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,7 +42,7 @@ def hostile(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture
 def api(hostile: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=hostile.url, timeout=30.0) as client:
+    with hostile.client(timeout=30.0) as client:
         yield client
 
 
@@ -265,7 +265,7 @@ def _half_sent(port: int, content_length: int = 1000) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(
         b"POST /api/workflow/half HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {content_length}\r\n\r\n".encode()
+        + f"{ADMIN_HEADER_LINES}Content-Length: {content_length}\r\n\r\n".encode()
         + b'{"a": '
     )
     return sock

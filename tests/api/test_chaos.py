@@ -121,7 +121,7 @@ def _wait_until_all_end(client: httpx.Client, ids: list[str], timeout: float) ->
 @pytest.mark.timeout(400)
 @pytest.mark.own_server
 def test_runs_end_as_without_kills_when_the_server_is_killed_repeatedly(server: ServerProcess) -> None:
-    client = httpx.Client(base_url=server.url, timeout=30)
+    client = server.client(timeout=30)
     response = client.post(
         "/api/metadata/taskdefs",
         json=[

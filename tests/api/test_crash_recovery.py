@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import ServerProcess
@@ -23,7 +22,7 @@ def token_output(task: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.slow
 @pytest.mark.own_server
 def test_sigkill_in_the_middle_of_200_runs_loses_nothing(server: ServerProcess) -> None:
-    client = httpx.Client(base_url=server.url, timeout=30)
+    client = server.client(timeout=30)
     client.post(
         "/api/metadata/taskdefs",
         json=[{"name": s, "retryCount": 5, "retryDelaySeconds": 0, "responseTimeoutSeconds": 2} for s in STEPS],

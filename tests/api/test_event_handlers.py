@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.helpers import unique
+from tests.helpers import conductor_configuration, unique
 
 
 def handler(name: str, event: str, **extra: Any) -> dict[str, Any]:
@@ -238,14 +238,13 @@ def test_a_body_that_is_not_a_handler_is_a_400(client: httpx.Client) -> None:
 
 def test_conductor_pythons_event_resource_api_creates_lists_and_deletes(server: ServerProcess) -> None:
     pytest.importorskip("conductor.client")
-    from conductor.client.configuration.configuration import Configuration
     from conductor.client.http.api.event_resource_api import EventResourceApi
     from conductor.client.http.api_client import ApiClient
     from conductor.client.http.models.action import Action
     from conductor.client.http.models.event_handler import EventHandler
     from conductor.client.http.models.start_workflow import StartWorkflow
 
-    api = EventResourceApi(ApiClient(Configuration(server_api_url=server.url + "/api")))
+    api = EventResourceApi(ApiClient(conductor_configuration(server.url)))
     name, event = unique("py_handler"), unique("conductor:py:done")
     start = StartWorkflow(name="follow_up", version=1, input={"id": "${workflowInstanceId}"})
     created = EventHandler(

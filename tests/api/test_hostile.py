@@ -80,7 +80,7 @@ def serve(store_url: str, tmp_path: Path) -> Iterator[Callable[..., Baton]]:
         server = ServerProcess(store_url, tmp_path / f"server{len(started)}.log", env=env)
         server.start()
         watch = RssWatch(lambda: _pid_or_none(server)).__enter__()
-        baton = Baton(server, httpx.Client(base_url=server.url, timeout=10.0), watch)
+        baton = Baton(server, server.client(timeout=10.0), watch)
         started.append(baton)
         return baton
 

@@ -132,7 +132,7 @@ def test_a_server_killed_mid_call_hands_the_call_to_its_restart(
     server = ServerProcess(store_url, tmp_path / "server.log")
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with server.client(timeout=30) as client:
             register(client, http_workflow("http_crash", {"uri": f"{http_target.url}/gate", "method": "GET"}))
             workflow_id = start(client, "http_crash")
             deadline = time.monotonic() + 15
@@ -158,7 +158,7 @@ def test_calls_in_flight_are_bounded_by_the_executor_concurrency(
     server = ServerProcess(store_url, tmp_path / "server.log")
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with server.client(timeout=30) as client:
             register(client, http_workflow("http_gated", {"uri": f"{http_target.url}/gate", "method": "GET"}))
             ids = [start(client, "http_gated") for _ in range(5)]
             deadline = time.monotonic() + 15

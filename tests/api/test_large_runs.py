@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.helpers import complete, dynamic_fork_steps, poll, register, start
+from tests.helpers import ADMIN_HEADERS, complete, dynamic_fork_steps, poll, register, start
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.serial]
 
@@ -49,7 +49,7 @@ def big_body_server(store_url: str, tmp_path: Any) -> Iterator[tuple[ServerProce
     process = ServerProcess(store_url, tmp_path / "server.log", ["--max-body-bytes", str(32 << 20)])
     process.start()
     try:
-        with httpx.Client(base_url=process.url, timeout=120.0) as http:
+        with process.client(timeout=120.0) as http:
             yield process, http
     finally:
         process.stop()
@@ -197,7 +197,7 @@ def test_a_large_termination_is_seen_whole_or_not_at_all(
     stop = threading.Event()
 
     def read_summaries() -> None:
-        with httpx.Client(base_url=str(client.base_url), timeout=30.0) as reader:
+        with httpx.Client(base_url=client.base_url, headers=ADMIN_HEADERS, timeout=30.0) as reader:
             while not stop.is_set():
                 page = reader.get(f"/api/workflow/{workflow_id}/tasks", params={"count": 0})
                 assert page.status_code == 200, page.text

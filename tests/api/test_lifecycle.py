@@ -348,7 +348,7 @@ def test_variables_steer_a_later_switch_and_decide(client: httpx.Client) -> None
 
 @pytest.mark.own_server
 def test_operations_survive_a_killed_server(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client(timeout=30) as client:
         register(client, simple_workflow("durable_ops", ["da", "db"]))
         paused_id = start(client, "durable_ops")
         assert client.put(f"/api/workflow/{paused_id}/pause").status_code == 200
@@ -363,7 +363,7 @@ def test_operations_survive_a_killed_server(server: ServerProcess) -> None:
     server.kill()
     server.start()
 
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client(timeout=30) as client:
         assert run_of(client, paused_id)["status"] == "PAUSED"
         restarted = run_of(client, restarted_id)
         assert states(restarted) == [("da_0", "SCHEDULED")]

@@ -12,7 +12,6 @@ import asyncio
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from baton.store import open_store
@@ -46,7 +45,7 @@ def test_health_answers_while_a_search_reads_every_run(tmp_path: Path) -> None:
     server = ServerProcess(url, tmp_path / "server.log")
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=120) as http, HealthProber(server.url) as prober:
+        with server.client(timeout=120) as http, HealthProber(server.url) as prober:
             params = {"freeText": "no-run-holds-this-word", "start": 0, "size": 10}
             began = time.monotonic()
             slowest = 0.0

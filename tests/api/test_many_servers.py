@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import httpx
-
 from tests.conftest import ServerProcess
 from tests.helpers import complete, poll, register, simple_workflow, unique
 
@@ -16,8 +14,8 @@ def test_a_sync_execute_on_one_server_is_answered_by_a_worker_of_another(
 ) -> None:
     first_server, second_server = two_servers
     with (
-        httpx.Client(base_url=first_server.url, timeout=30) as first,
-        httpx.Client(base_url=second_server.url, timeout=30) as second,
+        first_server.client(timeout=30) as first,
+        second_server.client(timeout=30) as second,
     ):
         register(first, simple_workflow("shared", ["remote_step"]))
 
@@ -37,7 +35,7 @@ def test_polls_on_one_server_show_on_another(two_servers: tuple[ServerProcess, S
     """Each server writes its polls to the shared table within about a second of them."""
     first_server, second_server = two_servers
     task_type = unique("shared_polls")
-    with httpx.Client(base_url=first_server.url) as first, httpx.Client(base_url=second_server.url) as second:
+    with first_server.client() as first, second_server.client() as second:
         first.get(f"/api/tasks/poll/{task_type}", params={"workerid": "on-first"})
         second.get(f"/api/tasks/poll/{task_type}", params={"workerid": "on-second"})
         deadline = time.monotonic() + 10

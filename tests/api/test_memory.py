@@ -61,7 +61,7 @@ def small_cache_server(
     process = ServerProcess(store_url, tmp_path / "server.log")
     process.start()
     try:
-        with httpx.Client(base_url=process.url, timeout=120.0) as http:
+        with process.client(timeout=120.0) as http:
             yield process, http
     finally:
         process.stop()

@@ -21,7 +21,7 @@ def small_budget_client(store_url: str, tmp_path: Path, monkeypatch: pytest.Monk
     process = ServerProcess(store_url, tmp_path / "server.log")
     process.start()
     try:
-        with httpx.Client(base_url=process.url, timeout=30.0) as client:
+        with process.client(timeout=30.0) as client:
             yield client
     finally:
         process.stop()
@@ -86,7 +86,7 @@ def shallow_server(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_a_workflow_that_starts_itself_stops_at_the_depth_bound(shallow_server: ServerProcess) -> None:
-    with httpx.Client(base_url=shallow_server.url, timeout=30.0) as client:
+    with shallow_server.client(timeout=30.0) as client:
         register(
             client,
             {

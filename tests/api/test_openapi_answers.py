@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 
 from baton.api.openapi import document
+from tests.conftest import ServerProcess
 from tests.helpers import simple_workflow, unique
 
 _PARAMETER = re.compile(r"\{[^}]+\}")
@@ -74,9 +75,9 @@ def _check(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-def checked(client: httpx.Client) -> Iterator[httpx.Client]:
+def checked(server: ServerProcess) -> Iterator[httpx.Client]:
     """The server's client; every answer it gets is checked against the document."""
-    with httpx.Client(base_url=client.base_url, timeout=30.0, event_hooks={"response": [_check]}) as http:
+    with server.client(event_hooks={"response": [_check]}) as http:
         yield http
 
 

@@ -25,6 +25,7 @@ from schemathesis.checks import (
 
 from baton.api.openapi import document
 from tests.conftest import STORES, ServerProcess, fresh_database
+from tests.helpers import ADMIN_HEADERS
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 QUICK = {"BATON_MAX_POLL_TIMEOUT_MS": "200", "BATON_MAX_WAIT_FOR_SECONDS": "1"}
@@ -75,4 +76,4 @@ the server through a fixture: Schemathesis' fixture loader reads a pytest intern
 def test_every_answer_is_documented(
     case: schemathesis.Case, quick_server: ServerProcess, session: requests.Session
 ) -> None:
-    case.call_and_validate(base_url=quick_server.url, session=session, checks=CHECKS, timeout=10)
+    case.call_and_validate(base_url=quick_server.url, session=session, headers=ADMIN_HEADERS, checks=CHECKS, timeout=10)

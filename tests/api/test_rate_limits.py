@@ -93,7 +93,7 @@ def three_servers(tmp_path: Path) -> Iterator[list[ServerProcess]]:
 
 
 def test_limits_hold_across_servers_on_one_postgresql(three_servers: list[ServerProcess]) -> None:
-    clients = [httpx.Client(base_url=server.url, timeout=30) for server in three_servers]
+    clients = [server.client(timeout=30) for server in three_servers]
     try:
         limited(clients[0], "shared_scarce", concurrentExecLimit=3)
         limited(clients[0], "shared_metered", rateLimitPerFrequency=4, rateLimitFrequencyInSeconds=600)

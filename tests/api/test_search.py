@@ -45,7 +45,7 @@ def runs(file_server: ServerProcess) -> Iterator[dict[str, str]]:
     Made once on the file's server: the tests that use them only read. The correlation ids hold
     a letter outside hex, so no run id (a UUID) can contain them: on SQLite freeText is a substring match.
     """
-    with httpx.Client(base_url=file_server.url, timeout=30.0) as client:
+    with file_server.client(timeout=30.0) as client:
         yield made_runs(client)
 
 

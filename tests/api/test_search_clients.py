@@ -10,7 +10,16 @@ import pytest
 from baton.model import TaskStatus, WorkflowStatus
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient
 from tests.conftest import ServerProcess
-from tests.helpers import complete, poll, register, simple_workflow, start, wait_for_status
+from tests.helpers import (
+    ADMIN_HEADERS,
+    complete,
+    conductor_configuration,
+    poll,
+    register,
+    simple_workflow,
+    start,
+    wait_for_status,
+)
 
 pytestmark = [
     pytest.mark.timeout(90),
@@ -23,7 +32,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def two_runs(file_server: ServerProcess) -> Iterator[tuple[str, str]]:
     """A COMPLETED run and a RUNNING one of ``sdk_search``, made once on the file's server (tests only read)."""
-    with httpx.Client(base_url=file_server.url, timeout=30.0) as client:
+    with file_server.client(timeout=30.0) as client:
         yield made_runs(client)
 
 
@@ -39,7 +48,7 @@ def made_runs(client: httpx.Client) -> tuple[str, str]:
 
 def test_baton_client(server: ServerProcess, two_runs: tuple[str, str]) -> None:
     done, running = two_runs
-    with BatonClient(server.url) as baton:
+    with BatonClient(server.url, headers=ADMIN_HEADERS) as baton:
         everything = baton.search_workflows()
         assert everything.total_hits == 2
         assert [s.workflow_id for s in everything.results] == [running, done]
@@ -65,7 +74,7 @@ def test_baton_client(server: ServerProcess, two_runs: tuple[str, str]) -> None:
 
 async def test_async_baton_client(server: ServerProcess, two_runs: tuple[str, str]) -> None:
     done, running = two_runs
-    async with AsyncBatonClient(server.url) as baton:
+    async with AsyncBatonClient(server.url, headers=ADMIN_HEADERS) as baton:
         assert [s.workflow_id for s in (await baton.search_workflows("workflowType IN (sdk_search)")).results] == [
             running,
             done,
@@ -76,14 +85,13 @@ async def test_async_baton_client(server: ServerProcess, two_runs: tuple[str, st
 
 def test_conductor_python_parses_our_answers(server: ServerProcess, two_runs: tuple[str, str]) -> None:
     pytest.importorskip("conductor.client")
-    from conductor.client.configuration.configuration import Configuration
     from conductor.client.http.api.task_resource_api import TaskResourceApi
     from conductor.client.http.api.workflow_resource_api import WorkflowResourceApi
     from conductor.client.http.api_client import ApiClient
     from conductor.client.orkes.orkes_workflow_client import OrkesWorkflowClient
 
     done, running = two_runs
-    config = Configuration(server_api_url=server.url + "/api")
+    config = conductor_configuration(server.url)
     workflows = OrkesWorkflowClient(config)
 
     everything = workflows.search()

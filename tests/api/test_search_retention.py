@@ -22,7 +22,7 @@ def retaining_client(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     process = ServerProcess(store_url, tmp_path / "server.log", ["--retention-days", str(10 / 86_400_000)])
     process.start()
     try:
-        with httpx.Client(base_url=process.url, timeout=30.0) as http:
+        with process.client(timeout=30.0) as http:
             yield http
     finally:
         process.stop()

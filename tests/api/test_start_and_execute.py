@@ -83,7 +83,7 @@ def test_execute_is_woken_by_the_completion_itself(client: httpx.Client, server:
     register(client, simple_workflow("woken", ["work"]))
 
     def worker() -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
+        with server.client(timeout=30) as http:
             tasks = poll(http, "work", timeout_ms=10_000)
             assert complete(http, tasks[0], {"done": True}).status_code == 200
 
@@ -102,7 +102,7 @@ def test_execute_answers_206_when_a_listed_task_completes(client: httpx.Client, 
     register(client, simple_workflow("two", ["first", "second"]))
 
     def worker() -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
+        with server.client(timeout=30) as http:
             tasks = poll(http, "first", timeout_ms=10_000)
             complete(http, tasks[0], {"n": 1})
 
@@ -172,7 +172,7 @@ def test_fifty_concurrent_starts_with_one_key_give_one_run(client: httpx.Client,
     register(client, simple_workflow("race", ["race_step"]))
 
     def attempt(_: int) -> str:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
+        with server.client(timeout=30) as http:
             response = http.post(
                 "/api/workflow/race",
                 json={},

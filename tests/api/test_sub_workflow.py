@@ -244,7 +244,7 @@ def test_sigkill_while_children_run_loses_no_parent(
     server.start()
     worker = ResilientWorker(server.url, lambda task: {"doubled": task["inputData"]["value"] * 2})
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with server.client(timeout=30) as client:
             client.post(
                 "/api/metadata/taskdefs",
                 json=[{"name": "child_work", "retryCount": 5, "retryDelaySeconds": 0, "responseTimeoutSeconds": 2}],

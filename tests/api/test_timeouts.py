@@ -133,7 +133,7 @@ def test_timers_survive_a_killed_server(client: httpx.Client, server: ServerProc
     doomed, forgetful = start(client, "doomed"), start(client, "forgetful")
     server.kill()  # the timers were written by this process; only the next one can fire them
     server.start()
-    with httpx.Client(base_url=server.url, timeout=30) as again:
+    with server.client(timeout=30) as again:
         assert wait_for_status(again, doomed, "TIMED_OUT")["tasks"][0]["status"] == "CANCELED"
         assert wait_for_status(again, forgetful, "TIMED_OUT")["tasks"][0]["status"] == "TIMED_OUT"
 

@@ -34,7 +34,7 @@ def test_long_poll_returns_when_a_task_arrives_and_empty_at_the_timeout(client: 
 
     def start_soon() -> None:
         time.sleep(0.5)
-        with httpx.Client(base_url=server.url) as http:
+        with server.client() as http:
             start(http, "late")
 
     thread = threading.Thread(target=start_soon)
@@ -180,7 +180,7 @@ def test_a_completed_result_is_applied_once(client: httpx.Client) -> None:
 
 def test_a_long_poll_whose_worker_hung_up_claims_nothing(client: httpx.Client, server: Any) -> None:
     register(client, simple_workflow("abandoned", ["left_behind"]))
-    with httpx.Client(base_url=server.url) as impatient, pytest.raises(httpx.ReadTimeout):
+    with server.client() as impatient, pytest.raises(httpx.ReadTimeout):
         impatient.get(
             "/api/tasks/poll/batch/left_behind",
             params={"workerid": "gone", "count": 1, "timeout": 10_000},

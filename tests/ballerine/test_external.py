@@ -11,7 +11,7 @@ import pytest
 
 from baton.api import ballerine
 from tests.ballerine.support import business, errors_of, run_body, start_run, waiting_workflow
-from tests.helpers import register, run_of, unique, wait_for_status
+from tests.helpers import ADMIN_HEADERS, register, run_of, unique, wait_for_status
 from tests.test_architecture import ambiguities
 
 pytestmark = pytest.mark.timeout(90)
@@ -90,7 +90,7 @@ def test_concurrent_runs_of_one_entity_make_one_run(client: httpx.Client, server
     url = f"{client.base_url}/api/v1/external/workflows/run"
 
     def one() -> str:
-        response = httpx.post(url, json=body, timeout=30)
+        response = httpx.post(url, json=body, headers=ADMIN_HEADERS, timeout=30)
         assert response.status_code == 200, response.text
         run_id: str = response.json()["workflowRuntimeId"]
         return run_id

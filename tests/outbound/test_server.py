@@ -23,7 +23,7 @@ def guarded(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         process = ServerProcess(url, folder / "server.log", env={"BATON_OUTBOUND_ALLOW_NETWORKS": ALLOWED})
         process.start()
         try:
-            with httpx.Client(base_url=process.url, timeout=30) as client:
+            with process.client(timeout=30) as client:
                 yield client
         finally:
             process.stop()

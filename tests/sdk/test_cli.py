@@ -15,7 +15,7 @@ import pytest
 
 from baton.model import WorkflowStatus
 from baton.sdk import BatonClient
-from tests.helpers import chain, quick_task_def, unique, wait_until_ended_as
+from tests.helpers import ADMIN_HEADERS, chain, quick_task_def, unique, wait_until_ended_as
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -37,7 +37,7 @@ def worker_process(url: str, *specs: str, log: Path) -> subprocess.Popen[bytes]:
 
 @pytest.fixture
 def baton(server: Any) -> Iterator[BatonClient]:
-    with BatonClient(server.url, timeout=30) as client:
+    with BatonClient(server.url, timeout=30, headers=ADMIN_HEADERS) as client:
         yield client
 
 

@@ -18,14 +18,14 @@ from baton.model import (
     WorkflowTask,
 )
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient, Worker, WorkerRunner
-from tests.helpers import chain, quick_task_def, unique, wait_until_ended_as
+from tests.helpers import ADMIN_HEADERS, chain, quick_task_def, unique, wait_until_ended_as
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
 def baton(server: Any) -> Iterator[BatonClient]:
-    with BatonClient(server.url, timeout=30) as client:
+    with BatonClient(server.url, timeout=30, headers=ADMIN_HEADERS) as client:
         yield client
 
 
@@ -242,7 +242,7 @@ def test_execute_waits_for_the_end_or_answers_206(baton: BatonClient) -> None:
 
 async def test_async_client_round_trip(server: Any) -> None:
     name, task_type = unique("async"), unique("async_step")
-    async with AsyncBatonClient(server.url) as client:
+    async with AsyncBatonClient(server.url, headers=ADMIN_HEADERS) as client:
         assert await client.health()
         await client.register_workflow(chain(name, [task_type]))
         workflow_id = await client.start_workflow(name, {"x": 4})

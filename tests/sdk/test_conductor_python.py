@@ -30,6 +30,8 @@ from conductor.client.orkes.orkes_metadata_client import OrkesMetadataClient
 from conductor.client.orkes.orkes_task_client import OrkesTaskClient
 from conductor.client.orkes.orkes_workflow_client import OrkesWorkflowClient
 
+from tests.helpers import conductor_configuration
+
 pytestmark = [
     pytest.mark.timeout(120),
     # conductor-python's own models call their deprecated accessors (owner_app) when reading definitions.
@@ -39,7 +41,7 @@ pytestmark = [
 
 @pytest.fixture
 def config(server: Any) -> Configuration:
-    return Configuration(server_api_url=server.url + "/api")
+    return conductor_configuration(server.url)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 
 pytest.importorskip("conductor.client")
 
-from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models.schema_def import SchemaDef, SchemaType
 from conductor.client.http.models.sub_workflow_params import SubWorkflowParams
 from conductor.client.http.models.task_def import TaskDef
@@ -29,7 +28,7 @@ from conductor.client.workflow.task.dynamic_fork_task import DynamicForkTask
 from conductor.client.workflow.task.join_task import JoinTask
 from conductor.client.workflow.task.simple_task import SimpleTask
 
-from tests.helpers import poll, start, unique, wait_for_status
+from tests.helpers import conductor_configuration, poll, start, unique, wait_for_status
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -45,7 +44,7 @@ def _complete(client: httpx.Client, task_type: str) -> None:
 
 @pytest.mark.own_server  # lists every definition
 def test_the_python_dsl_definitions_register_run_and_list(server: Any, client: httpx.Client) -> None:
-    config = Configuration(server_api_url=server.url + "/api")
+    config = conductor_configuration(server.url)
     metadata = OrkesMetadataClient(config)
     first, a, b, name = unique("cpy_first"), unique("cpy_a"), unique("cpy_b"), unique("cpy_trailing_fork")
 
@@ -86,7 +85,7 @@ def test_the_python_dsl_definitions_register_run_and_list(server: Any, client: h
 
 def test_the_python_dsl_combined_dynamic_fork_registers_and_its_run_fails(server: Any, client: httpx.Client) -> None:
     """``DynamicForkTask(tasks_param="dynamicForkJoinTasks")`` names an inputs parameter it never gives."""
-    config = Configuration(server_api_url=server.url + "/api")
+    config = conductor_configuration(server.url)
     metadata = OrkesMetadataClient(config)
     branch, name = unique("cpy_df_branch"), unique("cpy_df_combined")
     fork = DynamicForkTask(task_ref_name="fan", tasks_param="dynamicForkJoinTasks", join_task=JoinTask("fan_join"))

@@ -12,14 +12,23 @@ import pytest
 
 pytest.importorskip("conductor.client")
 
-from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.http.api.workflow_resource_api import WorkflowResourceApi
 from conductor.client.http.api_client import ApiClient
 from conductor.client.http.models.workflow import Workflow
 from conductor.client.http.models.workflow_test_request import TaskMock, WorkflowTestRequest
 
-from tests.helpers import child_workflow, parent_workflow, poll, register, start, task_defs, unique, worker
+from tests.helpers import (
+    child_workflow,
+    conductor_configuration,
+    parent_workflow,
+    poll,
+    register,
+    start,
+    task_defs,
+    unique,
+    worker,
+)
 
 pytestmark = [
     pytest.mark.timeout(90),
@@ -29,7 +38,7 @@ pytestmark = [
 
 @pytest.fixture
 def api_client(server: Any) -> ApiClient:
-    return ApiClient(Configuration(server_api_url=server.url + "/api"))
+    return ApiClient(conductor_configuration(server.url))
 
 
 def test_test_workflow(client: httpx.Client, api_client: ApiClient) -> None:

@@ -28,7 +28,7 @@ from conductor.client.orkes.orkes_metadata_client import OrkesMetadataClient
 from conductor.client.orkes.orkes_task_client import OrkesTaskClient
 from conductor.client.orkes.orkes_workflow_client import OrkesWorkflowClient
 
-from tests.helpers import unique
+from tests.helpers import conductor_configuration, unique
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -38,7 +38,7 @@ pytestmark = [
 
 @pytest.fixture
 def config(server: Any) -> Configuration:
-    return Configuration(server_api_url=server.url + "/api")
+    return conductor_configuration(server.url)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from baton.model import (
     WorkflowStatus,
 )
 from baton.sdk import AsyncBatonClient, BatonApiError, BatonClient
-from tests.helpers import chain, quick_task_def, unique, wait_until_ended_as
+from tests.helpers import ADMIN_HEADERS, chain, conductor_configuration, quick_task_def, unique, wait_until_ended_as
 
 pytestmark = [
     pytest.mark.timeout(90),
@@ -31,7 +31,7 @@ pytestmark = [
 
 @pytest.fixture
 def baton(server: Any) -> Iterator[BatonClient]:
-    with BatonClient(server.url, timeout=30) as client:
+    with BatonClient(server.url, timeout=30, headers=ADMIN_HEADERS) as client:
         yield client
 
 
@@ -107,7 +107,7 @@ def test_operations_through_the_bundled_client(baton: BatonClient) -> None:
 
 async def test_operations_through_the_async_client(server: Any) -> None:
     name, task_type = unique("async_ops"), unique("async_ops_step")
-    async with AsyncBatonClient(server.url) as client:
+    async with AsyncBatonClient(server.url, headers=ADMIN_HEADERS) as client:
         await client.register_workflow(chain(name, [task_type]))
         workflow_id = await client.start_workflow(name, {"x": 1})
         await client.pause(workflow_id)
@@ -133,7 +133,6 @@ async def test_operations_through_the_async_client(server: Any) -> None:
 
 def test_conductor_python_lifecycle_calls(server: Any) -> None:
     pytest.importorskip("conductor.client")
-    from conductor.client.configuration.configuration import Configuration
     from conductor.client.http.api.workflow_bulk_resource_api import WorkflowBulkResourceApi
     from conductor.client.http.api_client import ApiClient
     from conductor.client.http.models.rerun_workflow_request import RerunWorkflowRequest as CpyRerun
@@ -144,10 +143,10 @@ def test_conductor_python_lifecycle_calls(server: Any) -> None:
     from conductor.client.orkes.orkes_task_client import OrkesTaskClient
     from conductor.client.orkes.orkes_workflow_client import OrkesWorkflowClient
 
-    config = Configuration(server_api_url=server.url + "/api")
+    config = conductor_configuration(server.url)
     workflows, tasks = OrkesWorkflowClient(config), OrkesTaskClient(config)
     name, task_type = unique("cpy_ops"), unique("cpy_ops_step")
-    with BatonClient(server.url) as baton:
+    with BatonClient(server.url, headers=ADMIN_HEADERS) as baton:
         baton.register_task_defs([quick_task_def(task_type)])
         baton.register_workflow(chain(name, [task_type, task_type]))
     workflow_id = workflows.start_workflow_by_name(name, {"x": 1})

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import unique
+from tests.helpers import conductor_key_env, unique
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,7 +28,7 @@ def run_scenario(server: Any, scenario: str) -> None:
     assert node is not None, "node is not installed: Node 20 is needed to run the JavaScript client"
     installed = NODE_PROJECT / "node_modules" / "@io-orkes" / "conductor-javascript"
     assert installed.is_dir(), f"the JavaScript client is missing: `npm ci` in {NODE_PROJECT} (make test runs it)"
-    env = {**os.environ, "CONDUCTOR_SERVER_URL": f"{server.url}/api"}
+    env = {**os.environ, **conductor_key_env(), "CONDUCTOR_SERVER_URL": f"{server.url}/api"}
     done = subprocess.run(
         [node, str(SCRIPT), scenario, unique("node")],
         cwd=NODE_PROJECT,

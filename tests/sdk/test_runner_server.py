@@ -11,14 +11,14 @@ import pytest
 
 from baton.model import Task, TaskStatus, WorkflowStatus
 from baton.sdk import BatonClient, InProgress, TerminalError, WorkerRegistry, WorkerRunner, worker_task
-from tests.helpers import chain, quick_task_def, unique, wait_until_ended_as
+from tests.helpers import ADMIN_HEADERS, chain, quick_task_def, unique, wait_until_ended_as
 
 pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture
 def baton(server: Any) -> Iterator[BatonClient]:
-    with BatonClient(server.url, timeout=30) as client:
+    with BatonClient(server.url, timeout=30, headers=ADMIN_HEADERS) as client:
         yield client
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-
 from tests.api.http_target import HttpTarget, http_target
 from tests.conftest import ServerProcess
 from tests.helpers import register, unique
@@ -44,8 +42,8 @@ def test_a_trigger_registered_on_one_server_starts_runs_on_another_which_a_third
     ]
     first_server, second_server = two_servers
     with (
-        httpx.Client(base_url=first_server.url, timeout=30) as first,
-        httpx.Client(base_url=second_server.url, timeout=30) as second,
+        first_server.client(timeout=30) as first,
+        second_server.client(timeout=30) as second,
     ):
         assert first.post(f"/workflows/{base}/start", json={}).status_code == 404  # the first now holds the triggers
         register(second, {"name": unique("shared_flow"), "tasks": steps})

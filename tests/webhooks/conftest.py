@@ -41,7 +41,7 @@ def hook_server(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture
 def http(hook_server: ServerProcess) -> Iterator[httpx.Client]:
     hook_server.assert_running()
-    with httpx.Client(base_url=hook_server.url, timeout=30.0) as client:
+    with hook_server.client(timeout=30.0) as client:
         yield client
 
 

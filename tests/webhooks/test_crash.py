@@ -42,7 +42,7 @@ def test_a_pending_delivery_survives_a_kill(store_url: str, tmp_path: Path, rece
     server = ServerProcess(store_url, tmp_path / "server.log", env=env)
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=30.0) as http:
+        with server.client(timeout=30.0) as http:
             _subscribe(http, receiver.url)
             workflow_id = _run_to_end(http, "crash")
             receiver.wait_for(workflow_id, 1, answered=503)  # attempted, refused: pending with a retry due
@@ -52,7 +52,7 @@ def test_a_pending_delivery_survives_a_kill(store_url: str, tmp_path: Path, rece
         assert receiver.of_run(workflow_id) == []
 
         server.start()
-        with httpx.Client(base_url=server.url, timeout=30.0) as http:
+        with server.client(timeout=30.0) as http:
             [end] = receiver.wait_for(workflow_id, 1, timeout=30.0)
             delivered = _until_status(http, workflow_id, "delivered")
     finally:
@@ -86,7 +86,7 @@ def test_a_state_change_decided_before_a_kill_is_told_after_the_restart(
     server = ServerProcess(store_url, tmp_path / "server.log", env=env)
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=30.0) as http:
+        with server.client(timeout=30.0) as http:
             name, _, check = register_kyb(http)
             events = ["workflow.state.changed", "workflow.completed"]
             config = {"subscriptions": [{"type": "webhook", "url": receiver.url, "events": events}]}

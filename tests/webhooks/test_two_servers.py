@@ -6,7 +6,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import ServerProcess
@@ -25,7 +24,7 @@ def test_two_servers_deliver_each_event_once(postgres_url: str, tmp_path: Path, 
     for server in servers:
         server.start()
     try:
-        clients = [httpx.Client(base_url=server.url, timeout=30.0) for server in servers]
+        clients = [server.client(timeout=30.0) for server in servers]
         _subscribe(clients[0], receiver.url)
         time.sleep(0.5)  # the other server hears of it by NOTIFY (at the latest within outbox_relay_after_ms)
         register(clients[0], _flow("two_servers"))
