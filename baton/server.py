@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -139,43 +140,27 @@ def create_app(settings: Settings) -> Starlette:
         max_header_bytes=settings.trigger_max_header_bytes,
         max_path_bytes=settings.trigger_max_path_bytes,
     )
+
+    def surface(prefix: str, package: ModuleType, route_middleware: list[Middleware]) -> Surface:
+        """A surface package (``routes``, ``exception_handlers``, ``access``) mounted at ``prefix``."""
+        return Surface(
+            prefix,
+            package.routes,
+            package.exception_handlers,
+            access=package.access,
+            auth=settings.auth,
+            route_middleware=route_middleware,
+        )
+
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             *openapi.routes,
             # Before Conductor's /api: a Mount at /api would take /api/v1/... too.
-            Surface(
-                "/api/v1",
-                ballerine.routes,
-                ballerine.exception_handlers,
-                access=ballerine.access,
-                auth=settings.auth,
-                route_middleware=per_key,
-            ),
-            Surface(
-                "/api",
-                conductor.routes,
-                conductor.exception_handlers,
-                access=conductor.access,
-                auth=settings.auth,
-                route_middleware=per_key,
-            ),
-            Surface(
-                settings.trigger_base_path,
-                triggers.routes,
-                triggers.exception_handlers,
-                access=triggers.access,
-                auth=settings.auth,
-                route_middleware=[trigger_sizes, *per_key],
-            ),
-            Surface(
-                "/elsa/api",
-                elsa.routes,
-                elsa.exception_handlers,
-                access=elsa.access,
-                auth=settings.auth,
-                route_middleware=per_key,
-            ),
+            surface("/api/v1", ballerine, per_key),
+            surface("/api", conductor, per_key),
+            surface(settings.trigger_base_path, triggers, [trigger_sizes, *per_key]),
+            surface("/elsa/api", elsa, per_key),
         ],
         middleware=[
             *([] if settings.auth else [Middleware(AuthOffHeader)]),

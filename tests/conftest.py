@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,6 +24,9 @@ from typing import Any, BinaryIO
 import httpx
 import pytest
 
+from baton.config import Settings
+from baton.service import Baton
+from baton.store import open_store
 from baton.store.testing import create_test_database, drop_test_database
 from tests.helpers import ADMIN_HEADERS, ADMIN_KEY_ID, ADMIN_KEY_SECRET
 
@@ -48,6 +51,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file in tmp_path, or a new PostgreSQL database."""
     with fresh_database(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+async def baton(store_url: str) -> AsyncIterator[Baton]:
+    """The service in this process, on a fresh database of each store (no server, no wake-ups)."""
+    store = open_store(store_url)
+    await store.open()
+    try:
+        yield Baton(store, Settings(database_url=store_url))
+    finally:
+        await store.close()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ applications and keys through ``/api/applications``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,24 +26,13 @@ from conductor.client.orkes.orkes_metadata_client import OrkesMetadataClient
 from conductor.client.orkes.orkes_workflow_client import OrkesWorkflowClient
 
 from tests.access.helpers import make_key
-from tests.conftest import ServerProcess, fresh_database
+from tests.conftest import ServerProcess
 from tests.sdk.test_conductor_python import wait_until_ended
 
 pytestmark = [
     pytest.mark.timeout(120),
     pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning"),
 ]
-
-
-@pytest.fixture
-def short_tokens(server_store: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    with fresh_database(server_store, tmp_path) as url:
-        process = ServerProcess(url, tmp_path / "server.log", ["--token-lifetime-seconds", "2"])
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
 
 
 def _config(server: ServerProcess, key: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Configuration:

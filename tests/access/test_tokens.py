@@ -5,29 +5,15 @@ same database within ``access_cache_seconds``; Elsa's login gives the same token
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 
 from tests.access.helpers import key_headers, make_key
-from tests.conftest import ServerProcess, fresh_database
+from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def short_tokens(server_store: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    """A server whose tokens live 2 seconds."""
-    with fresh_database(server_store, tmp_path) as url:
-        process = ServerProcess(url, tmp_path / "server.log", ["--token-lifetime-seconds", "2"])
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
 
 
 def _token(client: httpx.Client, key: tuple[str, str]) -> str:

@@ -3,31 +3,17 @@ process (authentication, which sets the principal per request, is not needed for
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from baton.config import Settings
 from baton.model.access import Principal, Role
 from baton.model.audit import AuditAction, AuditQuery, TargetKind
 from baton.service import Baton
 from baton.service.acting import acting_as
-from baton.store import open_store
 from tests.helpers import quick_task_def
 
 pytestmark = pytest.mark.timeout(60)
 
 OPERATOR = Principal(key_id="k-ops", application_id="app-1", application_name="ops", roles=frozenset({Role.OPERATOR}))
-
-
-@pytest.fixture
-async def baton(store_url: str) -> AsyncIterator[Baton]:
-    store = open_store(store_url)
-    await store.open()
-    try:
-        yield Baton(store, Settings(database_url=store_url))
-    finally:
-        await store.close()
 
 
 async def test_an_entry_names_the_acting_principal_or_system(baton: Baton) -> None:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from baton.config import Settings
 from baton.model import StartWorkflowRequest, TaskStatus, WorkflowDef, WorkflowStatus, WorkflowTask
 from baton.service import Baton
-from baton.store import open_store
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-async def baton(store_url: str) -> AsyncIterator[Baton]:
-    store = open_store(store_url)
-    await store.open()
-    try:
-        yield Baton(store, Settings(database_url=store_url))
-    finally:
-        await store.close()
 
 
 def waits_for_payment() -> WorkflowDef:
