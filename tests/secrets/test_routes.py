@@ -11,9 +11,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from conductor.client.orkes.orkes_secret_client import OrkesSecretClient
 
 from tests.conftest import ServerProcess
-from tests.helpers import unique
+from tests.helpers import conductor_configuration, unique
 
 
 def test_a_secret_is_stored_listed_asked_about_and_deleted_by_name(client: httpx.Client) -> None:
@@ -105,9 +106,7 @@ def test_the_value_is_stored_encrypted(client: httpx.Client, server: ServerProce
 
 
 def test_the_official_clients_secret_client_works_unchanged(server: ServerProcess) -> None:
-    configuration = pytest.importorskip("conductor.client.configuration.configuration")
-    orkes = pytest.importorskip("conductor.client.orkes.orkes_secret_client")
-    secrets = orkes.OrkesSecretClient(configuration.Configuration(server_api_url=server.url + "/api"))
+    secrets = OrkesSecretClient(conductor_configuration(server.url))
     name, value = unique("orkes"), "from-the-client-" + unique("v")
     secrets.put_secret(name, value)
     assert name in secrets.list_all_secret_names()
