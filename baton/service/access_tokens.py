@@ -35,6 +35,9 @@ _MAX_VERIFIED_TOKENS = 10_000
 """Tokens remembered as verified at most; when full the memory starts over (each is checked again once)."""
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 """scrypt's cost: about 16 MiB and a few tens of milliseconds a check, the interactive-login figures."""
+_MOST_SLOW_CHECKS = 2
+"""Slow checks run at once at most: a flood of wrong secrets for a key not yet matched waits its turn rather
+than taking every core (a key that matched once refuses a wrong secret by its fast digest)."""
 
 
 def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -85,6 +88,7 @@ class Authenticator:
         self._verified_tokens: dict[str, tuple[str, int]] = {}
         """A token whose signature checked -> its key id and expiry: the next request with it skips the JWT decode."""
         self._signing_secret = ""
+        self._slow_checks = asyncio.Semaphore(_MOST_SLOW_CHECKS)
 
     async def load_signing_secret(self, configured: str) -> None:
         """The configured secret, else the one every server on the database shares (made by the first)."""
@@ -106,7 +110,9 @@ class Authenticator:
             if hmac.compare_digest(known.secret_digest, digest):
                 return known.principal
             raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
-        if not await asyncio.to_thread(secret_matches, secret, known.secret_hash):
+        async with self._slow_checks:
+            matched = await asyncio.to_thread(secret_matches, secret, known.secret_hash)
+        if not matched:
             raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
         known.secret_digest = digest
         return known.principal
