@@ -28,6 +28,10 @@ from tests.conftest import STORES, ServerProcess, fresh_database
 from tests.helpers import ADMIN_HEADERS
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+UNPARSABLE = "Invalid HTTP request received."
+"""What uvicorn answers, as plain text, before any of Baton's code runs, to a request no HTTP parser takes (a
+generated header with an empty ``content-length``, a name with a character a token may not hold): not an answer
+the document describes, so not checked against it."""
 QUICK = {"BATON_MAX_POLL_TIMEOUT_MS": "200", "BATON_MAX_WAIT_FOR_SECONDS": "1"}
 """Long polls and synchronous executes wait at most this long: the run is about answers, not waits."""
 
@@ -76,4 +80,7 @@ the server through a fixture: Schemathesis' fixture loader reads a pytest intern
 def test_every_answer_is_documented(
     case: schemathesis.Case, quick_server: ServerProcess, session: requests.Session
 ) -> None:
-    case.call_and_validate(base_url=quick_server.url, session=session, headers=ADMIN_HEADERS, checks=CHECKS, timeout=10)
+    response = case.call(base_url=quick_server.url, session=session, headers=ADMIN_HEADERS, timeout=10)
+    if response.status_code == 400 and response.text == UNPARSABLE:
+        return
+    case.validate_response(response, checks=CHECKS)
