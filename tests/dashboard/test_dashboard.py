@@ -283,3 +283,48 @@ def test_with_auth_off_the_dashboard_lets_everyone_in_and_says_so(tmp_path: Path
                 assert "no key is needed" in client.get("/ui/login").text
         finally:
             process.stop()
+
+
+def test_a_run_is_started_from_a_form_of_the_declared_inputs(server: ServerProcess, page: Page) -> None:
+    name = unique("dash_start")
+    inputs = [
+        {"name": "amount", "type": "Int32", "required": True, "displayName": "Amount"},
+        {"name": "customer", "type": "String"},
+        {"name": "express", "type": "Boolean"},
+        {"name": "items", "type": "String", "isArray": True},
+    ]
+    doubled = _inline("double", "$.amount * 2")
+    doubled["inputParameters"]["amount"] = "${workflow.input.amount}"
+    with server.client() as client:
+        register(client, {"name": name, "version": 1, "inputs": inputs, "tasks": [doubled]})
+    log_in(page, server.url)
+    page.goto(f"{server.url}/ui/runs?workflowType={name}")
+    page.click("a.start-link")
+    page.wait_for_url(f"{server.url}/ui/start/{name}")
+
+    page.click("form.start button[type=submit]")
+    expect(page.locator(".field-error[data-field='input.amount']")).to_contain_text("is required")
+    page.fill("#in-amount", "lots")
+    page.fill("#in-customer", "Ada")
+    page.click("form.start button[type=submit]")
+    expect(page.locator(".field-error[data-field='input.amount']")).to_contain_text("must be a whole number")
+    expect(page.locator("#in-customer")).to_have_value("Ada")
+
+    page.fill("#in-amount", "21")
+    page.select_option("#in-express", "true")
+    page.fill("#in-items", '["a", "b"]')
+    page.fill("#in-correlationId", f"{name}-form")
+    page.click("form.start button[type=submit]")
+    page.wait_for_url(re.compile(rf"{re.escape(server.url)}/ui/runs/[^/?]+$"))
+    workflow_id = page.url.rsplit("/", 1)[-1]
+    with server.client() as client:
+        run = client.get(f"/api/workflow/{workflow_id}", params={"includeTasks": "false"}).json()
+    assert run["input"] == {"amount": 21, "customer": "Ada", "express": True, "items": ["a", "b"]}
+    assert run["correlationId"] == f"{name}-form"
+    for _ in range(100):
+        if page.locator("#run-status").inner_text() == "COMPLETED":
+            break
+        page.wait_for_timeout(100)
+        page.reload()
+    expect(page.locator("#run-status")).to_have_text("COMPLETED")
+    expect(page.locator("svg .node[data-ref='double']")).to_have_attribute("data-status", "COMPLETED")

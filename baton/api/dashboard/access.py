@@ -27,6 +27,9 @@ RULES: dict[str, Permission] = {
     "GET /runs": P.READ,
     "GET /runs/{workflow_id}": P.READ,
     **{f"POST /runs/{{workflow_id}}/{action}": P.CONTROL for action in ACTIONS},
+    "GET /start": P.START,
+    "GET /start/{name}": P.START,
+    "POST /start/{name}": P.START,
 }
 
 

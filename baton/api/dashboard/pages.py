@@ -1,4 +1,5 @@
-"""The dashboard's routes: log in and out, the runs list, a run's page and its actions, the static files.
+"""The dashboard's routes: log in and out, the runs list, a run's page and its actions, starting a run
+(``starting.py``), the static files.
 
 Every page reads through the service (``api.state.service``), as the APIs do: the list is the search
 Conductor's ``/api/workflow/search`` runs, a run's page ``runs.get`` and ``runs.definition_of``, the actions
@@ -19,6 +20,7 @@ from baton.api.dashboard.access import ACTIONS
 from baton.api.dashboard.forms import check_csrf, read_form, required
 from baton.api.dashboard.graph import run_graph
 from baton.api.dashboard.session import COOKIE_PATH, clear_session, set_session
+from baton.api.dashboard.starting import start_choice, start_form, start_run
 from baton.api.dashboard.templating import page
 from baton.api.params import int_param
 from baton.api.state import service
@@ -214,4 +216,7 @@ routes = [
     Route("/runs", runs_list, methods=["GET"]),
     Route("/runs/{workflow_id}", run_page, methods=["GET"]),
     *(Route(f"/runs/{{workflow_id}}/{action}", run_action, methods=["POST"]) for action in ACTIONS),
+    Route("/start", start_choice, methods=["GET"]),
+    Route("/start/{name}", start_form, methods=["GET"]),
+    Route("/start/{name}", start_run, methods=["POST"]),
 ]

@@ -58,6 +58,7 @@ def page(request: Request | None, template: str, *, status_code: int = 200, **co
         principal=principal,
         auth_off=principal is UNAUTHENTICATED_ADMIN,
         may_control=may(principal, Permission.CONTROL),
+        may_start=may(principal, Permission.START),
         csrf_field=CSRF_FIELD,
         csrf=csrf_token(request) if request is not None else "",
         **context,
