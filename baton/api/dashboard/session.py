@@ -31,7 +31,7 @@ def _cookie(scope: Scope) -> str | None:
             for part in raw.decode("latin-1").split(";"):
                 key, _, value = part.strip().partition("=")
                 if key == COOKIE and value:
-                    return value
+                    return str(value)
     return None
 
 
