@@ -215,6 +215,31 @@ def test_terminate_asks_first_then_ends_the_run(server: ServerProcess, page: Pag
         assert _status(client, workflow_id) == "TERMINATED"
 
 
+def test_pause_resume_retry_and_restart_act_on_the_run(server: ServerProcess, page: Page) -> None:
+    with server.client() as client:
+        name, _ = _graph_workflow(client)
+        workflow_id = _waiting_run(client, name)
+    log_in(page, server.url)
+    page.goto(f"{server.url}/ui/runs/{workflow_id}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    for action, status in [
+        ("pause", "PAUSED"),
+        ("resume", "RUNNING"),
+        ("terminate", "TERMINATED"),
+        ("retry", "RUNNING"),
+        ("terminate", "TERMINATED"),
+        ("restart", "RUNNING"),
+    ]:
+        page.click(f"button.action-{action}")
+        page.wait_for_url(re.compile(rf".*\?done={action}$"))
+        expect(page.locator("#run-status")).to_have_text(status)
+        with server.client() as client:
+            assert _status(client, workflow_id) == status, action
+    with server.client() as client:
+        restarted = wait_for_task(client, workflow_id, "wait_here")
+    assert [task["referenceTaskName"] for task in restarted["tasks"]].count("route") == 1, "restarted afresh"
+
+
 def test_a_viewer_sees_no_actions_and_its_forged_post_is_refused(server: ServerProcess, page: Page) -> None:
     with server.client() as client:
         viewer = make_key(client, ["VIEWER"])
