@@ -15,7 +15,7 @@ from playwright.sync_api import Dialog, Page, expect
 from tests.access.helpers import make_key
 from tests.conftest import ServerProcess, fresh_database
 from tests.dashboard.conftest import log_in, wait_for_task
-from tests.helpers import ADMIN_KEY_ID, register, start, unique
+from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET, register, start, unique
 
 
 def _inline(ref: str, expression: str = "'done'") -> dict[str, Any]:
@@ -294,6 +294,15 @@ def test_logging_in_without_a_field_is_a_400_naming_it(server: ServerProcess) ->
         answer = client.post("/ui/login", data={"keyId": ADMIN_KEY_ID})
     assert answer.status_code == 400 and "<code>keySecret</code>" in answer.text
     assert "set-cookie" not in answer.headers
+
+
+def test_a_login_sent_from_another_site_is_refused(server: ServerProcess) -> None:
+    key = {"keyId": ADMIN_KEY_ID, "keySecret": ADMIN_KEY_SECRET}
+    with httpx.Client(base_url=server.url) as client:
+        forged = client.post("/ui/login", data=key, headers={"Origin": "http://elsewhere.example"})
+        assert forged.status_code == 403 and "set-cookie" not in forged.headers
+        own = client.post("/ui/login", data=key, headers={"Origin": server.url})
+        assert own.status_code == 303 and "baton_session=" in own.headers["set-cookie"]
 
 
 def test_with_auth_off_the_dashboard_lets_everyone_in_and_says_so(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from baton.api.dashboard.starting import start_choice, start_form, start_run
 from baton.api.dashboard.templating import page
 from baton.api.params import int_param
 from baton.api.state import service
-from baton.errors import AuthenticationError, FieldError, NotFoundError, ValidationError
+from baton.errors import AuthenticationError, FieldError, NotFoundError, PermissionDeniedError, ValidationError
 from baton.model.runs import WorkflowStatus
 from baton.service import SearchParams
 
@@ -52,6 +52,10 @@ async def login_form(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     """The key's id and secret for a session cookie holding a token made from them (``session.py``)."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        # A form of another site would log the browser in as a key of that site's choosing.
+        raise PermissionDeniedError(f"A login is sent from the dashboard's own pages, not from {origin[:100]}")
     form = await read_form(request)
     next_page = _safe_next(form.get("next", RUNS_PAGE))
     baton = service(request)
