@@ -160,6 +160,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/", dashboard.home, methods=["GET"]),
+            Route("/ui", dashboard.home, methods=["GET"]),  # and /ui/, redirected here by the router
             *openapi.routes,
             # Before Conductor's /api: a Mount at /api would take /api/v1/... too.
             surface("/api/v1", ballerine, per_key),

@@ -296,6 +296,14 @@ def test_logging_in_without_a_field_is_a_400_naming_it(server: ServerProcess) ->
     assert "set-cookie" not in answer.headers
 
 
+@pytest.mark.parametrize("path", ["/", "/ui", "/ui/"])
+def test_the_dashboard_is_found_at_the_root_and_its_prefix(server: ServerProcess, path: str) -> None:
+    with httpx.Client(base_url=server.url, follow_redirects=True) as client:
+        answer = client.get(path)
+    assert str(answer.url) == f"{server.url}/ui/runs"
+    assert answer.status_code == 401 and 'name="keySecret"' in answer.text
+
+
 def test_a_login_sent_from_another_site_is_refused(server: ServerProcess) -> None:
     key = {"keyId": ADMIN_KEY_ID, "keySecret": ADMIN_KEY_SECRET}
     with httpx.Client(base_url=server.url) as client:

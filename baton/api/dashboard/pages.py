@@ -36,7 +36,7 @@ _MEDIA_TYPES = {".css": "text/css", ".js": "text/javascript", ".txt": "text/plai
 
 
 async def home(request: Request) -> Response:
-    """``GET /``: the dashboard's runs list."""
+    """``GET /`` and ``GET /ui``: the dashboard's runs list."""
     return RedirectResponse(RUNS_PAGE, status_code=307)
 
 
