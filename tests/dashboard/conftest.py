@@ -1,5 +1,9 @@
-"""One headless Chromium for the session (Debian's, driven by Playwright; ``make browser`` installs it), a fresh
-context (its own cookies) and page per test, and the steps every dashboard test shares: log in, wait for a run."""
+"""One headless Chromium a test module (Debian's, driven by Playwright; ``make browser`` installs it), a fresh
+context (its own cookies) and page per test, and the steps every dashboard test shares: log in, wait for a run.
+
+Not one a session: while Playwright's sync API is open it marks its event loop as running in the main thread, and
+every async test after it (pytest-asyncio's) would fail to start its own; closed with its module, it leaves none.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         # Root in a container: Chromium's own sandbox needs namespaces it may not have.
