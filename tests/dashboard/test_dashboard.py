@@ -110,6 +110,20 @@ def test_a_person_logs_in_with_a_key_and_out_again(server: ServerProcess, page: 
     expect(page.locator("#keyId")).to_be_visible()
 
 
+def test_a_session_ends_when_its_key_is_deleted(server: ServerProcess, page: Page) -> None:
+    with server.client() as client:
+        key_id, secret = make_key(client, ["OPERATOR"])
+        application = client.get(f"/api/applications/key/{key_id}").json()["id"]
+    log_in(page, server.url, (key_id, secret))
+    expect(page.locator(".who .key")).to_contain_text(key_id)
+    with server.client() as client:
+        assert client.delete(f"/api/applications/{application}/accessKeys/{key_id}").status_code == 200
+    answer = page.reload()
+    assert answer is not None and answer.status == 401
+    expect(page.get_by_role("alert")).to_contain_text("Your session has ended")
+    assert page.context.cookies() == [], "the stale cookie is dropped"
+
+
 def test_the_runs_list_counts_filters_searches_and_pages(server: ServerProcess, page: Page) -> None:
     name = unique("dash_list")
     needle = unique("needle")

@@ -74,7 +74,7 @@ async def login(request: Request) -> Response:
             request, "login.html", status_code=401, message="Wrong key id or secret", next=next_page, key_id=key_id
         )
     response = RedirectResponse(next_page, status_code=303)
-    set_session(response, token, settings.token_lifetime_seconds)
+    set_session(response, token, settings.token_lifetime_seconds, secure=request.url.scheme == "https")
     return response
 
 

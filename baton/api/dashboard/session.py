@@ -65,9 +65,10 @@ def csrf_token(request: Request) -> str:
     return hmac.new(token.encode(), b"baton-dashboard-csrf", hashlib.sha256).hexdigest()
 
 
-def set_session(response: Response, token: str, max_age: int) -> None:
+def set_session(response: Response, token: str, max_age: int, *, secure: bool) -> None:
+    """``secure`` when the login came over HTTPS: the browser then never sends the cookie in the clear."""
     response.set_cookie(
-        COOKIE, token, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="strict", secure=False
+        COOKIE, token, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="strict", secure=secure
     )
 
 
