@@ -172,13 +172,14 @@ async def run_page(request: Request) -> Response:
     workflow_id = request.path_params["workflow_id"]
     run = await baton.runs.get(workflow_id, include_tasks=True)
     definition = await baton.runs.definition_of(workflow_id)
+    done = request.query_params.get("done", "")
     return page(
         request,
         "run.html",
         run=run,
         graph=run_graph(definition, run),
         actions=_actions_for(run.status),
-        done=request.query_params.get("done", ""),
+        done=done if done in ACTIONS else "",  # only ever a word of ours on the page
     )
 
 
@@ -193,11 +194,9 @@ def _actions_for(status: WorkflowStatus) -> list[str]:
     return ["restart"]
 
 
-async def run_action(request: Request) -> Response:
-    await check_csrf(request)
-    workflow_id = request.path_params["workflow_id"]
-    action = request.url.path.rsplit("/", 1)[-1]
+async def _act(request: Request, action: str) -> None:
     baton = service(request)
+    workflow_id = request.path_params["workflow_id"]
     if action == "terminate":
         reason = (await read_form(request)).get("reason", "").strip() or "terminated from the dashboard"
         await baton.runs.terminate(workflow_id, reason)
@@ -209,7 +208,20 @@ async def run_action(request: Request) -> Response:
         await baton.operations.retry(workflow_id)
     elif action == "restart":
         await baton.operations.restart(workflow_id)
-    return RedirectResponse(f"{RUNS_PAGE}/{workflow_id}?done={action}", status_code=303)
+    else:
+        raise ValueError(f"no dashboard action {action}")
+
+
+def _action_route(action: str) -> Route:
+    """``POST /runs/{workflow_id}/<action>``: the action through the service, then the run's page saying so."""
+
+    async def endpoint(request: Request) -> Response:
+        await check_csrf(request)
+        await _act(request, action)
+        workflow_id = request.path_params["workflow_id"]
+        return RedirectResponse(f"{RUNS_PAGE}/{workflow_id}?done={action}", status_code=303)
+
+    return Route(f"/runs/{{workflow_id}}/{action}", endpoint, methods=["POST"])
 
 
 routes = [
@@ -219,7 +231,7 @@ routes = [
     Route("/static/{name}", static_file, methods=["GET"]),
     Route("/runs", runs_list, methods=["GET"]),
     Route("/runs/{workflow_id}", run_page, methods=["GET"]),
-    *(Route(f"/runs/{{workflow_id}}/{action}", run_action, methods=["POST"]) for action in ACTIONS),
+    *(_action_route(action) for action in ACTIONS),
     Route("/start", start_choice, methods=["GET"]),
     Route("/start/{name}", start_form, methods=["GET"]),
     Route("/start/{name}", start_run, methods=["POST"]),
