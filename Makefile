@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-server node-client serve test test-fast lint bench
+.PHONY: install install-server node-client browser serve test test-fast lint bench
 NODE_CLIENT := tests/node/node_modules/.installed
 
 install-server: $(VENV)/.installed-server
@@ -30,6 +30,11 @@ $(NODE_CLIENT): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund
 	touch $@
 
+# The dashboard's browser tests (tests/dashboard/) drive Debian's chromium through Playwright (pinned in the dev
+# extras, told where chromium is: no browser is downloaded). Installed once, when it is missing.
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
 serve: install-server
 	$(BIN)/baton serve --examples
 
@@ -38,11 +43,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install node-client lint
+test: install node-client browser lint
 	bash scripts/ensure-postgres
 	bash scripts/run-tests $(BIN)/pytest
 
-test-fast: install node-client
+test-fast: install node-client browser
 	bash scripts/ensure-postgres
 	bash scripts/run-tests $(BIN)/pytest -m "not slow"
 

@@ -4,7 +4,7 @@
 (store, sandbox, wake-ups) and starts the loops beside the API (sweeper,
 executors, outbox relay, webhook sender, retention); each surface is mounted under its prefix
 with its own error handlers; ``/health``, the OpenAPI document (``/api-docs``) and Swagger UI
-(``/swagger-ui/``) stay at the root.
+(``/swagger-ui/``) stay at the root; ``/`` leads to the dashboard (``/ui``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api import ballerine, conductor, elsa, openapi, state, triggers
+from baton.api import ballerine, conductor, dashboard, elsa, openapi, state, triggers
 from baton.api.access import AuthOffHeader
 from baton.api.key_limits import KeyLimiter, KeyLimits, TriggerSizes
 from baton.api.limits import RequestLimits
@@ -152,15 +152,22 @@ def create_app(settings: Settings) -> Starlette:
             route_middleware=route_middleware,
         )
 
+    # The dashboard's session cookie reaches its guard as the request's token (api/dashboard/session.py).
+    dashboard_surface = surface("/ui", dashboard, per_key)
+    dashboard_surface.app = dashboard.SessionCredentials(dashboard_surface.app)
+
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/", dashboard.home, methods=["GET"]),
+            Route("/ui", dashboard.home, methods=["GET"]),  # and /ui/, redirected here by the router
             *openapi.routes,
             # Before Conductor's /api: a Mount at /api would take /api/v1/... too.
             surface("/api/v1", ballerine, per_key),
             surface("/api", conductor, per_key),
             surface(settings.trigger_base_path, triggers, [trigger_sizes, *per_key]),
             surface("/elsa/api", elsa, per_key),
+            dashboard_surface,
         ],
         middleware=[
             *([] if settings.auth else [Middleware(AuthOffHeader)]),

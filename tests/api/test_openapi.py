@@ -21,10 +21,12 @@ from baton.api.openapi import document
 from baton.config import Settings
 from baton.server import create_app
 
-NOT_DOCUMENTED = ("/swagger-ui", "/elsa/api", "/api/v1", "/workflows")
-"""Swagger UI's page, set-up and files (a page for people, not operations: checked below over HTTP), and the
-surfaces the document does not describe yet: Elsa's and Ballerine's APIs and the HTTP-endpoint triggers, whose
-paths are the workflows' own."""
+NOT_DOCUMENTED = ("/swagger-ui", "/ui", "/elsa/api", "/api/v1", "/workflows")
+"""Swagger UI's page, set-up and files (a page for people, not operations: checked below over HTTP), the
+dashboard's pages, and the surfaces the document does not describe yet: Elsa's and Ballerine's APIs and the
+HTTP-endpoint triggers, whose paths are the workflows' own."""
+PAGES_AT_THE_ROOT = ("/",)
+"""``GET /`` leads a person to the dashboard (``/ui/runs``)."""
 
 _PARAMETER = re.compile(r"\{[^}]*\}")
 
@@ -39,6 +41,8 @@ def app_routes(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]
     found: set[tuple[str, str]] = set()
     for route in routes:
         if isinstance(route, Mount | Route) and (prefix + route.path).startswith(NOT_DOCUMENTED):
+            continue
+        if isinstance(route, Route) and prefix + route.path in PAGES_AT_THE_ROOT:
             continue
         if isinstance(route, Mount):
             found |= app_routes(route.routes, prefix + route.path)

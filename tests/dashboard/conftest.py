@@ -1,0 +1,61 @@
+"""One headless Chromium a test module (Debian's, driven by Playwright; ``make browser`` installs it), a fresh
+context (its own cookies) and page per test, and the steps every dashboard test shares: log in, wait for a run.
+
+Not one a session: while Playwright's sync API is open it marks its event loop as running in the main thread, and
+every async test after it (pytest-asyncio's) would fail to start its own; closed with its module, it leaves none.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # Root in a container: Chromium's own sandbox needs namespaces it may not have.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def log_in(page: Page, base_url: str, key: tuple[str, str] = (ADMIN_KEY_ID, ADMIN_KEY_SECRET)) -> None:
+    """Opens the dashboard, is asked to log in, and logs in with ``key``: lands on the runs list."""
+    page.goto(f"{base_url}/")
+    page.fill("#keyId", key[0])
+    page.fill("#keySecret", key[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/ui/runs")
+
+
+def wait_for_task(client: httpx.Client, workflow_id: str, ref: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The run once it has a task of ``ref`` (its system steps run beside the API)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run: dict[str, Any] = client.get(f"/api/workflow/{workflow_id}").json()
+        if any(task["referenceTaskName"] == ref for task in run["tasks"]):
+            return run
+        assert time.monotonic() < deadline, f"no task {ref} in time: {run['status']} {run['tasks']}"
+        time.sleep(0.05)
