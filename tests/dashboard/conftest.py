@@ -13,11 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET
 
 CHROMIUM = "/usr/bin/chromium"
+PATIENCE_MS = 20_000
+"""How long a page action or an ``expect`` waits: generous, as the suite shares two cores with servers and workers."""
+expect.set_options(timeout=PATIENCE_MS)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PATIENCE_MS)
     try:
         yield context.new_page()
     finally:
