@@ -4,7 +4,8 @@ Beside every attack a prober GETs /health every 50 ms from another process; each
 bound the attack runs into (the task fails with a reason naming it), that /health answered every probe
 in under 100 ms meanwhile, and that a normal run (INLINE + SWITCH) still completes with the right
 output afterwards. A watch kills a server that grows past 1 GiB, so an unbounded attack fails its
-test rather than the machine.
+test rather than the machine. The attacks share one server per store; those that configure, kill or weigh
+their server, or leave it holding a wide fork, start their own.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from tests.api.hostile_support import (
     wait_for_end,
     workflow,
 )
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, running_server
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.serial]
 
@@ -101,8 +102,23 @@ def _pid_or_none(server: ServerProcess) -> int | None:
 
 
 @pytest.fixture
-def baton(serve: Callable[..., Baton]) -> Baton:
+def own_baton(serve: Callable[..., Baton]) -> Baton:
+    """A server of the test's own, for an attack whose server's peak memory is asserted or that leaves it holding
+    tens of thousands of tasks."""
     return serve()
+
+
+@pytest.fixture(scope="module")
+def baton(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Baton]:
+    """One server of each store for the file's other attacks, started once: each asserts on its own runs, on the
+    probes taken while it ran and on the log lines it added, never on the server's peak memory."""
+    folder = tmp_path_factory.mktemp(f"hostile-{server_store}")
+    with (
+        running_server(server_store, folder) as server,
+        server.client(timeout=10.0) as client,
+        RssWatch(lambda: _pid_or_none(server)) as watch,
+    ):
+        yield Baton(server, client, watch)
 
 
 # 1. jq that never ends, and jq that eats memory ----------------------------------------------------------------
@@ -121,19 +137,19 @@ def test_endless_jq_fails_at_its_time_bound(baton: Baton) -> None:
 
 
 @pytest.mark.parametrize("query", ["[range(1e9)]", "[limit(1e8; repeat(1))]"])
-def test_jq_memory_bombs_fail_at_a_bound_and_the_server_stays_small(baton: Baton, query: str) -> None:
-    register(baton.client, workflow("hostile_jq_bomb", [jq("bomb", query)]))
+def test_jq_memory_bombs_fail_at_a_bound_and_the_server_stays_small(own_baton: Baton, query: str) -> None:
+    register(own_baton.client, workflow("hostile_jq_bomb", [jq("bomb", query)]))
     try:
-        with HealthProber(baton.server.url) as prober:
-            run = wait_for_end(baton.client, start(baton.client, "hostile_jq_bomb"))
+        with HealthProber(own_baton.server.url) as prober:
+            run = wait_for_end(own_baton.client, start(own_baton.client, "hostile_jq_bomb"))
     finally:  # the server's size is the first thing to report, even when it stopped answering
-        baton.assert_memory_below(RSS_BOUND)
+        own_baton.assert_memory_below(RSS_BOUND)
     prober.assert_worst_below(HEALTH_BOUND)
     bomb = task_of(run, "bomb")
     assert (run["status"], bomb["status"]) == ("FAILED", "FAILED"), reasons(run)
     reason = bomb["reasonForIncompletion"]
     assert reason.startswith("JSON_JQ_TRANSFORM 'bomb' exceeded") and MEMORY_OR_TIME.search(reason), reason
-    assert_normal_run(baton.client)
+    assert_normal_run(own_baton.client)
 
 
 # 2. The poison pill: a child's jq bomb, and the server killed while it runs --------------------------------------
@@ -291,10 +307,10 @@ def _terminate(client: httpx.Client, workflow_id: str) -> None:
 
 
 @pytest.mark.slow
-def test_a_fork_of_100000_branches_is_refused_or_run_without_stalling_the_server(baton: Baton) -> None:
-    client = baton.client
+def test_a_fork_of_100000_branches_is_refused_or_run_without_stalling_the_server(own_baton: Baton) -> None:
+    client = own_baton.client
     register(client, FAN)
-    with HealthProber(baton.server.url) as prober:
+    with HealthProber(own_baton.server.url) as prober:
         workflow_id = start(client, "hostile_fan", {"items": [{}] * 100_000})
         outcome = _wait_fanned_out_or_ended(client, workflow_id, 100_000, timeout=90)
         if outcome == "queued":
@@ -309,10 +325,10 @@ def test_a_fork_of_100000_branches_is_refused_or_run_without_stalling_the_server
 
 
 @pytest.mark.slow
-def test_a_fork_of_20000_branches_starts_and_terminates_without_stalling_the_server(baton: Baton) -> None:
-    client = baton.client
+def test_a_fork_of_20000_branches_starts_and_terminates_without_stalling_the_server(own_baton: Baton) -> None:
+    client = own_baton.client
     register(client, FAN)
-    with HealthProber(baton.server.url) as prober:
+    with HealthProber(own_baton.server.url) as prober:
         workflow_id = start(client, "hostile_fan", {"items": [{}] * 20_000})
         outcome = _wait_fanned_out_or_ended(client, workflow_id, 20_000, timeout=60)
         assert outcome == "queued", f"the 20,000-branch fork ended {outcome}: " + reasons(get_run(client, workflow_id))

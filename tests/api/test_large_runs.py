@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.helpers import ADMIN_HEADERS, complete, dynamic_fork_steps, poll, register, start
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.serial]
+pytestmark = pytest.mark.timeout(300)
 
 HEALTH_BOUND_MS = 100.0
 
@@ -170,6 +170,7 @@ class HealthProbe:
                 self.latencies_ms.append((time.perf_counter() - began) * 1000)
 
 
+@pytest.mark.serial  # bounds /health's latency: beside other tests it would measure them
 def test_health_answers_while_a_20000_branch_run_is_read_whole(
     big_body_server: tuple[ServerProcess, httpx.Client],
 ) -> None:

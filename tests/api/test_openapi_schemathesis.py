@@ -56,11 +56,12 @@ def session() -> Iterator[requests.Session]:
         yield http
 
 
-HEAVY = ["create", "update", "startWorkflow"]
-"""Registering workflow definitions (one or many) and starting a run with an inline one: their coverage phase (a
-case for each field of WorkflowDef and WorkflowTask missing, of a wrong type, at a bound) is 2,500 requests each,
-minutes on PostgreSQL; they get the generated examples only. ``test_bad_input.py`` and ``test_hostile.py`` hold
-a definition's fields to 400s field by field."""
+HEAVY = ["create", "update", "startWorkflow", "testWorkflow"]
+"""Registering workflow definitions (one or many), starting a run with an inline one, testing one
+(``/api/workflow/test``): their coverage phase (a case for each field of WorkflowDef and WorkflowTask missing, of a
+wrong type, at a bound) is 2,500 requests each, minutes on PostgreSQL (testWorkflow's: 70 s on SQLite, 130 s on
+PostgreSQL, on a busy machine); they get the generated examples only. ``test_bad_input.py`` and ``test_hostile.py``
+hold a definition's fields to 400s field by field."""
 CONFIG = schemathesis.Config.from_dict(
     {"operations": [{"include-operation-id": HEAVY, "phases": {"coverage": {"enabled": False}}}]}
 )
