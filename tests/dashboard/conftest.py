@@ -7,8 +7,10 @@ every async test after it (pytest-asyncio's) would fail to start its own; closed
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET
 
 CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+"""Where ``screenshot`` leaves each page's picture, which the README shows."""
 PATIENCE_MS = 20_000
 """How long a page action or an ``expect`` waits: generous, as the suite shares two cores with servers and workers."""
 expect.set_options(timeout=PATIENCE_MS)
@@ -42,6 +46,17 @@ def page(browser: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The page as a person sees it at 1280 px, as ``docs/screenshots/<name>.png``: written whole or not at all, as
+    a test of the other store may take the same picture at the same time."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    picture = page.screenshot(full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    partial = SCREENSHOTS / f".{name}.{os.getpid()}.png"
+    partial.write_bytes(picture)
+    partial.replace(SCREENSHOTS / f"{name}.png")
 
 
 def log_in(page: Page, base_url: str, key: tuple[str, str] = (ADMIN_KEY_ID, ADMIN_KEY_SECRET)) -> None:

@@ -8,9 +8,20 @@ the key's roles, what each page and action needs.
 
 from __future__ import annotations
 
+from baton.api.dashboard import cases, definitions, operations, pages, run, runs, starting
 from baton.api.dashboard.access import access
 from baton.api.dashboard.errors import exception_handlers
-from baton.api.dashboard.pages import home, routes
+from baton.api.dashboard.pages import home
 from baton.api.dashboard.session import SessionCredentials
+
+routes = [
+    *pages.routes,
+    *runs.routes,
+    *run.routes,
+    *starting.routes,
+    *definitions.routes,
+    *cases.routes,
+    *operations.routes,
+]
 
 __all__ = ["SessionCredentials", "access", "exception_handlers", "home", "routes"]

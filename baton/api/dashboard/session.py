@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 COOKIE = "baton_session"
 COOKIE_PATH = "/ui"
+RUNS_PAGE = f"{COOKIE_PATH}/runs"
 SESSION_SCOPE_KEY = "baton.dashboard_session"
 """Where ``SessionCredentials`` leaves the session's token for the request: set only when the cookie is used."""
 CSRF_FIELD = "csrf"

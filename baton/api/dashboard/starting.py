@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from baton.api.dashboard.forms import check_csrf, read_form
 from baton.api.dashboard.session import COOKIE_PATH
@@ -22,6 +23,7 @@ from baton.api.params import optional_int_param, parse_int
 from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model import StartWorkflowRequest, WorkflowDef
+from baton.model.access import Permission
 from baton.model.arguments import ArgumentDef
 
 _TEXT_TYPES = frozenset({"string", "char", "uri", "guid", "datetime", "datetimeoffset", "dateonly"})
@@ -157,3 +159,16 @@ async def start_choice(request: Request) -> Response:
         if known is None or definition.version > known.version:
             latest[definition.name] = definition
     return page(request, "start_choice.html", definitions=[latest[name] for name in sorted(latest)])
+
+
+RULES: dict[str, Permission] = {
+    "GET /start": Permission.START,
+    "GET /start/{name}": Permission.START,
+    "POST /start/{name}": Permission.START,
+}
+
+routes = [
+    Route("/start", start_choice, methods=["GET"]),
+    Route("/start/{name}", start_form, methods=["GET"]),
+    Route("/start/{name}", start_run, methods=["POST"]),
+]

@@ -52,13 +52,15 @@ def may(principal: Principal | None, permission: Permission) -> bool:
 
 
 def page(request: Request | None, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """``template`` rendered with the acting principal, what it may do, whether auth is off and the CSRF field."""
+    """``template`` rendered with the acting principal, what it may do (``may_do("CASE_DECIDE")``), whether auth
+    is off and the CSRF field."""
     principal = current_principal()
     html = environment.get_template(template).render(
         principal=principal,
         auth_off=principal is UNAUTHENTICATED_ADMIN,
         may_control=may(principal, Permission.CONTROL),
         may_start=may(principal, Permission.START),
+        may_do=lambda name: may(principal, Permission[name]),
         csrf_field=CSRF_FIELD,
         csrf=csrf_token(request) if request is not None else "",
         **context,
