@@ -55,12 +55,14 @@ DOCUMENTS = [
 def _case_definition(client: httpx.Client, queue: str, **extra: Any) -> str:
     """A case definition of ``queue``: a review (HUMAN) step, then an end."""
     name = unique("dash_case")
-    register(client, {**waiting_workflow(name, human=True), "case": {"entityType": "business", "queue": queue}, **extra})
+    case = {"entityType": "business", "queue": queue}
+    register(client, {**waiting_workflow(name, human=True), "case": case, **extra})
     return name
 
 
 def _queue(client: httpx.Client, queue: str) -> dict[str, Any]:
-    made = client.post("/api/v1/filters", json={"name": unique("Queue"), "entity": "businesses", "query": {"queue": queue}})
+    body = {"name": unique("Queue"), "entity": "businesses", "query": {"queue": queue}}
+    made = client.post("/api/v1/filters", json=body)
     assert made.status_code == 201, made.text
     saved: dict[str, Any] = made.json()
     return saved
@@ -79,6 +81,13 @@ def _case(client: httpx.Client, workflow_id: str) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = answer.json()
     return found
+
+
+def _fits_a_phone(page: Page) -> None:
+    """At 375 px the page scrolls down, never sideways (wide tables scroll inside their own box)."""
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def _decide(page: Page, form: str, decision: str, reason: str = "") -> None:
@@ -121,6 +130,7 @@ def test_queues_show_their_open_cases_and_list_them_by_state(server: ServerProce
     expect(page.locator(f"tr[data-case='{ids[1]}']")).to_be_visible()
     page.goto(f"{server.url}/ui/cases?queue={saved['id']}")
     screenshot(page, "cases")
+    _fits_a_phone(page)
 
 
 def test_a_case_page_shows_the_entity_and_documents_and_takes_decisions(server: ServerProcess, page: Page) -> None:
@@ -143,6 +153,7 @@ def test_a_case_page_shows_the_entity_and_documents_and_takes_decisions(server: 
     assert picture.evaluate("img => img.complete && img.naturalWidth") == 360, "the picture is shown"
     expect(page.locator("article.document")).to_have_count(2)
     screenshot(page, "case")
+    _fits_a_phone(page)
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("button.action-assign")
@@ -289,3 +300,21 @@ def test_a_decision_missing_what_it_needs_is_a_400_naming_the_field(
             assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/html")
             assert f"<code>{field}</code>" in answer.text, path
         assert _case(client, workflow_id)["decisions"] == []
+
+
+def test_a_case_of_a_definition_without_inputs_is_added_from_its_context_as_json(server: ServerProcess) -> None:
+    queue = unique("q")
+    with server.client() as client:
+        name = _case_definition(client, queue)
+        form = client.get(f"/ui/cases/add/{name}")
+        assert form.status_code == 200 and 'name="context"' in form.text and "companyName" in form.text
+        for sent, field in (("{not json", "context"), ("[1]", "context"), ('{"entity": {"type": "robot"}}', "context")):
+            refused = client.post(f"/ui/cases/add/{name}", data={"context": sent})
+            assert refused.status_code == 400 and f'data-field="{field}"' in refused.text, sent
+        context = '{"entity": {"data": {"companyName": "Typed Ltd"}}, "documents": [{"type": "registration"}]}'
+        added = client.post(f"/ui/cases/add/{name}", data={"context": context})
+        assert added.status_code == 303, added.text
+        workflow_id = added.headers["location"].split("?")[0].rsplit("/", 1)[-1]
+        found = _case(client, workflow_id)
+    assert found["entity"]["name"] == "Typed Ltd" and found["queue"] == queue
+    assert found["context"]["documents"][0]["id"], "each document is given an id"
