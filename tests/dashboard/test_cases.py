@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.access.helpers import key_headers, make_key
 from tests.ballerine.support import business, register_kyb, run_body, start_run, waiting_workflow
@@ -155,7 +155,13 @@ def test_a_case_page_shows_the_entity_and_documents_and_takes_decisions(server: 
     screenshot(page, "case")
     _fits_a_phone(page)
 
-    page.on("dialog", lambda dialog: dialog.accept())
+    questions: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
     page.click("button.action-assign")
     page.wait_for_url(re.compile(r".*\?done=assigned$"))
     expect(page.locator("#case-assignee")).to_have_text(ADMIN_KEY_ID)
@@ -173,6 +179,11 @@ def test_a_case_page_shows_the_entity_and_documents_and_takes_decisions(server: 
     _decide(page, ".case-decision form.decide", "approve", "registered and known")
     page.wait_for_url(re.compile(r".*\?done=approve$"))
     expect(page.locator(".notice")).to_have_text("The case is approved.")
+    assert questions == [
+        f"Assign this case to you ({ADMIN_KEY_ID})?",
+        "Reject the document proof_of_address · utility_bill?",
+        "Approve the case?",
+    ]
     expect(page.locator("table.decisions tbody tr")).to_contain_text("approve")
     with server.client() as client:
         wait_for_status(client, workflow_id, "COMPLETED")
