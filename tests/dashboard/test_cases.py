@@ -1,4 +1,4 @@
-"""Cases in the dashboard, in a real browser against a real ``baton serve``: queues with their counts and lists, a
+"""Cases in the dashboard, in a real browser against a real ``baton serve``: queues with their counts and paged lists, a
 case's page with its entity and a document's picture, assigning, deciding the case and one document (read back
 over Ballerine's API), asking for a revision, adding a case by hand; what a VIEWER and a REVIEWER of other
 queues may not do, and a decision without its reason."""
@@ -131,6 +131,17 @@ def test_queues_show_their_open_cases_and_list_them_by_state(server: ServerProce
     page.goto(f"{server.url}/ui/cases?queue={saved['id']}")
     screenshot(page, "cases")
     _fits_a_phone(page)
+
+    with server.client() as client:
+        for number in range(20):
+            start_run(client, run_body(name, business(unique("acme"), companyName=f"Paged {number}")))
+    page.reload()
+    expect(page.locator(".total")).to_have_text("23 cases, 1-20 shown")
+    expect(rows).to_have_count(20)
+    page.click("a[rel=next]")
+    expect(page.locator(".total")).to_have_text("23 cases, 21-23 shown")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.case)") == ids[::-1]
+    expect(page.locator("a[rel=next]")).to_have_count(0)
 
 
 def test_a_case_page_shows_the_entity_and_documents_and_takes_decisions(server: ServerProcess, page: Page) -> None:
@@ -281,7 +292,9 @@ def test_a_reviewer_of_one_queue_sees_and_decides_only_its_cases(server: ServerP
         queues = as_reviewer.get("/ui/cases")
         assert queues.status_code == 200
         assert my_queue["name"] in queues.text and their_queue["name"] not in queues.text
-        assert 'data-queue="all"' not in queues.text and my_case in queues.text and their_case not in queues.text
+        assert "All my queues" in queues.text and my_case in queues.text and their_case not in queues.text
+        theirs_listed = as_reviewer.get("/ui/cases", params={"queue": their_queue["id"]})
+        assert theirs_listed.status_code == 200 and their_case not in theirs_listed.text
         assert as_reviewer.get(f"/ui/cases/{their_case}").status_code == 403
         refused = as_reviewer.post(f"/ui/cases/{their_case}/decide", data={"decision": "approve"})
         assert refused.status_code == 403

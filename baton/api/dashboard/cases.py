@@ -24,7 +24,7 @@ from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model.access import Permission
 from baton.model.audit import AuditQuery, TargetKind
-from baton.model.cases import CASE_STATES, DECISIONS, CaseFilter
+from baton.model.cases import CASE_STATES, DECISIONS
 from baton.service.acting import current_principal
 from baton.service.cases import CaseListArgs
 
@@ -95,11 +95,12 @@ async def _count(request: Request, filter_id: str | None, **narrowed: Any) -> in
 
 
 async def _queues(request: Request) -> list[Queue]:
-    """The saved filters the acting key sees cases of (a REVIEWER of some queues: those listing them), each with
-    its open cases; first "All cases" for a key that sees every queue."""
+    """Every case the acting key sees ("All cases"; a REVIEWER of some queues: those queues' cases), then the saved
+    filters it sees cases of (for that REVIEWER, those listing its queues' cases), each with its open cases."""
     cases = service(request).cases
     every = _every_queue()
-    queues = [Queue(None, "All cases", "", await _count(request, None, statuses=["active"]))] if every else []
+    everything = "All cases" if every else "All my queues"
+    queues = [Queue(None, everything, "", await _count(request, None, statuses=["active"]))]
     for saved in await cases.filters():
         if every or await cases.case_definitions(saved.filter_id):
             open_count = await _count(request, saved.filter_id, statuses=["active"])
@@ -107,16 +108,13 @@ async def _queues(request: Request) -> list[Queue]:
     return queues
 
 
-def _list_view(request: Request, queues: list[Queue]) -> ListView:
+def _list_view(request: Request) -> ListView:
     params = request.query_params
     state = params.get("state", "").strip()
     if state and state not in CASE_STATES:
         raise ValidationError(errors=[FieldError("state", f"must be one of {', '.join(CASE_STATES)}")])
-    queue = params.get("queue", "").strip() or None
-    if queue is None and not _every_queue() and queues:
-        queue = queues[0].filter_id
     return ListView(
-        queue=queue,
+        queue=params.get("queue", "").strip() or None,
         state=state,
         search=params.get("search", "").strip(),
         page_number=int_param(request, "page", 1, minimum=1),
@@ -125,13 +123,8 @@ def _list_view(request: Request, queues: list[Queue]) -> ListView:
 
 async def cases_list(request: Request) -> Response:
     cases = service(request).cases
-    queues = await _queues(request)
-    view = _list_view(request, queues)
-    chosen: CaseFilter | None = None
-    if view.queue is not None:
-        chosen = await cases.get_filter(view.queue)
-    elif not _every_queue():
-        return page(request, "cases.html", queues=queues, chosen=None, view=view, listed=None, counts={}, addable=[])
+    view = _list_view(request)
+    chosen = None if view.queue is None else await cases.get_filter(view.queue)
     listed = await cases.list_cases(
         CaseListArgs(
             filter_id=view.queue,
@@ -145,7 +138,7 @@ async def cases_list(request: Request) -> Response:
     return page(
         request,
         "cases.html",
-        queues=queues,
+        queues=await _queues(request),
         chosen=chosen,
         view=view,
         listed=listed,
