@@ -207,6 +207,9 @@ def test_a_case_page_shows_the_entity_and_documents_and_takes_decisions(server: 
     expect(page.locator("#case-state")).to_have_text("approved")
     expect(page.locator("form.decide")).to_have_count(0)
     expect(page.locator(".activity li")).to_have_count(3)
+    with server.client() as client:
+        late = client.post(f"/ui/cases/{workflow_id}/decide", data={"decision": "reject", "reason": "too late"})
+    assert late.status_code == 400 and "<code>decision</code>" in late.text and "no step waiting" in late.text
 
 
 def test_a_revision_is_asked_for_with_its_reason(server: ServerProcess, page: Page) -> None:

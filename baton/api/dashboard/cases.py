@@ -217,7 +217,12 @@ async def decide(request: Request) -> Response:
     await check_csrf(request)
     decision, reason = _decision_fields(await read_form(request))
     workflow_id = request.path_params["workflow_id"]
-    await service(request).cases.decide(workflow_id, decision, reason, _me())
+    try:
+        await service(request).cases.decide(workflow_id, decision, reason, _me())
+    except ValidationError as exc:
+        # The service names its argument ("name", Ballerine's); the form's field is "decision".
+        named = [FieldError("decision", e.message) if e.path == "name" else e for e in exc.errors]
+        raise ValidationError(exc.message, named) from None
     return _back(workflow_id, decision)
 
 
