@@ -345,3 +345,10 @@ def test_a_case_of_a_definition_without_inputs_is_added_from_its_context_as_json
         found = _case(client, workflow_id)
     assert found["entity"]["name"] == "Typed Ltd" and found["queue"] == queue
     assert found["context"]["documents"][0]["id"], "each document is given an id"
+
+
+@pytest.mark.parametrize(("query", "field"), [({"state": "sleeping"}, "state"), ({"page": "0"}, "page")])
+def test_a_bad_list_address_is_a_400_naming_its_field(server: ServerProcess, query: dict[str, str], field: str) -> None:
+    with server.client() as client:
+        answer = client.get("/ui/cases", params=query)
+    assert answer.status_code == 400 and f"<code>{field}</code>" in answer.text
