@@ -44,7 +44,8 @@ class Field:
     description: str
 
 
-def _field(argument: ArgumentDef) -> Field:
+def input_field(argument: ArgumentDef) -> Field:
+    """How a declared input is drawn in a form (also "Add case manually", ``cases_add.py``)."""
     declared = argument.type.lower()
     kind = "json"
     if not argument.is_array:
@@ -61,7 +62,7 @@ def _field(argument: ArgumentDef) -> Field:
     return Field(argument.name, label, kind, argument.required, argument.description or typed)
 
 
-def _value(field: Field, raw: str, errors: list[FieldError]) -> Any:
+def input_value(field: Field, raw: str, errors: list[FieldError]) -> Any:
     """The value typed in a field, None when left empty (the start says whether it is required)."""
     at = f"input.{field.name}"
     if field.kind == "boolean":
@@ -103,7 +104,7 @@ def _form(request: Request, definition: WorkflowDef, typed: dict[str, str], erro
         "start.html",
         status_code=400 if errors else 200,
         definition=definition,
-        fields=[_field(argument) for argument in definition.inputs],
+        fields=[input_field(argument) for argument in definition.inputs],
         whole_input=WHOLE_INPUT,
         typed=typed,
         messages=messages,
@@ -121,8 +122,8 @@ async def start_run(request: Request) -> Response:
     errors: list[FieldError] = []
     given: dict[str, Any] = {}
     if definition.inputs:
-        for field in map(_field, definition.inputs):
-            value = _value(field, typed.get(field.name, ""), errors)
+        for field in map(input_field, definition.inputs):
+            value = input_value(field, typed.get(field.name, ""), errors)
             if value is not None:
                 given[field.name] = value
     else:
