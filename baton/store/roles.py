@@ -38,9 +38,9 @@ from baton.engine.decision import Decision, Signal
 from baton.model import IdempotencyStrategy, PollData, Task, TaskDef, TaskExecLog, Workflow, WorkflowDef
 from baton.model.access import AccessKey, Application, KeyStatus
 from baton.model.audit import AuditEntry, AuditQuery, NewAuditEntry
-from baton.model.metrics import LatencyCount, RunCount
 from baton.model.cases import CaseDecision, CaseFilter, CasePage, CaseQuery, CaseRecord, Entity
 from baton.model.events import EventExecution, EventHandler
+from baton.model.metrics import LatencyCount, RunCount
 from baton.model.triggers import Trigger
 from baton.model.webhooks import DeliveryStatus, Webhook, WebhookDelivery
 from baton.store.base import (

@@ -65,5 +65,7 @@ class Activity:
     async def step_latencies(self, since: int, until: int) -> list[LatencyCount]:
         async with self._db.read("count step durations per minute") as tx:
             rows = await tx.fetchall(SELECT_STEP_LATENCIES[self._db.dialect], since, until)
-        counts = [LatencyCount(int(minute), task_type, int(bucket), int(count)) for minute, task_type, bucket, count in rows]
+        counts = [
+            LatencyCount(int(minute), task_type, int(bucket), int(count)) for minute, task_type, bucket, count in rows
+        ]
         return sorted(counts, key=lambda c: (c.minute, c.task_type, c.bucket))
