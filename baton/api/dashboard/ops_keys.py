@@ -19,7 +19,7 @@ from baton.api.dashboard.templating import page
 from baton.api.params import optional_int_param
 from baton.api.state import service
 from baton.errors import FieldError, ValidationError
-from baton.model.access import Permission, Role
+from baton.model.access import AccessKey, Permission, Role
 from baton.model.audit import AuditAction, AuditQuery, TargetKind
 
 KEYS_PAGE = "/ui/operations/keys"

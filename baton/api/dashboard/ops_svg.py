@@ -77,12 +77,10 @@ def line_chart(title: str, series: Sequence[Series], labels: Sequence[str], form
         f'<g transform="translate({LEFT} {TOP})">',
     ]
     for grid_line in range(GRID_LINES + 1):
-        value = ceiling * grid_line / GRID_LINES
+        written = escape(format_value.format(ceiling * grid_line / GRID_LINES))
         y = _number(inner_height - inner_height * grid_line / GRID_LINES)
         out.append(f'<line class="grid" x1="0" x2="{inner_width}" y1="{y}" y2="{y}"/>')
-        out.append(
-            f'<text class="axis" x="-6" y="{y}" text-anchor="end" dy="4">{escape(format_value.format(value))}</text>'
-        )
+        out.append(f'<text class="axis" x="-6" y="{y}" text-anchor="end" dy="4">{written}</text>')
     for index in range(0, count, LABEL_EVERY):
         x = _number(index * step)
         out.append(
