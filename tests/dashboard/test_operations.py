@@ -209,11 +209,21 @@ def test_an_application_and_a_key_are_made_the_key_revoked_and_the_audit_log_lis
     expect(page.locator(f"tr[data-target='{application_id}'][data-action='APPLICATION_CREATED']")).to_contain_text(name)
     actions = page.locator("table.audit tbody tr[data-entry]").evaluate_all("rows => rows.map(r => +r.dataset.entry)")
     assert actions == sorted(actions, reverse=True)
+    screenshot(page, "operations-audit")
     page.fill("input[name='targetId']", key_id)
     page.click("form.filters button[type=submit]")
     expect(page.locator("table.audit tbody tr[data-entry]")).to_have_count(2)
     expect(page.locator("table.audit tbody tr[data-entry]").first).to_have_attribute("data-action", "KEY_REVOKED")
-    screenshot(page, "operations-audit")
+
+    page.goto(f"{server.url}/ui/operations/audit?targetId={key_id}&limit=1")
+    expect(page.locator("table.audit tbody tr[data-entry]")).to_have_count(1)
+    expect(page.locator("table.audit tbody tr[data-entry]")).to_have_attribute("data-action", "KEY_REVOKED")
+    page.click("a[rel=next]")
+    expect(page.locator("table.audit tbody tr[data-entry]")).to_have_attribute("data-action", "KEY_CREATED")
+    expect(page.locator("a[rel=next]")).to_have_count(1)
+    page.click("a[rel=next]")
+    expect(page.locator("table.audit tbody tr[data-entry]")).to_have_count(0)
+    expect(page.locator("a[rel=next]")).to_have_count(0)
 
 
 def _minute(epoch_ms: int) -> str:
@@ -266,6 +276,7 @@ def test_a_viewer_or_operator_sees_no_keys_or_audit_and_is_refused_them(
         ("GET", "/ui/operations/audit?action=DANCED", None, "action"),
         ("GET", "/ui/operations/audit?targetKind=MOON", None, "targetKind"),
         ("GET", "/ui/operations/audit?before=-4", None, "before"),
+        ("GET", "/ui/operations/audit?limit=5000", None, "limit"),
         ("GET", "/ui/operations/webhooks?status=lost", None, "status"),
         ("POST", "/ui/operations/keys/applications", {"name": "no roles"}, "roles"),
         ("POST", "/ui/operations/keys/applications", {"role_VIEWER": "on"}, "name"),

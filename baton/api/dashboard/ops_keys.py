@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from baton.api.dashboard.forms import check_csrf, read_form, required
 from baton.api.dashboard.templating import page
-from baton.api.params import optional_int_param
+from baton.api.params import int_param, optional_int_param
 from baton.api.state import service
 from baton.errors import FieldError, ValidationError
 from baton.model.access import AccessKey, Permission, Role
@@ -82,6 +82,7 @@ class AuditFilters:
     action: str
     target_kind: str
     target_id: str
+    limit: int
 
     @classmethod
     def of(cls, request: Request) -> AuditFilters:
@@ -91,6 +92,7 @@ class AuditFilters:
             action=query.get("action", "").strip(),
             target_kind=query.get("targetKind", "").strip(),
             target_id=query.get("targetId", "").strip(),
+            limit=int_param(request, "limit", AUDIT_PAGE_SIZE),
         )
 
     def link(self, before: int | None = None) -> str:
@@ -99,6 +101,7 @@ class AuditFilters:
             "action": self.action,
             "targetKind": self.target_kind,
             "targetId": self.target_id,
+            "limit": "" if self.limit == AUDIT_PAGE_SIZE else str(self.limit),
             "before": "" if before is None else str(before),
         }
         return f"/ui/operations/audit?{urlencode({k: v for k, v in fields.items() if v})}"
@@ -114,7 +117,7 @@ async def audit_page(request: Request) -> Response:
             target_kind=filters.target_kind or None,
             target_id=filters.target_id or None,
             before=before,
-            limit=AUDIT_PAGE_SIZE,
+            limit=filters.limit,
         )
     )
     return page(
