@@ -36,12 +36,16 @@ def _bucket(column: str) -> str:
     return f"CASE {cases} ELSE {len(LATENCY_BOUNDS_MS)} END"
 
 
+_FENCE = {Dialect.POSTGRES: " OFFSET 0", Dialect.SQLITE: " LIMIT -1"}
+"""Keeps the subquery whole: merged into the outer query, each use of ``took`` there would read the JSON again."""
+
+
 def _step_latencies(dialect: Dialect) -> str:
     ended, started = task_time(dialect, "endTime"), task_time(dialect, "startTime")
     return f"""
 SELECT ended / {MINUTE_MS}, task_type, {_bucket("took")}, COUNT(*) FROM (
     SELECT task_type, {ended} AS ended, {ended} - {started} AS took FROM tasks
-    WHERE status IN {ENDED_TASK_STATUSES} AND {ended} >= $1 AND {ended} < $2 AND {started} > 0
+    WHERE status IN {ENDED_TASK_STATUSES} AND {ended} >= $1 AND {ended} < $2 AND {started} > 0{_FENCE[dialect]}
 ) AS ended_steps
 GROUP BY ended / {MINUTE_MS}, task_type, {_bucket("took")}"""
 
