@@ -35,7 +35,11 @@ async def keys_page(request: Request) -> Response:
     by_application: dict[str, list[AccessKey]] = {}
     for key in keys:
         by_application.setdefault(key.application_id, []).append(key)
-    done = request.query_params.get("done", "")
+    done, subject = request.query_params.get("done", ""), request.query_params.get("id", "")
+    # Said only of what is there: a link made elsewhere cannot make the page claim what did not happen.
+    named = {a.id: a.name for a in applications} if done == "application" else {k.id: k.id for k in keys}
+    if done not in ("application", "revoked") or subject not in named:
+        done = ""
     return page(
         request,
         "operations_keys.html",
@@ -43,8 +47,8 @@ async def keys_page(request: Request) -> Response:
         keys=by_application,
         roles=list(Role),
         role_field=ROLE_FIELD,
-        done=done if done in ("application", "revoked") else "",
-        subject=request.query_params.get("id", ""),
+        done=done,
+        subject=named.get(subject, ""),
     )
 
 
