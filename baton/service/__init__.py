@@ -21,6 +21,7 @@ from baton.service.entities import EntityRuns
 from baton.service.event_actions import EventActions
 from baton.service.events import EventHandlerService
 from baton.service.http_triggers import HttpTriggers
+from baton.service.metrics import MetricsService
 from baton.service.mocked_runs import MockedRuns
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
@@ -45,6 +46,7 @@ __all__ = [
     "EventHandlerService",
     "ExecuteOutcome",
     "HttpTriggers",
+    "MetricsService",
     "MockedRuns",
     "OperationService",
     "Revealed",
@@ -95,6 +97,7 @@ class Baton:
         # Ballerine's runs and cases; the outgoing webhooks hear of their changes.
         self.entities = EntityRuns(self.context, self.runs, self.waits, lambda: self.webhooks)
         self.audit = self.context.audit
+        self.metrics = MetricsService(self.context)
         self.cases = CaseService(self.context, self.entities, self.operations, self.tasks, self.waits)
         self.context.signal_handler = self.handle_signal
 
