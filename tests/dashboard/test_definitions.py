@@ -46,7 +46,12 @@ def _branching(name: str, version: int, description: str) -> dict[str, Any]:
                 "decisionCases": {"fast": [_inline("fast_step")]},
                 "defaultCase": [_inline("slow_step")],
             },
-            {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [[_inline("left")], [_inline("right")]]},
+            {
+                "name": "fork",
+                "taskReferenceName": "fork",
+                "type": "FORK_JOIN",
+                "forkTasks": [[_inline("left")], [_inline("right")]],
+            },
             {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["left", "right"]},
         ],
     }
@@ -114,7 +119,8 @@ def test_a_new_version_is_registered_from_the_editor(server: ServerProcess, page
     expect(page.locator("svg .node")).to_have_count(2)
     with server.client() as client:
         stored = _stored(client, name, 2).json()
-    assert stored["description"] == "after" and [t["taskReferenceName"] for t in stored["tasks"]] == ["prepare", "finish"]
+    assert stored["description"] == "after"
+    assert [task["taskReferenceName"] for task in stored["tasks"]] == ["prepare", "finish"]
     page.goto(f"{server.url}/ui/definitions")
     entry = page.locator(f"section.definition-entry[data-definition='{name}']")
     expect(entry.locator("tr[data-version='2'] .description")).to_have_text("after")
@@ -182,8 +188,8 @@ def test_the_diff_marks_the_lines_that_changed(server: ServerProcess, page: Page
     page.click("text=Compare with v1")
     page.wait_for_url(f"{server.url}/ui/definitions/{name}/diff?from=1&to=2")
     removed, added = page.locator("tr.diff-removed"), page.locator("tr.diff-added")
-    expect(removed.locator("td.text")).to_have_text(['  "version": 1,', '  "description": "the old words",'])
-    expect(added.locator("td.text")).to_have_text(['  "version": 2,', '  "description": "the new words",'])
+    expect(removed.locator("td.text")).to_have_text(['  "version": 1,', '  "description": "the old words"'])
+    expect(added.locator("td.text")).to_have_text(['  "version": 2,', '  "description": "the new words"'])
     expect(removed.locator("td.sign")).to_contain_text(["removed", "removed"])
     expect(added.locator("td.sign")).to_contain_text(["added", "added"])
     old_line, new_line = removed.last.locator("td.number"), added.last.locator("td.number")

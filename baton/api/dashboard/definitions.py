@@ -2,14 +2,14 @@
 other versions) and a line diff between two versions. The JSON editor that registers one is ``editor.py``.
 
 Every page reads through ``definitions.get_workflow`` / ``list_workflows``, the calls Conductor's metadata routes
-make. The diff compares the versions' JSON as the API writes it, pretty-printed, less the two times the server
-sets on every registration (``createTime``, ``updateTime``), which would differ on every pair.
+make. A definition's JSON is shown as the API writes it, pretty-printed, less the fields left at their defaults (which
+would bury the few that say something). The diff compares that JSON of two versions, less the two times the
+server sets on every registration (``createTime``, ``updateTime``), which would differ on every pair.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,7 +25,6 @@ from baton.api.params import int_path_param, optional_int_param
 from baton.api.state import service
 from baton.model import WorkflowDef
 from baton.model.access import Permission
-from baton.model.codec import to_builtins
 
 DIFF_CONTEXT = 3
 """Unchanged lines shown around each change in the diff."""
@@ -80,7 +79,7 @@ async def definition_page(request: Request) -> Response:
         compare_with=older[0] if older else None,
         graph=definition_graph(definition),
         steps={step.task_reference_name: step for step in definition.all_tasks()},
-        step_json=lambda step: json.dumps(to_builtins(step), indent=2, ensure_ascii=False),
+        step_json=definition_json,
         definition_text=definition_json(definition),
         step_count=step_count(definition),
         registered=request.query_params.get("registered") == "1",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -32,6 +33,8 @@ TEXT_FIELD = "definition"
 """The editor's field, and the path of a problem with the text as a whole."""
 SERVER_SET_FIELDS = ("createTime", "updateTime")
 """What registering sets on every version: left out of the editor's copy of a version and of the diff."""
+ALWAYS_SHOWN = frozenset({"name", "version", "tasks", "taskReferenceName", "type"})
+"""Fields a definition's JSON shows even at their defaults: what a reader looks for first."""
 STARTER: dict[str, Any] = {
     "name": "my_workflow",
     "version": 1,
@@ -45,10 +48,36 @@ def definition_link(name: str, version: int) -> str:
     return f"{COOKIE_PATH}/definitions/{quote(name, safe='')}/{version}"
 
 
-def definition_json(definition: WorkflowDef, *, without: tuple[str, ...] = ()) -> str:
-    """The definition as the API writes it, pretty-printed (fields in the model's order), less ``without``."""
-    value: dict[str, Any] = to_builtins(definition)
-    return json.dumps({key: item for key, item in value.items() if key not in without}, indent=2, ensure_ascii=False)
+def definition_json(value: msgspec.Struct, *, without: tuple[str, ...] = ()) -> str:
+    """A definition (or one of its steps) as the API writes it, pretty-printed in the model's order of fields,
+    less the fields left at their defaults (but ``ALWAYS_SHOWN``) and less ``without``: what registering it
+    again gives the same definition."""
+    shown = _compact(value)
+    return json.dumps({key: item for key, item in shown.items() if key not in without}, indent=2, ensure_ascii=False)
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, msgspec.Struct):
+        shown: dict[str, Any] = {}
+        for field in msgspec.structs.fields(value):
+            item = getattr(value, field.name)
+            if field.encode_name not in ALWAYS_SHOWN and _is_default(field, item):
+                continue
+            shown[field.encode_name] = _compact(item)
+        return shown
+    if isinstance(value, list):
+        return [_compact(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _compact(item) for key, item in value.items()}
+    return to_builtins(value)
+
+
+def _is_default(field: msgspec.structs.FieldInfo, value: Any) -> bool:
+    if field.default is not msgspec.NODEFAULT:
+        return bool(value == field.default)
+    if field.default_factory is not msgspec.NODEFAULT:
+        return bool(value == field.default_factory())
+    return False
 
 
 @dataclass(frozen=True, slots=True)
