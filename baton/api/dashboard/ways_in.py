@@ -87,7 +87,7 @@ def ways_in(definition: WorkflowDef, base_url: str, trigger_base: str, sample: d
         if trigger.kind != HTTP_KIND or not isinstance(written, str):
             continue
         url = f"{base_url}{trigger_base}/{written.strip().strip('/')}"
-        body = None if trigger.method in _BODILESS else {}
+        body: dict[str, Any] | None = None if trigger.method in _BODILESS else {}
         found.append(
             WayIn(
                 f"trigger-{trigger.method}",
