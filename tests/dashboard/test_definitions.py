@@ -11,8 +11,13 @@ import subprocess
 from typing import Any
 
 import httpx
+import msgspec
 from playwright.sync_api import Page, expect
 
+from baton.api.dashboard.definitions import diff_lines
+from baton.api.dashboard.editor import definition_json
+from baton.api.dashboard.graph import definition_graph
+from baton.model import WorkflowDef
 from tests.access.helpers import make_key
 from tests.conftest import ServerProcess
 from tests.dashboard.conftest import log_in, screenshot
@@ -338,3 +343,30 @@ def test_a_start_with_a_priority_out_of_range_is_a_400_at_the_field(server: Serv
         assert 'value="kept"' in answer.text
         missing = client.post(f"/ui/start/{name}", data={"version": "9"})
         assert missing.status_code == 404
+
+
+def test_a_definitions_json_leaves_out_its_defaults_and_registers_again_as_the_same() -> None:
+    given = _branching("round_trip", 3, "all of it")
+    given["inputs"] = [{"name": "kind", "type": "String", "required": True}]
+    given["restartable"] = False
+    definition = msgspec.convert(given, WorkflowDef)
+    text = definition_json(definition)
+    assert msgspec.json.decode(text, type=WorkflowDef) == definition
+    shown = json.loads(text)
+    assert shown["restartable"] is False and "timeoutSeconds" not in shown and "optional" not in shown["tasks"][0]
+
+
+def test_a_definition_alone_is_drawn_with_every_step_not_run() -> None:
+    definition = msgspec.convert(_branching("drawn", 1, ""), WorkflowDef)
+    graph = definition_graph(definition)
+    assert sorted(node.ref for node in graph.nodes) == sorted(t.task_reference_name for t in definition.all_tasks())
+    assert {node.status for node in graph.nodes} == {"NOT_RUN"} and not any(label.taken for label in graph.labels)
+
+
+def test_the_diff_of_equal_texts_is_empty_and_far_changes_are_apart() -> None:
+    lines = [f"line {n}" for n in range(20)]
+    assert diff_lines("\n".join(lines), "\n".join(lines)) == []
+    changed = [*lines[:2], "new 2", *lines[3:12], "new 12", *lines[13:]]
+    kinds = [row.kind for row in diff_lines("\n".join(lines), "\n".join(changed))]
+    assert kinds.count("gap") == 2 and kinds.count("removed") == 2 and kinds.count("added") == 2
+    assert kinds[0] == "same" and kinds[-1] == "gap", "the first change near the start: gaps between and after"
