@@ -162,6 +162,12 @@ def test_a_bad_definition_is_shown_at_its_fields_with_the_text_kept_and_nothing_
     expect(problem.locator("code.path")).to_have_text("tasks[1].taskReferenceName")
     expect(page.locator("#definition-text")).to_have_value(text)
     expect(page.locator("#definition-text")).to_have_attribute("aria-invalid", "true")
+    at = text.index('"taskReferenceName": ""')
+    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    expect(problem.locator("button.go-to")).to_have_text(f"Go to line {line}, column {column}")
+    problem.locator("button.go-to").click()
+    caret = page.locator("#definition-text").evaluate("area => area.selectionStart")
+    assert text[caret:].startswith('"taskReferenceName": ""')
     screenshot(page, "definition-editor")
 
     broken = '{\n  "name": "x",\n  "tasks": [\n    {"name": "a" "taskReferenceName": "a"}\n  ]\n}'

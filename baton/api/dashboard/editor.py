@@ -3,8 +3,8 @@ with the next version number), through ``definitions.register_workflow``, the ca
 ``POST /api/metadata/workflow`` makes, so the page refuses what the API refuses.
 
 What the text is not (JSON, with the line and column of the fault; a definition, with the path of each field at
-fault, such as ``tasks[2].taskReferenceName``) comes back as the editor again (400) with each problem listed
-beside it and the text as typed.
+fault, such as ``tasks[2].taskReferenceName``, and where the text writes it: ``json_places.py``) comes back as the
+editor again (400) with each problem listed beside it and the text as typed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from baton.api.dashboard.forms import check_csrf, read_form
+from baton.api.dashboard.json_places import place_of
 from baton.api.dashboard.session import COOKIE_PATH
 from baton.api.dashboard.templating import page
 from baton.api.params import decode_json
@@ -119,6 +120,12 @@ async def editor_page(request: Request) -> Response:
     return _editor(request, text, based_on=latest, problems=[], overwrite=False)
 
 
+def _placed(text: str, path: str, message: str) -> Problem:
+    """A problem with a field, placed where the text writes that field (or what holds it)."""
+    place = place_of(text, path) if path != TEXT_FIELD else None
+    return Problem(path, message, *place) if place else Problem(path, message)
+
+
 def _parsed(request: Request, text: str) -> WorkflowDef | Problem:
     """The definition the text holds, or the first thing that keeps it from being one."""
     try:
@@ -132,7 +139,7 @@ def _parsed(request: Request, text: str) -> WorkflowDef | Problem:
         return decode_json(request, text, WorkflowDef, what=TEXT_FIELD)
     except ValidationError as exc:
         first = exc.errors[0] if exc.errors else FieldError(TEXT_FIELD, exc.message)
-        return Problem(first.path, first.message)
+        return _placed(text, first.path, first.message)
 
 
 async def register(request: Request) -> Response:
@@ -146,11 +153,13 @@ async def register(request: Request) -> Response:
     try:
         await service(request).definitions.register_workflow(parsed, overwrite=overwrite)
     except ValidationError as exc:
-        problems = [Problem(error.path, error.message) for error in exc.errors] or [Problem(TEXT_FIELD, exc.message)]
+        problems = [_placed(text, error.path, error.message) for error in exc.errors] or [
+            Problem(TEXT_FIELD, exc.message)
+        ]
         return _editor(request, text, based_on=None, problems=problems, overwrite=overwrite)
     except ConflictError as exc:
         exists = exc.message == workflow_def_exists_message(parsed.name, parsed.version)
-        problem = Problem("version" if exists else TEXT_FIELD, exc.message)
+        problem = _placed(text, "version", exc.message) if exists else Problem(TEXT_FIELD, exc.message)
         return _editor(request, text, based_on=None, problems=[problem], overwrite=overwrite)
     return RedirectResponse(f"{definition_link(parsed.name, parsed.version)}?registered=1", status_code=303)
 
