@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from baton.api.dashboard.definitions import diff_lines
 from baton.api.dashboard.editor import definition_json
 from baton.api.dashboard.graph import definition_graph
+from baton.api.dashboard.json_places import place_of
 from baton.model import WorkflowDef
 from tests.access.helpers import make_key
 from tests.conftest import ServerProcess
@@ -376,3 +377,11 @@ def test_the_diff_of_equal_texts_is_empty_and_far_changes_are_apart() -> None:
     kinds = [row.kind for row in diff_lines("\n".join(lines), "\n".join(changed))]
     assert kinds.count("gap") == 2 and kinds.count("removed") == 2 and kinds.count("added") == 2
     assert kinds[0] == "same" and kinds[-1] == "gap", "the first change near the start: gaps between and after"
+
+
+def test_a_field_is_placed_at_its_key_or_at_what_holds_it_when_left_out() -> None:
+    text = '{\n  "name": "a\\"}]",\n  "tasks": [\n    {"name": "b", "x": [1, {"q": 2}]}\n  ]\n}'
+    assert place_of(text, "name") == (2, 3)
+    assert place_of(text, "tasks[0].x[1].q") == (4, 29)
+    assert place_of(text, "tasks[0].taskReferenceName") == (4, 5), "left out: at the step that lacks it"
+    assert place_of(text, "version") is None
