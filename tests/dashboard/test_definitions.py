@@ -298,7 +298,9 @@ def test_a_run_is_started_with_version_correlation_priority_and_key(server: Serv
     page.fill("#in-amount", "12")
     page.fill("#in-idempotencyKey", key)
     page.select_option("#in-idempotencyStrategy", "FAIL")
-    page.click("form.start button[type=submit]")
+    with page.expect_response(f"{server.url}/ui/start/{name}?version=1") as refused:
+        page.click("form.start button[type=submit]")
+    assert refused.value.status == 409
     expect(page.locator(".field-error[data-field='idempotencyKey']")).to_contain_text("already used")
     expect(page.locator("#in-idempotencyStrategy")).to_have_value("FAIL")
 

@@ -4,7 +4,8 @@ of Conductor's start request; then the run's page. The page also shows the curl 
 
 A field is read by its declared type: text as text, numbers and booleans as such, arrays, objects and any other
 type as JSON. What the form cannot read, and what the start refuses (a required input missing, a value of the
-wrong type), comes back as the form again with each message at its field (400), what was typed kept.
+wrong type), comes back as the form again with each message at its field (400), what was typed kept; so does an
+idempotency key another run holds when the chosen strategy refuses it (409).
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ async def _definition(request: Request, typed: dict[str, str] | None = None) -> 
     return await service(request).definitions.get_workflow(request.path_params["name"], version)
 
 
-async def _form(request: Request, definition: WorkflowDef, typed: dict[str, str], errors: list[FieldError]) -> Response:
+async def _form(
+    request: Request, definition: WorkflowDef, typed: dict[str, str], errors: list[FieldError], status_code: int = 400
+) -> Response:
     baton = service(request)
     messages: dict[str, list[str]] = {}
     for error in errors:
@@ -121,7 +124,7 @@ async def _form(request: Request, definition: WorkflowDef, typed: dict[str, str]
     return page(
         request,
         "start.html",
-        status_code=400 if errors else 200,
+        status_code=status_code if errors else 200,
         definition=definition,
         versions=versions,
         fields=fields,
@@ -192,7 +195,7 @@ async def start_run(request: Request) -> Response:
     except ValidationError as exc:
         return await _form(request, definition, typed, exc.errors)
     except ConflictError as exc:
-        return await _form(request, definition, typed, [FieldError("idempotencyKey", exc.message)])
+        return await _form(request, definition, typed, [FieldError("idempotencyKey", exc.message)], 409)
     return RedirectResponse(f"{COOKIE_PATH}/runs/{result.workflow_id}", status_code=303)
 
 
