@@ -20,9 +20,12 @@ document.addEventListener("click", (event) => {
   if (!button || !editor) {
     return;
   }
-  const at = positionOf(editor.value, Number(button.dataset.line), Number(button.dataset.column));
+  const line = Number(button.dataset.line);
+  const at = positionOf(editor.value, line, Number(button.dataset.column));
   editor.focus();
   editor.setSelectionRange(at, at);
+  const lineHeight = parseFloat(window.getComputedStyle(editor).lineHeight) || 18;
+  editor.scrollTop = Math.max(0, (line - 3) * lineHeight);
 });
 
 document.addEventListener("keydown", (event) => {
