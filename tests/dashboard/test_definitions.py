@@ -387,3 +387,16 @@ def test_a_field_is_placed_at_its_key_or_at_what_holds_it_when_left_out() -> Non
     assert place_of(text, "tasks[0].x[1].q") == (4, 29)
     assert place_of(text, "tasks[0].taskReferenceName") == (4, 5), "left out: at the step that lacks it"
     assert place_of(text, "version") is None
+
+
+def test_a_bad_version_in_the_diff_is_a_400_naming_it_and_an_unknown_one_a_404(server: ServerProcess) -> None:
+    name = unique("defs_diff_bad")
+    with server.client() as client:
+        register(client, {"name": name, "version": 1, "tasks": [_inline("one")]})
+        bad = client.get(f"/ui/definitions/{name}/diff", params={"from": "one", "to": "1"})
+        assert bad.status_code == 400 and "<code>from</code>" in bad.text
+        assert client.get(f"/ui/definitions/{name}/diff", params={"from": "1", "to": "7"}).status_code == 404
+        assert client.get(f"/ui/definitions/{name}/7").status_code == 404
+        assert client.get("/ui/definitions/new", params={"from": unique("nothing")}).status_code == 404
+        latest = client.get(f"/ui/definitions/{name}")
+        assert latest.status_code == 303 and latest.headers["location"] == f"/ui/definitions/{name}/1"
