@@ -97,6 +97,7 @@ WORKFLOW_FIELDS = Schema(
         "startTime": FieldKind.TIME,
         "updateTime": FieldKind.TIME,
         "endTime": FieldKind.TIME,
+        "entityId": FieldKind.TEXT,
     },
     statuses=frozenset(s.value for s in WorkflowStatus),
 )
