@@ -51,6 +51,8 @@ class SearchParams:
     """Runs only, with no ``sort``: the runs after this one, newest first (paging deep at an index's cost)."""
     newer_than: RunPosition | None = None
     """Runs only, with no ``sort``: the runs just before this one, newest first."""
+    with_total: bool = True
+    """False: no count (``total_hits`` is only ``start`` and the rows returned)."""
 
 
 def _request(params: SearchParams, schema: Schema) -> SearchRequest:
@@ -90,6 +92,7 @@ def _request(params: SearchParams, schema: Schema) -> SearchRequest:
         size=params.size,
         older_than=params.older_than,
         newer_than=params.newer_than,
+        with_total=params.with_total,
     )
 
 

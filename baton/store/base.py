@@ -121,6 +121,9 @@ class SearchRequest:
     newer_than: RunPosition | None = None
     """Runs only, in the default order: only runs before this one (the page of newer runs next to it, still
     newest first)."""
+    with_total: bool = True
+    """False: no count is run, and ``total_hits`` is only ``start`` and the rows returned (ask for a row more
+    than is shown to learn whether more follow)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -138,6 +138,8 @@ async def test_pages_from_a_run_older_and_newer(populated: Store) -> None:
         SearchRequest(query=parse_query("workflowType = order", WORKFLOW_FIELDS), older_than=RunPosition(5000, "wf-5"))
     )
     assert [run.workflow_id for run in filtered.results] == ["wf-2", "wf-1"]
+    uncounted = await populated.search_runs(SearchRequest(size=3, with_total=False))
+    assert len(uncounted.results) == 3 and uncounted.total_hits == 3
 
 
 async def test_status_counts_in_one_grouped_count(populated: Store) -> None:

@@ -22,7 +22,7 @@ class Searches:
         async with self._db.long_read("search") as tx:
             rows = await tx.fetchall(statements.page.sql, *statements.page.params)
             counted = None
-            if not search.page_is_last(request.start, request.size, len(rows)):
+            if request.with_total and not search.page_is_last(request.start, request.size, len(rows)):
                 row = await tx.fetchone(statements.count.sql, *statements.count.params)
                 counted = int(row[0]) if row is not None else 0
         bodies = [body for (body,) in rows]
