@@ -27,8 +27,7 @@ from baton.errors import FieldError, ValidationError
 from baton.model.access import Permission
 from baton.model.runs import Workflow, WorkflowStatus
 from baton.model.search_query import QueryError, free_text_terms
-from baton.service import SearchParams
-from baton.store import RunPosition
+from baton.service import RunPosition, SearchParams
 
 PAGE_SIZE = 25
 LIVE_PATH = "/runs-live"
