@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from baton.api.dashboard.session import RUNS_PAGE
+from baton.api.dashboard.session import COOKIE_PATH, RUNS_PAGE
 from baton.api.dashboard.templating import page
 from baton.api.params import parse_int
 from baton.api.state import service
@@ -123,11 +123,12 @@ class RunFilters:
         }
         return {name: value for name, value in named.items() if value}
 
-    def link(self, path: str = RUNS_PAGE, **changes: str) -> str:
-        """The list's address (or its fragment's) with these filters, some changed (``status=""`` drops it)."""
+    def link(self, **changes: str) -> str:
+        """The list's address with these filters, some changed (``status=""`` drops it), from its first page
+        unless a place (``older`` / ``newer``) is given."""
         fields = {**self.fields(), **changes}
         shown = {name: value for name, value in fields.items() if value}
-        return f"{path}?{urlencode(shown)}" if shown else path
+        return f"{RUNS_PAGE}?{urlencode(shown)}" if shown else RUNS_PAGE
 
     @property
     def any(self) -> bool:
@@ -162,6 +163,7 @@ def _position(request: Request, name: str) -> RunPosition | None:
 
 
 def position_of(run: Workflow) -> str:
+    """The run's place in the list, as ``_position`` reads it."""
     return f"{run.create_time}-{run.workflow_id}"
 
 
@@ -203,8 +205,9 @@ async def _listing(request: Request) -> dict[str, Any]:
 
 
 def _live_link(request: Request) -> str:
+    """The live part's address for what this request shows: the same filters and place."""
     query = request.url.query
-    return f"/ui{LIVE_PATH}?{query}" if query else f"/ui{LIVE_PATH}"
+    return f"{COOKIE_PATH}{LIVE_PATH}?{query}" if query else f"{COOKIE_PATH}{LIVE_PATH}"
 
 
 async def runs_list(request: Request) -> Response:
