@@ -204,13 +204,17 @@ def test_a_bad_filter_is_a_400_naming_its_field(server: ServerProcess, query: di
             assert f"<code>{field}</code>" in answer.text
 
 
-def test_the_live_part_is_for_those_who_may_read_runs(server: ServerProcess) -> None:
+def test_the_list_and_its_live_part_are_for_those_who_may_read_runs(server: ServerProcess) -> None:
     with server.client() as client:
-        viewer = make_key(client, ["VIEWER"])
+        viewer, worker = make_key(client, ["VIEWER"]), make_key(client, ["WORKER"])
     with server.client() as anonymous:
         del anonymous.headers["Authorization"]
         refused = anonymous.get("/ui/runs-live")
         assert refused.status_code == 401 and 'id="keyId"' in refused.text
-        anonymous.headers["Authorization"] = f"Bearer {viewer[0]}:{viewer[1]}"
-        shown = anonymous.get("/ui/runs-live", params={"status": "RUNNING"})
+    with server.client(headers={"Authorization": f"Bearer {worker[0]}:{worker[1]}"}) as as_worker:
+        for path in ("/ui/runs", "/ui/runs-live"):
+            forbidden = as_worker.get(path)
+            assert forbidden.status_code == 403 and "<table" not in forbidden.text
+    with server.client(headers={"Authorization": f"Bearer {viewer[0]}:{viewer[1]}"}) as as_viewer:
+        shown = as_viewer.get("/ui/runs-live", params={"status": "RUNNING"})
         assert shown.status_code == 200 and '<table class="runs">' in shown.text and "<html" not in shown.text
