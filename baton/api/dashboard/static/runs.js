@@ -26,17 +26,20 @@
     return box.checked && !ended && document.visibilityState === "visible" && Date.now() < until;
   }
 
+  // Said only when it changes: the line is a live region, read out to a screen reader's user.
   function say() {
+    let text = "every 4 s";
     if (ended) {
-      state.textContent = "stopped: your session has ended";
+      text = "stopped: your session has ended";
     } else if (!box.checked) {
-      state.textContent = "off";
+      text = "off";
     } else if (Date.now() >= until) {
-      state.textContent = "paused after 10 minutes: tick again to go on";
+      text = "paused after 10 minutes: tick again to go on";
     } else if (document.visibilityState !== "visible") {
-      state.textContent = "paused while the tab is hidden";
-    } else {
-      state.textContent = "every 4 s";
+      text = "paused while the tab is hidden";
+    }
+    if (state.textContent !== text) {
+      state.textContent = text;
     }
   }
 
