@@ -32,7 +32,7 @@ from baton.service.tasks import TaskService
 from baton.service.waits import WaitService
 from baton.service.wakeups import NoWakeups, Wakeups
 from baton.service.webhooks import WebhookService
-from baton.store import Store
+from baton.store import RunPosition, Store
 
 __all__ = [
     "AccessService",
@@ -50,6 +50,7 @@ __all__ = [
     "MockedRuns",
     "OperationService",
     "Revealed",
+    "RunPosition",
     "RunService",
     "SearchParams",
     "SearchService",

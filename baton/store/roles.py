@@ -254,6 +254,9 @@ class SearchStore(Protocol):
         ``total_hits`` is exact up to ``TOTAL_HITS_CAP`` and that cap beyond it.
         """
 
+    async def count_runs_by_status(self, request: SearchRequest) -> dict[str, int]:
+        """How many runs match ``request``'s query and free text, in each status that has any (exact)."""
+
     async def search_tasks(self, request: SearchRequest) -> TaskPage:
         """Tasks matching ``request``; with no sort, those of the newest runs first, then by ``seq``."""
 
