@@ -308,6 +308,20 @@ def test_a_reviewer_of_one_queue_sees_and_decides_only_its_cases(server: ServerP
         assert _case(client, their_case)["decisions"] == []
 
 
+def test_a_reviewer_lands_on_its_cases_and_an_operator_on_the_runs(server: ServerProcess) -> None:
+    with server.client() as client:
+        reviewer = make_key(client, ["REVIEWER"])
+        operator = make_key(client, ["OPERATOR"])
+    with httpx.Client(base_url=server.url) as browser_like:
+        for (key_id, secret), landing in ((reviewer, "/ui/cases"), (operator, "/ui/runs")):
+            answer = browser_like.post("/ui/login", data={"keyId": key_id, "keySecret": secret})
+            assert answer.status_code == 303 and answer.headers["location"] == landing, key_id
+        asked = browser_like.post(
+            "/ui/login", data={"keyId": reviewer[0], "keySecret": reviewer[1], "next": "/ui/operations"}
+        )
+        assert asked.headers["location"] == "/ui/operations", "a page asked for is where the login goes"
+
+
 @pytest.mark.parametrize(
     ("form", "field"),
     [

@@ -5,7 +5,6 @@ a 400 naming each bad filter."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from playwright.sync_api import Page, expect
 from tests.access.helpers import make_key
 from tests.ballerine.support import business, run_body, start_run, waiting_workflow
 from tests.conftest import ServerProcess
-from tests.dashboard.conftest import SCREENSHOTS, log_in, screenshot
+from tests.dashboard.conftest import log_in, screenshot
 from tests.helpers import register, start, unique
 
 ROWS = "table.runs tbody tr[data-run]"
@@ -125,10 +124,7 @@ def test_the_runs_list_counts_filters_searches_and_pages(server: ServerProcess, 
     page.click("a[rel=next]")
     page.set_viewport_size({"width": 375, "height": 800})
     expect(page.locator(ROWS)).to_have_count(6)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    partial = SCREENSHOTS / f".runs-phone.{os.getpid()}.png"
-    partial.write_bytes(page.screenshot(full_page=True))
-    partial.replace(SCREENSHOTS / "runs-phone.png")
+    screenshot(page, "runs-phone", width=375)
 
 
 def test_the_entity_and_time_range_filters_narrow_the_list(server: ServerProcess) -> None:
