@@ -193,7 +193,18 @@ def test_a_finished_run_is_rerun_from_a_chosen_step(server: ServerProcess, page:
                         "name": "fork",
                         "taskReferenceName": "fork",
                         "type": "FORK_JOIN",
-                        "forkTasks": [[_inline("left", "'L'")], [_inline("right", "'R'")]],
+                        "forkTasks": [
+                            [_inline("left", "'L'")],
+                            [
+                                {
+                                    "name": "pause",
+                                    "taskReferenceName": "pause",
+                                    "type": "WAIT",
+                                    "inputParameters": {"duration": "1s"},
+                                },
+                                _inline("right", "'R'"),
+                            ],
+                        ],
                     },
                     {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["left", "right"]},
                     _inline("first", "'one'"),
@@ -209,9 +220,11 @@ def test_a_finished_run_is_rerun_from_a_chosen_step(server: ServerProcess, page:
     bars = page.locator(".timeline .bar")
     expect(bars).to_have_count(len(before["tasks"]))
     assert bars.evaluate_all("bars => bars.map(b => b.dataset.task)") == [t["taskId"] for t in before["tasks"]]
-    expect(page.locator(".timeline .bar[data-status='COMPLETED'] rect")).to_have_count(len(before["tasks"]))
+    expect(page.locator(".timeline .bar[data-status='COMPLETED'] rect.span")).to_have_count(len(before["tasks"]))
     expect(page.locator("#run-input details details")).to_have_count(3)  # note, nested, deep
     expect(page.locator("#run-input details details").first).not_to_have_attribute("open", "")
+    page.click("svg .node[data-ref='right']")
+    expect(page.locator(".step-detail:not([hidden]) .step-output")).to_contain_text('"result": "R"')
     screenshot(page, "run")
     questions = _accept_confirmations(page)
 
