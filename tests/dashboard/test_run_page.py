@@ -315,5 +315,21 @@ def test_completing_a_step_with_bad_fields_is_a_400_naming_the_field(server: Ser
             assert f"<code>{field}</code> {message}" in answer.text
         assert client.post(f"/ui/runs/{workflow_id}/rerun", data={}).status_code == 400
         assert statuses(run_of(client, workflow_id))["approve"] == "IN_PROGRESS"
+
+
+def test_the_live_fragment_is_drawn_only_when_the_run_changed(server: ServerProcess) -> None:
+    with server.client() as client:
+        workflow_id = start(client, _human_workflow(client))
+        wait_for_task(client, workflow_id, "approve")
         live = client.get(f"/ui/runs/{workflow_id}/live")
         assert live.status_code == 200 and 'data-finished="false"' in live.text and "<html" not in live.text
+        found = re.search(r'data-fingerprint="(\w+)"', live.text)
+        assert found is not None
+        unchanged = client.get(f"/ui/runs/{workflow_id}/live", params={"since": found.group(1)})
+        assert unchanged.status_code == 204 and unchanged.content == b"", "an unchanged run is not drawn again"
+        assert client.post(
+            f"/api/tasks/{workflow_id}/approve/COMPLETED", json={"decision": "no", "by": "api"}
+        ).is_success
+        wait_for(client, workflow_id, _ended)
+        changed = client.get(f"/ui/runs/{workflow_id}/live", params={"since": found.group(1)})
+        assert changed.status_code == 200 and 'data-finished="true"' in changed.text and "no by api" in changed.text

@@ -55,12 +55,17 @@ OUTPUT_FIELD = "output"
 
 async def run_page(request: Request) -> Response:
     done = request.query_params.get("done", "")
-    return page(request, "run.html", done=DONE.get(done, ""), **await _view(request))
+    run = await service(request).runs.get(request.path_params["workflow_id"], include_tasks=True)
+    return page(request, "run.html", done=DONE.get(done, ""), **await _view(request, run))
 
 
 async def live_fragment(request: Request) -> Response:
-    """The changing part of the run's page alone, for ``run.js`` to swap in."""
-    return page(request, "run_live.html", **await _view(request))
+    """The changing part of the run's page alone, for ``run.js`` to swap in; nothing (204) when the run is as the
+    page's fingerprint (``?since=``) says, so an unchanged run costs its read and no drawing."""
+    run = await service(request).runs.get(request.path_params["workflow_id"], include_tasks=True)
+    if request.query_params.get("since") == _fingerprint(run):
+        return Response(status_code=204, headers={"cache-control": "no-store"})
+    return page(request, "run_live.html", **await _view(request, run))
 
 
 async def task_logs(request: Request) -> Response:
@@ -70,12 +75,9 @@ async def task_logs(request: Request) -> Response:
     return page(request, "task_logs.html", workflow_id=request.path_params["workflow_id"], task_id=task_id, logs=logs)
 
 
-async def _view(request: Request) -> dict[str, Any]:
-    """What ``run_live.html`` draws: the run with its tasks and its definition (two reads), and what follows."""
-    baton = service(request)
-    workflow_id = request.path_params["workflow_id"]
-    run = await baton.runs.get(workflow_id, include_tasks=True)
-    definition = await baton.runs.definition_of(workflow_id)
+async def _view(request: Request, run: Workflow) -> dict[str, Any]:
+    """What ``run_live.html`` draws: the run with its tasks, its definition (one more read), and what follows."""
+    definition = await service(request).runs.definition_of(run.workflow_id)
     graph = run_graph(definition, run)
     attempts: dict[str, list[Task]] = defaultdict(list)
     for task in run.tasks:

@@ -41,11 +41,12 @@
     timer = null;
     let html = null;
     try {
-      const answer = await fetch(region.dataset.live, { credentials: "same-origin", cache: "no-store" });
+      const since = encodeURIComponent(state(region)?.dataset.fingerprint ?? "");
+      const answer = await fetch(`${region.dataset.live}?since=${since}`, { credentials: "same-origin", cache: "no-store" });
       if (!answer.ok) {
         return; // the session ended or the run is gone: stop, the next reload says why
       }
-      html = await answer.text();
+      html = answer.status === 204 ? null : await answer.text(); // 204: the run is as drawn
     } catch {
       html = null; // the server is out of reach for now: try again at the next tick
     }
