@@ -59,6 +59,15 @@ async def run_page(request: Request) -> Response:
     return page(request, "run.html", done=DONE.get(done, ""), **await _view(request, run))
 
 
+async def _refused_output(request: Request, ref: str, typed: str, errors: list[FieldError]) -> Response:
+    """The run's page again (400) with the output typed for ``ref`` kept and the messages at its field."""
+    run = await service(request).runs.get(request.path_params["workflow_id"], include_tasks=True)
+    view = await _view(request, run)
+    view["typed"] = {ref: typed}
+    view["output_errors"] = {ref: [error.message for error in errors]}
+    return page(request, "run.html", status_code=400, done="", **view)
+
+
 async def live_fragment(request: Request) -> Response:
     """The changing part of the run's page alone, for ``run.js`` to swap in; nothing (204) when the run is as the
     page's fingerprint (``?since=``) says, so an unchanged run costs its read and no drawing."""
@@ -95,6 +104,8 @@ async def _view(request: Request, run: Workflow) -> dict[str, Any]:
         "rerunnable": run.tasks if run.status.is_terminal else [],
         "completable": [t for t in run.tasks if t.task_type in COMPLETABLE and not t.status.is_terminal],
         "output_field": OUTPUT_FIELD,
+        "typed": {},
+        "output_errors": {},
     }
 
 
@@ -168,7 +179,13 @@ def _action_route(action: str) -> Route:
 
     async def endpoint(request: Request) -> Response:
         await check_csrf(request)
-        await _act(request, action)
+        try:
+            await _act(request, action)
+        except ValidationError as exc:
+            form = await read_form(request)
+            if action != "complete" or not form.get("ref") or any(e.path != OUTPUT_FIELD for e in exc.errors):
+                raise
+            return await _refused_output(request, form["ref"], form.get(OUTPUT_FIELD, ""), exc.errors)
         workflow_id = request.path_params["workflow_id"]
         return RedirectResponse(f"{RUNS_PAGE}/{workflow_id}?done={action}", status_code=303)
 

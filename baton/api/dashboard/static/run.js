@@ -11,7 +11,7 @@
   }
   const began = Date.now();
   let timer = null;
-  let typed = false;
+  let typed = region.querySelector(".field-error") !== null; // a refused form, its text kept: left as it is
 
   const state = (root) => root.querySelector(".live-state");
   const finished = () => state(region)?.dataset.finished === "true";
