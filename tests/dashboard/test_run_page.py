@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.access.helpers import key_headers, make_key
 from tests.conftest import ServerProcess
@@ -168,6 +168,62 @@ def test_a_human_step_is_completed_from_the_page_with_json(server: ServerProcess
         run = run_of(client, workflow_id)
     assert run["status"] == "COMPLETED" and run["output"] == {"verdict": "approved by ada"}
     assert _task(run, "approve")["outputData"] == {"decision": "approved", "by": "ada"}
+
+
+def _tab_hidden(page: Page, hidden: bool) -> None:
+    """As when a person switches to another tab (``hidden``) and back."""
+    page.evaluate(
+        """hidden => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+def test_the_live_refresh_waits_while_the_tab_is_hidden_and_stops_after_ten_minutes(
+    server: ServerProcess, page: Page
+) -> None:
+    with server.client() as client:
+        name = _human_workflow(client)
+        hidden_run, long_run = start(client, name), start(client, name)
+        wait_for_task(client, hidden_run, "approve")
+        wait_for_task(client, long_run, "approve")
+    log_in(page, server.url)
+    polled: list[str] = []
+
+    def note(route: Route) -> None:
+        polled.append(route.request.url.rsplit("since=", 1)[-1])
+        route.continue_()
+
+    def poll_marked() -> None:
+        """A poll of our own, answered: every poll the page sent before it has been noted by then."""
+        page.evaluate("url => fetch(url).then(answer => answer.status)", f"/ui/runs/{hidden_run}/live?since=marker")
+
+    page.route(re.compile(r".*/live\?since=.*"), note)
+    page.clock.install()
+    page.goto(f"{server.url}/ui/runs/{hidden_run}")
+    expect(page.locator("#run-status")).to_have_text("RUNNING")
+    _tab_hidden(page, True)
+    poll_marked()
+    polled.clear()
+    with server.client() as client:
+        completed = client.post(f"/api/tasks/{hidden_run}/approve/COMPLETED", json={"decision": "ok", "by": "api"})
+        assert completed.is_success
+        wait_for(client, hidden_run, _ended)
+    page.clock.fast_forward("00:06")
+    poll_marked()
+    assert polled == ["marker"], "no poll while the tab is hidden"
+    expect(page.locator("#run-status")).to_have_text("RUNNING")
+    _tab_hidden(page, False)
+    expect(page.locator("#run-status")).to_have_text("COMPLETED")
+
+    page.goto(f"{server.url}/ui/runs/{long_run}")
+    expired = page.locator("#live-expired")
+    expect(expired).to_be_hidden()
+    page.clock.fast_forward("10:05")
+    expect(expired).to_be_visible()
+    expect(expired.locator("a")).to_have_attribute("href", f"/ui/runs/{long_run}")
 
 
 def test_a_finished_run_is_rerun_from_a_chosen_step(server: ServerProcess, page: Page) -> None:
