@@ -3,7 +3,8 @@ run goes on, and the actions on it, each a ``POST`` through the service that com
 was done.
 
 The changing part of the page is one template (``run_live.html``), served alone at ``/runs/{id}/live`` for
-``static/run.js`` to poll; it carries a fingerprint of the run so an unchanged run is not redrawn. A step's logs
+``static/run.js`` to poll; it carries a fingerprint of the run, which the poll sends back, and an unchanged run
+is answered 204 and not redrawn. A step's logs
 are read only when asked for (``/runs/{id}/tasks/{task_id}/logs``), so the page costs two queries however many
 steps the run has. Acting on a step: rerun from it (an ended run), skip it (scheduled or not yet run, in a running
 run), complete a waiting WAIT or HUMAN step with a JSON object as its output; all need CONTROL, as on the API
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -95,7 +97,7 @@ async def _view(request: Request, run: Workflow) -> dict[str, Any]:
     return {
         "run": run,
         "graph": graph,
-        "timeline": timeline(run.tasks),
+        "timeline": timeline(run.tasks, 0 if run.status.is_terminal else int(time.time() * 1000)),
         "attempts": attempts,
         "actions": _actions_for(run.status),
         "finished": run.status.is_terminal,

@@ -1,9 +1,9 @@
 """A run's steps as a timeline: one bar per task, from when it was scheduled to when it ended, on one time axis.
 
 The template draws the rows as SVG (``x``/``width`` attributes, no inline style, no script). The axis runs from the
-earliest task's scheduled time to the latest time the run's tasks know of, so a running task's bar reaches the
-latest update and the drawing changes only when the run does (the live refresh compares fragments). One pass over
-the tasks: a 500-step run costs 500 rows and nothing more.
+earliest task's scheduled time to the latest time the run's tasks know of or, while the run goes on, to the moment
+it is drawn (a running task's bar reaches it). One pass over the tasks: a 500-step run costs 500 rows and nothing
+more.
 """
 
 from __future__ import annotations
@@ -57,14 +57,15 @@ def _began(task: Task) -> int:
     return task.scheduled_time or task.start_time or task.update_time
 
 
-def timeline(tasks: list[Task]) -> Timeline:
-    """The tasks in their order (``seq``), each a bar on the axis of the whole run."""
+def timeline(tasks: list[Task], now: int = 0) -> Timeline:
+    """The tasks in their order (``seq``), each a bar on the axis of the whole run; ``now`` (epoch ms) for a run
+    that goes on, where the axis ends."""
     drawn = [task for task in tasks if _began(task)]
     result = Timeline(height=ROW_HEIGHT * len(drawn) + 4)
     if not drawn:
         return result
     first = min(_began(task) for task in drawn)
-    last = max(max(task.end_time, task.update_time, task.start_time, _began(task)) for task in drawn)
+    last = max(now, *(max(task.end_time, task.update_time, task.start_time, _began(task)) for task in drawn))
     span = max(last - first, 1)
     result.span = duration_text(last - first)
     scale = BAR_AREA / span
@@ -81,7 +82,7 @@ def timeline(tasks: list[Task]) -> Timeline:
                 status=task.status.value,
                 x=round(x, 1),
                 width=round(width, 1),
-                duration=duration_text(ended - began) if task.status.is_terminal else "running",
+                duration=duration_text(ended - began) + ("" if task.status.is_terminal else " so far"),
             )
         )
     return result
