@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from baton.api.dashboard.forms import check_csrf, read_form, required
-from baton.api.dashboard.graph import run_graph
+from baton.api.dashboard.graph import Graph, run_graph
 from baton.api.dashboard.session import RUNS_PAGE
 from baton.api.dashboard.templating import page
 from baton.api.dashboard.timeline import timeline
@@ -51,7 +51,8 @@ DONE = {
 }
 """What the page says after each action (only ever these words of ours, never the query's)."""
 COMPLETABLE = frozenset({TaskType.WAIT.value, TaskType.HUMAN.value})
-SKIPPABLE = frozenset({"NOT_RUN", TaskStatus.SCHEDULED.value})
+NOT_RUN = "NOT_RUN"
+"""The graph's status of a step no task was scheduled for."""
 OUTPUT_FIELD = "output"
 
 
@@ -102,13 +103,20 @@ async def _view(request: Request, run: Workflow) -> dict[str, Any]:
         "actions": _actions_for(run.status),
         "finished": run.status.is_terminal,
         "fingerprint": _fingerprint(run),
-        "skippable": sorted({n.ref for n in graph.nodes if n.status in SKIPPABLE}) if running else [],
+        "skippable": _skippable(run, graph) if running else [],
         "rerunnable": run.tasks if run.status.is_terminal else [],
         "completable": [t for t in run.tasks if t.task_type in COMPLETABLE and not t.status.is_terminal],
         "output_field": OUTPUT_FIELD,
         "typed": {},
         "output_errors": {},
     }
+
+
+def _skippable(run: Workflow, graph: Graph) -> list[str]:
+    """The references a person may skip: a task's that is scheduled (inside a loop, its iteration's ``ref__N``),
+    and a step's that has not run."""
+    scheduled = {task.reference_task_name for task in run.tasks if task.status is TaskStatus.SCHEDULED}
+    return sorted(scheduled | {node.ref for node in graph.nodes if node.status == NOT_RUN})
 
 
 def _fingerprint(run: Workflow) -> str:
