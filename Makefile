@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-server node-client browser serve test test-fast lint bench
+.PHONY: install install-server node-client browser serve test test-fast screenshots lint bench
 NODE_CLIENT := tests/node/node_modules/.installed
 
 install-server: $(VENV)/.installed-server
@@ -50,6 +50,12 @@ test: install node-client browser lint
 test-fast: install node-client browser
 	bash scripts/ensure-postgres
 	bash scripts/run-tests $(BIN)/pytest -m "not slow"
+
+# The README's pictures of the dashboard, taken by its browser tests (docs/screenshots/; a plain test run writes
+# them to a temporary folder instead, leaving the tree as it was).
+screenshots: install browser
+	bash scripts/ensure-postgres
+	BATON_SCREENSHOTS=1 $(BIN)/pytest tests/dashboard -n 2 -q
 
 bench: install
 	bash scripts/ensure-postgres

@@ -13,6 +13,9 @@ its clients write::
 * time fields take epoch milliseconds or an ISO-8601 date-time (``2024-05-01T10:00:00Z``, UTC when
   no offset is given); number fields a whole number; status fields one of the statuses.
 
+Runs also have ``entityId``, Baton's addition: the Ballerine entity a run is about (its
+``ballerineEntityId``), as ``entityId = 'e-1'`` finds the runs started through ``/api/v1`` for it.
+
 Which fields exist and what kind each is comes from a ``Schema`` (``WORKFLOW_FIELDS``,
 ``TASK_FIELDS``). Every error is a ``QueryError`` whose message says where the text is wrong, as a
 0-based character offset: ``expected IN or = after 'status' at 7``. Nothing here does I/O: the
@@ -97,6 +100,7 @@ WORKFLOW_FIELDS = Schema(
         "startTime": FieldKind.TIME,
         "updateTime": FieldKind.TIME,
         "endTime": FieldKind.TIME,
+        "entityId": FieldKind.TEXT,
     },
     statuses=frozenset(s.value for s in WorkflowStatus),
 )

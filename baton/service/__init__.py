@@ -21,6 +21,7 @@ from baton.service.entities import EntityRuns
 from baton.service.event_actions import EventActions
 from baton.service.events import EventHandlerService
 from baton.service.http_triggers import HttpTriggers
+from baton.service.metrics import MetricsService
 from baton.service.mocked_runs import MockedRuns
 from baton.service.operations import OperationService
 from baton.service.resolver import DefinitionResolver
@@ -31,7 +32,7 @@ from baton.service.tasks import TaskService
 from baton.service.waits import WaitService
 from baton.service.wakeups import NoWakeups, Wakeups
 from baton.service.webhooks import WebhookService
-from baton.store import Store
+from baton.store import RunPosition, Store
 
 __all__ = [
     "AccessService",
@@ -45,9 +46,11 @@ __all__ = [
     "EventHandlerService",
     "ExecuteOutcome",
     "HttpTriggers",
+    "MetricsService",
     "MockedRuns",
     "OperationService",
     "Revealed",
+    "RunPosition",
     "RunService",
     "SearchParams",
     "SearchService",
@@ -95,6 +98,7 @@ class Baton:
         # Ballerine's runs and cases; the outgoing webhooks hear of their changes.
         self.entities = EntityRuns(self.context, self.runs, self.waits, lambda: self.webhooks)
         self.audit = self.context.audit
+        self.metrics = MetricsService(self.context)
         self.cases = CaseService(self.context, self.entities, self.operations, self.tasks, self.waits)
         self.context.signal_handler = self.handle_signal
 

@@ -160,6 +160,21 @@ class CaseService:
             latest[definition.name] = definition
         return list(latest.values())
 
+    async def case_definitions(self, filter_id: str | None = None) -> list[WorkflowDef]:
+        """The latest case definitions the acting key sees, by name; with ``filter_id``, those whose cases the
+        saved filter lists (its queue, workflows and entity type): what a queue's "Add case manually" starts."""
+        definitions = [d for d in await self._latest_definitions() if is_case(d) and _visible(d)]
+        if filter_id is not None:
+            saved = await self.get_filter(filter_id)
+            entity_type = FILTER_ENTITIES.get(saved.entity)
+            definitions = [
+                d
+                for d in definitions
+                if _in_queue(d, saved.query.get("queue"), saved.query.get("workflowId"))
+                and (d.case is None or d.case.entity_type in (None, entity_type))
+            ]
+        return sorted(definitions, key=lambda definition: definition.name)
+
     async def add_filter(self, name: Any, entity: Any, query: Any) -> CaseFilter:
         errors: list[FieldError] = []
         problem = name_problem(name) if isinstance(name, str) else "is required (a string)"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from baton.errors import FieldError, ValidationError
+from baton.model.runs import WorkflowStatus
 from baton.model.search_query import (
     TASK_FIELDS,
     WORKFLOW_FIELDS,
@@ -30,7 +31,7 @@ from baton.model.search_query import (
     parse_sort,
 )
 from baton.service.context import ServiceContext
-from baton.store import RunPage, SearchRequest, SearchStore, TaskPage
+from baton.store import RunPage, RunPosition, SearchRequest, SearchStore, TaskPage
 
 MAX_SEARCH_SIZE = 5000
 DEFAULT_SEARCH_SIZE = 100
@@ -46,6 +47,12 @@ class SearchParams:
     sort: str | None = None
     start: int = 0
     size: int = DEFAULT_SEARCH_SIZE
+    older_than: RunPosition | None = None
+    """Runs only, with no ``sort``: the runs after this one, newest first (paging deep at an index's cost)."""
+    newer_than: RunPosition | None = None
+    """Runs only, with no ``sort``: the runs just before this one, newest first."""
+    with_total: bool = True
+    """False: no count (``total_hits`` is only ``start`` and the rows returned)."""
 
 
 def _request(params: SearchParams, schema: Schema) -> SearchRequest:
@@ -71,6 +78,10 @@ def _request(params: SearchParams, schema: Schema) -> SearchRequest:
         errors.append(FieldError("size", "must not be negative"))
     elif params.size > MAX_SEARCH_SIZE:
         errors.append(FieldError("size", f"must be at most {MAX_SEARCH_SIZE}: page with start"))
+    if params.older_than is not None and params.newer_than is not None:
+        errors.append(FieldError("newer_than", "cannot be given with older_than"))
+    if (params.older_than is not None or params.newer_than is not None) and params.sort:
+        errors.append(FieldError("sort", "cannot be given with a run to page from (the order is newest first)"))
     if errors:
         raise ValidationError(errors=errors)
     return SearchRequest(
@@ -79,6 +90,9 @@ def _request(params: SearchParams, schema: Schema) -> SearchRequest:
         sort=sort,
         start=params.start,
         size=params.size,
+        older_than=params.older_than,
+        newer_than=params.newer_than,
+        with_total=params.with_total,
     )
 
 
@@ -90,6 +104,12 @@ class SearchService:
     async def runs(self, params: SearchParams) -> RunPage:
         """Run headers (no tasks) matching the search."""
         return await self._store.search_runs(_request(params, WORKFLOW_FIELDS))
+
+    async def run_status_counts(self, params: SearchParams) -> dict[str, int]:
+        """How many runs match the search's query and free text in each status (every status, exactly), counted
+        in one grouped statement; its order and page are not read."""
+        counted = await self._store.count_runs_by_status(_request(params, WORKFLOW_FIELDS))
+        return {status.value: counted.get(status.value, 0) for status in WorkflowStatus}
 
     async def runs_matching(
         self,

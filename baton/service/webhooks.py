@@ -262,6 +262,13 @@ class WebhookService:
             raise NotFoundError(f"No webhook delivery {delivery_id}")
         return found
 
+    async def delivery_body(self, delivery_id: str) -> str:
+        """The exact body the delivery posts (and posted at each attempt)."""
+        body = await self._ctx.store.delivery_body(delivery_id)
+        if body is None:
+            raise NotFoundError(f"No webhook delivery {delivery_id}")
+        return body
+
     async def redeliver(self, delivery_id: str) -> WebhookDelivery:
         """Send a delivery again (failed, delivered, or pending and made due now), with a fresh retry window."""
         now = self._ctx.clock()

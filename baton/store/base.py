@@ -96,6 +96,14 @@ class DueTimer:
     """None for the run's own timer."""
 
 
+@dataclass(frozen=True)
+class RunPosition:
+    """Where a run stands in the runs' default order (newest first): its start time, then its id."""
+
+    start_time: int
+    workflow_id: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class SearchRequest:
     """A parsed search: its fields are those of ``search_query.WORKFLOW_FIELDS`` or ``TASK_FIELDS``."""
@@ -107,6 +115,15 @@ class SearchRequest:
     """Empty: newest first (start time, then id, descending)."""
     start: int = 0
     size: int = 100
+    older_than: RunPosition | None = None
+    """Runs only, in the default order: only runs after this one in it (a page of older runs, read through the
+    start-time index however deep it is, where ``start`` would skip every run before it)."""
+    newer_than: RunPosition | None = None
+    """Runs only, in the default order: only runs before this one (the page of newer runs next to it, still
+    newest first)."""
+    with_total: bool = True
+    """False: no count is run, and ``total_hits`` is only ``start`` and the rows returned (ask for a row more
+    than is shown to learn whether more follow)."""
 
 
 @dataclass(frozen=True, kw_only=True)

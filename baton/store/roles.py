@@ -40,6 +40,7 @@ from baton.model.access import AccessKey, Application, KeyStatus
 from baton.model.audit import AuditEntry, AuditQuery, NewAuditEntry
 from baton.model.cases import CaseDecision, CaseFilter, CasePage, CaseQuery, CaseRecord, Entity
 from baton.model.events import EventExecution, EventHandler
+from baton.model.metrics import LatencyCount, RunCount
 from baton.model.triggers import Trigger
 from baton.model.webhooks import DeliveryStatus, Webhook, WebhookDelivery
 from baton.store.base import (
@@ -253,6 +254,9 @@ class SearchStore(Protocol):
         ``total_hits`` is exact up to ``TOTAL_HITS_CAP`` and that cap beyond it.
         """
 
+    async def count_runs_by_status(self, request: SearchRequest) -> dict[str, int]:
+        """How many runs match ``request``'s query and free text, in each status that has any (exact)."""
+
     async def search_tasks(self, request: SearchRequest) -> TaskPage:
         """Tasks matching ``request``; with no sort, those of the newest runs first, then by ``seq``."""
 
@@ -422,6 +426,9 @@ class WebhookStore(Protocol):
 
     async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None: ...
 
+    async def delivery_body(self, delivery_id: str) -> str | None:
+        """The exact body a delivery posts (fixed when recorded); None when there is no such delivery."""
+
     async def delete_deliveries_before(self, cutoff: int, limit: int) -> int:
         """Delete up to ``limit`` delivered or failed deliveries recorded before ``cutoff``, with their attempts."""
 
@@ -475,6 +482,16 @@ class AuditStore(Protocol):
         """Delete up to ``limit`` entries recorded before ``cutoff`` (oldest first); how many went."""
 
 
+class ActivityStore(Protocol):
+    """What happened in a time range, counted per minute (the operations charts)."""
+
+    async def run_counts(self, since: int, until: int) -> list[RunCount]:
+        """Runs created in ``[since, until)`` per minute (status None), and runs ended in it per minute and status."""
+
+    async def step_latencies(self, since: int, until: int) -> list[LatencyCount]:
+        """Steps that ran and ended in ``[since, until)``, per minute, task type and duration bucket."""
+
+
 class Store(
     DefinitionStore,
     RunStore,
@@ -491,6 +508,7 @@ class Store(
     WebhookStore,
     AccessStore,
     AuditStore,
+    ActivityStore,
     Protocol,
 ):
     """Everything durable: every role. Open with ``open_store(url)``."""

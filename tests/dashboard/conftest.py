@@ -8,6 +8,7 @@ every async test after it (pytest-asyncio's) would fail to start its own; closed
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-"""Where ``screenshot`` leaves each page's picture, which the README shows."""
+"""Where ``screenshot`` leaves each page's picture, which the README shows, when ``BATON_SCREENSHOTS`` is set
+(``make screenshots``); otherwise the pictures go to a temporary folder, so a test run leaves the tree as it was."""
 PATIENCE_MS = 20_000
 """How long a page action or an ``expect`` waits: generous, as the suite shares two cores with servers and workers."""
 expect.set_options(timeout=PATIENCE_MS)
@@ -48,15 +50,16 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
-def screenshot(page: Page, name: str) -> None:
-    """The page as a person sees it at 1280 px, as ``docs/screenshots/<name>.png``: written whole or not at all, as
-    a test of the other store may take the same picture at the same time."""
-    page.set_viewport_size({"width": 1280, "height": 800})
+def screenshot(page: Page, name: str, *, width: int = 1280) -> None:
+    """The page as a person sees it ``width`` px wide, as ``<name>.png`` (``SCREENSHOTS``): written whole or not at
+    all, as a test of the other store may take the same picture at the same time."""
+    page.set_viewport_size({"width": width, "height": 800})
     picture = page.screenshot(full_page=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    partial = SCREENSHOTS / f".{name}.{os.getpid()}.png"
+    folder = SCREENSHOTS if os.environ.get("BATON_SCREENSHOTS") else Path(tempfile.gettempdir()) / "baton-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{name}.{os.getpid()}.png"
     partial.write_bytes(picture)
-    partial.replace(SCREENSHOTS / f"{name}.png")
+    partial.replace(folder / f"{name}.png")
 
 
 def log_in(page: Page, base_url: str, key: tuple[str, str] = (ADMIN_KEY_ID, ADMIN_KEY_SECRET)) -> None:

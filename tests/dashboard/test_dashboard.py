@@ -1,6 +1,6 @@
-"""The dashboard in a real browser against a real ``baton serve``: logging in and out, the runs list and its
-filters, a run drawn as a graph with its steps' statuses, terminating with a confirmation, and what a VIEWER and
-a forged form cannot do."""
+"""The dashboard in a real browser against a real ``baton serve``: logging in and out, a run drawn as a graph with
+its steps' statuses, terminating with a confirmation, and what a VIEWER and a forged form cannot do (the runs list
+is ``test_runs_list.py``)."""
 
 from __future__ import annotations
 
@@ -122,46 +122,6 @@ def test_a_session_ends_when_its_key_is_deleted(server: ServerProcess, page: Pag
     assert answer is not None and answer.status == 401
     expect(page.get_by_role("alert")).to_contain_text("Your session has ended")
     assert page.context.cookies() == [], "the stale cookie is dropped"
-
-
-def test_the_runs_list_counts_filters_searches_and_pages(server: ServerProcess, page: Page) -> None:
-    name = unique("dash_list")
-    needle = unique("needle")
-    with server.client() as client:
-        register(client, {"name": name, "version": 1, "tasks": [{"name": unique("t"), "taskReferenceName": "t"}]})
-        ids = [start(client, name, {"n": n}, correlationId=f"{name}-c{n}") for n in range(27)]
-        start(client, name, {"note": needle}, correlationId=f"{name}-needle")
-        for workflow_id in ids[:2]:
-            assert client.delete(f"/api/workflow/{workflow_id}", params={"reason": "test"}).status_code == 200
-    log_in(page, server.url)
-
-    page.fill("input[name=workflowType]", name)
-    page.click("form.filters button[type=submit]")
-    expect(page.locator(".total")).to_contain_text("28 runs, 1-25 shown")
-    expect(page.locator("a[data-status=RUNNING] .count")).to_have_text("26")
-    expect(page.locator("a[data-status=TERMINATED] .count")).to_have_text("2")
-    expect(page.locator("a[data-status=COMPLETED] .count")).to_have_text("0")
-    expect(page.locator("table.runs tbody tr")).to_have_count(25)
-    page.click("a[rel=next]")
-    expect(page.locator("table.runs tbody tr")).to_have_count(3)
-    expect(page.locator(".total")).to_contain_text("26-28 shown")
-
-    page.click("a[data-status=TERMINATED]")
-    expect(page.locator("table.runs tbody tr")).to_have_count(2)
-    shown = set(page.locator("table.runs tbody tr").evaluate_all("rows => rows.map(r => r.dataset.run)"))
-    assert shown == set(ids[:2])
-
-    page.goto(f"{server.url}/ui/runs?workflowType={name}")
-    page.fill("input[name=correlationId]", f"{name}-c5")
-    page.click("form.filters button[type=submit]")
-    expect(page.locator("table.runs tbody tr")).to_have_count(1)
-    expect(page.locator(f"tr[data-run='{ids[5]}']")).to_be_visible()
-
-    page.goto(f"{server.url}/ui/runs")
-    page.fill("input[name=freeText]", needle)
-    page.click("form.filters button[type=submit]")
-    expect(page.locator("table.runs tbody tr")).to_have_count(1)
-    expect(page.locator("table.runs tbody tr td").nth(3)).to_have_text(f"{name}-needle")
 
 
 def test_a_run_is_drawn_as_a_graph_with_its_steps_statuses(server: ServerProcess, page: Page) -> None:
@@ -290,17 +250,6 @@ def test_an_action_without_the_sessions_csrf_token_is_refused(server: ServerProc
     assert accepted.status == 303
     with server.client() as client:
         assert _status(client, workflow_id) == "TERMINATED"
-
-
-@pytest.mark.parametrize(
-    ("query", "field"),
-    [({"status": "DONE"}, "status"), ({"start": "-1"}, "start"), ({"freeText": "x " * 200}, "freeText")],
-)
-def test_a_bad_filter_is_a_400_naming_its_field(server: ServerProcess, query: dict[str, str], field: str) -> None:
-    with server.client() as client:
-        answer = client.get("/ui/runs", params=query)
-    assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/html")
-    assert f"<code>{field}</code>" in answer.text
 
 
 def test_logging_in_without_a_field_is_a_400_naming_it(server: ServerProcess) -> None:

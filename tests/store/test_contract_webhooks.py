@@ -127,6 +127,8 @@ async def test_only_the_oldest_pending_delivery_of_a_chain_is_claimed(store: Sto
     assert delivered.delivered_at == 2_005 and delivered.last_status_code == 200
     assert [a.attempt for a in delivered.attempts] == [1]
     assert await store.get_delivery("missing") is None
+    assert await store.delivery_body("r1-a") == '{"id":"r1-a"}'
+    assert await store.delivery_body("missing") is None
     failed = await store.list_deliveries(status=DeliveryStatus.FAILED, workflow_id=None, limit=10)
     assert [d.id for d in failed] == ["r1-other"]
     assert [d.id for d in await store.list_deliveries(status=None, workflow_id=None, limit=2)] == ["r2-a", "r1-other"]

@@ -7,8 +7,9 @@ import pytest
 
 from baton.engine.decision import Decision
 from baton.model import TaskStatus, Workflow, WorkflowStatus
+from baton.model.cases import CaseRecord
 from baton.model.search_query import TASK_FIELDS, WORKFLOW_FIELDS, free_text_terms, parse_query, parse_sort
-from baton.store import TOTAL_HITS_CAP, SearchRequest, Store
+from baton.store import TOTAL_HITS_CAP, RunPosition, SearchRequest, Store
 from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(60)
@@ -116,6 +117,61 @@ async def test_sort_and_pages(populated: Store) -> None:
     assert past_the_end.results == [] and past_the_end.total_hits == 5
     last = await populated.search_runs(runs_query(start=4, size=2))
     assert [r.workflow_id for r in last.results] == ["wf-1"] and last.total_hits == 5
+
+
+async def test_pages_from_a_run_older_and_newer(populated: Store) -> None:
+    async def page_ids(**bounds: RunPosition) -> tuple[list[str], int]:
+        page = await populated.search_runs(SearchRequest(size=2, **bounds))
+        return [run.workflow_id for run in page.results], page.total_hits
+
+    assert await page_ids(older_than=RunPosition(4000, "wf-4")) == (["wf-3", "wf-2"], 3)
+    assert await page_ids(older_than=RunPosition(2000, "wf-2")) == (["wf-1"], 1)
+    # Newer: the runs just before that one, still newest first.
+    assert await page_ids(newer_than=RunPosition(2000, "wf-2")) == (["wf-4", "wf-3"], 3)
+    assert await page_ids(newer_than=RunPosition(4000, "wf-4")) == (["wf-5"], 1)
+    # The id breaks a tie on the start time, as the default order does.
+    same_time = make_run("wf-3b", name="refund", create_time=3000)
+    await start(populated, same_time, [])
+    assert await page_ids(older_than=RunPosition(3000, "wf-3b")) == (["wf-3", "wf-2"], 3)
+    assert await page_ids(newer_than=RunPosition(3000, "wf-3")) == (["wf-4", "wf-3b"], 3)
+    filtered = await populated.search_runs(
+        SearchRequest(query=parse_query("workflowType = order", WORKFLOW_FIELDS), older_than=RunPosition(5000, "wf-5"))
+    )
+    assert [run.workflow_id for run in filtered.results] == ["wf-2", "wf-1"]
+    uncounted = await populated.search_runs(SearchRequest(size=3, with_total=False))
+    assert len(uncounted.results) == 3 and uncounted.total_hits == 3
+
+
+async def test_status_counts_in_one_grouped_count(populated: Store) -> None:
+    assert await populated.count_runs_by_status(runs_query()) == {
+        "COMPLETED": 1,
+        "RUNNING": 2,
+        "FAILED": 1,
+        "TERMINATED": 1,
+    }
+    assert await populated.count_runs_by_status(runs_query("workflowType = order")) == {
+        "COMPLETED": 1,
+        "RUNNING": 1,
+        "TERMINATED": 1,
+    }
+    assert await populated.count_runs_by_status(runs_query("startTime >= 3000", free_text="wf-3")) == {"FAILED": 1}
+    assert await populated.count_runs_by_status(runs_query("workflowType = none")) == {}
+
+
+async def test_entity_id_finds_the_runs_about_an_entity(populated: Store) -> None:
+    acme = await populated.entity_for("business", "acme", "ent-acme", 10)
+    other = await populated.entity_for("business", "other", "ent-other", 10)
+    for workflow_id, entity in (("wf-2", acme), ("wf-4", acme), ("wf-3", other)):
+        record = CaseRecord(workflow_id=workflow_id, workflow_name="order", created_at=10, entity_id=entity.entity_id)
+        assert await populated.add_case(record)
+    assert await ids(populated, "entityId = 'ent-acme'") == ["wf-4", "wf-2"]
+    assert await ids(populated, "entityId IN (ent-acme, ent-other) AND status = RUNNING") == ["wf-4", "wf-2"]
+    # Runs about no entity are not about this one either.
+    assert await ids(populated, "entityId != 'ent-acme'") == ["wf-5", "wf-3", "wf-1"]
+    assert await ids(populated, "entityId = 'x'' OR 1=1 --'") == []
+    # Sorting by it reads it per run (where runs without one go differs between the stores).
+    assert len(await ids(populated, "entityId IN (ent-acme, ent-other)", sort="entityId:ASC")) == 3
+    assert await populated.count_runs_by_status(runs_query("entityId = 'ent-acme'")) == {"RUNNING": 2}
 
 
 async def test_results_are_run_headers(populated: Store) -> None:

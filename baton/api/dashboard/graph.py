@@ -5,7 +5,7 @@ its branches side by side under it and joins them below (a switch's branches lab
 taken marked); a loop frames its body and says how many iterations ran; a sub-workflow step links to its child
 run. Each block knows its width and height, then draws itself at a place it is given: nodes, edges, frames
 and labels that the template writes as SVG. Nothing here reads the store: the route passes the definition and
-the run's tasks.
+the run's tasks (``run_graph``), or none (``definition_graph``: a definition alone, every step not run).
 """
 
 from __future__ import annotations
@@ -258,8 +258,17 @@ def _chosen_case(task: Task | None) -> str | None:
 
 def run_graph(definition: WorkflowDef, run: Workflow) -> Graph:
     """The definition's steps laid out, each with the status of the run's latest task for it."""
+    return _laid_out(definition, run.tasks)
+
+
+def definition_graph(definition: WorkflowDef) -> Graph:
+    """The definition's steps laid out as no run has taken them: every step ``NOT_RUN``, every branch drawn."""
+    return _laid_out(definition, [])
+
+
+def _laid_out(definition: WorkflowDef, tasks: Sequence[Task]) -> Graph:
     graph = Graph()
-    top = _Builder(run.tasks).sequence(definition.tasks)
+    top = _Builder(tasks).sequence(definition.tasks)
     margin = 12
     top.draw(margin, margin + 4, graph)
     graph.width = top.width + 2 * margin

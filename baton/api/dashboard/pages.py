@@ -19,7 +19,7 @@ from baton.api.dashboard.session import COOKIE_PATH, RUNS_PAGE, clear_session, s
 from baton.api.dashboard.templating import page
 from baton.api.state import service
 from baton.errors import AuthenticationError, FieldError, NotFoundError, PermissionDeniedError, ValidationError
-from baton.model.access import Permission
+from baton.model.access import Permission, Principal
 
 STATIC = Path(__file__).parent / "static"
 _STATIC_FILES = {path.name: path for path in STATIC.iterdir() if path.is_file()}
@@ -34,6 +34,13 @@ async def home(request: Request) -> Response:
 def _safe_next(raw: str) -> str:
     """Where to go after logging in: a page of the dashboard only, never another site."""
     return raw if raw.startswith(f"{COOKIE_PATH}/") and not raw.startswith("//") and "\\" not in raw else RUNS_PAGE
+
+
+def _landing(principal: Principal, next_page: str) -> str:
+    """Where a login lands: the page asked for, or, for a key that may not read runs (a REVIEWER), its cases."""
+    if next_page == RUNS_PAGE and not principal.may(Permission.READ) and principal.may(Permission.CASE_READ):
+        return f"{COOKIE_PATH}/cases"
+    return next_page
 
 
 async def login_form(request: Request) -> Response:
@@ -64,7 +71,8 @@ async def login(request: Request) -> Response:
         return page(
             request, "login.html", status_code=401, message="Wrong key id or secret", next=next_page, key_id=key_id
         )
-    response = RedirectResponse(next_page, status_code=303)
+    principal = await baton.access.authenticator.by_token(token)
+    response = RedirectResponse(_landing(principal, next_page), status_code=303)
     set_session(response, token, settings.token_lifetime_seconds, secure=request.url.scheme == "https")
     return response
 

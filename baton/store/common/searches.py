@@ -22,7 +22,7 @@ class Searches:
         async with self._db.long_read("search") as tx:
             rows = await tx.fetchall(statements.page.sql, *statements.page.params)
             counted = None
-            if not search.page_is_last(request.start, request.size, len(rows)):
+            if request.with_total and not search.page_is_last(request.start, request.size, len(rows)):
                 row = await tx.fetchone(statements.count.sql, *statements.count.params)
                 counted = int(row[0]) if row is not None else 0
         bodies = [body for (body,) in rows]
@@ -30,7 +30,15 @@ class Searches:
 
     async def search_runs(self, request: SearchRequest) -> RunPage:
         total, bodies = await self._search(search.search_runs(self._db.dialect, request), request)
+        if request.newer_than is not None:
+            bodies.reverse()
         return RunPage(total_hits=total, results=[codec.decode_run(body) for body in bodies])
+
+    async def count_runs_by_status(self, request: SearchRequest) -> dict[str, int]:
+        statement = search.count_runs_by_status(self._db.dialect, request)
+        async with self._db.long_read("count runs by status") as tx:
+            rows = await tx.fetchall(statement.sql, *statement.params)
+        return {status: int(count) for status, count in rows}
 
     async def search_tasks(self, request: SearchRequest) -> TaskPage:
         total, bodies = await self._search(search.search_tasks(self._db.dialect, request), request)

@@ -114,6 +114,7 @@ def _list_deliveries(by_status: bool, by_run: bool) -> dict[Dialect, str]:
 
 LIST_DELIVERIES = {(s, r): _list_deliveries(s, r) for s in (False, True) for r in (False, True)}
 SELECT_DELIVERY = per_dialect(f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE delivery_id = $1")
+SELECT_DELIVERY_BODY = per_dialect("SELECT body FROM webhook_deliveries WHERE delivery_id = $1")
 SELECT_ATTEMPTS = per_dialect(
     lambda dialect: (
         f"""
@@ -295,6 +296,11 @@ class Webhooks:
                 return None
             attempts = await self._attempts(tx, [delivery_id])
         return _delivery(row, attempts.get(delivery_id, []))
+
+    async def delivery_body(self, delivery_id: str) -> str | None:
+        async with self._db.read("read a webhook delivery's body") as tx:
+            row = await tx.fetchone(SELECT_DELIVERY_BODY[self._db.dialect], delivery_id)
+        return None if row is None else str(row[0])
 
     async def delete_deliveries_before(self, cutoff: int, limit: int) -> int:
         async with self._db.write_one("delete old webhook deliveries") as tx:

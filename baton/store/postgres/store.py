@@ -8,6 +8,7 @@ outbox's reads, search and retention are the code written once for both stores (
 from __future__ import annotations
 
 from baton.store.common.access import AccessRecords
+from baton.store.common.activity import Activity
 from baton.store.common.audit import AuditLog
 from baton.store.common.cases import Cases
 from baton.store.common.definitions import Definitions
@@ -41,6 +42,7 @@ class PostgresStore(
     Webhooks,
     AccessRecords,
     AuditLog,
+    Activity,
     Store,
 ):
     """The store on a PostgreSQL database, shared by any number of processes."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from baton.store.common.access import AccessRecords
+from baton.store.common.activity import Activity
 from baton.store.common.audit import AuditLog
 from baton.store.common.cases import Cases
 from baton.store.common.definitions import Definitions
@@ -48,6 +49,7 @@ class SqliteStore(
     Webhooks,
     AccessRecords,
     AuditLog,
+    Activity,
     Store,
 ):
     """The store on one SQLite file (``:memory:`` for a private in-memory database)."""
