@@ -50,10 +50,16 @@
     } catch {
       html = null; // the server is out of reach for now: try again at the next tick
     }
-    if (html !== null && !typed) {
+    if (html !== null && !typed && !choosing()) {
       swap(html);
     }
     schedule();
+  }
+
+  function choosing() {
+    // A field of the page's forms has the focus (a list open, say): the page waits until it is left.
+    const focused = document.activeElement;
+    return focused !== null && region.contains(focused) && focused.matches("select, textarea, input");
   }
 
   function swap(html) {
