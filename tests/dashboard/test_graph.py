@@ -7,7 +7,7 @@ from itertools import combinations
 
 import msgspec
 
-from baton.api.dashboard.graph import Graph, run_graph
+from baton.api.dashboard.graph import Graph, definition_graph, run_graph
 from baton.model import Task, Workflow, WorkflowDef, WorkflowTask
 from baton.model.runs import TaskStatus
 
@@ -77,3 +77,26 @@ def test_nested_steps_are_drawn_once_apart_and_inside_the_drawing() -> None:
     frame = graph.frames[0]
     inside = [n.ref for n in graph.nodes if frame.x <= n.x and n.x + graph.node_width <= frame.x + frame.width]
     assert set(inside) >= {"loop", "switch", "fork", "a", "j", "d", "b"}
+
+
+def _crossings(graph: Graph) -> list[tuple[str, float]]:
+    """The steps an edge's run across passes through: (the step, the height it crosses at)."""
+    width, height = graph.node_width, graph.node_height
+    found = []
+    for edge in graph.edges:
+        low, high = sorted((edge.x1, edge.x2))
+        for node in graph.nodes:
+            if node.y < edge.across < node.y + height and low < node.x + width and node.x < high:
+                found.append((node.ref, edge.across))
+    return found
+
+
+def test_a_short_branch_meets_the_join_below_a_longer_one_not_through_it() -> None:
+    long_branch = [{"name": ref, "taskReferenceName": ref} for ref in ("l1", "l2", "l3")]
+    fork = _step("fork", "FORK_JOIN", forkTasks=[[{"name": "s1", "taskReferenceName": "s1"}], long_branch, []])
+    definition = WorkflowDef(name="uneven", tasks=[fork, _step("join", "JOIN"), _step("after")])
+    for graph in (
+        definition_graph(definition),
+        definition_graph(_nested()),
+    ):
+        assert _crossings(graph) == []

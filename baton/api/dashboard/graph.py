@@ -51,11 +51,19 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
+    """Down from (x1, y1) to ``bend``, across to x2, down to (x2, y2)."""
+
     x1: float
     y1: float
     x2: float
     y2: float
     taken: bool
+    bend: float | None = None
+    """Where the edge runs across; halfway down when not given."""
+
+    @property
+    def across(self) -> float:
+        return self.y1 + (self.y2 - self.y1) / 2 if self.bend is None else self.bend
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +191,8 @@ class _Branches:
         for branch in self._branches:
             body_entry, body_exit = branch.body.draw(x, branch_top, graph)
             graph.edges.append(Edge(*head_exit, *body_entry, taken=branch.taken))
-            graph.edges.append(Edge(*body_exit, *meet, taken=branch.taken))
+            # Across just above the meeting point, below the tallest branch, never through a longer one's steps.
+            graph.edges.append(Edge(*body_exit, *meet, taken=branch.taken, bend=meet[1] - GAP_Y / 2))
             if branch.label:
                 graph.labels.append(Label(body_entry[0], branch_top - 6, branch.label, branch.taken))
             x += branch.body.width + GAP_X
