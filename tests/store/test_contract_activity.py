@@ -70,3 +70,12 @@ async def test_ended_steps_are_counted_per_minute_type_and_duration_bucket(store
         LatencyCount(1002, "pack", 14, 1),
     ]
     assert await store.step_latencies(T0 + 5 * MINUTE, T0 + 6 * MINUTE) == []
+
+
+async def test_a_step_whose_body_holds_a_nul_escape_ends_and_is_counted(store: Store) -> None:
+    """PostgreSQL's JSON refuses ``\\u0000``; the index over the ended steps' bodies must not refuse the write."""
+    run = make_run("nul", create_time=T0 - MINUTE)
+    task = make_task(run, "nul-step", task_type="nul", status=TaskStatus.COMPLETED)
+    task = msgspec.structs.replace(task, start_time=T0, end_time=T0 + 3, output_data={"text": "a\x00b", "x": "\\u0000"})
+    await start(store, run, [task])
+    assert await store.step_latencies(T0, T0 + MINUTE) == [LatencyCount(1000, "nul", 0, 1)]
