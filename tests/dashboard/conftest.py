@@ -62,6 +62,14 @@ def screenshot(page: Page, name: str, *, width: int = 1280) -> None:
     partial.replace(folder / f"{name}.png")
 
 
+def fits_a_phone(page: Page) -> None:
+    """At 375 px the page scrolls down, never sideways (wide tables and graphs scroll inside their own box)."""
+    page.set_viewport_size({"width": 375, "height": 800})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"{page.url} is {width} px wide at phone width"
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
 def log_in(page: Page, base_url: str, key: tuple[str, str] = (ADMIN_KEY_ID, ADMIN_KEY_SECRET)) -> None:
     """Opens the dashboard, is asked to log in, and logs in with ``key``: lands on the runs list."""
     page.goto(f"{base_url}/")

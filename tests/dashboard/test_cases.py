@@ -16,7 +16,7 @@ from playwright.sync_api import Dialog, Page, expect
 from tests.access.helpers import key_headers, make_key
 from tests.ballerine.support import business, register_kyb, run_body, start_run, waiting_workflow
 from tests.conftest import ServerProcess
-from tests.dashboard.conftest import log_in, screenshot, wait_for_task
+from tests.dashboard.conftest import fits_a_phone, log_in, screenshot, wait_for_task
 from tests.helpers import ADMIN_KEY_ID, register, unique, wait_for_status, work_one
 
 pytestmark = pytest.mark.timeout(180)
@@ -83,13 +83,6 @@ def _case(client: httpx.Client, workflow_id: str) -> dict[str, Any]:
     return found
 
 
-def _fits_a_phone(page: Page) -> None:
-    """At 375 px the page scrolls down, never sideways (wide tables scroll inside their own box)."""
-    page.set_viewport_size({"width": 375, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    page.set_viewport_size({"width": 1280, "height": 800})
-
-
 def _decide(page: Page, form: str, decision: str, reason: str = "") -> None:
     page.check(f"{form} input[name=decision][value={decision}]")
     page.fill(f"{form} textarea[name=reason]", reason)
@@ -130,7 +123,7 @@ def test_queues_show_their_open_cases_and_list_them_by_state(server: ServerProce
     expect(page.locator(f"tr[data-case='{ids[1]}']")).to_be_visible()
     page.goto(f"{server.url}/ui/cases?queue={saved['id']}")
     screenshot(page, "cases")
-    _fits_a_phone(page)
+    fits_a_phone(page)
 
     with server.client() as client:
         for number in range(20):
@@ -164,7 +157,7 @@ def test_a_case_page_shows_the_entity_and_documents_and_takes_decisions(server: 
     assert picture.evaluate("img => img.complete && img.naturalWidth") == 360, "the picture is shown"
     expect(page.locator("article.document")).to_have_count(2)
     screenshot(page, "case")
-    _fits_a_phone(page)
+    fits_a_phone(page)
 
     questions: list[str] = []
 
