@@ -202,10 +202,11 @@ class ServerProcess:
 
 
 @contextmanager
-def running_server(store: str, folder: Path) -> Iterator[ServerProcess]:
-    """A ``baton serve`` on a fresh database of ``store``, stopped (and its database dropped) after."""
+def running_server(store: str, folder: Path, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """A ``baton serve`` on a fresh database of ``store`` (with ``env`` added to its environment), stopped (and its
+    database dropped) after."""
     with fresh_database(store, folder) as url:
-        process = ServerProcess(url, folder / "server.log")
+        process = ServerProcess(url, folder / "server.log", env=env)
         process.start()
         try:
             yield process

@@ -23,7 +23,7 @@ from baton.api.key_limits import KeyLimiter, TooManyRequests, limit_key
 from baton.model.access import UNAUTHENTICATED_ADMIN
 from baton.service.acting import acting_as
 from tests.access.helpers import key_headers, make_key
-from tests.conftest import ServerProcess, fresh_database
+from tests.conftest import ServerProcess, running_server
 from tests.helpers import unique
 
 pytestmark = pytest.mark.timeout(120)
@@ -41,13 +41,8 @@ LIMITS = {
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("key-limits")
-    with fresh_database("sqlite", folder) as url:
-        process = ServerProcess(url, folder / "server.log", env=LIMITS)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server("sqlite", folder, LIMITS) as process:
+        yield process
 
 
 @contextmanager
@@ -161,13 +156,8 @@ def limited_with_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
     """The same low rate, with auth on: a request's budget is its access key's."""
     folder = tmp_path_factory.mktemp("key-limits-auth")
     limits = {name: value for name, value in LIMITS.items() if name != "BATON_AUTH"}
-    with fresh_database("sqlite", folder) as url:
-        process = ServerProcess(url, folder / "server.log", env=limits)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server("sqlite", folder, limits) as process:
+        yield process
 
 
 def test_each_access_key_has_its_own_budget_wherever_it_connects_from(limited_with_keys: ServerProcess) -> None:

@@ -24,7 +24,7 @@ from schemathesis.checks import (
 )
 
 from baton.api.openapi import document
-from tests.conftest import STORES, ServerProcess, fresh_database
+from tests.conftest import STORES, ServerProcess, running_server
 from tests.helpers import ADMIN_HEADERS
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -39,13 +39,8 @@ QUICK = {"BATON_MAX_POLL_TIMEOUT_MS": "200", "BATON_MAX_WAIT_FOR_SECONDS": "1"}
 @pytest.fixture(scope="module", params=STORES)
 def quick_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder: Path = tmp_path_factory.mktemp(f"schemathesis-{request.param}")
-    with fresh_database(request.param, folder) as url:
-        process = ServerProcess(url, folder / "server.log", env=QUICK)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server(request.param, folder, QUICK) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

@@ -15,44 +15,27 @@ from playwright.sync_api import Dialog, Page, expect
 from tests.access.helpers import make_key
 from tests.conftest import ServerProcess, fresh_database
 from tests.dashboard.conftest import log_in, wait_for_task
+from tests.dashboard.steps import inline, route_by_kind
 from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET, register, start, unique
-
-
-def _inline(ref: str, expression: str = "'done'") -> dict[str, Any]:
-    return {
-        "name": ref,
-        "taskReferenceName": ref,
-        "type": "INLINE",
-        "inputParameters": {"evaluatorType": "javascript", "expression": expression, "ref": ref},
-    }
 
 
 def _graph_workflow(client: httpx.Client) -> tuple[str, str]:
     """A definition with a switch, a fork, a loop and a sub-workflow, ending at a worker step no one works: its
     runs stay RUNNING there. Returns its name and the worker step's task type."""
     child, name, wait_type = unique("dash_child"), unique("dash_graph"), unique("dash_wait")
-    register(client, {"name": child, "version": 1, "tasks": [_inline("child_step")]})
+    register(client, {"name": child, "version": 1, "tasks": [inline("child_step", ref="child_step")]})
     register(
         client,
         {
             "name": name,
             "version": 1,
             "tasks": [
-                {
-                    "name": "route",
-                    "taskReferenceName": "route",
-                    "type": "SWITCH",
-                    "evaluatorType": "value-param",
-                    "expression": "kind",
-                    "inputParameters": {"kind": "${workflow.input.kind}"},
-                    "decisionCases": {"fast": [_inline("fast_step")], "slow": [_inline("slow_step")]},
-                    "defaultCase": [],
-                },
+                route_by_kind(),
                 {
                     "name": "fork",
                     "taskReferenceName": "fork",
                     "type": "FORK_JOIN",
-                    "forkTasks": [[_inline("left")], [_inline("right")]],
+                    "forkTasks": [[inline("left", ref="left")], [inline("right", ref="right")]],
                 },
                 {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["left", "right"]},
                 {
@@ -60,7 +43,7 @@ def _graph_workflow(client: httpx.Client) -> tuple[str, str]:
                     "taskReferenceName": "lp",
                     "type": "DO_WHILE",
                     "loopCondition": "$.lp['iteration'] < 3",
-                    "loopOver": [_inline("body")],
+                    "loopOver": [inline("body", ref="body")],
                 },
                 {
                     "name": "sub",
@@ -298,7 +281,7 @@ def test_a_run_is_started_from_a_form_of_the_declared_inputs(server: ServerProce
         {"name": "express", "type": "Boolean"},
         {"name": "items", "type": "String", "isArray": True},
     ]
-    doubled = _inline("double", "$.amount * 2")
+    doubled = inline("double", "$.amount * 2")
     doubled["inputParameters"]["amount"] = "${workflow.input.amount}"
     with server.client() as client:
         register(client, {"name": name, "version": 1, "inputs": inputs, "tasks": [doubled]})

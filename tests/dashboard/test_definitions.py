@@ -22,16 +22,8 @@ from baton.model import WorkflowDef
 from tests.access.helpers import make_key
 from tests.conftest import ServerProcess
 from tests.dashboard.conftest import log_in, screenshot
+from tests.dashboard.steps import inline
 from tests.helpers import ADMIN_HEADERS, register, unique
-
-
-def _inline(ref: str, expression: str = "'done'") -> dict[str, Any]:
-    return {
-        "name": ref,
-        "taskReferenceName": ref,
-        "type": "INLINE",
-        "inputParameters": {"evaluatorType": "javascript", "expression": expression},
-    }
 
 
 def _branching(name: str, version: int, description: str) -> dict[str, Any]:
@@ -41,7 +33,7 @@ def _branching(name: str, version: int, description: str) -> dict[str, Any]:
         "version": version,
         "description": description,
         "tasks": [
-            _inline("prepare"),
+            inline("prepare"),
             {
                 "name": "route",
                 "taskReferenceName": "route",
@@ -49,14 +41,14 @@ def _branching(name: str, version: int, description: str) -> dict[str, Any]:
                 "evaluatorType": "value-param",
                 "expression": "kind",
                 "inputParameters": {"kind": "${workflow.input.kind}"},
-                "decisionCases": {"fast": [_inline("fast_step")]},
-                "defaultCase": [_inline("slow_step")],
+                "decisionCases": {"fast": [inline("fast_step")]},
+                "defaultCase": [inline("slow_step")],
             },
             {
                 "name": "fork",
                 "taskReferenceName": "fork",
                 "type": "FORK_JOIN",
-                "forkTasks": [[_inline("left")], [_inline("right")]],
+                "forkTasks": [[inline("left")], [inline("right")]],
             },
             {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["left", "right"]},
         ],
@@ -70,7 +62,7 @@ def _stored(client: httpx.Client, name: str, version: int) -> httpx.Response:
 def test_the_list_shows_each_version_and_a_version_is_drawn_as_a_graph(server: ServerProcess, page: Page) -> None:
     name = unique("defs_graph")
     with server.client() as client:
-        register(client, {"name": name, "version": 1, "description": "the first", "tasks": [_inline("prepare")]})
+        register(client, {"name": name, "version": 1, "description": "the first", "tasks": [inline("prepare")]})
         register(client, _branching(name, 2, "with a switch and a fork"))
     log_in(page, server.url)
     page.click("header nav >> text=Definitions")
@@ -108,7 +100,7 @@ def test_the_list_shows_each_version_and_a_version_is_drawn_as_a_graph(server: S
 def test_a_new_version_is_registered_from_the_editor(server: ServerProcess, page: Page) -> None:
     name = unique("defs_edit")
     with server.client() as client:
-        register(client, {"name": name, "version": 1, "description": "before", "tasks": [_inline("prepare")]})
+        register(client, {"name": name, "version": 1, "description": "before", "tasks": [inline("prepare")]})
     log_in(page, server.url)
     page.goto(f"{server.url}/ui/definitions/{name}/1")
     page.click("text=New version")
@@ -117,7 +109,7 @@ def test_a_new_version_is_registered_from_the_editor(server: ServerProcess, page
     typed = json.loads(editor.input_value())
     assert typed["version"] == 2 and typed["name"] == name and "createTime" not in typed
     typed["description"] = "after"
-    typed["tasks"].append(_inline("finish"))
+    typed["tasks"].append(inline("finish"))
     editor.fill(json.dumps(typed, indent=2))
     page.click("form.editor button[type=submit]")
     page.wait_for_url(f"{server.url}/ui/definitions/{name}/2?registered=1")
@@ -153,7 +145,7 @@ def test_a_bad_definition_is_shown_at_its_fields_with_the_text_kept_and_nothing_
     bad = {
         "name": name,
         "version": 1,
-        "tasks": [_inline("first"), {"name": "second", "taskReferenceName": "", "type": "SIMPLE"}],
+        "tasks": [inline("first"), {"name": "second", "taskReferenceName": "", "type": "SIMPLE"}],
     }
     text = json.dumps(bad, indent=2)
     page.locator("#definition-text").fill(text)
@@ -181,7 +173,7 @@ def test_a_bad_definition_is_shown_at_its_fields_with_the_text_kept_and_nothing_
     caret = page.locator("#definition-text").evaluate("area => area.selectionStart")
     assert broken[:caret].endswith('{"name": "a" ')
 
-    page.locator("#definition-text").fill(json.dumps({**bad, "tasks": [{**_inline("a"), "type": 5}]}))
+    page.locator("#definition-text").fill(json.dumps({**bad, "tasks": [{**inline("a"), "type": 5}]}))
     page.click("form.editor button[type=submit]")
     expect(page.locator(".field-error[data-field='tasks[0].type']")).to_contain_text("Expected `str`")
     with server.client() as client:
@@ -224,7 +216,7 @@ def test_a_viewer_sees_no_editor_and_its_register_is_refused(server: ServerProce
     name = unique("defs_viewer")
     with server.client() as client:
         viewer = make_key(client, ["VIEWER"])
-        register(client, {"name": name, "version": 1, "tasks": [_inline("prepare")]})
+        register(client, {"name": name, "version": 1, "tasks": [inline("prepare")]})
     log_in(page, server.url, viewer)
     page.goto(f"{server.url}/ui/definitions")
     expect(page.locator(f"section.definition-entry[data-definition='{name}']")).to_be_visible()
@@ -238,7 +230,7 @@ def test_a_viewer_sees_no_editor_and_its_register_is_refused(server: ServerProce
     assert refused is not None and refused.status == 403
     expect(page.locator("#definition-text")).to_have_count(0)
 
-    text = json.dumps({"name": name, "version": 2, "tasks": [_inline("prepare")]})
+    text = json.dumps({"name": name, "version": 2, "tasks": [inline("prepare")]})
     forged = page.request.post(f"{server.url}/ui/definitions/new", form={"csrf": csrf or "", "definition": text})
     assert forged.status == 403 and "DEFINE" in forged.text()
     with server.client() as client:
@@ -256,7 +248,7 @@ def _trigger_definition(name: str, path: str) -> dict[str, Any]:
                 "type": "HTTP_ENDPOINT",
                 "inputParameters": {"path": path, "methods": ["POST"], "canStartWorkflow": True},
             },
-            _inline("after"),
+            inline("after"),
         ],
     }
 
@@ -265,8 +257,8 @@ def test_a_run_is_started_with_version_correlation_priority_and_key(server: Serv
     name = unique("defs_start")
     inputs = [{"name": "amount", "type": "Int32", "required": True}]
     with server.client() as client:
-        register(client, {"name": name, "version": 1, "inputs": inputs, "tasks": [_inline("one")]})
-        register(client, {"name": name, "version": 2, "tasks": [_inline("two")]})
+        register(client, {"name": name, "version": 1, "inputs": inputs, "tasks": [inline("one")]})
+        register(client, {"name": name, "version": 2, "tasks": [inline("two")]})
     log_in(page, server.url)
     page.goto(f"{server.url}/ui/definitions/{name}/2")
     page.click("text=Start a run of v2")
@@ -345,7 +337,7 @@ def test_the_start_page_shows_a_curl_for_each_way_in_that_works_as_shown(server:
 def test_a_start_with_a_priority_out_of_range_is_a_400_at_the_field(server: ServerProcess) -> None:
     name = unique("defs_priority")
     with server.client() as client:
-        register(client, {"name": name, "version": 1, "tasks": [_inline("one")]})
+        register(client, {"name": name, "version": 1, "tasks": [inline("one")]})
         answer = client.post(f"/ui/start/{name}", data={"priority": "150", "correlationId": "kept"})
         assert answer.status_code == 400
         assert 'data-field="priority">must be between 0 and 99' in answer.text
@@ -392,7 +384,7 @@ def test_a_field_is_placed_at_its_key_or_at_what_holds_it_when_left_out() -> Non
 def test_a_bad_version_in_the_diff_is_a_400_naming_it_and_an_unknown_one_a_404(server: ServerProcess) -> None:
     name = unique("defs_diff_bad")
     with server.client() as client:
-        register(client, {"name": name, "version": 1, "tasks": [_inline("one")]})
+        register(client, {"name": name, "version": 1, "tasks": [inline("one")]})
         bad = client.get(f"/ui/definitions/{name}/diff", params={"from": "one", "to": "1"})
         assert bad.status_code == 400 and "<code>from</code>" in bad.text
         assert client.get(f"/ui/definitions/{name}/diff", params={"from": "1", "to": "7"}).status_code == 404

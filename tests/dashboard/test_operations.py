@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.access.helpers import key_headers, make_key
-from tests.conftest import ServerProcess, fresh_database
+from tests.conftest import ServerProcess, running_server
 from tests.dashboard.conftest import log_in, screenshot
 from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET, register, start, unique, wait_for_status
 from tests.webhooks.conftest import WEBHOOK_ENV
@@ -102,14 +101,8 @@ def test_the_overview_and_a_task_queue_with_its_depth_and_the_worker_that_polled
 @pytest.fixture(scope="module")
 def hook_server(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server of its own whose webhooks give up quickly: a server-wide webhook hears every run's end."""
-    folder: Path = tmp_path_factory.mktemp(f"ops-webhooks-{server_store}")
-    with fresh_database(server_store, folder) as url:
-        process = ServerProcess(url, folder / "server.log", env=WEBHOOK_ENV)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server(server_store, tmp_path_factory.mktemp(f"ops-webhooks-{server_store}"), WEBHOOK_ENV) as process:
+        yield process
 
 
 @pytest.fixture

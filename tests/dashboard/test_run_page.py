@@ -15,16 +15,8 @@ from playwright.sync_api import Page, Route, expect
 from tests.access.helpers import key_headers, make_key
 from tests.conftest import ServerProcess
 from tests.dashboard.conftest import log_in, screenshot, wait_for_task
+from tests.dashboard.steps import inline, route_by_kind
 from tests.helpers import fail, register, run_of, start, statuses, take, task_defs, unique, wait_for, work_one
-
-
-def _inline(ref: str, expression: str = "'done'", **inputs: Any) -> dict[str, Any]:
-    return {
-        "name": ref,
-        "taskReferenceName": ref,
-        "type": "INLINE",
-        "inputParameters": {"evaluatorType": "javascript", "expression": expression, **inputs},
-    }
 
 
 def _ended(run: dict[str, Any]) -> bool:
@@ -59,7 +51,7 @@ def test_a_failed_run_is_retried_from_its_page_and_the_page_follows_it_to_the_en
                 "version": 1,
                 "tasks": [
                     {"name": work, "taskReferenceName": "work", "type": "SIMPLE", "inputParameters": {"value": 21}},
-                    _inline("after", "$.doubled + 1", doubled="${work.output.doubled}"),
+                    inline("after", "$.doubled + 1", doubled="${work.output.doubled}"),
                 ],
                 "outputParameters": {"answer": "${after.output.result}"},
             },
@@ -122,9 +114,9 @@ def _human_workflow(client: httpx.Client) -> str:
             "name": name,
             "version": 1,
             "tasks": [
-                _inline("prepare", "'ready'"),
+                inline("prepare", "'ready'"),
                 {"name": "approve", "taskReferenceName": "approve", "type": "HUMAN"},
-                _inline(
+                inline(
                     "after",
                     "$.decision + ' by ' + $.by",
                     decision="${approve.output.decision}",
@@ -235,22 +227,13 @@ def test_a_finished_run_is_rerun_from_a_chosen_step(server: ServerProcess, page:
                 "name": name,
                 "version": 1,
                 "tasks": [
-                    {
-                        "name": "route",
-                        "taskReferenceName": "route",
-                        "type": "SWITCH",
-                        "evaluatorType": "value-param",
-                        "expression": "kind",
-                        "inputParameters": {"kind": "${workflow.input.kind}"},
-                        "decisionCases": {"fast": [_inline("fast_step")], "slow": [_inline("slow_step")]},
-                        "defaultCase": [],
-                    },
+                    route_by_kind(),
                     {
                         "name": "fork",
                         "taskReferenceName": "fork",
                         "type": "FORK_JOIN",
                         "forkTasks": [
-                            [_inline("left", "'L'")],
+                            [inline("left", "'L'")],
                             [
                                 {
                                     "name": "pause",
@@ -258,13 +241,13 @@ def test_a_finished_run_is_rerun_from_a_chosen_step(server: ServerProcess, page:
                                     "type": "WAIT",
                                     "inputParameters": {"duration": "1s"},
                                 },
-                                _inline("right", "'R'"),
+                                inline("right", "'R'"),
                             ],
                         ],
                     },
                     {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["left", "right"]},
-                    _inline("first", "'one'"),
-                    _inline("second", "'two'"),
+                    inline("first", "'one'"),
+                    inline("second", "'two'"),
                 ],
             },
         )
@@ -305,7 +288,7 @@ def test_a_scheduled_step_is_skipped_and_the_run_moves_on(server: ServerProcess,
             {
                 "name": name,
                 "version": 1,
-                "tasks": [{"name": nobody, "taskReferenceName": "stuck", "type": "SIMPLE"}, _inline("after")],
+                "tasks": [{"name": nobody, "taskReferenceName": "stuck", "type": "SIMPLE"}, inline("after")],
             },
         )
         workflow_id = start(client, name)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess, fresh_database
+from tests.conftest import running_server
 from tests.helpers import register, start, unique, wait_for_status
 from tests.outbound.receivers import Receiver, receiving
 
@@ -19,14 +19,9 @@ SETTING = "allow it with BATON_OUTBOUND_ALLOW_NETWORKS"
 @pytest.fixture(scope="module")
 def guarded(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     folder = tmp_path_factory.mktemp(f"outbound-{server_store}")
-    with fresh_database(server_store, folder) as url:
-        process = ServerProcess(url, folder / "server.log", env={"BATON_OUTBOUND_ALLOW_NETWORKS": ALLOWED})
-        process.start()
-        try:
-            with process.client(timeout=30) as client:
-                yield client
-        finally:
-            process.stop()
+    allowed = {"BATON_OUTBOUND_ALLOW_NETWORKS": ALLOWED}
+    with running_server(server_store, folder, allowed) as process, process.client(timeout=30) as client:
+        yield client
 
 
 @pytest.fixture

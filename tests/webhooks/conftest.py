@@ -7,12 +7,11 @@ files' runs (nor make their ends write signals).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess, fresh_database
+from tests.conftest import ServerProcess, running_server
 from tests.webhooks.receiver import Receiver, running_receiver
 
 SERVER_SECRET = "the-server-secret"
@@ -28,14 +27,8 @@ WEBHOOK_ENV = {
 
 @pytest.fixture(scope="module")
 def hook_server(server_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    folder: Path = tmp_path_factory.mktemp(f"webhooks-{server_store}")
-    with fresh_database(server_store, folder) as url:
-        process = ServerProcess(url, folder / "server.log", env=WEBHOOK_ENV)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server(server_store, tmp_path_factory.mktemp(f"webhooks-{server_store}"), WEBHOOK_ENV) as process:
+        yield process
 
 
 @pytest.fixture
