@@ -76,7 +76,19 @@ class TaskService:
                     return tasks
                 # Re-check at least every half second: delayed tasks become visible without a wake-up,
                 # and tasks queued by another process wake nobody here.
-                woken = await waiter.wait(min(remaining, 0.5))
+                if limits is None:  # a start may hand its new task straight to this poll (service/handoffs.py)
+                    with self._ctx.handoffs.offer(task_type, worker_id, waiter) as offer:
+                        woken = await waiter.wait(min(remaining, 0.5))
+                        handed = await offer.outcome()
+                    if handed:
+                        if woken and not offer.woke:
+                            waiter.decline()  # a publish's wake: another poller claims what it stands for
+                        if gone is not None and await gone():
+                            await self._ctx.requeue(handed)
+                            return []
+                        return await self.handed_out(handed)
+                else:
+                    woken = await waiter.wait(min(remaining, 0.5))
                 if gone is not None and await gone():
                     if woken:
                         waiter.decline()  # another poller claims what woke this one
