@@ -54,7 +54,7 @@ class Offer:
         self.tasks = tasks
         if self._settled is not None and not self._settled.done():
             self._settled.set_result(None)
-        if tasks and not self._waiter.woken:
+        if tasks and self._settled is None and not self._waiter.woken:  # its poller waits in the waiter
             self.woke = True
             self._waiter.wake()
 
@@ -103,6 +103,21 @@ class Handoffs:
 
     def __init__(self) -> None:
         self._open: dict[str, dict[Offer, None]] = {}
+        self._drained: set[str] = set()
+
+    def claimed(self, task_type: str, *, short: bool) -> None:
+        """Note what this process's latest claim of ``task_type`` found: fewer tasks than asked for (``short``)
+        or as many."""
+        if short:
+            self._drained.add(task_type)
+        else:
+            self._drained.discard(task_type)
+
+    def drained(self, task_type: str) -> bool:
+        """Whether this process's latest claim of ``task_type`` found fewer tasks than it asked for. A long poll
+        then offers while it claims too: its claim and the next start often cross, and the start's task would
+        otherwise wait for the claim to end and a second one."""
+        return task_type in self._drained
 
     @contextmanager
     def offer(self, task_type: str, worker_id: str | None, waiter: Waiter) -> Iterator[Offer]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -223,3 +224,56 @@ async def test_offers_are_taken_oldest_first_one_task_each() -> None:
         assert (await one.outcome())[0].task_id == "t-1" and first.woken
         assert await two.outcome() == [] and not second.woken
     assert handoffs.waiting(TYPE) == 0
+
+
+class GatedClaims:
+    """The store's claims held until ``gate`` is set (``entered`` set once one waits): a claim that crosses a start."""
+
+    def __init__(self, baton: Baton) -> None:
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+        store = baton.context.store
+        claim = store.claim_tasks
+
+        async def gated(*args: Any, **kwargs: Any) -> list[Task]:
+            self.entered.set()
+            await self.gate.wait()
+            return await claim(*args, **kwargs)
+
+        store.claim_tasks = gated  # type: ignore[method-assign]
+
+
+async def test_a_poll_whose_claim_crosses_a_start_is_handed_its_task(baton: Baton) -> None:
+    await one_step(baton)
+    baton.context.handoffs.claimed(TYPE, short=True)  # the type's last claim here found its queue empty
+    claims = GatedClaims(baton)
+    poll = long_poll(baton)
+    await claims.entered.wait()
+    assert baton.context.handoffs.waiting(TYPE) == 1  # an offer open while it claims
+
+    _, first = await baton.runs.start_with_run(StartWorkflowRequest(name="hand_off"))
+    claims.gate.set()
+
+    [handed] = await poll
+    assert (handed.task_id, handed.status) == (first.tasks[0].task_id, TaskStatus.IN_PROGRESS)
+    assert await baton.tasks.queue_sizes([TYPE]) == {TYPE: 0}
+
+
+async def test_a_task_handed_to_a_claim_that_found_enough_goes_back_to_the_queue(baton: Baton) -> None:
+    await one_step(baton)
+    queued = await baton.runs.start(StartWorkflowRequest(name="hand_off", idempotency_key="queued"))
+    baton.context.handoffs.claimed(TYPE, short=True)
+    claims = GatedClaims(baton)
+    poll = long_poll(baton)
+    await claims.entered.wait()
+
+    _, first = await baton.runs.start_with_run(StartWorkflowRequest(name="hand_off"))
+    assert first.tasks[0].status is TaskStatus.IN_PROGRESS
+    claims.gate.set()
+
+    # The claim found the queued task: the poll asked for one, so the handed task is queued again at once.
+    [claimed] = await poll
+    assert claimed.workflow_instance_id == queued.workflow_id
+    assert await baton.tasks.queue_sizes([TYPE]) == {TYPE: 1}
+    assert (await baton.tasks.get(first.tasks[0].task_id)).status is TaskStatus.SCHEDULED
+    assert not baton.context.handoffs.drained(TYPE)
