@@ -39,12 +39,13 @@ def run_bench(tree: Path, args: argparse.Namespace) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(tree), BATON_BENCH_SERVER_TREE=str(tree))
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
     figures: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if line.startswith("{") and '"baton_commit"' in line:
+            print(f"{tree}: server at {json.loads(line)['baton_commit']}", file=sys.stderr, flush=True)
     for line in done.stdout.splitlines():
         result = json.loads(line)
         if "error" in result:
             raise SystemExit(f"{tree}: {result}")
-        if "baton_commit" in result:
-            print(f"{tree}: server at {result['baton_commit']}", file=sys.stderr, flush=True)
         for metric in args.metric_list:
             if metric in result:
                 figures[f"{result['store']}.{result['workload']}.{metric}"] = result[metric]
