@@ -36,9 +36,12 @@ def run_bench(tree: Path, args: argparse.Namespace) -> dict[str, float]:
         args.workloads,
         "--no-verify",
     ]
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = dict(os.environ, PYTHONPATH=str(tree), BATON_BENCH_SERVER_TREE=str(tree))
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
     figures: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if line.startswith("{") and '"baton_commit"' in line:
+            print(f"{tree}: server at {json.loads(line)['baton_commit']}", file=sys.stderr, flush=True)
     for line in done.stdout.splitlines():
         result = json.loads(line)
         if "error" in result:

@@ -22,6 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+SERVER_TREE = Path(os.environ.get("BATON_BENCH_SERVER_TREE") or REPO).resolve()
+"""The tree whose ``baton`` the servers run: ``python -m baton`` puts its working directory on ``sys.path`` ahead of
+PYTHONPATH, so the server's working directory decides the code. ``bench/compare.py`` names the base's worktree here
+(before, both of its trees' servers ran this tree's code)."""
+
 CLIENT = "bench/rawhttp.py (HTTP/1.1 keep-alive, one connection per coroutine) on one uvloop event loop"
 
 _ADMIN_KEY_ID, _ADMIN_KEY_SECRET = "bench-admin", f"bench-admin-secret-{secrets.token_hex(16)}"
@@ -43,10 +48,15 @@ def _baton_commit() -> str | None:
     """The repository's commit, with ``+dirty`` when tracked files under baton/ differ from it."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True, timeout=10
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=SERVER_TREE,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         changed = subprocess.run(
-            ["git", "status", "--porcelain", "--", "baton"], cwd=REPO, capture_output=True, text=True, timeout=10
+            ["git", "status", "--porcelain", "--", "baton"], cwd=SERVER_TREE, capture_output=True, text=True, timeout=10
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -203,7 +213,7 @@ class BenchServer:
                 command,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                cwd=REPO,
+                cwd=SERVER_TREE,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **ADMIN_KEY_ENV},
             )
         try:

@@ -26,33 +26,53 @@ from baton.service.wakeups import TASK_KEY_PREFIX
 
 
 class Waiter:
-    """One listener on one or more keys. ``wait`` returns True once woken since its last return."""
+    """One listener on one or more keys. ``wait`` returns True once woken since its last return.
 
-    __slots__ = ("_event",)
+    A wake resolves the future ``wait`` awaits directly (its timeout a ``call_later``), so the waiting task runs
+    on the loop's next turn: ``asyncio.wait_for`` over an ``Event`` took three turns (its inner task, its
+    callback, the waiter), each behind whatever else was ready.
+    """
+
+    __slots__ = ("_future", "_woken")
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._woken = False
+        self._future: asyncio.Future[None] | None = None
 
     def wake(self) -> None:
-        self._event.set()
+        self._woken = True
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(None)
 
     @property
     def woken(self) -> bool:
         """Woken, and the wake not yet taken by ``wait``."""
-        return self._event.is_set()
+        return self._woken
 
     def decline(self) -> None:
         """Give back the wake ``wait`` just took: leaving ``listen`` then passes it on."""
-        self._event.set()
+        self._woken = True
 
     async def wait(self, timeout: float) -> bool:
-        if not self._event.is_set():
+        if not self._woken:
+            loop = asyncio.get_running_loop()
+            future = self._future = loop.create_future()
+            expiry = loop.call_later(timeout, _expire, future)
             try:
-                await asyncio.wait_for(self._event.wait(), timeout)
-            except TimeoutError:
+                await future
+            finally:
+                expiry.cancel()
+                self._future = None
+            if not self._woken:
                 return False
-        self._event.clear()
+        self._woken = False
         return True
+
+
+def _expire(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Notifier:

@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from baton.config import Settings
-from baton.engine import DecideContext, Decision, Event, Signal
+from baton.engine import DecideContext, Decision, Event, Signal, TaskResultReceived
 from baton.engine.decision import IGNORED, Refusal
 from baton.errors import ConflictError, NotFoundError
-from baton.model import Task, TaskExecLog, TaskStatus
+from baton.model import Task, TaskExecLog, TaskResult, TaskResultStatus, TaskStatus
 from baton.service.audit import AuditService
 from baton.service.decisions import Decisions, Evaluate
+from baton.service.handoffs import Handoffs
 from baton.service.run_ends import RunEnds
 from baton.service.wakeups import NoWakeups, Wakeups, run_key, task_key
 from baton.store import Store
@@ -78,6 +79,8 @@ class ServiceContext:
     audit: AuditService = field(init=False, repr=False)
     """Where use cases record who did what (``service/audit.py``)."""
     run_ends: RunEnds = field(default_factory=RunEnds, init=False, repr=False)
+    handoffs: Handoffs = field(default_factory=Handoffs, init=False, repr=False)
+    """The open offers of this process's long polls: a start hands them its new tasks (``service/handoffs.py``)."""
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +125,21 @@ class ServiceContext:
         else:
             self.publish(decision, ctx.now)
         return decision
+
+    async def requeue(self, tasks: list[Task]) -> None:
+        """Put tasks handed to long polls that left before they got them back in the queue at once (as an
+        ``IN_PROGRESS`` result with no callback delay does), rather than after their leases."""
+        for task in tasks:
+            result = TaskResult(
+                task_id=task.task_id,
+                workflow_instance_id=task.workflow_instance_id,
+                status=TaskResultStatus.IN_PROGRESS,
+                worker_id=task.worker_id,
+            )
+            try:
+                await self.apply_event(task.workflow_instance_id, TaskResultReceived(result=result), may_ignore=True)
+            except Exception:  # its lease brings it back
+                log.exception("task %s, handed to a poller that left, not put back in the queue", task.task_id)
 
     async def log_ignored(self, refusal: Refusal, what: str) -> Task:
         """Append to the ignored result's task log why it was not applied, so an operator sees it; the task."""

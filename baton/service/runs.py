@@ -121,7 +121,17 @@ class RunService:
         strategy = None
         if request.idempotency_key:
             strategy = request.idempotency_strategy or IdempotencyStrategy.FAIL
-        result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
+        if strategy is not None:  # the run may exist already: nothing to hand out
+            result = await self._ctx.store.create_run(decision, definition, idempotency_strategy=strategy)
+        else:
+            decision, hand = self._ctx.handoffs.take(decision, ctx.now)
+            try:
+                result = await self._ctx.store.create_run(decision, definition)
+            except BaseException:
+                hand.released()
+                raise
+            if hand:
+                await self._ctx.requeue(hand.delivered())
         if result.created:
             self._ctx.publish(decision, ctx.now)
         return result, decision.workflow

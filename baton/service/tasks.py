@@ -14,10 +14,11 @@ from baton.model import PollData, Task, TaskResult, TaskResultStatus
 from baton.model.validation import task_result_errors
 from baton.service.acting import check_may_work_on, limited_principal
 from baton.service.context import ServiceContext, raise_refusal
+from baton.service.handoffs import Offer
 from baton.service.polls import PollRecorder
 from baton.service.resolver import DefinitionResolver
 from baton.service.secrets import SecretService, SecretUnavailable
-from baton.service.wakeups import task_key
+from baton.service.wakeups import Waiter, task_key
 from baton.store import ClaimRequest
 
 
@@ -64,23 +65,59 @@ class TaskService:
         deadline = loop.time() + min(timeout_ms, settings.max_poll_timeout_ms) / 1000
         # Listening before the first claim: a task queued between that claim and the wait still wakes it, so an
         # empty poll costs one claim, not two.
+        handoffs = self._ctx.handoffs
         with self._ctx.notifier.listen(task_key(task_type)) as waiter:
             while True:
-                tasks = await self.handed_out(
-                    await store.claim_tasks(
+                if limits is None and handoffs.drained(task_type):
+                    with handoffs.offer(task_type, worker_id, waiter) as offer:
+                        claimed = await store.claim_tasks(
+                            task_type, worker_id=worker_id, count=count, now=self._ctx.clock()
+                        )
+                        handed = await offer.outcome()
+                    handoffs.claimed(task_type, short=len(claimed) < count)
+                    if handed:
+                        claimed = await self._with_handed(claimed, handed, offer, waiter, count)
+                else:
+                    claimed = await store.claim_tasks(
                         task_type, worker_id=worker_id, count=count, now=self._ctx.clock(), limits=limits
                     )
-                )
+                    handoffs.claimed(task_type, short=len(claimed) < count)
+                tasks = await self.handed_out(claimed)
                 remaining = deadline - loop.time()
                 if tasks or remaining <= 0:
                     return tasks
                 # Re-check at least every half second: delayed tasks become visible without a wake-up,
                 # and tasks queued by another process wake nobody here.
-                woken = await waiter.wait(min(remaining, 0.5))
+                if limits is None:  # a start may hand its new task straight to this poll (service/handoffs.py)
+                    with self._ctx.handoffs.offer(task_type, worker_id, waiter) as offer:
+                        woken = await waiter.wait(min(remaining, 0.5))
+                        handed = await offer.outcome()
+                    if handed:
+                        if woken and not offer.woke:
+                            waiter.decline()  # a publish's wake: another poller claims what it stands for
+                        if gone is not None and await gone():
+                            await self._ctx.requeue(handed)
+                            return []
+                        return await self.handed_out(handed)
+                else:
+                    woken = await waiter.wait(min(remaining, 0.5))
                 if gone is not None and await gone():
                     if woken:
                         waiter.decline()  # another poller claims what woke this one
                     return []
+
+    async def _with_handed(
+        self, claimed: list[Task], handed: list[Task], offer: Offer, waiter: Waiter, count: int
+    ) -> list[Task]:
+        """A claim's tasks and those a start handed the poll meanwhile, ``count`` at most: the rest go back to the
+        queue at once."""
+        if offer.woke:
+            await waiter.wait(0)  # the hand-off's own wake, not a publish's: taken, so that it is not passed on
+        room = count - len(claimed)
+        if len(handed) > room:
+            await self._ctx.requeue(handed[room:])
+            handed = handed[:room]
+        return claimed + handed
 
     async def update(self, result: TaskResult) -> Task:
         """Apply a worker's result to its task; returns the task as updated (as it is, when the result was ignored)."""
@@ -163,6 +200,7 @@ class TaskService:
         if reported is None:
             raise task_not_found(result.task_id)
         self.polls.seen(reported.task_type, None, result.worker_id or reported.worker_id)
+        self._ctx.handoffs.claimed(reported.task_type, short=not claimed)
         known = self._resolver.cached_claim_limits(reported.task_type)
         if known is None or not known.fresh:
             await self._resolver.claim_limits(reported.task_type)

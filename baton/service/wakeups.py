@@ -33,6 +33,15 @@ class Waiter(Protocol):
         """Pass the wake this waiter took on to another waiter of its keys (its poller is gone)."""
         ...
 
+    def wake(self) -> None:
+        """Wake this waiter alone (a task handed to its poller, ``service.handoffs``)."""
+        ...
+
+    @property
+    def woken(self) -> bool:
+        """Woken, and the wake not yet taken by ``wait``."""
+        ...
+
 
 class Wakeups(Protocol):
     def publish(self, keys: Iterable[str]) -> None:
@@ -45,12 +54,29 @@ class Wakeups(Protocol):
 
 
 class _Unwoken:
+    """Woken only by ``wake`` (a hand-off), never by a publish."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
     async def wait(self, timeout: float) -> bool:
-        await asyncio.sleep(timeout)
-        return False
+        if not self._event.is_set():
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout)
+            except TimeoutError:
+                return False
+        self._event.clear()
+        return True
 
     def decline(self) -> None:
         pass
+
+    def wake(self) -> None:
+        self._event.set()
+
+    @property
+    def woken(self) -> bool:
+        return self._event.is_set()
 
 
 class NoWakeups:
