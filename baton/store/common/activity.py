@@ -34,7 +34,7 @@ SELECT_RUN_STARTS = per_dialect(f"""
 SELECT create_time / {MINUTE_MS}, COUNT(*) FROM runs WHERE create_time >= $1 AND create_time < $2
 GROUP BY create_time / {MINUTE_MS}""")
 SELECT_RUN_ENDS = per_dialect(f"""
-SELECT end_time / {MINUTE_MS}, status, COUNT(*) FROM runs WHERE end_time >= $1 AND end_time < $2
+SELECT end_time / {MINUTE_MS}, status, COUNT(*) FROM runs WHERE end_time > 0 AND end_time >= $1 AND end_time < $2
 GROUP BY end_time / {MINUTE_MS}, status""")
 
 
