@@ -2,7 +2,7 @@
 
 ``create_app`` is what ``baton serve`` runs. The lifespan wires the service
 (store, sandbox, wake-ups) and starts the loops beside the API (sweeper,
-executors, outbox relay, webhook sender, retention); each surface is mounted under its prefix
+executors, outbox relay, webhook sender, retention, step durations); each surface is mounted under its prefix
 with its own error handlers; ``/health``, the OpenAPI document (``/api-docs``) and Swagger UI
 (``/swagger-ui/``) stay at the root; ``/`` leads to the dashboard (``/ui``).
 """
@@ -33,6 +33,7 @@ from baton.runtime.notifier import Notifier
 from baton.runtime.pg_notifier import PostgresNotifier
 from baton.runtime.relay import OutboxRelay
 from baton.runtime.retention import Retention
+from baton.runtime.step_durations import StepDurations
 from baton.runtime.sweeper import Sweeper
 from baton.runtime.webhook_delivery import WebhookDelivery
 from baton.sandbox.sandbox import Sandbox
@@ -113,6 +114,8 @@ def create_app(settings: Settings) -> Starlette:
             audit=service.audit,
         )
         retention.start()
+        step_durations = StepDurations(service.metrics)
+        step_durations.start()
         state.install(app, service)
         try:
             yield
@@ -122,6 +125,7 @@ def create_app(settings: Settings) -> Starlette:
             await executors.stop()
             await retention.stop()
             await sweeper.stop()
+            await step_durations.stop()
             await service.tasks.polls.close()
             service.context.decisions.close()
             await sandbox.close()

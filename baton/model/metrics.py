@@ -1,11 +1,13 @@
 """What the operations charts count: runs started and ended, and steps' durations, per minute.
 
-The store counts in SQL (``store/common/activity.py``); a step's duration is counted into one of the
-``LATENCY_BOUNDS_MS`` buckets, from which the service reads percentiles (``service/metrics.py``).
+The store counts runs in SQL (``store/common/activity.py``); a step's duration is counted as it ends into one of
+the ``LATENCY_BOUNDS_MS`` buckets (``service/step_ends.py``), from which the service reads percentiles
+(``service/metrics.py``).
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Final
 
@@ -18,6 +20,11 @@ LATENCY_BOUNDS_MS: Final[tuple[int, ...]] = (
 )  # fmt: skip
 """Upper bounds (exclusive) of the duration buckets, in 1-2-5 steps; bucket ``len(LATENCY_BOUNDS_MS)`` holds every
 longer step. A percentile read from them is the bound of the bucket it falls in."""
+
+
+def bucket_of(duration_ms: int) -> int:
+    """The bucket a step that took ``duration_ms`` is counted in."""
+    return bisect.bisect_right(LATENCY_BOUNDS_MS, duration_ms)
 
 
 @dataclass(frozen=True, slots=True)

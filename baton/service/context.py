@@ -23,6 +23,7 @@ from baton.service.audit import AuditService
 from baton.service.decisions import Decisions, Evaluate
 from baton.service.handoffs import Handoffs
 from baton.service.run_ends import RunEnds
+from baton.service.step_ends import StepEnds
 from baton.service.wakeups import NoWakeups, Wakeups, run_key, task_key
 from baton.store import Store
 
@@ -79,6 +80,8 @@ class ServiceContext:
     audit: AuditService = field(init=False, repr=False)
     """Where use cases record who did what (``service/audit.py``)."""
     run_ends: RunEnds = field(default_factory=RunEnds, init=False, repr=False)
+    step_ends: StepEnds = field(default_factory=StepEnds, init=False, repr=False)
+    """The durations of the steps this process's decisions ended, until they are added to the store."""
     handoffs: Handoffs = field(default_factory=Handoffs, init=False, repr=False)
     """The open offers of this process's long polls: a start hands them its new tasks (``service/handoffs.py``)."""
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
@@ -155,6 +158,8 @@ class ServiceContext:
     def publish(self, decision: Decision, now: int, *, act_on_signals: bool = True) -> None:
         """Wake whoever waits on what the decision changed, and act on its signals (it has committed)."""
         keys = [run_key(decision.workflow.workflow_id)]
+        self.step_ends.note(decision.updated, now)
+        self.step_ends.note(decision.created, now)
         for task in (*decision.created, *decision.updated):
             if task.status is TaskStatus.SCHEDULED and task.is_queued_task and task.visible_at <= now:
                 keys.append(task_key(task.task_type))  # once per task: it wakes that many pollers

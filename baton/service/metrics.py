@@ -1,9 +1,9 @@
 """Numbers over the last hour, per minute: runs started, completed and failed, and steps' duration percentiles
 (each minute's, and each task type's over the hour). The operations charts read them; so will later metrics.
 
-The store counts per minute in SQL (``ActivityStore``); a step's duration is counted into a bucket of
-``LATENCY_BOUNDS_MS`` (1-2-5 steps), so a percentile here is the upper bound of the bucket it falls in: exact to
-that step, and the cost of a read follows the number of minutes, types and buckets, not of steps.
+The store counts runs per minute in SQL (``ActivityStore``); a step's duration is counted as it ends into a bucket
+of ``LATENCY_BOUNDS_MS`` (1-2-5 steps, ``step_ends.py``) and added to the store by ``flush``, so a percentile here
+is the upper bound of the bucket it falls in, and a read's cost follows minutes, types and buckets, not steps.
 """
 
 from __future__ import annotations
@@ -84,12 +84,29 @@ def latency_of(counts: Iterable[LatencyCount]) -> Latency:
     return Latency(count=sum(buckets.values()), p50=p50, p95=p95, p99=p99)
 
 
+KEPT_MINUTES: Final = 24 * 60
+"""How long the steps' durations are kept: a day (the charts read an hour)."""
+
+
 class MetricsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
+    async def flush(self) -> None:
+        """Add the steps' durations this process counted to the store, and forget those older than a day; what
+        could not be written is kept for the next flush."""
+        counts = self._ctx.step_ends.drain()
+        if counts:
+            try:
+                await self._ctx.store.add_step_latencies(counts)
+            except BaseException:
+                self._ctx.step_ends.give_back(counts)
+                raise
+        await self._ctx.store.forget_step_latencies(self._ctx.clock() // MINUTE_MS - KEPT_MINUTES)
+
     async def last_hour(self) -> LastHour:
-        """The last sixty minutes, the current one last (still counting)."""
+        """The last sixty minutes, the current one last (still counting); this process's latest steps included."""
+        await self.flush()
         until = (self._ctx.clock() // MINUTE_MS + 1) * MINUTE_MS
         since = until - HOUR_MINUTES * MINUTE_MS
         store = self._ctx.store

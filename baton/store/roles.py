@@ -488,8 +488,14 @@ class ActivityStore(Protocol):
     async def run_counts(self, since: int, until: int) -> list[RunCount]:
         """Runs created in ``[since, until)`` per minute (status None), and runs ended in it per minute and status."""
 
+    async def add_step_latencies(self, counts: list[LatencyCount]) -> None:
+        """Add ``counts`` to those stored for their minute, task type and bucket (any server's add up)."""
+
+    async def forget_step_latencies(self, before_minute: int) -> int:
+        """Delete the counts of minutes before ``before_minute``; how many rows went."""
+
     async def step_latencies(self, since: int, until: int) -> list[LatencyCount]:
-        """Steps that ran and ended in ``[since, until)``, per minute, task type and duration bucket."""
+        """The counts of the minutes in ``[since, until)``, per minute, task type and duration bucket."""
 
 
 class Store(

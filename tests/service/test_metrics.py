@@ -35,13 +35,18 @@ async def test_the_last_hour_counts_runs_and_step_durations_minute_by_minute(bat
         await start(store, msgspec.structs.replace(run, end_time=ended))
 
     run = make_run("steps", create_time=T0 - MINUTE_MS)
+    ended = NOW - 5
 
-    def step(task_id: str, task_type: str, took: int, ended: int) -> Task:
+    def step(task_id: str, task_type: str, took: int, end: int = ended) -> Task:
         task = make_task(run, task_id, task_type=task_type, status=TaskStatus.COMPLETED)
-        return msgspec.structs.replace(task, start_time=ended - took, end_time=ended)
+        return msgspec.structs.replace(task, start_time=end - took, end_time=end)
 
-    quick = [step(f"q{i}", "sort", 3, NOW - 5) for i in range(98)]
-    await start(store, run, [*quick, step("mid", "sort", 700, NOW - 5), step("slow", "pack", 9_000, NOW - 5)])
+    quick = [step(f"q{i}", "sort", 3) for i in range(98)]
+    never_started = msgspec.structs.replace(step("never", "sort", 3), start_time=0)
+    ended_before = step("before", "sort", 3, end=ended - 1)  # written again by a later decision: counted then
+    canceled = msgspec.structs.replace(step("canceled", "sort", 3), status=TaskStatus.CANCELED)
+    baton.context.step_ends.note([*quick, step("mid", "sort", 700), never_started, ended_before, canceled], ended)
+    baton.context.step_ends.note([step("slow", "pack", 9_000)], ended)
 
     hour = await baton.metrics.last_hour()
 

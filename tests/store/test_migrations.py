@@ -47,6 +47,7 @@ EXPECTED_TABLES = {
     "access_keys",
     "access_settings",
     "secrets",
+    "step_durations",
 }
 
 
