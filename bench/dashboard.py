@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import large_runs
 from harness import ADMIN_HEADERS, BenchError, BenchServer, bench_database, log, machine_header
 
 from baton.store import open_store
@@ -92,21 +93,7 @@ def load(store: str, url: str, runs: int) -> str:
 
 
 def _large_definitions() -> list[dict[str, Any]]:
-    fork = {
-        "name": "bench_dash_fork",
-        "version": 1,
-        "tasks": [
-            {
-                "name": "fan_out",
-                "taskReferenceName": "fan_out",
-                "type": "FORK_JOIN_DYNAMIC",
-                "inputParameters": {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}"},
-                "dynamicForkTasksParam": "tasks",
-                "dynamicForkTasksInputParamName": "inputs",
-            },
-            {"name": "fan_in", "taskReferenceName": "fan_in", "type": "JOIN"},
-        ],
-    }
+    fork = {**large_runs.flow(), "name": "bench_dash_fork"}  # a dynamic fork of the tasks in its input
     sequence = {
         "name": "bench_dash_sequence",
         "version": 1,

@@ -10,6 +10,7 @@ server, or asserts on the whole database, is marked ``own_server`` and gets a fr
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -61,15 +62,22 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-async def baton(store_url: str) -> AsyncIterator[Baton]:
-    """The service in this process, on a fresh database of each store (no server, no wake-ups)."""
+@contextlib.asynccontextmanager
+async def service_on(store_url: str) -> AsyncIterator[Baton]:
+    """The service in this process over the database at ``store_url`` (no server, no wake-ups), closed after."""
     store = open_store(store_url)
     await store.open()
     try:
         yield Baton(store, Settings(database_url=store_url))
     finally:
         await store.close()
+
+
+@pytest.fixture
+async def baton(store_url: str) -> AsyncIterator[Baton]:
+    """The service in this process, on a fresh database of each store."""
+    async with service_on(store_url) as service:
+        yield service
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from baton.config import Settings
 from baton.engine import Decision
 from baton.errors import ConflictError
 from baton.model import (
@@ -26,7 +25,7 @@ from baton.model import (
 )
 from baton.service import Baton
 from baton.service.handoffs import Handoffs
-from baton.store import open_store
+from tests.conftest import service_on
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -146,12 +145,8 @@ async def test_a_start_with_an_idempotency_key_is_queued_as_before(baton: Baton)
 @pytest.fixture
 async def other_server(store_url: str) -> AsyncIterator[Baton]:
     """A second service on the same database, as another server would be."""
-    store = open_store(store_url)
-    await store.open()
-    try:
-        yield Baton(store, Settings(database_url=store_url))
-    finally:
-        await store.close()
+    async with service_on(store_url) as service:
+        yield service
 
 
 async def test_no_hand_off_to_a_poll_of_another_server(baton: Baton, other_server: Baton) -> None:
