@@ -91,10 +91,12 @@ KEPT_MINUTES: Final = 24 * 60
 class MetricsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
+        self._forgotten_at: int | None = None
+        """The minute this process last forgot old durations: it does so once an hour, not every flush."""
 
     async def flush(self) -> None:
-        """Add the steps' durations this process counted to the store, and forget those older than a day; what
-        could not be written is kept for the next flush."""
+        """Add the steps' durations this process counted to the store (nothing is written when none were), and once
+        an hour forget those older than a day; what could not be written is kept for the next flush."""
         counts = self._ctx.step_ends.drain()
         if counts:
             try:
@@ -102,7 +104,10 @@ class MetricsService:
             except BaseException:
                 self._ctx.step_ends.give_back(counts)
                 raise
-        await self._ctx.store.forget_step_latencies(self._ctx.clock() // MINUTE_MS - KEPT_MINUTES)
+        minute = self._ctx.clock() // MINUTE_MS
+        if self._forgotten_at is None or minute - self._forgotten_at >= HOUR_MINUTES:
+            self._forgotten_at = minute
+            await self._ctx.store.forget_step_latencies(minute - KEPT_MINUTES)
 
     async def last_hour(self) -> LastHour:
         """The last sixty minutes, the current one last (still counting); this process's latest steps included."""
