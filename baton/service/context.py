@@ -87,7 +87,7 @@ class ServiceContext:
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.decisions = Decisions(self.store, self.evaluate)
+        self.decisions = Decisions(self.store, self.evaluate, self.handoffs, self.requeue)
         self.audit = AuditService(self.store, lambda: self.clock())
 
     def decide_context(self) -> DecideContext:

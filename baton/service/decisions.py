@@ -27,6 +27,7 @@ from baton.engine.evaluations import EvaluationNeeded, InProcess, Memo, Request,
 from baton.errors import StoreError
 from baton.model import Task, Workflow, WorkflowDef
 from baton.sandbox.sandbox import Sandbox
+from baton.service.handoffs import Hand, Handoffs
 from baton.store import ClaimAfter, DecisionStore
 
 DECISION_THREADS: Final = 16
@@ -37,6 +38,8 @@ _MAX_ATTEMPTS: Final = 16
 
 Evaluate = Callable[[Request], Coroutine[Any, Any, Result]]
 """Evaluates one request in the sandbox (on the event loop)."""
+Requeue = Callable[[list[Task]], Coroutine[Any, Any, None]]
+"""Puts tasks handed to long polls that left back in the queue."""
 
 
 def sandbox_evaluator(sandbox: Sandbox) -> Evaluate:
@@ -53,9 +56,17 @@ def sandbox_evaluator(sandbox: Sandbox) -> Evaluate:
 class Decisions:
     """Makes each decision on the event loop when it is cheap there, in a decision thread when not."""
 
-    def __init__(self, store: DecisionStore, evaluate: Evaluate | None) -> None:
+    def __init__(
+        self,
+        store: DecisionStore,
+        evaluate: Evaluate | None,
+        handoffs: Handoffs | None = None,
+        requeue: Requeue | None = None,
+    ) -> None:
         self._store = store
         self._evaluate = evaluate
+        self._handoffs = handoffs
+        self._requeue = requeue
         self._threads = ThreadPoolExecutor(max_workers=DECISION_THREADS, thread_name_prefix="baton-decide")
 
     def close(self) -> None:
@@ -74,30 +85,52 @@ class Decisions:
     async def apply(
         self, workflow_id: str, event: Event, ctx: DecideContext, claim_after: ClaimAfter | None = None
     ) -> tuple[Decision, list[Task]]:
-        """The event applied to the stored run in one transaction (with the claim ``claim_after`` asks for)."""
+        """The event applied to the stored run in one transaction (with the claim ``claim_after`` asks for).
+
+        The decision's new worker tasks go to long polls waiting in this process where they can
+        (``service/handoffs.py``): each attempt the store makes takes its own offers, releasing the last one's.
+        """
         memo = Memo(not_on_the_loop)
         on_loop = replace(ctx, evaluator=memo)
         off_loop = replace(ctx, evaluator=self._blocking_memo(memo, ctx), loop_budget=None)
         made: tuple[Workflow, WorkflowDef, Decision] | None = None
         set_aside: list[tuple[Workflow, WorkflowDef]] = []
+        hand = Hand([])
+
+        def handed(decision: Decision) -> Decision:
+            nonlocal hand
+            hand.released()
+            if self._handoffs is None or decision.refusal is not None:
+                hand = Hand([])
+                return decision
+            decision, hand = self._handoffs.take(decision, ctx.now)
+            return decision
 
         def step(run: Workflow, definition: WorkflowDef) -> Decision:
             if made is not None and made[1] is definition and made[0] == run:
-                return made[2]
+                return handed(made[2])
             try:
-                return engine.apply(definition, run, event, on_loop)
+                return handed(engine.apply(definition, run, event, on_loop))
             except (EvaluationNeeded, TooLargeForTheLoop) as reason:
                 set_aside.append((run, definition))
-                return Decision(workflow=run, refusal=Refusal(kind=OFF_THE_LOOP, message=str(reason)))
+                return handed(Decision(workflow=run, refusal=Refusal(kind=OFF_THE_LOOP, message=str(reason))))
 
         for _ in range(_MAX_ATTEMPTS):
             outcome: tuple[Decision, list[Task]]
-            if claim_after is None:
-                outcome = await self._store.transact(workflow_id, step), []
-            else:
-                outcome = await self._store.transact_then_claim(workflow_id, step, claim_after)
+            try:
+                if claim_after is None:
+                    outcome = await self._store.transact(workflow_id, step), []
+                else:
+                    outcome = await self._store.transact_then_claim(workflow_id, step, claim_after)
+            except BaseException:
+                hand.released()
+                raise
             decision = outcome[0]
             if decision.refusal is None or decision.refusal.kind != OFF_THE_LOOP:
+                if hand:
+                    left = hand.delivered()
+                    if left and self._requeue is not None:
+                        await self._requeue(left)
                 return outcome
             run, definition = set_aside[-1]
             set_aside.clear()

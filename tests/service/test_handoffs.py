@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from baton.engine import Decision
+from baton.engine import Decision, TaskResultReceived
 from baton.errors import ConflictError
 from baton.model import (
     StartWorkflowRequest,
@@ -272,3 +272,96 @@ async def test_a_task_handed_to_a_claim_that_found_enough_goes_back_to_the_queue
     assert await baton.tasks.queue_sizes([TYPE]) == {TYPE: 1}
     assert (await baton.tasks.get(first.tasks[0].task_id)).status is TaskStatus.SCHEDULED
     assert not baton.context.handoffs.drained(TYPE)
+
+
+FIRST = "handed_first"
+
+
+async def two_steps(baton: Baton, name: str = "hand_on") -> None:
+    """A worker step of ``FIRST`` and then one of ``TYPE``: the first one's result makes the second."""
+    steps = [
+        WorkflowTask(name=FIRST, task_reference_name="first", type="SIMPLE"),
+        WorkflowTask(name=TYPE, task_reference_name="second", type="SIMPLE"),
+    ]
+    await baton.definitions.register_workflow(WorkflowDef(name=name, version=1, tasks=steps), overwrite=True)
+
+
+async def first_step_taken(baton: Baton) -> tuple[str, Task]:
+    """A started run of ``two_steps`` and its first task, claimed."""
+    started = await baton.runs.start(StartWorkflowRequest(name="hand_on"))
+    [first] = await baton.tasks.poll(FIRST, worker_id="w-0")
+    return started.workflow_id, first
+
+
+def completed(workflow_id: str, task: Task) -> TaskResult:
+    return TaskResult(
+        task_id=task.task_id, workflow_instance_id=workflow_id, status=TaskResultStatus.COMPLETED, output_data={}
+    )
+
+
+async def decided(baton: Baton, workflow_id: str, first: Task) -> Task:
+    """The first task completed, as a worker's result is applied; the second step as the decision wrote it."""
+    decision = await baton.context.apply_event(workflow_id, TaskResultReceived(result=completed(workflow_id, first)))
+    [second] = decision.created
+    return second
+
+
+async def test_a_result_hands_the_next_step_to_a_waiting_long_poll(baton: Baton) -> None:
+    await two_steps(baton)
+    workflow_id, first = await first_step_taken(baton)
+    poll = long_poll(baton)
+    await offered(baton)
+
+    written = await decided(baton, workflow_id, first)
+
+    # The decision on the result wrote the second step claimed by the poller: nothing queued.
+    assert (written.status, written.worker_id) == (TaskStatus.IN_PROGRESS, "w-1")
+    [handed] = await poll
+    assert handed.task_id == written.task_id
+    assert (handed.reference_task_name, handed.status, handed.worker_id) == ("second", TaskStatus.IN_PROGRESS, "w-1")
+    assert await baton.tasks.queue_sizes([TYPE]) == {TYPE: 0}
+    stored = await baton.tasks.get(handed.task_id)
+    assert (stored.status, stored.worker_id, stored.poll_count) == (TaskStatus.IN_PROGRESS, "w-1", 1)
+    assert stored.lease_expires_at > 0
+    await baton.tasks.update(completed(workflow_id, handed))
+    assert (await baton.runs.get(workflow_id)).status is WorkflowStatus.COMPLETED
+
+
+async def test_a_poller_gone_before_a_results_task_reaches_it_gives_it_back_to_the_queue(baton: Baton) -> None:
+    await two_steps(baton)
+    workflow_id, first = await first_step_taken(baton)
+    poll = long_poll(baton, gone=True)
+    await offered(baton)
+
+    written = await decided(baton, workflow_id, first)
+
+    assert written.status is TaskStatus.IN_PROGRESS
+    assert await poll == []
+    assert await baton.tasks.queue_sizes([TYPE]) == {TYPE: 1}
+    [task] = await baton.tasks.poll(TYPE, worker_id="w-2")
+    assert (task.workflow_instance_id, task.reference_task_name, task.worker_id) == (workflow_id, "second", "w-2")
+
+
+async def test_a_decision_made_again_on_a_newer_run_hands_its_task_once(baton: Baton, other_server: Baton) -> None:
+    await two_steps(baton)
+    workflow_id, first = await first_step_taken(baton)
+    # Another server changes the run: this server's copy of it is stale, so its decision on the result is refused
+    # by the store and made again on the run as it now is.
+    await other_server.operations.pause(workflow_id)
+    await other_server.operations.resume(workflow_id)
+    poll = long_poll(baton)
+    await offered(baton)
+
+    written = await decided(baton, workflow_id, first)
+
+    # Made first on this server's stale copy, the decision took the poll's offer; refused, it gave the offer back,
+    # and the poll took the task from the queue or from the second decision: once, in any case.
+    [handed] = await poll
+    assert (handed.task_id, handed.status, handed.worker_id) == (written.task_id, TaskStatus.IN_PROGRESS, "w-1")
+    assert await baton.tasks.queue_sizes([TYPE]) == {TYPE: 0}
+    run = await baton.runs.get(workflow_id)
+    assert [(task.reference_task_name, task.status) for task in run.tasks] == [
+        ("first", TaskStatus.COMPLETED),
+        ("second", TaskStatus.IN_PROGRESS),
+    ]
+    assert baton.context.handoffs.waiting(TYPE) == 0
