@@ -66,9 +66,12 @@ class TaskService:
         # Listening before the first claim: a task queued between that claim and the wait still wakes it, so an
         # empty poll costs one claim, not two.
         handoffs = self._ctx.handoffs
+        # Only a poll of one task is offered starts' and decisions' new tasks (service/handoffs.py): a batch poll
+        # handed one would return with one where a claim from the queue fills its batch.
+        offers = limits is None and count == 1
         with self._ctx.notifier.listen(task_key(task_type)) as waiter:
             while True:
-                if limits is None and handoffs.drained(task_type):
+                if offers and handoffs.drained(task_type):
                     with handoffs.offer(task_type, worker_id, waiter) as offer:
                         claimed = await store.claim_tasks(
                             task_type, worker_id=worker_id, count=count, now=self._ctx.clock()
@@ -88,7 +91,7 @@ class TaskService:
                     return tasks
                 # Re-check at least every half second: delayed tasks become visible without a wake-up,
                 # and tasks queued by another process wake nobody here.
-                if limits is None:  # a start may hand its new task straight to this poll (service/handoffs.py)
+                if offers:  # a start or a decision may hand its new task straight to this poll
                     with self._ctx.handoffs.offer(task_type, worker_id, waiter) as offer:
                         woken = await waiter.wait(min(remaining, 0.5))
                         handed = await offer.outcome()

@@ -132,6 +132,17 @@ async def test_a_type_with_limits_is_queued_as_before(baton: Baton) -> None:
     assert claimed.status is TaskStatus.IN_PROGRESS
 
 
+async def test_a_batch_poll_is_not_offered_a_task_and_claims_its_batch_from_the_queue(baton: Baton) -> None:
+    await one_step(baton)
+    poll = asyncio.create_task(baton.tasks.poll(TYPE, worker_id="w-1", count=5, timeout_ms=20_000))
+    await asyncio.sleep(0.05)  # (whether or not the poll waits by now, it opens no offer)
+    assert baton.context.handoffs.waiting(TYPE) == 0
+    _, first = await baton.runs.start_with_run(StartWorkflowRequest(name="hand_off"))
+    assert first.tasks[0].status is TaskStatus.SCHEDULED
+    [claimed] = await poll
+    assert claimed.task_id == first.tasks[0].task_id
+
+
 async def test_a_start_with_an_idempotency_key_is_queued_as_before(baton: Baton) -> None:
     await one_step(baton)
     poll = long_poll(baton)
