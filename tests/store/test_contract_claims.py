@@ -68,6 +68,30 @@ async def test_transact_then_claim_may_claim_what_the_decision_queued(store: Sto
     assert await store.queue_sizes() == {}
 
 
+@pytest.mark.parametrize(
+    ("count", "claimed_ids", "queued"), [(1, ["older"], {"next": 1}), (2, ["older", "wf-1-next"], {})]
+)
+async def test_transact_then_claim_takes_what_was_queued_before_its_decision_first(
+    store: Store, count: int, claimed_ids: list[str], queued: dict[str, int]
+) -> None:
+    other = make_run("wf-0", create_time=500)
+    await start(store, other, [make_task(other, "older", task_type="next")])
+    run = make_run()
+    await start(store, run, [make_task(run, "t1")])
+
+    _, claimed = await store.transact_then_claim(
+        "wf-1", _complete_first, lambda d: ClaimRequest("next", "worker-1", count, 10_000)
+    )
+
+    assert [t.task_id for t in claimed] == claimed_ids
+    assert all(t.status is TaskStatus.IN_PROGRESS and t.worker_id == "worker-1" for t in claimed)
+    assert await store.queue_sizes() == queued
+    stored = await store.get_run("wf-1")
+    assert stored is not None
+    expected = TaskStatus.IN_PROGRESS if count == 2 else TaskStatus.SCHEDULED
+    assert [(t.task_id, t.status) for t in stored.tasks] == [("t1", TaskStatus.COMPLETED), ("wf-1-next", expected)]
+
+
 async def test_transact_then_claim_never_hands_out_what_its_decision_takes_off_the_queue(store: Store) -> None:
     a, b = make_run("wf-a"), make_run("wf-b", create_time=2_000)
     await start(store, a, [make_task(a, "a1", seq=1), make_task(a, "a2", seq=2)])

@@ -74,9 +74,15 @@ def _claims_inline(plan: plans.WritePlan, request: ClaimRequest | None) -> bool:
     """Whether WRITE_DECISION can carry the decision's claim (or there is none): no other statement follows it,
     the decision queues nothing the claim could take, and the claim has no limits (those take a lock and a
     ledger)."""
+    return _claims_first_inline(plan, request) and (request is None or not _queues_claimable(plan, request))
+
+
+def _claims_first_inline(plan: plans.WritePlan, request: ClaimRequest | None) -> bool:
+    """Whether WRITE_DECISION can carry the decision's claim of the tasks queued before it: as ``_claims_inline``,
+    but the decision may queue tasks the claim could take (a claim after it, if it comes up short, takes them)."""
     if _has_more_statements(plan):
         return False
-    return request is None or (request.limits is None and not _queues_claimable(plan, request))
+    return request is None or request.limits is None
 
 
 def _queues_claimable(plan: plans.WritePlan, request: ClaimRequest) -> bool:
@@ -171,6 +177,15 @@ class PostgresClaims(PostgresConnection):
             if known is not None and not known.tasks.claimed(task, version - 1):
                 self._known.forget(task.workflow_instance_id)
         return [task for task, _ in claimed]
+
+    async def _claim_rest(self, conn: asyncpg.Connection, request: ClaimRequest, claimed: int) -> list[_Claimed]:
+        """After a decision whose own claim took ``claimed`` of the tasks queued before it, the rest of its count
+        from the queue as the decision left it: its own new tasks among them."""
+        rest = dataclasses.replace(request, count=request.count - claimed)
+        try:
+            return _decode_claimed(await conn.fetch(CLAIM_TASKS, *_claim_args(rest)))
+        except asyncpg.DataError:
+            return await self._claim_in_python(conn, rest)
 
     async def _claim_after_writes(
         self, conn: asyncpg.Connection, request: ClaimRequest, *, in_python: bool

@@ -23,8 +23,10 @@ from baton.store.postgres.claims import (
     _claim_nothing,
     _claim_request,
     _Claimed,
+    _claims_first_inline,
     _claims_inline,
     _decode_claimed,
+    _queues_claimable,
 )
 from baton.store.postgres.connection import _MAX_ATTEMPTS, _args
 from baton.store.postgres.database import _translated
@@ -125,8 +127,16 @@ class PostgresDecisions(PostgresClaims):
             return decision, []
         request = _claim_request(claim_after(decision))
         plan = await _plan(decision, workflow_id, loaded)
-        if _claims_inline(plan, request):
+        if _claims_first_inline(plan, request):
             outcome = await self._write(conn, workflow_id, decision, definition, plan, known.row_version, request)
+            if (
+                request is not None
+                and not isinstance(outcome, KnownRun)
+                and len(outcome) < request.count
+                and _queues_claimable(plan, request)
+            ):
+                # Its own statement cannot see the tasks it queued: a claim after its commit can.
+                outcome += await self._claim_rest(conn, request, len(outcome))
         else:
             async with conn.transaction():
                 # When it writes nothing, neither do the statements after it: there is nothing to roll back.
