@@ -32,13 +32,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark Baton against real `baton serve` subprocesses.")
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1,W2,W3,W4,W5,W6")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1-W7")
     parser.add_argument("--runs", type=int, default=2000, help="W1: number of runs")
     parser.add_argument("--starters", type=int, default=8, help="W1: concurrent starting coroutines")
     parser.add_argument("--workers-per-type", type=int, default=4, help="W1, W3: worker coroutines per task type")

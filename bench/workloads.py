@@ -194,15 +194,23 @@ async def workload_w6(base_url: str, store: str, opts: Options, meter: CpuMeter)
     return await _latency(base_url, store, opts, meter, "W6", "bench_w6", 3 * opts.workers_per_type)
 
 
+async def workload_w7(base_url: str, store: str, opts: Options, meter: CpuMeter) -> dict[str, Any]:
+    """W2 with three steps, each of its own type with its own long-polling worker: what a step after the first
+    waits for."""
+    return await _latency(base_url, store, opts, meter, "W7", "bench_w7", 1, steps=3)
+
+
 async def _latency(
-    base_url: str, store: str, opts: Options, meter: CpuMeter, workload: str, name: str, workers: int
+    base_url: str, store: str, opts: Options, meter: CpuMeter, workload: str, name: str, workers: int, steps: int = 1
 ) -> dict[str, Any]:
-    """Sequential sync executes of a 1-step SIMPLE workflow; ``workers`` worker coroutines wait in long polls."""
-    task_type = f"{name}_task"
+    """Sequential sync executes of a ``steps``-step SIMPLE workflow, each step a task type of its own;
+    ``workers`` worker coroutines per type wait in long polls."""
+    task_types = [f"{name}_task"] if steps == 1 else [f"{name}_task{index}" for index in range(steps)]
     async with new_client(base_url) as worker_client, new_client(base_url) as client:
-        await register(client, sequence_workflow(name, [task_type]))
+        await register(client, sequence_workflow(name, task_types))
         pool = WorkerPool(worker_client, batch=1, poll_timeout_ms=5000)
-        pool.start(task_type, workers)
+        for task_type in task_types:
+            pool.start(task_type, workers)
         await asyncio.sleep(0.3)
         try:
             ms = await timed_executes(
@@ -211,7 +219,7 @@ async def _latency(
                 opts,
                 meter,
                 lambda index: {"input": {"n": index}},
-                lambda index: {"n": index + 1},
+                lambda index: {"n": index + steps},
                 [*pool.tasks],
             )
         finally:
@@ -219,10 +227,10 @@ async def _latency(
     return {
         "workload": workload,
         "store": store,
-        "shape": "1-step SIMPLE, sync execute",
+        "shape": f"{steps}-step SIMPLE, sync execute",
         **latency_figures(ms),
         "warmup": opts.warmup,
-        "worker_coroutines": workers,
+        "worker_coroutines": workers * steps,
         "wait_for_seconds": 10,
     }
 
@@ -379,4 +387,5 @@ WORKLOAD_FUNCTIONS: dict[str, Callable[[str, str, Options, CpuMeter], Awaitable[
     "W4": workload_w4,
     "W5": workload_w5,
     "W6": workload_w6,
+    "W7": workload_w7,
 }

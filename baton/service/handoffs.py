@@ -1,11 +1,12 @@
-"""A start's first tasks handed straight to long polls waiting in this process (``docs/design.md``, Wake-ups).
+"""New tasks handed straight to long polls waiting in this process (``docs/design.md``, "Handing a new task to a
+waiting poll").
 
-A long poll of a type without limits, while it waits, holds an open ``Offer``. A start that creates a worker task
-of that type, ready now, takes the offer: the task is written already claimed by that poller (IN_PROGRESS, its
-lease timer, no queue row) in the start's own statement, and the poller gets it when the start has committed,
-without a claim of its own. A start that fails releases the offer and the poller claims as before. A poller that
-leaves before its handed task reaches it gives the task back to the queue at once (``TaskService.poll``).
-Only this process's pollers are offered: another server's claim the queue as before.
+A long poll of one task of a type without limits, while it waits, holds an open ``Offer``. A start or a decision
+that creates a worker task of that type, ready now, takes the offer: the task is written already claimed by that
+poller (IN_PROGRESS, its lease timer, no queue row) in the start's or decision's own statement, and the poller
+gets it when that has committed, without a claim of its own. A write that fails releases the offer and the poller
+claims as before. A poller that leaves before its handed task reaches it gives the task back to the queue at once
+(``TaskService.poll``). Only this process's pollers are offered: another server's claim the queue as before.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from baton.store.common.plans import claimed
 class _State(enum.Enum):
     OPEN = "open"
     TAKEN = "taken"
-    """A start holds it: its statement is in flight."""
+    """A start or decision holds it: its statement is in flight."""
     SETTLED = "settled"
-    """Its start committed (``tasks`` set) or failed (``tasks`` empty)."""
+    """Its start or decision committed (``tasks`` set) or did not (``tasks`` empty)."""
 
 
 class Offer:
@@ -45,7 +46,7 @@ class Offer:
         self.tasks: list[Task] = []
         self._settled: asyncio.Future[None] | None = None
         self.abandoned = False
-        """Its poller left before the start settled it: whatever it was handed goes back to the queue."""
+        """Its poller left before the write settled it: whatever it was handed goes back to the queue."""
         self.woke = False
         """The hand-off woke the poller's waiter (so a wake it took was this one, not a publish's)."""
 
@@ -72,7 +73,7 @@ class Offer:
 
 
 class Hand:
-    """The offers one start took, with the tasks it claimed for them: settled once the start's write is known."""
+    """The offers one start or decision took, with the tasks it claimed for them: settled once its write is known."""
 
     __slots__ = ("_given",)
 
@@ -83,7 +84,7 @@ class Hand:
         return bool(self._given)
 
     def delivered(self) -> list[Task]:
-        """The start committed: each poller gets its task. The tasks of pollers that left meanwhile (to requeue)."""
+        """The write committed: each poller gets its task. The tasks of pollers that left meanwhile (to requeue)."""
         left: list[Task] = []
         for offer, task in self._given:
             if offer.abandoned:
@@ -93,7 +94,7 @@ class Hand:
         return left
 
     def released(self) -> None:
-        """The start wrote nothing: each poller claims as before."""
+        """The write did not happen: each poller claims as before."""
         for offer, _ in self._given:
             offer._settle([])
 

@@ -1,5 +1,5 @@
-"""A start hands its new task straight to a long poll waiting in this process (``service/handoffs.py``), on both
-stores, in process."""
+"""A start or a decision hands its new task straight to a long poll waiting in this process
+(``service/handoffs.py``), on both stores, in process."""
 
 from __future__ import annotations
 
