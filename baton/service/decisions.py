@@ -92,7 +92,6 @@ class Decisions:
         """
         memo = Memo(not_on_the_loop)
         on_loop = replace(ctx, evaluator=memo)
-        off_loop = replace(ctx, evaluator=self._blocking_memo(memo, ctx), loop_budget=None)
         made: tuple[Workflow, WorkflowDef, Decision] | None = None
         set_aside: list[tuple[Workflow, WorkflowDef]] = []
         hand = Hand([])
@@ -134,6 +133,7 @@ class Decisions:
                 return outcome
             run, definition = set_aside[-1]
             set_aside.clear()
+            off_loop = replace(ctx, evaluator=self._blocking_memo(memo, ctx), loop_budget=None)
             made = (run, definition, await self._in_thread(engine.apply, definition, run, event, off_loop))
         raise StoreError(f"Run {workflow_id} kept changing while a decision on it was made off the event loop")
 
