@@ -67,7 +67,7 @@ __all__ = [
     "release_test_database",
 ]
 
-RECYCLE_MAX_BYTES = 32 << 20
+RECYCLE_MAX_BYTES = 16 << 20
 """A released database larger than this is dropped, not emptied: its deleted rows would stay behind as dead tuples
 that the next test's queries scan (the template is about 9 MB)."""
 
