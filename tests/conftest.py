@@ -28,7 +28,7 @@ import pytest
 from baton.config import Settings
 from baton.service import Baton
 from baton.store import open_store
-from baton.store.testing import create_test_database, drop_test_database
+from baton.store.testing import create_test_database, release_test_database
 from tests.helpers import ADMIN_HEADERS, ADMIN_KEY_ID, ADMIN_KEY_SECRET, SHARED_TLS
 
 STORES = ["sqlite", "postgres"]
@@ -36,7 +36,8 @@ STORES = ["sqlite", "postgres"]
 
 @contextmanager
 def fresh_database(store: str, folder: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file in ``folder``, or a new PostgreSQL database dropped after."""
+    """A fresh, empty database: a SQLite file in ``folder``, or a PostgreSQL one (``create_test_database``), released
+    after (emptied for the next test of this process, or dropped: ``release_test_database``)."""
     if store == "sqlite":
         yield f"sqlite:///{folder / 'baton.db'}"
         return
@@ -44,7 +45,7 @@ def fresh_database(store: str, folder: Path) -> Iterator[str]:
     try:
         yield url
     finally:
-        drop_test_database(url)
+        release_test_database(url)
 
 
 @pytest.hookimpl(trylast=True)
@@ -82,12 +83,12 @@ async def baton(store_url: str) -> AsyncIterator[Baton]:
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test, dropped after it."""
+    """A fresh, migrated PostgreSQL database for this test, released after it."""
     url = create_test_database()
     try:
         yield url
     finally:
-        drop_test_database(url)
+        release_test_database(url)
 
 
 def free_port() -> int:
@@ -212,7 +213,7 @@ class ServerProcess:
 @contextmanager
 def running_server(store: str, folder: Path, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
     """A ``baton serve`` on a fresh database of ``store`` (with ``env`` added to its environment), stopped (and its
-    database dropped) after."""
+    database released) after."""
     with fresh_database(store, folder) as url:
         process = ServerProcess(url, folder / "server.log", env=env)
         process.start()
@@ -234,7 +235,7 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]
     finally:
         first.stop()
         second.stop()
-        drop_test_database(url)
+        release_test_database(url)
 
 
 @pytest.fixture(scope="module", params=STORES)

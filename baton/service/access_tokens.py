@@ -19,8 +19,6 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import jwt
-
 from baton.errors import AuthenticationError
 from baton.model.access import KeyStatus, Principal, principal_of
 from baton.store.roles import AccessStore
@@ -125,6 +123,8 @@ class Authenticator:
                 del self._verified_tokens[token]
                 raise AuthenticationError(EXPIRED_TOKEN, "Token expired")
             return (await self._current(key_id)).principal
+        import jwt  # with the first token: PyJWT loads most of cryptography, which a server of keys never needs
+
         try:
             claims = jwt.decode(
                 token, self._signing_secret, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub"]}
@@ -146,6 +146,8 @@ class Authenticator:
         await self.by_key(key_id, secret)
         now = int(time.time())
         claims = {"sub": key_id, "iat": now, "exp": now + self._lifetime}
+        import jwt
+
         return jwt.encode(claims, self._signing_secret, algorithm=TOKEN_ALGORITHM)
 
     async def _current(self, key_id: str) -> _Known:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from baton.store.testing import create_test_database, drop_test_database
+from baton.store.testing import create_test_database, release_test_database
 from tests.conftest import STORES, ServerProcess
 from tests.helpers import ADMIN_HEADER_LINES, poll, register, simple_workflow, start
 
@@ -37,7 +37,7 @@ def hostile(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     finally:
         server.stop()
         if request.param != "sqlite":
-            drop_test_database(url)
+            release_test_database(url)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from baton.store.testing import create_test_database, drop_test_database
+from baton.store.testing import create_test_database, release_test_database
 from tests.conftest import ServerProcess
 from tests.helpers import complete, poll, queue_size, register, simple_workflow, start
 
@@ -89,7 +89,7 @@ def three_servers(tmp_path: Path) -> Iterator[list[ServerProcess]]:
     finally:
         for server in servers:
             server.stop()
-        drop_test_database(url)
+        release_test_database(url)
 
 
 def test_limits_hold_across_servers_on_one_postgresql(three_servers: list[ServerProcess]) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from baton.api.dashboard.session import CSRF_FIELD, csrf_token
 from baton.model.access import UNAUTHENTICATED_ADMIN, Permission, Principal
 from baton.service.acting import current_principal
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -35,16 +38,22 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
-environment = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-environment.filters["when"] = _when
-environment.filters["pretty"] = _pretty
-environment.globals["duration"] = _duration
+@functools.cache
+def environment() -> Environment:
+    """Made with the first page: a server that never shows one (an API's, a test's) does not import Jinja2."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    made = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    made.filters["when"] = _when
+    made.filters["pretty"] = _pretty
+    made.globals["duration"] = _duration
+    return made
 
 
 def may(principal: Principal | None, permission: Permission) -> bool:
@@ -55,7 +64,8 @@ def page(request: Request | None, template: str, *, status_code: int = 200, **co
     """``template`` rendered with the acting principal, what it may do (``may_do("CASE_DECIDE")``), whether auth
     is off and the CSRF field."""
     principal = current_principal()
-    html = environment.get_template(template).render(
+    page = environment().get_template(template)
+    html = page.render(
         principal=principal,
         auth_off=principal is UNAUTHENTICATED_ADMIN,
         may_control=may(principal, Permission.CONTROL),
