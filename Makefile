@@ -51,8 +51,8 @@ test-fast: install node-client browser
 	bash scripts/ensure-postgres
 	bash scripts/run-tests $(BIN)/pytest -m "not slow"
 
-# The README's pictures of the dashboard, taken by its browser tests (docs/screenshots/; a plain test run writes
-# them to a temporary folder instead, leaving the tree as it was).
+# The README's pictures of the dashboard, taken by its browser tests into docs/screenshots/ (a plain test run
+# takes none, leaving the tree as it was).
 screenshots: install browser
 	bash scripts/ensure-postgres
 	BATON_SCREENSHOTS=1 $(BIN)/pytest tests/dashboard -n 2 -q
