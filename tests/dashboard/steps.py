@@ -15,8 +15,11 @@ def inline(reference: str, expression: str = "'done'", /, **inputs: Any) -> dict
     }
 
 
-def route_by_kind() -> dict[str, Any]:
-    """A SWITCH on the run's input ``kind``: ``fast_step`` for "fast", ``slow_step`` for "slow", nothing else."""
+def route_by_kind(*, slow_by_default: bool = False) -> dict[str, Any]:
+    """A SWITCH on the run's input ``kind``: ``fast_step`` for "fast", ``slow_step`` for "slow" (for any other kind
+    too, with ``slow_by_default``; else nothing)."""
+    fast = [inline("fast_step", ref="fast_step")]
+    slow = [inline("slow_step", ref="slow_step")]
     return {
         "name": "route",
         "taskReferenceName": "route",
@@ -24,9 +27,6 @@ def route_by_kind() -> dict[str, Any]:
         "evaluatorType": "value-param",
         "expression": "kind",
         "inputParameters": {"kind": "${workflow.input.kind}"},
-        "decisionCases": {
-            "fast": [inline("fast_step", ref="fast_step")],
-            "slow": [inline("slow_step", ref="slow_step")],
-        },
-        "defaultCase": [],
+        "decisionCases": {"fast": fast} if slow_by_default else {"fast": fast, "slow": slow},
+        "defaultCase": slow if slow_by_default else [],
     }

@@ -22,7 +22,7 @@ from baton.model import WorkflowDef
 from tests.access.helpers import make_key
 from tests.conftest import ServerProcess
 from tests.dashboard.conftest import log_in, screenshot
-from tests.dashboard.steps import inline
+from tests.dashboard.steps import inline, route_by_kind
 from tests.helpers import ADMIN_HEADERS, register, unique
 
 
@@ -34,16 +34,7 @@ def _branching(name: str, version: int, description: str) -> dict[str, Any]:
         "description": description,
         "tasks": [
             inline("prepare"),
-            {
-                "name": "route",
-                "taskReferenceName": "route",
-                "type": "SWITCH",
-                "evaluatorType": "value-param",
-                "expression": "kind",
-                "inputParameters": {"kind": "${workflow.input.kind}"},
-                "decisionCases": {"fast": [inline("fast_step")]},
-                "defaultCase": [inline("slow_step")],
-            },
+            route_by_kind(slow_by_default=True),
             {
                 "name": "fork",
                 "taskReferenceName": "fork",
