@@ -153,9 +153,11 @@ def test_a_triggers_headers_and_path_are_bounded(limited: ServerProcess) -> None
 
 @pytest.fixture(scope="module")
 def limited_with_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """The same low rate, with auth on: a request's budget is its access key's."""
+    """Auth on, so a request's budget is its access key's; the same burst, refilled so slowly (one request in
+    20 s) that an emptied budget stays empty however long a loaded machine takes between two requests."""
     folder = tmp_path_factory.mktemp("key-limits-auth")
     limits = {name: value for name, value in LIMITS.items() if name != "BATON_AUTH"}
+    limits["BATON_KEY_REQUESTS_PER_SECOND"] = "0.05"
     with running_server("sqlite", folder, limits) as process:
         yield process
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 
 log = logging.getLogger(__name__)
+
+JOURNAL_SIZE_LIMIT_BYTES = 64 << 20
+"""What the WAL file is cut back to when the writer starts it over (``PRAGMA journal_size_limit``): a reader that
+held the log open through many commits lets it grow past this, and the next start-over shrinks it."""
 
 
 class _Checkpointer:
@@ -17,14 +20,15 @@ class _Checkpointer:
     copies the log and fsyncs the file, on the event loop: a few milliseconds
     that every request waiting behind it pays. Here that work (and the only
     fsyncs; WAL commits under synchronous=NORMAL make none) happens beside the
-    loop, and sqlite3 releases the GIL while it does.
+    loop, and sqlite3 releases the GIL while it does. Only PASSIVE checkpoints:
+    every other kind holds the write lock while it copies, and the event loop's
+    next BEGIN IMMEDIATE would wait for it (``JOURNAL_SIZE_LIMIT_BYTES`` bounds
+    the file instead).
     """
 
-    def __init__(self, path: str, *, interval_s: float = 0.1, truncate_above_bytes: int = 64 << 20) -> None:
+    def __init__(self, path: str, *, interval_s: float = 0.1) -> None:
         self._path = path
-        self._wal = path + "-wal"
         self._interval_s = interval_s
-        self._truncate_above = truncate_above_bytes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="baton-sqlite-checkpoint", daemon=True)
 
@@ -42,26 +46,18 @@ class _Checkpointer:
             log.warning("no background WAL checkpoints: %s", exc)
             return
         try:
-            # Short: a checkpoint that finds the writer busy gives up and comes back, it never queues behind it.
-            conn.execute("PRAGMA busy_timeout = 50")
             while not self._stop.wait(self._interval_s):
                 try:
-                    self._checkpoint(conn)
-                except sqlite3.Error as exc:  # busy or locked: the next round will do
+                    checkpoint(conn)
+                except sqlite3.Error as exc:  # the next round will do
                     log.debug("WAL checkpoint skipped: %s", exc)
         finally:
             conn.close()
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        try:
-            wal_bytes = os.path.getsize(self._wal)
-        except OSError:
-            return
-        if wal_bytes > self._truncate_above:
-            # Bounds the file: once a reader held the log open past a restart it may have grown; this
-            # waits (briefly, see busy_timeout) for the writer and empties it.
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        else:
-            # PASSIVE: copies what it can without taking a lock anyone waits on; the next writer
-            # then starts the log over, so its size stays near what is written between two rounds.
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+def checkpoint(conn: sqlite3.Connection) -> bool:
+    """Copy into the database file what the log holds that no reader still needs, taking no lock a writer waits
+    on. The writer starts the log over after a checkpoint that copied it all, and then cuts the file back to
+    ``JOURNAL_SIZE_LIMIT_BYTES``. True when it was kept from running at all (another checkpoint was running)."""
+    (busy, _log_frames, _copied_frames) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return bool(busy)

@@ -11,7 +11,7 @@ from baton.errors import StoreError
 from baton.store.common import caches, migrations
 from baton.store.common.database import Database
 from baton.store.common.run_cache import CachedRun, RunCache
-from baton.store.sqlite.checkpoints import _Checkpointer
+from baton.store.sqlite.checkpoints import JOURNAL_SIZE_LIMIT_BYTES, _Checkpointer
 from baton.store.sqlite.commits import CommitGroup, translated
 from baton.store.sqlite.database import SqliteDatabase
 from baton.store.sqlite.off_loop import OffLoopReads
@@ -51,11 +51,14 @@ class SqliteConnection:
         busy_timeout_ms: int = 5000,
         snapshot_cache_size: int = 512,
         run_cache_bytes: int = 64 << 20,
+        journal_size_limit_bytes: int = JOURNAL_SIZE_LIMIT_BYTES,
     ) -> None:
         """``run_cache_bytes``: what the copies of runs and the decoded tasks this process keeps may hold each, by
-        their encoded bodies' length (``RunCache``, ``caches.TaskCache``)."""
+        their encoded bodies' length (``RunCache``, ``caches.TaskCache``). ``journal_size_limit_bytes``: what the
+        WAL file is cut back to when the log starts over."""
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
+        self._journal_size_limit_bytes = journal_size_limit_bytes
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
         self._off_loop: OffLoopReads | None = None
@@ -87,6 +90,7 @@ class SqliteConnection:
                 if self._path != ":memory:":
                     # No checkpoint inside our COMMITs (it would fsync on the event loop): _Checkpointer does them.
                     conn.execute("PRAGMA wal_autocheckpoint = 0")
+                    conn.execute(f"PRAGMA journal_size_limit = {int(self._journal_size_limit_bytes)}")
                     self._checkpointer = _Checkpointer(self._path)
                     self._checkpointer.start()
                     self._off_loop = OffLoopReads(self._path, busy_timeout_ms=self._busy_timeout_ms)
