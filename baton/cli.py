@@ -102,6 +102,7 @@ def _check_store(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from baton.http_protocol import TurnWritesHttpToolsProtocol
     from baton.server import create_app
 
     try:
@@ -135,7 +136,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=TurnWritesHttpToolsProtocol,
         access_log=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=5,
