@@ -102,7 +102,7 @@ def _check_store(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from baton.http_protocol import TurnWritesHttpToolsProtocol
+    from baton.http_protocol import PairedWritesHttpToolsProtocol
     from baton.server import create_app
 
     try:
@@ -136,7 +136,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=TurnWritesHttpToolsProtocol,
+        http=PairedWritesHttpToolsProtocol,
         access_log=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=5,

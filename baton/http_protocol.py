@@ -1,8 +1,8 @@
-"""uvicorn's httptools protocol, with the writes a connection makes in one turn of the event loop sent as one.
+"""uvicorn's httptools protocol, with a response's head and body sent in one write.
 
 uvicorn writes a response's head when the app starts it and its body when the app sends it: two ``write`` calls,
-two TCP segments, and two reads for the client, for every small JSON answer. Here they leave together, at the end
-of the turn (``docs/design.md``, "One write per answer").
+two TCP segments, and two reads for the client, for every small JSON answer. Here a write waits for the next one
+(or the end of the loop's turn) and the two leave together (``docs/design.md``, "One write per answer").
 """
 
 from __future__ import annotations
@@ -12,44 +12,38 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-FLUSH_AT_BYTES = 64 << 10
-"""Held writes are sent at once when they reach this size, so a body streamed in many chunks without a pause
-meets the socket's flow control as it would unheld."""
 
+class _PairedWrites:
+    """A transport that holds a write until the next one, and sends the two together; a write nothing follows in
+    the same turn of the loop goes out at the turn's end. Everything else is the wrapped transport's."""
 
-class _TurnWrites:
-    """A transport whose writes are held until the end of the current turn of the loop (or ``FLUSH_AT_BYTES``),
-    then written as one; everything else is the wrapped transport's."""
-
-    __slots__ = ("_held", "_held_bytes", "_loop", "_transport")
+    __slots__ = ("_held", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._held: list[bytes] = []
-        self._held_bytes = 0
+        self._held: bytes | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if not self._held:
+        held = self._held
+        if held is None:
+            self._held = bytes(data)
             self._loop.call_soon(self.flush)
-        self._held.append(bytes(data))
-        self._held_bytes += len(data)
-        if self._held_bytes >= FLUSH_AT_BYTES:
-            self.flush()
+            return
+        self._held = None
+        self._transport.writelines((held, data))
 
     def writelines(self, chunks: Any) -> None:
         for chunk in chunks:
             self.write(chunk)
 
     def flush(self) -> None:
-        if not self._held:
-            return
-        held, self._held, self._held_bytes = self._held, [], 0
-        if not self._transport.is_closing():
-            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + self._held_bytes
+        return self._transport.get_write_buffer_size() + len(self._held or b"")
 
     def write_eof(self) -> None:
         self.flush()
@@ -60,15 +54,15 @@ class _TurnWrites:
         self._transport.close()
 
     def abort(self) -> None:
-        self._held, self._held_bytes = [], 0
+        self._held = None
         self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
 
-class TurnWritesHttpToolsProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` over ``_TurnWrites``: pass it to ``uvicorn.Config(http=...)``."""
+class PairedWritesHttpToolsProtocol(HttpToolsProtocol):
+    """``HttpToolsProtocol`` over ``_PairedWrites``: pass it to ``uvicorn.Config(http=...)``."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(_TurnWrites(transport, self.loop))  # type: ignore[arg-type]
+        super().connection_made(_PairedWrites(transport, self.loop))  # type: ignore[arg-type]
