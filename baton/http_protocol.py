@@ -13,7 +13,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
-class _PairedWrites:
+class PairedWrites:
     """A transport that holds a write until the next one, and sends the two together; a write nothing follows in
     the same turn of the loop goes out at the turn's end. Everything else is the wrapped transport's."""
 
@@ -62,7 +62,7 @@ class _PairedWrites:
 
 
 class PairedWritesHttpToolsProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` over ``_PairedWrites``: pass it to ``uvicorn.Config(http=...)``."""
+    """``HttpToolsProtocol`` over ``PairedWrites``: pass it to ``uvicorn.Config(http=...)``."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(_PairedWrites(transport, self.loop))  # type: ignore[arg-type]
+        super().connection_made(PairedWrites(transport, self.loop))  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ is checked against the layers of ``docs/design.md``, lowest first:
     service                    use cases, and the wake-up interface (service/wakeups.py)
     runtime                    the loops beside the API; implements the wake-ups
     api                        the surfaces; they reach engine, store, sandbox and runtime only through service
-    server                     builds the app
+    server, http_protocol      builds the app; the HTTP protocol it is served with
     cli, then __main__         entry points
 
 ``sdk`` is a client: it imports only ``model`` and ``errors``, and only ``cli`` imports it.
@@ -52,6 +52,7 @@ LAYERS: dict[str, int] = {
     "runtime": 6,
     "api": 7,
     "server": 8,
+    "http_protocol": 8,
     "cli": 9,
     "__main__": 10,
 }
