@@ -28,8 +28,9 @@ PATIENCE_MS = 20_000
 expect.set_options(timeout=PATIENCE_MS)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    """One browser per test process (a launch costs about a CPU-second); each test has a context of its own."""
     with sync_playwright() as playwright:
         # Root in a container: Chromium's own sandbox needs namespaces it may not have.
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

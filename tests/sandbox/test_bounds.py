@@ -253,7 +253,7 @@ async def test_jq_output_is_bounded_in_bytes_and_in_number_of_results(roomy: San
 
 @pytest.mark.slow
 async def test_endless_scripts_and_jq_bombs_at_once_never_stall_the_event_loop() -> None:
-    box = Sandbox(processes=2, script_timeout_ms=1000, jq_timeout_ms=1000)
+    box = Sandbox(processes=2, script_timeout_ms=300, jq_timeout_ms=300)  # 22 attacks on two children: 3 s
     await box.start()
     try:
         worst = 0.0
@@ -272,7 +272,7 @@ async def test_endless_scripts_and_jq_bombs_at_once_never_stall_the_event_loop()
         results = await asyncio.gather(*attacks)
         done = True
         await prober
-        assert all(result.limit and result.error == "exceeded 1000 ms" for result in results)
+        assert all(result.limit and result.error == "exceeded 300 ms" for result in results)
         assert worst < 0.1, f"the event loop stalled {worst * 1000:.0f} ms"
         assert (await box.script("$.n + 1", b'{"n": 1}')).value == 2
         assert (await box.jq(".n + 1", b'{"n": 1}')).result == 2
