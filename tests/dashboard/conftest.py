@@ -28,9 +28,11 @@ PATIENCE_MS = 20_000
 expect.set_options(timeout=PATIENCE_MS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One browser per test process (a launch costs about a CPU-second); each test has a context of its own."""
+    """One browser per test file. Not per session, although a launch costs about a CPU-second: Playwright's sync API
+    keeps an event loop running in the thread while it is open, and every asyncio test the process ran after the
+    browser tests then failed with "Cannot run the event loop while another loop is running"."""
     with sync_playwright() as playwright:
         # Root in a container: Chromium's own sandbox needs namespaces it may not have.
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
