@@ -49,7 +49,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -103,6 +103,8 @@ _spares: list[str] = []
 """Emptied databases of this process, handed out again by ``create_test_database``."""
 _spares_lock = threading.Lock()
 
+_T = TypeVar("_T")
+
 
 class PostgresUnavailableError(RuntimeError):
     """The PostgreSQL the tests need cannot be reached."""
@@ -140,26 +142,15 @@ def release_test_database(url: str) -> None:
     name = _database_of(url)
     if not name.startswith(TEST_DATABASE_PREFIX):
         raise ValueError(f"Refusing to release {name!r}: not a test database")
-    emptied: list[bool] = []
-
-    async def empty() -> None:
-        emptied.append(await _empty(url))
-
     try:
-        _run_on_own_loop(empty)
+        emptied = _run_on_own_loop(lambda: _empty(url))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        emptied.append(False)
-    if not emptied[-1]:
+        emptied = False
+    if not emptied:
         _drop(name)
         return
     with _spares_lock:
-        if not _spares_registered:
-            atexit.register(_drop_spares)
-            _spares_registered.append(True)
         _spares.append(name)
-
-
-_spares_registered: list[bool] = []
 
 
 @dataclass(frozen=True)
@@ -173,9 +164,7 @@ class _Template:
 
 @functools.cache
 def _template() -> _Template:
-    found: list[_Template] = []
-
-    async def read() -> None:
+    async def read() -> _Template:
         conn = await asyncpg.connect(_url_with_database(postgres_admin_url(), _template_database()))
         try:
             tables = [row[0] for row in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
@@ -192,10 +181,9 @@ def _template() -> _Template:
             shape = await conn.fetchval(_SHAPE)
         finally:
             await conn.close()
-        found.append(_Template(shape, list(TopologicalSorter(referencing).static_order()), sequences))
+        return _Template(shape, list(TopologicalSorter(referencing).static_order()), sequences)
 
-    _run_on_own_loop(read)
-    return found[0]
+    return _run_on_own_loop(read)
 
 
 async def _empty(url: str) -> bool:
@@ -238,6 +226,9 @@ def _drop_spares() -> None:
         _spares.clear()
     for name in names:
         _drop_quietly(name)
+
+
+atexit.register(_drop_spares)
 
 
 def _drop(name: str) -> None:
@@ -298,13 +289,14 @@ def _run_admin(statement: str) -> None:
     _run_on_own_loop(run)
 
 
-def _run_on_own_loop(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """``asyncio.run(work())`` on a thread of its own; its exception, if any, is raised here."""
+def _run_on_own_loop(work: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """``asyncio.run(work())`` on a thread of its own: its result, or its exception raised here."""
+    outcome: list[_T] = []
     failure: list[BaseException] = []
 
     def run() -> None:
         try:
-            asyncio.run(work())
+            outcome.append(asyncio.run(work()))
         except BaseException as exc:
             failure.append(exc)
 
@@ -313,6 +305,7 @@ def _run_on_own_loop(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
     thread.join()
     if failure:
         raise failure[0]
+    return outcome[0]
 
 
 def _quoted(name: str) -> str:

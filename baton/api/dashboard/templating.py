@@ -64,16 +64,19 @@ def page(request: Request | None, template: str, *, status_code: int = 200, **co
     """``template`` rendered with the acting principal, what it may do (``may_do("CASE_DECIDE")``), whether auth
     is off and the CSRF field."""
     principal = current_principal()
-    page = environment().get_template(template)
-    html = page.render(
-        principal=principal,
-        auth_off=principal is UNAUTHENTICATED_ADMIN,
-        may_control=may(principal, Permission.CONTROL),
-        may_start=may(principal, Permission.START),
-        may_do=lambda name: may(principal, Permission[name]),
-        csrf_field=CSRF_FIELD,
-        csrf=csrf_token(request) if request is not None else "",
-        **context,
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            principal=principal,
+            auth_off=principal is UNAUTHENTICATED_ADMIN,
+            may_control=may(principal, Permission.CONTROL),
+            may_start=may(principal, Permission.START),
+            may_do=lambda name: may(principal, Permission[name]),
+            csrf_field=CSRF_FIELD,
+            csrf=csrf_token(request) if request is not None else "",
+            **context,
+        )
     )
     response = HTMLResponse(html, status_code=status_code)
     response.headers["cache-control"] = "no-store"
