@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,22 +38,38 @@ def wall_clock_ms() -> int:
 
 
 _LOW_62_BITS = (1 << 62) - 1
+_RANDOM_BITS = 74
+_last_uuid_lock = threading.Lock()
+_last_uuid_parts = (0, 0)
+"""The millisecond and the 74 random bits of the last id this process made."""
 
 
 def new_uuid() -> str:
-    """A version 7 UUID (RFC 9562): Unix milliseconds in the top 48 bits, then 74 random bits.
+    """A version 7 UUID (RFC 9562): Unix milliseconds in the top 48 bits, then 74 random bits, each id greater
+    than the one this process made before it.
 
     Run and task ids sort by the millisecond they were made in, so the rows a
     server inserts land at the right-hand end of every index keyed by them (the
     primary keys, a run's tasks by run id) instead of on a random page each:
     inserts made together touch the same few pages, which a commit then writes
-    once. To a client it is an opaque UUID string, as Conductor's ids are.
+    once. Within a millisecond (or when the clock steps back) the random bits
+    are the last id's plus one (RFC 9562's monotonic random), so a server's runs
+    sort in the order they started. To a client it is an opaque UUID string, as
+    Conductor's ids are.
     """
-    random_bits = int.from_bytes(os.urandom(10), "big")
+    global _last_uuid_parts
+    millisecond, random_bits = wall_clock_ms(), int.from_bytes(os.urandom(10), "big") >> 6
+    with _last_uuid_lock:
+        last_millisecond, last_random_bits = _last_uuid_parts
+        if millisecond <= last_millisecond:
+            millisecond, random_bits = last_millisecond, last_random_bits + 1
+            if random_bits >> _RANDOM_BITS:
+                millisecond, random_bits = millisecond + 1, 0
+        _last_uuid_parts = (millisecond, random_bits)
     value = (
-        wall_clock_ms() << 80
+        millisecond << 80
         | 0x7 << 76
-        | (random_bits >> 62 & 0xFFF) << 64  # 12 random bits after the version
+        | (random_bits >> 62) << 64  # the 12 random bits after the version
         | 0b10 << 62  # the RFC 4122 variant
         | random_bits & _LOW_62_BITS
     )
