@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -30,6 +30,7 @@ from baton.service import Baton
 from baton.store import open_store
 from baton.store.testing import create_test_database, release_test_database
 from tests.helpers import ADMIN_HEADERS, ADMIN_KEY_ID, ADMIN_KEY_SECRET, SHARED_TLS
+from tests.server_forks import ForkedServer, ServerLauncher
 
 STORES = ["sqlite", "postgres"]
 
@@ -50,10 +51,35 @@ def fresh_database(store: str, folder: Path) -> Iterator[str]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files that hold slow tests first, each file's tests in their order: xdist hands the first tests out to
-    its workers in turn, so the longest ones start at once, side by side, rather than one worker's tail at the end."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.path not in slow_files)
+    """The slow tests spread over the first quarter of the run, each file's evenly, the rest in their order between
+    them: xdist's ``load`` schedule starts each worker on a run of consecutive tests from that
+    quarter, so each worker starts its share of the longest tests at once, side by side, instead of one worker
+    getting them all and becoming the tail (see "The suite's time" in docs/design.md)."""
+    slow_by_file: dict[Path, list[pytest.Item]] = {}
+    rest: list[pytest.Item] = []
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            slow_by_file.setdefault(item.path, []).append(item)
+        else:
+            rest.append(item)
+    slow = [
+        item
+        for _, _, item in sorted(
+            ((index + 0.5) / len(tests), order, item)
+            for order, tests in enumerate(slow_by_file.values())
+            for index, item in enumerate(tests)
+        )
+    ]
+    if not slow:
+        return
+    gap = max(0, len(items) // 4 // len(slow) - 1)
+    others = iter(rest)
+    ordered: list[pytest.Item] = []
+    for item in slow:
+        ordered.append(item)
+        ordered.extend(itertools.islice(others, gap))
+    ordered.extend(others)
+    items[:] = ordered
 
 
 @pytest.fixture(params=STORES)
@@ -109,6 +135,14 @@ os.environ.setdefault("BATON_KEY_ID", ADMIN_KEY_ID)
 os.environ.setdefault("BATON_KEY_SECRET", ADMIN_KEY_SECRET)
 
 
+LAUNCHER = ServerLauncher()
+"""This process's servers are forked from one process that has imported them once (``tests.server_forks``)."""
+
+
+def pytest_sessionfinish() -> None:
+    LAUNCHER.close()
+
+
 class ServerProcess:
     """A ``baton serve`` subprocess on its own port; it can be killed and started again on the same database."""
 
@@ -125,7 +159,7 @@ class ServerProcess:
         self._log_path = log_path
         self._extra_args = extra_args or []
         self._env = env or {}
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: ForkedServer | subprocess.Popen[bytes] | None = None
         self._log: BinaryIO | None = None
 
     def _close_log(self) -> None:
@@ -134,10 +168,7 @@ class ServerProcess:
             self._log = None
 
     def start(self, timeout: float = 30.0) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "baton",
+        arguments = [
             "serve",
             "--db",
             self.database_url,
@@ -157,7 +188,7 @@ class ServerProcess:
             **TEST_SECRETS_KEY,
             **self._env,
         }
-        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        self._process = LAUNCHER.start(arguments, env, self._log)
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=1.0, verify=SHARED_TLS) as http:
             while time.monotonic() < deadline:
