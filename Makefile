@@ -12,15 +12,22 @@ install-server: $(VENV)/.installed-server
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed-server: pyproject.toml
+define new_venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+endef
+
+$(VENV)/.installed-server: pyproject.toml
+	$(new_venv)
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.installed-server
+# The dev tools with the server's own dependencies in one pip run (one editable build, one resolution): what
+# `make serve` needs is then in place too.
+$(VENV)/.installed: pyproject.toml
+	$(new_venv)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	touch $(VENV)/.installed-server $@
 
 # The official JavaScript client that tests/sdk/test_node_client.py drives: installed from the lock file,
 # again only when the lock file changed.
