@@ -5,9 +5,9 @@ hundred of them. Each pytest process starts this module once (``python -m tests.
 its stdin and stdout, a JSON line each way); it imports the server's modules and then forks a server per request.
 The child sets the environment, the working directory and the log it was given and runs ``baton.cli.main`` with
 the arguments, as ``python -m baton`` would: the same code in a process of its own, which a test can signal, kill
-and read in ``/proc`` like any other. Only an environment that differs from this process's own in more than
-Baton's settings (``BATON_*``; a variable read when a process starts, such as ``MALLOC_ARENA_MAX``, would not take
-effect in a fork) is started with a fresh interpreter instead (``ServerLauncher.start`` decides).
+and read in ``/proc`` like any other. Only an environment that differs from the pytest process's as it started
+in more than Baton's settings (``BATON_*``; a variable read when a process starts, such as ``MALLOC_ARENA_MAX``,
+would not take effect in a fork) is started with a fresh interpreter instead (``may_fork`` decides).
 
 The forks are this process's children, so it reaps them and answers ``poll`` and ``wait`` for them:
 ``ForkedServer`` is the handle a test holds, with the part of ``subprocess.Popen``'s interface
@@ -32,6 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_PREFIX = "BATON_"
 PER_TEST_VARIABLES = frozenset({"PYTEST_CURRENT_TEST"})
 """Variables that pytest changes between tests: a fork need not match them."""
+LAUNCHER_ENVIRONMENT = {
+    **{name: value for name, value in os.environ.items() if name not in PER_TEST_VARIABLES},
+    "PYTHONUNBUFFERED": "1",
+}
+"""The environment of the pytest process as it started (before any test set a variable), and unbuffered output:
+what the launcher runs in, and what a server's environment must match outside Baton's settings to be forked."""
 
 
 class ForkedServer:
@@ -71,25 +77,23 @@ class ServerLauncher:
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
-        self._environment: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def start(
         self, arguments: list[str], environment: Mapping[str, str], log: IO[bytes]
     ) -> ForkedServer | subprocess.Popen[bytes]:
         """``baton`` with ``arguments``, its output appended to ``log``: forked when the environment allows it."""
-        if self._process is None:
-            self._environment = {name: value for name, value in environment.items() if name not in PER_TEST_VARIABLES}
+        if not may_fork(environment):
+            command = [sys.executable, "-m", "baton", *arguments]
+            return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(environment))
+        if self._process is None or self._process.poll() is not None:  # the first fork, or the launcher died
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "tests.server_forks"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 cwd=ROOT,
-                env=self._environment,
+                env=LAUNCHER_ENVIRONMENT,
             )
-        if not self._may_fork(environment):
-            command = [sys.executable, "-m", "baton", *arguments]
-            return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(environment))
         request = {
             "op": "fork",
             "arguments": arguments,
@@ -99,12 +103,6 @@ class ServerLauncher:
         }
         log.flush()
         return ForkedServer(self, self.ask(request)["pid"])
-
-    def _may_fork(self, environment: Mapping[str, str]) -> bool:
-        names = (set(environment) | set(self._environment)) - PER_TEST_VARIABLES
-        return all(
-            name.startswith(SETTINGS_PREFIX) or environment.get(name) == self._environment.get(name) for name in names
-        )
 
     def close(self) -> None:
         """The launcher reads the end of its input and exits; the servers it forked are their tests' to stop."""
@@ -125,6 +123,15 @@ class ServerLauncher:
             raise RuntimeError("the server launcher has exited")
         answer: dict[str, Any] = json.loads(line)
         return answer
+
+
+def may_fork(environment: Mapping[str, str]) -> bool:
+    """Whether a server with this environment can be forked: it differs from the launcher's in Baton's settings
+    alone (and in what pytest changes per test)."""
+    names = (set(environment) | set(LAUNCHER_ENVIRONMENT)) - PER_TEST_VARIABLES
+    return all(
+        name.startswith(SETTINGS_PREFIX) or environment.get(name) == LAUNCHER_ENVIRONMENT.get(name) for name in names
+    )
 
 
 def _run_server(request: dict[str, Any]) -> None:

@@ -8,8 +8,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.conftest import LAUNCHER, ServerProcess
-from tests.server_forks import ForkedServer
+from tests.conftest import ServerProcess
+from tests.server_forks import LAUNCHER_ENVIRONMENT, ForkedServer, may_fork
 
 
 def test_a_forked_server_takes_its_settings_from_the_environment_it_was_given(store_url: str, tmp_path: Path) -> None:
@@ -45,4 +45,5 @@ def test_an_environment_a_fork_cannot_honour_starts_a_fresh_interpreter(store_ur
         assert b"MALLOC_ARENA_MAX=2" in environment
     finally:
         server.stop()
-    assert LAUNCHER._may_fork({**LAUNCHER._environment, "BATON_ANYTHING": "1", "PYTEST_CURRENT_TEST": "x"})
+    assert may_fork({**LAUNCHER_ENVIRONMENT, "BATON_ANYTHING": "1", "PYTEST_CURRENT_TEST": "x"})
+    assert not may_fork({**LAUNCHER_ENVIRONMENT, "TZ": "Asia/Tokyo"})
