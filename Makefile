@@ -37,10 +37,11 @@ $(NODE_CLIENT): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund
 	touch $@
 
-# The dashboard's browser tests (tests/dashboard/) drive Debian's chromium through Playwright (pinned in the dev
-# extras, told where chromium is: no browser is downloaded). Installed once, when it is missing.
+# The dashboard's browser tests (tests/dashboard/) drive Debian's Chromium, as its headless shell, through
+# Playwright (pinned in the dev extras, told where the browser is: no browser is downloaded). Installed once, when
+# it is missing.
 browser:
-	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	test -x /usr/bin/chromium-headless-shell || (apt-get update -qq && apt-get install -y -qq chromium-headless-shell)
 
 serve: install-server
 	$(BIN)/baton serve --examples

@@ -1,5 +1,6 @@
-"""One headless Chromium a test module (Debian's, driven by Playwright; ``make browser`` installs it), a fresh
-context (its own cookies) and page per test, and the steps every dashboard test shares: log in, wait for a run.
+"""One headless Chromium a test module (Debian's headless shell, driven by Playwright; ``make browser`` installs
+it), a fresh context (its own cookies) and page per test, and the steps every dashboard test shares: log in, wait
+for a run.
 
 Not one a session: while Playwright's sync API is open it marks its event loop as running in the main thread, and
 every async test after it (pytest-asyncio's) would fail to start its own; closed with its module, it leaves none.
@@ -19,7 +20,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium-headless-shell"
+"""Debian's Chromium as its headless shell (package ``chromium-headless-shell``): the same build's Blink and V8
+without the desktop browser around them, the binary Playwright itself runs headless tests in. The full ``chromium``
+in its headless mode spent three times the CPU on the same tests (see "The suite's time" in docs/design.md)."""
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 """Where ``screenshot`` leaves each page's picture, which the README shows, when ``BATON_SCREENSHOTS`` is set
 (``make screenshots``); otherwise none is taken, so a test run leaves the tree as it was."""
