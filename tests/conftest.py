@@ -52,9 +52,9 @@ def fresh_database(store: str, folder: Path) -> Iterator[str]:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests spread over the first quarter of the run, each file's evenly, the rest in their order between
-    them: xdist's ``load`` schedule starts each worker on a run of consecutive tests from that
-    quarter, so each worker starts its share of the longest tests at once, side by side, instead of one worker
-    getting them all and becoming the tail (see "The suite's time" in docs/design.md)."""
+    them: xdist's ``load`` schedule starts each worker on a run of consecutive tests from that quarter, so each
+    worker starts its share of the longest tests at once, side by side, instead of one worker getting them all and
+    becoming the tail (see "The suite's time" in docs/design.md)."""
     slow_by_file: dict[Path, list[pytest.Item]] = {}
     rest: list[pytest.Item] = []
     for item in items:

@@ -87,6 +87,7 @@ class ServerLauncher:
             command = [sys.executable, "-m", "baton", *arguments]
             return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(environment))
         if self._process is None or self._process.poll() is not None:  # the first fork, or the launcher died
+            self.close()
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "tests.server_forks"],
                 stdin=subprocess.PIPE,

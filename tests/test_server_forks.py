@@ -21,13 +21,12 @@ def test_a_forked_server_takes_its_settings_from_the_environment_it_was_given(st
             too_big = client.post("/api/metadata/workflow", content=b"[" + b" " * 4096 + b"]")
         assert too_big.status_code == 413, too_big.text
         assert f"serving on http://127.0.0.1:{server.port}" in server.log()
-        assert Path(f"/proc/{server.pid}/cmdline").exists()
     finally:
         server.stop()
     assert server._process.returncode == -signal.SIGTERM, "uvicorn ends by raising the signal it was stopped by"
 
 
-def test_a_killed_fork_is_reported_killed_and_a_stopped_one_ended_cleanly(store_url: str, tmp_path: Path) -> None:
+def test_a_killed_fork_is_reported_killed_and_is_gone(store_url: str, tmp_path: Path) -> None:
     killed = ServerProcess(store_url, tmp_path / "killed.log")
     killed.start()
     pid = killed.pid
