@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.helpers import unique
+from tests.helpers import SHARED_TLS, unique
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,7 +29,7 @@ def test_keys_made_listed_and_revoked_from_the_cli(server: ServerProcess) -> Non
     key = json.loads(made.stdout)
     assert key["roles"] == ["WORKER"] and "shown this once" in made.stderr
     headers = {"Authorization": f"ApiKey {key['keyId']}:{key['keySecret']}"}
-    with httpx.Client(base_url=server.url, headers=headers) as worker:
+    with httpx.Client(base_url=server.url, headers=headers, verify=SHARED_TLS) as worker:
         assert worker.get(f"/api/tasks/poll/{task_type}").status_code == 204
         assert worker.get(f"/api/tasks/poll/{unique('other')}").status_code == 403
 

@@ -27,6 +27,7 @@ from conductor.client.orkes.orkes_workflow_client import OrkesWorkflowClient
 
 from tests.access.helpers import make_key
 from tests.conftest import ServerProcess
+from tests.helpers import SHARED_TLS
 from tests.sdk.test_conductor_python import wait_until_ended
 
 pytestmark = [
@@ -88,7 +89,7 @@ def test_the_official_client_works_with_keys_and_survives_expiring_tokens(
         assert wait_until_ended(workflows, again).output == {"x": 4}
     finally:
         handler.stop_processes()
-    with httpx.Client(base_url=short_tokens.url) as client:
+    with httpx.Client(base_url=short_tokens.url, verify=SHARED_TLS) as client:
         refused = client.get(f"/api/workflow/{run_id}", headers={"Authorization": f"Bearer {worker[0]}:{worker[1]}"})
         assert refused.status_code == 403
 

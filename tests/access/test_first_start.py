@@ -16,7 +16,7 @@ import pytest
 from baton.sdk import BatonClient
 from baton.sdk.client.errors import BatonApiError
 from tests.conftest import ServerProcess, fresh_database
-from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET
+from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET, SHARED_TLS
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,7 +35,7 @@ def test_the_first_start_makes_an_admin_key_once(server_store: str, tmp_path: Pa
             assert written["serverUrl"] == process.url
             assert process.log().count(written["keySecret"]) == 1, "the secret is printed once"
             key = f"{written['keyId']}:{written['keySecret']}"
-            with httpx.Client(base_url=process.url) as client:
+            with httpx.Client(base_url=process.url, verify=SHARED_TLS) as client:
                 assert client.get("/api/metadata/workflow").status_code == 401
                 answer = client.get("/api/metadata/workflow", headers={"Authorization": f"Bearer {key}"})
                 assert answer.status_code == 200
@@ -84,7 +84,7 @@ def test_no_auth_lets_everyone_in_and_says_so(server_store: str, tmp_path: Path)
         process = ServerProcess(url, tmp_path / "server.log", ["--no-auth"], env=NO_CONFIGURED_KEY)
         process.start()
         try:
-            with httpx.Client(base_url=process.url) as client:
+            with httpx.Client(base_url=process.url, verify=SHARED_TLS) as client:
                 listed = client.get("/api/metadata/workflow")
                 assert listed.status_code == 200 and listed.headers["x-baton-auth"] == "off"
                 assert client.get("/api/applications").status_code == 200

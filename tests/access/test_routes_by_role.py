@@ -18,6 +18,7 @@ from baton.config import Settings
 from baton.model.access import ROLE_PERMISSIONS, Permission, Role
 from baton.server import create_app
 from tests.access.helpers import key_headers, role_keys
+from tests.helpers import SHARED_TLS
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -70,7 +71,7 @@ def test_each_role_is_let_in_or_refused_as_its_permissions_say(server: object) -
     with server.client() as admin:  # type: ignore[attr-defined]
         keys = role_keys(admin)
     failures: list[str] = []
-    with httpx.Client(base_url=server.url, timeout=30.0) as client:  # type: ignore[attr-defined]
+    with httpx.Client(base_url=server.url, timeout=30.0, verify=SHARED_TLS) as client:  # type: ignore[attr-defined]
         for method, path, permission in ROUTES:
             anonymous = _send(client, method, path, {})
             if permission is not Permission.PUBLIC and anonymous.status_code != 401:
@@ -92,7 +93,7 @@ def test_each_role_is_let_in_or_refused_as_its_permissions_say(server: object) -
 def test_refusals_answer_in_each_surface_shape(server: object) -> None:
     with server.client() as admin:  # type: ignore[attr-defined]
         worker = role_keys(admin)[Role.WORKER]
-    with httpx.Client(base_url=server.url, timeout=30.0) as client:  # type: ignore[attr-defined]
+    with httpx.Client(base_url=server.url, timeout=30.0, verify=SHARED_TLS) as client:  # type: ignore[attr-defined]
         missing = client.get("/api/workflow/nosuch")
         assert missing.status_code == 401 and missing.json()["error"] == "MISSING_CREDENTIALS"
         assert missing.headers["www-authenticate"] == "Bearer"

@@ -10,7 +10,7 @@ import pytest
 from tests.access.helpers import key_headers, make_key
 from tests.ballerine.support import business, register_kyb, run_body, start_run
 from tests.conftest import ServerProcess
-from tests.helpers import register, simple_workflow, unique
+from tests.helpers import SHARED_TLS, register, simple_workflow, unique
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,7 +23,7 @@ def test_a_worker_key_works_only_on_its_task_types(server: ServerProcess) -> Non
         key = make_key(admin, ["WORKER"], taskTypes=[mine])
         run_id = admin.post(f"/api/workflow/{name}", json={}).text
         other_task = admin.get(f"/api/tasks/poll/{other}", params={"workerid": "admin"}).json()
-    with httpx.Client(base_url=server.url, headers=key_headers(key), timeout=30.0) as worker:
+    with httpx.Client(base_url=server.url, headers=key_headers(key), timeout=30.0, verify=SHARED_TLS) as worker:
         refused = worker.get(f"/api/tasks/poll/{other}")
         assert refused.status_code == 403 and mine in refused.json()["message"]
         assert worker.get(f"/api/tasks/poll/batch/{other}").status_code == 403
@@ -53,7 +53,7 @@ def test_a_reviewer_key_decides_cases_of_its_queues_only(server: ServerProcess) 
         own = make_key(admin, ["REVIEWER"], queues=[queue])
         elsewhere = make_key(admin, ["REVIEWER"], queues=[unique("queue")])
     assign = f"/api/v1/internal/workflows/assign/{run_id}"
-    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+    with httpx.Client(base_url=server.url, timeout=30.0, verify=SHARED_TLS) as client:
         refused = client.patch(assign, json={"assigneeId": "rita"}, headers=key_headers(elsewhere))
         assert refused.status_code == 403 and queue in refused.json()["message"]
         decision = f"/api/v1/internal/workflows/{run_id}/event-decision"
@@ -97,7 +97,7 @@ def test_an_authorized_trigger_takes_only_a_key_that_may_start(server: ServerPro
     with server.client() as admin:
         register(admin, definition)
         viewer, operator = make_key(admin, ["VIEWER"]), make_key(admin, ["OPERATOR"])
-    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+    with httpx.Client(base_url=server.url, timeout=30.0, verify=SHARED_TLS) as client:
         anonymous = client.post(f"/workflows/{path}", json={})
         assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
         assert (

@@ -12,6 +12,7 @@ import pytest
 
 from tests.access.helpers import key_headers, make_key
 from tests.conftest import ServerProcess
+from tests.helpers import SHARED_TLS
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -26,7 +27,7 @@ def _token(client: httpx.Client, key: tuple[str, str]) -> str:
 def test_a_token_works_on_every_surface_until_it_expires(short_tokens: ServerProcess) -> None:
     with short_tokens.client() as admin:
         key = make_key(admin, ["VIEWER"])
-    with httpx.Client(base_url=short_tokens.url, timeout=30.0) as client:
+    with httpx.Client(base_url=short_tokens.url, timeout=30.0, verify=SHARED_TLS) as client:
         token = _token(client, key)
         claims = jwt.decode(token, options={"verify_signature": False})
         assert claims["sub"] == key[0] and claims["exp"] - claims["iat"] == 2
@@ -43,7 +44,7 @@ def test_a_token_works_on_every_surface_until_it_expires(short_tokens: ServerPro
 def test_forged_and_unknown_tokens_and_bad_keys_are_refused(server: ServerProcess) -> None:
     with server.client() as admin:
         key = make_key(admin, ["VIEWER"])
-    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+    with httpx.Client(base_url=server.url, timeout=30.0, verify=SHARED_TLS) as client:
         forged = jwt.encode(
             {"sub": key[0], "exp": int(time.time()) + 600},
             "not-the-secret-of-this-server-but-long-enough",
@@ -70,7 +71,7 @@ def test_revoking_a_key_ends_it_and_its_tokens_at_once(server: ServerProcess) ->
     with server.client() as admin:
         made = admin.post("/api/applications", json={"name": "revoked", "roles": ["VIEWER"]}).json()
         key = admin.post(f"/api/applications/{made['id']}/accessKeys").json()
-        with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        with httpx.Client(base_url=server.url, timeout=30.0, verify=SHARED_TLS) as client:
             token = _token(client, (key["id"], key["secret"]))
             headers = {"X-Authorization": token}
             assert client.get("/api/metadata/workflow", headers=headers).status_code == 200
@@ -93,7 +94,10 @@ def test_a_revocation_reaches_another_server_within_the_cache_interval(
     with first.client() as admin:
         made = admin.post("/api/applications", json={"name": "shared", "roles": ["VIEWER"]}).json()
         key = admin.post(f"/api/applications/{made['id']}/accessKeys").json()
-        with httpx.Client(base_url=first.url) as on_first, httpx.Client(base_url=second.url) as on_second:
+        with (
+            httpx.Client(base_url=first.url, verify=SHARED_TLS) as on_first,
+            httpx.Client(base_url=second.url, verify=SHARED_TLS) as on_second,
+        ):
             token = _token(on_first, (key["id"], key["secret"]))
             assert on_second.get("/api/metadata/workflow", headers={"X-Authorization": token}).status_code == 200
             admin.post(f"/api/applications/{made['id']}/accessKeys/{key['id']}/status")
@@ -106,7 +110,7 @@ def test_a_revocation_reaches_another_server_within_the_cache_interval(
 def test_elsa_login_gives_a_token(server: ServerProcess) -> None:
     with server.client() as admin:
         key = make_key(admin, ["VIEWER"])
-    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+    with httpx.Client(base_url=server.url, timeout=30.0, verify=SHARED_TLS) as client:
         login = client.post("/elsa/api/identity/login", json={"username": key[0], "password": key[1]})
         assert login.status_code == 200, login.text
         assert login.json()["isAuthenticated"] is True and login.json()["refreshToken"] is None

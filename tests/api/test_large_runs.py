@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.helpers import ADMIN_HEADERS, complete, dynamic_fork_steps, poll, register, start
+from tests.helpers import ADMIN_HEADERS, SHARED_TLS, complete, dynamic_fork_steps, poll, register, start
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -163,7 +163,7 @@ class HealthProbe:
         self._thread.join()
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self._base_url, timeout=30.0) as http:
+        with httpx.Client(base_url=self._base_url, timeout=30.0, verify=SHARED_TLS) as http:
             while not self._stop.wait(0.02):
                 began = time.perf_counter()
                 assert http.get("/health").status_code == 200
@@ -198,7 +198,7 @@ def test_a_large_termination_is_seen_whole_or_not_at_all(
     stop = threading.Event()
 
     def read_summaries() -> None:
-        with httpx.Client(base_url=client.base_url, headers=ADMIN_HEADERS, timeout=30.0) as reader:
+        with httpx.Client(base_url=client.base_url, headers=ADMIN_HEADERS, timeout=30.0, verify=SHARED_TLS) as reader:
             while not stop.is_set():
                 page = reader.get(f"/api/workflow/{workflow_id}/tasks", params={"count": 0})
                 assert page.status_code == 200, page.text

@@ -17,7 +17,7 @@ from tests.access.helpers import key_headers, make_key
 from tests.ballerine.support import business, register_kyb, run_body, start_run, waiting_workflow
 from tests.conftest import ServerProcess
 from tests.dashboard.conftest import fits_a_phone, log_in, screenshot, wait_for_task
-from tests.helpers import ADMIN_KEY_ID, register, unique, wait_for_status, work_one
+from tests.helpers import ADMIN_KEY_ID, SHARED_TLS, register, unique, wait_for_status, work_one
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -284,7 +284,7 @@ def test_a_reviewer_of_one_queue_sees_and_decides_only_its_cases(server: ServerP
         my_queue, their_queue = _queue(client, mine), _queue(client, theirs)
         my_case = _case_in_review(client, _case_definition(client, mine))
         their_case = _case_in_review(client, _case_definition(client, theirs))
-    with httpx.Client(base_url=server.url, headers=key_headers(reviewer)) as as_reviewer:
+    with httpx.Client(base_url=server.url, headers=key_headers(reviewer), verify=SHARED_TLS) as as_reviewer:
         queues = as_reviewer.get("/ui/cases")
         assert queues.status_code == 200
         assert my_queue["name"] in queues.text and their_queue["name"] not in queues.text
@@ -305,7 +305,7 @@ def test_a_reviewer_lands_on_its_cases_and_an_operator_on_the_runs(server: Serve
     with server.client() as client:
         reviewer = make_key(client, ["REVIEWER"])
         operator = make_key(client, ["OPERATOR"])
-    with httpx.Client(base_url=server.url) as browser_like:
+    with httpx.Client(base_url=server.url, verify=SHARED_TLS) as browser_like:
         for (key_id, secret), landing in ((reviewer, "/ui/cases"), (operator, "/ui/runs")):
             answer = browser_like.post("/ui/login", data={"keyId": key_id, "keySecret": secret})
             assert answer.status_code == 303 and answer.headers["location"] == landing, key_id

@@ -16,7 +16,7 @@ from tests.access.helpers import make_key
 from tests.conftest import ServerProcess, fresh_database
 from tests.dashboard.conftest import log_in, wait_for_task
 from tests.dashboard.steps import inline, route_by_kind
-from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET, register, start, unique
+from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET, SHARED_TLS, register, start, unique
 
 
 def _graph_workflow(client: httpx.Client) -> tuple[str, str]:
@@ -236,7 +236,7 @@ def test_an_action_without_the_sessions_csrf_token_is_refused(server: ServerProc
 
 
 def test_logging_in_without_a_field_is_a_400_naming_it(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, verify=SHARED_TLS) as client:
         answer = client.post("/ui/login", data={"keyId": ADMIN_KEY_ID})
     assert answer.status_code == 400 and "<code>keySecret</code>" in answer.text
     assert "set-cookie" not in answer.headers
@@ -244,7 +244,7 @@ def test_logging_in_without_a_field_is_a_400_naming_it(server: ServerProcess) ->
 
 @pytest.mark.parametrize("path", ["/", "/ui", "/ui/"])
 def test_the_dashboard_is_found_at_the_root_and_its_prefix(server: ServerProcess, path: str) -> None:
-    with httpx.Client(base_url=server.url, follow_redirects=True) as client:
+    with httpx.Client(base_url=server.url, follow_redirects=True, verify=SHARED_TLS) as client:
         answer = client.get(path)
     assert str(answer.url) == f"{server.url}/ui/runs"
     assert answer.status_code == 401 and 'name="keySecret"' in answer.text
@@ -252,7 +252,7 @@ def test_the_dashboard_is_found_at_the_root_and_its_prefix(server: ServerProcess
 
 def test_a_login_sent_from_another_site_is_refused(server: ServerProcess) -> None:
     key = {"keyId": ADMIN_KEY_ID, "keySecret": ADMIN_KEY_SECRET}
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, verify=SHARED_TLS) as client:
         forged = client.post("/ui/login", data=key, headers={"Origin": "http://elsewhere.example"})
         assert forged.status_code == 403 and "set-cookie" not in forged.headers
         own = client.post("/ui/login", data=key, headers={"Origin": server.url})
@@ -264,7 +264,7 @@ def test_with_auth_off_the_dashboard_lets_everyone_in_and_says_so(tmp_path: Path
         process = ServerProcess(url, tmp_path / "server.log", ["--no-auth"])
         process.start()
         try:
-            with httpx.Client(base_url=process.url, follow_redirects=True) as client:
+            with httpx.Client(base_url=process.url, follow_redirects=True, verify=SHARED_TLS) as client:
                 runs = client.get("/")
                 assert runs.status_code == 200 and str(runs.url) == f"{process.url}/ui/runs"
                 assert "Auth is off (--no-auth)" in runs.text and "Log out" not in runs.text

@@ -19,7 +19,7 @@ from playwright.sync_api import Dialog, Page, expect
 from tests.access.helpers import key_headers, make_key
 from tests.conftest import ServerProcess, running_server
 from tests.dashboard.conftest import log_in, screenshot
-from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET, register, start, unique, wait_for_status
+from tests.helpers import ADMIN_KEY_ID, ADMIN_KEY_SECRET, SHARED_TLS, register, start, unique, wait_for_status
 from tests.webhooks.conftest import WEBHOOK_ENV
 from tests.webhooks.receiver import Receiver, running_receiver
 
@@ -59,7 +59,7 @@ def _csrf(client: httpx.Client, path: str) -> str:
 @contextmanager
 def _session(server: ServerProcess, key: tuple[str, str]) -> Iterator[httpx.Client]:
     """A plain HTTP client logged in to the dashboard with ``key`` (its session cookie kept)."""
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, verify=SHARED_TLS) as client:
         logged_in = client.post("/ui/login", data={"keyId": key[0], "keySecret": key[1], "next": "/ui/runs"})
         assert logged_in.status_code == 303, logged_in.text
         yield client
@@ -178,7 +178,7 @@ def test_an_application_and_a_key_are_made_the_key_revoked_and_the_audit_log_lis
     key_id = page.locator(".key-id").inner_text()
     secret = page.locator(".key-secret").inner_text()
     assert key_id and len(secret) >= 32
-    api = httpx.Client(base_url=server.url, headers=key_headers((key_id, secret)))
+    api = httpx.Client(base_url=server.url, headers=key_headers((key_id, secret)), verify=SHARED_TLS)
     with api:
         assert api.get("/api/metadata/workflow").status_code == 200
 

@@ -16,7 +16,19 @@ from tests.access.helpers import key_headers, make_key
 from tests.conftest import ServerProcess
 from tests.dashboard.conftest import log_in, screenshot, wait_for_task
 from tests.dashboard.steps import inline, route_by_kind
-from tests.helpers import fail, register, run_of, start, statuses, take, task_defs, unique, wait_for, work_one
+from tests.helpers import (
+    SHARED_TLS,
+    fail,
+    register,
+    run_of,
+    start,
+    statuses,
+    take,
+    task_defs,
+    unique,
+    wait_for,
+    work_one,
+)
 
 
 def _ended(run: dict[str, Any]) -> bool:
@@ -331,7 +343,7 @@ def test_a_viewer_sees_no_step_actions_and_its_forged_posts_are_refused(server: 
     for action, form in forged.items():
         refused = page.request.post(f"{server.url}/ui/runs/{workflow_id}/{action}", form={"csrf": csrf, **form})
         assert refused.status == 403 and "needs the OPERATOR role" in refused.text(), action
-    with httpx.Client(base_url=server.url, headers=key_headers(viewer)) as as_viewer:
+    with httpx.Client(base_url=server.url, headers=key_headers(viewer), verify=SHARED_TLS) as as_viewer:
         assert as_viewer.get(f"/ui/runs/{workflow_id}/live").status_code == 200
         logs = as_viewer.get(f"/ui/runs/{workflow_id}/tasks/{run['tasks'][0]['taskId']}/logs")
         assert logs.status_code == 200 and "has logged nothing" in logs.text

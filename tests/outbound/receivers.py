@@ -1,8 +1,10 @@
-"""A tiny HTTP receiver on a chosen loopback address: answers 200 JSON, or redirects where ``/redirect?to=`` says."""
+"""A tiny HTTP receiver on a chosen loopback address: answers 200 JSON, or redirects where ``/redirect?to=`` says; over
+TLS when given a server context."""
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class Receiver:
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, tls: ssl.SSLContext | None = None) -> None:
         self.paths: list[str] = []
         received = self.paths
 
@@ -40,7 +42,10 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer((host, 0), Handler)
-        self.url = f"http://{host}:{self._server.server_address[1]}"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        scheme = "http" if tls is None else "https"
+        self.url = f"{scheme}://{host}:{self._server.server_address[1]}"
 
     def run(self) -> None:
         self._server.serve_forever(poll_interval=0.05)
@@ -51,8 +56,8 @@ class Receiver:
 
 
 @contextmanager
-def receiving(host: str) -> Iterator[Receiver]:
-    receiver = Receiver(host)
+def receiving(host: str, tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    receiver = Receiver(host, tls)
     thread = threading.Thread(target=receiver.run, daemon=True)
     thread.start()
     try:
