@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -38,6 +40,18 @@ async def test_a_process_ignores_its_own_notifications(postgres_url: str) -> Non
         await notifier.stop()
 
 
+async def _until_connected(admin: asyncpg.Connection, count: int) -> None:
+    """Wait until ``count`` other connections to this database are open."""
+    for _ in range(200):
+        connected = await admin.fetchval(
+            """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"""
+        )
+        if connected == count:
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"{connected} connections to the database, not {count}")
+
+
 async def test_wake_ups_cross_again_after_the_connections_are_cut(postgres_url: str) -> None:
     """PostgreSQL ends both notifiers' connections: they connect again, and a later publish still crosses."""
     sender, receiver = PostgresNotifier(postgres_url), PostgresNotifier(postgres_url)
@@ -48,6 +62,7 @@ async def test_wake_ups_cross_again_after_the_connections_are_cut(postgres_url: 
         with receiver.listen("task:before") as waiter:
             sender.publish(["task:before"])
             assert await waiter.wait(10.0)
+        await _until_connected(admin, 4)  # the receiver's sender connects in the background
         cut = await admin.fetchval(
             """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                WHERE datname = current_database() AND pid <> pg_backend_pid()"""
