@@ -1,6 +1,7 @@
 # The two set-up commands: `make serve` and `make test`. Both install what they need first: `make serve` only what
 # the server runs on (`pip install -e .`), `make test` the dev tools besides (`pip install -e '.[dev]'`).
-# `make test-fast` is the suite without the tests marked slow (crash recovery, concurrency, memory plateaus).
+# `make test-fast` is the quick suite: without the tests marked slow (crash recovery, concurrency, memory plateaus)
+# or serial (bounds that need the machine alone), on SQLite (BATON_TEST_STORES=postgres for the other store).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -57,7 +58,7 @@ test: install node-client browser lint
 
 test-fast: install node-client browser
 	bash scripts/ensure-postgres
-	bash scripts/run-tests $(BIN)/pytest -m "not slow"
+	bash scripts/run-tests --quick $(BIN)/pytest
 
 # The README's pictures of the dashboard, taken by its browser tests into docs/screenshots/ (a plain test run
 # takes none, leaving the tree as it was).

@@ -32,7 +32,20 @@ from baton.store.testing import create_test_database, release_test_database
 from tests.helpers import ADMIN_HEADERS, ADMIN_KEY_ID, ADMIN_KEY_SECRET, SHARED_TLS
 from tests.server_forks import ForkedServer, ServerLauncher
 
-STORES = ["sqlite", "postgres"]
+KNOWN_STORES = ("sqlite", "postgres")
+
+
+def stores_to_test(chosen: str) -> list[str]:
+    """The stores the suite runs on: ``BATON_TEST_STORES`` (comma-separated), both when it is unset or empty."""
+    stores = [store.strip() for store in chosen.split(",") if store.strip()] or list(KNOWN_STORES)
+    unknown = sorted(set(stores) - set(KNOWN_STORES))
+    if unknown:
+        known = ", ".join(KNOWN_STORES)
+        raise pytest.UsageError(f"BATON_TEST_STORES: unknown store {', '.join(unknown)}; the stores are {known}")
+    return stores
+
+
+STORES = stores_to_test(os.environ.get("BATON_TEST_STORES", ""))
 
 
 @contextmanager

@@ -4,6 +4,7 @@ definitions and waits in the Python SDK's types."""
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 import time
@@ -29,6 +30,14 @@ ADMIN_HEADER_LINES = "".join(f"{name}: {value}\r\n" for name, value in ADMIN_HEA
 SHARED_TLS = ssl.create_default_context()
 """The TLS context of the suite's httpx clients (``verify=SHARED_TLS``): left to itself, httpx builds one per client,
 loading certifi's bundle each time (35 ms of CPU, far more than a request to a test server costs)."""
+QUICK = os.environ.get("BATON_TEST_QUICK") == "1"
+"""The quick suite (``make test-fast``, ``scripts/run-tests --quick``): property tests draw fewer examples."""
+
+
+def examples(whole_suite: int) -> int:
+    """How many examples a property test draws: ``whole_suite`` in the whole suite, a fifth (at least 2) in the
+    quick one."""
+    return max(2, whole_suite // 5) if QUICK else whole_suite
 
 
 def conductor_configuration(server_url: str) -> Configuration:

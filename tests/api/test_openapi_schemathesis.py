@@ -25,21 +25,21 @@ from schemathesis.checks import (
 
 from baton.api.openapi import document
 from tests.conftest import STORES, ServerProcess, running_server
-from tests.helpers import ADMIN_HEADERS
+from tests.helpers import ADMIN_HEADERS, QUICK, examples
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 UNPARSABLE = "Invalid HTTP request received."
 """What uvicorn answers, as plain text, before any of Baton's code runs, to a request no HTTP parser takes (a
 generated header with an empty ``content-length``, a name with a character a token may not hold): not an answer
 the document describes, so not checked against it."""
-QUICK = {"BATON_MAX_POLL_TIMEOUT_MS": "200", "BATON_MAX_WAIT_FOR_SECONDS": "1"}
+SHORT_WAITS = {"BATON_MAX_POLL_TIMEOUT_MS": "200", "BATON_MAX_WAIT_FOR_SECONDS": "1"}
 """Long polls and synchronous executes wait at most this long: the run is about answers, not waits."""
 
 
 @pytest.fixture(scope="module", params=STORES)
 def quick_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder: Path = tmp_path_factory.mktemp(f"schemathesis-{request.param}")
-    with running_server(request.param, folder, QUICK) as process:
+    with running_server(request.param, folder, SHORT_WAITS) as process:
         yield process
 
 
@@ -57,8 +57,9 @@ HEAVY = ["create", "update", "startWorkflow", "testWorkflow"]
 wrong type, at a bound) is 2,500 requests each, minutes on PostgreSQL (testWorkflow's: 70 s on SQLite, 130 s on
 PostgreSQL, on a busy machine); they get the generated examples only. ``test_bad_input.py`` and ``test_hostile.py``
 hold a definition's fields to 400s field by field."""
+WITHOUT_COVERAGE = {"phases": {"coverage": {"enabled": False}}}
 CONFIG = schemathesis.Config.from_dict(
-    {"operations": [{"include-operation-id": HEAVY, "phases": {"coverage": {"enabled": False}}}]}
+    WITHOUT_COVERAGE if QUICK else {"operations": [{"include-operation-id": HEAVY, **WITHOUT_COVERAGE}]}
 )
 
 schema = schemathesis.openapi.from_dict(document(), config=CONFIG)
@@ -68,7 +69,7 @@ the server through a fixture: Schemathesis' fixture loader reads a pytest intern
 
 @schema.parametrize()
 @settings(
-    max_examples=8,
+    max_examples=examples(8),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     database=None,

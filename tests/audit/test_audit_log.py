@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.ballerine.support import business, register_kyb, run_body, start_run
-from tests.conftest import ServerProcess, fresh_database
+from tests.conftest import STORES, ServerProcess, fresh_database
 from tests.helpers import (
     ADMIN_KEY_ID,
     fail_one,
@@ -215,7 +215,7 @@ def test_bad_parameters_are_a_400_naming_the_field(client: httpx.Client, params:
     assert [e["path"] for e in response.json()["validationErrors"]] == [field]
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+@pytest.mark.parametrize("store", STORES)
 def test_retention_deletes_entries_older_than_retention_days(store: str, tmp_path: Path) -> None:
     """An entry is kept ``retention_days``: with about a second's retention, an entry recorded before is gone
     after the next pass, and one recorded after is still there."""

@@ -28,6 +28,7 @@ from baton.model import (
     WorkflowTask,
 )
 from tests.engine.decider_support import Harness, task_def
+from tests.helpers import examples
 
 MAX_ACTIONS = 400
 
@@ -252,7 +253,7 @@ def act(h: Harness, task: Task, choice: int, callbacks: dict[str, int]) -> Decis
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

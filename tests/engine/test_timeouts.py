@@ -19,6 +19,7 @@ from baton.model import (
 )
 from baton.store.common import plans
 from tests.engine.decider_support import T0, Harness, assert_rearmed, simple, system, task_def, workflow
+from tests.helpers import examples
 
 RETRY, TIME_OUT_WF, ALERT_ONLY = TaskTimeoutPolicy.RETRY, TaskTimeoutPolicy.TIME_OUT_WF, TaskTimeoutPolicy.ALERT_ONLY
 
@@ -363,7 +364,7 @@ run_settings = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(st.tuples(timeout_settings, st.booleans()), min_size=1, max_size=3),
     run=run_settings,

@@ -32,12 +32,14 @@ from tests.fuzz.strategies import (
     words,
     workflow_def_values,
 )
-from tests.helpers import register, unique, wait_for
+from tests.helpers import examples, register, unique, wait_for
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.file_server]
 
 THROUGH_HTTP = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 FINISHED = {"COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"}
 

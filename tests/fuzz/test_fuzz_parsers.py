@@ -51,8 +51,9 @@ from tests.fuzz.strategies import (
     template_text,
     workflow_def_values,
 )
+from tests.helpers import examples
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_JSON_DEPTH = 128
 
 # -- the expression resolver --------------------------------------------------------------------------------------
