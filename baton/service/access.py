@@ -16,10 +16,10 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from baton.config import Settings
-from baton.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from baton.errors import AuthenticationError, ConflictError, FieldError, NotFoundError, ValidationError
 from baton.model.access import AccessKey, Application, KeyStatus, Role
 from baton.model.audit import AuditAction, TargetKind
-from baton.service.access_tokens import Authenticator, hash_secret, secret_matches
+from baton.service.access_tokens import Authenticator, hash_secret
 from baton.service.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,14 @@ class AccessService:
         on an empty database when none is configured."""
         await self.authenticator.load_signing_secret(settings.token_secret)
         if settings.admin_key_id and settings.admin_key_secret:
-            key = await self._ensure_admin_key(settings.admin_key_id, settings.admin_key_secret)
-            if not await asyncio.to_thread(secret_matches, settings.admin_key_secret, key.secret_hash):
+            await self._ensure_admin_key(settings.admin_key_id, settings.admin_key_secret)
+            try:
+                await self.authenticator.by_key(settings.admin_key_id, settings.admin_key_secret)
+            except AuthenticationError:
                 log.warning(
-                    "the access key %s exists with another secret than BATON_ADMIN_KEY_SECRET: kept as it is",
-                    key.id,
+                    "the access key %s exists with another secret than BATON_ADMIN_KEY_SECRET, or is not active:"
+                    " kept as it is",
+                    settings.admin_key_id,
                 )
             await self._ctx.store.shared_value(FIRST_ADMIN_KEY, settings.admin_key_id)
             return None
@@ -100,8 +103,11 @@ class AccessService:
             status=KeyStatus.ACTIVE,
             created=self._ctx.clock(),
         )
-        with suppress(ConflictError):
+        try:
             await store.create_access_key(key)
+        except ConflictError:  # another server made it meanwhile, perhaps with another secret
+            return key
+        self.authenticator.remember(key.id, key.secret_hash, secret)
         return key
 
     async def create_application(
@@ -153,7 +159,7 @@ class AccessService:
     async def _change(self, application: Application) -> Application:
         if not await self._ctx.store.update_application(application):
             raise NotFoundError(f"Application {application.id} not found")
-        self.authenticator.forget_all()
+        self.authenticator.reread_all()
         return await self.get_application(application.id)
 
     async def grant_role(self, application_id: str, role: Role) -> Application:
@@ -171,7 +177,7 @@ class AccessService:
     async def delete_application(self, application_id: str) -> None:
         if not await self._ctx.store.delete_application(application_id):
             raise NotFoundError(f"Application {application_id} not found")
-        self.authenticator.forget_all()
+        self.authenticator.reread_all()
         await self._ctx.audit.record(AuditAction.APPLICATION_DELETED, TargetKind.APPLICATION, application_id)
 
     async def create_key(self, application_id: str) -> NewKey:
@@ -184,6 +190,7 @@ class AccessService:
             created=self._ctx.clock(),
         )
         await self._ctx.store.create_access_key(key)
+        self.authenticator.remember(key.id, key.secret_hash, secret)
         await self._ctx.audit.record(
             AuditAction.KEY_CREATED, TargetKind.ACCESS_KEY, key.id, {"applicationId": application_id}
         )
@@ -203,7 +210,7 @@ class AccessService:
     async def set_key_status(self, key_id: str, status: KeyStatus) -> AccessKey:
         if not await self._ctx.store.set_access_key_status(key_id, status):
             raise NotFoundError(f"Access key {key_id} not found")
-        self.authenticator.forget(key_id)
+        self.authenticator.reread(key_id)
         action = AuditAction.KEY_ACTIVATED if status is KeyStatus.ACTIVE else AuditAction.KEY_REVOKED
         await self._ctx.audit.record(action, TargetKind.ACCESS_KEY, key_id)
         return await self.get_key(key_id)
@@ -220,5 +227,5 @@ class AccessService:
     async def delete_key(self, key_id: str) -> None:
         if not await self._ctx.store.delete_access_key(key_id):
             raise NotFoundError(f"Access key {key_id} not found")
-        self.authenticator.forget(key_id)
+        self.authenticator.reread(key_id)
         await self._ctx.audit.record(AuditAction.KEY_DELETED, TargetKind.ACCESS_KEY, key_id)

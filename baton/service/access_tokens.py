@@ -1,10 +1,11 @@
 """Who a request is: an access key's secret checked against its slow hash, and the signed tokens made from keys.
 
 A secret is stored as a scrypt hash (``hash_secret``), which takes tens of milliseconds to check;
-a key that matched once is remembered by a fast digest of its id and secret, so the next request
-with it costs a dictionary look-up. What a key stands for (its status, its application's roles) is
-re-read from the store at most every ``access_cache_seconds``: a key revoked on this server stops
-at once (``forget``), on another server within that interval. Tokens are HS256 JWTs (PyJWT) naming
+a key that matched once (or that this server has just made) is remembered by a fast digest of its id
+and secret, held against the hash it matched, so the next request with it costs a dictionary
+look-up. What a key stands for (its status, its application's roles) is re-read from the store at
+most every ``access_cache_seconds``: a key revoked on this server stops at once (``reread``), on
+another server within that interval. Tokens are HS256 JWTs (PyJWT) naming
 the key (``sub``) and their expiry (``exp``); a token is accepted while its key is. A token whose signature
 checked is remembered with its expiry, so a client sending the same token again costs a look-up too.
 """
@@ -71,8 +72,6 @@ class _Known:
     principal: Principal
     secret_hash: str
     read_at: float
-    secret_digest: bytes | None = None
-    """The fast digest of the secret that matched the slow hash; None until one has."""
 
 
 class Authenticator:
@@ -83,6 +82,9 @@ class Authenticator:
         self._lifetime = token_lifetime_seconds
         self._cache_seconds = cache_seconds
         self._known: dict[str, _Known] = {}
+        self._matched: dict[str, tuple[str, bytes]] = {}
+        """Key id -> the slow hash a secret matched and that secret's fast digest. Held apart from ``_known``: a
+        key read again keeps it while its hash is the same (a key made again under its id has another)."""
         self._verified_tokens: dict[str, tuple[str, int]] = {}
         """A token whose signature checked -> its key id and expiry: the next request with it skips the JWT decode."""
         self._signing_secret = ""
@@ -94,25 +96,31 @@ class Authenticator:
             TOKEN_SECRET_NAME, secrets.token_urlsafe(48)
         )
 
-    def forget(self, key_id: str) -> None:
-        """Drop what is remembered of a key (revoked, deleted, its application changed)."""
+    def reread(self, key_id: str) -> None:
+        """Read what a key stands for from the store at its next use (revoked, deleted, its application changed)."""
         self._known.pop(key_id, None)
 
-    def forget_all(self) -> None:
+    def reread_all(self) -> None:
         self._known.clear()
+
+    def remember(self, key_id: str, secret_hash: str, secret: str) -> None:
+        """A key this server has just made: ``secret`` is the one ``secret_hash`` was made from, so its first use
+        needs no slow check."""
+        self._matched[key_id] = (secret_hash, _fast_digest(key_id, secret))
 
     async def by_key(self, key_id: str, secret: str) -> Principal:
         known = await self._current(key_id)
         digest = _fast_digest(key_id, secret)
-        if known.secret_digest is not None:
-            if hmac.compare_digest(known.secret_digest, digest):
+        matched = self._matched.get(key_id)
+        if matched is not None and matched[0] == known.secret_hash:
+            if hmac.compare_digest(matched[1], digest):
                 return known.principal
             raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
         async with self._slow_checks:
-            matched = await asyncio.to_thread(secret_matches, secret, known.secret_hash)
-        if not matched:
+            matches = await asyncio.to_thread(secret_matches, secret, known.secret_hash)
+        if not matches:
             raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
-        known.secret_digest = digest
+        self._matched[key_id] = (known.secret_hash, digest)
         return known.principal
 
     async def by_token(self, token: str) -> Principal:
@@ -160,9 +168,9 @@ class Authenticator:
         application = None if key is None else await self._store.get_application(key.application_id)
         if key is None or application is None or key.status is not KeyStatus.ACTIVE:
             self._known.pop(key_id, None)
+            if key is None:
+                self._matched.pop(key_id, None)
             raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
-        # A key deleted and made again meanwhile has a new hash: the digest of the old secret must not match it.
-        digest = known.secret_digest if known is not None and known.secret_hash == key.secret_hash else None
-        fresh = _Known(principal_of(key, application), key.secret_hash, now, digest)
+        fresh = _Known(principal_of(key, application), key.secret_hash, now)
         self._known[key_id] = fresh
         return fresh
