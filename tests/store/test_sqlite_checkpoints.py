@@ -46,7 +46,7 @@ def test_a_checkpoint_never_waits_for_the_writer_nor_makes_it_wait(tmp_path: Pat
     try:
         writer.execute("BEGIN IMMEDIATE")
         writer.execute("INSERT INTO items VALUES ('held')")
-        assert checkpoint(checkpointer) is False
+        assert checkpoint(checkpointer).busy is False
         writer.execute("COMMIT")
     finally:
         checkpointer.close()
@@ -73,4 +73,32 @@ async def test_the_wal_file_is_cut_back_once_a_long_reader_lets_go(tmp_path: Pat
         assert _wal_bytes(path) <= LIMIT
     finally:
         reader.close()
+        await store.close()
+
+
+async def _until_checkpointed(store: SqliteStore, after_rounds: int) -> int:
+    """Wait for checkpoint rounds past ``after_rounds``, then for them to stop (the log copied whole): no round in
+    more than two intervals."""
+    seen = after_rounds
+    for _ in range(40):
+        await asyncio.sleep(0.25)
+        rounds, seen = seen, store.checkpoint_rounds
+        if seen > after_rounds and seen == rounds:
+            return seen
+    pytest.fail(f"checkpoints did not start and stop after round {after_rounds}: {store.checkpoint_rounds} rounds")
+
+
+async def test_writes_are_checkpointed_and_an_idle_store_makes_no_checkpoints(tmp_path: Path) -> None:
+    """A checkpoint follows a COMMIT within the interval; a store nothing writes to does not wake up for one."""
+    path = tmp_path / "baton.db"
+    store = SqliteStore(str(path))
+    await store.open()
+    try:
+        await _start_runs(store, "first", 20)
+        rounds = await _until_checkpointed(store, 0)
+        await asyncio.sleep(0.6)  # six intervals
+        assert store.checkpoint_rounds == rounds, "an idle store checkpointed"
+        await _start_runs(store, "second", 20)
+        assert await _until_checkpointed(store, rounds) > rounds
+    finally:
         await store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +31,23 @@ class _Checkpointer:
         self._path = path
         self._interval_s = interval_s
         self._stop = threading.Event()
+        self._written = threading.Event()
+        self._written.set()  # opening may have written (migrations)
         self._thread = threading.Thread(target=self._run, name="baton-sqlite-checkpoint", daemon=True)
+        self.rounds = 0
+        """How many checkpoints ran (for tests and diagnostics)."""
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._written.set()
         self._thread.join()
+
+    def note_commit(self) -> None:
+        """A COMMIT appended to the log: a checkpoint follows within the interval (an idle store makes none)."""
+        self._written.set()
 
     def _run(self) -> None:
         try:
@@ -46,18 +56,29 @@ class _Checkpointer:
             log.warning("no background WAL checkpoints: %s", exc)
             return
         try:
-            while not self._stop.wait(self._interval_s):
+            while self._written.wait() and not self._stop.wait(self._interval_s):
+                self._written.clear()  # a COMMIT from here on asks for the next round
                 try:
-                    checkpoint(conn)
+                    if not checkpoint(conn).whole:
+                        self._written.set()  # a reader still needs part of the log: again next round
                 except sqlite3.Error as exc:  # the next round will do
+                    self._written.set()
                     log.debug("WAL checkpoint skipped: %s", exc)
+                self.rounds += 1
         finally:
             conn.close()
 
 
-def checkpoint(conn: sqlite3.Connection) -> bool:
+class Checkpoint(NamedTuple):
+    busy: bool
+    """Kept from running at all: another checkpoint was running."""
+    whole: bool
+    """Everything the log holds is in the database file now."""
+
+
+def checkpoint(conn: sqlite3.Connection) -> Checkpoint:
     """Copy into the database file what the log holds that no reader still needs, taking no lock a writer waits
     on. The writer starts the log over after a checkpoint that copied it all, and then cuts the file back to
-    ``JOURNAL_SIZE_LIMIT_BYTES``. True when it was kept from running at all (another checkpoint was running)."""
-    (busy, _log_frames, _copied_frames) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    return bool(busy)
+    ``JOURNAL_SIZE_LIMIT_BYTES``."""
+    (busy, log_frames, copied_frames) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return Checkpoint(bool(busy), not busy and log_frames == copied_frames)

@@ -15,7 +15,8 @@ group was open, read or write, awaits ``settled()`` before it returns, because
 what it saw is not committed yet. When the COMMIT fails, every call waiting on
 it fails, and ``on_lost`` lets the store drop what it cached from the lost
 writes; when another connection has committed since this one last wrote,
-``on_foreign_commit`` lets it drop what it cached of the file.
+``on_foreign_commit`` lets it drop what it cached of the file; ``on_committed`` follows each COMMIT that
+went through (the store's checkpointer waits for one).
 
 A write too large for one turn (a decision on a run of 100,000 tasks) holds the
 group across turns (``held``): it writes a slice, lets the loop turn, writes the
@@ -68,9 +69,15 @@ class _Group:
 class CommitGroup:
     """The open group of writes on one connection, and the COMMIT they wait for."""
 
-    def __init__(self, on_lost: Callable[[], None], on_foreign_commit: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        on_lost: Callable[[], None],
+        on_foreign_commit: Callable[[], None],
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._on_lost = on_lost
         self._on_foreign_commit = on_foreign_commit
+        self._on_committed = on_committed
         self._data_version: int | None = None
         self._group: _Group | None = None
         self._lost: StoreError | None = None
@@ -195,6 +202,7 @@ class CommitGroup:
                 raise lost
             with translated("commit"):
                 group.conn.execute("COMMIT")
+            self._on_committed()
         except StoreError as exc:
             self._roll_back(group, exc)
         finally:
@@ -212,6 +220,7 @@ class CommitGroup:
                     raise lost
                 with translated("commit"):
                     await asyncio.to_thread(group.conn.execute, "COMMIT")
+                self._on_committed()
             except StoreError as exc:
                 self._roll_back(group, exc)
             finally:

@@ -65,7 +65,9 @@ class SqliteConnection:
         self._snapshots = caches.SnapshotCache(snapshot_cache_size)
         self._tasks = caches.TaskCache(run_cache_bytes)
         self._runs: RunCache[CachedRun] = RunCache(run_cache_bytes)
-        self.commits = CommitGroup(on_lost=self._forget_uncommitted, on_foreign_commit=self._runs.clear)
+        self.commits = CommitGroup(
+            on_lost=self._forget_uncommitted, on_foreign_commit=self._runs.clear, on_committed=self._note_commit
+        )
         self._db: Database = SqliteDatabase(self._connection, self.commits, lambda: self._off_loop)
 
     # -- plumbing ------------------------------------------------------------------
@@ -127,6 +129,15 @@ class SqliteConnection:
                 for statement in _statements(migration.sql):
                     conn.execute(statement)
                 conn.execute(INSERT_APPLIED_MIGRATION, (migration.version, migration.name))
+
+    @property
+    def checkpoint_rounds(self) -> int:
+        """How many background WAL checkpoints ran since the store opened (for tests and diagnostics)."""
+        return 0 if self._checkpointer is None else self._checkpointer.rounds
+
+    def _note_commit(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.note_commit()
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
