@@ -1,13 +1,13 @@
 """Who a request is: an access key's secret checked against its slow hash, and the signed tokens made from keys.
 
-A secret is stored as a scrypt hash (``hash_secret``), which takes tens of milliseconds to check;
-a key that matched once (or that this server has just made) is remembered by a fast digest of its id
-and secret, held against the hash it matched, so the next request with it costs a dictionary
-look-up. What a key stands for (its status, its application's roles) is re-read from the store at
-most every ``access_cache_seconds``: a key revoked on this server stops at once (``reread``), on
-another server within that interval. Tokens are HS256 JWTs (PyJWT) naming
-the key (``sub``) and their expiry (``exp``); a token is accepted while its key is. A token whose signature
-checked is remembered with its expiry, so a client sending the same token again costs a look-up too.
+A secret is stored as a scrypt hash (``hash_secret``), which takes tens of milliseconds to check; a key that
+matched once (or that this server has just made) is remembered by a fast digest of its id and secret, held
+against the hash it matched, so the next request with it costs a dictionary look-up, and requests that bring an
+unchecked key at once share one check. What a key stands for (its status, its application's roles) is re-read
+from the store at most every ``access_cache_seconds``: a key revoked on this server stops at once (``reread``),
+on another server within that interval. Tokens are HS256 JWTs (PyJWT) naming the key (``sub``) and their expiry
+(``exp``); a token is accepted while its key is. A token whose signature checked is remembered with its expiry,
+so a client sending the same token again costs a look-up too.
 """
 
 from __future__ import annotations
@@ -89,6 +89,11 @@ class Authenticator:
         """A token whose signature checked -> its key id and expiry: the next request with it skips the JWT decode."""
         self._signing_secret = ""
         self._slow_checks = asyncio.Semaphore(_MOST_SLOW_CHECKS)
+        self._checking: dict[tuple[str, str, bytes], asyncio.Future[bool]] = {}
+        """Slow checks under way, by key id, hash and the secret's digest: requests that bring the same key and
+        secret at once (workers starting together) wait for one check, not one each."""
+        self.slow_checks_run = 0
+        """How many scrypt checks ran (for tests and diagnostics)."""
 
     async def load_signing_secret(self, configured: str) -> None:
         """The configured secret, else the one every server on the database shares (made by the first)."""
@@ -116,12 +121,21 @@ class Authenticator:
             if hmac.compare_digest(matched[1], digest):
                 return known.principal
             raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
-        async with self._slow_checks:
-            matches = await asyncio.to_thread(secret_matches, secret, known.secret_hash)
-        if not matches:
+        under_way = (key_id, known.secret_hash, digest)
+        check = self._checking.get(under_way)
+        if check is None:
+            check = asyncio.ensure_future(self._slow_check(secret, known.secret_hash))
+            self._checking[under_way] = check
+            check.add_done_callback(lambda _: self._checking.pop(under_way, None))
+        if not await asyncio.shield(check):
             raise AuthenticationError(INVALID_TOKEN, "Invalid access key")
         self._matched[key_id] = (known.secret_hash, digest)
         return known.principal
+
+    async def _slow_check(self, secret: str, secret_hash: str) -> bool:
+        async with self._slow_checks:
+            self.slow_checks_run += 1
+            return await asyncio.to_thread(secret_matches, secret, secret_hash)
 
     async def by_token(self, token: str) -> Principal:
         verified = self._verified_tokens.get(token)

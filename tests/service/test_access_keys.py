@@ -1,9 +1,11 @@
 """What a server remembers of the keys it has checked, on both stores: a key it has just made is accepted (and a
-wrong secret refused) at once; a change to a key or its application holds at the next request; a key made again
-under its id does not take the old secret; the configured ADMIN key is checked at start."""
+wrong secret refused) at once; requests bringing one key at once wait for one slow check; a change to a key or its
+application holds at the next request; a key made again under its id does not take the old secret; the configured
+ADMIN key is checked at start."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 
@@ -13,7 +15,7 @@ from baton.config import Settings
 from baton.errors import AuthenticationError
 from baton.model.access import AccessKey, KeyStatus, Role
 from baton.service import Baton
-from baton.service.access_tokens import hash_secret
+from baton.service.access_tokens import Authenticator, hash_secret
 
 
 async def test_a_key_made_here_is_accepted_and_a_wrong_secret_refused(baton: Baton) -> None:
@@ -27,6 +29,24 @@ async def test_a_key_made_here_is_accepted_and_a_wrong_secret_refused(baton: Bat
     other = await baton.access.create_key(application.id)
     with pytest.raises(AuthenticationError):
         await authenticator.by_key(made.key.id, other.secret)
+
+
+async def test_requests_bringing_one_key_at_once_wait_for_one_slow_check(baton: Baton) -> None:
+    application = await baton.access.create_application("elsewhere", frozenset({Role.WORKER}))
+    made = await baton.access.create_key(application.id)
+    elsewhere = Authenticator(baton.context.store, token_lifetime_seconds=60, cache_seconds=2)  # another server's
+    refused = await asyncio.gather(
+        *(elsewhere.by_key(made.key.id, "not the secret") for _ in range(12)), return_exceptions=True
+    )
+    assert all(isinstance(answer, AuthenticationError) for answer in refused)
+    assert elsewhere.slow_checks_run == 1
+    principals = await asyncio.gather(*(elsewhere.by_key(made.key.id, made.secret) for _ in range(12)))
+    assert {principal.key_id for principal in principals} == {made.key.id}
+    assert elsewhere.slow_checks_run == 2
+    with pytest.raises(AuthenticationError):  # refused by the digest of the secret that matched
+        await elsewhere.by_key(made.key.id, "not the secret")
+    assert (await elsewhere.by_key(made.key.id, made.secret)).key_id == made.key.id
+    assert elsewhere.slow_checks_run == 2
 
 
 async def test_role_changes_and_revocations_hold_at_the_next_request(baton: Baton) -> None:
