@@ -1,5 +1,5 @@
 """A tiny HTTP receiver on a chosen loopback address: answers 200 JSON, or redirects where ``/redirect?to=`` says; over
-TLS when given a server context."""
+TLS when given a server context. ``call_url`` runs a one-step workflow whose HTTP task calls a URL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from tests.helpers import register, start, unique, wait_for_status
 
 
 class Receiver:
@@ -65,3 +70,14 @@ def receiving(host: str, tls: ssl.SSLContext | None = None) -> Iterator[Receiver
     finally:
         receiver.close()
         thread.join(5)
+
+
+def call_url(client: httpx.Client, url: str, status: str) -> dict[str, Any]:
+    """Run a workflow whose one HTTP task GETs ``url`` until it is ``status``: the task, with the run's reason."""
+    name = unique("outbound_http")
+    request = {"uri": url, "method": "GET"}
+    step = {"name": "call", "taskReferenceName": "call", "type": "HTTP", "inputParameters": {"http_request": request}}
+    register(client, {"name": name, "version": 1, "tasks": [step]})
+    run = wait_for_status(client, start(client, name), status)
+    [task] = run["tasks"]
+    return {**task, "runReason": run.get("reasonForIncompletion", "")}

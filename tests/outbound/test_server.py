@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import running_server
 from tests.helpers import register, start, unique, wait_for_status
-from tests.outbound.receivers import Receiver, receiving
+from tests.outbound.receivers import Receiver, call_url, receiving
 
 ALLOWED = "127.0.0.2/32"
 SETTING = "allow it with BATON_OUTBOUND_ALLOW_NETWORKS"
@@ -36,18 +35,8 @@ def loopback() -> Iterator[Receiver]:
         yield receiver
 
 
-def _call(client: httpx.Client, url: str, status: str) -> dict[str, Any]:
-    name = unique("outbound_http")
-    request = {"uri": url, "method": "GET"}
-    step = {"name": "call", "taskReferenceName": "call", "type": "HTTP", "inputParameters": {"http_request": request}}
-    register(client, {"name": name, "version": 1, "tasks": [step]})
-    run = wait_for_status(client, start(client, name), status)
-    [task] = run["tasks"]
-    return {**task, "runReason": run.get("reasonForIncompletion", "")}
-
-
 def _refused(client: httpx.Client, url: str) -> str:
-    task = _call(client, url, "FAILED")
+    task = call_url(client, url, "FAILED")
     assert task["status"] == "FAILED_WITH_TERMINAL_ERROR" and task["retryCount"] == 0
     reason: str = task["reasonForIncompletion"]
     assert reason.startswith(f"GET {url}: refused: ") and reason.endswith(SETTING)
@@ -82,7 +71,7 @@ def test_ipv6_loopback_and_metadata_addresses_are_refused(guarded: httpx.Client,
 
 
 def test_an_allowed_network_is_called(guarded: httpx.Client, allowed: Receiver) -> None:
-    task = _call(guarded, f"{allowed.url}/fine", "COMPLETED")
+    task = call_url(guarded, f"{allowed.url}/fine", "COMPLETED")
     assert task["outputData"]["response"]["body"] == {"host": allowed.url.removeprefix("http://"), "path": "/fine"}
 
 

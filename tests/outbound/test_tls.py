@@ -6,15 +6,13 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any
 
 import httpx
 import pytest
 import trustme
 
 from tests.conftest import LOCAL_RECEIVERS, running_server
-from tests.helpers import register, start, unique, wait_for_status
-from tests.outbound.receivers import Receiver, receiving
+from tests.outbound.receivers import Receiver, call_url, receiving
 
 TRUSTED = trustme.CA()
 UNKNOWN = trustme.CA()
@@ -37,24 +35,14 @@ def _receiver_signed_by(ca: trustme.CA) -> AbstractContextManager[Receiver]:
     return receiving("127.0.0.1", context)
 
 
-def _call(client: httpx.Client, url: str, status: str) -> dict[str, Any]:
-    name = unique("tls_http")
-    request = {"uri": url, "method": "GET"}
-    step = {"name": "call", "taskReferenceName": "call", "type": "HTTP", "inputParameters": {"http_request": request}}
-    register(client, {"name": name, "version": 1, "tasks": [step]})
-    run = wait_for_status(client, start(client, name), status)
-    task: dict[str, Any] = run["tasks"][-1]
-    return task
-
-
 def test_a_receiver_with_a_trusted_certificate_is_called(trusting: httpx.Client) -> None:
     with _receiver_signed_by(TRUSTED) as receiver:
-        task = _call(trusting, f"{receiver.url}/over-tls", "COMPLETED")
+        task = call_url(trusting, f"{receiver.url}/over-tls", "COMPLETED")
         assert receiver.url.startswith("https://")
         assert task["outputData"]["response"]["body"]["path"] == "/over-tls"
 
 
 def test_a_receiver_whose_certificate_no_trusted_ca_signed_is_refused(trusting: httpx.Client) -> None:
     with _receiver_signed_by(UNKNOWN) as receiver:
-        task = _call(trusting, f"{receiver.url}/over-tls", "FAILED")
+        task = call_url(trusting, f"{receiver.url}/over-tls", "FAILED")
         assert "CERTIFICATE_VERIFY_FAILED" in task["reasonForIncompletion"]
