@@ -78,12 +78,13 @@ async def test_the_wal_file_is_cut_back_once_a_long_reader_lets_go(tmp_path: Pat
 
 async def _until_checkpointed(store: SqliteStore, after_rounds: int) -> int:
     """Wait for checkpoint rounds past ``after_rounds``, then for them to stop (the log copied whole): no round in
-    more than two intervals."""
-    seen = after_rounds
-    for _ in range(40):
-        await asyncio.sleep(0.25)
+    0.8 s, eight intervals."""
+    seen, quiet = after_rounds, 0
+    for _ in range(60):
+        await asyncio.sleep(0.2)
         rounds, seen = seen, store.checkpoint_rounds
-        if seen > after_rounds and seen == rounds:
+        quiet = quiet + 1 if seen > after_rounds and seen == rounds else 0
+        if quiet == 4:
             return seen
     pytest.fail(f"checkpoints did not start and stop after round {after_rounds}: {store.checkpoint_rounds} rounds")
 
