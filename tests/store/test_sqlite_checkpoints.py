@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from baton.store.sqlite import SqliteStore
-from baton.store.sqlite.checkpoints import checkpoint
+from baton.store.sqlite.checkpoints import Checkpointer, checkpoint
 from tests.store.store_builders import make_run, make_task, start
 
 pytestmark = pytest.mark.timeout(60)
@@ -103,3 +105,24 @@ async def test_writes_are_checkpointed_and_an_idle_store_makes_no_checkpoints(tm
         assert await _until_checkpointed(store, rounds) > rounds
     finally:
         await store.close()
+
+
+def test_a_checkpointer_stopped_while_commits_arrive_always_stops(tmp_path: Path) -> None:
+    """``stop`` lands at any moment of a round, commits arriving meanwhile: the thread ends every time (a stop whose
+    wake-up was cleared by the round it interrupted once left ``close`` waiting forever)."""
+    path = tmp_path / "baton.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode = WAL")
+        setup.execute("CREATE TABLE items (body TEXT)")
+    hung = 0
+    for _ in range(300):
+        checkpointer = Checkpointer(str(path), interval_s=0.0005)
+        checkpointer.start()
+        for _ in range(20):
+            checkpointer.note_commit()
+            time.sleep(0.0002)
+        stopping = threading.Thread(target=checkpointer.stop, daemon=True)
+        stopping.start()
+        stopping.join(2)
+        hung += stopping.is_alive()
+    assert hung == 0, f"{hung} of 300 checkpointers did not stop"

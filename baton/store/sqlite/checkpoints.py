@@ -14,7 +14,7 @@ JOURNAL_SIZE_LIMIT_BYTES = 64 << 20
 held the log open through many commits lets it grow past this, and the next start-over shrinks it."""
 
 
-class _Checkpointer:
+class Checkpointer:
     """Copies the WAL into the database file from a thread of its own, on its own connection.
 
     With SQLite's automatic checkpoint, the COMMIT that crosses the threshold
@@ -58,6 +58,8 @@ class _Checkpointer:
         try:
             while self._written.wait() and not self._stop.wait(self._interval_s):
                 self._written.clear()  # a COMMIT from here on asks for the next round
+                if self._stop.is_set():  # stop() set both just before the clear: its wake-up is gone, so end here
+                    break
                 try:
                     if not checkpoint(conn).whole:
                         self._written.set()  # a reader still needs part of the log: again next round

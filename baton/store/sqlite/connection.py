@@ -11,7 +11,7 @@ from baton.errors import StoreError
 from baton.store.common import caches, migrations
 from baton.store.common.database import Database
 from baton.store.common.run_cache import CachedRun, RunCache
-from baton.store.sqlite.checkpoints import JOURNAL_SIZE_LIMIT_BYTES, _Checkpointer
+from baton.store.sqlite.checkpoints import JOURNAL_SIZE_LIMIT_BYTES, Checkpointer
 from baton.store.sqlite.commits import CommitGroup, translated
 from baton.store.sqlite.database import SqliteDatabase
 from baton.store.sqlite.off_loop import OffLoopReads
@@ -60,7 +60,7 @@ class SqliteConnection:
         self._busy_timeout_ms = busy_timeout_ms
         self._journal_size_limit_bytes = journal_size_limit_bytes
         self._conn: sqlite3.Connection | None = None
-        self._checkpointer: _Checkpointer | None = None
+        self._checkpointer: Checkpointer | None = None
         self._off_loop: OffLoopReads | None = None
         self._snapshots = caches.SnapshotCache(snapshot_cache_size)
         self._tasks = caches.TaskCache(run_cache_bytes)
@@ -90,10 +90,10 @@ class SqliteConnection:
                 conn.execute("PRAGMA foreign_keys = ON")
                 self._migrate(conn)
                 if self._path != ":memory:":
-                    # No checkpoint inside our COMMITs (it would fsync on the event loop): _Checkpointer does them.
+                    # No checkpoint inside our COMMITs (it would fsync on the event loop): Checkpointer does them.
                     conn.execute("PRAGMA wal_autocheckpoint = 0")
                     conn.execute(f"PRAGMA journal_size_limit = {int(self._journal_size_limit_bytes)}")
-                    self._checkpointer = _Checkpointer(self._path)
+                    self._checkpointer = Checkpointer(self._path)
                     self._checkpointer.start()
                     self._off_loop = OffLoopReads(self._path, busy_timeout_ms=self._busy_timeout_ms)
             except BaseException:
