@@ -47,7 +47,8 @@ class Checkpointer:
 
     def note_commit(self) -> None:
         """A COMMIT appended to the log: a checkpoint follows within the interval (an idle store makes none)."""
-        self._written.set()
+        if not self._written.is_set():  # set() takes a lock; most commits find it set already
+            self._written.set()
 
     def _run(self) -> None:
         try:
@@ -56,9 +57,10 @@ class Checkpointer:
             log.warning("no background WAL checkpoints: %s", exc)
             return
         try:
-            while self._written.wait() and not self._stop.wait(self._interval_s):
-                self._written.clear()  # a COMMIT from here on asks for the next round
-                if self._stop.is_set():  # stop() set both just before the clear: its wake-up is gone, so end here
+            while not self._stop.is_set():
+                self._written.wait()
+                self._written.clear()  # a COMMIT from here on asks for another round
+                if self._stop.wait(self._interval_s):  # the interval gathers commits; stop() ends it at once
                     break
                 try:
                     if not checkpoint(conn).whole:
